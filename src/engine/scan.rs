@@ -1,0 +1,322 @@
+//! Enumerating inputs: files and folders (walked recursively) become a sorted list of entries.
+//!
+//! Owns: the rules for what is an entry and what is reported and skipped (special files are
+//! never opened: everything is classified with `symlink_metadata` first; names with control
+//! characters or invalid UTF-8; symlinks by the job's policy; unreadable folders). Scanning runs
+//! as a task on the pool and counts into the job's totals as it goes.
+//! Must not touch: file contents, outputs, any front end.
+
+use std::collections::HashSet;
+use std::fs::{self, Metadata};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Component, Path, PathBuf};
+use std::time::SystemTime;
+
+use super::error::ItemError;
+use super::progress::{JobCore, ProblemKind};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EntryKind {
+    File,
+    Dir,
+    /// A symlink kept as a link; `target` is its text (relative, resolving inside the selection).
+    Symlink { target: String },
+}
+
+/// One thing found in the inputs.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub source: PathBuf,
+    /// Relative name with `/` separators: folder inputs keep their top-level name.
+    pub name: String,
+    pub kind: EntryKind,
+    pub size: u64,
+    pub mtime: Option<SystemTime>,
+    /// Unix permission bits (`0o7777` part of the mode).
+    pub mode: u32,
+}
+
+/// What to do with symlinks met inside folders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SymlinkPolicy {
+    /// Zip: keep links that resolve inside the selection as links, skip and report the others.
+    KeepInside,
+    /// Thumbnails: read linked files, do not walk into linked folders.
+    FollowFiles,
+}
+
+pub(crate) struct ScanOptions {
+    pub symlinks: SymlinkPolicy,
+    pub include_dirs: bool,
+    /// Files never to include, by (device, inode): the archive being written, for one.
+    pub exclude_files: Vec<(u64, u64)>,
+    /// Folders never to walk into (the thumbnails' output folder), canonical paths.
+    pub exclude_dirs: Vec<PathBuf>,
+}
+
+fn kind_name(ft: &fs::FileType) -> &'static str {
+    if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else {
+        "an unknown kind of file"
+    }
+}
+
+fn has_control_char(s: &str) -> bool {
+    s.chars().any(|c| c.is_control())
+}
+
+struct Scanner<'a> {
+    core: &'a JobCore,
+    opts: &'a ScanOptions,
+    roots: Vec<PathBuf>,
+    entries: Vec<Entry>,
+}
+
+/// Walks `inputs` and returns the entries sorted by name. Problems are reported to `core`.
+/// Returns `None` when the job was cancelled during the scan.
+pub(crate) fn scan(inputs: &[PathBuf], opts: &ScanOptions, core: &JobCore) -> Option<Vec<Entry>> {
+    let roots = inputs.iter().filter_map(|p| fs::canonicalize(p).ok()).collect();
+    let mut scanner = Scanner { core, opts, roots, entries: Vec::new() };
+    for input in inputs {
+        if core.is_cancelled() {
+            return None;
+        }
+        scanner.scan_input(input);
+    }
+    if core.is_cancelled() {
+        return None;
+    }
+    let mut entries = scanner.entries;
+    entries.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
+    // Two inputs with the same name would collide inside the archive: keep the first.
+    let mut seen = HashSet::new();
+    let mut kept = Vec::with_capacity(entries.len());
+    for e in entries {
+        if seen.insert(e.name.clone()) {
+            kept.push(e);
+        } else {
+            core.items_total.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            core.bytes_total.fetch_sub(e.size, std::sync::atomic::Ordering::Relaxed);
+            core.problem(&e.source, ProblemKind::Skipped, ItemError::DuplicateName);
+        }
+    }
+    Some(kept)
+}
+
+impl Scanner<'_> {
+    fn skip(&self, path: &Path, err: ItemError) {
+        self.core.problem(path, ProblemKind::Skipped, err);
+    }
+
+    fn scan_input(&mut self, input: &Path) {
+        let lmeta = match fs::symlink_metadata(input) {
+            Ok(m) => m,
+            Err(e) => {
+                self.core.problem(input, ProblemKind::Error, ItemError::Read(e));
+                return;
+            }
+        };
+        // An input the user picked by name is followed when it is a link: they chose it.
+        let (meta, resolved) = if lmeta.file_type().is_symlink() {
+            match (fs::metadata(input), fs::canonicalize(input)) {
+                (Ok(m), Ok(target)) => (m, target),
+                _ => {
+                    self.skip(input, ItemError::Symlink("is dangling or loops"));
+                    return;
+                }
+            }
+        } else {
+            (lmeta, input.to_path_buf())
+        };
+        let root_name = match input.file_name() {
+            Some(n) => match n.to_str() {
+                Some(s) if has_control_char(s) => return self.skip(input, ItemError::ControlCharacter),
+                Some(s) => s.to_owned(),
+                None => return self.skip(input, ItemError::NotUtf8),
+            },
+            // "/", "." or "..": name it after what it resolves to.
+            None => match fs::canonicalize(input).ok().and_then(|p| p.file_name().and_then(|n| n.to_str().map(str::to_owned))) {
+                Some(s) => s,
+                None => "root".to_owned(),
+            },
+        };
+        let ft = meta.file_type();
+        if ft.is_dir() {
+            self.walk_dir(&resolved, &root_name);
+        } else if ft.is_file() {
+            self.push_file(&resolved, root_name, &meta);
+        } else {
+            self.skip(input, ItemError::Special(kind_name(&ft)));
+        }
+    }
+
+    fn excluded(&self, meta: &Metadata) -> bool {
+        self.opts.exclude_files.contains(&(meta.dev(), meta.ino()))
+    }
+
+    fn push_file(&mut self, source: &Path, name: String, meta: &Metadata) {
+        if self.excluded(meta) {
+            return;
+        }
+        let size = meta.len();
+        self.core.add_totals(1, size);
+        self.entries.push(Entry {
+            source: source.to_path_buf(),
+            name,
+            kind: EntryKind::File,
+            size,
+            mtime: meta.modified().ok(),
+            mode: meta.mode() & 0o7777,
+        });
+    }
+
+    fn walk_dir(&mut self, root: &Path, root_name: &str) {
+        let mut walker = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter();
+        let mut count: u64 = 0;
+        while let Some(item) = walker.next() {
+            if self.core.is_cancelled() {
+                return;
+            }
+            let entry = match item {
+                Ok(e) => e,
+                Err(err) => {
+                    let path = err.path().unwrap_or(root).to_path_buf();
+                    let cause = err.io_error().map(|e| e.to_string()).unwrap_or_else(|| err.to_string());
+                    self.core.problem(&path, ProblemKind::Error, ItemError::ListFolder(cause));
+                    continue;
+                }
+            };
+            let path = entry.path();
+            count += 1;
+            if count % 256 == 1 {
+                self.core.set_current(path.display().to_string());
+            }
+            let rel = match path.strip_prefix(root) {
+                Ok(r) => r,
+                Err(_) => continue,
+            };
+            let is_dir = entry.file_type().is_dir();
+            let mut name = root_name.to_owned();
+            let mut bad = None;
+            for comp in rel.components() {
+                match comp.as_os_str().to_str() {
+                    Some(s) if has_control_char(s) => bad = Some(ItemError::ControlCharacter),
+                    Some(s) => {
+                        name.push('/');
+                        name.push_str(s);
+                    }
+                    None => bad = Some(ItemError::NotUtf8),
+                }
+            }
+            if let Some(err) = bad {
+                self.skip(path, err);
+                if is_dir {
+                    walker.skip_current_dir();
+                }
+                continue;
+            }
+            let lmeta = match entry.metadata() {
+                Ok(m) => m,
+                Err(e) => {
+                    self.core.problem(path, ProblemKind::Error, ItemError::ListFolder(e.to_string()));
+                    continue;
+                }
+            };
+            let ft = lmeta.file_type();
+            if ft.is_dir() {
+                if self.opts.exclude_dirs.iter().any(|d| fs::canonicalize(path).is_ok_and(|c| &c == d)) {
+                    walker.skip_current_dir();
+                    continue;
+                }
+                if self.opts.include_dirs {
+                    self.core.add_totals(1, 0);
+                    self.entries.push(Entry {
+                        source: path.to_path_buf(),
+                        name,
+                        kind: EntryKind::Dir,
+                        size: 0,
+                        mtime: lmeta.modified().ok(),
+                        mode: lmeta.mode() & 0o7777,
+                    });
+                }
+            } else if ft.is_file() {
+                self.push_file(path, name, &lmeta);
+            } else if ft.is_symlink() {
+                self.symlink(path, name, &lmeta);
+            } else {
+                self.skip(path, ItemError::Special(kind_name(&ft)));
+            }
+        }
+    }
+
+    fn symlink(&mut self, path: &Path, name: String, lmeta: &Metadata) {
+        match self.opts.symlinks {
+            SymlinkPolicy::FollowFiles => match fs::metadata(path) {
+                Ok(m) if m.is_file() => match fs::canonicalize(path) {
+                    Ok(target) => self.push_file(&target, name, &m),
+                    Err(_) => self.skip(path, ItemError::Symlink("is dangling or loops")),
+                },
+                Ok(m) if m.is_dir() => self.skip(path, ItemError::Symlink("to a folder is not followed")),
+                Ok(m) => self.skip(path, ItemError::Special(kind_name(&m.file_type()))),
+                Err(_) => self.skip(path, ItemError::Symlink("is dangling or loops")),
+            },
+            SymlinkPolicy::KeepInside => match self.inside_target(path, &name) {
+                Ok(target) => {
+                    self.core.add_totals(1, 0);
+                    self.entries.push(Entry {
+                        source: path.to_path_buf(),
+                        name,
+                        kind: EntryKind::Symlink { target },
+                        size: 0,
+                        mtime: lmeta.modified().ok(),
+                        mode: lmeta.mode() & 0o7777,
+                    });
+                }
+                Err(why) => self.skip(path, ItemError::Symlink(why)),
+            },
+        }
+    }
+
+    /// The link's text when it is relative and resolves to something inside the selection, both
+    /// on disk and within the archive's names.
+    fn inside_target(&self, path: &Path, name: &str) -> Result<String, &'static str> {
+        let target = fs::read_link(path).map_err(|_| "cannot be read")?;
+        if target.is_absolute() {
+            return Err("points to an absolute path");
+        }
+        let text = target.to_str().ok_or("target is not valid UTF-8")?;
+        if has_control_char(text) {
+            return Err("target contains a control character");
+        }
+        let resolved = fs::canonicalize(path).map_err(|_| "is dangling or loops")?;
+        if !self.roots.iter().any(|r| resolved.starts_with(r)) {
+            return Err("points outside the selection");
+        }
+        // Within the archive, the link must not climb above the top level either.
+        let mut depth: Vec<&str> = name.split('/').collect();
+        depth.pop();
+        for comp in target.components() {
+            match comp {
+                Component::ParentDir => {
+                    if depth.pop().is_none() {
+                        return Err("points outside the selection");
+                    }
+                }
+                Component::Normal(_) => depth.push(""),
+                Component::CurDir => {}
+                _ => return Err("points outside the selection"),
+            }
+        }
+        if depth.is_empty() {
+            return Err("points outside the selection");
+        }
+        Ok(text.to_owned())
+    }
+}

@@ -1,0 +1,168 @@
+//! The worker pool and the scheduler that feeds it.
+//!
+//! Owns: the worker threads (named `shrinkwrap-worker-N`), the queue of jobs in the order they
+//! were submitted, and the rule for picking the next task: the oldest job that has a task ready
+//! goes first, so one big job keeps every worker busy and later jobs use what it leaves idle.
+//! Must not touch: what tasks do (the job drivers decide), progress delivery, any front end.
+
+use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+use super::progress::JobCore;
+
+/// One unit of work: a file to compress, an image to thumbnail, a folder to scan.
+pub(crate) type Task = Box<dyn FnOnce() + Send + 'static>;
+
+/// What a job answers when a worker asks it for work.
+pub(crate) enum Poll {
+    Task(Task),
+    /// Nothing ready now; the job calls `Scheduler::notify` when that changes.
+    Idle,
+    /// The job is over and can leave the queue.
+    Finished,
+}
+
+/// A job as the scheduler sees it.
+pub(crate) trait JobDriver: Send + Sync {
+    fn core(&self) -> &Arc<JobCore>;
+    /// Called with the scheduler's lock held: must be quick, do no I/O, and never call back into
+    /// the scheduler.
+    fn next_task(self: Arc<Self>) -> Poll;
+    /// Called (without the scheduler lock) when a task of this job panicked.
+    fn task_panicked(&self, message: String);
+    /// Sets the cancel flag; a job still queued (or with nothing running) ends at once.
+    fn cancel(&self);
+}
+
+struct State {
+    jobs: VecDeque<Arc<dyn JobDriver>>,
+    target_workers: usize,
+    live_workers: usize,
+    next_worker_index: usize,
+    shutdown: bool,
+}
+
+pub(crate) struct Scheduler {
+    state: Mutex<State>,
+    work_ready: Condvar,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Scheduler {
+    pub fn new(workers: usize) -> Arc<Self> {
+        let sched = Arc::new(Scheduler {
+            state: Mutex::new(State {
+                jobs: VecDeque::new(),
+                target_workers: 0,
+                live_workers: 0,
+                next_worker_index: 0,
+                shutdown: false,
+            }),
+            work_ready: Condvar::new(),
+            handles: Mutex::new(Vec::new()),
+        });
+        sched.set_workers(workers);
+        sched
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn workers(&self) -> usize {
+        self.lock().target_workers
+    }
+
+    /// Grows the pool at once; shrinking lets surplus workers finish their task and leave.
+    pub fn set_workers(self: &Arc<Self>, workers: usize) {
+        let workers = workers.max(1);
+        let mut st = self.lock();
+        st.target_workers = workers;
+        let mut spawned = Vec::new();
+        while st.live_workers < workers {
+            let index = st.next_worker_index;
+            st.next_worker_index += 1;
+            st.live_workers += 1;
+            let me = Arc::clone(self);
+            let spawn = std::thread::Builder::new()
+                .name(format!("shrinkwrap-worker-{index}"))
+                .spawn(move || me.worker_loop());
+            match spawn {
+                Ok(handle) => spawned.push(handle),
+                Err(_) => {
+                    st.live_workers -= 1;
+                    break;
+                }
+            }
+        }
+        drop(st);
+        self.work_ready.notify_all();
+        let mut handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+        handles.retain(|h| !h.is_finished());
+        handles.extend(spawned);
+    }
+
+    pub fn submit(&self, job: Arc<dyn JobDriver>) {
+        self.lock().jobs.push_back(job);
+        self.work_ready.notify_all();
+    }
+
+    /// Tells idle workers that some job may have work again.
+    pub fn notify(&self) {
+        // Taking the lock orders this after any worker's check-then-wait.
+        drop(self.lock());
+        self.work_ready.notify_all();
+    }
+
+    pub fn shutdown(&self) {
+        self.lock().shutdown = true;
+        self.work_ready.notify_all();
+        let handles = std::mem::take(&mut *self.handles.lock().unwrap_or_else(|e| e.into_inner()));
+        for h in handles {
+            let _ = h.join();
+        }
+    }
+
+    fn worker_loop(self: Arc<Self>) {
+        loop {
+            let (job, task) = {
+                let mut st = self.lock();
+                loop {
+                    if st.shutdown || st.live_workers > st.target_workers {
+                        st.live_workers -= 1;
+                        return;
+                    }
+                    if let Some(found) = Self::pick(&mut st) {
+                        break found;
+                    }
+                    st = self.work_ready.wait(st).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(task)) {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a task panicked".to_owned());
+                job.task_panicked(message);
+            }
+        }
+    }
+
+    fn pick(st: &mut State) -> Option<(Arc<dyn JobDriver>, Task)> {
+        let mut i = 0;
+        while i < st.jobs.len() {
+            let job = Arc::clone(&st.jobs[i]);
+            match Arc::clone(&job).next_task() {
+                Poll::Task(task) => return Some((job, task)),
+                Poll::Idle => i += 1,
+                Poll::Finished => {
+                    st.jobs.remove(i);
+                }
+            }
+        }
+        None
+    }
+}
