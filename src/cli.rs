@@ -1,1 +1,324 @@
-//! The headless front end (to come).
+//! The headless front end: `shrinkwrap zip ...` and `shrinkwrap thumbs ...` on the same engine
+//! as the window.
+//!
+//! Owns: argument parsing, the terminal progress bars (indicatif, only on a terminal), the
+//! `--json` event stream, Ctrl-C (cancels cleanly: no partial file, exit 130) and exit codes
+//! (0 all well, 1 per-file errors, 2 failed job or bad arguments).
+//! Must not touch: job logic (the engine's), the window.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::engine::{
+    ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, DEFAULT_ZIP_LEVEL, Engine, JobEvent, JobId, JobReport,
+    JobSpec, JobState, ProblemKind, ThumbFormat, ThumbSpec, ZipSpec, default_workers,
+};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "shrinkwrap",
+    version,
+    about = "Zip files and make image thumbnails on all cores, with progress and clean cancel",
+    after_help = "Without a subcommand shrinkwrap opens its window:\n  shrinkwrap [PATH]...                      the window, with PATHs as inputs\n  shrinkwrap --compress|--thumbnails PATH...  ...and queue that job at once\n  options: --quit-when-done, --screenshot FILE.png\n\nExit codes: 0 all went well, 1 finished with per-file errors (listed on stderr),\n2 failed job or bad arguments, 130 cancelled with Ctrl-C."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Compress inputs into one .zip archive (or, with --each, one archive per folder).
+    Zip(ZipArgs),
+    /// Make thumbnails of the images among the inputs.
+    Thumbs(ThumbsArgs),
+}
+
+#[derive(Args, Debug)]
+struct Common {
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    jobs: Option<u16>,
+    /// Print one JSON object per progress event and a final report per job on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+struct ZipArgs {
+    /// Files and folders to compress (with --each: folders, one archive each).
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// One archive per input folder, named <folder>.zip, in the --output folder.
+    #[arg(long)]
+    each: bool,
+    /// The archive to write (with --each: the folder to write archives into).
+    #[arg(short, long, value_name = "ARCHIVE.zip|DIR")]
+    output: PathBuf,
+    /// Deflate level: 0 stores, 9 is smallest.
+    #[arg(short, long, default_value_t = DEFAULT_ZIP_LEVEL, value_parser = clap::value_parser!(u8).range(0..=9))]
+    level: u8,
+    /// Replace an existing archive.
+    #[arg(long)]
+    overwrite: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FormatArg {
+    Jpeg,
+    Png,
+    Webp,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ConflictArg {
+    Rename,
+    Overwrite,
+    Skip,
+}
+
+#[derive(Args, Debug)]
+struct ThumbsArgs {
+    /// Image files and folders.
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+    /// The folder to write thumbnails into (input folder structure is kept).
+    #[arg(short, long, value_name = "DIR")]
+    output: PathBuf,
+    /// Thumbnails fit in a square of this many pixels (never upscaled).
+    #[arg(short, long, value_name = "PX", default_value_t = DEFAULT_THUMB_SIDE_PX, value_parser = clap::value_parser!(u32).range(1..=16384))]
+    size: u32,
+    /// Output format (WebP is lossless).
+    #[arg(short, long, value_enum, default_value = "jpeg")]
+    format: FormatArg,
+    /// JPEG quality.
+    #[arg(short, long, value_name = "1-100", default_value_t = DEFAULT_JPEG_QUALITY, value_parser = clap::value_parser!(u8).range(1..=100))]
+    quality: u8,
+    /// When a thumbnail's name is taken: pick "name (1).jpg", replace it, or skip the image.
+    #[arg(long, value_enum, default_value = "rename")]
+    on_conflict: ConflictArg,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Whether the command line is for this front end (a subcommand, help or version).
+pub fn is_cli_invocation(args: &[OsString]) -> bool {
+    matches!(
+        args.get(1).and_then(|a| a.to_str()),
+        Some("zip" | "thumbs" | "help" | "--help" | "-h" | "--version" | "-V")
+    )
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let (specs, common) = match build_specs(cli.command) {
+        Ok(x) => x,
+        Err(msg) => {
+            eprintln!("shrinkwrap: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    ExitCode::from(run(specs, &common))
+}
+
+fn build_specs(command: Command) -> Result<(Vec<JobSpec>, Common), String> {
+    match command {
+        Command::Zip(a) => {
+            let specs = if a.each {
+                for folder in &a.inputs {
+                    if !folder.is_dir() {
+                        return Err(format!("{}: not a folder (--each takes folders)", folder.display()));
+                    }
+                }
+                if a.output.exists() && !a.output.is_dir() {
+                    return Err(format!("{}: not a folder (--each writes archives into a folder)", a.output.display()));
+                }
+                ZipSpec::per_folder(&a.inputs, &a.output, a.level, a.overwrite).into_iter().map(JobSpec::Zip).collect()
+            } else {
+                if a.output.is_dir() {
+                    return Err(format!("{}: is a folder; --output takes the archive's file name", a.output.display()));
+                }
+                vec![JobSpec::Zip(ZipSpec { inputs: a.inputs, destination: a.output, level: a.level, overwrite: a.overwrite })]
+            };
+            Ok((specs, a.common))
+        }
+        Command::Thumbs(a) => {
+            let spec = ThumbSpec {
+                inputs: a.inputs,
+                output_dir: a.output,
+                max_side_px: a.size,
+                format: match a.format {
+                    FormatArg::Jpeg => ThumbFormat::Jpeg,
+                    FormatArg::Png => ThumbFormat::Png,
+                    FormatArg::Webp => ThumbFormat::Webp,
+                },
+                quality: a.quality,
+                on_conflict: match a.on_conflict {
+                    ConflictArg::Rename => ConflictPolicy::Rename,
+                    ConflictArg::Overwrite => ConflictPolicy::Overwrite,
+                    ConflictArg::Skip => ConflictPolicy::Skip,
+                },
+            };
+            Ok((vec![JobSpec::Thumbs(spec)], a.common))
+        }
+    }
+}
+
+/// Terminal progress: one bar per job.
+struct Bars {
+    multi: MultiProgress,
+    bars: HashMap<JobId, ProgressBar>,
+}
+
+impl Bars {
+    fn new() -> Self {
+        Bars { multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(15)), bars: HashMap::new() }
+    }
+
+    fn bar(&mut self, id: JobId, name: &str) -> &ProgressBar {
+        self.bars.entry(id).or_insert_with(|| {
+            let style = ProgressStyle::with_template(
+                "{prefix:.bold} {bar:30.cyan/blue} {percent:>3}% {bytes}/{total_bytes} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("█▉▊▋▌▍▎▏ ");
+            let bar = self.multi.add(ProgressBar::new(0).with_style(style));
+            bar.set_prefix(name.to_owned());
+            bar
+        })
+    }
+}
+
+fn human_bytes(bytes: f64) -> String {
+    indicatif::HumanBytes(bytes.max(0.0) as u64).to_string()
+}
+
+fn run(specs: Vec<JobSpec>, common: &Common) -> u8 {
+    let workers = common.jobs.map(usize::from).unwrap_or_else(default_workers);
+    let engine = Arc::new(Engine::new(workers));
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let engine: Weak<Engine> = Arc::downgrade(&engine);
+        let interrupted = Arc::clone(&interrupted);
+        // Only one handler per process; the CLI runs once per process.
+        let _ = ctrlc::set_handler(move || {
+            interrupted.store(true, Ordering::SeqCst);
+            if let Some(engine) = engine.upgrade() {
+                engine.cancel_all();
+            }
+        });
+    }
+    let mut pending: Vec<JobId> = specs.into_iter().map(|s| engine.submit(s)).collect();
+    let show_bars = !common.json && std::io::stderr().is_terminal();
+    let mut bars = show_bars.then(Bars::new);
+    let mut reports: Vec<JobReport> = Vec::new();
+    let stdout = std::io::stdout();
+    while !pending.is_empty() {
+        let event = match engine.events().recv_timeout(Duration::from_millis(200)) {
+            Ok(e) => e,
+            Err(flume::RecvTimeoutError::Timeout) => continue,
+            Err(flume::RecvTimeoutError::Disconnected) => break,
+        };
+        if common.json {
+            if let Ok(line) = serde_json::to_string(&event) {
+                let mut out = stdout.lock();
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+        }
+        match event {
+            JobEvent::Progress(p) => {
+                if let Some(bars) = bars.as_mut() {
+                    let bar = bars.bar(p.job, &p.name);
+                    bar.set_length(p.bytes_total);
+                    bar.set_position(p.bytes_done);
+                    let eta = p.eta.map(|d| format!(" ETA {}", indicatif::HumanDuration(d))).unwrap_or_default();
+                    let what = match p.state {
+                        JobState::Scanning => format!("scanning… {} items", p.items_total),
+                        _ => format!(
+                            "{}/{} items {}/s{eta} {}",
+                            p.items_done,
+                            p.items_total,
+                            human_bytes(p.bytes_per_sec),
+                            p.current_item.as_deref().unwrap_or("")
+                        ),
+                    };
+                    bar.set_message(what);
+                }
+            }
+            JobEvent::Finished(report) => {
+                let id = report.progress.job;
+                if let Some(bars) = bars.as_mut()
+                    && let Some(bar) = bars.bars.remove(&id)
+                {
+                    bar.finish_and_clear();
+                }
+                pending.retain(|j| *j != id);
+                reports.push(report);
+            }
+        }
+    }
+    if let Some(bars) = bars {
+        let _ = bars.multi.clear();
+    }
+    print_reports(&reports, show_bars);
+    exit_code(&reports, interrupted.load(Ordering::SeqCst))
+}
+
+fn print_reports(reports: &[JobReport], on_terminal: bool) {
+    let stderr = std::io::stderr();
+    let mut err = stderr.lock();
+    for r in reports {
+        for problem in &r.problems {
+            let tag = match problem.kind {
+                ProblemKind::Error => "error",
+                ProblemKind::Skipped => "skipped",
+            };
+            let _ = writeln!(err, "shrinkwrap: {tag}: {}: {}", problem.path.display(), problem.cause);
+        }
+        let p = &r.progress;
+        if p.state == JobState::Failed || on_terminal || p.state == JobState::Cancelled {
+            let _ = writeln!(
+                err,
+                "{}: {} — {} items, {} in, {} out, {:.1} s",
+                p.name,
+                r.summary(),
+                p.items_done,
+                human_bytes(p.bytes_done as f64),
+                human_bytes(r.output_bytes as f64),
+                p.elapsed.as_secs_f64()
+            );
+        }
+    }
+}
+
+fn exit_code(reports: &[JobReport], interrupted: bool) -> u8 {
+    let states: Vec<JobState> = reports.iter().map(|r| r.progress.state).collect();
+    if interrupted || states.contains(&JobState::Cancelled) {
+        130
+    } else if states.contains(&JobState::Failed) {
+        2
+    } else if states.contains(&JobState::DoneWithErrors) {
+        1
+    } else {
+        0
+    }
+}

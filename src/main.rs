@@ -1,1 +1,12 @@
-fn main() {}
+//! Entry point: `shrinkwrap zip|thumbs ...` runs the command line; anything else opens the window.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if shrinkwrap::cli::is_cli_invocation(&args) {
+        shrinkwrap::cli::main(args)
+    } else {
+        shrinkwrap::ui::main(args)
+    }
+}

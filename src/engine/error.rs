@@ -44,15 +44,15 @@ pub enum ItemError {
     ListFolder(String),
     #[error("cannot write output {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
-    #[error("not a regular file or folder ({0}): skipped")]
+    #[error("not a regular file or folder ({0})")]
     Special(&'static str),
-    #[error("symbolic link {0}: skipped")]
+    #[error("symbolic link {0}")]
     Symlink(&'static str),
-    #[error("name contains a control character (tab, newline...): skipped")]
+    #[error("name contains a control character (tab, newline...)")]
     ControlCharacter,
-    #[error("name is not valid UTF-8: skipped")]
+    #[error("name is not valid UTF-8")]
     NotUtf8,
-    #[error("same name as another input in the archive: skipped")]
+    #[error("same name as another input in the archive")]
     DuplicateName,
     #[error("vanished since it was listed")]
     Vanished,
@@ -74,7 +74,7 @@ pub enum ItemError {
     FileTooLarge { bytes: u64 },
     #[error("cannot encode thumbnail: {0}")]
     Encode(String),
-    #[error("output {0} exists: skipped")]
+    #[error("output {0} already exists")]
     OutputExists(PathBuf),
     #[error("internal error: {0}")]
     Internal(String),

@@ -475,7 +475,7 @@ fn compress_entry(entry: &Entry, level: u8, spill_dir: &Path, core: &JobCore) ->
     options = if deflate {
         options.compression_method(CompressionMethod::Deflated).compression_level(Some(i64::from(level)))
     } else {
-        options.compression_method(CompressionMethod::Stored)
+        options.compression_method(CompressionMethod::Stored).compression_level(None)
     };
     let read_err = |e: io::Error, done: u64| EntryFailure::Item(ItemError::Read(e), size.saturating_sub(done));
     if size <= IN_MEMORY_MAX_BYTES {
@@ -483,7 +483,7 @@ fn compress_entry(entry: &Entry, level: u8, spill_dir: &Path, core: &JobCore) ->
         if deflate && prepared.compressed_size() >= prepared.uncompressed_size() {
             // It did not shrink: store it instead (the bytes were already counted).
             file.seek(SeekFrom::Start(0)).map_err(|e| read_err(e, size))?;
-            let stored = options.compression_method(CompressionMethod::Stored);
+            let stored = options.compression_method(CompressionMethod::Stored).compression_level(None);
             return compress_to_memory(&mut file, entry, stored, core, false, size)
                 .map(Compressed::Memory);
         }
@@ -498,7 +498,7 @@ fn compress_entry(entry: &Entry, level: u8, spill_dir: &Path, core: &JobCore) ->
     if deflate && !shrank {
         drop(spill);
         file.seek(SeekFrom::Start(0)).map_err(|e| read_err(e, size))?;
-        let stored = options.compression_method(CompressionMethod::Stored).large_file(large);
+        let stored = options.compression_method(CompressionMethod::Stored).compression_level(None).large_file(large);
         return compress_to_spill(&mut file, entry, stored, spill_dir, core, false, size).map(Compressed::Spilled);
     }
     Ok(Compressed::Spilled(spill))
