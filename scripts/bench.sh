@@ -15,7 +15,7 @@
 #   PYTHON=path       interpreter with Pillow (default: first of /usr/bin/python3, python3 that
 #                     can `import PIL`); also used for the zipfile baseline
 #   SEVENZIP=path     7-Zip binary (default: 7zz, else 7z)
-#   SEVENZIP_LEVELS   7-Zip -mx levels to run (default "1 5")
+#   SEVENZIP_LEVELS   7-Zip -mx levels to run (default "1 5"; empty: no 7-Zip)
 #   IM=path           ImageMagick binary (default: magick, else /usr/bin/convert; a `convert` that is
 #                     not ImageMagick is refused)
 #   PIGZ=0            skip the informational pigz row (one 481 MB tar, gzip not zip)
@@ -67,7 +67,7 @@ RUNS=${RUNS:-1}
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "RUNS must be a positive integer" >&2; exit 2; }
 SAMPLE=${SAMPLE:-1}
 SAMPLE_INTERVAL=${SAMPLE_INTERVAL:-0.2}
-SEVENZIP_LEVELS=${SEVENZIP_LEVELS:-1 5}
+SEVENZIP_LEVELS=${SEVENZIP_LEVELS-1 5}
 PIGZ=${PIGZ:-1}
 DO_ZIP=0; DO_THUMBS=0
 [ "$ONLY" = thumbs ] || DO_ZIP=1
@@ -159,7 +159,7 @@ declare -A WALL RSS TREE BYTES STATUS NOTE
 TOOLS_ZIP=() TOOLS_THUMBS=()
 declare -A LABEL
 
-# run_tool ID WORKDIR CMD... : one timed run, appends to WALL[ID] RSS[ID] TREE[ID]; sets LAST_RC
+# run_tool ID WORKDIR CMD... : one timed run, appends to WALL[ID] RSS[ID] TREE[ID]
 run_tool() {
   local id=$1 dir=$2; shift 2
   local tf=$LOGS/$id.time log=$LOGS/$id.log peak=0 cur rc=0 tpid
@@ -174,7 +174,7 @@ run_tool() {
     done
   fi
   wait "$tpid" || rc=$?
-  LAST_RC=$rc
+
   local w m
   read -r w m < <(tail -n1 "$tf" 2>/dev/null || echo "0 0")
   [[ $w =~ ^[0-9.]+$ ]] || { w=0; m=0; }
@@ -342,7 +342,7 @@ report() {  # kind ours_id ids...
   printf '\n%-30s %8s %12s %9s %9s %13s %7s %10s  %s\n' "tool" "wall s" \
     "$([ "$kind" = zip ] && echo "MB/s in" || echo "images/s")" "RSS MiB" "tree MiB" "output B" \
     "$([ "$kind" = zip ] && echo ratio || echo "")" "wall/ours" "notes"
-  local id w thr rs tr b rt vs in
+  local id w thr rs tr rt vs in
   for id in "$@"; do
     if [ "${STATUS[$id]:-}" = skipped ]; then printf '%-30s %8s\n' "${LABEL[$id]}" skipped; continue; fi
     w=$(mw "$id"); in=${ZIP_IN_BYTES:-0}; [ "$id" = pigz ] && in=${PIGZ_IN_BYTES:-0}
@@ -358,7 +358,7 @@ report() {  # kind ours_id ids...
     vs=$(xratio "$w" "$ow"); [ "$id" = "$ours" ] && vs="(ours)"
     w=$(awk -v w="$w" 'BEGIN{ printf "%.2f", w }')
     printf '%-30s %8s %12s %9s %9s %13s %7s %10s  %s\n' "${LABEL[$id]}" "$w" "$thr" "$rs" "$tr" \
-      "${BYTES[$id]:-0}" "$rt" "$vs" "${STATUS[$id]:+[${STATUS[$id]}] }${NOTE[$id]:-}"
+      "${BYTES[$id]:-0}" "$rt" "$vs" "${STATUS[$id]:+[${STATUS[$id]}] }${NOTE[$id]:-}$([ "$RUNS" -gt 1 ] && echo "; runs: ${WALL[$id]% }s")"
   done
 }
 
@@ -412,8 +412,9 @@ fi
 
 echo; echo "== targets"
 FAILS=0
-for l in "${RESULTS[@]}"; do echo "$l"; [[ $l == PASS* ]] || FAILS=$((FAILS + 1)); done
-echo "(N/A: ours failed, produced no/incomplete output, or the anchor was skipped; counts as a failure with STRICT=1)"
+NAS=0
+for l in "${RESULTS[@]}"; do echo "$l"; [[ $l == PASS* ]] || FAILS=$((FAILS + 1)); [[ $l == N/A* ]] && NAS=1; done
+[ "$NAS" = 0 ] || echo "(N/A: ours failed, produced no/incomplete output, or the anchor was skipped; counts as a failure with STRICT=1)"
 [ "$CHECK_WARN" = 0 ] || echo "(output checks on ours printed warnings above)"
 [ "${KEEP_OUT:-0}" = 1 ] && echo "outputs kept in $OUT"
 if [ "${STRICT:-0}" = 1 ] && [ "$FAILS" -gt 0 ]; then exit 3; fi
