@@ -1,10 +1,88 @@
-//! The eframe window (being written).
+//! The desktop window: an eframe/egui app over the engine that stays smooth while every core
+//! is busy.
+//!
+//! The split follows "logic apart from drawing":
+//! - [`app`]: the `eframe::App`; per frame it takes in engine events and helper-thread results,
+//!   lets [`view`] draw [`state::UiState`], then applies the [`state::Command`]s the views emitted.
+//! - [`state`], [`inputs`], [`queue`], [`settings`]: plain data and rules, no drawing.
+//! - [`view`]: drawing only.
+//! - [`dialogs`], [`strip_loader`], [`screenshot`], [`frame_stats`], and the measurer in
+//!   [`inputs`]: helper threads, so that a frame never does file I/O or waits for anything.
+//!
+//! Owns: `src/ui/`. Must not touch: the engine's internals (only its public, non-blocking API,
+//! and `cancel_all` at quit), the command line (`src/cli.rs`).
+
+pub mod app;
+pub mod args;
+pub mod dialogs;
+pub mod format;
+pub mod frame_stats;
+pub mod inputs;
+pub mod queue;
+pub mod screenshot;
+pub mod settings;
+pub mod state;
+pub mod strip_loader;
+pub mod view;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
-/// Opens the window. `args` is the whole command line (program name first).
-pub fn main(_args: Vec<OsString>) -> ExitCode {
-    eprintln!("shrinkwrap: the window is not there yet; use `shrinkwrap zip` or `shrinkwrap thumbs`");
-    ExitCode::from(2)
+use eframe::egui;
+
+pub use app::App;
+pub use args::LaunchArgs;
+pub use settings::{Operation, Settings};
+
+/// The window's size when it first opens (and always in `--screenshot` mode), in points.
+pub const INITIAL_WINDOW_SIZE: [f32; 2] = [1180.0, 760.0];
+/// The smallest size the window can be made.
+pub const MIN_WINDOW_SIZE: [f32; 2] = [860.0, 560.0];
+
+/// Opens the window. `args` is the whole command line (program name first). Returns 0 when the
+/// window was closed, or with `--quit-when-done` the queue's outcome (0 done, 1 per-file errors,
+/// 2 failed, 130 cancelled); 2 for bad arguments or when no window can be opened.
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let launch = match LaunchArgs::parse(args.get(1..).unwrap_or_default()) {
+        Ok(launch) => launch,
+        Err(message) => {
+            eprintln!("shrinkwrap: {message}");
+            eprintln!("{}", args::WINDOW_USAGE);
+            eprintln!("Run `shrinkwrap --help` for the command line (zip, thumbs).");
+            return ExitCode::from(2);
+        }
+    };
+    let screenshot_mode = launch.screenshot.is_some();
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("Shrinkwrap")
+        .with_app_id("shrinkwrap")
+        .with_inner_size(INITIAL_WINDOW_SIZE)
+        .with_min_inner_size(MIN_WINDOW_SIZE)
+        .with_drag_and_drop(true);
+    if let Some(icon) = view::theme::icon_data() {
+        viewport = viewport.with_icon(Arc::new(icon));
+    }
+    let options = eframe::NativeOptions {
+        viewport,
+        // A screenshot shows the window at its default size, whatever was remembered.
+        persist_window: !screenshot_mode,
+        ..Default::default()
+    };
+    let exit_status = Arc::new(AtomicU8::new(0));
+    let app_exit_status = Arc::clone(&exit_status);
+    let result = eframe::run_native(
+        "Shrinkwrap",
+        options,
+        Box::new(move |cc| Ok(Box::new(App::new(cc, launch, app_exit_status)))),
+    );
+    match result {
+        Ok(()) => ExitCode::from(exit_status.load(Ordering::Relaxed)),
+        Err(err) => {
+            eprintln!("shrinkwrap: cannot open the window: {err}");
+            eprintln!("Without a display, use `shrinkwrap zip ...` or `shrinkwrap thumbs ...` (see --help).");
+            ExitCode::from(2)
+        }
+    }
 }

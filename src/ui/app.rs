@@ -1,0 +1,450 @@
+//! The eframe app: owns the engine and the helper threads, feeds their news into [`UiState`]
+//! once a frame, asks the views to draw, and applies the [`Command`]s they emit.
+//!
+//! Owns: [`App`] (the `eframe::App` implementation), the per-frame logic (engine events, input
+//! measurements, strip images, dialog answers, drops, shortcuts, closing, the title), and
+//! turning commands into engine calls.
+//! Must not touch: anything blocking in a frame (no file I/O, no waiting on a worker or a dialog:
+//! all of that lives on the helper threads), the engine's internals.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+
+use crate::engine::{Engine, JobKind, JobState};
+
+use super::args::LaunchArgs;
+use super::dialogs::{DialogOutcome, DialogRequest, DialogRunner};
+use super::frame_stats::FrameStats;
+use super::inputs::{InputList, Measurer};
+use super::queue::{Queue, STRIP_MAX_THUMBNAILS};
+use super::screenshot::{Screenshot, ScreenshotStep};
+use super::settings::{self, Destinations, Operation, SETTINGS_KEY, Settings};
+use super::state::{Command, NoticeLevel, QuitState, UiState};
+use super::strip_loader::StripLoader;
+use super::view;
+
+/// How long quitting waits for cancelled jobs to remove their partial files before closing
+/// anyway (the engine's drop waits for them too).
+const QUIT_CANCEL_GRACE: Duration = Duration::from_secs(10);
+/// How often the window repaints while it waits for something that sends no wake-up.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// In `--screenshot` mode with a job, how much progress to show before capturing.
+const SCREENSHOT_PROGRESS_TIME: Duration = Duration::from_secs(2);
+
+/// Waker type shared by the helper threads.
+type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// The desktop window's app.
+pub struct App {
+    engine: Engine,
+    state: UiState,
+    measurer: Measurer,
+    strips: StripLoader,
+    dialogs: DialogRunner,
+    frame_stats: Option<FrameStats>,
+    screenshot: Option<Screenshot>,
+    launch: LaunchArgs,
+    /// The job queued from the command line has been submitted.
+    launched: bool,
+    /// When a job first showed progress (for `--screenshot`).
+    first_progress_at: Option<Instant>,
+    window_title: String,
+    frame_began: Option<Instant>,
+    exit_status: Arc<AtomicU8>,
+    icon: Option<egui::TextureHandle>,
+    pending_commands: Vec<Command>,
+}
+
+impl App {
+    /// The app as `eframe::run_native` creates it: settings from storage, the command line's
+    /// inputs and job, frame stats from `SHRINKWRAP_FRAME_STATS`.
+    pub fn new(cc: &eframe::CreationContext<'_>, launch: LaunchArgs, exit_status: Arc<AtomicU8>) -> App {
+        let settings = cc
+            .storage
+            .and_then(|storage| eframe::get_value::<Settings>(storage, SETTINGS_KEY))
+            .unwrap_or_default()
+            .sanitized();
+        let frame_stats = FrameStats::from_env(Instant::now());
+        let mut app = App::with_settings(&cc.egui_ctx, settings, launch, frame_stats);
+        app.exit_status = exit_status;
+        app
+    }
+
+    /// An app for tests: `workers` engine threads, these settings, no command line.
+    pub fn new_for_test(ctx: &egui::Context, workers: usize, settings: Settings) -> App {
+        let settings = Settings { workers: Some(workers), ..settings };
+        App::with_settings(ctx, settings, LaunchArgs::default(), None)
+    }
+
+    /// An app with explicit settings and command line (no storage).
+    pub fn with_settings(
+        ctx: &egui::Context,
+        settings: Settings,
+        launch: LaunchArgs,
+        frame_stats: Option<FrameStats>,
+    ) -> App {
+        view::theme::apply(ctx);
+        let repaint_ctx = ctx.clone();
+        let waker: Waker = Arc::new(move || repaint_ctx.request_repaint());
+        let engine = Engine::new(settings.worker_count());
+        engine.set_waker(Arc::clone(&waker));
+        let screenshot = launch.screenshot.clone().map(|path| Screenshot::new(path, Arc::clone(&waker)));
+        let icon = view::theme::load_icon_texture(ctx);
+        let mut app = App {
+            engine,
+            state: UiState::new(settings),
+            measurer: Measurer::start(Arc::clone(&waker)),
+            strips: StripLoader::start(Arc::clone(&waker)),
+            dialogs: DialogRunner::new(waker),
+            frame_stats,
+            screenshot,
+            launch,
+            launched: false,
+            first_progress_at: None,
+            window_title: String::new(),
+            frame_began: None,
+            exit_status: Arc::new(AtomicU8::new(0)),
+            icon,
+            pending_commands: Vec::new(),
+        };
+        let paths = app.launch.paths.clone();
+        if !paths.is_empty() {
+            app.apply(ctx, Command::AddPaths(paths));
+        }
+        if let Some(operation) = app.launch.queue_at_start {
+            app.state.settings.operation = operation;
+            app.apply(ctx, Command::Start(operation));
+            app.launched = true;
+        }
+        app
+    }
+
+    pub fn state(&self) -> &UiState {
+        &self.state
+    }
+
+    pub fn inputs(&self) -> &InputList {
+        &self.state.inputs
+    }
+
+    pub fn queue(&self) -> &Queue {
+        &self.state.queue
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.state.settings
+    }
+
+    pub fn settings_mut(&mut self) -> &mut Settings {
+        &mut self.state.settings
+    }
+
+    pub fn destinations_mut(&mut self) -> &mut Destinations {
+        &mut self.state.destinations
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Queues a command as if a view had emitted it (applied in the next frame). Tests use this
+    /// for what has no widget, e.g. a dialog's answer.
+    pub fn queue_command(&mut self, command: Command) {
+        self.pending_commands.push(command);
+    }
+
+    /// Applies one command. Never blocks: engine calls here only queue or flag work.
+    fn apply(&mut self, ctx: &egui::Context, command: Command) {
+        let state = &mut self.state;
+        match command {
+            Command::AddPaths(paths) => {
+                let added = state.inputs.add(paths);
+                if added > 0 && matches!(state.notice, Some(ref n) if n.level == NoticeLevel::Warning) {
+                    state.notice = None;
+                }
+                if state.inputs.send_unmeasured(&self.measurer) {
+                    ctx.request_repaint_after(POLL_INTERVAL);
+                }
+            }
+            Command::AddTypedPaths => {
+                let paths = settings::typed_paths(&state.path_field);
+                if paths.is_empty() {
+                    state.notify(NoticeLevel::Info, "Type or paste a path to add it.");
+                } else {
+                    state.path_field.clear();
+                    self.apply(ctx, Command::AddPaths(paths));
+                }
+            }
+            Command::RemoveInput(index) => state.inputs.remove(index),
+            Command::SelectInput(index) => state.inputs.select(Some(index)),
+            Command::ClearInputs => state.inputs.clear(),
+            Command::OpenDialog(request) => {
+                self.dialogs.open(request);
+                state.dialog_open = self.dialogs.is_open();
+            }
+            Command::Start(operation) => self.start(operation),
+            Command::Cancel(id) => self.engine.cancel(id),
+            Command::CancelAll => self.engine.cancel_all(),
+            Command::SelectJob(id) => state.queue.select(Some(id)),
+            Command::ClearFinished => state.queue.clear_finished(),
+            Command::OpenFolder(folder) => open_folder(folder),
+            Command::SetWorkers(workers) => {
+                let workers = workers.clamp(*settings::WORKERS_RANGE.start(), *settings::WORKERS_RANGE.end());
+                state.settings.workers = Some(workers);
+                self.engine.set_workers(workers);
+            }
+            Command::DismissNotice => state.notice = None,
+            Command::ConfirmQuit => {
+                self.engine.cancel_all();
+                state.quit = QuitState::Cancelling { since: Instant::now() };
+                ctx.request_repaint();
+            }
+            Command::KeepRunning => state.quit = QuitState::Running,
+        }
+    }
+
+    /// Submits the jobs for `operation` over the current inputs.
+    fn start(&mut self, operation: Operation) {
+        let state = &mut self.state;
+        let inputs = state.inputs.paths();
+        match settings::build_jobs(operation, &state.settings, &inputs, &state.destinations) {
+            Ok(specs) => {
+                for spec in specs {
+                    let id = self.engine.submit(spec.clone());
+                    state.queue.push(id, &spec);
+                }
+                if state.notice.is_some() {
+                    state.notice = None;
+                }
+            }
+            Err(message) => state.notify(NoticeLevel::Warning, message),
+        }
+    }
+
+    /// Takes in what the helper threads and the engine sent since the last frame.
+    fn drain_channels(&mut self, ctx: &egui::Context) {
+        while let Ok(event) = self.engine.events().try_recv() {
+            let Some(row) = self.state.queue.apply(event) else { continue };
+            let report = row.report.as_ref();
+            let outputs = report.map(|r| r.outputs.clone()).unwrap_or_default();
+            if row.kind == JobKind::Thumbs && !outputs.is_empty() {
+                let id = row.id;
+                let shown: Vec<PathBuf> = outputs.iter().take(STRIP_MAX_THUMBNAILS).cloned().collect();
+                let asked = shown.len();
+                let accepted = self.strips.request(id, shown);
+                if let Some(row) = self.state.queue.row_mut(id) {
+                    row.strip.pending = if accepted { asked } else { 0 };
+                    row.strip.not_shown = outputs.len() - if accepted { asked } else { 0 };
+                }
+            }
+        }
+        if self.first_progress_at.is_none()
+            && self.state.queue.rows().iter().any(|r| r.state() != JobState::Queued)
+        {
+            self.first_progress_at = Some(Instant::now());
+        }
+        while let Some(measured) = self.measurer.try_recv() {
+            self.state.inputs.apply(measured);
+        }
+        if self.state.inputs.send_unmeasured(&self.measurer) {
+            ctx.request_repaint_after(POLL_INTERVAL);
+        }
+        while let Some(strip_image) = self.strips.try_recv() {
+            let Some(row) = self.state.queue.row_mut(strip_image.job) else { continue };
+            row.strip.pending = row.strip.pending.saturating_sub(1);
+            match strip_image.image {
+                Ok(image) => {
+                    let name = format!("strip-{}-{}", strip_image.job.0, row.strip.textures.len());
+                    row.strip.textures.push(ctx.load_texture(name, image, egui::TextureOptions::LINEAR));
+                }
+                Err(_) => row.strip.not_shown += 1,
+            }
+        }
+        if let Some(answer) = self.dialogs.poll() {
+            self.state.dialog_open = false;
+            match answer.outcome {
+                DialogOutcome::Picked(paths) => self.apply_dialog_paths(ctx, answer.request, paths),
+                DialogOutcome::Cancelled => {}
+                DialogOutcome::Unavailable(text) => self.state.notify(NoticeLevel::Warning, text),
+            }
+        }
+    }
+
+    fn apply_dialog_paths(&mut self, ctx: &egui::Context, request: DialogRequest, paths: Vec<PathBuf>) {
+        let first = paths.first().map(|p| p.display().to_string()).unwrap_or_default();
+        match request {
+            DialogRequest::AddFiles { .. } | DialogRequest::AddFolders { .. } => {
+                self.apply(ctx, Command::AddPaths(paths));
+            }
+            DialogRequest::SaveArchive { .. } => self.state.destinations.archive = first,
+            DialogRequest::ArchivesFolder { .. } => self.state.destinations.archives_folder = first,
+            DialogRequest::ThumbnailsFolder { .. } => self.state.destinations.thumbnails_folder = first,
+        }
+    }
+
+    /// Drops, keyboard shortcuts.
+    fn handle_input(&mut self, ctx: &egui::Context) {
+        let (dropped, hovering) = ctx.input(|i| {
+            let dropped: Vec<PathBuf> = i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect();
+            (dropped, !i.raw.hovered_files.is_empty())
+        });
+        if hovering != self.state.files_hovering {
+            self.state.files_hovering = hovering;
+            ctx.request_repaint();
+        }
+        if !dropped.is_empty() {
+            self.apply(ctx, Command::AddPaths(dropped));
+        }
+
+        let typing = ctx.egui_wants_keyboard_input();
+        let open_files = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::O);
+        if ctx.input_mut(|i| i.consume_shortcut(&open_files)) && !self.dialogs.is_open() {
+            let start_dir = self.state.inputs.entries().first().and_then(|e| e.path.parent().map(PathBuf::from));
+            self.apply(ctx, Command::OpenDialog(DialogRequest::AddFiles { start_dir }));
+        }
+        if typing || self.state.quit != QuitState::Running {
+            return;
+        }
+        if ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Delete))
+            && let Some(index) = self.state.inputs.selected()
+        {
+            self.apply(ctx, Command::RemoveInput(index));
+        }
+        if ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape))
+            && let Some(id) = self.state.queue.selected()
+            && self.state.queue.row(id).is_some_and(|r| !r.is_finished())
+        {
+            self.apply(ctx, Command::Cancel(id));
+        }
+    }
+
+    /// Close requests, `--quit-when-done`, and the end of quitting.
+    fn handle_closing(&mut self, ctx: &egui::Context) {
+        let close_requested = ctx.input(|i| i.viewport().close_requested());
+        if close_requested {
+            match self.state.quit {
+                QuitState::Closing => {}
+                QuitState::Running if !self.state.queue.any_active() => self.state.quit = QuitState::Closing,
+                QuitState::Running => {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+                    self.state.quit = QuitState::Asking;
+                }
+                QuitState::Asking | QuitState::Cancelling { .. } => {
+                    ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+                }
+            }
+        }
+        if let QuitState::Cancelling { since } = self.state.quit {
+            if !self.state.queue.any_active() || since.elapsed() > QUIT_CANCEL_GRACE {
+                self.close(ctx);
+            } else {
+                ctx.request_repaint_after(POLL_INTERVAL);
+            }
+        }
+        if self.launch.quit_when_done
+            && self.launched
+            && self.screenshot.is_none()
+            && self.state.quit == QuitState::Running
+            && !self.state.queue.any_active()
+        {
+            self.exit_status.store(self.state.queue.exit_status(), Ordering::Relaxed);
+            self.close(ctx);
+        }
+    }
+
+    fn close(&mut self, ctx: &egui::Context) {
+        self.state.quit = QuitState::Closing;
+        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+    }
+
+    /// Whether `--screenshot` may capture now: inputs measured, and the job finished (with its
+    /// strip loaded) or shown running for a while.
+    fn ready_for_screenshot(&self) -> bool {
+        if self.state.inputs.measuring() {
+            return false;
+        }
+        let queue = &self.state.queue;
+        let strips_loaded = queue.rows().iter().all(|r| r.strip.pending == 0);
+        let all_finished = !queue.any_active();
+        let progressed_long_enough = self.first_progress_at.is_some_and(|t| t.elapsed() >= SCREENSHOT_PROGRESS_TIME);
+        (all_finished && strips_loaded) || progressed_long_enough
+    }
+
+    fn handle_screenshot(&mut self, ctx: &egui::Context) {
+        let ready = self.ready_for_screenshot();
+        let Some(screenshot) = self.screenshot.as_mut() else { return };
+        if let ScreenshotStep::Finished(result) = screenshot.poll(ctx, ready) {
+            if self.state.quit == QuitState::Closing {
+                return;
+            }
+            match result {
+                Ok(()) => {
+                    println!("{}", screenshot.path().display());
+                    self.exit_status.store(0, Ordering::Relaxed);
+                }
+                Err(err) => {
+                    eprintln!("shrinkwrap: screenshot: {err}");
+                    self.exit_status.store(2, Ordering::Relaxed);
+                }
+            }
+            // The jobs the screenshot showed are cancelled by the engine's drop.
+            self.engine.cancel_all();
+            self.close(ctx);
+        }
+    }
+
+    fn update_title(&mut self, ctx: &egui::Context) {
+        let title = self.state.queue.window_title();
+        if title != self.window_title {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.window_title = title;
+        }
+    }
+}
+
+impl eframe::App for App {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.frame_began = Some(Instant::now());
+        for command in std::mem::take(&mut self.pending_commands) {
+            self.apply(ctx, command);
+        }
+        self.drain_channels(ctx);
+        self.handle_input(ctx);
+        self.handle_closing(ctx);
+        self.handle_screenshot(ctx);
+        self.update_title(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let frame_began = self.frame_began.take().unwrap_or_else(Instant::now);
+        let mut commands = Vec::new();
+        view::draw(ui, &mut self.state, self.icon.as_ref(), &mut commands);
+        let ctx = ui.ctx().clone();
+        for command in commands {
+            self.apply(&ctx, command);
+        }
+        if let Some(stats) = self.frame_stats.as_mut() {
+            stats.record(frame_began, frame_began.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, SETTINGS_KEY, &self.state.settings);
+    }
+}
+
+/// Shows a folder in the file manager, on a helper thread (opening may wait on a process).
+fn open_folder(folder: PathBuf) {
+    let spawned = std::thread::Builder::new().name("shrinkwrap-open-folder".to_owned()).spawn(move || {
+        if let Err(err) = opener::open(&folder) {
+            eprintln!("shrinkwrap: cannot open {}: {err}", folder.display());
+        }
+    });
+    if let Err(err) = spawned {
+        eprintln!("shrinkwrap: cannot open the folder: {err}");
+    }
+}

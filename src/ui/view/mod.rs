@@ -1,0 +1,132 @@
+//! Drawing: turns [`UiState`] into panels and widgets, and reports what the person did as
+//! [`Command`]s.
+//!
+//! Layout: a toolbar on top (name, worker count), a status bar at the bottom (what runs, notices,
+//! shortcuts), the inputs and the job settings on the left, the queue in the middle.
+//!
+//! Owns: layout and widgets, accessible names of every interactive widget.
+//! Must not touch: the engine, threads, the file system; state other than the fields a widget
+//! edits in place (text fields, settings). Everything else goes through a [`Command`].
+
+mod inputs_panel;
+mod job_panel;
+mod queue_panel;
+mod quit_prompt;
+pub mod theme;
+
+use eframe::egui::{self, RichText};
+
+use super::format;
+use super::settings::WORKERS_RANGE;
+use super::state::{Command, UiState};
+
+/// Width of the left column (inputs and job settings) when the window opens.
+const LEFT_PANEL_DEFAULT_WIDTH: f32 = 410.0;
+
+/// Draws the whole window.
+pub fn draw(ui: &mut egui::Ui, state: &mut UiState, icon: Option<&egui::TextureHandle>, commands: &mut Vec<Command>) {
+    let panel_margin = egui::Margin::symmetric(16, 10);
+    egui::Panel::top("toolbar")
+        .frame(egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(16, 8)))
+        .show(ui, |ui| toolbar(ui, state, icon, commands));
+    egui::Panel::bottom("status")
+        .frame(egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(16, 5)))
+        .show(ui, |ui| status_bar(ui, state));
+    egui::Panel::left("inputs-and-settings")
+        .resizable(true)
+        .default_size(LEFT_PANEL_DEFAULT_WIDTH)
+        .size_range(340.0..=640.0)
+        .frame(egui::Frame::side_top_panel(ui.style()).inner_margin(panel_margin))
+        .show(ui, |ui| {
+            egui::Panel::bottom("job-settings")
+                .resizable(false)
+                .show_separator_line(false)
+                .frame(egui::Frame::NONE.inner_margin(egui::Margin { top: 10, ..Default::default() }))
+                .show(ui, |ui| job_panel::show(ui, state, commands));
+            egui::CentralPanel::no_frame().show(ui, |ui| inputs_panel::show(ui, state, commands));
+        });
+    egui::CentralPanel::default()
+        .frame(egui::Frame::central_panel(ui.style()).inner_margin(egui::Margin::symmetric(18, 12)))
+        .show(ui, |ui| queue_panel::show(ui, &state.queue, commands));
+    quit_prompt::show(ui.ctx(), state, commands);
+    if state.files_hovering {
+        drop_overlay(ui.ctx());
+    }
+}
+
+/// A section title with an optional weak note after it.
+pub(crate) fn section_heading(ui: &mut egui::Ui, title: &str, note: Option<String>) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(title).heading().strong());
+        if let Some(note) = note {
+            ui.label(RichText::new(note).weak());
+        }
+    });
+}
+
+fn toolbar(ui: &mut egui::Ui, state: &mut UiState, icon: Option<&egui::TextureHandle>, commands: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        if let Some(icon) = icon {
+            ui.add(egui::Image::from_texture(egui::load::SizedTexture::from_handle(icon)).max_size(egui::vec2(28.0, 28.0)));
+        }
+        ui.label(RichText::new("Shrinkwrap").size(19.0).strong());
+        ui.label(RichText::new("Zip files and make thumbnails in the background").weak());
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let mut workers = state.settings.worker_count();
+            let range = *WORKERS_RANGE.start()..=*WORKERS_RANGE.end();
+            let cores = state.cores;
+            let drag = ui
+                .add(egui::DragValue::new(&mut workers).range(range).speed(0.05))
+                .on_hover_text(format!(
+                    "How many files are compressed or images resized at once. This computer has {}; \
+                     one worker per core is the default.",
+                    format::plural(cores as u64, "core", "cores")
+                ));
+            let label = ui.label("Workers");
+            let drag = drag.labelled_by(label.id);
+            if drag.changed() && Some(workers) != state.settings.workers {
+                commands.push(Command::SetWorkers(workers));
+            }
+        });
+    });
+}
+
+fn status_bar(ui: &mut egui::Ui, state: &UiState) {
+    ui.horizontal(|ui| {
+        let queue = &state.queue;
+        let active = queue.active_count();
+        let status = if active == 0 {
+            "Idle".to_owned()
+        } else {
+            format!(
+                "{} on {}",
+                format::plural(active as u64, "job running", "jobs running"),
+                format::plural(state.settings.worker_count() as u64, "worker", "workers")
+            )
+        };
+        ui.label(RichText::new(status).small());
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.label(
+                    RichText::new("Drop files anywhere  ·  Ctrl+O add files  ·  Delete remove input  ·  Esc cancel selected job")
+                        .small()
+                    .weak(),
+            );
+        });
+    });
+}
+
+fn drop_overlay(ctx: &egui::Context) {
+    let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("drop-overlay")));
+    let rect = ctx.content_rect();
+    let visuals = ctx.global_style().visuals.clone();
+    let accent = theme::accent(&visuals);
+    painter.rect_filled(rect, 0.0, accent.gamma_multiply(0.18));
+    painter.rect_stroke(rect.shrink(6.0), 10.0, egui::Stroke::new(3.0, accent), egui::StrokeKind::Inside);
+    painter.text(
+        rect.center(),
+        egui::Align2::CENTER_CENTER,
+        "Drop to add to the inputs",
+        egui::FontId::proportional(22.0),
+        visuals.strong_text_color(),
+    );
+}
