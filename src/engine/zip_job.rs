@@ -366,18 +366,12 @@ impl JobDriver for ZipJob {
         match inner.phase {
             Phase::Over => Poll::Finished,
             Phase::Queued => {
+                // The start task is not counted in `running`: it may end the job itself, and
+                // no compression task exists before it is done.
                 inner.phase = Phase::Starting;
-                inner.running += 1;
                 drop(inner);
                 let me = Arc::clone(&self);
-                let task: Task = Box::new(move || {
-                    Arc::clone(&me).start();
-                    let mut inner = me.lock();
-                    inner.running -= 1;
-                    if inner.running == 0 {
-                        me.tasks_idle.notify_all();
-                    }
-                });
+                let task: Task = Box::new(move || me.start());
                 Poll::Task(task)
             }
             Phase::Starting => Poll::Idle,
@@ -407,13 +401,14 @@ impl JobDriver for ZipJob {
     fn task_panicked(&self, message: String) {
         self.core.cancel.cancel();
         let mut inner = self.lock();
-        inner.running = inner.running.saturating_sub(1);
         if inner.phase == Phase::Starting {
             inner.phase = Phase::Over;
             drop(inner);
             self.core.finish(JobState::Failed, Some(format!("internal error: {message}")));
             return;
         }
+        // A compression task: its entry never reaches the writer, which stops on the cancel.
+        inner.running = inner.running.saturating_sub(1);
         self.tasks_idle.notify_all();
         drop(inner);
         self.core.problem(PathBuf::new(), ProblemKind::Error, ItemError::Internal(message));

@@ -13,7 +13,7 @@ use super::super::dialogs::DialogRequest;
 use super::super::format;
 use super::super::inputs::{InputEntry, InputSize};
 use super::super::state::{Command, NoticeLevel, UiState};
-use super::{section_heading, theme};
+use super::{section_heading, theme, widgets};
 
 pub fn show(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>) {
     let count = state.inputs.len();
@@ -116,24 +116,25 @@ fn empty_list(ui: &mut egui::Ui, height: f32) {
 fn input_row(ui: &mut egui::Ui, index: usize, entry: &InputEntry, selected: bool, commands: &mut Vec<Command>) {
     let name = entry.name();
     let (icon, size_text, problem) = match &entry.size {
-        InputSize::Measuring => ("📄", "measuring…".to_owned(), None),
-        InputSize::File { bytes } => ("📄", format::bytes(*bytes), None),
-        InputSize::Folder { files, bytes } => {
-            ("📁", format!("{} · {}", format::plural(*files, "file", "files"), format::bytes(*bytes)), None)
-        }
-        InputSize::Unreadable(cause) => ("⚠", String::new(), Some(cause.clone())),
+        InputSize::Measuring => (EntryIcon::File, "measuring…".to_owned(), None),
+        InputSize::File { bytes } => (EntryIcon::File, format::bytes(*bytes), None),
+        InputSize::Folder { files, bytes } => (
+            EntryIcon::Folder,
+            format!("{} · {}", format::plural(*files, "file", "files"), format::bytes(*bytes)),
+            None,
+        ),
+        InputSize::Unreadable(cause) => (EntryIcon::Missing, String::new(), Some(cause.clone())),
     };
     let fill = if selected { ui.visuals().selection.bg_fill.gamma_multiply(0.35) } else { egui::Color32::TRANSPARENT };
     egui::Frame::new().fill(fill).corner_radius(4).inner_margin(egui::Margin::symmetric(6, 3)).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.horizontal(|ui| {
-            ui.label(RichText::new(icon).size(16.0));
+            entry_icon(ui, icon);
             ui.vertical(|ui| {
+                ui.spacing_mut().item_spacing.y = 0.0;
                 ui.horizontal(|ui| {
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                        let remove = ui
-                            .add(egui::Button::new("✕").frame(false).small())
-                            .on_hover_text(format!("Remove {name} from the inputs"));
+                        let remove = widgets::close_button(ui, &format!("Remove {name}"));
                         if remove.clicked() {
                             commands.push(Command::RemoveInput(index));
                         }
@@ -162,6 +163,54 @@ fn input_row(ui: &mut egui::Ui, index: usize, entry: &InputEntry, selected: bool
     });
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EntryIcon {
+    File,
+    Folder,
+    Missing,
+}
+
+/// A small drawn file or folder symbol (crisp at any scale, no font glyph needed).
+fn entry_icon(ui: &mut egui::Ui, icon: EntryIcon) {
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(18.0, 18.0), egui::Sense::hover());
+    let visuals = ui.visuals();
+    let painter = ui.painter();
+    let stroke_color = match icon {
+        EntryIcon::Missing => theme::danger(visuals),
+        _ => visuals.weak_text_color(),
+    };
+    let stroke = egui::Stroke::new(1.3, stroke_color);
+    match icon {
+        EntryIcon::Folder => {
+            let color = theme::warning(visuals);
+            let body = egui::Rect::from_min_max(rect.min + egui::vec2(1.0, 5.0), rect.max - egui::vec2(1.0, 2.0));
+            let tab = egui::Rect::from_min_size(rect.min + egui::vec2(1.0, 3.0), egui::vec2(7.0, 4.0));
+            painter.rect_filled(tab, 1.5, color.gamma_multiply(0.8));
+            painter.rect_filled(body, 2.0, color);
+        }
+        EntryIcon::File | EntryIcon::Missing => {
+            let body = egui::Rect::from_min_max(rect.min + egui::vec2(4.0, 1.5), rect.max - egui::vec2(3.0, 1.5));
+            let fold = 4.5;
+            let points = vec![
+                body.left_top(),
+                egui::pos2(body.right() - fold, body.top()),
+                egui::pos2(body.right(), body.top() + fold),
+                body.right_bottom(),
+                body.left_bottom(),
+            ];
+            painter.add(egui::Shape::closed_line(points, stroke));
+            painter.line_segment(
+                [egui::pos2(body.right() - fold, body.top()), egui::pos2(body.right() - fold, body.top() + fold)],
+                stroke,
+            );
+            painter.line_segment(
+                [egui::pos2(body.right() - fold, body.top() + fold), egui::pos2(body.right(), body.top() + fold)],
+                stroke,
+            );
+        }
+    }
+}
+
 fn notice_box(ui: &mut egui::Ui, level: NoticeLevel, text: &str, commands: &mut Vec<Command>) {
     let color = match level {
         NoticeLevel::Info => ui.visuals().text_color(),
@@ -176,7 +225,7 @@ fn notice_box(ui: &mut egui::Ui, level: NoticeLevel, text: &str, commands: &mut 
             ui.set_width(ui.available_width());
             ui.horizontal(|ui| {
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Min), |ui| {
-                    let dismiss = ui.add(egui::Button::new("✕").frame(false).small()).on_hover_text("Dismiss this message");
+                    let dismiss = widgets::close_button(ui, "Dismiss this message");
                     if dismiss.clicked() {
                         commands.push(Command::DismissNotice);
                     }

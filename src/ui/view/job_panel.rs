@@ -219,7 +219,9 @@ fn start_button(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>)
     let button = egui::Button::new(RichText::new(text).strong().size(15.0).color(egui::Color32::WHITE))
         .fill(if enabled { accent } else { accent.gamma_multiply(0.45) })
         .min_size(egui::vec2(ui.available_width(), START_BUTTON_HEIGHT));
-    let response = ui.add_enabled(enabled, button);
+    let response = ui
+        .with_layout(egui::Layout::top_down_justified(egui::Align::Center), |ui| ui.add_enabled(enabled, button))
+        .inner;
     let response = if enabled {
         response.on_hover_text("Queue this job; it runs in the background")
     } else {

@@ -13,6 +13,7 @@ mod job_panel;
 mod queue_panel;
 mod quit_prompt;
 pub mod theme;
+mod widgets;
 
 use eframe::egui::{self, RichText};
 

@@ -1,0 +1,343 @@
+//! The zip job end to end: real trees in temp folders, every archive read back by the zip crate,
+//! `unzip -t`, `python3 -m zipfile -t` and `7z t`, extracted and byte-compared.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use common::*;
+use shrinkwrap::engine::{Engine, JobEvent, JobSpec, JobState, ProblemKind, ZipSpec};
+
+fn zip_spec(inputs: &[&Path], dest: &Path) -> JobSpec {
+    JobSpec::Zip(ZipSpec::new(inputs.iter().map(|p| p.to_path_buf()).collect(), dest.to_path_buf()))
+}
+
+/// A tree with nested and empty folders, an empty file, unicode names, a multi-MiB file (larger
+/// than the in-memory limit, so it takes the spill path), already-compressed data and text.
+fn build_tree(root: &Path) {
+    write(&root.join("readme.txt"), b"hello\n");
+    write(&root.join("empty-file"), b"");
+    fs::create_dir_all(root.join("empty-folder")).unwrap();
+    fs::create_dir_all(root.join("a/b/c/deep-empty")).unwrap();
+    write(&root.join("a/b/c/notes.md"), &text(100_000));
+    write(&root.join("a/Grüße/日本語 ファイル.txt"), "こんにちは\n".as_bytes());
+    write(&root.join("a/photo.jpg"), &noise(300_000, 3));
+    write(&root.join("big/text-20MiB.log"), &text(20 << 20));
+    write(&root.join("big/noise-3MiB.bin"), &noise(3 << 20, 9));
+}
+
+#[test]
+fn round_trip_with_every_reader() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("tree");
+    build_tree(&root);
+    fs::set_permissions(root.join("readme.txt"), fs::Permissions::from_mode(0o640)).unwrap();
+    let dest = tmp.path().join("out.zip");
+    let engine = Engine::new(2);
+    let (report, _) = run_job(&engine, zip_spec(&[&root], &dest));
+    assert_eq!(report.progress.state, JobState::Done, "{:?}", report);
+    assert!(report.problems.is_empty());
+    assert_eq!(report.outputs, vec![dest.clone()]);
+    assert_archive_matches(&dest, &expected_tree(&root));
+    assert_no_partial_files(tmp.path());
+
+    let mut zip = zip::ZipArchive::new(fs::File::open(&dest).unwrap()).unwrap();
+    // Permissions and times come from the source.
+    let readme = zip.by_name("tree/readme.txt").unwrap();
+    assert_eq!(readme.unix_mode().unwrap() & 0o777, 0o640);
+    let mtime = fs::metadata(root.join("readme.txt")).unwrap().modified().unwrap();
+    let secs = mtime.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let ut = readme
+        .extra_data_fields()
+        .find_map(|f| match f {
+            zip::extra_fields::ExtraField::ExtendedTimestamp(t) => t.mod_time(),
+            _ => None,
+        })
+        .expect("extended timestamp field");
+    assert_eq!(i64::from(ut), secs);
+    let dos = readme.last_modified().unwrap();
+    let local: chrono::DateTime<chrono::Local> = mtime.into();
+    use chrono::{Datelike, Timelike};
+    assert_eq!((dos.year(), dos.month(), dos.day(), dos.hour(), dos.minute()), (local.year() as u16, local.month() as u8, local.day() as u8, local.hour() as u8, local.minute() as u8));
+    drop(readme);
+    // Already-compressed data is stored, text is deflated; unicode names carry their bytes.
+    assert_eq!(zip.by_name("tree/a/photo.jpg").unwrap().compression(), zip::CompressionMethod::Stored);
+    assert_eq!(zip.by_name("tree/big/noise-3MiB.bin").unwrap().compression(), zip::CompressionMethod::Stored);
+    assert_eq!(zip.by_name("tree/big/text-20MiB.log").unwrap().compression(), zip::CompressionMethod::Deflated);
+    assert!(zip.by_name("tree/a/Grüße/日本語 ファイル.txt").is_ok());
+    // The UTF-8 flag (general purpose bit 11) is set on the non-ASCII names.
+    let raw = fs::read(&dest).unwrap();
+    let name = "tree/a/Grüße/日本語 ファイル.txt".as_bytes();
+    let at = raw.windows(name.len()).position(|w| w == name).unwrap();
+    let flags = u16::from_le_bytes([raw[at - 30 + 6], raw[at - 30 + 7]]);
+    assert!(flags & 0x0800 != 0, "UTF-8 flag not set");
+}
+
+#[test]
+fn level_zero_stores_everything_and_level_nine_is_smaller() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("t");
+    write(&root.join("x.txt"), &text(2 << 20));
+    let engine = Engine::new(2);
+    let mut sizes = Vec::new();
+    for level in [0u8, 1, 9] {
+        let dest = tmp.path().join(format!("l{level}.zip"));
+        let mut spec = ZipSpec::new(vec![root.clone()], dest.clone());
+        spec.level = level;
+        let (report, _) = run_job(&engine, JobSpec::Zip(spec));
+        assert_eq!(report.progress.state, JobState::Done);
+        assert_archive_matches(&dest, &expected_tree(&root));
+        sizes.push(fs::metadata(&dest).unwrap().len());
+    }
+    assert!(sizes[0] > 2 << 20, "level 0 must store");
+    assert!(sizes[2] < sizes[1] && sizes[1] < sizes[0], "{sizes:?}");
+}
+
+#[test]
+fn specials_and_bad_names_are_skipped_and_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("t");
+    write(&root.join("ok.txt"), b"fine");
+    write(&root.join("sub/target.txt"), b"target");
+    symlink("../ok.txt", root.join("sub/inside-link")).unwrap();
+    symlink("/etc/hostname", root.join("absolute-link")).unwrap();
+    symlink("../../outside.txt", root.join("sub/outside-link")).unwrap();
+    write(&tmp.path().join("outside.txt"), b"outside");
+    symlink("nowhere", root.join("dangling-link")).unwrap();
+    symlink("loop-b", root.join("loop-a")).unwrap();
+    symlink("loop-a", root.join("loop-b")).unwrap();
+    write(&root.join("tab\tname.txt"), b"tab");
+    write(&root.join("new\nline.txt"), b"nl");
+    let fifo = root.join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let dest = tmp.path().join("out.zip");
+    let engine = Engine::new(2);
+    let (report, _) = run_job(&engine, zip_spec(&[&root], &dest));
+    assert_eq!(report.progress.state, JobState::DoneWithErrors);
+    let skipped: Vec<String> = report.problems.iter().map(|p| p.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    for name in ["absolute-link", "outside-link", "dangling-link", "loop-a", "loop-b", "tab\tname.txt", "new\nline.txt", "fifo"] {
+        assert!(skipped.iter().any(|s| s == name), "{name:?} not reported: {:?}", report.problems);
+    }
+    assert!(report.problems.iter().all(|p| p.kind == ProblemKind::Skipped && !p.cause.is_empty()));
+    assert!(report.summary().contains("skipped"), "{}", report.summary());
+    let names: Vec<String> = read_archive(&dest).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, vec!["t/", "t/ok.txt", "t/sub/", "t/sub/inside-link", "t/sub/target.txt"]);
+    let mut zip = zip::ZipArchive::new(fs::File::open(&dest).unwrap()).unwrap();
+    assert!(zip.by_name("t/sub/inside-link").unwrap().is_symlink());
+    external_readers_accept(&dest);
+}
+
+#[test]
+fn existing_destination_fails_unless_overwrite() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("t");
+    write(&root.join("a.txt"), b"a");
+    let dest = tmp.path().join("out.zip");
+    fs::write(&dest, b"precious").unwrap();
+    let engine = Engine::new(1);
+    let (report, _) = run_job(&engine, zip_spec(&[&root], &dest));
+    assert_eq!(report.progress.state, JobState::Failed);
+    assert!(report.failure.as_deref().unwrap().contains("already exists"), "{:?}", report.failure);
+    assert_eq!(fs::read(&dest).unwrap(), b"precious");
+    let mut spec = ZipSpec::new(vec![root.clone()], dest.clone());
+    spec.overwrite = true;
+    let (report, _) = run_job(&engine, JobSpec::Zip(spec));
+    assert_eq!(report.progress.state, JobState::Done);
+    assert_archive_matches(&dest, &expected_tree(&root));
+    assert_no_partial_files(tmp.path());
+}
+
+#[test]
+fn archive_inside_its_own_input_is_not_an_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("t");
+    write(&root.join("a.txt"), &text(10_000));
+    let dest = root.join("self.zip");
+    let engine = Engine::new(2);
+    let (report, _) = run_job(&engine, zip_spec(&[&root], &dest));
+    assert_eq!(report.progress.state, JobState::Done, "{report:?}");
+    let names: Vec<String> = read_archive(&dest).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, vec!["t/", "t/a.txt"]);
+    // Again with overwrite: the old archive is not an input either.
+    let mut spec = ZipSpec::new(vec![root.clone()], dest.clone());
+    spec.overwrite = true;
+    let (report, _) = run_job(&engine, JobSpec::Zip(spec));
+    assert_eq!(report.progress.state, JobState::Done);
+    let names: Vec<String> = read_archive(&dest).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, vec!["t/", "t/a.txt"]);
+}
+
+#[test]
+fn cancel_in_one_big_file_leaves_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    write(&input.join("huge.bin"), &text(400 << 20));
+    let out_dir = tmp.path().join("out");
+    fs::create_dir_all(&out_dir).unwrap();
+    let dest = out_dir.join("huge.zip");
+    let engine = Engine::new(2);
+    let id = engine.submit(zip_spec(&[&input], &dest));
+    // Wait until the job is inside the file, then cancel.
+    let deadline = std::time::Instant::now() + JOB_DEADLINE;
+    loop {
+        assert!(std::time::Instant::now() < deadline);
+        match engine.events().recv_timeout(Duration::from_secs(60)).unwrap() {
+            JobEvent::Progress(p) if p.bytes_done > 0 => {
+                assert!(p.bytes_done < p.bytes_total, "too fast to cancel mid-file");
+                break;
+            }
+            JobEvent::Finished(r) => panic!("finished before cancel: {r:?}"),
+            _ => {}
+        }
+    }
+    let asked = std::time::Instant::now();
+    engine.cancel(id);
+    let (report, _) = wait_job(&engine, id);
+    eprintln!("cancel took {:?}", asked.elapsed());
+    assert_eq!(report.progress.state, JobState::Cancelled);
+    assert!(report.outputs.is_empty());
+    assert!(files_below(&out_dir).is_empty(), "left: {:?}", files_below(&out_dir));
+    assert!(!dest.exists());
+}
+
+#[test]
+fn cancelling_a_queued_job_removes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    write(&input.join("big.log"), &text(64 << 20));
+    let engine = Engine::new(1);
+    let first = engine.submit(zip_spec(&[&input], &tmp.path().join("first.zip")));
+    let second = engine.submit(zip_spec(&[&input], &tmp.path().join("second.zip")));
+    engine.cancel(second);
+    let (report, _) = wait_job(&engine, second);
+    assert_eq!(report.progress.state, JobState::Cancelled);
+    assert_eq!(report.progress.items_done, 0);
+    let (report, _) = wait_job(&engine, first);
+    assert_eq!(report.progress.state, JobState::Done);
+    assert!(!tmp.path().join("second.zip").exists());
+    assert_no_partial_files(tmp.path());
+}
+
+#[test]
+fn one_archive_per_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut folders = Vec::new();
+    for name in ["alpha", "beta", "gamma"] {
+        let f = tmp.path().join("src").join(name);
+        write(&f.join("file.txt"), name.as_bytes());
+        write(&f.join("nested/more.txt"), &text(50_000));
+        folders.push(f);
+    }
+    let out = tmp.path().join("archives");
+    let engine = Engine::new(2);
+    let ids: Vec<_> = ZipSpec::per_folder(&folders, &out, 6, false).into_iter().map(|s| engine.submit(JobSpec::Zip(s))).collect();
+    assert_eq!(ids.len(), 3);
+    let mut finished = 0;
+    while finished < 3 {
+        if let JobEvent::Finished(r) = engine.events().recv_timeout(JOB_DEADLINE).unwrap() {
+            assert_eq!(r.progress.state, JobState::Done);
+            finished += 1;
+        }
+    }
+    for f in &folders {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        assert_archive_matches(&out.join(format!("{name}.zip")), &expected_tree(f));
+    }
+}
+
+#[test]
+fn progress_is_monotonic_and_ends_at_totals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("t");
+    for i in 0..200 {
+        write(&root.join(format!("d{}/f{i}.txt", i % 7)), &text(20_000 + i * 1000));
+    }
+    write(&root.join("big.log"), &text(40 << 20));
+    let engine = Engine::new(2);
+    let (report, seen) = run_job(&engine, zip_spec(&[&root], &tmp.path().join("o.zip")));
+    assert_eq!(report.progress.state, JobState::Done);
+    assert!(!seen.is_empty());
+    for pair in seen.windows(2) {
+        assert!(pair[1].bytes_done >= pair[0].bytes_done, "bytes went back");
+        assert!(pair[1].items_done >= pair[0].items_done, "items went back");
+        assert!(pair[0].bytes_done <= pair[0].bytes_total);
+    }
+    let p = &report.progress;
+    assert_eq!(p.items_done, p.items_total);
+    assert_eq!(p.bytes_done, p.bytes_total);
+    assert_eq!(p.items_total, 200 + 7 + 1 + 1);
+    let expected_bytes: u64 = (0..200).map(|i| 20_000 + i * 1000).sum::<u64>() + (40 << 20);
+    assert_eq!(p.bytes_total, expected_bytes);
+}
+
+#[test]
+fn final_events_arrive_even_when_nobody_drains() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("t");
+    write(&root.join("a.txt"), &text(30_000));
+    let engine = Engine::new(2);
+    // More jobs than the event channel holds, and nobody reading while they run.
+    let count = shrinkwrap::engine::EVENT_CHANNEL_CAPACITY + 44;
+    let ids: Vec<_> = (0..count).map(|i| engine.submit(zip_spec(&[&root], &tmp.path().join(format!("o{i}.zip"))))).collect();
+    let deadline = std::time::Instant::now() + JOB_DEADLINE;
+    while engine.is_busy() {
+        assert!(std::time::Instant::now() < deadline, "jobs did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut finished = std::collections::HashSet::new();
+    while finished.len() < ids.len() {
+        match engine.events().recv_timeout(Duration::from_secs(30)) {
+            Ok(JobEvent::Finished(r)) => {
+                assert_eq!(r.progress.state, JobState::Done);
+                assert!(finished.insert(r.progress.job), "final event twice");
+            }
+            Ok(_) => {}
+            Err(e) => panic!("only {} of {} final events: {e:?}", finished.len(), ids.len()),
+        }
+    }
+}
+
+#[test]
+fn two_engines_run_side_by_side() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("t");
+    write(&root.join("a.txt"), &text(5 << 20));
+    let (a, b) = (Engine::new(1), Engine::new(2));
+    let ja = a.submit(zip_spec(&[&root], &tmp.path().join("a.zip")));
+    let jb = b.submit(zip_spec(&[&root], &tmp.path().join("b.zip")));
+    assert_eq!(wait_job(&a, ja).0.progress.state, JobState::Done);
+    assert_eq!(wait_job(&b, jb).0.progress.state, JobState::Done);
+    assert_eq!(read_archive(&tmp.path().join("a.zip")), read_archive(&tmp.path().join("b.zip")));
+}
+
+#[test]
+fn file_vanishing_after_scan_is_reported_and_job_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("t");
+    write(&root.join("a-big.log"), &text(80 << 20));
+    write(&root.join("z-vanishes.txt"), b"soon gone");
+    write(&root.join("z-zstays.txt"), b"stays");
+    let engine = Engine::new(1);
+    let dest = tmp.path().join("o.zip");
+    let id = engine.submit(zip_spec(&[&root], &dest));
+    loop {
+        match engine.events().recv_timeout(JOB_DEADLINE).unwrap() {
+            JobEvent::Progress(p) if p.state == JobState::Running => break,
+            JobEvent::Finished(r) => panic!("finished too early: {r:?}"),
+            _ => {}
+        }
+    }
+    fs::remove_file(root.join("z-vanishes.txt")).unwrap();
+    let (report, _) = wait_job(&engine, id);
+    assert_eq!(report.progress.state, JobState::DoneWithErrors);
+    assert_eq!(report.problems.len(), 1);
+    assert!(report.problems[0].path.ends_with("z-vanishes.txt"));
+    assert!(report.problems[0].cause.contains("vanished"), "{}", report.problems[0].cause);
+    let names: Vec<String> = read_archive(&dest).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, vec!["t/", "t/a-big.log", "t/z-zstays.txt"]);
+    external_readers_accept(&dest);
+}
