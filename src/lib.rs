@@ -7,3 +7,19 @@
 pub mod cli;
 pub mod engine;
 pub mod ui;
+
+/// Process-wide setup for the binary: keeps glibc from holding on to freed buffers.
+///
+/// glibc raises its mmap threshold dynamically after large frees, after which the multi-MiB
+/// buffers of compression and decoding come from arenas that fragment and are not returned:
+/// measured on the zip benchmark, 205 MB peak RSS with the default, 32 MB with a fixed 128 KiB
+/// threshold (for about 5 % more time in page faults).
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; it is called once at start-up, before
+    // any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 * 1024);
+    }
+}

@@ -29,7 +29,7 @@ use super::scheduler::{JobDriver, Poll, Scheduler, Task};
 use super::spec::ZipSpec;
 
 /// Files up to this size are compressed into memory; larger ones are spilled to disk.
-pub(crate) const IN_MEMORY_MAX_BYTES: u64 = 16 << 20;
+pub(crate) const IN_MEMORY_MAX_BYTES: u64 = 8 << 20;
 /// Compressed bytes waiting in memory for the writer, at most (beyond it, no new task starts).
 const PENDING_MAX_BYTES: u64 = 48 << 20;
 /// Entries handed out but not yet written, at most.
