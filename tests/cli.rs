@@ -1,0 +1,130 @@
+//! The command line, run as the built binary: exit codes, messages, `--json`, Ctrl-C.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use common::*;
+
+fn shrinkwrap(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shrinkwrap")).args(args).current_dir(cwd).stdin(Stdio::null()).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn zip_writes_a_valid_archive_and_exits_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(&tmp.path().join("docs/a.txt"), &text(100_000));
+    write(&tmp.path().join("docs/sub/b.txt"), b"b");
+    let out = shrinkwrap(&["zip", "docs", "--output", "docs.zip", "--level", "9", "--jobs", "2"], tmp.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_archive_matches(&tmp.path().join("docs.zip"), &expected_tree(&tmp.path().join("docs")));
+    // Not a terminal: no progress bar noise.
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+}
+
+#[test]
+fn bad_arguments_exit_two() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(&tmp.path().join("a.txt"), b"a");
+    for args in [
+        vec!["zip", "a.txt", "--output", "x.zip", "--level", "12"],
+        vec!["zip", "a.txt"],
+        vec!["thumbs", "a.txt", "--output", "t", "--quality", "0"],
+        vec!["thumbs", "a.txt", "--output", "t", "--format", "avif"],
+        vec!["zip", "--each", "a.txt", "--output", "out"],
+    ] {
+        let out = shrinkwrap(&args, tmp.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).is_empty());
+    }
+    let out = shrinkwrap(&["--help"], tmp.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("thumbs"));
+}
+
+#[test]
+fn existing_archive_is_a_failed_job() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(&tmp.path().join("a.txt"), b"a");
+    write(&tmp.path().join("x.zip"), b"keep me");
+    let out = shrinkwrap(&["zip", "a.txt", "--output", "x.zip"], tmp.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(tmp.path().join("x.zip")).unwrap(), b"keep me");
+    let out = shrinkwrap(&["zip", "a.txt", "--output", "x.zip", "--overwrite"], tmp.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn per_file_errors_exit_one_and_name_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut good = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image::RgbImage::new(400, 300)).write_to(&mut good, image::ImageFormat::Png).unwrap();
+    write(&tmp.path().join("pics/good.png"), good.get_ref());
+    write(&tmp.path().join("pics/broken.jpg"), b"\xFF\xD8\xFF\xE0 nope");
+    let out = shrinkwrap(&["thumbs", "pics", "--output", "thumbs", "--size", "128", "--format", "png"], tmp.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("pics/broken.jpg") && err.contains("error"), "{err}");
+    let thumb = image::open(tmp.path().join("thumbs/pics/good.png")).unwrap();
+    assert_eq!((thumb.width(), thumb.height()), (128, 96));
+}
+
+#[test]
+fn each_folder_gets_its_own_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(&tmp.path().join("one/a.txt"), b"1");
+    write(&tmp.path().join("two/b.txt"), b"2");
+    let out = shrinkwrap(&["zip", "--each", "one", "two", "--output", "zips"], tmp.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_archive_matches(&tmp.path().join("zips/one.zip"), &expected_tree(&tmp.path().join("one")));
+    assert_archive_matches(&tmp.path().join("zips/two.zip"), &expected_tree(&tmp.path().join("two")));
+}
+
+#[test]
+fn json_prints_events_and_a_final_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(&tmp.path().join("d/a.txt"), &text(3 << 20));
+    let out = shrinkwrap(&["zip", "d", "--output", "d.zip", "--json"], tmp.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let last = lines.last().unwrap();
+    assert_eq!(last["event"], "finished");
+    assert_eq!(last["progress"]["state"], "done");
+    assert_eq!(last["progress"]["bytes_done"], 3 << 20);
+    assert!(lines[..lines.len() - 1].iter().all(|l| l["event"] == "progress"));
+}
+
+#[test]
+fn ctrl_c_cancels_cleanly_with_exit_130() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(&tmp.path().join("in/huge.log"), &text(400 << 20));
+    std::fs::create_dir_all(tmp.path().join("out")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shrinkwrap"))
+        .args(["zip", "in", "--output", "out/huge.zip", "--json"])
+        .current_dir(tmp.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    for line in BufReader::new(stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        assert_eq!(v["event"], "progress", "finished before Ctrl-C: {v}");
+        if v["bytes_done"].as_u64().unwrap() > 0 {
+            break;
+        }
+    }
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(files_below(&tmp.path().join("out")).is_empty(), "left: {:?}", files_below(&tmp.path().join("out")));
+}
