@@ -1,0 +1,349 @@
+//! The real window app (`shrinkwrap::ui::App`) with the real engine, driven through egui_kittest:
+//! inputs added the way a person adds them (the path field, a drop), jobs started and cancelled
+//! with the buttons, outcomes read back from the window and from the disk.
+//!
+//! No timing assertions: frames are stepped until the expected state shows up, with one generous
+//! deadline per wait so that a hang fails instead of blocking CI.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use shrinkwrap::engine::JobState;
+use shrinkwrap::ui::settings::{CompressionLevel, Operation, Settings};
+use shrinkwrap::ui::state::QuitState;
+use shrinkwrap::ui::App;
+
+/// How long one wait may take before the test fails (the machine may be busy; nothing here is a
+/// performance check).
+const WAIT_DEADLINE: Duration = Duration::from_secs(120);
+
+fn harness(workers: usize, settings: Settings) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size(egui::vec2(1180.0, 760.0))
+        .build_eframe(move |cc| App::new_for_test(&cc.egui_ctx, workers, settings))
+}
+
+/// Steps frames until `done` holds, sleeping a little between frames (the engine and the helper
+/// threads work in real time).
+fn step_until(harness: &mut Harness<'static, App>, what: &str, done: impl Fn(&App) -> bool) {
+    let deadline = Instant::now() + WAIT_DEADLINE;
+    loop {
+        harness.step();
+        if done(harness.state()) {
+            // One more frame so the window shows what the state says.
+            harness.step();
+            return;
+        }
+        assert!(Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn type_path_and_add(harness: &mut Harness<'static, App>, path: &Path) {
+    let field = harness.get_by_label("Path to add");
+    field.focus();
+    field.type_text(&path.display().to_string());
+    harness.run();
+    harness.get_by_label("Add").click();
+    harness.run();
+}
+
+#[derive(Debug)]
+struct DroppedPath(PathBuf);
+
+impl egui::DroppedFile for DroppedPath {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn drop_onto_window(harness: &mut Harness<'static, App>, path: &Path) {
+    harness.input_mut().dropped_files.push(Arc::new(DroppedPath(path.to_path_buf())));
+    harness.run();
+}
+
+fn write_file(path: &Path, bytes: &[u8]) {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).unwrap();
+    }
+    fs::write(path, bytes).unwrap();
+}
+
+/// `len` bytes that deflate cannot shrink (xorshift), written in chunks.
+fn write_noise(path: &Path, len: usize) {
+    let mut file = fs::File::create(path).unwrap();
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        for word in chunk.chunks_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            word.copy_from_slice(&state.to_le_bytes()[..word.len()]);
+        }
+        let n = left.min(chunk.len());
+        file.write_all(&chunk[..n]).unwrap();
+        left -= n;
+    }
+}
+
+fn part_files(dir: &Path) -> Vec<PathBuf> {
+    walk(dir).into_iter().filter(|p| p.to_string_lossy().ends_with(".part")).collect()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        }
+        out.push(path);
+    }
+    out
+}
+
+fn has_label(harness: &Harness<'static, App>, label: &str) -> bool {
+    harness.query_by_label(label).is_some()
+}
+
+#[test]
+fn compress_from_the_path_field_makes_a_valid_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("project");
+    write_file(&src.join("readme.txt"), b"hello from shrinkwrap\n");
+    write_file(&src.join("docs/notes.md"), "# notes\n".repeat(2000).as_bytes());
+    write_file(&src.join("data/table.csv"), b"a,b\n1,2\n");
+
+    let mut harness = harness(2, Settings::default());
+    type_path_and_add(&mut harness, &src);
+    step_until(&mut harness, "the input to be measured", |app| {
+        app.inputs().len() == 1 && !app.inputs().measuring()
+    });
+    assert!(has_label(&harness, "project"), "the input list shows the folder");
+    assert!(harness.query_all_by_label_contains("3 files").next().is_some(), "the input list shows the file count");
+
+    harness.get_by_label("Compress").click();
+    harness.run();
+    assert_eq!(harness.state().queue().rows().len(), 1, "one job row");
+    step_until(&mut harness, "the job to finish", |app| app.queue().rows()[0].is_finished());
+
+    assert_eq!(harness.state().queue().rows()[0].state(), JobState::Done);
+    assert!(has_label(&harness, "done"), "the row says done");
+    assert!(harness.query_by_label("Open folder").is_some());
+
+    let archive = tmp.path().join("project.zip");
+    let mut zip = zip::ZipArchive::new(fs::File::open(&archive).unwrap()).unwrap();
+    let mut names: Vec<String> =
+        zip.file_names().map(|n| n.unwrap().into_owned()).filter(|n| !n.ends_with('/')).collect();
+    names.sort();
+    assert_eq!(names, ["project/data/table.csv", "project/docs/notes.md", "project/readme.txt"]);
+    for name in names {
+        let mut entry = zip.by_name(&name).unwrap();
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).unwrap();
+        let original = fs::read(src.join(name.trim_start_matches("project/"))).unwrap();
+        assert_eq!(content, original, "{name} round-trips");
+    }
+    assert!(part_files(tmp.path()).is_empty());
+    harness.run();
+}
+
+#[test]
+fn cancelling_a_big_job_leaves_no_partial_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let big = tmp.path().join("big.bin");
+    write_noise(&big, 64 << 20);
+
+    let settings = Settings { compression: CompressionLevel::Maximum, ..Settings::default() };
+    let mut harness = harness(1, settings);
+    drop_onto_window(&mut harness, &big);
+    assert_eq!(harness.state().inputs().len(), 1, "the drop added the file");
+
+    harness.get_by_label("Compress").click();
+    harness.step();
+    step_until(&mut harness, "the job to start", |app| {
+        matches!(app.queue().rows()[0].state(), JobState::Scanning | JobState::Running)
+    });
+    harness.get_by_label("Cancel").click();
+    harness.step();
+    step_until(&mut harness, "the job to end", |app| app.queue().rows()[0].is_finished());
+
+    assert_eq!(harness.state().queue().rows()[0].state(), JobState::Cancelled);
+    assert!(has_label(&harness, "cancelled"), "the row says cancelled");
+    assert!(part_files(tmp.path()).is_empty(), "partial files left: {:?}", part_files(tmp.path()));
+    assert!(!tmp.path().join("big.zip").exists(), "no archive after a cancel");
+    harness.run();
+}
+
+/// A PNG of a gradient, `width` x `height`.
+fn png_bytes(width: u32, height: u32, seed: u8) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x * 255 / width) as u8, (y * 255 / height) as u8, seed.wrapping_mul(40)])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn thumbnails_with_a_broken_image_show_one_error_and_the_strip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    for i in 0..3u8 {
+        write_file(&photos.join(format!("photo-{i}.png")), &png_bytes(640, 480, i));
+    }
+    let whole = png_bytes(640, 480, 9);
+    write_file(&photos.join("broken.png"), &whole[..whole.len() / 2]);
+
+    let mut harness = harness(2, Settings::default());
+    drop_onto_window(&mut harness, &photos);
+    harness.get_by_label("Thumbnails").click();
+    harness.run();
+    assert_eq!(harness.state().settings().operation, Operation::Thumbnails);
+    harness.get_by_label("Make thumbnails").click();
+    harness.step();
+    step_until(&mut harness, "the thumbnail job to finish", |app| app.queue().rows()[0].is_finished());
+
+    let row_state = harness.state().queue().rows()[0].state();
+    assert_eq!(row_state, JobState::DoneWithErrors);
+    assert!(has_label(&harness, "done with 1 error"), "the row says done with 1 error");
+
+    let report = harness.state().queue().rows()[0].report.clone().unwrap();
+    assert_eq!(report.outputs.len(), 3);
+    assert_eq!(report.problems.len(), 1);
+    let problem = &report.problems[0];
+    assert!(problem.path.ends_with("broken.png"));
+
+    harness.get_by_label("Show 1 error").click();
+    harness.run();
+    assert!(has_label(&harness, &problem.path.display().to_string()), "the error list shows the path");
+    assert!(has_label(&harness, &problem.cause), "the error list shows the cause");
+
+    step_until(&mut harness, "the thumbnail strip", |app| app.queue().rows()[0].strip.textures.len() == 3);
+    for output in &report.outputs {
+        assert!(output.starts_with(tmp.path().join("thumbnails")), "{output:?}");
+        let thumb = image::open(output).unwrap();
+        assert!(thumb.width() <= 256 && thumb.height() <= 256);
+    }
+    harness.run();
+}
+
+#[test]
+fn an_existing_archive_fails_the_job_and_the_row_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("report.txt");
+    write_file(&file, b"quarterly numbers\n");
+    write_file(&tmp.path().join("report.zip"), b"not mine to replace");
+
+    let mut harness = harness(1, Settings::default());
+    drop_onto_window(&mut harness, &file);
+    harness.get_by_label("Compress").click();
+    harness.step();
+    step_until(&mut harness, "the job to fail", |app| app.queue().rows()[0].is_finished());
+    assert_eq!(harness.state().queue().rows()[0].state(), JobState::Failed);
+    let outcome = harness.get_by_label_contains("failed:").value().unwrap_or_default();
+    assert!(outcome.contains("already exists"), "the row says the archive exists: {outcome}");
+    assert_eq!(fs::read(tmp.path().join("report.zip")).unwrap(), b"not mine to replace");
+    harness.run();
+}
+
+#[test]
+fn delete_removes_the_selected_input_and_clear_all_empties_the_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("alpha.txt"), tmp.path().join("beta.txt"));
+    write_file(&a, b"a");
+    write_file(&b, b"b");
+    let mut harness = harness(1, Settings::default());
+    drop_onto_window(&mut harness, &a);
+    drop_onto_window(&mut harness, &b);
+    assert_eq!(harness.state().inputs().len(), 2);
+
+    harness.get_by_label("alpha.txt").click();
+    harness.run();
+    assert_eq!(harness.state().inputs().selected(), Some(0));
+    harness.key_press(egui::Key::Delete);
+    harness.run();
+    assert_eq!(harness.state().inputs().paths(), vec![b.clone()]);
+
+    harness.get_by_label("Clear all").click();
+    harness.run();
+    assert!(harness.state().inputs().is_empty());
+}
+
+#[test]
+fn closing_while_a_job_runs_asks_then_cancels_and_cleans_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let big = tmp.path().join("huge.bin");
+    write_noise(&big, 64 << 20);
+    let settings = Settings { compression: CompressionLevel::Maximum, ..Settings::default() };
+    let mut harness = harness(1, settings);
+    drop_onto_window(&mut harness, &big);
+    harness.get_by_label("Compress").click();
+    harness.step();
+    step_until(&mut harness, "the job to start", |app| {
+        matches!(app.queue().rows()[0].state(), JobState::Scanning | JobState::Running)
+    });
+
+    let root = harness.input_mut().viewports.entry(egui::ViewportId::ROOT).or_default();
+    root.events.push(egui::ViewportEvent::Close);
+    harness.step();
+    assert_eq!(harness.state().state().quit, QuitState::Asking);
+    harness.step();
+    harness.get_by_label("Cancel jobs and quit").click();
+    harness.step();
+    step_until(&mut harness, "quitting to finish", |app| app.state().quit == QuitState::Closing);
+    assert_eq!(harness.state().queue().rows()[0].state(), JobState::Cancelled);
+    assert!(part_files(tmp.path()).is_empty(), "partial files left: {:?}", part_files(tmp.path()));
+}
+
+/// Storage in memory, standing in for eframe's file storage.
+#[derive(Default)]
+struct MemoryStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn settings_are_remembered_between_runs() {
+    let mut first = harness(1, Settings::default());
+    first.get_by_label("Thumbnails").click();
+    first.run();
+    first.get_by_label("512 px").click();
+    first.run();
+    first.get_by_label("WebP").click();
+    first.run();
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(first.state_mut(), &mut storage);
+    drop(first);
+
+    let storage: &'static MemoryStorage = Box::leak(Box::new(storage));
+    let second: Harness<'static, App> = Harness::builder().build_eframe(move |cc| {
+        cc.storage = Some(storage);
+        App::new(cc, shrinkwrap::ui::LaunchArgs::default(), Arc::default())
+    });
+    let settings = second.state().settings();
+    assert_eq!(settings.operation, Operation::Thumbnails);
+    assert_eq!(settings.thumb_side_px(), 512);
+    assert_eq!(settings.thumb_format, shrinkwrap::engine::ThumbFormat::Webp);
+}
