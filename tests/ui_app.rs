@@ -15,9 +15,9 @@ use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use shrinkwrap::engine::JobState;
+use shrinkwrap::ui::App;
 use shrinkwrap::ui::settings::{CompressionLevel, Operation, Settings};
 use shrinkwrap::ui::state::QuitState;
-use shrinkwrap::ui::App;
 
 /// How long one wait may take before the test fails (the machine may be busy; nothing here is a
 /// performance check).
@@ -67,7 +67,10 @@ impl egui::DroppedFile for DroppedPath {
 }
 
 fn drop_onto_window(harness: &mut Harness<'static, App>, path: &Path) {
-    harness.input_mut().dropped_files.push(Arc::new(DroppedPath(path.to_path_buf())));
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(DroppedPath(path.to_path_buf())));
     harness.run();
 }
 
@@ -98,7 +101,10 @@ fn write_noise(path: &Path, len: usize) {
 }
 
 fn part_files(dir: &Path) -> Vec<PathBuf> {
-    walk(dir).into_iter().filter(|p| p.to_string_lossy().ends_with(".part")).collect()
+    walk(dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".part"))
+        .collect()
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -122,7 +128,10 @@ fn compress_from_the_path_field_makes_a_valid_archive() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("project");
     write_file(&src.join("readme.txt"), b"hello from shrinkwrap\n");
-    write_file(&src.join("docs/notes.md"), "# notes\n".repeat(2000).as_bytes());
+    write_file(
+        &src.join("docs/notes.md"),
+        "# notes\n".repeat(2000).as_bytes(),
+    );
     write_file(&src.join("data/table.csv"), b"a,b\n1,2\n");
 
     let mut harness = harness(2, Settings::default());
@@ -130,13 +139,24 @@ fn compress_from_the_path_field_makes_a_valid_archive() {
     step_until(&mut harness, "the input to be measured", |app| {
         app.inputs().len() == 1 && !app.inputs().measuring()
     });
-    assert!(has_label(&harness, "project"), "the input list shows the folder");
-    assert!(harness.query_all_by_label_contains("3 files").next().is_some(), "the input list shows the file count");
+    assert!(
+        has_label(&harness, "project"),
+        "the input list shows the folder"
+    );
+    assert!(
+        harness
+            .query_all_by_label_contains("3 files")
+            .next()
+            .is_some(),
+        "the input list shows the file count"
+    );
 
     harness.get_by_label("Compress").click();
     harness.run();
     assert_eq!(harness.state().queue().rows().len(), 1, "one job row");
-    step_until(&mut harness, "the job to finish", |app| app.queue().rows()[0].is_finished());
+    step_until(&mut harness, "the job to finish", |app| {
+        app.queue().rows()[0].is_finished()
+    });
 
     assert_eq!(harness.state().queue().rows()[0].state(), JobState::Done);
     assert!(has_label(&harness, "done"), "the row says done");
@@ -144,10 +164,20 @@ fn compress_from_the_path_field_makes_a_valid_archive() {
 
     let archive = tmp.path().join("project.zip");
     let mut zip = zip::ZipArchive::new(fs::File::open(&archive).unwrap()).unwrap();
-    let mut names: Vec<String> =
-        zip.file_names().map(|n| n.unwrap().into_owned()).filter(|n| !n.ends_with('/')).collect();
+    let mut names: Vec<String> = zip
+        .file_names()
+        .map(|n| n.unwrap().into_owned())
+        .filter(|n| !n.ends_with('/'))
+        .collect();
     names.sort();
-    assert_eq!(names, ["project/data/table.csv", "project/docs/notes.md", "project/readme.txt"]);
+    assert_eq!(
+        names,
+        [
+            "project/data/table.csv",
+            "project/docs/notes.md",
+            "project/readme.txt"
+        ]
+    );
     for name in names {
         let mut entry = zip.by_name(&name).unwrap();
         let mut content = Vec::new();
@@ -165,7 +195,10 @@ fn cancelling_a_big_job_leaves_no_partial_file() {
     let big = tmp.path().join("big.bin");
     write_noise(&big, 64 << 20);
 
-    let settings = Settings { compression: CompressionLevel::Maximum, ..Settings::default() };
+    let settings = Settings {
+        compression: CompressionLevel::Maximum,
+        ..Settings::default()
+    };
     let mut harness = harness(1, settings);
     drop_onto_window(&mut harness, &big);
     assert_eq!(harness.state().inputs().len(), 1, "the drop added the file");
@@ -173,23 +206,42 @@ fn cancelling_a_big_job_leaves_no_partial_file() {
     harness.get_by_label("Compress").click();
     harness.step();
     step_until(&mut harness, "the job to start", |app| {
-        matches!(app.queue().rows()[0].state(), JobState::Scanning | JobState::Running)
+        matches!(
+            app.queue().rows()[0].state(),
+            JobState::Scanning | JobState::Running
+        )
     });
     harness.get_by_label("Cancel").click();
     harness.step();
-    step_until(&mut harness, "the job to end", |app| app.queue().rows()[0].is_finished());
+    step_until(&mut harness, "the job to end", |app| {
+        app.queue().rows()[0].is_finished()
+    });
 
-    assert_eq!(harness.state().queue().rows()[0].state(), JobState::Cancelled);
+    assert_eq!(
+        harness.state().queue().rows()[0].state(),
+        JobState::Cancelled
+    );
     assert!(has_label(&harness, "cancelled"), "the row says cancelled");
-    assert!(part_files(tmp.path()).is_empty(), "partial files left: {:?}", part_files(tmp.path()));
-    assert!(!tmp.path().join("big.zip").exists(), "no archive after a cancel");
+    assert!(
+        part_files(tmp.path()).is_empty(),
+        "partial files left: {:?}",
+        part_files(tmp.path())
+    );
+    assert!(
+        !tmp.path().join("big.zip").exists(),
+        "no archive after a cancel"
+    );
     harness.run();
 }
 
 /// A PNG of a gradient, `width` x `height`.
 fn png_bytes(width: u32, height: u32, seed: u8) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, y| {
-        image::Rgb([(x * 255 / width) as u8, (y * 255 / height) as u8, seed.wrapping_mul(40)])
+        image::Rgb([
+            (x * 255 / width) as u8,
+            (y * 255 / height) as u8,
+            seed.wrapping_mul(40),
+        ])
     });
     let mut out = std::io::Cursor::new(Vec::new());
     image.write_to(&mut out, image::ImageFormat::Png).unwrap();
@@ -201,7 +253,10 @@ fn thumbnails_with_a_broken_image_show_one_error_and_the_strip() {
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
     for i in 0..3u8 {
-        write_file(&photos.join(format!("photo-{i}.png")), &png_bytes(640, 480, i));
+        write_file(
+            &photos.join(format!("photo-{i}.png")),
+            &png_bytes(640, 480, i),
+        );
     }
     let whole = png_bytes(640, 480, 9);
     write_file(&photos.join("broken.png"), &whole[..whole.len() / 2]);
@@ -213,11 +268,16 @@ fn thumbnails_with_a_broken_image_show_one_error_and_the_strip() {
     assert_eq!(harness.state().settings().operation, Operation::Thumbnails);
     harness.get_by_label("Make thumbnails").click();
     harness.step();
-    step_until(&mut harness, "the thumbnail job to finish", |app| app.queue().rows()[0].is_finished());
+    step_until(&mut harness, "the thumbnail job to finish", |app| {
+        app.queue().rows()[0].is_finished()
+    });
 
     let row_state = harness.state().queue().rows()[0].state();
     assert_eq!(row_state, JobState::DoneWithErrors);
-    assert!(has_label(&harness, "done with 1 error"), "the row says done with 1 error");
+    assert!(
+        has_label(&harness, "done with 1 error"),
+        "the row says done with 1 error"
+    );
 
     let report = harness.state().queue().rows()[0].report.clone().unwrap();
     assert_eq!(report.outputs.len(), 3);
@@ -227,12 +287,23 @@ fn thumbnails_with_a_broken_image_show_one_error_and_the_strip() {
 
     harness.get_by_label("Show 1 error").click();
     harness.run();
-    assert!(has_label(&harness, &problem.path.display().to_string()), "the error list shows the path");
-    assert!(has_label(&harness, &problem.cause), "the error list shows the cause");
+    assert!(
+        has_label(&harness, &problem.path.display().to_string()),
+        "the error list shows the path"
+    );
+    assert!(
+        has_label(&harness, &problem.cause),
+        "the error list shows the cause"
+    );
 
-    step_until(&mut harness, "the thumbnail strip", |app| app.queue().rows()[0].strip.textures.len() == 3);
+    step_until(&mut harness, "the thumbnail strip", |app| {
+        app.queue().rows()[0].strip.textures.len() == 3
+    });
     for output in &report.outputs {
-        assert!(output.starts_with(tmp.path().join("thumbnails")), "{output:?}");
+        assert!(
+            output.starts_with(tmp.path().join("thumbnails")),
+            "{output:?}"
+        );
         let thumb = image::open(output).unwrap();
         assert!(thumb.width() <= 256 && thumb.height() <= 256);
     }
@@ -250,11 +321,22 @@ fn an_existing_archive_fails_the_job_and_the_row_says_why() {
     drop_onto_window(&mut harness, &file);
     harness.get_by_label("Compress").click();
     harness.step();
-    step_until(&mut harness, "the job to fail", |app| app.queue().rows()[0].is_finished());
+    step_until(&mut harness, "the job to fail", |app| {
+        app.queue().rows()[0].is_finished()
+    });
     assert_eq!(harness.state().queue().rows()[0].state(), JobState::Failed);
-    let outcome = harness.get_by_label_contains("failed:").value().unwrap_or_default();
-    assert!(outcome.contains("already exists"), "the row says the archive exists: {outcome}");
-    assert_eq!(fs::read(tmp.path().join("report.zip")).unwrap(), b"not mine to replace");
+    let outcome = harness
+        .get_by_label_contains("failed:")
+        .value()
+        .unwrap_or_default();
+    assert!(
+        outcome.contains("already exists"),
+        "the row says the archive exists: {outcome}"
+    );
+    assert_eq!(
+        fs::read(tmp.path().join("report.zip")).unwrap(),
+        b"not mine to replace"
+    );
     harness.run();
 }
 
@@ -286,25 +368,44 @@ fn closing_while_a_job_runs_asks_then_cancels_and_cleans_up() {
     let tmp = tempfile::tempdir().unwrap();
     let big = tmp.path().join("huge.bin");
     write_noise(&big, 64 << 20);
-    let settings = Settings { compression: CompressionLevel::Maximum, ..Settings::default() };
+    let settings = Settings {
+        compression: CompressionLevel::Maximum,
+        ..Settings::default()
+    };
     let mut harness = harness(1, settings);
     drop_onto_window(&mut harness, &big);
     harness.get_by_label("Compress").click();
     harness.step();
     step_until(&mut harness, "the job to start", |app| {
-        matches!(app.queue().rows()[0].state(), JobState::Scanning | JobState::Running)
+        matches!(
+            app.queue().rows()[0].state(),
+            JobState::Scanning | JobState::Running
+        )
     });
 
-    let root = harness.input_mut().viewports.entry(egui::ViewportId::ROOT).or_default();
+    let root = harness
+        .input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default();
     root.events.push(egui::ViewportEvent::Close);
     harness.step();
     assert_eq!(harness.state().state().quit, QuitState::Asking);
     harness.step();
     harness.get_by_label("Cancel jobs and quit").click();
     harness.step();
-    step_until(&mut harness, "quitting to finish", |app| app.state().quit == QuitState::Closing);
-    assert_eq!(harness.state().queue().rows()[0].state(), JobState::Cancelled);
-    assert!(part_files(tmp.path()).is_empty(), "partial files left: {:?}", part_files(tmp.path()));
+    step_until(&mut harness, "quitting to finish", |app| {
+        app.state().quit == QuitState::Closing
+    });
+    assert_eq!(
+        harness.state().queue().rows()[0].state(),
+        JobState::Cancelled
+    );
+    assert!(
+        part_files(tmp.path()).is_empty(),
+        "partial files left: {:?}",
+        part_files(tmp.path())
+    );
 }
 
 /// Storage in memory, standing in for eframe's file storage.

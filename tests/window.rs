@@ -16,7 +16,10 @@ const EXIT_DEADLINE: Duration = Duration::from_secs(180);
 
 fn shrinkwrap(data_home: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_shrinkwrap"));
-    command.env("XDG_DATA_HOME", data_home).env_remove("WAYLAND_DISPLAY").env("LIBGL_ALWAYS_SOFTWARE", "1");
+    command
+        .env("XDG_DATA_HOME", data_home)
+        .env_remove("WAYLAND_DISPLAY")
+        .env("LIBGL_ALWAYS_SOFTWARE", "1");
     command
 }
 
@@ -46,12 +49,23 @@ fn write_file(path: &Path, bytes: &[u8]) {
 
 /// The screenshot exists, decodes, has the window's size and is not blank.
 fn check_screenshot(path: &Path) {
-    let image = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).into_rgb8();
-    assert!(image.width() >= 400 && image.height() >= 300, "{}x{}", image.width(), image.height());
+    let image = image::open(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .into_rgb8();
+    assert!(
+        image.width() >= 400 && image.height() >= 300,
+        "{}x{}",
+        image.width(),
+        image.height()
+    );
     let mut colours: Vec<[u8; 3]> = image.pixels().map(|p| p.0).collect();
     colours.sort_unstable();
     colours.dedup();
-    assert!(colours.len() > 32, "only {} distinct colours: the window looks blank", colours.len());
+    assert!(
+        colours.len() > 32,
+        "only {} distinct colours: the window looks blank",
+        colours.len()
+    );
 }
 
 #[test]
@@ -80,7 +94,9 @@ fn screenshot_of_a_thumbnail_job() {
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
     for i in 0..4u32 {
-        let image = image::RgbImage::from_fn(800, 600, |x, y| image::Rgb([(x / 4) as u8, (y / 3) as u8, (i * 60) as u8]));
+        let image = image::RgbImage::from_fn(800, 600, |x, y| {
+            image::Rgb([(x / 4) as u8, (y / 3) as u8, (i * 60) as u8])
+        });
         fs::create_dir_all(&photos).unwrap();
         image.save(photos.join(format!("photo-{i}.png"))).unwrap();
     }
@@ -96,7 +112,12 @@ fn screenshot_of_a_thumbnail_job() {
     assert!(status.success(), "exit status {status}");
     check_screenshot(&shot);
     let leftovers: Vec<_> = fs::read_dir(tmp.path().join("thumbnails"))
-        .map(|dir| dir.flatten().map(|e| e.path()).filter(|p| p.to_string_lossy().ends_with(".part")).collect())
+        .map(|dir| {
+            dir.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().ends_with(".part"))
+                .collect()
+        })
         .unwrap_or_default();
     assert!(leftovers.is_empty(), "partial files left: {leftovers:?}");
 }
@@ -107,7 +128,10 @@ fn quit_when_done_compresses_and_exits_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     write_file(&src.join("main.rs"), b"fn main() {}\n");
-    write_file(&src.join("lib/util.rs"), "pub fn util() {}\n".repeat(500).as_bytes());
+    write_file(
+        &src.join("lib/util.rs"),
+        "pub fn util() {}\n".repeat(500).as_bytes(),
+    );
 
     let child = shrinkwrap(&tmp.path().join("xdg"))
         .arg("--quit-when-done")
@@ -120,12 +144,18 @@ fn quit_when_done_compresses_and_exits_cleanly() {
 
     let archive = tmp.path().join("src.zip");
     let mut zip = zip::ZipArchive::new(fs::File::open(&archive).unwrap()).unwrap();
-    let mut names: Vec<String> =
-        zip.file_names().map(|n| n.unwrap().into_owned()).filter(|n| !n.ends_with('/')).collect();
+    let mut names: Vec<String> = zip
+        .file_names()
+        .map(|n| n.unwrap().into_owned())
+        .filter(|n| !n.ends_with('/'))
+        .collect();
     names.sort();
     assert_eq!(names, ["src/lib/util.rs", "src/main.rs"]);
     let mut util = String::new();
-    zip.by_name("src/lib/util.rs").unwrap().read_to_string(&mut util).unwrap();
+    zip.by_name("src/lib/util.rs")
+        .unwrap()
+        .read_to_string(&mut util)
+        .unwrap();
     assert_eq!(util, "pub fn util() {}\n".repeat(500));
 }
 
@@ -143,6 +173,13 @@ fn quit_when_done_reports_a_failed_job_in_the_exit_status() {
         .spawn()
         .unwrap();
     let status = wait_for_exit(child, "--quit-when-done on an existing archive");
-    assert_eq!(status.code(), Some(2), "a failed job exits 2 like the command line");
-    assert_eq!(fs::read(tmp.path().join("data.zip")).unwrap(), b"already here");
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "a failed job exits 2 like the command line"
+    );
+    assert_eq!(
+        fs::read(tmp.path().join("data.zip")).unwrap(),
+        b"already here"
+    );
 }

@@ -62,7 +62,11 @@ pub struct App {
 impl App {
     /// The app as `eframe::run_native` creates it: settings from storage, the command line's
     /// inputs and job, frame stats from `SHRINKWRAP_FRAME_STATS`.
-    pub fn new(cc: &eframe::CreationContext<'_>, launch: LaunchArgs, exit_status: Arc<AtomicU8>) -> App {
+    pub fn new(
+        cc: &eframe::CreationContext<'_>,
+        launch: LaunchArgs,
+        exit_status: Arc<AtomicU8>,
+    ) -> App {
         let settings = cc
             .storage
             .and_then(|storage| eframe::get_value::<Settings>(storage, SETTINGS_KEY))
@@ -76,7 +80,10 @@ impl App {
 
     /// An app for tests: `workers` engine threads, these settings, no command line.
     pub fn new_for_test(ctx: &egui::Context, workers: usize, settings: Settings) -> App {
-        let settings = Settings { workers: Some(workers), ..settings };
+        let settings = Settings {
+            workers: Some(workers),
+            ..settings
+        };
         App::with_settings(ctx, settings, LaunchArgs::default(), None)
     }
 
@@ -92,7 +99,10 @@ impl App {
         let waker: Waker = Arc::new(move || repaint_ctx.request_repaint());
         let engine = Engine::new(settings.worker_count());
         engine.set_waker(Arc::clone(&waker));
-        let screenshot = launch.screenshot.clone().map(|path| Screenshot::new(path, Arc::clone(&waker)));
+        let screenshot = launch
+            .screenshot
+            .clone()
+            .map(|path| Screenshot::new(path, Arc::clone(&waker)));
         let icon = view::theme::load_icon_texture(ctx);
         let mut app = App {
             engine,
@@ -163,7 +173,9 @@ impl App {
         match command {
             Command::AddPaths(paths) => {
                 let added = state.inputs.add(paths);
-                if added > 0 && matches!(state.notice, Some(ref n) if n.level == NoticeLevel::Warning) {
+                if added > 0
+                    && matches!(state.notice, Some(ref n) if n.level == NoticeLevel::Warning)
+                {
                     state.notice = None;
                 }
                 if state.inputs.send_unmeasured(&self.measurer) {
@@ -193,14 +205,19 @@ impl App {
             Command::ClearFinished => state.queue.clear_finished(),
             Command::OpenFolder(folder) => open_folder(folder),
             Command::SetWorkers(workers) => {
-                let workers = workers.clamp(*settings::WORKERS_RANGE.start(), *settings::WORKERS_RANGE.end());
+                let workers = workers.clamp(
+                    *settings::WORKERS_RANGE.start(),
+                    *settings::WORKERS_RANGE.end(),
+                );
                 state.settings.workers = Some(workers);
                 self.engine.set_workers(workers);
             }
             Command::DismissNotice => state.notice = None,
             Command::ConfirmQuit => {
                 self.engine.cancel_all();
-                state.quit = QuitState::Cancelling { since: Instant::now() };
+                state.quit = QuitState::Cancelling {
+                    since: Instant::now(),
+                };
                 ctx.request_repaint();
             }
             Command::KeepRunning => state.quit = QuitState::Running,
@@ -228,12 +245,15 @@ impl App {
     /// Takes in what the helper threads and the engine sent since the last frame.
     fn drain_channels(&mut self, ctx: &egui::Context) {
         while let Ok(event) = self.engine.events().try_recv() {
-            let Some(row) = self.state.queue.apply(event) else { continue };
+            let Some(row) = self.state.queue.apply(event) else {
+                continue;
+            };
             let report = row.report.as_ref();
             let outputs = report.map(|r| r.outputs.clone()).unwrap_or_default();
             if row.kind == JobKind::Thumbs && !outputs.is_empty() {
                 let id = row.id;
-                let shown: Vec<PathBuf> = outputs.iter().take(STRIP_MAX_THUMBNAILS).cloned().collect();
+                let shown: Vec<PathBuf> =
+                    outputs.iter().take(STRIP_MAX_THUMBNAILS).cloned().collect();
                 let asked = shown.len();
                 let accepted = self.strips.request(id, shown);
                 if let Some(row) = self.state.queue.row_mut(id) {
@@ -243,7 +263,12 @@ impl App {
             }
         }
         if self.first_progress_at.is_none()
-            && self.state.queue.rows().iter().any(|r| r.state() != JobState::Queued)
+            && self
+                .state
+                .queue
+                .rows()
+                .iter()
+                .any(|r| r.state() != JobState::Queued)
         {
             self.first_progress_at = Some(Instant::now());
         }
@@ -254,12 +279,18 @@ impl App {
             ctx.request_repaint_after(POLL_INTERVAL);
         }
         while let Some(strip_image) = self.strips.try_recv() {
-            let Some(row) = self.state.queue.row_mut(strip_image.job) else { continue };
+            let Some(row) = self.state.queue.row_mut(strip_image.job) else {
+                continue;
+            };
             row.strip.pending = row.strip.pending.saturating_sub(1);
             match strip_image.image {
                 Ok(image) => {
                     let name = format!("strip-{}-{}", strip_image.job.0, row.strip.textures.len());
-                    row.strip.textures.push(ctx.load_texture(name, image, egui::TextureOptions::LINEAR));
+                    row.strip.textures.push(ctx.load_texture(
+                        name,
+                        image,
+                        egui::TextureOptions::LINEAR,
+                    ));
                 }
                 Err(_) => row.strip.not_shown += 1,
             }
@@ -274,22 +305,37 @@ impl App {
         }
     }
 
-    fn apply_dialog_paths(&mut self, ctx: &egui::Context, request: DialogRequest, paths: Vec<PathBuf>) {
-        let first = paths.first().map(|p| p.display().to_string()).unwrap_or_default();
+    fn apply_dialog_paths(
+        &mut self,
+        ctx: &egui::Context,
+        request: DialogRequest,
+        paths: Vec<PathBuf>,
+    ) {
+        let first = paths
+            .first()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         match request {
             DialogRequest::AddFiles { .. } | DialogRequest::AddFolders { .. } => {
                 self.apply(ctx, Command::AddPaths(paths));
             }
             DialogRequest::SaveArchive { .. } => self.state.destinations.archive = first,
             DialogRequest::ArchivesFolder { .. } => self.state.destinations.archives_folder = first,
-            DialogRequest::ThumbnailsFolder { .. } => self.state.destinations.thumbnails_folder = first,
+            DialogRequest::ThumbnailsFolder { .. } => {
+                self.state.destinations.thumbnails_folder = first
+            }
         }
     }
 
     /// Drops, keyboard shortcuts.
     fn handle_input(&mut self, ctx: &egui::Context) {
         let (dropped, hovering) = ctx.input(|i| {
-            let dropped: Vec<PathBuf> = i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect();
+            let dropped: Vec<PathBuf> = i
+                .raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect();
             (dropped, !i.raw.hovered_files.is_empty())
         });
         if hovering != self.state.files_hovering {
@@ -303,8 +349,16 @@ impl App {
         let typing = ctx.egui_wants_keyboard_input();
         let open_files = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::O);
         if ctx.input_mut(|i| i.consume_shortcut(&open_files)) && !self.dialogs.is_open() {
-            let start_dir = self.state.inputs.entries().first().and_then(|e| e.path.parent().map(PathBuf::from));
-            self.apply(ctx, Command::OpenDialog(DialogRequest::AddFiles { start_dir }));
+            let start_dir = self
+                .state
+                .inputs
+                .entries()
+                .first()
+                .and_then(|e| e.path.parent().map(PathBuf::from));
+            self.apply(
+                ctx,
+                Command::OpenDialog(DialogRequest::AddFiles { start_dir }),
+            );
         }
         if typing || self.state.quit != QuitState::Running {
             return;
@@ -328,7 +382,9 @@ impl App {
         if close_requested {
             match self.state.quit {
                 QuitState::Closing => {}
-                QuitState::Running if !self.state.queue.any_active() => self.state.quit = QuitState::Closing,
+                QuitState::Running if !self.state.queue.any_active() => {
+                    self.state.quit = QuitState::Closing
+                }
                 QuitState::Running => {
                     ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
                     self.state.quit = QuitState::Asking;
@@ -351,7 +407,8 @@ impl App {
             && self.state.quit == QuitState::Running
             && !self.state.queue.any_active()
         {
-            self.exit_status.store(self.state.queue.exit_status(), Ordering::Relaxed);
+            self.exit_status
+                .store(self.state.queue.exit_status(), Ordering::Relaxed);
             self.close(ctx);
         }
     }
@@ -370,13 +427,17 @@ impl App {
         let queue = &self.state.queue;
         let strips_loaded = queue.rows().iter().all(|r| r.strip.pending == 0);
         let all_finished = !queue.any_active();
-        let progressed_long_enough = self.first_progress_at.is_some_and(|t| t.elapsed() >= SCREENSHOT_PROGRESS_TIME);
+        let progressed_long_enough = self
+            .first_progress_at
+            .is_some_and(|t| t.elapsed() >= SCREENSHOT_PROGRESS_TIME);
         (all_finished && strips_loaded) || progressed_long_enough
     }
 
     fn handle_screenshot(&mut self, ctx: &egui::Context) {
         let ready = self.ready_for_screenshot();
-        let Some(screenshot) = self.screenshot.as_mut() else { return };
+        let Some(screenshot) = self.screenshot.as_mut() else {
+            return;
+        };
         if let ScreenshotStep::Finished(result) = screenshot.poll(ctx, ready) {
             if self.state.quit == QuitState::Closing {
                 return;
@@ -439,11 +500,13 @@ impl eframe::App for App {
 
 /// Shows a folder in the file manager, on a helper thread (opening may wait on a process).
 fn open_folder(folder: PathBuf) {
-    let spawned = std::thread::Builder::new().name("shrinkwrap-open-folder".to_owned()).spawn(move || {
-        if let Err(err) = opener::open(&folder) {
-            eprintln!("shrinkwrap: cannot open {}: {err}", folder.display());
-        }
-    });
+    let spawned = std::thread::Builder::new()
+        .name("shrinkwrap-open-folder".to_owned())
+        .spawn(move || {
+            if let Err(err) = opener::open(&folder) {
+                eprintln!("shrinkwrap: cannot open {}: {err}", folder.display());
+            }
+        });
     if let Err(err) = spawned {
         eprintln!("shrinkwrap: cannot open the folder: {err}");
     }

@@ -45,7 +45,9 @@ impl LaunchArgs {
                 "--thumbnails" => launch.set_operation(Operation::Thumbnails)?,
                 "--quit-when-done" => launch.quit_when_done = true,
                 "--screenshot" => {
-                    let file = iter.next().ok_or("--screenshot needs a file name (FILE.png)")?;
+                    let file = iter
+                        .next()
+                        .ok_or("--screenshot needs a file name (FILE.png)")?;
                     launch.screenshot = Some(PathBuf::from(file));
                 }
                 other => {
@@ -68,7 +70,9 @@ impl LaunchArgs {
 
     fn set_operation(&mut self, operation: Operation) -> Result<(), String> {
         match self.queue_at_start {
-            Some(existing) if existing != operation => Err("choose either --compress or --thumbnails".to_owned()),
+            Some(existing) if existing != operation => {
+                Err("choose either --compress or --thumbnails".to_owned())
+            }
             _ => {
                 self.queue_at_start = Some(operation);
                 Ok(())
@@ -105,7 +109,10 @@ mod tests {
         assert_eq!(launch.screenshot, Some(PathBuf::from("out.png")));
         assert_eq!(launch.queue_at_start, Some(Operation::Thumbnails));
         assert!(parse(&["--screenshot"]).is_err());
-        assert_eq!(parse(&["--screenshot=s.png"]).unwrap().screenshot, Some(PathBuf::from("s.png")));
+        assert_eq!(
+            parse(&["--screenshot=s.png"]).unwrap().screenshot,
+            Some(PathBuf::from("s.png"))
+        );
     }
 
     #[test]
@@ -119,7 +126,10 @@ mod tests {
     #[test]
     fn double_dash_ends_flags() {
         let launch = parse(&["--", "--compress", "-"]).unwrap();
-        assert_eq!(launch.paths, vec![PathBuf::from("--compress"), PathBuf::from("-")]);
+        assert_eq!(
+            launch.paths,
+            vec![PathBuf::from("--compress"), PathBuf::from("-")]
+        );
         assert_eq!(launch.queue_at_start, None);
     }
 }

@@ -62,7 +62,8 @@ impl DialogRequest {
                 }
                 dialog.save_file().map(|p| vec![p])
             }
-            DialogRequest::ArchivesFolder { start_dir } | DialogRequest::ThumbnailsFolder { start_dir } => {
+            DialogRequest::ArchivesFolder { start_dir }
+            | DialogRequest::ThumbnailsFolder { start_dir } => {
                 in_dir(dialog, start_dir).pick_folder().map(|p| vec![p])
             }
         }
@@ -95,7 +96,12 @@ pub struct DialogRunner {
 impl DialogRunner {
     pub fn new(waker: Arc<dyn Fn() + Send + Sync>) -> DialogRunner {
         let (answers_tx, answers) = flume::bounded(1);
-        DialogRunner { answers_tx, answers, open: false, waker }
+        DialogRunner {
+            answers_tx,
+            answers,
+            open: false,
+            waker,
+        }
     }
 
     /// Whether a dialog is showing (the buttons that open one are disabled meanwhile).
@@ -111,25 +117,31 @@ impl DialogRunner {
         let answers = self.answers_tx.clone();
         let waker = Arc::clone(&self.waker);
         let thread_request = request.clone();
-        let spawned = std::thread::Builder::new().name("shrinkwrap-dialog".to_owned()).spawn(move || {
-            let request = thread_request;
-            let started = Instant::now();
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| request.run_blocking()));
-            let outcome = match result {
-                Ok(Some(paths)) if !paths.is_empty() => DialogOutcome::Picked(paths),
-                Ok(_) if started.elapsed() >= FASTEST_HUMAN_CANCEL => DialogOutcome::Cancelled,
-                Ok(_) | Err(_) => DialogOutcome::Unavailable(UNAVAILABLE_TEXT.to_owned()),
-            };
-            // The window may be gone already; then nobody needs the answer.
-            let _ = answers.send(DialogAnswer { request, outcome });
-            waker();
-        });
+        let spawned = std::thread::Builder::new()
+            .name("shrinkwrap-dialog".to_owned())
+            .spawn(move || {
+                let request = thread_request;
+                let started = Instant::now();
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    request.run_blocking()
+                }));
+                let outcome = match result {
+                    Ok(Some(paths)) if !paths.is_empty() => DialogOutcome::Picked(paths),
+                    Ok(_) if started.elapsed() >= FASTEST_HUMAN_CANCEL => DialogOutcome::Cancelled,
+                    Ok(_) | Err(_) => DialogOutcome::Unavailable(UNAVAILABLE_TEXT.to_owned()),
+                };
+                // The window may be gone already; then nobody needs the answer.
+                let _ = answers.send(DialogAnswer { request, outcome });
+                waker();
+            });
         match spawned {
             Ok(_) => self.open = true,
             Err(err) => {
                 let _ = self.answers_tx.try_send(DialogAnswer {
                     request,
-                    outcome: DialogOutcome::Unavailable(format!("The file dialog could not be started ({err}).")),
+                    outcome: DialogOutcome::Unavailable(format!(
+                        "The file dialog could not be started ({err})."
+                    )),
                 });
             }
         }

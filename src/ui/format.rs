@@ -17,7 +17,13 @@ pub fn bytes(bytes: u64) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    let digits = if value < 10.0 { 2 } else if value < 100.0 { 1 } else { 0 };
+    let digits = if value < 10.0 {
+        2
+    } else if value < 100.0 {
+        1
+    } else {
+        0
+    };
     format!("{value:.digits$} {}", UNITS[unit])
 }
 
@@ -44,7 +50,11 @@ pub fn count(n: u64) -> String {
 
 /// "1 file", "3 files".
 pub fn plural(n: u64, one: &str, many: &str) -> String {
-    if n == 1 { format!("1 {one}") } else { format!("{} {many}", count(n)) }
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{} {many}", count(n))
+    }
 }
 
 /// "0.4 s", "12 s", "3 min 05 s", "2 h 03 min".
@@ -66,7 +76,11 @@ pub fn duration(d: Duration) -> String {
 /// An ETA, rounded up to whole seconds: "5 s left", "3 min 05 s left".
 pub fn eta(d: Duration) -> String {
     let rounded = Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0));
-    let text = if rounded.as_secs() < 60 { format!("{} s", rounded.as_secs()) } else { duration(rounded) };
+    let text = if rounded.as_secs() < 60 {
+        format!("{} s", rounded.as_secs())
+    } else {
+        duration(rounded)
+    };
     format!("{text} left")
 }
 

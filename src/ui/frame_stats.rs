@@ -43,13 +43,19 @@ impl FrameStats {
         if let Err(err) = spawned {
             eprintln!("shrinkwrap: could not start the frame stats writer: {err}");
         }
-        FrameStats { samples, started, dropped_samples: 0 }
+        FrameStats {
+            samples,
+            started,
+            dropped_samples: 0,
+        }
     }
 
     /// Queues one frame's sample (never blocks).
     pub fn record(&mut self, frame_began: Instant, frame_code_ms: f64) {
         let sample = FrameSample {
-            began_secs: frame_began.saturating_duration_since(self.started).as_secs_f64(),
+            began_secs: frame_began
+                .saturating_duration_since(self.started)
+                .as_secs_f64(),
             frame_code_ms,
         };
         if self.samples.try_send(sample).is_err() {
@@ -63,10 +69,17 @@ impl FrameStats {
 }
 
 fn write_samples(path: &std::path::Path, rx: &flume::Receiver<FrameSample>) {
-    let file = match std::fs::OpenOptions::new().create(true).append(true).open(path) {
+    let file = match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
         Ok(f) => f,
         Err(err) => {
-            eprintln!("shrinkwrap: cannot write frame stats to {}: {err}", path.display());
+            eprintln!(
+                "shrinkwrap: cannot write frame stats to {}: {err}",
+                path.display()
+            );
             return;
         }
     };
@@ -76,7 +89,9 @@ fn write_samples(path: &std::path::Path, rx: &flume::Receiver<FrameSample>) {
     while let Ok(sample) = rx.recv() {
         let mut result = writeln!(out, "{:.6} {:.3}", sample.began_secs, sample.frame_code_ms);
         while let Ok(sample) = rx.try_recv() {
-            result = result.and_then(|()| writeln!(out, "{:.6} {:.3}", sample.began_secs, sample.frame_code_ms));
+            result = result.and_then(|()| {
+                writeln!(out, "{:.6} {:.3}", sample.began_secs, sample.frame_code_ms)
+            });
         }
         if let Err(err) = result.and_then(|()| out.flush()) {
             eprintln!("shrinkwrap: frame stats: {err}");

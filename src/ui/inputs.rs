@@ -17,8 +17,13 @@ const MEASURE_CHANNEL_CAPACITY: usize = 256;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InputSize {
     Measuring,
-    File { bytes: u64 },
-    Folder { files: u64, bytes: u64 },
+    File {
+        bytes: u64,
+    },
+    Folder {
+        files: u64,
+        bytes: u64,
+    },
     /// The path cannot be read (missing, no permission...): the cause.
     Unreadable(String),
 }
@@ -89,7 +94,10 @@ impl InputList {
                 continue;
             }
             self.unsent.push_back(path.clone());
-            self.entries.push(InputEntry { path, size: InputSize::Measuring });
+            self.entries.push(InputEntry {
+                path,
+                size: InputSize::Measuring,
+            });
             added += 1;
         }
         added
@@ -134,11 +142,13 @@ impl InputList {
 
     /// Total files and bytes of the measured inputs.
     pub fn totals(&self) -> (u64, u64) {
-        self.entries.iter().fold((0, 0), |(files, bytes), e| match e.size {
-            InputSize::File { bytes: b } => (files + 1, bytes + b),
-            InputSize::Folder { files: f, bytes: b } => (files + f, bytes + b),
-            _ => (files, bytes),
-        })
+        self.entries
+            .iter()
+            .fold((0, 0), |(files, bytes), e| match e.size {
+                InputSize::File { bytes: b } => (files + 1, bytes + b),
+                InputSize::Folder { files: f, bytes: b } => (files + f, bytes + b),
+                _ => (files, bytes),
+            })
     }
 
     /// Hands waiting paths to the measurer without blocking; returns whether some are left.
@@ -172,16 +182,18 @@ impl Measurer {
     pub fn start(waker: Arc<dyn Fn() + Send + Sync>) -> Measurer {
         let (requests, request_rx) = flume::bounded::<PathBuf>(MEASURE_CHANNEL_CAPACITY);
         let (result_tx, results) = flume::bounded::<Measured>(MEASURE_CHANNEL_CAPACITY);
-        let spawned = std::thread::Builder::new().name("shrinkwrap-measure".to_owned()).spawn(move || {
-            // Ends when the window drops its sender (or stops reading results).
-            for path in request_rx.iter() {
-                let size = measure(&path);
-                if result_tx.send(Measured { path, size }).is_err() {
-                    return;
+        let spawned = std::thread::Builder::new()
+            .name("shrinkwrap-measure".to_owned())
+            .spawn(move || {
+                // Ends when the window drops its sender (or stops reading results).
+                for path in request_rx.iter() {
+                    let size = measure(&path);
+                    if result_tx.send(Measured { path, size }).is_err() {
+                        return;
+                    }
+                    waker();
                 }
-                waker();
-            }
-        });
+            });
         if let Err(err) = spawned {
             eprintln!("shrinkwrap: could not start the measuring thread: {err}");
         }
@@ -198,15 +210,25 @@ impl Measurer {
 pub fn measure(path: &Path) -> InputSize {
     let metadata = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return InputSize::Unreadable("not found".to_owned()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return InputSize::Unreadable("not found".to_owned());
+        }
         Err(err) => return InputSize::Unreadable(err.to_string()),
     };
     if !metadata.is_dir() {
-        let bytes = if metadata.is_symlink() { std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) } else { metadata.len() };
+        let bytes = if metadata.is_symlink() {
+            std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+        } else {
+            metadata.len()
+        };
         return InputSize::File { bytes };
     }
     let (mut files, mut bytes) = (0u64, 0u64);
-    for entry in walkdir::WalkDir::new(path).follow_links(false).into_iter().flatten() {
+    for entry in walkdir::WalkDir::new(path)
+        .follow_links(false)
+        .into_iter()
+        .flatten()
+    {
         if entry.file_type().is_file() {
             files += 1;
             bytes += entry.metadata().map(|m| m.len()).unwrap_or(0);
@@ -222,7 +244,14 @@ mod tests {
     #[test]
     fn add_dedupes_and_remove_keeps_selection_sane() {
         let mut list = InputList::default();
-        assert_eq!(list.add([PathBuf::from("/a"), PathBuf::from("/b"), PathBuf::from("/a")]), 2);
+        assert_eq!(
+            list.add([
+                PathBuf::from("/a"),
+                PathBuf::from("/b"),
+                PathBuf::from("/a")
+            ]),
+            2
+        );
         assert_eq!(list.add([PathBuf::from("/c")]), 1);
         list.select(Some(2));
         list.remove(2);
@@ -242,8 +271,14 @@ mod tests {
         std::fs::write(dir.path().join("a"), b"12345").unwrap();
         std::fs::write(dir.path().join("sub/b"), b"123").unwrap();
         assert_eq!(measure(&dir.path().join("a")), InputSize::File { bytes: 5 });
-        assert_eq!(measure(dir.path()), InputSize::Folder { files: 2, bytes: 8 });
-        assert!(matches!(measure(&dir.path().join("missing")), InputSize::Unreadable(_)));
+        assert_eq!(
+            measure(dir.path()),
+            InputSize::Folder { files: 2, bytes: 8 }
+        );
+        assert!(matches!(
+            measure(&dir.path().join("missing")),
+            InputSize::Unreadable(_)
+        ));
     }
 
     #[test]

@@ -81,7 +81,9 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Ok(()) => ExitCode::from(exit_status.load(Ordering::Relaxed)),
         Err(err) => {
             eprintln!("shrinkwrap: cannot open the window: {err}");
-            eprintln!("Without a display, use `shrinkwrap zip ...` or `shrinkwrap thumbs ...` (see --help).");
+            eprintln!(
+                "Without a display, use `shrinkwrap zip ...` or `shrinkwrap thumbs ...` (see --help)."
+            );
             ExitCode::from(2)
         }
     }

@@ -77,7 +77,11 @@ impl JobRow {
     /// The folder "Open folder" shows: the archive's folder, or the thumbnails' folder.
     pub fn folder_to_open(&self) -> &Path {
         match self.kind {
-            JobKind::Zip => self.output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")),
+            JobKind::Zip => self
+                .output
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
             JobKind::Thumbs => &self.output,
         }
     }
@@ -178,9 +182,9 @@ impl Queue {
         if active.is_empty() {
             return None;
         }
-        let (done, total) = active
-            .iter()
-            .fold((0u64, 0u64), |(d, t), r| (d + r.progress.bytes_done, t + r.progress.bytes_total));
+        let (done, total) = active.iter().fold((0u64, 0u64), |(d, t), r| {
+            (d + r.progress.bytes_done, t + r.progress.bytes_total)
+        });
         if total > 0 && active.iter().all(|r| r.progress.bytes_total > 0) {
             Some((done as f64 / total as f64).clamp(0.0, 1.0) as f32)
         } else {
@@ -226,11 +230,19 @@ mod tests {
     use crate::engine::ZipSpec;
 
     fn spec(name: &str) -> JobSpec {
-        JobSpec::Zip(ZipSpec::new(vec![PathBuf::from("/in")], PathBuf::from(format!("/out/{name}.zip"))))
+        JobSpec::Zip(ZipSpec::new(
+            vec![PathBuf::from("/in")],
+            PathBuf::from(format!("/out/{name}.zip")),
+        ))
     }
 
     fn progress(row: &JobRow, state: JobState, done: u64, total: u64) -> Progress {
-        Progress { state, bytes_done: done, bytes_total: total, ..row.progress.clone() }
+        Progress {
+            state,
+            bytes_done: done,
+            bytes_total: total,
+            ..row.progress.clone()
+        }
     }
 
     #[test]
@@ -245,7 +257,11 @@ mod tests {
         queue.apply(JobEvent::Progress(p2.clone()));
         assert_eq!(queue.window_title(), "25 % · 2 jobs — Shrinkwrap");
         let report = JobReport {
-            progress: Progress { state: JobState::Done, bytes_done: 100, ..p2 },
+            progress: Progress {
+                state: JobState::Done,
+                bytes_done: 100,
+                ..p2
+            },
             failure: None,
             problems: Vec::new(),
             outputs: vec![PathBuf::from("/out/b.zip")],

@@ -51,17 +51,27 @@ impl Screenshot {
         let (images_tx, images_rx) = flume::bounded::<Arc<ColorImage>>(1);
         let (written_tx, written_rx) = flume::bounded::<Result<(), String>>(1);
         let thread_path = path.clone();
-        let spawned = std::thread::Builder::new().name("shrinkwrap-screenshot".to_owned()).spawn(move || {
-            if let Ok(image) = images_rx.recv() {
-                let _ = written_tx.send(write_png(&thread_path, &image));
-                waker();
-            }
-        });
+        let spawned = std::thread::Builder::new()
+            .name("shrinkwrap-screenshot".to_owned())
+            .spawn(move || {
+                if let Ok(image) = images_rx.recv() {
+                    let _ = written_tx.send(write_png(&thread_path, &image));
+                    waker();
+                }
+            });
         let phase = match spawned {
             Ok(_) => Phase::Waiting { ready_frames: 0 },
-            Err(err) => Phase::Written(Err(format!("could not start the screenshot writer: {err}"))),
+            Err(err) => {
+                Phase::Written(Err(format!("could not start the screenshot writer: {err}")))
+            }
         };
-        Screenshot { path, phase, started: Instant::now(), images_tx, written_rx }
+        Screenshot {
+            path,
+            phase,
+            started: Instant::now(),
+            images_tx,
+            written_rx,
+        }
     }
 
     pub fn path(&self) -> &std::path::Path {
@@ -73,7 +83,9 @@ impl Screenshot {
         match &mut self.phase {
             Phase::Waiting { ready_frames } => {
                 *ready_frames = if ready { *ready_frames + 1 } else { 0 };
-                if *ready_frames >= READY_FRAMES_BEFORE_CAPTURE || self.started.elapsed() > CAPTURE_DEADLINE {
+                if *ready_frames >= READY_FRAMES_BEFORE_CAPTURE
+                    || self.started.elapsed() > CAPTURE_DEADLINE
+                {
                     let images = self.images_tx.clone();
                     ctx.request_screenshot(move |image| {
                         let _ = images.try_send(image);
@@ -108,6 +120,13 @@ fn write_png(path: &std::path::Path, image: &ColorImage) -> Result<(), String> {
     }
     let width = u32::try_from(width).map_err(|e| e.to_string())?;
     let height = u32::try_from(height).map_err(|e| e.to_string())?;
-    image::save_buffer_with_format(path, &rgba, width, height, image::ExtendedColorType::Rgba8, image::ImageFormat::Png)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    image::save_buffer_with_format(
+        path,
+        &rgba,
+        width,
+        height,
+        image::ExtendedColorType::Rgba8,
+        image::ImageFormat::Png,
+    )
+    .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

@@ -10,8 +10,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::engine::{
-    ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, JobSpec, ThumbFormat, ThumbSpec, ZipSpec,
-    default_workers,
+    ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, JobSpec, ThumbFormat, ThumbSpec,
+    ZipSpec, default_workers,
 };
 
 /// The eframe storage key of [`Settings`].
@@ -53,8 +53,12 @@ pub enum CompressionLevel {
 }
 
 impl CompressionLevel {
-    pub const ALL: [CompressionLevel; 4] =
-        [CompressionLevel::Store, CompressionLevel::Fast, CompressionLevel::Normal, CompressionLevel::Maximum];
+    pub const ALL: [CompressionLevel; 4] = [
+        CompressionLevel::Store,
+        CompressionLevel::Fast,
+        CompressionLevel::Normal,
+        CompressionLevel::Maximum,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
@@ -77,7 +81,9 @@ impl CompressionLevel {
 
     pub fn hint(self) -> &'static str {
         match self {
-            CompressionLevel::Store => "No compression: fastest, for media that is already compressed",
+            CompressionLevel::Store => {
+                "No compression: fastest, for media that is already compressed"
+            }
             CompressionLevel::Fast => "Deflate level 1",
             CompressionLevel::Normal => "Deflate level 6, like zip's default",
             CompressionLevel::Maximum => "Deflate level 9: smallest, slowest",
@@ -157,13 +163,18 @@ impl Settings {
         if let ThumbSize::Preset(px) = self.thumb_size {
             self.thumb_size = ThumbSize::Preset(clamp_side_px(px));
         }
-        self.workers = self.workers.map(|n| n.clamp(*WORKERS_RANGE.start(), *WORKERS_RANGE.end()));
+        self.workers = self
+            .workers
+            .map(|n| n.clamp(*WORKERS_RANGE.start(), *WORKERS_RANGE.end()));
         self
     }
 }
 
 fn clamp_side_px(px: u32) -> u32 {
-    px.clamp(*CUSTOM_THUMB_SIDE_RANGE_PX.start(), *CUSTOM_THUMB_SIDE_RANGE_PX.end())
+    px.clamp(
+        *CUSTOM_THUMB_SIDE_RANGE_PX.start(),
+        *CUSTOM_THUMB_SIDE_RANGE_PX.end(),
+    )
 }
 
 /// The destination fields of the window, as typed (or filled in by a dialog). An empty field means
@@ -190,7 +201,13 @@ impl Destinations {
     pub fn archives_folder_path(&self, inputs: &[PathBuf]) -> Option<PathBuf> {
         typed_path(&self.archives_folder).or_else(|| {
             let first = inputs.first()?;
-            Some(first.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf())
+            Some(
+                first
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."))
+                    .to_path_buf(),
+            )
         })
     }
 
@@ -257,10 +274,16 @@ fn percent_decode(text: &str) -> std::ffi::OsString {
 }
 
 fn with_zip_extension(path: PathBuf) -> PathBuf {
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")) {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+    {
         path
     } else {
-        let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        let mut name = path
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
         name.push(".zip");
         path.with_file_name(name)
     }
@@ -282,21 +305,31 @@ pub fn build_jobs(
             let overwrite = settings.overwrite_archives;
             match settings.archive_layout {
                 ArchiveLayout::SingleArchive => {
-                    let destination =
-                        destinations.archive_path(inputs).ok_or("Choose where to save the archive.")?;
-                    Ok(vec![JobSpec::Zip(ZipSpec { inputs: inputs.to_vec(), destination, level, overwrite })])
+                    let destination = destinations
+                        .archive_path(inputs)
+                        .ok_or("Choose where to save the archive.")?;
+                    Ok(vec![JobSpec::Zip(ZipSpec {
+                        inputs: inputs.to_vec(),
+                        destination,
+                        level,
+                        overwrite,
+                    })])
                 }
                 ArchiveLayout::ArchivePerFolder => {
                     let folder = destinations
                         .archives_folder_path(inputs)
                         .ok_or("Choose a folder for the archives.")?;
-                    Ok(ZipSpec::per_folder(inputs, &folder, level, overwrite).into_iter().map(JobSpec::Zip).collect())
+                    Ok(ZipSpec::per_folder(inputs, &folder, level, overwrite)
+                        .into_iter()
+                        .map(JobSpec::Zip)
+                        .collect())
                 }
             }
         }
         Operation::Thumbnails => {
-            let output_dir =
-                destinations.thumbnails_folder_path(inputs).ok_or("Choose a folder for the thumbnails.")?;
+            let output_dir = destinations
+                .thumbnails_folder_path(inputs)
+                .ok_or("Choose a folder for the thumbnails.")?;
             Ok(vec![JobSpec::Thumbs(ThumbSpec {
                 inputs: inputs.to_vec(),
                 output_dir,
@@ -316,8 +349,16 @@ mod tests {
     #[test]
     fn default_archive_is_next_to_the_first_input() {
         let inputs = vec![PathBuf::from("/data/photos")];
-        let jobs = build_jobs(Operation::Compress, &Settings::default(), &inputs, &Destinations::default()).unwrap();
-        let [JobSpec::Zip(zip)] = jobs.as_slice() else { panic!("one zip job expected: {jobs:?}") };
+        let jobs = build_jobs(
+            Operation::Compress,
+            &Settings::default(),
+            &inputs,
+            &Destinations::default(),
+        )
+        .unwrap();
+        let [JobSpec::Zip(zip)] = jobs.as_slice() else {
+            panic!("one zip job expected: {jobs:?}")
+        };
         assert_eq!(zip.destination, PathBuf::from("/data/photos.zip"));
         assert_eq!(zip.level, 6);
         assert!(!zip.overwrite);
@@ -326,8 +367,14 @@ mod tests {
     #[test]
     fn typed_archive_gets_a_zip_extension() {
         let inputs = vec![PathBuf::from("/data/a.txt")];
-        let destinations = Destinations { archive: " /tmp/out ".to_owned(), ..Default::default() };
-        assert_eq!(destinations.archive_path(&inputs), Some(PathBuf::from("/tmp/out.zip")));
+        let destinations = Destinations {
+            archive: " /tmp/out ".to_owned(),
+            ..Default::default()
+        };
+        assert_eq!(
+            destinations.archive_path(&inputs),
+            Some(PathBuf::from("/tmp/out.zip"))
+        );
     }
 
     #[test]
@@ -338,9 +385,18 @@ mod tests {
             compression: CompressionLevel::Maximum,
             ..Default::default()
         };
-        let jobs = build_jobs(Operation::Compress, &settings, &inputs, &Destinations::default()).unwrap();
+        let jobs = build_jobs(
+            Operation::Compress,
+            &settings,
+            &inputs,
+            &Destinations::default(),
+        )
+        .unwrap();
         let outputs: Vec<_> = jobs.iter().map(|j| j.output_path().to_path_buf()).collect();
-        assert_eq!(outputs, vec![PathBuf::from("/data/a.zip"), PathBuf::from("/data/b.zip")]);
+        assert_eq!(
+            outputs,
+            vec![PathBuf::from("/data/a.zip"), PathBuf::from("/data/b.zip")]
+        );
     }
 
     #[test]
@@ -353,8 +409,16 @@ mod tests {
             on_conflict: ConflictPolicy::Skip,
             ..Default::default()
         };
-        let jobs = build_jobs(Operation::Thumbnails, &settings, &inputs, &Destinations::default()).unwrap();
-        let [JobSpec::Thumbs(t)] = jobs.as_slice() else { panic!("one thumbnail job expected") };
+        let jobs = build_jobs(
+            Operation::Thumbnails,
+            &settings,
+            &inputs,
+            &Destinations::default(),
+        )
+        .unwrap();
+        let [JobSpec::Thumbs(t)] = jobs.as_slice() else {
+            panic!("one thumbnail job expected")
+        };
         assert_eq!(t.output_dir, PathBuf::from("/pics/thumbnails"));
         assert_eq!(t.max_side_px, 300);
         assert_eq!(t.format, ThumbFormat::Webp);
@@ -363,20 +427,39 @@ mod tests {
 
     #[test]
     fn no_inputs_no_jobs() {
-        assert!(build_jobs(Operation::Compress, &Settings::default(), &[], &Destinations::default()).is_err());
+        assert!(
+            build_jobs(
+                Operation::Compress,
+                &Settings::default(),
+                &[],
+                &Destinations::default()
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn pasted_paths_are_cleaned() {
         assert_eq!(typed_path("  "), None);
         assert_eq!(typed_path("'/a b/c'"), Some(PathBuf::from("/a b/c")));
-        assert_eq!(typed_path("file:///a%20b/%C3%A9t%C3%A9"), Some(PathBuf::from("/a b/été")));
-        assert_eq!(typed_paths("/x\n\n/y\r\n"), vec![PathBuf::from("/x"), PathBuf::from("/y")]);
+        assert_eq!(
+            typed_path("file:///a%20b/%C3%A9t%C3%A9"),
+            Some(PathBuf::from("/a b/été"))
+        );
+        assert_eq!(
+            typed_paths("/x\n\n/y\r\n"),
+            vec![PathBuf::from("/x"), PathBuf::from("/y")]
+        );
     }
 
     #[test]
     fn stored_settings_are_clamped() {
-        let settings = Settings { jpeg_quality: 0, custom_thumb_side_px: 1, workers: Some(0), ..Default::default() };
+        let settings = Settings {
+            jpeg_quality: 0,
+            custom_thumb_side_px: 1,
+            workers: Some(0),
+            ..Default::default()
+        };
         let settings = settings.sanitized();
         assert_eq!(settings.jpeg_quality, 1);
         assert_eq!(settings.custom_thumb_side_px, 16);

@@ -36,7 +36,9 @@ pub enum QuitState {
     /// Jobs run and the window asks whether to cancel them and quit.
     Asking,
     /// The jobs are being cancelled (their partial files removed); the window closes after.
-    Cancelling { since: Instant },
+    Cancelling {
+        since: Instant,
+    },
     /// The window may close now.
     Closing,
 }
@@ -99,6 +101,9 @@ impl UiState {
     }
 
     pub fn notify(&mut self, level: NoticeLevel, text: impl Into<String>) {
-        self.notice = Some(Notice { level, text: text.into() });
+        self.notice = Some(Notice {
+            level,
+            text: text.into(),
+        });
     }
 }

@@ -41,17 +41,26 @@ impl StripLoader {
     pub fn start(waker: Arc<dyn Fn() + Send + Sync>) -> StripLoader {
         let (requests, request_rx) = flume::bounded::<StripRequest>(STRIP_CHANNEL_CAPACITY);
         let (result_tx, results) = flume::bounded::<StripImage>(STRIP_CHANNEL_CAPACITY);
-        let spawned = std::thread::Builder::new().name("shrinkwrap-strip".to_owned()).spawn(move || {
-            for request in request_rx.iter() {
-                for path in request.paths {
-                    let image = load_strip_image(&path);
-                    if result_tx.send(StripImage { job: request.job, path, image }).is_err() {
-                        return;
+        let spawned = std::thread::Builder::new()
+            .name("shrinkwrap-strip".to_owned())
+            .spawn(move || {
+                for request in request_rx.iter() {
+                    for path in request.paths {
+                        let image = load_strip_image(&path);
+                        if result_tx
+                            .send(StripImage {
+                                job: request.job,
+                                path,
+                                image,
+                            })
+                            .is_err()
+                        {
+                            return;
+                        }
+                        waker();
                     }
-                    waker();
                 }
-            }
-        });
+            });
         if let Err(err) = spawned {
             eprintln!("shrinkwrap: could not start the thumbnail strip thread: {err}");
         }

@@ -17,17 +17,32 @@ use super::{section_heading, theme, widgets};
 
 pub fn show(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>) {
     let count = state.inputs.len();
-    section_heading(ui, "Inputs", (count > 0).then(|| format::plural(count as u64, "item", "items")));
+    section_heading(
+        ui,
+        "Inputs",
+        (count > 0).then(|| format::plural(count as u64, "item", "items")),
+    );
     ui.add_space(2.0);
 
-    let start_dir = state.inputs.entries().first().and_then(|e| e.path.parent().map(PathBuf::from));
+    let start_dir = state
+        .inputs
+        .entries()
+        .first()
+        .and_then(|e| e.path.parent().map(PathBuf::from));
     ui.horizontal(|ui| {
         let enabled = !state.dialog_open;
-        let add_files = ui.add_enabled(enabled, egui::Button::new("Add files…")).on_hover_text("Ctrl+O");
+        let add_files = ui
+            .add_enabled(enabled, egui::Button::new("Add files…"))
+            .on_hover_text("Ctrl+O");
         if add_files.clicked() {
-            commands.push(Command::OpenDialog(DialogRequest::AddFiles { start_dir: start_dir.clone() }));
+            commands.push(Command::OpenDialog(DialogRequest::AddFiles {
+                start_dir: start_dir.clone(),
+            }));
         }
-        if ui.add_enabled(enabled, egui::Button::new("Add folder…")).clicked() {
+        if ui
+            .add_enabled(enabled, egui::Button::new("Add folder…"))
+            .clicked()
+        {
             commands.push(Command::OpenDialog(DialogRequest::AddFolders { start_dir }));
         }
         if state.dialog_open {
@@ -37,15 +52,20 @@ pub fn show(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>)
 
     ui.horizontal(|ui| {
         let add_width = 52.0;
-        let field_width = (ui.available_width() - add_width - ui.spacing().item_spacing.x).max(80.0);
+        let field_width =
+            (ui.available_width() - add_width - ui.spacing().item_spacing.x).max(80.0);
         let field = ui.add_sized(
             [field_width, ui.spacing().interact_size.y],
-            egui::TextEdit::singleline(&mut state.path_field).hint_text("Paste a path, then press Enter"),
+            egui::TextEdit::singleline(&mut state.path_field)
+                .hint_text("Paste a path, then press Enter"),
         );
         let field = field.accessible_name("Path to add");
         let pressed_enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         let has_text = !state.path_field.trim().is_empty();
-        let add = ui.add_enabled(has_text, egui::Button::new("Add").min_size(egui::vec2(add_width, 0.0)));
+        let add = ui.add_enabled(
+            has_text,
+            egui::Button::new("Add").min_size(egui::vec2(add_width, 0.0)),
+        );
         if (add.clicked() || pressed_enter) && has_text {
             commands.push(Command::AddTypedPaths);
         }
@@ -69,15 +89,16 @@ pub fn show(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>)
         if state.inputs.is_empty() {
             empty_list(ui, list_height - 10.0);
         } else {
-            egui::ScrollArea::vertical().id_salt("input-list").max_height(list_height - 10.0).auto_shrink([false, true]).show(
-                ui,
-                |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("input-list")
+                .max_height(list_height - 10.0)
+                .auto_shrink([false, true])
+                .show(ui, |ui| {
                     let selected = state.inputs.selected();
                     for (index, entry) in state.inputs.entries().iter().enumerate() {
                         input_row(ui, index, entry, selected == Some(index), commands);
                     }
-                },
-            );
+                });
         }
     });
 
@@ -86,13 +107,24 @@ pub fn show(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>)
         let totals = if state.inputs.is_empty() {
             String::new()
         } else if state.inputs.measuring() {
-            format!("{} · {} so far…", format::plural(files, "file", "files"), format::bytes(bytes))
+            format!(
+                "{} · {} so far…",
+                format::plural(files, "file", "files"),
+                format::bytes(bytes)
+            )
         } else {
-            format!("{} · {}", format::plural(files, "file", "files"), format::bytes(bytes))
+            format!(
+                "{} · {}",
+                format::plural(files, "file", "files"),
+                format::bytes(bytes)
+            )
         };
         ui.label(RichText::new(totals).weak());
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            if ui.add_enabled(!state.inputs.is_empty(), egui::Button::new("Clear all")).clicked() {
+            if ui
+                .add_enabled(!state.inputs.is_empty(), egui::Button::new("Clear all"))
+                .clicked()
+            {
                 commands.push(Command::ClearInputs);
             }
         });
@@ -113,54 +145,90 @@ fn empty_list(ui: &mut egui::Ui, height: f32) {
     );
 }
 
-fn input_row(ui: &mut egui::Ui, index: usize, entry: &InputEntry, selected: bool, commands: &mut Vec<Command>) {
+fn input_row(
+    ui: &mut egui::Ui,
+    index: usize,
+    entry: &InputEntry,
+    selected: bool,
+    commands: &mut Vec<Command>,
+) {
     let name = entry.name();
     let (icon, size_text, problem) = match &entry.size {
         InputSize::Measuring => (EntryIcon::File, "measuring…".to_owned(), None),
         InputSize::File { bytes } => (EntryIcon::File, format::bytes(*bytes), None),
         InputSize::Folder { files, bytes } => (
             EntryIcon::Folder,
-            format!("{} · {}", format::plural(*files, "file", "files"), format::bytes(*bytes)),
+            format!(
+                "{} · {}",
+                format::plural(*files, "file", "files"),
+                format::bytes(*bytes)
+            ),
             None,
         ),
         InputSize::Unreadable(cause) => (EntryIcon::Missing, String::new(), Some(cause.clone())),
     };
-    let fill = if selected { ui.visuals().selection.bg_fill.gamma_multiply(0.35) } else { egui::Color32::TRANSPARENT };
-    egui::Frame::new().fill(fill).corner_radius(4).inner_margin(egui::Margin::symmetric(6, 3)).show(ui, |ui| {
-        ui.set_width(ui.available_width());
-        ui.horizontal(|ui| {
-            entry_icon(ui, icon);
-            ui.vertical(|ui| {
-                ui.spacing_mut().item_spacing.y = 0.0;
-                ui.horizontal(|ui| {
-                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                        let remove = widgets::close_button(ui, &format!("Remove {name}"));
-                        if remove.clicked() {
-                            commands.push(Command::RemoveInput(index));
-                        }
-                        match &problem {
-                            Some(cause) => {
-                                ui.label(RichText::new(cause).color(theme::danger(ui.visuals())).small());
+    let fill = if selected {
+        ui.visuals().selection.bg_fill.gamma_multiply(0.35)
+    } else {
+        egui::Color32::TRANSPARENT
+    };
+    egui::Frame::new()
+        .fill(fill)
+        .corner_radius(4)
+        .inner_margin(egui::Margin::symmetric(6, 3))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal(|ui| {
+                entry_icon(ui, icon);
+                ui.vertical(|ui| {
+                    ui.spacing_mut().item_spacing.y = 0.0;
+                    ui.horizontal(|ui| {
+                        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                            let remove = widgets::close_button(ui, &format!("Remove {name}"));
+                            if remove.clicked() {
+                                commands.push(Command::RemoveInput(index));
                             }
-                            None => {
-                                ui.label(RichText::new(&size_text).weak().small());
+                            match &problem {
+                                Some(cause) => {
+                                    ui.label(
+                                        RichText::new(cause)
+                                            .color(theme::danger(ui.visuals()))
+                                            .small(),
+                                    );
+                                }
+                                None => {
+                                    ui.label(RichText::new(&size_text).weak().small());
+                                }
                             }
-                        }
-                        ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
-                            let name_button = egui::Button::selectable(selected, RichText::new(&name).strong())
-                                .frame_when_inactive(false)
-                                .truncate();
-                            if ui.add(name_button).on_hover_text(entry.path.display().to_string()).clicked() {
-                                commands.push(Command::SelectInput(index));
-                            }
+                            ui.with_layout(
+                                egui::Layout::left_to_right(egui::Align::Center),
+                                |ui| {
+                                    let name_button = egui::Button::selectable(
+                                        selected,
+                                        RichText::new(&name).strong(),
+                                    )
+                                    .frame_when_inactive(false)
+                                    .truncate();
+                                    if ui
+                                        .add(name_button)
+                                        .on_hover_text(entry.path.display().to_string())
+                                        .clicked()
+                                    {
+                                        commands.push(Command::SelectInput(index));
+                                    }
+                                },
+                            );
                         });
                     });
+                    let parent = entry
+                        .path
+                        .parent()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
+                    ui.add(egui::Label::new(RichText::new(parent).small().weak()).truncate());
                 });
-                let parent = entry.path.parent().map(|p| p.display().to_string()).unwrap_or_default();
-                ui.add(egui::Label::new(RichText::new(parent).small().weak()).truncate());
             });
         });
-    });
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -183,13 +251,20 @@ fn entry_icon(ui: &mut egui::Ui, icon: EntryIcon) {
     match icon {
         EntryIcon::Folder => {
             let color = theme::warning(visuals);
-            let body = egui::Rect::from_min_max(rect.min + egui::vec2(1.0, 5.0), rect.max - egui::vec2(1.0, 2.0));
-            let tab = egui::Rect::from_min_size(rect.min + egui::vec2(1.0, 3.0), egui::vec2(7.0, 4.0));
+            let body = egui::Rect::from_min_max(
+                rect.min + egui::vec2(1.0, 5.0),
+                rect.max - egui::vec2(1.0, 2.0),
+            );
+            let tab =
+                egui::Rect::from_min_size(rect.min + egui::vec2(1.0, 3.0), egui::vec2(7.0, 4.0));
             painter.rect_filled(tab, 1.5, color.gamma_multiply(0.8));
             painter.rect_filled(body, 2.0, color);
         }
         EntryIcon::File | EntryIcon::Missing => {
-            let body = egui::Rect::from_min_max(rect.min + egui::vec2(4.0, 1.5), rect.max - egui::vec2(3.0, 1.5));
+            let body = egui::Rect::from_min_max(
+                rect.min + egui::vec2(4.0, 1.5),
+                rect.max - egui::vec2(3.0, 1.5),
+            );
             let fold = 4.5;
             let points = vec![
                 body.left_top(),
@@ -200,11 +275,17 @@ fn entry_icon(ui: &mut egui::Ui, icon: EntryIcon) {
             ];
             painter.add(egui::Shape::closed_line(points, stroke));
             painter.line_segment(
-                [egui::pos2(body.right() - fold, body.top()), egui::pos2(body.right() - fold, body.top() + fold)],
+                [
+                    egui::pos2(body.right() - fold, body.top()),
+                    egui::pos2(body.right() - fold, body.top() + fold),
+                ],
                 stroke,
             );
             painter.line_segment(
-                [egui::pos2(body.right() - fold, body.top() + fold), egui::pos2(body.right(), body.top() + fold)],
+                [
+                    egui::pos2(body.right() - fold, body.top() + fold),
+                    egui::pos2(body.right(), body.top() + fold),
+                ],
                 stroke,
             );
         }

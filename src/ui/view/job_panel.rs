@@ -13,7 +13,8 @@ use crate::engine::{ConflictPolicy, ThumbFormat};
 
 use super::super::dialogs::DialogRequest;
 use super::super::settings::{
-    ArchiveLayout, CUSTOM_THUMB_SIDE_RANGE_PX, CompressionLevel, Operation, THUMB_SIZE_PRESETS_PX, ThumbSize,
+    ArchiveLayout, CUSTOM_THUMB_SIDE_RANGE_PX, CompressionLevel, Operation, THUMB_SIZE_PRESETS_PX,
+    ThumbSize,
 };
 use super::super::state::{Command, UiState};
 use super::{section_heading, theme};
@@ -42,7 +43,11 @@ pub fn show(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>)
 }
 
 fn settings_grid(ui: &mut egui::Ui, id: &str, add_rows: impl FnOnce(&mut egui::Ui)) {
-    egui::Grid::new(id).num_columns(2).spacing([12.0, 8.0]).min_col_width(72.0).show(ui, add_rows);
+    egui::Grid::new(id)
+        .num_columns(2)
+        .spacing([12.0, 8.0])
+        .min_col_width(72.0)
+        .show(ui, add_rows);
 }
 
 fn row_label(ui: &mut egui::Ui, text: &str) -> egui::Response {
@@ -78,7 +83,8 @@ fn path_field(
 }
 
 fn default_hint(path: Option<PathBuf>) -> String {
-    path.map(|p| p.display().to_string()).unwrap_or_else(|| "next to the first input".to_owned())
+    path.map(|p| p.display().to_string())
+        .unwrap_or_else(|| "next to the first input".to_owned())
 }
 
 fn compress_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>) {
@@ -89,9 +95,17 @@ fn compress_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<
     settings_grid(ui, "compress-settings", |ui| {
         row_label(ui, "Output");
         ui.horizontal(|ui| {
-            ui.radio_value(&mut settings.archive_layout, ArchiveLayout::SingleArchive, "One archive");
-            ui.radio_value(&mut settings.archive_layout, ArchiveLayout::ArchivePerFolder, "One per folder")
-                .on_hover_text("Each input becomes its own archive, named after it");
+            ui.radio_value(
+                &mut settings.archive_layout,
+                ArchiveLayout::SingleArchive,
+                "One archive",
+            );
+            ui.radio_value(
+                &mut settings.archive_layout,
+                ArchiveLayout::ArchivePerFolder,
+                "One per folder",
+            )
+            .on_hover_text("Each input becomes its own archive, named after it");
         });
         ui.end_row();
 
@@ -99,13 +113,25 @@ fn compress_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<
             ArchiveLayout::SingleArchive => {
                 let label = row_label(ui, "Save as");
                 let suggested = destinations.archive_path(&inputs);
-                let browse = dialog_free.then(|| DialogRequest::SaveArchive { suggested: suggested.clone() });
-                path_field(ui, &label, &mut destinations.archive, default_hint(suggested), "Archive path", browse, commands);
+                let browse = dialog_free.then(|| DialogRequest::SaveArchive {
+                    suggested: suggested.clone(),
+                });
+                path_field(
+                    ui,
+                    &label,
+                    &mut destinations.archive,
+                    default_hint(suggested),
+                    "Archive path",
+                    browse,
+                    commands,
+                );
             }
             ArchiveLayout::ArchivePerFolder => {
                 let label = row_label(ui, "Into folder");
                 let folder = destinations.archives_folder_path(&inputs);
-                let browse = dialog_free.then(|| DialogRequest::ArchivesFolder { start_dir: folder.clone() });
+                let browse = dialog_free.then(|| DialogRequest::ArchivesFolder {
+                    start_dir: folder.clone(),
+                });
                 path_field(
                     ui,
                     &label,
@@ -123,13 +149,17 @@ fn compress_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<
         ui.horizontal(|ui| {
             ui.spacing_mut().item_spacing.x = 4.0;
             for level in CompressionLevel::ALL {
-                ui.selectable_value(&mut settings.compression, level, level.label()).on_hover_text(level.hint());
+                ui.selectable_value(&mut settings.compression, level, level.label())
+                    .on_hover_text(level.hint());
             }
         });
         ui.end_row();
 
         row_label(ui, "Existing");
-        ui.checkbox(&mut settings.overwrite_archives, "Replace an archive that already exists");
+        ui.checkbox(
+            &mut settings.overwrite_archives,
+            "Replace an archive that already exists",
+        );
         ui.end_row();
     });
 }
@@ -142,7 +172,9 @@ fn thumbnail_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec
     settings_grid(ui, "thumbnail-settings", |ui| {
         let label = row_label(ui, "Into folder");
         let folder = destinations.thumbnails_folder_path(&inputs);
-        let browse = dialog_free.then(|| DialogRequest::ThumbnailsFolder { start_dir: folder.clone() });
+        let browse = dialog_free.then(|| DialogRequest::ThumbnailsFolder {
+            start_dir: folder.clone(),
+        });
         path_field(
             ui,
             &label,
@@ -158,15 +190,25 @@ fn thumbnail_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec
         ui.horizontal(|ui| {
             ui.spacing_mut().item_spacing.x = 4.0;
             for px in THUMB_SIZE_PRESETS_PX {
-                ui.selectable_value(&mut settings.thumb_size, ThumbSize::Preset(px), format!("{px} px"))
-                    .on_hover_text(format!("The long side becomes {px} pixels (smaller images are kept as they are)"));
+                ui.selectable_value(
+                    &mut settings.thumb_size,
+                    ThumbSize::Preset(px),
+                    format!("{px} px"),
+                )
+                .on_hover_text(format!(
+                    "The long side becomes {px} pixels (smaller images are kept as they are)"
+                ));
             }
             ui.selectable_value(&mut settings.thumb_size, ThumbSize::Custom, "Custom");
             if settings.thumb_size == ThumbSize::Custom {
                 let range = *CUSTOM_THUMB_SIDE_RANGE_PX.start()..=*CUSTOM_THUMB_SIDE_RANGE_PX.end();
-                ui.add(egui::DragValue::new(&mut settings.custom_thumb_side_px).range(range).suffix(" px"))
-                    .labelled_by(size_label.id)
-                    .on_hover_text("Custom size: the long side, in pixels");
+                ui.add(
+                    egui::DragValue::new(&mut settings.custom_thumb_side_px)
+                        .range(range)
+                        .suffix(" px"),
+                )
+                .labelled_by(size_label.id)
+                .on_hover_text("Custom size: the long side, in pixels");
             }
         });
         ui.end_row();
@@ -183,12 +225,17 @@ fn thumbnail_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec
         let quality_label = row_label(ui, "Quality");
         let is_jpeg = settings.thumb_format == ThumbFormat::Jpeg;
         let slider = ui
-            .add_enabled(is_jpeg, egui::Slider::new(&mut settings.jpeg_quality, 1..=100))
+            .add_enabled(
+                is_jpeg,
+                egui::Slider::new(&mut settings.jpeg_quality, 1..=100),
+            )
             .labelled_by(quality_label.id);
         if is_jpeg {
             slider.on_hover_text("JPEG quality: higher is sharper and larger");
         } else {
-            slider.on_disabled_hover_text("Only JPEG has a quality: PNG and WebP thumbnails are lossless");
+            slider.on_disabled_hover_text(
+                "Only JPEG has a quality: PNG and WebP thumbnails are lossless",
+            );
         }
         ui.end_row();
 
@@ -197,11 +244,14 @@ fn thumbnail_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec
             ui.spacing_mut().item_spacing.x = 4.0;
             for policy in ConflictPolicy::ALL {
                 let hint = match policy {
-                    ConflictPolicy::Rename => "Keep the existing file and name the new one “photo (1).jpg”",
+                    ConflictPolicy::Rename => {
+                        "Keep the existing file and name the new one “photo (1).jpg”"
+                    }
                     ConflictPolicy::Overwrite => "Replace the existing file",
                     ConflictPolicy::Skip => "Keep the existing file and make no new one",
                 };
-                ui.selectable_value(&mut settings.on_conflict, policy, policy.label()).on_hover_text(hint);
+                ui.selectable_value(&mut settings.on_conflict, policy, policy.label())
+                    .on_hover_text(hint);
             }
         });
         ui.end_row();
@@ -216,11 +266,23 @@ fn start_button(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>)
     };
     let enabled = !state.inputs.is_empty();
     let accent = theme::accent(ui.visuals());
-    let button = egui::Button::new(RichText::new(text).strong().size(15.0).color(egui::Color32::WHITE))
-        .fill(if enabled { accent } else { accent.gamma_multiply(0.45) })
-        .min_size(egui::vec2(ui.available_width(), START_BUTTON_HEIGHT));
+    let button = egui::Button::new(
+        RichText::new(text)
+            .strong()
+            .size(15.0)
+            .color(egui::Color32::WHITE),
+    )
+    .fill(if enabled {
+        accent
+    } else {
+        accent.gamma_multiply(0.45)
+    })
+    .min_size(egui::vec2(ui.available_width(), START_BUTTON_HEIGHT));
     let response = ui
-        .with_layout(egui::Layout::top_down_justified(egui::Align::Center), |ui| ui.add_enabled(enabled, button))
+        .with_layout(
+            egui::Layout::top_down_justified(egui::Align::Center),
+            |ui| ui.add_enabled(enabled, button),
+        )
         .inner;
     let response = if enabled {
         response.on_hover_text("Queue this job; it runs in the background")

@@ -25,7 +25,12 @@ use super::state::{Command, UiState};
 const LEFT_PANEL_DEFAULT_WIDTH: f32 = 410.0;
 
 /// Draws the whole window.
-pub fn draw(ui: &mut egui::Ui, state: &mut UiState, icon: Option<&egui::TextureHandle>, commands: &mut Vec<Command>) {
+pub fn draw(
+    ui: &mut egui::Ui,
+    state: &mut UiState,
+    icon: Option<&egui::TextureHandle>,
+    commands: &mut Vec<Command>,
+) {
     let panel_margin = egui::Margin::symmetric(16, 10);
     egui::Panel::top("toolbar")
         .frame(egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(16, 8)))
@@ -42,7 +47,10 @@ pub fn draw(ui: &mut egui::Ui, state: &mut UiState, icon: Option<&egui::TextureH
             egui::Panel::bottom("job-settings")
                 .resizable(false)
                 .show_separator_line(false)
-                .frame(egui::Frame::NONE.inner_margin(egui::Margin { top: 10, ..Default::default() }))
+                .frame(egui::Frame::NONE.inner_margin(egui::Margin {
+                    top: 10,
+                    ..Default::default()
+                }))
                 .show(ui, |ui| job_panel::show(ui, state, commands));
             egui::CentralPanel::no_frame().show(ui, |ui| inputs_panel::show(ui, state, commands));
         });
@@ -65,7 +73,12 @@ pub(crate) fn section_heading(ui: &mut egui::Ui, title: &str, note: Option<Strin
     });
 }
 
-fn toolbar(ui: &mut egui::Ui, state: &mut UiState, icon: Option<&egui::TextureHandle>, commands: &mut Vec<Command>) {
+fn toolbar(
+    ui: &mut egui::Ui,
+    state: &mut UiState,
+    icon: Option<&egui::TextureHandle>,
+    commands: &mut Vec<Command>,
+) {
     ui.horizontal(|ui| {
         if let Some(icon) = icon {
             ui.add(egui::Image::from_texture(egui::load::SizedTexture::from_handle(icon)).max_size(egui::vec2(28.0, 28.0)));
@@ -117,12 +130,20 @@ fn status_bar(ui: &mut egui::Ui, state: &UiState) {
 }
 
 fn drop_overlay(ctx: &egui::Context) {
-    let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("drop-overlay")));
+    let painter = ctx.layer_painter(egui::LayerId::new(
+        egui::Order::Foreground,
+        egui::Id::unique("drop-overlay"),
+    ));
     let rect = ctx.content_rect();
     let visuals = ctx.global_style().visuals.clone();
     let accent = theme::accent(&visuals);
     painter.rect_filled(rect, 0.0, accent.gamma_multiply(0.18));
-    painter.rect_stroke(rect.shrink(6.0), 10.0, egui::Stroke::new(3.0, accent), egui::StrokeKind::Inside);
+    painter.rect_stroke(
+        rect.shrink(6.0),
+        10.0,
+        egui::Stroke::new(3.0, accent),
+        egui::StrokeKind::Inside,
+    );
     painter.text(
         rect.center(),
         egui::Align2::CENTER_CENTER,

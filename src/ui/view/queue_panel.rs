@@ -32,10 +32,16 @@ pub fn show(ui: &mut egui::Ui, queue: &Queue, commands: &mut Vec<Command>) {
         };
         section_heading(ui, "Queue", note);
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            if ui.add_enabled(queue.any_active(), egui::Button::new("Cancel all")).clicked() {
+            if ui
+                .add_enabled(queue.any_active(), egui::Button::new("Cancel all"))
+                .clicked()
+            {
                 commands.push(Command::CancelAll);
             }
-            if ui.add_enabled(finished > 0, egui::Button::new("Clear finished")).clicked() {
+            if ui
+                .add_enabled(finished > 0, egui::Button::new("Clear finished"))
+                .clicked()
+            {
                 commands.push(Command::ClearFinished);
             }
         });
@@ -59,12 +65,16 @@ pub fn show(ui: &mut egui::Ui, queue: &Queue, commands: &mut Vec<Command>) {
         return;
     }
 
-    egui::ScrollArea::vertical().id_salt("queue").auto_shrink([false, false]).stick_to_bottom(true).show(ui, |ui| {
-        for row in queue.rows() {
-            job_card(ui, row, queue.selected() == Some(row.id), commands);
-            ui.add_space(8.0);
-        }
-    });
+    egui::ScrollArea::vertical()
+        .id_salt("queue")
+        .auto_shrink([false, false])
+        .stick_to_bottom(true)
+        .show(ui, |ui| {
+            for row in queue.rows() {
+                job_card(ui, row, queue.selected() == Some(row.id), commands);
+                ui.add_space(8.0);
+            }
+        });
 }
 
 fn job_card(ui: &mut egui::Ui, row: &JobRow, selected: bool, commands: &mut Vec<Command>) {
@@ -79,16 +89,21 @@ fn job_card(ui: &mut egui::Ui, row: &JobRow, selected: bool, commands: &mut Vec<
         .stroke(stroke)
         .corner_radius(8)
         .inner_margin(egui::Margin::symmetric(14, 10));
-    let scope = ui.scope_builder(egui::UiBuilder::new().id_salt(("job", row.id.0)).sense(egui::Sense::click()), |ui| {
-        card.show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            card_header(ui, row, commands);
-            match &row.report {
-                None => progress_details(ui, row),
-                Some(report) => finished_details(ui, row, report),
-            }
-        });
-    });
+    let scope = ui.scope_builder(
+        egui::UiBuilder::new()
+            .id_salt(("job", row.id.0))
+            .sense(egui::Sense::click()),
+        |ui| {
+            card.show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                card_header(ui, row, commands);
+                match &row.report {
+                    None => progress_details(ui, row),
+                    Some(report) => finished_details(ui, row, report),
+                }
+            });
+        },
+    );
     if scope.response.clicked() {
         commands.push(Command::SelectJob(row.id));
     }
@@ -117,11 +132,18 @@ fn card_header(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>) {
             if row.is_finished() {
                 let open = ui
                     .add(egui::Button::new("Open folder"))
-                    .on_hover_text(format!("Show {} in the file manager", row.folder_to_open().display()));
+                    .on_hover_text(format!(
+                        "Show {} in the file manager",
+                        row.folder_to_open().display()
+                    ));
                 if open.clicked() {
                     commands.push(Command::OpenFolder(row.folder_to_open().to_path_buf()));
                 }
-            } else if ui.button("Cancel").on_hover_text("Stop this job and remove its partial output").clicked() {
+            } else if ui
+                .button("Cancel")
+                .on_hover_text("Stop this job and remove its partial output")
+                .clicked()
+            {
                 commands.push(Command::Cancel(row.id));
             }
             let state = row.state();
@@ -154,7 +176,12 @@ fn progress_details(ui: &mut egui::Ui, row: &JobRow) {
         JobState::Scanning => "scanning the inputs…".to_owned(),
         _ => format::percent(progress.fraction(), false),
     };
-    ui.add(egui::ProgressBar::new(progress.fraction()).desired_height(18.0).fill(accent).text(bar_text));
+    ui.add(
+        egui::ProgressBar::new(progress.fraction())
+            .desired_height(18.0)
+            .fill(accent)
+            .text(bar_text),
+    );
 
     let unit = match row.kind {
         JobKind::Zip => ("file", "files"),
@@ -162,7 +189,11 @@ fn progress_details(ui: &mut egui::Ui, row: &JobRow) {
     };
     let mut parts = Vec::new();
     if progress.bytes_total > 0 {
-        parts.push(format!("{} of {}", format::bytes(progress.bytes_done), format::bytes(progress.bytes_total)));
+        parts.push(format!(
+            "{} of {}",
+            format::bytes(progress.bytes_done),
+            format::bytes(progress.bytes_total)
+        ));
     }
     if progress.items_total > 0 {
         parts.push(format!(
@@ -184,7 +215,9 @@ fn progress_details(ui: &mut egui::Ui, row: &JobRow) {
         ui.label(parts.join("  ·  "));
     }
     if let Some(current) = &progress.current_item {
-        ui.add(egui::Label::new(RichText::new(format!("Now: {current}")).small().weak()).truncate());
+        ui.add(
+            egui::Label::new(RichText::new(format!("Now: {current}")).small().weak()).truncate(),
+        );
     }
 }
 
@@ -193,10 +226,18 @@ fn finished_details(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
     let summary = report.summary();
     if summary.len() > 40 {
         ui.add(
-            egui::Label::new(RichText::new(&summary).strong().color(theme::state_color(&visuals, row.state()))).wrap(),
+            egui::Label::new(
+                RichText::new(&summary)
+                    .strong()
+                    .color(theme::state_color(&visuals, row.state())),
+            )
+            .wrap(),
         );
     }
-    let mut parts = vec![format!("took {}", format::duration(report.progress.elapsed))];
+    let mut parts = vec![format!(
+        "took {}",
+        format::duration(report.progress.elapsed)
+    )];
     match row.kind {
         JobKind::Zip if !report.outputs.is_empty() => {
             let mut size = format!("archive {}", format::bytes(report.output_bytes));
@@ -230,52 +271,74 @@ fn finished_details(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
 }
 
 fn problem_list(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
-    let errors = report.problems.iter().filter(|p| p.kind == ProblemKind::Error).count() as u64;
+    let errors = report
+        .problems
+        .iter()
+        .filter(|p| p.kind == ProblemKind::Error)
+        .count() as u64;
     let skipped = report.problems.len() as u64 - errors;
     let title = match (errors, skipped) {
         (e, 0) => format!("Show {}", format::plural(e, "error", "errors")),
         (0, s) => format!("Show {s} skipped"),
-        (e, s) => format!("Show {} and {s} skipped", format::plural(e, "error", "errors")),
+        (e, s) => format!(
+            "Show {} and {s} skipped",
+            format::plural(e, "error", "errors")
+        ),
     };
-    egui::CollapsingHeader::new(title).id_salt(("problems", row.id.0)).show(ui, |ui| {
-        let danger = theme::danger(ui.visuals());
-        let warning = theme::warning(ui.visuals());
-        for problem in report.problems.iter().take(PROBLEMS_SHOWN) {
-            let color = if problem.kind == ProblemKind::Error { danger } else { warning };
-            let path = if problem.path.as_os_str().is_empty() {
-                "(job)".to_owned()
-            } else {
-                problem.path.display().to_string()
-            };
-            ui.add(egui::Label::new(RichText::new(path).monospace()).wrap());
-            ui.indent(("problem", &problem.path), |ui| {
-                ui.add(egui::Label::new(RichText::new(&problem.cause).color(color)).wrap());
-            });
-        }
-        if report.problems.len() > PROBLEMS_SHOWN {
-            ui.label(RichText::new(format!("and {} more", report.problems.len() - PROBLEMS_SHOWN)).weak());
-        }
-    });
+    egui::CollapsingHeader::new(title)
+        .id_salt(("problems", row.id.0))
+        .show(ui, |ui| {
+            let danger = theme::danger(ui.visuals());
+            let warning = theme::warning(ui.visuals());
+            for problem in report.problems.iter().take(PROBLEMS_SHOWN) {
+                let color = if problem.kind == ProblemKind::Error {
+                    danger
+                } else {
+                    warning
+                };
+                let path = if problem.path.as_os_str().is_empty() {
+                    "(job)".to_owned()
+                } else {
+                    problem.path.display().to_string()
+                };
+                ui.add(egui::Label::new(RichText::new(path).monospace()).wrap());
+                ui.indent(("problem", &problem.path), |ui| {
+                    ui.add(egui::Label::new(RichText::new(&problem.cause).color(color)).wrap());
+                });
+            }
+            if report.problems.len() > PROBLEMS_SHOWN {
+                ui.label(
+                    RichText::new(format!(
+                        "and {} more",
+                        report.problems.len() - PROBLEMS_SHOWN
+                    ))
+                    .weak(),
+                );
+            }
+        });
 }
 
 fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow) {
     ui.add_space(2.0);
-    egui::ScrollArea::horizontal().id_salt(("strip", row.id.0)).auto_shrink([false, true]).show(ui, |ui| {
-        ui.horizontal(|ui| {
-            ui.spacing_mut().item_spacing.x = 6.0;
-            let max = egui::vec2(STRIP_IMAGE_SIDE_PX as f32, STRIP_HEIGHT);
-            for texture in &row.strip.textures {
-                ui.add(
-                    egui::Image::from_texture(egui::load::SizedTexture::from_handle(texture))
-                        .max_size(max)
-                        .corner_radius(4),
-                );
-            }
-            if row.strip.pending > 0 {
-                ui.label(RichText::new("loading…").weak());
-            } else if row.strip.not_shown > 0 {
-                ui.label(RichText::new(format!("+{} more", row.strip.not_shown)).weak());
-            }
+    egui::ScrollArea::horizontal()
+        .id_salt(("strip", row.id.0))
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.spacing_mut().item_spacing.x = 6.0;
+                let max = egui::vec2(STRIP_IMAGE_SIDE_PX as f32, STRIP_HEIGHT);
+                for texture in &row.strip.textures {
+                    ui.add(
+                        egui::Image::from_texture(egui::load::SizedTexture::from_handle(texture))
+                            .max_size(max)
+                            .corner_radius(4),
+                    );
+                }
+                if row.strip.pending > 0 {
+                    ui.label(RichText::new("loading…").weak());
+                } else if row.strip.not_shown > 0 {
+                    ui.label(RichText::new(format!("+{} more", row.strip.not_shown)).weak());
+                }
+            });
         });
-    });
 }

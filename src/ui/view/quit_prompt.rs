@@ -41,7 +41,10 @@ pub fn show(ctx: &egui::Context, state: &UiState, commands: &mut Vec<Command>) {
         ui.add_space(10.0);
         ui.horizontal(|ui| {
             let danger = theme::danger(ui.visuals());
-            let quit = egui::Button::new(RichText::new("Cancel jobs and quit").color(egui::Color32::WHITE)).fill(danger);
+            let quit = egui::Button::new(
+                RichText::new("Cancel jobs and quit").color(egui::Color32::WHITE),
+            )
+            .fill(danger);
             if ui.add(quit).clicked() {
                 commands.push(Command::ConfirmQuit);
             }

@@ -14,19 +14,35 @@ pub const ICON_PNG: &[u8] = include_bytes!("../../../assets/shrinkwrap-64.png");
 
 /// Accent used for primary buttons and running progress.
 pub fn accent(visuals: &egui::Visuals) -> Color32 {
-    if visuals.dark_mode { Color32::from_rgb(74, 144, 226) } else { Color32::from_rgb(36, 110, 200) }
+    if visuals.dark_mode {
+        Color32::from_rgb(74, 144, 226)
+    } else {
+        Color32::from_rgb(36, 110, 200)
+    }
 }
 
 pub fn success(visuals: &egui::Visuals) -> Color32 {
-    if visuals.dark_mode { Color32::from_rgb(106, 200, 130) } else { Color32::from_rgb(24, 128, 56) }
+    if visuals.dark_mode {
+        Color32::from_rgb(106, 200, 130)
+    } else {
+        Color32::from_rgb(24, 128, 56)
+    }
 }
 
 pub fn warning(visuals: &egui::Visuals) -> Color32 {
-    if visuals.dark_mode { Color32::from_rgb(235, 175, 75) } else { Color32::from_rgb(170, 100, 0) }
+    if visuals.dark_mode {
+        Color32::from_rgb(235, 175, 75)
+    } else {
+        Color32::from_rgb(170, 100, 0)
+    }
 }
 
 pub fn danger(visuals: &egui::Visuals) -> Color32 {
-    if visuals.dark_mode { Color32::from_rgb(240, 110, 100) } else { Color32::from_rgb(190, 40, 30) }
+    if visuals.dark_mode {
+        Color32::from_rgb(240, 110, 100)
+    } else {
+        Color32::from_rgb(190, 40, 30)
+    }
 }
 
 /// The colour of a job's state word.
@@ -42,22 +58,45 @@ pub fn state_color(visuals: &egui::Visuals, state: JobState) -> Color32 {
 
 /// A card's background: a step away from the panel's.
 pub fn card_fill(visuals: &egui::Visuals) -> Color32 {
-    if visuals.dark_mode { Color32::from_gray(38) } else { Color32::from_gray(250) }
+    if visuals.dark_mode {
+        Color32::from_gray(38)
+    } else {
+        Color32::from_gray(250)
+    }
 }
 
 pub fn card_stroke(visuals: &egui::Visuals) -> egui::Stroke {
-    egui::Stroke::new(1.0, if visuals.dark_mode { Color32::from_gray(60) } else { Color32::from_gray(214) })
+    egui::Stroke::new(
+        1.0,
+        if visuals.dark_mode {
+            Color32::from_gray(60)
+        } else {
+            Color32::from_gray(214)
+        },
+    )
 }
 
 /// Text sizes and spacing for a calm desktop look; applied to both themes.
 pub fn apply(ctx: &egui::Context) {
     ctx.all_styles_mut(|style| {
         style.text_styles = [
-            (TextStyle::Small, FontId::new(11.0, FontFamily::Proportional)),
+            (
+                TextStyle::Small,
+                FontId::new(11.0, FontFamily::Proportional),
+            ),
             (TextStyle::Body, FontId::new(13.5, FontFamily::Proportional)),
-            (TextStyle::Button, FontId::new(13.5, FontFamily::Proportional)),
-            (TextStyle::Heading, FontId::new(17.0, FontFamily::Proportional)),
-            (TextStyle::Monospace, FontId::new(12.5, FontFamily::Monospace)),
+            (
+                TextStyle::Button,
+                FontId::new(13.5, FontFamily::Proportional),
+            ),
+            (
+                TextStyle::Heading,
+                FontId::new(17.0, FontFamily::Proportional),
+            ),
+            (
+                TextStyle::Monospace,
+                FontId::new(12.5, FontFamily::Monospace),
+            ),
         ]
         .into();
         let spacing = &mut style.spacing;
@@ -82,8 +121,14 @@ pub fn apply(ctx: &egui::Context) {
 
 /// The app icon decoded for the window's title bar / task bar.
 pub fn icon_data() -> Option<egui::IconData> {
-    let image = image::load_from_memory_with_format(ICON_PNG, image::ImageFormat::Png).ok()?.into_rgba8();
-    Some(egui::IconData { width: image.width(), height: image.height(), rgba: image.into_raw() })
+    let image = image::load_from_memory_with_format(ICON_PNG, image::ImageFormat::Png)
+        .ok()?
+        .into_rgba8();
+    Some(egui::IconData {
+        width: image.width(),
+        height: image.height(),
+        rgba: image.into_raw(),
+    })
 }
 
 /// The app icon as a texture for the toolbar.
