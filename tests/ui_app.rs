@@ -448,3 +448,13 @@ fn settings_are_remembered_between_runs() {
     assert_eq!(settings.thumb_side_px(), 512);
     assert_eq!(settings.thumb_format, shrinkwrap::engine::ThumbFormat::Webp);
 }
+
+#[test]
+fn the_worker_setting_resizes_the_pool() {
+    let mut harness = harness(2, Settings::default());
+    assert_eq!(harness.state().engine().workers(), 2);
+    harness.get_by_label("Workers").set_value_accesskit(3.0);
+    harness.run();
+    assert_eq!(harness.state().settings().workers, Some(3));
+    assert_eq!(harness.state().engine().workers(), 3);
+}

@@ -32,6 +32,8 @@ use super::view;
 const QUIT_CANCEL_GRACE: Duration = Duration::from_secs(10);
 /// How often the window repaints while it waits for something that sends no wake-up.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// Messages from helper threads waiting to be shown.
+const BACKGROUND_NOTICE_CAPACITY: usize = 8;
 /// In `--screenshot` mode with a job, how much progress to show before capturing.
 const SCREENSHOT_PROGRESS_TIME: Duration = Duration::from_secs(2);
 
@@ -57,6 +59,10 @@ pub struct App {
     exit_status: Arc<AtomicU8>,
     icon: Option<egui::TextureHandle>,
     pending_commands: Vec<Command>,
+    /// Messages from helper threads (e.g. "cannot open the folder") for the notice line.
+    background_notices: flume::Sender<String>,
+    background_notices_rx: flume::Receiver<String>,
+    waker: Waker,
 }
 
 impl App {
@@ -104,12 +110,14 @@ impl App {
             .clone()
             .map(|path| Screenshot::new(path, Arc::clone(&waker)));
         let icon = view::theme::load_icon_texture(ctx);
+        let (background_notices, background_notices_rx) =
+            flume::bounded(BACKGROUND_NOTICE_CAPACITY);
         let mut app = App {
             engine,
             state: UiState::new(settings),
             measurer: Measurer::start(Arc::clone(&waker)),
             strips: StripLoader::start(Arc::clone(&waker)),
-            dialogs: DialogRunner::new(waker),
+            dialogs: DialogRunner::new(Arc::clone(&waker)),
             frame_stats,
             screenshot,
             launch,
@@ -120,6 +128,9 @@ impl App {
             exit_status: Arc::new(AtomicU8::new(0)),
             icon,
             pending_commands: Vec::new(),
+            background_notices,
+            background_notices_rx,
+            waker,
         };
         let paths = app.launch.paths.clone();
         if !paths.is_empty() {
@@ -203,7 +214,13 @@ impl App {
             Command::CancelAll => self.engine.cancel_all(),
             Command::SelectJob(id) => state.queue.select(Some(id)),
             Command::ClearFinished => state.queue.clear_finished(),
-            Command::OpenFolder(folder) => open_folder(folder),
+            Command::OpenFolder(folder) => {
+                open_folder(
+                    folder,
+                    self.background_notices.clone(),
+                    Arc::clone(&self.waker),
+                );
+            }
             Command::SetWorkers(workers) => {
                 let workers = workers.clamp(
                     *settings::WORKERS_RANGE.start(),
@@ -294,6 +311,9 @@ impl App {
                 }
                 Err(_) => row.strip.not_shown += 1,
             }
+        }
+        while let Ok(text) = self.background_notices_rx.try_recv() {
+            self.state.notify(NoticeLevel::Warning, text);
         }
         if let Some(answer) = self.dialogs.poll() {
             self.state.dialog_open = false;
@@ -498,13 +518,18 @@ impl eframe::App for App {
     }
 }
 
-/// Shows a folder in the file manager, on a helper thread (opening may wait on a process).
-fn open_folder(folder: PathBuf) {
+/// Shows a folder in the file manager, on a helper thread (opening may wait on a process); a
+/// failure comes back as a notice.
+fn open_folder(folder: PathBuf, notices: flume::Sender<String>, waker: Waker) {
     let spawned = std::thread::Builder::new()
         .name("shrinkwrap-open-folder".to_owned())
         .spawn(move || {
             if let Err(err) = opener::open(&folder) {
-                eprintln!("shrinkwrap: cannot open {}: {err}", folder.display());
+                let _ = notices.try_send(format!(
+                    "Cannot open {} in the file manager: {err}",
+                    folder.display()
+                ));
+                waker();
             }
         });
     if let Err(err) = spawned {
