@@ -157,4 +157,4 @@ impl DialogRunner {
 
 /// What the window says when no dialog could be shown.
 pub const UNAVAILABLE_TEXT: &str = "The file dialog could not be opened on this desktop (no file-chooser portal \
-or zenity). Drag files and folders onto the window, or paste a path into the field under the list.";
+or zenity). Drag files and folders onto the window, or paste a path into the field above.";

@@ -15,6 +15,9 @@ use super::super::inputs::{InputEntry, InputSize};
 use super::super::state::{Command, NoticeLevel, UiState};
 use super::{section_heading, theme, widgets};
 
+/// Height of one row of the input list (name line and folder line), in points.
+const INPUT_ROW_HEIGHT: f32 = 44.0;
+
 pub fn show(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>) {
     let count = state.inputs.len();
     section_heading(
@@ -93,10 +96,23 @@ pub fn show(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>)
                 .id_salt("input-list")
                 .max_height(list_height - 10.0)
                 .auto_shrink([false, true])
-                .show(ui, |ui| {
+                .show_rows(ui, INPUT_ROW_HEIGHT, state.inputs.len(), |ui, rows| {
+                    // Only the visible rows are laid out: thousands of inputs stay cheap.
                     let selected = state.inputs.selected();
-                    for (index, entry) in state.inputs.entries().iter().enumerate() {
-                        input_row(ui, index, entry, selected == Some(index), commands);
+                    let entries = state.inputs.entries();
+                    for index in rows {
+                        let Some(entry) = entries.get(index) else {
+                            break;
+                        };
+                        let size = egui::vec2(ui.available_width(), INPUT_ROW_HEIGHT);
+                        ui.allocate_ui_with_layout(
+                            size,
+                            egui::Layout::top_down(egui::Align::Min),
+                            |ui| {
+                                ui.set_height(INPUT_ROW_HEIGHT);
+                                input_row(ui, index, entry, selected == Some(index), commands);
+                            },
+                        );
                     }
                 });
         }

@@ -13,7 +13,7 @@ use super::super::format;
 use super::super::queue::{JobRow, Queue};
 use super::super::state::Command;
 use super::super::strip_loader::STRIP_IMAGE_SIDE_PX;
-use super::{section_heading, theme};
+use super::{section_heading, theme, widgets};
 
 /// Problems listed per job before "and N more".
 const PROBLEMS_SHOWN: usize = 200;
@@ -176,15 +176,10 @@ fn progress_details(ui: &mut egui::Ui, row: &JobRow) {
         JobState::Scanning => "scanning the inputs…".to_owned(),
         _ => format::percent(progress.fraction(), false),
     };
-    ui.add(
-        egui::ProgressBar::new(progress.fraction())
-            .desired_height(18.0)
-            .fill(accent)
-            .text(bar_text),
-    );
+    widgets::progress_bar(ui, progress.fraction(), accent, &bar_text);
 
     let unit = match row.kind {
-        JobKind::Zip => ("file", "files"),
+        JobKind::Zip => ("entry", "entries"),
         JobKind::Thumbs => ("image", "images"),
     };
     let mut parts = Vec::new();
@@ -249,7 +244,11 @@ fn finished_details(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
                 ));
             }
             parts.push(size);
-            parts.push(format::plural(report.progress.items_total, "file", "files"));
+            parts.push(format::plural(
+                report.progress.items_total,
+                "entry",
+                "entries",
+            ));
         }
         JobKind::Thumbs if !report.outputs.is_empty() => {
             parts.push(format!(

@@ -34,3 +34,60 @@ pub fn close_button(ui: &mut egui::Ui, label: &str) -> egui::Response {
     }
     response.on_hover_text(label)
 }
+
+/// Height of a job's progress bar, in points.
+const PROGRESS_BAR_HEIGHT: f32 = 18.0;
+
+/// A progress bar with a visible track in both themes and its text readable over both the
+/// filled and the empty part.
+pub fn progress_bar(
+    ui: &mut egui::Ui,
+    fraction: f32,
+    fill: egui::Color32,
+    text: &str,
+) -> egui::Response {
+    let fraction = fraction.clamp(0.0, 1.0);
+    let size = egui::vec2(ui.available_width(), PROGRESS_BAR_HEIGHT);
+    let (rect, response) = ui.allocate_exact_size(size, egui::Sense::hover());
+    response.widget_info(|| egui::WidgetInfo {
+        value: Some(f64::from(fraction) * 100.0),
+        ..egui::WidgetInfo::labeled(egui::accesskit::Role::ProgressIndicator, true, text)
+    });
+    if !ui.is_rect_visible(rect) {
+        return response;
+    }
+    let visuals = ui.visuals();
+    let radius = PROGRESS_BAR_HEIGHT / 2.0;
+    let track = if visuals.dark_mode {
+        egui::Color32::from_gray(24)
+    } else {
+        egui::Color32::from_gray(226)
+    };
+    let painter = ui.painter();
+    painter.rect_filled(rect, radius, track);
+    let filled =
+        egui::Rect::from_min_size(rect.min, egui::vec2(rect.width() * fraction, rect.height()));
+    if fraction > 0.0 {
+        painter.rect_filled(filled, radius, fill);
+    }
+    let font = egui::TextStyle::Small.resolve(ui.style());
+    let galley_color = visuals.text_color();
+    let text_pos = egui::pos2(rect.left() + 10.0, rect.center().y);
+    // The text twice, clipped: light over the fill, normal over the track.
+    painter.with_clip_rect(rect.intersect(filled)).text(
+        text_pos,
+        egui::Align2::LEFT_CENTER,
+        text,
+        font.clone(),
+        egui::Color32::WHITE,
+    );
+    let rest = egui::Rect::from_min_max(egui::pos2(filled.right(), rect.top()), rect.max);
+    painter.with_clip_rect(rect.intersect(rest)).text(
+        text_pos,
+        egui::Align2::LEFT_CENTER,
+        text,
+        font,
+        galley_color,
+    );
+    response
+}
