@@ -1,10 +1,12 @@
 //! The zip job: many inputs into one `.zip` archive.
 //!
-//! Owns: turning scanned entries into archive entries. Files are compressed in parallel on the
-//! pool, each into a self-contained prepared entry (in memory up to `IN_MEMORY_MAX_BYTES`, else
-//! spilled to a hidden one-entry archive beside the output); one writer thread appends them in
-//! sorted order, so memory stays bounded whatever the input size. The archive is written under
-//! a temporary name in the target folder and renamed when complete.
+//! Owns: turning scanned entries into archive entries. Files to deflate of up to
+//! `IN_MEMORY_MAX_BYTES` are compressed in parallel on the pool, each into a prepared entry in
+//! memory (the compressed bytes waiting for the writer are capped by `PENDING_MAX_BYTES`). One
+//! writer thread appends entries in sorted order; it streams the rest itself, chunk by chunk:
+//! stored entries (already-compressed data, level 0) and files too large to hold in memory.
+//! So memory stays bounded whatever the input size. The archive is written under a temporary
+//! name in the target folder and renamed when complete.
 //! Must not touch: inputs (opened read-only, never followed through a swapped-in link or FIFO),
 //! any front end.
 
@@ -19,7 +21,7 @@ use std::time::{Duration, SystemTime};
 
 use tempfile::NamedTempFile;
 use zip::write::{FullFileOptions, PreparedZipFile, ZipFileBuilder};
-use zip::{CompressionMethod, ZipArchive, ZipWriter};
+use zip::{CompressionMethod, ZipWriter};
 
 use super::error::{ItemError, JobError};
 use super::output::{parent_dir, persist, temp_beside};
@@ -28,8 +30,11 @@ use super::scan::{Entry, EntryKind, ScanOptions, SymlinkPolicy, scan};
 use super::scheduler::{JobDriver, Poll, Scheduler, Task};
 use super::spec::ZipSpec;
 
-/// Files up to this size are compressed into memory; larger ones are spilled to disk.
-pub(crate) const IN_MEMORY_MAX_BYTES: u64 = 8 << 20;
+/// Files up to this size are deflated into memory on the pool; larger ones are streamed by the
+/// writer (while the pool goes on with the entries after them).
+pub(crate) const IN_MEMORY_MAX_BYTES: u64 = 32 << 20;
+/// How much of a large file is test-compressed to decide whether deflating it is worth it.
+const SAMPLE_BYTES: usize = 256 << 10;
 /// Compressed bytes waiting in memory for the writer, at most (beyond it, no new task starts).
 const PENDING_MAX_BYTES: u64 = 48 << 20;
 /// Entries handed out but not yet written, at most.
@@ -54,8 +59,6 @@ const STORED_EXTENSIONS: &[&str] = &[
 /// A compressed entry ready for the writer.
 enum Compressed {
     Memory(PreparedZipFile),
-    /// A hidden one-entry archive holding the compressed data of a large file.
-    Spilled(NamedTempFile),
     /// Not archived (the problem was already reported).
     Failed,
 }
@@ -76,6 +79,8 @@ struct Inner {
     unwritten: usize,
     pending_bytes: u64,
     to_writer: Option<flume::Sender<(usize, Compressed, u64)>>,
+    /// Entries from this index on may start at or beyond 4 GiB (see `first_beyond_4gib`).
+    first_beyond: usize,
 }
 
 pub(crate) struct ZipJob {
@@ -100,6 +105,7 @@ impl ZipJob {
                 unwritten: 0,
                 pending_bytes: 0,
                 to_writer: None,
+                first_beyond: usize::MAX,
             }),
             tasks_idle: Condvar::new(),
         })
@@ -115,7 +121,7 @@ impl ZipJob {
         }
     }
 
-    /// Ends the job: waits for running tasks (so their spill files are gone), then reports.
+    /// Ends the job: waits until no task of it runs any more, then reports.
     fn end(&self, state: JobState, failure: Option<String>) {
         let mut inner = self.lock();
         while inner.running > 0 {
@@ -176,6 +182,7 @@ impl ZipJob {
         {
             let mut inner = self.lock();
             inner.entries = Arc::clone(&entries);
+            inner.first_beyond = first_beyond_4gib(&entries);
             inner.to_writer = Some(tx);
             inner.phase = Phase::Compressing;
         }
@@ -192,18 +199,14 @@ impl ZipJob {
     }
 
     fn compress_task(self: Arc<Self>, index: usize, entry: Entry) {
-        let level = self.spec.level;
-        let spill_dir = parent_dir(&self.spec.destination).to_path_buf();
-        let result = compress_entry(&entry, level, &spill_dir, &self.core);
+        let zip64 = index >= self.lock().first_beyond;
+        let result = compress_entry(&entry, self.spec.level, zip64, &self.core);
         let (compressed, bytes) = match result {
-            Ok(c) => {
-                let bytes = match &c {
-                    Compressed::Memory(p) => p.compressed_size(),
-                    _ => 0,
-                };
-                (c, bytes)
+            Ok(prepared) => {
+                let bytes = prepared.compressed_size();
+                (Compressed::Memory(prepared), bytes)
             }
-            Err(EntryFailure::Cancelled) => (Compressed::Failed, 0),
+            Err(EntryFailure::Cancelled | EntryFailure::Archive(_)) => (Compressed::Failed, 0),
             Err(EntryFailure::Item(err, bytes_left)) => {
                 self.core.problem(&entry.source, ProblemKind::Skipped, err);
                 self.core.add_bytes_done(bytes_left);
@@ -280,31 +283,36 @@ impl ZipJob {
         let mut zip = ZipWriter::new(sink);
         let mut ready: BTreeMap<usize, (Compressed, u64)> = BTreeMap::new();
         let cancel = self.core.cancel.clone();
+        let first_beyond = self.lock().first_beyond;
         for (index, entry) in entries.iter().enumerate() {
             if cancel.is_cancelled() {
                 return Err(WriteEnd::Cancelled);
             }
+            let zip64 = index >= first_beyond;
             match &entry.kind {
                 EntryKind::Dir => {
-                    zip.add_directory(entry.name.as_str(), entry_options(entry)).map_err(zip_err)?;
+                    zip.add_directory(entry.name.as_str(), entry_options(entry, zip64)).map_err(zip_err)?;
                 }
                 EntryKind::Symlink { target } => {
-                    zip.add_symlink(entry.name.as_str(), target.as_str(), entry_options(entry)).map_err(zip_err)?;
+                    zip.add_symlink(entry.name.as_str(), target.as_str(), entry_options(entry, zip64)).map_err(zip_err)?;
+                }
+                EntryKind::File if !on_pool(entry, self.spec.level) => {
+                    self.core.set_current(entry.name.clone());
+                    match stream_entry(&mut zip, entry, self.spec.level, zip64, &self.core) {
+                        Ok(()) => {}
+                        Err(EntryFailure::Cancelled) => return Err(WriteEnd::Cancelled),
+                        Err(EntryFailure::Archive(e)) => return Err(zip_err(e)),
+                        Err(EntryFailure::Item(err, bytes_left)) => {
+                            self.core.problem(&entry.source, ProblemKind::Skipped, err);
+                            self.core.add_bytes_done(bytes_left);
+                        }
+                    }
                 }
                 EntryKind::File => {
                     let (compressed, bytes) = wait_for(index, &mut ready, rx, &cancel)?;
                     self.core.set_current(entry.name.clone());
-                    match compressed {
-                        Compressed::Memory(prepared) => zip.add_prepared_file(prepared).map_err(zip_err)?,
-                        Compressed::Spilled(spill) => {
-                            let mut copy = || -> zip::result::ZipResult<()> {
-                                let mut archive = ZipArchive::new(File::open(spill.path())?)?;
-                                let file = archive.by_index_raw(0)?;
-                                zip.raw_copy_file_rename(file, entry.name.as_str())
-                            };
-                            copy().map_err(zip_err)?;
-                        }
-                        Compressed::Failed => {}
+                    if let Compressed::Memory(prepared) = compressed {
+                        zip.add_prepared_file(prepared).map_err(zip_err)?;
                     }
                     self.written(bytes);
                 }
@@ -380,7 +388,8 @@ impl JobDriver for ZipJob {
                     return Poll::Idle;
                 }
                 let entries = Arc::clone(&inner.entries);
-                while inner.next < entries.len() && entries[inner.next].kind != EntryKind::File {
+                let level = self.spec.level;
+                while inner.next < entries.len() && !(entries[inner.next].kind == EntryKind::File && on_pool(&entries[inner.next], level)) {
                     inner.next += 1;
                 }
                 if inner.next >= entries.len() {
@@ -433,6 +442,8 @@ pub(crate) enum EntryFailure {
     Cancelled,
     /// The problem, and the bytes of the item not yet counted as done.
     Item(ItemError, u64),
+    /// The archive itself could not be kept consistent: the job fails.
+    Archive(zip::result::ZipError),
 }
 
 /// Opens an input for reading, refusing anything that is not (any more) a regular file: no FIFO
@@ -454,82 +465,117 @@ pub(crate) fn open_regular(path: &Path) -> Result<(File, fs::Metadata), ItemErro
     Ok((file, meta))
 }
 
-fn compress_entry(entry: &Entry, level: u8, spill_dir: &Path, core: &JobCore) -> Result<Compressed, EntryFailure> {
+/// Whether an entry is deflated on the pool (else the writer streams it).
+fn on_pool(entry: &Entry, level: u8) -> bool {
+    level > 0 && entry.size > 0 && entry.size <= IN_MEMORY_MAX_BYTES && !is_precompressed(&entry.name)
+}
+
+fn note_size_change(entry: &Entry, size: u64, core: &JobCore) {
+    // The file may have changed size since the scan: keep the totals honest.
+    if size > entry.size {
+        core.bytes_total.fetch_add(size - entry.size, Ordering::Relaxed);
+    } else if size < entry.size {
+        core.bytes_total.fetch_sub(entry.size - size, Ordering::Relaxed);
+    }
+}
+
+fn deflate_options(entry: &Entry, level: u8, zip64: bool) -> FullFileOptions<'static, 'static> {
+    entry_options(entry, zip64).compression_method(CompressionMethod::Deflated).compression_level(Some(i64::from(level)))
+}
+
+fn stored_options(entry: &Entry, zip64: bool) -> FullFileOptions<'static, 'static> {
+    entry_options(entry, zip64).compression_method(CompressionMethod::Stored).compression_level(None)
+}
+
+/// A pool task: deflates a file into memory; stores it instead when it does not shrink.
+fn compress_entry(entry: &Entry, level: u8, zip64: bool, core: &JobCore) -> Result<PreparedZipFile, EntryFailure> {
     let (mut file, meta) = open_regular(&entry.source).map_err(|e| EntryFailure::Item(e, entry.size))?;
     let size = meta.len();
-    // The file may have changed size since the scan: keep the totals honest.
-    if size != entry.size {
-        if size > entry.size {
-            core.bytes_total.fetch_add(size - entry.size, Ordering::Relaxed);
-        } else {
-            core.bytes_total.fetch_sub(entry.size - size, Ordering::Relaxed);
-        }
+    note_size_change(entry, size, core);
+    let prepared = compress_to_memory(&mut file, entry, deflate_options(entry, level, zip64), core, true, size)?;
+    if prepared.compressed_size() < prepared.uncompressed_size() {
+        return Ok(prepared);
     }
-    let deflate = level > 0 && size > 0 && !is_precompressed(&entry.name);
-    let mut options = entry_options(entry);
-    options = if deflate {
-        options.compression_method(CompressionMethod::Deflated).compression_level(Some(i64::from(level)))
-    } else {
-        options.compression_method(CompressionMethod::Stored).compression_level(None)
-    };
-    let read_err = |e: io::Error, done: u64| EntryFailure::Item(ItemError::Read(e), size.saturating_sub(done));
-    if size <= IN_MEMORY_MAX_BYTES {
-        let prepared = compress_to_memory(&mut file, entry, options.clone(), core, true, size)?;
-        if deflate && prepared.compressed_size() >= prepared.uncompressed_size() {
-            // It did not shrink: store it instead (the bytes were already counted).
-            file.seek(SeekFrom::Start(0)).map_err(|e| read_err(e, size))?;
-            let stored = options.compression_method(CompressionMethod::Stored).compression_level(None);
-            return compress_to_memory(&mut file, entry, stored, core, false, size)
-                .map(Compressed::Memory);
-        }
-        return Ok(Compressed::Memory(prepared));
-    }
-    let large = size >= ZIP64_BYTES;
-    let spill = compress_to_spill(&mut file, entry, options.clone().large_file(large), spill_dir, core, true, size)?;
-    let shrank = match spill_sizes(&spill) {
-        Some((compressed, uncompressed)) => compressed < uncompressed,
-        None => false,
-    };
-    if deflate && !shrank {
-        drop(spill);
-        file.seek(SeekFrom::Start(0)).map_err(|e| read_err(e, size))?;
-        let stored = options.compression_method(CompressionMethod::Stored).compression_level(None).large_file(large);
-        return compress_to_spill(&mut file, entry, stored, spill_dir, core, false, size).map(Compressed::Spilled);
-    }
-    Ok(Compressed::Spilled(spill))
+    // It did not shrink: store it (its bytes were already counted).
+    file.seek(SeekFrom::Start(0)).map_err(|e| EntryFailure::Item(ItemError::Read(e), 0))?;
+    compress_to_memory(&mut file, entry, stored_options(entry, zip64), core, false, size)
 }
 
-fn spill_sizes(spill: &NamedTempFile) -> Option<(u64, u64)> {
-    let mut archive = ZipArchive::new(File::open(spill.path()).ok()?).ok()?;
-    let f = archive.by_index_raw(0).ok()?;
-    Some((f.compressed_size(), f.size()))
+/// The writer's way for stored and large entries: straight from the file into the archive.
+fn stream_entry<W: Write + Seek>(zip: &mut ZipWriter<W>, entry: &Entry, level: u8, zip64: bool, core: &JobCore) -> Result<(), EntryFailure> {
+    let (mut file, meta) = open_regular(&entry.source).map_err(|e| EntryFailure::Item(e, entry.size))?;
+    let size = meta.len();
+    note_size_change(entry, size, core);
+    let deflate = level > 0 && size > 0 && !is_precompressed(&entry.name) && worth_deflating(&mut file)?;
+    let options = if deflate { deflate_options(entry, level, zip64) } else { stored_options(entry, zip64) };
+    let large = zip64 || size >= ZIP64_BYTES;
+    zip.start_file(entry.name.as_str(), options.large_file(large)).map_err(EntryFailure::Archive)?;
+    match pump(&mut file, zip, core, true, size) {
+        Ok(()) => Ok(()),
+        Err(PumpError::Cancelled) => Err(EntryFailure::Cancelled),
+        // Writing the archive failed (a full disk): the archive cannot be completed.
+        Err(PumpError::Write(e, _)) => Err(EntryFailure::Archive(e.into())),
+        Err(PumpError::Read(e, left)) => {
+            // Take the half-written entry back out; the archive stays valid.
+            zip.abort_file().map_err(EntryFailure::Archive)?;
+            Err(EntryFailure::Item(ItemError::Read(e), left))
+        }
+    }
 }
 
-/// Reads `file` in chunks into `sink`, counting bytes (when `count`) and checking cancel.
-fn pump(file: &mut File, sink: &mut dyn Write, core: &JobCore, count: bool, size: u64) -> Result<(), EntryFailure> {
+/// Test-deflates the start of a file: data that shrinks by less than 3 % is stored.
+fn worth_deflating(file: &mut File) -> Result<bool, EntryFailure> {
+    let mut sample = vec![0u8; SAMPLE_BYTES];
+    let mut filled = 0;
+    while filled < sample.len() {
+        match file.read(&mut sample[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(EntryFailure::Item(ItemError::Read(e), 0)),
+        }
+    }
+    file.seek(SeekFrom::Start(0)).map_err(|e| EntryFailure::Item(ItemError::Read(e), 0))?;
+    let mut encoder = flate2::write::DeflateEncoder::new(Vec::with_capacity(filled), flate2::Compression::fast());
+    let compressed = encoder.write_all(&sample[..filled]).and_then(|()| encoder.finish()).map(|v| v.len()).unwrap_or(filled);
+    Ok(compressed * 100 < filled * 97)
+}
+
+enum PumpError {
+    Cancelled,
+    /// Reading the input failed after this many bytes were counted.
+    Read(io::Error, u64),
+    Write(io::Error, u64),
+}
+
+/// Copies at most `size` bytes (the size when the file was opened: a file growing meanwhile is
+/// archived as it was) from `file` into `sink` in chunks, counting them into bytes_done when
+/// `count`, and checking cancel between chunks.
+fn pump(file: &mut File, sink: &mut dyn Write, core: &JobCore, count: bool, size: u64) -> Result<(), PumpError> {
     let mut buf = vec![0u8; CHUNK_BYTES];
+    let mut reader = Read::take(file, size);
     let mut done: u64 = 0;
+    let left = |done: u64| if count { size.saturating_sub(done) } else { 0 };
     loop {
         if core.is_cancelled() {
-            return Err(EntryFailure::Cancelled);
+            return Err(PumpError::Cancelled);
         }
-        let n = match file.read(&mut buf) {
+        let n = match reader.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(EntryFailure::Item(ItemError::Read(e), if count { size.saturating_sub(done) } else { 0 })),
+            Err(e) => return Err(PumpError::Read(e, left(done))),
         };
         if let Err(e) = sink.write_all(&buf[..n]) {
-            let left = if count { size.saturating_sub(done) } else { 0 };
-            return Err(EntryFailure::Item(ItemError::Compress(e.to_string()), left));
+            return Err(PumpError::Write(e, left(done)));
         }
         done += n as u64;
         if count {
             core.add_bytes_done(n as u64);
         }
     }
+    // The file shrank while it was read: its bytes are accounted for all the same.
     if count && done < size {
-        // The file shrank while we read it: its bytes are accounted for all the same.
         core.add_bytes_done(size - done);
     }
     Ok(())
@@ -545,32 +591,12 @@ fn compress_to_memory(
 ) -> Result<PreparedZipFile, EntryFailure> {
     let compress_err = |e: zip::result::ZipError| EntryFailure::Item(ItemError::Compress(e.to_string()), 0);
     let mut builder = ZipFileBuilder::new(&entry.name, options).map_err(compress_err)?;
-    pump(file, &mut builder, core, count, size)?;
+    pump(file, &mut builder, core, count, size).map_err(|e| match e {
+        PumpError::Cancelled => EntryFailure::Cancelled,
+        PumpError::Read(e, left) => EntryFailure::Item(ItemError::Read(e), left),
+        PumpError::Write(e, left) => EntryFailure::Item(ItemError::Compress(e.to_string()), left),
+    })?;
     builder.finish().map_err(compress_err)
-}
-
-fn compress_to_spill(
-    file: &mut File,
-    entry: &Entry,
-    options: FullFileOptions<'static, 'static>,
-    spill_dir: &Path,
-    core: &JobCore,
-    count: bool,
-    size: u64,
-) -> Result<NamedTempFile, EntryFailure> {
-    let spill = tempfile::Builder::new()
-        .prefix(".shrinkwrap-spill.")
-        .suffix(".part")
-        .tempfile_in(spill_dir)
-        .map_err(|e| EntryFailure::Item(ItemError::Write { path: spill_dir.to_path_buf(), source: e }, 0))?;
-    let write_err = |e: zip::result::ZipError| EntryFailure::Item(ItemError::Compress(e.to_string()), 0);
-    let handle = spill.reopen().map_err(|e| EntryFailure::Item(ItemError::Write { path: spill.path().to_path_buf(), source: e }, 0))?;
-    let mut zip = ZipWriter::new(BufWriter::with_capacity(CHUNK_BYTES, handle));
-    zip.start_file(entry.name.as_str(), options).map_err(write_err)?;
-    pump(file, &mut zip, core, count, size)?;
-    let sink = zip.finish().map_err(write_err)?;
-    sink.into_inner().map_err(|e| EntryFailure::Item(ItemError::Compress(e.to_string()), 0))?;
-    Ok(spill)
 }
 
 fn is_precompressed(name: &str) -> bool {
@@ -581,10 +607,27 @@ fn is_precompressed(name: &str) -> bool {
     STORED_EXTENSIONS.contains(&ext.as_str())
 }
 
+/// The index of the first entry whose local header may start at or beyond 4 GiB (an upper bound
+/// on each offset: every entry before it stored with generous room for headers and deflate's
+/// worst case). Those entries get Zip64 fields for their sizes too, not only for their offset:
+/// Info-ZIP's unzip 6.0 misreads an offset-only Zip64 field that follows an entry with 64-bit
+/// sizes ("extra field (type: 0x0001) corrupt"), while every reader accepts the full field.
+fn first_beyond_4gib(entries: &[Entry]) -> usize {
+    let mut bound: u64 = 0;
+    for (index, entry) in entries.iter().enumerate() {
+        if bound >= ZIP64_BYTES {
+            return index;
+        }
+        bound += entry.size + entry.size / 1000 + 512 + entry.name.len() as u64 * 2;
+    }
+    usize::MAX
+}
+
 /// Options carrying an entry's modification time (DOS local time, clamped to 1980-2107, plus
 /// the extended-timestamp field in UTC) and unix permissions.
-fn entry_options(entry: &Entry) -> FullFileOptions<'static, 'static> {
+fn entry_options(entry: &Entry, zip64: bool) -> FullFileOptions<'static, 'static> {
     let mut options = FullFileOptions::default()
+        .large_file(zip64)
         .last_modified_time(dos_time(entry.mtime))
         .unix_permissions(entry.mode)
         .compression_method(CompressionMethod::Stored);
