@@ -19,8 +19,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::engine::{
-    ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, DEFAULT_ZIP_LEVEL, Engine, JobEvent, JobId, JobReport,
-    JobSpec, JobState, ProblemKind, ThumbFormat, ThumbSpec, ZipSpec, default_workers,
+    ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, DEFAULT_ZIP_LEVEL, Engine,
+    JobEvent, JobId, JobReport, JobSpec, JobState, ProblemKind, ThumbFormat, ThumbSpec, ZipSpec,
+    default_workers,
 };
 
 #[derive(Parser, Debug)]
@@ -126,7 +127,11 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     let (specs, common) = match build_specs(cli.command) {
@@ -145,18 +150,35 @@ fn build_specs(command: Command) -> Result<(Vec<JobSpec>, Common), String> {
             let specs = if a.each {
                 for folder in &a.inputs {
                     if !folder.is_dir() {
-                        return Err(format!("{}: not a folder (--each takes folders)", folder.display()));
+                        return Err(format!(
+                            "{}: not a folder (--each takes folders)",
+                            folder.display()
+                        ));
                     }
                 }
                 if a.output.exists() && !a.output.is_dir() {
-                    return Err(format!("{}: not a folder (--each writes archives into a folder)", a.output.display()));
+                    return Err(format!(
+                        "{}: not a folder (--each writes archives into a folder)",
+                        a.output.display()
+                    ));
                 }
-                ZipSpec::per_folder(&a.inputs, &a.output, a.level, a.overwrite).into_iter().map(JobSpec::Zip).collect()
+                ZipSpec::per_folder(&a.inputs, &a.output, a.level, a.overwrite)
+                    .into_iter()
+                    .map(JobSpec::Zip)
+                    .collect()
             } else {
                 if a.output.is_dir() {
-                    return Err(format!("{}: is a folder; --output takes the archive's file name", a.output.display()));
+                    return Err(format!(
+                        "{}: is a folder; --output takes the archive's file name",
+                        a.output.display()
+                    ));
                 }
-                vec![JobSpec::Zip(ZipSpec { inputs: a.inputs, destination: a.output, level: a.level, overwrite: a.overwrite })]
+                vec![JobSpec::Zip(ZipSpec {
+                    inputs: a.inputs,
+                    destination: a.output,
+                    level: a.level,
+                    overwrite: a.overwrite,
+                })]
             };
             Ok((specs, a.common))
         }
@@ -190,7 +212,10 @@ struct Bars {
 
 impl Bars {
     fn new() -> Self {
-        Bars { multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(15)), bars: HashMap::new() }
+        Bars {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(15)),
+            bars: HashMap::new(),
+        }
     }
 
     fn bar(&mut self, id: JobId, name: &str) -> &ProgressBar {
@@ -237,12 +262,12 @@ fn run(specs: Vec<JobSpec>, common: &Common) -> u8 {
             Err(flume::RecvTimeoutError::Timeout) => continue,
             Err(flume::RecvTimeoutError::Disconnected) => break,
         };
-        if common.json {
-            if let Ok(line) = serde_json::to_string(&event) {
-                let mut out = stdout.lock();
-                let _ = writeln!(out, "{line}");
-                let _ = out.flush();
-            }
+        if common.json
+            && let Ok(line) = serde_json::to_string(&event)
+        {
+            let mut out = stdout.lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
         }
         match event {
             JobEvent::Progress(p) => {
@@ -250,7 +275,10 @@ fn run(specs: Vec<JobSpec>, common: &Common) -> u8 {
                     let bar = bars.bar(p.job, &p.name);
                     bar.set_length(p.bytes_total);
                     bar.set_position(p.bytes_done);
-                    let eta = p.eta.map(|d| format!(" ETA {}", indicatif::HumanDuration(d))).unwrap_or_default();
+                    let eta = p
+                        .eta
+                        .map(|d| format!(" ETA {}", indicatif::HumanDuration(d)))
+                        .unwrap_or_default();
                     let what = match p.state {
                         JobState::Scanning => format!("scanning… {} items", p.items_total),
                         _ => format!(
@@ -292,7 +320,12 @@ fn print_reports(reports: &[JobReport], on_terminal: bool) {
                 ProblemKind::Error => "error",
                 ProblemKind::Skipped => "skipped",
             };
-            let _ = writeln!(err, "shrinkwrap: {tag}: {}: {}", problem.path.display(), problem.cause);
+            let _ = writeln!(
+                err,
+                "shrinkwrap: {tag}: {}: {}",
+                problem.path.display(),
+                problem.cause
+            );
         }
         let p = &r.progress;
         if p.state == JobState::Failed || on_terminal || p.state == JobState::Cancelled {

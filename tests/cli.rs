@@ -9,7 +9,12 @@ use std::process::{Command, Output, Stdio};
 use common::*;
 
 fn shrinkwrap(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_shrinkwrap")).args(args).current_dir(cwd).stdin(Stdio::null()).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_shrinkwrap"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
 }
 
 fn stderr(o: &Output) -> String {
@@ -21,9 +26,17 @@ fn zip_writes_a_valid_archive_and_exits_zero() {
     let tmp = tempfile::tempdir().unwrap();
     write(&tmp.path().join("docs/a.txt"), &text(100_000));
     write(&tmp.path().join("docs/sub/b.txt"), b"b");
-    let out = shrinkwrap(&["zip", "docs", "--output", "docs.zip", "--level", "9", "--jobs", "2"], tmp.path());
+    let out = shrinkwrap(
+        &[
+            "zip", "docs", "--output", "docs.zip", "--level", "9", "--jobs", "2",
+        ],
+        tmp.path(),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_archive_matches(&tmp.path().join("docs.zip"), &expected_tree(&tmp.path().join("docs")));
+    assert_archive_matches(
+        &tmp.path().join("docs.zip"),
+        &expected_tree(&tmp.path().join("docs")),
+    );
     // Not a terminal: no progress bar noise.
     assert!(out.stderr.is_empty(), "{}", stderr(&out));
 }
@@ -57,7 +70,10 @@ fn existing_archive_is_a_failed_job() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
     assert_eq!(std::fs::read(tmp.path().join("x.zip")).unwrap(), b"keep me");
-    let out = shrinkwrap(&["zip", "a.txt", "--output", "x.zip", "--overwrite"], tmp.path());
+    let out = shrinkwrap(
+        &["zip", "a.txt", "--output", "x.zip", "--overwrite"],
+        tmp.path(),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
@@ -65,13 +81,26 @@ fn existing_archive_is_a_failed_job() {
 fn per_file_errors_exit_one_and_name_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let mut good = std::io::Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(image::RgbImage::new(400, 300)).write_to(&mut good, image::ImageFormat::Png).unwrap();
+    image::DynamicImage::ImageRgb8(image::RgbImage::new(400, 300))
+        .write_to(&mut good, image::ImageFormat::Png)
+        .unwrap();
     write(&tmp.path().join("pics/good.png"), good.get_ref());
-    write(&tmp.path().join("pics/broken.jpg"), b"\xFF\xD8\xFF\xE0 nope");
-    let out = shrinkwrap(&["thumbs", "pics", "--output", "thumbs", "--size", "128", "--format", "png"], tmp.path());
+    write(
+        &tmp.path().join("pics/broken.jpg"),
+        b"\xFF\xD8\xFF\xE0 nope",
+    );
+    let out = shrinkwrap(
+        &[
+            "thumbs", "pics", "--output", "thumbs", "--size", "128", "--format", "png",
+        ],
+        tmp.path(),
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("pics/broken.jpg") && err.contains("error"), "{err}");
+    assert!(
+        err.contains("pics/broken.jpg") && err.contains("error"),
+        "{err}"
+    );
     let thumb = image::open(tmp.path().join("thumbs/pics/good.png")).unwrap();
     assert_eq!((thumb.width(), thumb.height()), (128, 96));
 }
@@ -81,10 +110,19 @@ fn each_folder_gets_its_own_archive() {
     let tmp = tempfile::tempdir().unwrap();
     write(&tmp.path().join("one/a.txt"), b"1");
     write(&tmp.path().join("two/b.txt"), b"2");
-    let out = shrinkwrap(&["zip", "--each", "one", "two", "--output", "zips"], tmp.path());
+    let out = shrinkwrap(
+        &["zip", "--each", "one", "two", "--output", "zips"],
+        tmp.path(),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_archive_matches(&tmp.path().join("zips/one.zip"), &expected_tree(&tmp.path().join("one")));
-    assert_archive_matches(&tmp.path().join("zips/two.zip"), &expected_tree(&tmp.path().join("two")));
+    assert_archive_matches(
+        &tmp.path().join("zips/one.zip"),
+        &expected_tree(&tmp.path().join("one")),
+    );
+    assert_archive_matches(
+        &tmp.path().join("zips/two.zip"),
+        &expected_tree(&tmp.path().join("two")),
+    );
 }
 
 #[test]
@@ -93,13 +131,19 @@ fn json_prints_events_and_a_final_report() {
     write(&tmp.path().join("d/a.txt"), &text(3 << 20));
     let out = shrinkwrap(&["zip", "d", "--output", "d.zip", "--json"], tmp.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let last = lines.last().unwrap();
     assert_eq!(last["event"], "finished");
     assert_eq!(last["progress"]["state"], "done");
     assert_eq!(last["progress"]["bytes_done"], 3 << 20);
-    assert!(lines[..lines.len() - 1].iter().all(|l| l["event"] == "progress"));
+    assert!(
+        lines[..lines.len() - 1]
+            .iter()
+            .all(|l| l["event"] == "progress")
+    );
 }
 
 #[test]
@@ -123,8 +167,18 @@ fn ctrl_c_cancels_cleanly_with_exit_130() {
             break;
         }
     }
-    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
-    assert!(files_below(&tmp.path().join("out")).is_empty(), "left: {:?}", files_below(&tmp.path().join("out")));
+    assert!(
+        files_below(&tmp.path().join("out")).is_empty(),
+        "left: {:?}",
+        files_below(&tmp.path().join("out"))
+    );
 }

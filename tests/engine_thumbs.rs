@@ -11,10 +11,15 @@ use std::time::Duration;
 
 use common::*;
 use image::{DynamicImage, ImageEncoder, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
-use shrinkwrap::engine::{ConflictPolicy, Engine, JobEvent, JobReport, JobSpec, JobState, ProblemKind, ThumbFormat, ThumbSpec};
+use shrinkwrap::engine::{
+    ConflictPolicy, Engine, JobEvent, JobReport, JobSpec, JobState, ProblemKind, ThumbFormat,
+    ThumbSpec,
+};
 
 fn gradient(w: u32, h: u32) -> DynamicImage {
-    DynamicImage::ImageRgb8(RgbImage::from_fn(w, h, |x, y| Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, 90])))
+    DynamicImage::ImageRgb8(RgbImage::from_fn(w, h, |x, y| {
+        Rgb([(x * 255 / w) as u8, (y * 255 / h) as u8, 90])
+    }))
 }
 
 fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
@@ -29,13 +34,21 @@ fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
 
 /// A JPEG carrying an EXIF orientation tag.
 fn jpeg_with_orientation(img: &RgbImage, orientation: u16) -> Vec<u8> {
-    let mut tiff = vec![b'I', b'I', 0x2A, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0];
+    let mut tiff = vec![
+        b'I', b'I', 0x2A, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0,
+    ];
     tiff.extend_from_slice(&orientation.to_le_bytes());
     tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
     let mut out = Vec::new();
     let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92);
     enc.set_exif_metadata(tiff).unwrap();
-    enc.write_image(img.as_raw(), img.width(), img.height(), image::ExtendedColorType::Rgb8).unwrap();
+    enc.write_image(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        image::ExtendedColorType::Rgb8,
+    )
+    .unwrap();
     out
 }
 
@@ -64,12 +77,24 @@ fn every_input_format_to_every_output_format() {
         (ImageFormat::Tiff, "tif"),
     ];
     for (format, ext) in formats {
-        write(&src.join(format!("wide-{ext}.{ext}")), &encode(&gradient(640, 480), format));
-        write(&src.join(format!("nested/tall-{ext}.{ext}")), &encode(&gradient(300, 900), format));
+        write(
+            &src.join(format!("wide-{ext}.{ext}")),
+            &encode(&gradient(640, 480), format),
+        );
+        write(
+            &src.join(format!("nested/tall-{ext}.{ext}")),
+            &encode(&gradient(300, 900), format),
+        );
     }
     // Small images are never upscaled; names do not decide the format, content does.
-    write(&src.join("small.png"), &encode(&gradient(100, 50), ImageFormat::Png));
-    write(&src.join("png-named.jpg"), &encode(&gradient(640, 480), ImageFormat::Png));
+    write(
+        &src.join("small.png"),
+        &encode(&gradient(100, 50), ImageFormat::Png),
+    );
+    write(
+        &src.join("png-named.jpg"),
+        &encode(&gradient(640, 480), ImageFormat::Png),
+    );
     let engine = Engine::new(2);
     for (out_format, want, ext) in [
         (ThumbFormat::Jpeg, ImageFormat::Jpeg, "jpg"),
@@ -78,13 +103,26 @@ fn every_input_format_to_every_output_format() {
     ] {
         let out = tmp.path().join(format!("out-{ext}"));
         let report = thumbs(&engine, vec![src.clone()], &out, out_format);
-        assert_eq!(report.progress.state, JobState::Done, "{:?}", report.problems);
+        assert_eq!(
+            report.progress.state,
+            JobState::Done,
+            "{:?}",
+            report.problems
+        );
         assert_eq!(report.outputs.len(), 14);
         for (_, in_ext) in formats {
             let (f, img) = open(&out.join(format!("src/wide-{in_ext}.{ext}")));
-            assert_eq!((f, img.width(), img.height()), (want, 256, 192), "wide {in_ext} -> {ext}");
+            assert_eq!(
+                (f, img.width(), img.height()),
+                (want, 256, 192),
+                "wide {in_ext} -> {ext}"
+            );
             let (f, img) = open(&out.join(format!("src/nested/tall-{in_ext}.{ext}")));
-            assert_eq!((f, img.width(), img.height()), (want, 85, 256), "tall {in_ext} -> {ext}");
+            assert_eq!(
+                (f, img.width(), img.height()),
+                (want, 85, 256),
+                "tall {in_ext} -> {ext}"
+            );
         }
         let (_, small) = open(&out.join(format!("src/small.{ext}")));
         assert_eq!((small.width(), small.height()), (100, 50));
@@ -95,7 +133,10 @@ fn every_input_format_to_every_output_format() {
         let rgb = img.to_rgb8();
         let right = rgb.get_pixel(250, 5);
         let left = rgb.get_pixel(5, 5);
-        assert!(right[0] > 200 && left[0] < 40, "gradient lost: {left:?} {right:?}");
+        assert!(
+            right[0] > 200 && left[0] < 40,
+            "gradient lost: {left:?} {right:?}"
+        );
         assert_no_partial_files(&out);
     }
 }
@@ -105,21 +146,44 @@ fn exif_orientation_is_applied() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     // Red top-left quadrant on blue, large enough to take the shrink-on-load path.
-    let img = RgbImage::from_fn(1600, 800, |x, y| if x < 800 && y < 400 { Rgb([230, 20, 20]) } else { Rgb([20, 20, 230]) });
+    let img = RgbImage::from_fn(1600, 800, |x, y| {
+        if x < 800 && y < 400 {
+            Rgb([230, 20, 20])
+        } else {
+            Rgb([20, 20, 230])
+        }
+    });
     // (orientation, expected size, where red ends up: (x, y) of a pixel that must be red)
-    let cases = [(1, (256, 128), (40, 20)), (2, (256, 128), (216, 20)), (3, (256, 128), (216, 108)), (6, (128, 256), (108, 40)), (8, (128, 256), (20, 216))];
+    let cases = [
+        (1, (256, 128), (40, 20)),
+        (2, (256, 128), (216, 20)),
+        (3, (256, 128), (216, 108)),
+        (6, (128, 256), (108, 40)),
+        (8, (128, 256), (20, 216)),
+    ];
     for (o, _, _) in cases {
-        write(&src.join(format!("o{o}.jpg")), &jpeg_with_orientation(&img, o));
+        write(
+            &src.join(format!("o{o}.jpg")),
+            &jpeg_with_orientation(&img, o),
+        );
     }
     let engine = Engine::new(2);
     let out = tmp.path().join("out");
     let report = thumbs(&engine, vec![src.clone()], &out, ThumbFormat::Png);
-    assert_eq!(report.progress.state, JobState::Done, "{:?}", report.problems);
+    assert_eq!(
+        report.progress.state,
+        JobState::Done,
+        "{:?}",
+        report.problems
+    );
     for (o, size, red_at) in cases {
         let (_, thumb) = open(&out.join(format!("src/o{o}.png")));
         assert_eq!((thumb.width(), thumb.height()), size, "orientation {o}");
         let px = thumb.to_rgb8().get_pixel(red_at.0, red_at.1).0;
-        assert!(px[0] > 180 && px[2] < 80, "orientation {o}: expected red at {red_at:?}, got {px:?}");
+        assert!(
+            px[0] > 180 && px[2] < 80,
+            "orientation {o}: expected red at {red_at:?}, got {px:?}"
+        );
     }
 }
 
@@ -127,10 +191,23 @@ fn exif_orientation_is_applied() {
 fn transparency_is_kept_or_flattened_on_white() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
-    let img = RgbaImage::from_fn(600, 300, |x, _| if x < 300 { Rgba([0, 0, 0, 0]) } else { Rgba([200, 30, 30, 255]) });
-    write(&src.join("alpha.png"), &encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png));
+    let img = RgbaImage::from_fn(600, 300, |x, _| {
+        if x < 300 {
+            Rgba([0, 0, 0, 0])
+        } else {
+            Rgba([200, 30, 30, 255])
+        }
+    });
+    write(
+        &src.join("alpha.png"),
+        &encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png),
+    );
     let engine = Engine::new(1);
-    for (format, ext) in [(ThumbFormat::Jpeg, "jpg"), (ThumbFormat::Png, "png"), (ThumbFormat::Webp, "webp")] {
+    for (format, ext) in [
+        (ThumbFormat::Jpeg, "jpg"),
+        (ThumbFormat::Png, "png"),
+        (ThumbFormat::Webp, "webp"),
+    ] {
         let out = tmp.path().join(ext);
         let report = thumbs(&engine, vec![src.join("alpha.png")], &out, format);
         assert_eq!(report.progress.state, JobState::Done);
@@ -173,20 +250,41 @@ fn bad_inputs_get_per_file_errors_and_the_job_goes_on() {
     write(&src.join("a-good.png"), &good_png);
     write(&src.join("b-good.jpg"), &good_jpeg);
     write(&src.join("empty.jpg"), b"");
-    write(&src.join("text.jpg"), b"this is just text, named like a photo\n");
-    write(&src.join("notes.txt"), b"not an image, and not pretending to be one\n");
-    write(&src.join("truncated.jpg"), &good_jpeg[..good_jpeg.len() / 2]);
+    write(
+        &src.join("text.jpg"),
+        b"this is just text, named like a photo\n",
+    );
+    write(
+        &src.join("notes.txt"),
+        b"not an image, and not pretending to be one\n",
+    );
+    write(
+        &src.join("truncated.jpg"),
+        &good_jpeg[..good_jpeg.len() / 2],
+    );
     write(&src.join("truncated.png"), &good_png[..good_png.len() / 2]);
     write(&src.join("huge.png"), &png_claiming(100_000, 100_000));
     // Work for the single worker so that the scan is over well before the last file.
     for i in 0..12 {
-        write(&src.join(format!("c-filler-{i:02}.jpg")), &encode(&gradient(1600, 1200), ImageFormat::Jpeg));
+        write(
+            &src.join(format!("c-filler-{i:02}.jpg")),
+            &encode(&gradient(1600, 1200), ImageFormat::Jpeg),
+        );
     }
     write(&src.join("zz-gone.jpg"), &good_jpeg);
-    assert!(Command::new("mkfifo").arg(src.join("pipe.jpg")).status().unwrap().success());
+    assert!(
+        Command::new("mkfifo")
+            .arg(src.join("pipe.jpg"))
+            .status()
+            .unwrap()
+            .success()
+    );
     let engine = Engine::new(1);
     let out = tmp.path().join("out");
-    let id = engine.submit(JobSpec::Thumbs(ThumbSpec::new(vec![src.clone()], out.clone())));
+    let id = engine.submit(JobSpec::Thumbs(ThumbSpec::new(
+        vec![src.clone()],
+        out.clone(),
+    )));
     loop {
         match engine.events().recv_timeout(JOB_DEADLINE).unwrap() {
             JobEvent::Progress(p) if p.state == JobState::Running => break,
@@ -246,20 +344,35 @@ fn name_conflicts_rename_skip_or_overwrite() {
     assert_eq!(r.outputs, vec![out.join("photo (1).jpg")]);
     let r = run(ConflictPolicy::Rename);
     assert_eq!(r.outputs, vec![out.join("photo (2).jpg")]);
-    assert_eq!(fs::read(out.join("photo.jpg")).unwrap(), b"someone else's file");
+    assert_eq!(
+        fs::read(out.join("photo.jpg")).unwrap(),
+        b"someone else's file"
+    );
     let r = run(ConflictPolicy::Skip);
     assert_eq!(r.progress.state, JobState::Done);
     assert!(r.outputs.is_empty());
     assert_eq!(r.problems[0].kind, ProblemKind::Skipped);
-    assert_eq!(fs::read(out.join("photo.jpg")).unwrap(), b"someone else's file");
+    assert_eq!(
+        fs::read(out.join("photo.jpg")).unwrap(),
+        b"someone else's file"
+    );
     let r = run(ConflictPolicy::Overwrite);
     assert_eq!(r.outputs, vec![out.join("photo.jpg")]);
     assert_eq!(open(&out.join("photo.jpg")).0, ImageFormat::Jpeg);
     // Two inputs of one job that map to one name never replace each other.
     let dir = tmp.path().join("pair");
-    write(&dir.join("x.png"), &encode(&gradient(300, 200), ImageFormat::Png));
-    write(&dir.join("x.jpg"), &encode(&gradient(200, 300), ImageFormat::Jpeg));
-    let mut spec = ThumbSpec::new(vec![dir.join("x.jpg"), dir.join("x.png")], tmp.path().join("pair-out"));
+    write(
+        &dir.join("x.png"),
+        &encode(&gradient(300, 200), ImageFormat::Png),
+    );
+    write(
+        &dir.join("x.jpg"),
+        &encode(&gradient(200, 300), ImageFormat::Jpeg),
+    );
+    let mut spec = ThumbSpec::new(
+        vec![dir.join("x.jpg"), dir.join("x.png")],
+        tmp.path().join("pair-out"),
+    );
     spec.on_conflict = ConflictPolicy::Overwrite;
     let r = run_job(&engine, JobSpec::Thumbs(spec)).0;
     assert_eq!(r.outputs.len(), 2);
@@ -270,7 +383,10 @@ fn name_conflicts_rename_skip_or_overwrite() {
 fn symlinked_files_are_read_and_symlinked_folders_are_not_walked() {
     let tmp = tempfile::tempdir().unwrap();
     let elsewhere = tmp.path().join("elsewhere");
-    write(&elsewhere.join("real.png"), &encode(&gradient(300, 300), ImageFormat::Png));
+    write(
+        &elsewhere.join("real.png"),
+        &encode(&gradient(300, 300), ImageFormat::Png),
+    );
     let src = tmp.path().join("src");
     fs::create_dir_all(&src).unwrap();
     symlink(elsewhere.join("real.png"), src.join("linked.png")).unwrap();
@@ -292,9 +408,16 @@ fn cancel_keeps_finished_thumbnails_and_leaves_no_partial_file() {
     }
     let engine = Engine::new(1);
     let out = tmp.path().join("out");
-    let id = engine.submit(JobSpec::Thumbs(ThumbSpec::new(vec![src.clone()], out.clone())));
+    let id = engine.submit(JobSpec::Thumbs(ThumbSpec::new(
+        vec![src.clone()],
+        out.clone(),
+    )));
     loop {
-        match engine.events().recv_timeout(Duration::from_secs(120)).unwrap() {
+        match engine
+            .events()
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap()
+        {
             JobEvent::Progress(p) if p.items_done >= 2 => break,
             JobEvent::Finished(r) => panic!("finished before cancel: {r:?}"),
             _ => {}
@@ -303,7 +426,11 @@ fn cancel_keeps_finished_thumbnails_and_leaves_no_partial_file() {
     engine.cancel(id);
     let (report, _) = wait_job(&engine, id);
     assert_eq!(report.progress.state, JobState::Cancelled);
-    assert!(report.outputs.len() >= 2 && report.outputs.len() < 60, "{}", report.outputs.len());
+    assert!(
+        report.outputs.len() >= 2 && report.outputs.len() < 60,
+        "{}",
+        report.outputs.len()
+    );
     for f in &report.outputs {
         assert!(f.is_file());
     }

@@ -13,7 +13,10 @@ use common::*;
 use shrinkwrap::engine::{Engine, JobEvent, JobSpec, JobState, ProblemKind, ZipSpec};
 
 fn zip_spec(inputs: &[&Path], dest: &Path) -> JobSpec {
-    JobSpec::Zip(ZipSpec::new(inputs.iter().map(|p| p.to_path_buf()).collect(), dest.to_path_buf()))
+    JobSpec::Zip(ZipSpec::new(
+        inputs.iter().map(|p| p.to_path_buf()).collect(),
+        dest.to_path_buf(),
+    ))
 }
 
 /// A tree with nested and empty folders, an empty file, unicode names, a multi-MiB file (larger
@@ -24,7 +27,10 @@ fn build_tree(root: &Path) {
     fs::create_dir_all(root.join("empty-folder")).unwrap();
     fs::create_dir_all(root.join("a/b/c/deep-empty")).unwrap();
     write(&root.join("a/b/c/notes.md"), &text(100_000));
-    write(&root.join("a/Grüße/日本語 ファイル.txt"), "こんにちは\n".as_bytes());
+    write(
+        &root.join("a/Grüße/日本語 ファイル.txt"),
+        "こんにちは\n".as_bytes(),
+    );
     write(&root.join("a/photo.jpg"), &noise(300_000, 3));
     write(&root.join("big/text-20MiB.log"), &text(20 << 20));
     write(&root.join("big/noise-3MiB.bin"), &noise(3 << 20, 9));
@@ -49,8 +55,14 @@ fn round_trip_with_every_reader() {
     // Permissions and times come from the source.
     let readme = zip.by_name("tree/readme.txt").unwrap();
     assert_eq!(readme.unix_mode().unwrap() & 0o777, 0o640);
-    let mtime = fs::metadata(root.join("readme.txt")).unwrap().modified().unwrap();
-    let secs = mtime.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let mtime = fs::metadata(root.join("readme.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    let secs = mtime
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let ut = readme
         .extra_data_fields()
         .find_map(|f| match f {
@@ -62,12 +74,34 @@ fn round_trip_with_every_reader() {
     let dos = readme.last_modified().unwrap();
     let local: chrono::DateTime<chrono::Local> = mtime.into();
     use chrono::{Datelike, Timelike};
-    assert_eq!((dos.year(), dos.month(), dos.day(), dos.hour(), dos.minute()), (local.year() as u16, local.month() as u8, local.day() as u8, local.hour() as u8, local.minute() as u8));
+    assert_eq!(
+        (dos.year(), dos.month(), dos.day(), dos.hour(), dos.minute()),
+        (
+            local.year() as u16,
+            local.month() as u8,
+            local.day() as u8,
+            local.hour() as u8,
+            local.minute() as u8
+        )
+    );
     drop(readme);
     // Already-compressed data is stored, text is deflated; unicode names carry their bytes.
-    assert_eq!(zip.by_name("tree/a/photo.jpg").unwrap().compression(), zip::CompressionMethod::Stored);
-    assert_eq!(zip.by_name("tree/big/noise-3MiB.bin").unwrap().compression(), zip::CompressionMethod::Stored);
-    assert_eq!(zip.by_name("tree/big/text-20MiB.log").unwrap().compression(), zip::CompressionMethod::Deflated);
+    assert_eq!(
+        zip.by_name("tree/a/photo.jpg").unwrap().compression(),
+        zip::CompressionMethod::Stored
+    );
+    assert_eq!(
+        zip.by_name("tree/big/noise-3MiB.bin")
+            .unwrap()
+            .compression(),
+        zip::CompressionMethod::Stored
+    );
+    assert_eq!(
+        zip.by_name("tree/big/text-20MiB.log")
+            .unwrap()
+            .compression(),
+        zip::CompressionMethod::Deflated
+    );
     assert!(zip.by_name("tree/a/Grüße/日本語 ファイル.txt").is_ok());
     // The UTF-8 flag (general purpose bit 11) is set on the non-ASCII names.
     let raw = fs::read(&dest).unwrap();
@@ -113,19 +147,56 @@ fn specials_and_bad_names_are_skipped_and_reported() {
     write(&root.join("tab\tname.txt"), b"tab");
     write(&root.join("new\nline.txt"), b"nl");
     let fifo = root.join("fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     let dest = tmp.path().join("out.zip");
     let engine = Engine::new(2);
     let (report, _) = run_job(&engine, zip_spec(&[&root], &dest));
     assert_eq!(report.progress.state, JobState::DoneWithErrors);
-    let skipped: Vec<String> = report.problems.iter().map(|p| p.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    for name in ["absolute-link", "outside-link", "dangling-link", "loop-a", "loop-b", "tab\tname.txt", "new\nline.txt", "fifo"] {
-        assert!(skipped.iter().any(|s| s == name), "{name:?} not reported: {:?}", report.problems);
+    let skipped: Vec<String> = report
+        .problems
+        .iter()
+        .map(|p| p.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for name in [
+        "absolute-link",
+        "outside-link",
+        "dangling-link",
+        "loop-a",
+        "loop-b",
+        "tab\tname.txt",
+        "new\nline.txt",
+        "fifo",
+    ] {
+        assert!(
+            skipped.iter().any(|s| s == name),
+            "{name:?} not reported: {:?}",
+            report.problems
+        );
     }
-    assert!(report.problems.iter().all(|p| p.kind == ProblemKind::Skipped && !p.cause.is_empty()));
+    assert!(
+        report
+            .problems
+            .iter()
+            .all(|p| p.kind == ProblemKind::Skipped && !p.cause.is_empty())
+    );
     assert!(report.summary().contains("skipped"), "{}", report.summary());
     let names: Vec<String> = read_archive(&dest).into_iter().map(|(n, _)| n).collect();
-    assert_eq!(names, vec!["t/", "t/ok.txt", "t/sub/", "t/sub/inside-link", "t/sub/target.txt"]);
+    assert_eq!(
+        names,
+        vec![
+            "t/",
+            "t/ok.txt",
+            "t/sub/",
+            "t/sub/inside-link",
+            "t/sub/target.txt"
+        ]
+    );
     let mut zip = zip::ZipArchive::new(fs::File::open(&dest).unwrap()).unwrap();
     assert!(zip.by_name("t/sub/inside-link").unwrap().is_symlink());
     external_readers_accept(&dest);
@@ -141,7 +212,15 @@ fn existing_destination_fails_unless_overwrite() {
     let engine = Engine::new(1);
     let (report, _) = run_job(&engine, zip_spec(&[&root], &dest));
     assert_eq!(report.progress.state, JobState::Failed);
-    assert!(report.failure.as_deref().unwrap().contains("already exists"), "{:?}", report.failure);
+    assert!(
+        report
+            .failure
+            .as_deref()
+            .unwrap()
+            .contains("already exists"),
+        "{:?}",
+        report.failure
+    );
     assert_eq!(fs::read(&dest).unwrap(), b"precious");
     let mut spec = ZipSpec::new(vec![root.clone()], dest.clone());
     spec.overwrite = true;
@@ -185,7 +264,11 @@ fn cancel_in_one_big_file_leaves_nothing() {
     let deadline = std::time::Instant::now() + JOB_DEADLINE;
     loop {
         assert!(std::time::Instant::now() < deadline);
-        match engine.events().recv_timeout(Duration::from_secs(60)).unwrap() {
+        match engine
+            .events()
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap()
+        {
             JobEvent::Progress(p) if p.bytes_done > 0 => {
                 assert!(p.bytes_done < p.bytes_total, "too fast to cancel mid-file");
                 break;
@@ -200,7 +283,11 @@ fn cancel_in_one_big_file_leaves_nothing() {
     eprintln!("cancel took {:?}", asked.elapsed());
     assert_eq!(report.progress.state, JobState::Cancelled);
     assert!(report.outputs.is_empty());
-    assert!(files_below(&out_dir).is_empty(), "left: {:?}", files_below(&out_dir));
+    assert!(
+        files_below(&out_dir).is_empty(),
+        "left: {:?}",
+        files_below(&out_dir)
+    );
     assert!(!dest.exists());
 }
 
@@ -234,7 +321,10 @@ fn one_archive_per_folder() {
     }
     let out = tmp.path().join("archives");
     let engine = Engine::new(2);
-    let ids: Vec<_> = ZipSpec::per_folder(&folders, &out, 6, false).into_iter().map(|s| engine.submit(JobSpec::Zip(s))).collect();
+    let ids: Vec<_> = ZipSpec::per_folder(&folders, &out, 6, false)
+        .into_iter()
+        .map(|s| engine.submit(JobSpec::Zip(s)))
+        .collect();
     assert_eq!(ids.len(), 3);
     let mut finished = 0;
     while finished < 3 {
@@ -254,7 +344,10 @@ fn progress_is_monotonic_and_ends_at_totals() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("t");
     for i in 0..200 {
-        write(&root.join(format!("d{}/f{i}.txt", i % 7)), &text(20_000 + i * 1000));
+        write(
+            &root.join(format!("d{}/f{i}.txt", i % 7)),
+            &text(20_000 + i * 1000),
+        );
     }
     write(&root.join("big.log"), &text(40 << 20));
     let engine = Engine::new(2);
@@ -282,7 +375,9 @@ fn final_events_arrive_even_when_nobody_drains() {
     let engine = Engine::new(2);
     // More jobs than the event channel holds, and nobody reading while they run.
     let count = shrinkwrap::engine::EVENT_CHANNEL_CAPACITY + 44;
-    let ids: Vec<_> = (0..count).map(|i| engine.submit(zip_spec(&[&root], &tmp.path().join(format!("o{i}.zip"))))).collect();
+    let ids: Vec<_> = (0..count)
+        .map(|i| engine.submit(zip_spec(&[&root], &tmp.path().join(format!("o{i}.zip")))))
+        .collect();
     let deadline = std::time::Instant::now() + JOB_DEADLINE;
     while engine.is_busy() {
         assert!(std::time::Instant::now() < deadline, "jobs did not finish");
@@ -296,7 +391,11 @@ fn final_events_arrive_even_when_nobody_drains() {
                 assert!(finished.insert(r.progress.job), "final event twice");
             }
             Ok(_) => {}
-            Err(e) => panic!("only {} of {} final events: {e:?}", finished.len(), ids.len()),
+            Err(e) => panic!(
+                "only {} of {} final events: {e:?}",
+                finished.len(),
+                ids.len()
+            ),
         }
     }
 }
@@ -311,7 +410,10 @@ fn two_engines_run_side_by_side() {
     let jb = b.submit(zip_spec(&[&root], &tmp.path().join("b.zip")));
     assert_eq!(wait_job(&a, ja).0.progress.state, JobState::Done);
     assert_eq!(wait_job(&b, jb).0.progress.state, JobState::Done);
-    assert_eq!(read_archive(&tmp.path().join("a.zip")), read_archive(&tmp.path().join("b.zip")));
+    assert_eq!(
+        read_archive(&tmp.path().join("a.zip")),
+        read_archive(&tmp.path().join("b.zip"))
+    );
 }
 
 #[test]
@@ -339,7 +441,11 @@ fn file_vanishing_after_scan_is_reported_and_job_goes_on() {
     assert_eq!(report.progress.state, JobState::DoneWithErrors);
     assert_eq!(report.problems.len(), 1);
     assert!(report.problems[0].path.ends_with("z-vanishes.txt"));
-    assert!(report.problems[0].cause.contains("vanished"), "{}", report.problems[0].cause);
+    assert!(
+        report.problems[0].cause.contains("vanished"),
+        "{}",
+        report.problems[0].cause
+    );
     let names: Vec<String> = read_archive(&dest).into_iter().map(|(n, _)| n).collect();
     assert_eq!(names.len(), 1 + 12 + 1);
     assert_eq!(names.last().unwrap(), "t/z-zstays.txt");

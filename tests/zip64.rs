@@ -36,7 +36,8 @@ fn central_fields(path: &Path, name: &str) -> (u32, u32, u32) {
         let h = at + p;
         let name_len = u16::from_le_bytes([t[h + 28], t[h + 29]]) as usize;
         if &t[h + 46..h + 46 + name_len] == name.as_bytes() {
-            let u32_at = |o: usize| u32::from_le_bytes([t[h + o], t[h + o + 1], t[h + o + 2], t[h + o + 3]]);
+            let u32_at =
+                |o: usize| u32::from_le_bytes([t[h + o], t[h + o + 1], t[h + o + 2], t[h + o + 3]]);
             return (u32_at(20), u32_at(24), u32_at(42));
         }
         at = h + 4;
@@ -65,7 +66,12 @@ fn entry_count_boundary() {
         let dest = tmp.path().join(format!("n{files}.zip"));
         zip(&engine, vec![root.clone()], &dest, 6);
         assert_eq!(has_zip64_end_record(&dest), zip64, "{} entries", files + 1);
-        assert_eq!(zip::ZipArchive::new(File::open(&dest).unwrap()).unwrap().len(), files as usize + 1);
+        assert_eq!(
+            zip::ZipArchive::new(File::open(&dest).unwrap())
+                .unwrap()
+                .len(),
+            files as usize + 1
+        );
         external_readers_accept(&dest);
         fs::remove_dir_all(&root).unwrap();
     }
@@ -111,14 +117,30 @@ fn offset_boundary() {
     sparse(&probe, 64 << 20);
     let probe_zip = tmp.path().join("probe.zip");
     zip(&engine, vec![probe.clone()], &probe_zip, 0);
-    let header_len = zip::ZipArchive::new(File::open(&probe_zip).unwrap()).unwrap().by_index(0).unwrap().data_start().unwrap();
+    let header_len = zip::ZipArchive::new(File::open(&probe_zip).unwrap())
+        .unwrap()
+        .by_index(0)
+        .unwrap()
+        .data_start()
+        .unwrap();
     let len = 0xFFFF_FFFF - header_len;
     sparse(&probe, len);
     let dest = tmp.path().join("boundary.zip");
     zip(&engine, vec![probe.clone()], &dest, 0);
-    let data_start = zip::ZipArchive::new(File::open(&dest).unwrap()).unwrap().by_index(0).unwrap().data_start().unwrap();
-    assert_eq!(data_start, header_len, "the probe's header differs from the real one");
-    assert!(has_zip64_end_record(&dest), "central directory at 0xFFFFFFFF needs the Zip64 end records");
+    let data_start = zip::ZipArchive::new(File::open(&dest).unwrap())
+        .unwrap()
+        .by_index(0)
+        .unwrap()
+        .data_start()
+        .unwrap();
+    assert_eq!(
+        data_start, header_len,
+        "the probe's header differs from the real one"
+    );
+    assert!(
+        has_zip64_end_record(&dest),
+        "central directory at 0xFFFFFFFF needs the Zip64 end records"
+    );
     let (_, uncompressed, offset) = central_fields(&dest, "big.bin");
     assert_eq!((uncompressed as u64, offset), (len, 0));
     external_readers_accept(&dest);
@@ -131,10 +153,17 @@ fn offset_boundary() {
     let dest2 = tmp.path().join("beyond.zip");
     zip(&engine, vec![root2.clone()], &dest2, 0);
     let (_, _, offset) = central_fields(&dest2, "o2/b-small.txt");
-    assert_eq!(offset, 0xFFFF_FFFF, "offset beyond 4 GiB must be in the Zip64 field");
+    assert_eq!(
+        offset, 0xFFFF_FFFF,
+        "offset beyond 4 GiB must be in the Zip64 field"
+    );
     let mut archive = zip::ZipArchive::new(File::open(&dest2).unwrap()).unwrap();
     let mut small = String::new();
-    archive.by_name("o2/b-small.txt").unwrap().read_to_string(&mut small).unwrap();
+    archive
+        .by_name("o2/b-small.txt")
+        .unwrap()
+        .read_to_string(&mut small)
+        .unwrap();
     assert_eq!(small, "after the boundary");
     external_readers_accept(&dest2);
 }

@@ -14,7 +14,10 @@ pub enum JobError {
     #[error("{path}: cannot create output: {source}")]
     CreateOutput { path: PathBuf, source: io::Error },
     #[error("{path}: cannot write archive: {source}")]
-    WriteArchive { path: PathBuf, source: zip::result::ZipError },
+    WriteArchive {
+        path: PathBuf,
+        source: zip::result::ZipError,
+    },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
     #[error("{path}: not found")]
@@ -31,7 +34,10 @@ pub enum JobError {
 
 impl JobError {
     pub(crate) fn io(path: &Path, source: io::Error) -> Self {
-        JobError::Io { path: path.to_path_buf(), source }
+        JobError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }
 
@@ -69,7 +75,11 @@ pub enum ItemError {
     #[error("damaged image: {0}")]
     Damaged(String),
     #[error("image too large: {width}x{height} pixels (limit {limit_mpx} megapixels)")]
-    TooLarge { width: u64, height: u64, limit_mpx: u64 },
+    TooLarge {
+        width: u64,
+        height: u64,
+        limit_mpx: u64,
+    },
     #[error("file too large for an image: {bytes} bytes")]
     FileTooLarge { bytes: u64 },
     #[error("cannot encode thumbnail: {0}")]

@@ -33,12 +33,12 @@ use std::time::{Duration, Instant};
 
 pub use error::{ItemError, JobError};
 pub use progress::{
-    EVENT_CHANNEL_CAPACITY, ItemProblem, JobEvent, JobId, JobReport, JobState, ProblemKind, Progress, REPORT_INTERVAL,
-    Waker,
+    EVENT_CHANNEL_CAPACITY, ItemProblem, JobEvent, JobId, JobReport, JobState, ProblemKind,
+    Progress, REPORT_INTERVAL, Waker,
 };
 pub use spec::{
-    ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, DEFAULT_ZIP_LEVEL, JobKind, JobSpec, ThumbFormat,
-    ThumbSpec, ZipSpec, folder_display_name,
+    ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, DEFAULT_ZIP_LEVEL, JobKind,
+    JobSpec, ThumbFormat, ThumbSpec, ZipSpec, folder_display_name,
 };
 
 use progress::{JobCore, ProgressHub};
@@ -46,7 +46,9 @@ use scheduler::{JobDriver, Scheduler};
 
 /// The number of workers to use when none is chosen: one per core.
 pub fn default_workers() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
 }
 
 /// A worker pool with its job queue and progress reporter. Several engines can live side by
@@ -71,7 +73,14 @@ impl Engine {
             .name("shrinkwrap-progress".to_owned())
             .spawn(move || reporter_hub.run(tx))
             .ok();
-        Engine { sched, hub, jobs: Mutex::new(HashMap::new()), events: rx, next_id: AtomicU64::new(1), reporter }
+        Engine {
+            sched,
+            hub,
+            jobs: Mutex::new(HashMap::new()),
+            events: rx,
+            next_id: AtomicU64::new(1),
+            reporter,
+        }
     }
 
     fn jobs(&self) -> MutexGuard<'_, HashMap<JobId, Arc<dyn JobDriver>>> {
@@ -81,7 +90,12 @@ impl Engine {
     /// Queues a job and returns its id at once.
     pub fn submit(&self, spec: JobSpec) -> JobId {
         let id = JobId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let core = Arc::new(JobCore::new(id, spec.kind(), spec.display_name(), &self.hub));
+        let core = Arc::new(JobCore::new(
+            id,
+            spec.kind(),
+            spec.display_name(),
+            &self.hub,
+        ));
         let driver: Arc<dyn JobDriver> = match spec {
             JobSpec::Zip(z) => zip_job::ZipJob::new(Arc::clone(&core), z, &self.sched),
             JobSpec::Thumbs(t) => thumb_job::ThumbJob::new(Arc::clone(&core), t, &self.sched),

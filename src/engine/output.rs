@@ -19,8 +19,14 @@ const OUTPUT_MODE: u32 = 0o644;
 /// dropped unless persisted: a cancelled or failed job leaves nothing behind.
 pub(crate) fn temp_beside(final_path: &Path) -> io::Result<NamedTempFile> {
     let dir = parent_dir(final_path);
-    let name = final_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    tempfile::Builder::new().prefix(&format!(".{name}.")).suffix(".part").tempfile_in(dir)
+    let name = final_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".part")
+        .tempfile_in(dir)
 }
 
 pub(crate) fn parent_dir(path: &Path) -> &Path {
@@ -32,11 +38,19 @@ pub(crate) fn parent_dir(path: &Path) -> &Path {
 
 /// Renames a complete temporary file to `dest`. With `overwrite` false, fails with
 /// `AlreadyExists` rather than replace anything (atomically: no check-then-rename race).
-pub(crate) fn persist(temp: NamedTempFile, dest: &Path, overwrite: bool) -> Result<(), (io::Error, NamedTempFile)> {
+pub(crate) fn persist(
+    temp: NamedTempFile,
+    dest: &Path,
+    overwrite: bool,
+) -> Result<(), (io::Error, NamedTempFile)> {
     if let Err(e) = fs::set_permissions(temp.path(), fs::Permissions::from_mode(OUTPUT_MODE)) {
         return Err((e, temp));
     }
-    let result = if overwrite { temp.persist(dest) } else { temp.persist_noclobber(dest) };
+    let result = if overwrite {
+        temp.persist(dest)
+    } else {
+        temp.persist_noclobber(dest)
+    };
     result.map(|_| ()).map_err(|e| (e.error, e.file))
 }
 
@@ -44,7 +58,10 @@ pub(crate) fn persist(temp: NamedTempFile, dest: &Path, overwrite: bool) -> Resu
 /// Returns the name used.
 pub(crate) fn persist_unique(mut temp: NamedTempFile, dest: &Path) -> io::Result<PathBuf> {
     let dir = parent_dir(dest);
-    let stem = dest.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = dest
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let ext = dest.extension().map(|s| s.to_string_lossy().into_owned());
     for n in 0..10_000u32 {
         let candidate = if n == 0 {
@@ -62,5 +79,8 @@ pub(crate) fn persist_unique(mut temp: NamedTempFile, dest: &Path) -> io::Result
             Err((e, _)) => return Err(e),
         }
     }
-    Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free name found"))
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "no free name found",
+    ))
 }

@@ -40,7 +40,10 @@ pub enum JobState {
 
 impl JobState {
     pub fn is_final(self) -> bool {
-        matches!(self, JobState::Done | JobState::DoneWithErrors | JobState::Failed | JobState::Cancelled)
+        matches!(
+            self,
+            JobState::Done | JobState::DoneWithErrors | JobState::Failed | JobState::Cancelled
+        )
     }
     pub fn label(self) -> &'static str {
         match self {
@@ -112,7 +115,11 @@ impl Progress {
         } else {
             (self.items_done, self.items_total)
         };
-        if total == 0 { 0.0 } else { (done as f64 / total as f64).clamp(0.0, 1.0) as f32 }
+        if total == 0 {
+            0.0
+        } else {
+            (done as f64 / total as f64).clamp(0.0, 1.0) as f32
+        }
     }
 }
 
@@ -132,7 +139,13 @@ impl JobReport {
     /// "done", "done with 2 errors", "done with 3 skipped", "failed: ...", "cancelled".
     pub fn summary(&self) -> String {
         let p = &self.progress;
-        let plural = |n: u64, one: &str, many: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") };
+        let plural = |n: u64, one: &str, many: &str| {
+            if n == 1 {
+                format!("1 {one}")
+            } else {
+                format!("{n} {many}")
+            }
+        };
         match p.state {
             JobState::Done if p.skipped > 0 => format!("done ({} skipped)", p.skipped),
             JobState::Done => "done".to_owned(),
@@ -144,7 +157,10 @@ impl JobReport {
                 s
             }
             JobState::DoneWithErrors => format!("done with {} skipped", p.skipped),
-            JobState::Failed => format!("failed: {}", self.failure.as_deref().unwrap_or("unknown error")),
+            JobState::Failed => format!(
+                "failed: {}",
+                self.failure.as_deref().unwrap_or("unknown error")
+            ),
             JobState::Cancelled => "cancelled".to_owned(),
             other => other.label().to_owned(),
         }
@@ -294,7 +310,11 @@ impl JobCore {
             ProblemKind::Error => self.errors.fetch_add(1, Ordering::Relaxed),
             ProblemKind::Skipped => self.skipped.fetch_add(1, Ordering::Relaxed),
         };
-        self.status().problems.push(ItemProblem { path: path.into(), kind, cause: cause.to_string() });
+        self.status().problems.push(ItemProblem {
+            path: path.into(),
+            kind,
+            cause: cause.to_string(),
+        });
     }
 
     pub fn add_output(&self, path: PathBuf, bytes: u64) {
@@ -342,11 +362,14 @@ impl JobCore {
         let bytes_total = self.bytes_total.load(Ordering::Relaxed).max(bytes_done);
         let items_done = self.items_done.load(Ordering::Relaxed);
         let items_total = self.items_total.load(Ordering::Relaxed).max(items_done);
-        let eta = if st.state == JobState::Running && bytes_per_sec > 1.0 && bytes_total > bytes_done {
-            Some(Duration::from_secs_f64((bytes_total - bytes_done) as f64 / bytes_per_sec))
-        } else {
-            None
-        };
+        let eta =
+            if st.state == JobState::Running && bytes_per_sec > 1.0 && bytes_total > bytes_done {
+                Some(Duration::from_secs_f64(
+                    (bytes_total - bytes_done) as f64 / bytes_per_sec,
+                ))
+            } else {
+                None
+            };
         Progress {
             job: self.id,
             kind: self.kind,
@@ -374,7 +397,10 @@ impl JobCore {
         };
         let st = self.status();
         JobReport {
-            progress: Progress { bytes_per_sec, ..progress },
+            progress: Progress {
+                bytes_per_sec,
+                ..progress
+            },
             failure: st.failure.clone(),
             problems: st.problems.clone(),
             outputs: st.outputs.clone(),
@@ -414,7 +440,12 @@ struct HubState {
 impl ProgressHub {
     pub fn new() -> Arc<Self> {
         Arc::new(ProgressHub {
-            inner: Mutex::new(HubState { watched: Vec::new(), finals: VecDeque::new(), kicked: false, shutdown: false }),
+            inner: Mutex::new(HubState {
+                watched: Vec::new(),
+                finals: VecDeque::new(),
+                kicked: false,
+                shutdown: false,
+            }),
             wake: std::sync::Condvar::new(),
             waker: Mutex::new(None),
         })
@@ -513,8 +544,14 @@ impl ProgressHub {
                     if progress.state.is_final() {
                         continue;
                     }
-                    let changed = last_sent.get(&core.id).is_none_or(|old| !same_figures(old, &progress));
-                    if changed && events.try_send(JobEvent::Progress(progress.clone())).is_ok() {
+                    let changed = last_sent
+                        .get(&core.id)
+                        .is_none_or(|old| !same_figures(old, &progress));
+                    if changed
+                        && events
+                            .try_send(JobEvent::Progress(progress.clone()))
+                            .is_ok()
+                    {
                         sent_any = true;
                         last_sent.insert(core.id, progress);
                     }
@@ -555,11 +592,18 @@ impl RateMeter {
     fn update(&mut self, bytes_done: u64) -> f64 {
         let now = Instant::now();
         self.samples.push_back((now, bytes_done));
-        while self.samples.len() > 2 && self.samples.front().is_some_and(|(t, _)| now.duration_since(*t) > Self::WINDOW) {
+        while self.samples.len() > 2
+            && self
+                .samples
+                .front()
+                .is_some_and(|(t, _)| now.duration_since(*t) > Self::WINDOW)
+        {
             self.samples.pop_front();
         }
         match (self.samples.front(), self.samples.back()) {
-            (Some((t0, b0)), Some((t1, b1))) if t1 > t0 => b1.saturating_sub(*b0) as f64 / t1.duration_since(*t0).as_secs_f64(),
+            (Some((t0, b0)), Some((t1, b1))) if t1 > t0 => {
+                b1.saturating_sub(*b0) as f64 / t1.duration_since(*t0).as_secs_f64()
+            }
             _ => 0.0,
         }
     }

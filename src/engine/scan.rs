@@ -20,7 +20,9 @@ pub(crate) enum EntryKind {
     File,
     Dir,
     /// A symlink kept as a link; `target` is its text (relative, resolving inside the selection).
-    Symlink { target: String },
+    Symlink {
+        target: String,
+    },
 }
 
 /// One thing found in the inputs.
@@ -82,8 +84,16 @@ struct Scanner<'a> {
 /// Walks `inputs` and returns the entries sorted by name. Problems are reported to `core`.
 /// Returns `None` when the job was cancelled during the scan.
 pub(crate) fn scan(inputs: &[PathBuf], opts: &ScanOptions, core: &JobCore) -> Option<Vec<Entry>> {
-    let roots = inputs.iter().filter_map(|p| fs::canonicalize(p).ok()).collect();
-    let mut scanner = Scanner { core, opts, roots, entries: Vec::new() };
+    let roots = inputs
+        .iter()
+        .filter_map(|p| fs::canonicalize(p).ok())
+        .collect();
+    let mut scanner = Scanner {
+        core,
+        opts,
+        roots,
+        entries: Vec::new(),
+    };
     for input in inputs {
         if core.is_cancelled() {
             return None;
@@ -102,8 +112,10 @@ pub(crate) fn scan(inputs: &[PathBuf], opts: &ScanOptions, core: &JobCore) -> Op
         if seen.insert(e.name.clone()) {
             kept.push(e);
         } else {
-            core.items_total.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-            core.bytes_total.fetch_sub(e.size, std::sync::atomic::Ordering::Relaxed);
+            core.items_total
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            core.bytes_total
+                .fetch_sub(e.size, std::sync::atomic::Ordering::Relaxed);
             core.problem(&e.source, ProblemKind::Skipped, ItemError::DuplicateName);
         }
     }
@@ -119,7 +131,8 @@ impl Scanner<'_> {
         let lmeta = match fs::symlink_metadata(input) {
             Ok(m) => m,
             Err(e) => {
-                self.core.problem(input, ProblemKind::Error, ItemError::Read(e));
+                self.core
+                    .problem(input, ProblemKind::Error, ItemError::Read(e));
                 return;
             }
         };
@@ -137,12 +150,17 @@ impl Scanner<'_> {
         };
         let root_name = match input.file_name() {
             Some(n) => match n.to_str() {
-                Some(s) if has_control_char(s) => return self.skip(input, ItemError::ControlCharacter),
+                Some(s) if has_control_char(s) => {
+                    return self.skip(input, ItemError::ControlCharacter);
+                }
                 Some(s) => s.to_owned(),
                 None => return self.skip(input, ItemError::NotUtf8),
             },
             // "/", "." or "..": name it after what it resolves to.
-            None => match fs::canonicalize(input).ok().and_then(|p| p.file_name().and_then(|n| n.to_str().map(str::to_owned))) {
+            None => match fs::canonicalize(input)
+                .ok()
+                .and_then(|p| p.file_name().and_then(|n| n.to_str().map(str::to_owned)))
+            {
                 Some(s) => s,
                 None => "root".to_owned(),
             },
@@ -178,7 +196,10 @@ impl Scanner<'_> {
     }
 
     fn walk_dir(&mut self, root: &Path, root_name: &str) {
-        let mut walker = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter();
+        let mut walker = walkdir::WalkDir::new(root)
+            .follow_links(false)
+            .sort_by_file_name()
+            .into_iter();
         let mut count: u64 = 0;
         while let Some(item) = walker.next() {
             if self.core.is_cancelled() {
@@ -188,8 +209,12 @@ impl Scanner<'_> {
                 Ok(e) => e,
                 Err(err) => {
                     let path = err.path().unwrap_or(root).to_path_buf();
-                    let cause = err.io_error().map(|e| e.to_string()).unwrap_or_else(|| err.to_string());
-                    self.core.problem(&path, ProblemKind::Error, ItemError::ListFolder(cause));
+                    let cause = err
+                        .io_error()
+                        .map(|e| e.to_string())
+                        .unwrap_or_else(|| err.to_string());
+                    self.core
+                        .problem(&path, ProblemKind::Error, ItemError::ListFolder(cause));
                     continue;
                 }
             };
@@ -225,13 +250,22 @@ impl Scanner<'_> {
             let lmeta = match entry.metadata() {
                 Ok(m) => m,
                 Err(e) => {
-                    self.core.problem(path, ProblemKind::Error, ItemError::ListFolder(e.to_string()));
+                    self.core.problem(
+                        path,
+                        ProblemKind::Error,
+                        ItemError::ListFolder(e.to_string()),
+                    );
                     continue;
                 }
             };
             let ft = lmeta.file_type();
             if ft.is_dir() {
-                if self.opts.exclude_dirs.iter().any(|d| fs::canonicalize(path).is_ok_and(|c| &c == d)) {
+                if self
+                    .opts
+                    .exclude_dirs
+                    .iter()
+                    .any(|d| fs::canonicalize(path).is_ok_and(|c| &c == d))
+                {
                     walker.skip_current_dir();
                     continue;
                 }
@@ -263,7 +297,9 @@ impl Scanner<'_> {
                     Ok(target) => self.push_file(&target, name, &m),
                     Err(_) => self.skip(path, ItemError::Symlink("is dangling or loops")),
                 },
-                Ok(m) if m.is_dir() => self.skip(path, ItemError::Symlink("to a folder is not followed")),
+                Ok(m) if m.is_dir() => {
+                    self.skip(path, ItemError::Symlink("to a folder is not followed"))
+                }
                 Ok(m) => self.skip(path, ItemError::Special(kind_name(&m.file_type()))),
                 Err(_) => self.skip(path, ItemError::Symlink("is dangling or loops")),
             },

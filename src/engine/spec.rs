@@ -82,12 +82,22 @@ pub struct ZipSpec {
 
 impl ZipSpec {
     pub fn new(inputs: Vec<PathBuf>, destination: PathBuf) -> Self {
-        ZipSpec { inputs, destination, level: DEFAULT_ZIP_LEVEL, overwrite: false }
+        ZipSpec {
+            inputs,
+            destination,
+            level: DEFAULT_ZIP_LEVEL,
+            overwrite: false,
+        }
     }
 
     /// "One archive per folder": each folder becomes `<out_dir>/<folder name>.zip`, its own job.
     /// Two folders with the same name get distinct archive names (`name (1).zip`).
-    pub fn per_folder(folders: &[PathBuf], out_dir: &Path, level: u8, overwrite: bool) -> Vec<ZipSpec> {
+    pub fn per_folder(
+        folders: &[PathBuf],
+        out_dir: &Path,
+        level: u8,
+        overwrite: bool,
+    ) -> Vec<ZipSpec> {
         let mut used: Vec<PathBuf> = Vec::new();
         folders
             .iter()
@@ -100,7 +110,12 @@ impl ZipSpec {
                     n += 1;
                 }
                 used.push(destination.clone());
-                ZipSpec { inputs: vec![folder.clone()], destination, level, overwrite }
+                ZipSpec {
+                    inputs: vec![folder.clone()],
+                    destination,
+                    level,
+                    overwrite,
+                }
             })
             .collect()
     }
@@ -108,11 +123,20 @@ impl ZipSpec {
     /// The default archive for some inputs: next to the first one, named after it.
     pub fn default_destination(inputs: &[PathBuf]) -> Option<PathBuf> {
         let first = inputs.first()?;
-        let parent = first.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = first
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let name = if inputs.len() == 1 {
-            first.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| folder_display_name(first))
+            first
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| folder_display_name(first))
         } else {
-            parent.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "archive".to_owned())
+            parent
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "archive".to_owned())
         };
         Some(parent.join(format!("{name}.zip")))
     }
@@ -123,11 +147,17 @@ pub fn folder_display_name(folder: &Path) -> String {
     folder
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .or_else(|| std::path::absolute(folder).ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())))
+        .or_else(|| {
+            std::path::absolute(folder)
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        })
         .unwrap_or_else(|| "archive".to_owned())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ThumbFormat {
     #[default]
@@ -155,7 +185,9 @@ impl ThumbFormat {
 }
 
 /// What to do when a thumbnail's name is already taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ConflictPolicy {
     /// Pick a new unique name: `photo (1).jpg`.
@@ -173,7 +205,11 @@ impl ConflictPolicy {
             ConflictPolicy::Skip => "Skip",
         }
     }
-    pub const ALL: [ConflictPolicy; 3] = [ConflictPolicy::Rename, ConflictPolicy::Overwrite, ConflictPolicy::Skip];
+    pub const ALL: [ConflictPolicy; 3] = [
+        ConflictPolicy::Rename,
+        ConflictPolicy::Overwrite,
+        ConflictPolicy::Skip,
+    ];
 }
 
 /// "Make thumbnails of these inputs into this folder."
@@ -204,7 +240,10 @@ impl ThumbSpec {
     /// The default output folder: `<first input's folder>/thumbnails`.
     pub fn default_output_dir(inputs: &[PathBuf]) -> Option<PathBuf> {
         let first = inputs.first()?;
-        let parent = first.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = first
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         Some(parent.join("thumbnails"))
     }
 }

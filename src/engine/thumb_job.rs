@@ -82,13 +82,27 @@ impl ThumbJob {
         self.core.set_state(JobState::Scanning);
         let out = &self.spec.output_dir;
         if let Err(e) = fs::create_dir_all(out) {
-            return self.finish_now(JobState::Failed, Some(JobError::CreateOutput { path: out.clone(), source: e }.to_string()));
+            return self.finish_now(
+                JobState::Failed,
+                Some(
+                    JobError::CreateOutput {
+                        path: out.clone(),
+                        source: e,
+                    }
+                    .to_string(),
+                ),
+            );
         }
         if self.spec.inputs.is_empty() {
             return self.finish_now(JobState::Failed, Some(JobError::NoInputs.to_string()));
         }
         let exclude_dirs = fs::canonicalize(out).map(|p| vec![p]).unwrap_or_default();
-        let opts = ScanOptions { symlinks: SymlinkPolicy::FollowFiles, include_dirs: false, exclude_files: Vec::new(), exclude_dirs };
+        let opts = ScanOptions {
+            symlinks: SymlinkPolicy::FollowFiles,
+            include_dirs: false,
+            exclude_files: Vec::new(),
+            exclude_dirs,
+        };
         let Some(entries) = scan(&self.spec.inputs, &opts, &self.core) else {
             return self.finish_now(JobState::Cancelled, None);
         };
@@ -162,13 +176,21 @@ impl ThumbJob {
         if self.core.is_cancelled() {
             return Outcome::Cancelled;
         }
-        let params = ThumbParams { max_side_px: self.spec.max_side_px, format: self.spec.format, quality: self.spec.quality };
+        let params = ThumbParams {
+            max_side_px: self.spec.max_side_px,
+            format: self.spec.format,
+            quality: self.spec.quality,
+        };
         let thumb = match make_thumbnail(&data, &params) {
             Ok(t) => t,
             Err(e @ (ItemError::NotAnImage | ItemError::Empty)) => {
                 // A file that only claims to be an image by its name is an error; anything else
                 // that is not an image is just passed over.
-                let kind = if has_image_extension(&entry.name) { ProblemKind::Error } else { ProblemKind::Skipped };
+                let kind = if has_image_extension(&entry.name) {
+                    ProblemKind::Error
+                } else {
+                    ProblemKind::Skipped
+                };
                 return Outcome::Problem(kind, e);
             }
             Err(e) => return Outcome::Problem(ProblemKind::Error, e),
@@ -186,7 +208,10 @@ impl ThumbJob {
 
     fn destination(&self, entry: &Entry) -> PathBuf {
         let rel = Path::new(&entry.name);
-        let stem = rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".to_owned());
+        let stem = rel
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "image".to_owned());
         let file = format!("{stem}.{}", self.spec.format.extension());
         match rel.parent() {
             Some(p) if !p.as_os_str().is_empty() => self.spec.output_dir.join(p).join(file),
@@ -196,8 +221,16 @@ impl ThumbJob {
 
     /// Writes the thumbnail under a temporary name beside `dest` and renames it into place.
     /// `Ok(None)`: skipped because `dest` exists.
-    fn put_in_place(&self, dest: &Path, bytes: &[u8], policy: ConflictPolicy) -> Result<Option<PathBuf>, ItemError> {
-        let write_err = |e| ItemError::Write { path: dest.to_path_buf(), source: e };
+    fn put_in_place(
+        &self,
+        dest: &Path,
+        bytes: &[u8],
+        policy: ConflictPolicy,
+    ) -> Result<Option<PathBuf>, ItemError> {
+        let write_err = |e| ItemError::Write {
+            path: dest.to_path_buf(),
+            source: e,
+        };
         if let Some(dir) = dest.parent() {
             fs::create_dir_all(dir).map_err(write_err)?;
         }
@@ -206,7 +239,9 @@ impl ThumbJob {
         // Two images of this job with one output name (a.png and a.jpg): never replace our own.
         let taken_by_us = self.lock().claimed.contains(dest);
         let placed = match (policy, taken_by_us) {
-            (ConflictPolicy::Rename, _) | (_, true) => persist_unique(temp, dest).map_err(write_err)?,
+            (ConflictPolicy::Rename, _) | (_, true) => {
+                persist_unique(temp, dest).map_err(write_err)?
+            }
             (ConflictPolicy::Overwrite, false) => {
                 persist(temp, dest, true).map_err(|(e, _)| write_err(e))?;
                 dest.to_path_buf()
@@ -241,7 +276,9 @@ fn read_input(entry: &Entry, core: &JobCore) -> Result<Option<Vec<u8>>, ItemErro
             Err(e) => return Err(ItemError::Read(e)),
         }
         if data.len() as u64 > MAX_FILE_BYTES {
-            return Err(ItemError::FileTooLarge { bytes: data.len() as u64 });
+            return Err(ItemError::FileTooLarge {
+                bytes: data.len() as u64,
+            });
         }
     }
     Ok(Some(data))
@@ -305,7 +342,11 @@ impl JobDriver for ThumbJob {
         if phase == Phase::Starting {
             return self.finish_now(JobState::Failed, Some(format!("internal error: {message}")));
         }
-        self.core.problem(PathBuf::new(), ProblemKind::Error, ItemError::Internal(message));
+        self.core.problem(
+            PathBuf::new(),
+            ProblemKind::Error,
+            ItemError::Internal(message),
+        );
         self.task_done();
     }
 

@@ -41,14 +41,25 @@ pub struct Thumbnail {
 
 /// File name extensions that claim to be one of the images we read.
 pub fn has_image_extension(name: &str) -> bool {
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    matches!(ext.as_str(), "jpg" | "jpeg" | "jpe" | "jfif" | "png" | "webp" | "gif" | "bmp" | "dib" | "tif" | "tiff")
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    matches!(
+        ext.as_str(),
+        "jpg" | "jpeg" | "jpe" | "jfif" | "png" | "webp" | "gif" | "bmp" | "dib" | "tif" | "tiff"
+    )
 }
 
 /// The image format of `data` by its content, when it is one we read.
 pub fn detect_format(data: &[u8]) -> Option<ImageFormat> {
     match image::guess_format(data).ok()? {
-        f @ (ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP | ImageFormat::Gif | ImageFormat::Bmp | ImageFormat::Tiff) => Some(f),
+        f @ (ImageFormat::Jpeg
+        | ImageFormat::Png
+        | ImageFormat::WebP
+        | ImageFormat::Gif
+        | ImageFormat::Bmp
+        | ImageFormat::Tiff) => Some(f),
         _ => None,
     }
 }
@@ -62,7 +73,9 @@ pub fn make_thumbnail(data: &[u8], params: &ThumbParams) -> Result<Thumbnail, It
     let format = detect_format(data).ok_or(ItemError::NotAnImage)?;
     let (image, orientation) = if format == ImageFormat::Jpeg {
         if !jpeg_is_complete(data) {
-            return Err(ItemError::Damaged("JPEG data is truncated (no end-of-image marker)".to_owned()));
+            return Err(ItemError::Damaged(
+                "JPEG data is truncated (no end-of-image marker)".to_owned(),
+            ));
         }
         match decode_jpeg_scaled(data, params.max_side_px.saturating_mul(2))? {
             Some(decoded) => decoded,
@@ -75,7 +88,11 @@ pub fn make_thumbnail(data: &[u8], params: &ThumbParams) -> Result<Thumbnail, It
     thumb.apply_orientation(orientation);
     let (width, height) = (thumb.width(), thumb.height());
     let encoded = encode(thumb, params)?;
-    Ok(Thumbnail { encoded, width, height })
+    Ok(Thumbnail {
+        encoded,
+        width,
+        height,
+    })
 }
 
 fn check_size(width: u64, height: u64) -> Result<(), ItemError> {
@@ -83,7 +100,11 @@ fn check_size(width: u64, height: u64) -> Result<(), ItemError> {
         return Err(ItemError::BadImage(format!("{width}x{height} pixels")));
     }
     if width.saturating_mul(height) > MAX_PIXELS {
-        return Err(ItemError::TooLarge { width, height, limit_mpx: MAX_PIXELS / 1_000_000 });
+        return Err(ItemError::TooLarge {
+            width,
+            height,
+            limit_mpx: MAX_PIXELS / 1_000_000,
+        });
     }
     Ok(())
 }
@@ -93,7 +114,10 @@ fn bad(e: impl std::fmt::Display) -> ItemError {
 }
 
 /// Any supported format through the `image` crate, with limits.
-fn decode_generic(data: &[u8], format: ImageFormat) -> Result<(DynamicImage, Orientation), ItemError> {
+fn decode_generic(
+    data: &[u8],
+    format: ImageFormat,
+) -> Result<(DynamicImage, Orientation), ItemError> {
     let mut reader = ImageReader::with_format(Cursor::new(data), format);
     let mut limits = Limits::default();
     limits.max_alloc = Some(MAX_DECODE_ALLOC_BYTES);
@@ -108,7 +132,9 @@ fn decode_generic(data: &[u8], format: ImageFormat) -> Result<(DynamicImage, Ori
 
 fn map_image_error(e: image::ImageError) -> ItemError {
     match e {
-        image::ImageError::Limits(l) => ItemError::BadImage(format!("exceeds decoding limits ({l})")),
+        image::ImageError::Limits(l) => {
+            ItemError::BadImage(format!("exceeds decoding limits ({l})"))
+        }
         image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             ItemError::Damaged("file is truncated".to_owned())
         }
@@ -119,16 +145,24 @@ fn map_image_error(e: image::ImageError) -> ItemError {
 /// JPEG with DCT scaling: decodes at 1/2, 1/4 or 1/8 size when that still gives at least
 /// `min_side_px` on the long side (the resampler then does the rest). Returns `None` for colour
 /// models this path does not handle (CMYK), which go through the generic decoder.
-fn decode_jpeg_scaled(data: &[u8], min_side_px: u32) -> Result<Option<(DynamicImage, Orientation)>, ItemError> {
+fn decode_jpeg_scaled(
+    data: &[u8],
+    min_side_px: u32,
+) -> Result<Option<(DynamicImage, Orientation)>, ItemError> {
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(data));
-    decoder.set_max_decoding_buffer_size(usize::try_from(MAX_DECODE_ALLOC_BYTES).unwrap_or(usize::MAX));
+    decoder.set_max_decoding_buffer_size(
+        usize::try_from(MAX_DECODE_ALLOC_BYTES).unwrap_or(usize::MAX),
+    );
     decoder.read_info().map_err(map_jpeg_error)?;
     let Some(info) = decoder.info() else {
         return Err(bad("no JPEG header"));
     };
     let (w, h) = (u32::from(info.width), u32::from(info.height));
     check_size(u64::from(w), u64::from(h))?;
-    if !matches!(info.pixel_format, jpeg_decoder::PixelFormat::L8 | jpeg_decoder::PixelFormat::RGB24) {
+    if !matches!(
+        info.pixel_format,
+        jpeg_decoder::PixelFormat::L8 | jpeg_decoder::PixelFormat::RGB24
+    ) {
         return Ok(None);
     }
     let long = w.max(h);
@@ -136,25 +170,36 @@ fn decode_jpeg_scaled(data: &[u8], min_side_px: u32) -> Result<Option<(DynamicIm
         let scale = f64::from(min_side_px) / f64::from(long);
         let req_w = ((f64::from(w) * scale).ceil() as u32).clamp(1, w);
         let req_h = ((f64::from(h) * scale).ceil() as u32).clamp(1, h);
-        decoder.scale(req_w as u16, req_h as u16).map_err(map_jpeg_error)?;
+        decoder
+            .scale(req_w as u16, req_h as u16)
+            .map_err(map_jpeg_error)?;
     }
     let pixels = decoder.decode().map_err(map_jpeg_error)?;
     let Some(info) = decoder.info() else {
         return Err(bad("no JPEG header"));
     };
     let (w, h) = (u32::from(info.width), u32::from(info.height));
-    let orientation = decoder.exif_data().and_then(Orientation::from_exif_chunk).unwrap_or(Orientation::NoTransforms);
+    let orientation = decoder
+        .exif_data()
+        .and_then(Orientation::from_exif_chunk)
+        .unwrap_or(Orientation::NoTransforms);
     let image = match info.pixel_format {
-        jpeg_decoder::PixelFormat::L8 => image::GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8),
+        jpeg_decoder::PixelFormat::L8 => {
+            image::GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
+        }
         _ => RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8),
     };
-    let image = image.ok_or_else(|| ItemError::Damaged("decoded JPEG has fewer pixels than its header says".to_owned()))?;
+    let image = image.ok_or_else(|| {
+        ItemError::Damaged("decoded JPEG has fewer pixels than its header says".to_owned())
+    })?;
     Ok(Some((image, orientation)))
 }
 
 fn map_jpeg_error(e: jpeg_decoder::Error) -> ItemError {
     match e {
-        jpeg_decoder::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => ItemError::Damaged("file is truncated".to_owned()),
+        jpeg_decoder::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            ItemError::Damaged("file is truncated".to_owned())
+        }
         jpeg_decoder::Error::Format(f) => ItemError::Damaged(f),
         other => bad(other),
     }
@@ -257,8 +302,11 @@ fn resize_to_fit(image: DynamicImage, max_side_px: u32) -> Result<DynamicImage, 
         DynamicImage::ImageRgba8(_) => DynamicImage::ImageRgba8(RgbaImage::new(tw, th)),
         _ => DynamicImage::ImageRgb8(RgbImage::new(tw, th)),
     };
-    let options = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
-    fr::Resizer::new().resize(&src, &mut dst, &options).map_err(|e| ItemError::Internal(format!("resize: {e}")))?;
+    let options =
+        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+    fr::Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .map_err(|e| ItemError::Internal(format!("resize: {e}")))?;
     Ok(dst)
 }
 
@@ -286,8 +334,12 @@ fn encode(image: DynamicImage, params: &ThumbParams) -> Result<Vec<u8>, ItemErro
             let encoder = JpegEncoder::new_with_quality(&mut out, params.quality.clamp(1, 100));
             rgb.write_with_encoder(encoder).map_err(enc_err)?;
         }
-        ThumbFormat::Png => image.write_with_encoder(PngEncoder::new(&mut out)).map_err(enc_err)?,
-        ThumbFormat::Webp => image.write_with_encoder(WebPEncoder::new_lossless(&mut out)).map_err(enc_err)?,
+        ThumbFormat::Png => image
+            .write_with_encoder(PngEncoder::new(&mut out))
+            .map_err(enc_err)?,
+        ThumbFormat::Webp => image
+            .write_with_encoder(WebPEncoder::new_lossless(&mut out))
+            .map_err(enc_err)?,
     }
     Ok(out)
 }
@@ -308,7 +360,8 @@ mod tests {
     fn jpeg_walk_spots_truncation() {
         let img = RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 128]));
         let mut full = Vec::new();
-        img.write_with_encoder(JpegEncoder::new_with_quality(&mut full, 90)).unwrap();
+        img.write_with_encoder(JpegEncoder::new_with_quality(&mut full, 90))
+            .unwrap();
         assert!(jpeg_is_complete(&full));
         assert!(!jpeg_is_complete(&full[..full.len() / 2]));
         assert!(!jpeg_is_complete(&full[..full.len() - 2]));

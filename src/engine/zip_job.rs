@@ -50,10 +50,10 @@ const EXTENDED_TIMESTAMP_ID: u16 = 0x5455;
 
 /// Extensions of data that is already compressed: stored, not deflated.
 const STORED_EXTENSIONS: &[&str] = &[
-    "7z", "aac", "apk", "avi", "avif", "br", "bz2", "cab", "deb", "docx", "epub", "flac", "gif", "gz", "heic", "heif",
-    "jar", "jpeg", "jpg", "jxl", "lz", "lz4", "lzma", "m4a", "m4v", "mkv", "mov", "mp3", "mp4", "odp", "ods", "odt",
-    "ogg", "opus", "png", "pptx", "rar", "rpm", "tgz", "txz", "webm", "webp", "whl", "woff", "woff2", "xlsx", "xz",
-    "zip", "zst",
+    "7z", "aac", "apk", "avi", "avif", "br", "bz2", "cab", "deb", "docx", "epub", "flac", "gif",
+    "gz", "heic", "heif", "jar", "jpeg", "jpg", "jxl", "lz", "lz4", "lzma", "m4a", "m4v", "mkv",
+    "mov", "mp3", "mp4", "odp", "ods", "odt", "ogg", "opus", "png", "pptx", "rar", "rpm", "tgz",
+    "txz", "webm", "webp", "whl", "woff", "woff2", "xlsx", "xz", "zip", "zst",
 ];
 
 /// A compressed entry ready for the writer.
@@ -125,7 +125,10 @@ impl ZipJob {
     fn end(&self, state: JobState, failure: Option<String>) {
         let mut inner = self.lock();
         while inner.running > 0 {
-            inner = self.tasks_idle.wait(inner).unwrap_or_else(|e| e.into_inner());
+            inner = self
+                .tasks_idle
+                .wait(inner)
+                .unwrap_or_else(|e| e.into_inner());
         }
         inner.phase = Phase::Over;
         inner.to_writer = None;
@@ -144,18 +147,30 @@ impl ZipJob {
         let dest = &self.spec.destination;
         let dir = parent_dir(dest);
         if let Err(e) = fs::create_dir_all(dir) {
-            return self.fail(JobError::CreateOutput { path: dir.to_path_buf(), source: e });
+            return self.fail(JobError::CreateOutput {
+                path: dir.to_path_buf(),
+                source: e,
+            });
         }
         let mut exclude_files = Vec::new();
         match fs::metadata(dest) {
-            Ok(m) if m.is_dir() => return self.fail(JobError::OutputNotFolder { path: dest.clone() }),
-            Ok(_) if !self.spec.overwrite => return self.fail(JobError::DestinationExists { path: dest.clone() }),
+            Ok(m) if m.is_dir() => {
+                return self.fail(JobError::OutputNotFolder { path: dest.clone() });
+            }
+            Ok(_) if !self.spec.overwrite => {
+                return self.fail(JobError::DestinationExists { path: dest.clone() });
+            }
             Ok(m) => exclude_files.push((m.dev(), m.ino())),
             Err(_) => {}
         }
         let temp = match temp_beside(dest) {
             Ok(t) => t,
-            Err(e) => return self.fail(JobError::CreateOutput { path: dest.clone(), source: e }),
+            Err(e) => {
+                return self.fail(JobError::CreateOutput {
+                    path: dest.clone(),
+                    source: e,
+                });
+            }
         };
         if let Ok(m) = temp.as_file().metadata() {
             exclude_files.push((m.dev(), m.ino()));
@@ -163,14 +178,22 @@ impl ZipJob {
         if self.spec.inputs.is_empty() {
             return self.fail(JobError::NoInputs);
         }
-        let opts = ScanOptions { symlinks: SymlinkPolicy::KeepInside, include_dirs: true, exclude_files, exclude_dirs: Vec::new() };
+        let opts = ScanOptions {
+            symlinks: SymlinkPolicy::KeepInside,
+            include_dirs: true,
+            exclude_files,
+            exclude_dirs: Vec::new(),
+        };
         let Some(entries) = scan(&self.spec.inputs, &opts, &self.core) else {
             drop(temp);
             return self.end(JobState::Cancelled, None);
         };
         if entries.is_empty() {
             drop(temp);
-            let why = if self.core.errors.load(Ordering::Relaxed) + self.core.skipped.load(Ordering::Relaxed) > 0 {
+            let why = if self.core.errors.load(Ordering::Relaxed)
+                + self.core.skipped.load(Ordering::Relaxed)
+                > 0
+            {
                 "nothing to archive: every input was skipped"
             } else {
                 "nothing to archive"
@@ -193,7 +216,9 @@ impl ZipJob {
             .spawn(move || me.writer(temp, entries, rx));
         if let Err(e) = spawn {
             self.core.cancel.cancel();
-            return self.fail(JobError::Internal(format!("cannot start the writer thread: {e}")));
+            return self.fail(JobError::Internal(format!(
+                "cannot start the writer thread: {e}"
+            )));
         }
         self.notify_sched();
     }
@@ -234,7 +259,12 @@ impl ZipJob {
         self.notify_sched();
     }
 
-    fn writer(self: Arc<Self>, temp: NamedTempFile, entries: Arc<Vec<Entry>>, rx: flume::Receiver<(usize, Compressed, u64)>) {
+    fn writer(
+        self: Arc<Self>,
+        temp: NamedTempFile,
+        entries: Arc<Vec<Entry>>,
+        rx: flume::Receiver<(usize, Compressed, u64)>,
+    ) {
         let outcome = self.write_archive(&temp, &entries, &rx);
         drop(rx);
         match outcome {
@@ -260,13 +290,25 @@ impl ZipJob {
             let err = if e.kind() == io::ErrorKind::AlreadyExists {
                 JobError::DestinationExists { path: dest.clone() }
             } else {
-                JobError::CreateOutput { path: dest.clone(), source: e }
+                JobError::CreateOutput {
+                    path: dest.clone(),
+                    source: e,
+                }
             };
             return self.fail(err);
         }
         self.core.add_output(dest.clone(), size);
-        let incomplete = self.core.errors.load(Ordering::Relaxed) + self.core.skipped.load(Ordering::Relaxed) > 0;
-        self.end(if incomplete { JobState::DoneWithErrors } else { JobState::Done }, None);
+        let incomplete = self.core.errors.load(Ordering::Relaxed)
+            + self.core.skipped.load(Ordering::Relaxed)
+            > 0;
+        self.end(
+            if incomplete {
+                JobState::DoneWithErrors
+            } else {
+                JobState::Done
+            },
+            None,
+        );
     }
 
     fn write_archive(
@@ -276,10 +318,23 @@ impl ZipJob {
         rx: &flume::Receiver<(usize, Compressed, u64)>,
     ) -> Result<(), WriteEnd> {
         let dest = &self.spec.destination;
-        let zip_err = |source| WriteEnd::Failed(JobError::WriteArchive { path: dest.clone(), source });
-        let file = temp.reopen().map_err(|e| WriteEnd::Failed(JobError::CreateOutput { path: dest.clone(), source: e }))?;
+        let zip_err = |source| {
+            WriteEnd::Failed(JobError::WriteArchive {
+                path: dest.clone(),
+                source,
+            })
+        };
+        let file = temp.reopen().map_err(|e| {
+            WriteEnd::Failed(JobError::CreateOutput {
+                path: dest.clone(),
+                source: e,
+            })
+        })?;
         let position = Arc::new(AtomicU64::new(0));
-        let sink = PositionWriter { inner: BufWriter::with_capacity(1 << 20, file), position: Arc::clone(&position) };
+        let sink = PositionWriter {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            position: Arc::clone(&position),
+        };
         let mut zip = ZipWriter::new(sink);
         let mut ready: BTreeMap<usize, (Compressed, u64)> = BTreeMap::new();
         let cancel = self.core.cancel.clone();
@@ -291,10 +346,16 @@ impl ZipJob {
             let zip64 = index >= first_beyond;
             match &entry.kind {
                 EntryKind::Dir => {
-                    zip.add_directory(entry.name.as_str(), entry_options(entry, zip64)).map_err(zip_err)?;
+                    zip.add_directory(entry.name.as_str(), entry_options(entry, zip64))
+                        .map_err(zip_err)?;
                 }
                 EntryKind::Symlink { target } => {
-                    zip.add_symlink(entry.name.as_str(), target.as_str(), entry_options(entry, zip64)).map_err(zip_err)?;
+                    zip.add_symlink(
+                        entry.name.as_str(),
+                        target.as_str(),
+                        entry_options(entry, zip64),
+                    )
+                    .map_err(zip_err)?;
                 }
                 EntryKind::File if !on_pool(entry, self.spec.level) => {
                     self.core.set_current(entry.name.clone());
@@ -329,8 +390,12 @@ impl ZipJob {
             zip.set_raw_zip64_extensible_data_sector(Box::new([]));
         }
         let sink = zip.finish().map_err(zip_err)?;
-        let file = sink.inner.into_inner().map_err(|e| WriteEnd::Failed(JobError::io(dest, e.into_error())))?;
-        file.sync_all().map_err(|e| WriteEnd::Failed(JobError::io(dest, e)))?;
+        let file = sink
+            .inner
+            .into_inner()
+            .map_err(|e| WriteEnd::Failed(JobError::io(dest, e.into_error())))?;
+        file.sync_all()
+            .map_err(|e| WriteEnd::Failed(JobError::io(dest, e)))?;
         Ok(())
     }
 }
@@ -384,12 +449,18 @@ impl JobDriver for ZipJob {
             }
             Phase::Starting => Poll::Idle,
             Phase::Compressing => {
-                if self.core.is_cancelled() || inner.unwritten >= UNWRITTEN_MAX || inner.pending_bytes >= PENDING_MAX_BYTES {
+                if self.core.is_cancelled()
+                    || inner.unwritten >= UNWRITTEN_MAX
+                    || inner.pending_bytes >= PENDING_MAX_BYTES
+                {
                     return Poll::Idle;
                 }
                 let entries = Arc::clone(&inner.entries);
                 let level = self.spec.level;
-                while inner.next < entries.len() && !(entries[inner.next].kind == EntryKind::File && on_pool(&entries[inner.next], level)) {
+                while inner.next < entries.len()
+                    && !(entries[inner.next].kind == EntryKind::File
+                        && on_pool(&entries[inner.next], level))
+                {
                     inner.next += 1;
                 }
                 if inner.next >= entries.len() {
@@ -413,14 +484,19 @@ impl JobDriver for ZipJob {
         if inner.phase == Phase::Starting {
             inner.phase = Phase::Over;
             drop(inner);
-            self.core.finish(JobState::Failed, Some(format!("internal error: {message}")));
+            self.core
+                .finish(JobState::Failed, Some(format!("internal error: {message}")));
             return;
         }
         // A compression task: its entry never reaches the writer, which stops on the cancel.
         inner.running = inner.running.saturating_sub(1);
         self.tasks_idle.notify_all();
         drop(inner);
-        self.core.problem(PathBuf::new(), ProblemKind::Error, ItemError::Internal(message));
+        self.core.problem(
+            PathBuf::new(),
+            ProblemKind::Error,
+            ItemError::Internal(message),
+        );
     }
 
     fn cancel(&self) {
@@ -435,7 +511,6 @@ impl JobDriver for ZipJob {
         self.notify_sched();
     }
 }
-
 
 /// Why one entry was not compressed.
 pub(crate) enum EntryFailure {
@@ -460,56 +535,103 @@ pub(crate) fn open_regular(path: &Path) -> Result<(File, fs::Metadata), ItemErro
         })?;
     let meta = file.metadata().map_err(ItemError::Read)?;
     if !meta.is_file() {
-        return Err(ItemError::ChangedType(if meta.is_dir() { "a folder" } else { "not a regular file" }));
+        return Err(ItemError::ChangedType(if meta.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file"
+        }));
     }
     Ok((file, meta))
 }
 
 /// Whether an entry is deflated on the pool (else the writer streams it).
 fn on_pool(entry: &Entry, level: u8) -> bool {
-    level > 0 && entry.size > 0 && entry.size <= IN_MEMORY_MAX_BYTES && !is_precompressed(&entry.name)
+    level > 0
+        && entry.size > 0
+        && entry.size <= IN_MEMORY_MAX_BYTES
+        && !is_precompressed(&entry.name)
 }
 
 fn note_size_change(entry: &Entry, size: u64, core: &JobCore) {
     // The file may have changed size since the scan: keep the totals honest.
     if size > entry.size {
-        core.bytes_total.fetch_add(size - entry.size, Ordering::Relaxed);
+        core.bytes_total
+            .fetch_add(size - entry.size, Ordering::Relaxed);
     } else if size < entry.size {
-        core.bytes_total.fetch_sub(entry.size - size, Ordering::Relaxed);
+        core.bytes_total
+            .fetch_sub(entry.size - size, Ordering::Relaxed);
     }
 }
 
 fn deflate_options(entry: &Entry, level: u8, zip64: bool) -> FullFileOptions<'static, 'static> {
-    entry_options(entry, zip64).compression_method(CompressionMethod::Deflated).compression_level(Some(i64::from(level)))
+    entry_options(entry, zip64)
+        .compression_method(CompressionMethod::Deflated)
+        .compression_level(Some(i64::from(level)))
 }
 
 fn stored_options(entry: &Entry, zip64: bool) -> FullFileOptions<'static, 'static> {
-    entry_options(entry, zip64).compression_method(CompressionMethod::Stored).compression_level(None)
+    entry_options(entry, zip64)
+        .compression_method(CompressionMethod::Stored)
+        .compression_level(None)
 }
 
 /// A pool task: deflates a file into memory; stores it instead when it does not shrink.
-fn compress_entry(entry: &Entry, level: u8, zip64: bool, core: &JobCore) -> Result<PreparedZipFile, EntryFailure> {
-    let (mut file, meta) = open_regular(&entry.source).map_err(|e| EntryFailure::Item(e, entry.size))?;
+fn compress_entry(
+    entry: &Entry,
+    level: u8,
+    zip64: bool,
+    core: &JobCore,
+) -> Result<PreparedZipFile, EntryFailure> {
+    let (mut file, meta) =
+        open_regular(&entry.source).map_err(|e| EntryFailure::Item(e, entry.size))?;
     let size = meta.len();
     note_size_change(entry, size, core);
-    let prepared = compress_to_memory(&mut file, entry, deflate_options(entry, level, zip64), core, true, size)?;
+    let prepared = compress_to_memory(
+        &mut file,
+        entry,
+        deflate_options(entry, level, zip64),
+        core,
+        true,
+        size,
+    )?;
     if prepared.compressed_size() < prepared.uncompressed_size() {
         return Ok(prepared);
     }
     // It did not shrink: store it (its bytes were already counted).
-    file.seek(SeekFrom::Start(0)).map_err(|e| EntryFailure::Item(ItemError::Read(e), 0))?;
-    compress_to_memory(&mut file, entry, stored_options(entry, zip64), core, false, size)
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| EntryFailure::Item(ItemError::Read(e), 0))?;
+    compress_to_memory(
+        &mut file,
+        entry,
+        stored_options(entry, zip64),
+        core,
+        false,
+        size,
+    )
 }
 
 /// The writer's way for stored and large entries: straight from the file into the archive.
-fn stream_entry<W: Write + Seek>(zip: &mut ZipWriter<W>, entry: &Entry, level: u8, zip64: bool, core: &JobCore) -> Result<(), EntryFailure> {
-    let (mut file, meta) = open_regular(&entry.source).map_err(|e| EntryFailure::Item(e, entry.size))?;
+fn stream_entry<W: Write + Seek>(
+    zip: &mut ZipWriter<W>,
+    entry: &Entry,
+    level: u8,
+    zip64: bool,
+    core: &JobCore,
+) -> Result<(), EntryFailure> {
+    let (mut file, meta) =
+        open_regular(&entry.source).map_err(|e| EntryFailure::Item(e, entry.size))?;
     let size = meta.len();
     note_size_change(entry, size, core);
-    let deflate = level > 0 && size > 0 && !is_precompressed(&entry.name) && worth_deflating(&mut file)?;
-    let options = if deflate { deflate_options(entry, level, zip64) } else { stored_options(entry, zip64) };
+    let deflate =
+        level > 0 && size > 0 && !is_precompressed(&entry.name) && worth_deflating(&mut file)?;
+    let options = if deflate {
+        deflate_options(entry, level, zip64)
+    } else {
+        stored_options(entry, zip64)
+    };
     let large = zip64 || size >= ZIP64_BYTES;
-    zip.start_file(entry.name.as_str(), options.large_file(large)).map_err(EntryFailure::Archive)?;
+    zip.start_file(entry.name.as_str(), options.large_file(large))
+        .map_err(EntryFailure::Archive)?;
     match pump(&mut file, zip, core, true, size) {
         Ok(()) => Ok(()),
         Err(PumpError::Cancelled) => Err(EntryFailure::Cancelled),
@@ -535,9 +657,15 @@ fn worth_deflating(file: &mut File) -> Result<bool, EntryFailure> {
             Err(e) => return Err(EntryFailure::Item(ItemError::Read(e), 0)),
         }
     }
-    file.seek(SeekFrom::Start(0)).map_err(|e| EntryFailure::Item(ItemError::Read(e), 0))?;
-    let mut encoder = flate2::write::DeflateEncoder::new(Vec::with_capacity(filled), flate2::Compression::fast());
-    let compressed = encoder.write_all(&sample[..filled]).and_then(|()| encoder.finish()).map(|v| v.len()).unwrap_or(filled);
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| EntryFailure::Item(ItemError::Read(e), 0))?;
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::with_capacity(filled), flate2::Compression::fast());
+    let compressed = encoder
+        .write_all(&sample[..filled])
+        .and_then(|()| encoder.finish())
+        .map(|v| v.len())
+        .unwrap_or(filled);
     Ok(compressed * 100 < filled * 97)
 }
 
@@ -551,7 +679,13 @@ enum PumpError {
 /// Copies at most `size` bytes (the size when the file was opened: a file growing meanwhile is
 /// archived as it was) from `file` into `sink` in chunks, counting them into bytes_done when
 /// `count`, and checking cancel between chunks.
-fn pump(file: &mut File, sink: &mut dyn Write, core: &JobCore, count: bool, size: u64) -> Result<(), PumpError> {
+fn pump(
+    file: &mut File,
+    sink: &mut dyn Write,
+    core: &JobCore,
+    count: bool,
+    size: u64,
+) -> Result<(), PumpError> {
     let mut buf = vec![0u8; CHUNK_BYTES];
     let mut reader = Read::take(file, size);
     let mut done: u64 = 0;
@@ -589,7 +723,8 @@ fn compress_to_memory(
     count: bool,
     size: u64,
 ) -> Result<PreparedZipFile, EntryFailure> {
-    let compress_err = |e: zip::result::ZipError| EntryFailure::Item(ItemError::Compress(e.to_string()), 0);
+    let compress_err =
+        |e: zip::result::ZipError| EntryFailure::Item(ItemError::Compress(e.to_string()), 0);
     let mut builder = ZipFileBuilder::new(&entry.name, options).map_err(compress_err)?;
     pump(file, &mut builder, core, count, size).map_err(|e| match e {
         PumpError::Cancelled => EntryFailure::Cancelled,
@@ -659,9 +794,17 @@ pub(crate) fn dos_time(mtime: Option<SystemTime>) -> zip::DateTime {
     } else if year > 2107 {
         (2107, 12, 31, 23, 59, 58)
     } else {
-        (year as u16, local.month() as u8, local.day() as u8, local.hour() as u8, local.minute() as u8, local.second() as u8)
+        (
+            year as u16,
+            local.month() as u8,
+            local.day() as u8,
+            local.hour() as u8,
+            local.minute() as u8,
+            local.second() as u8,
+        )
     };
-    zip::DateTime::from_date_and_time(parts.0, parts.1, parts.2, parts.3, parts.4, parts.5.min(59)).unwrap_or_default()
+    zip::DateTime::from_date_and_time(parts.0, parts.1, parts.2, parts.3, parts.4, parts.5.min(59))
+        .unwrap_or_default()
 }
 
 /// A writer that publishes its position, so the writer can tell where the central directory

@@ -24,7 +24,10 @@ pub fn wait_job(engine: &Engine, id: JobId) -> (JobReport, Vec<Progress>) {
     let mut seen = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "job {id} did not finish in {JOB_DEADLINE:?}");
+        assert!(
+            !left.is_zero(),
+            "job {id} did not finish in {JOB_DEADLINE:?}"
+        );
         match engine.events().recv_timeout(left) {
             Ok(JobEvent::Progress(p)) if p.job == id => seen.push(p),
             Ok(JobEvent::Finished(r)) if r.progress.job == id => return (r, seen),
@@ -53,7 +56,9 @@ pub fn text(len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + 64);
     let mut i: u64 = 0;
     while out.len() < len {
-        out.extend_from_slice(format!("line {i}: the quick brown fox {} jumps\n", i * 7919 % 1013).as_bytes());
+        out.extend_from_slice(
+            format!("line {i}: the quick brown fox {} jumps\n", i * 7919 % 1013).as_bytes(),
+        );
         i += 1;
     }
     out.truncate(len);
@@ -83,7 +88,11 @@ pub fn files_below(dir: &Path) -> Vec<PathBuf> {
 pub fn assert_no_partial_files(dir: &Path) {
     for f in files_below(dir) {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(!name.ends_with(".part") && !name.starts_with(".shrinkwrap"), "partial file left: {}", f.display());
+        assert!(
+            !name.ends_with(".part") && !name.starts_with(".shrinkwrap"),
+            "partial file left: {}",
+            f.display()
+        );
     }
 }
 
@@ -94,8 +103,17 @@ pub type Expected = BTreeMap<String, Option<Vec<u8>>>;
 pub fn expected_tree(root: &Path) -> Expected {
     let base = root.parent().unwrap();
     let mut out = Expected::new();
-    for e in walkdir::WalkDir::new(root).into_iter().filter_map(Result::ok) {
-        let rel = e.path().strip_prefix(base).unwrap().to_str().unwrap().to_owned();
+    for e in walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let rel = e
+            .path()
+            .strip_prefix(base)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
         if e.file_type().is_dir() {
             out.insert(format!("{rel}/"), None);
         } else if e.file_type().is_file() {
@@ -106,7 +124,11 @@ pub fn expected_tree(root: &Path) -> Expected {
 }
 
 fn have(tool: &str) -> bool {
-    Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success())
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// Readers that must be present (CI sets SHRINKWRAP_REQUIRE_READERS=1 and installs them).
@@ -114,7 +136,10 @@ fn reader_available(tool: &str) -> bool {
     if have(tool) {
         return true;
     }
-    assert!(std::env::var_os("SHRINKWRAP_REQUIRE_READERS").is_none(), "{tool} is required but not installed");
+    assert!(
+        std::env::var_os("SHRINKWRAP_REQUIRE_READERS").is_none(),
+        "{tool} is required but not installed"
+    );
     eprintln!("note: {tool} not installed, skipping that reader");
     false
 }
@@ -122,17 +147,38 @@ fn reader_available(tool: &str) -> bool {
 /// Tests an archive with `unzip -t`, `python3 -m zipfile -t` and `7z t`.
 pub fn external_readers_accept(archive: &Path) {
     if reader_available("unzip") {
-        let out = Command::new("unzip").arg("-tq").arg(archive).output().unwrap();
-        assert!(out.status.success(), "unzip -t failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("unzip")
+            .arg("-tq")
+            .arg(archive)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "unzip -t failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     if reader_available("python3") {
-        let out = Command::new("python3").args(["-m", "zipfile", "-t"]).arg(archive).output().unwrap();
-        assert!(out.status.success(), "python3 -m zipfile -t failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("python3")
+            .args(["-m", "zipfile", "-t"])
+            .arg(archive)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "python3 -m zipfile -t failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     if reader_available("7z") {
         let out = Command::new("7z").arg("t").arg(archive).output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success() && stdout.contains("Everything is Ok"), "7z t failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success() && stdout.contains("Everything is Ok"),
+            "7z t failed: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -160,23 +206,44 @@ pub fn assert_archive_matches(archive: &Path, expected: &Expected) {
     let got = read_archive(archive);
     let names: Vec<&String> = got.iter().map(|(n, _)| n).collect();
     let mut sorted = names.clone();
-    sorted.sort_by(|a, b| a.trim_end_matches('/').as_bytes().cmp(b.trim_end_matches('/').as_bytes()));
+    sorted.sort_by(|a, b| {
+        a.trim_end_matches('/')
+            .as_bytes()
+            .cmp(b.trim_end_matches('/').as_bytes())
+    });
     assert_eq!(names, sorted, "entries are not in sorted order");
     let got_map: Expected = got.into_iter().collect();
-    assert_eq!(got_map.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "entry names differ");
+    assert_eq!(
+        got_map.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "entry names differ"
+    );
     for (name, content) in expected {
         assert!(got_map[name] == *content, "content of {name} differs");
     }
     external_readers_accept(archive);
     if have("unzip") {
         let dir = tempfile::tempdir().unwrap();
-        let out = Command::new("unzip").arg("-q").arg(archive).arg("-d").arg(dir.path()).output().unwrap();
-        assert!(out.status.success(), "unzip failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("unzip")
+            .arg("-q")
+            .arg(archive)
+            .arg("-d")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "unzip failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         for (name, content) in expected {
             let path = dir.path().join(name.trim_end_matches('/'));
             match content {
                 None => assert!(path.is_dir(), "{name} not extracted as a folder"),
-                Some(bytes) => assert!(fs::read(&path).unwrap() == *bytes, "extracted {name} differs"),
+                Some(bytes) => assert!(
+                    fs::read(&path).unwrap() == *bytes,
+                    "extracted {name} differs"
+                ),
             }
         }
     }
