@@ -458,3 +458,39 @@ fn the_worker_setting_resizes_the_pool() {
     assert_eq!(harness.state().settings().workers, Some(3));
     assert_eq!(harness.state().engine().workers(), 3);
 }
+
+#[test]
+fn escape_cancels_the_selected_job() {
+    let tmp = tempfile::tempdir().unwrap();
+    let big = tmp.path().join("archive-me.bin");
+    write_noise(&big, 64 << 20);
+    let settings = Settings {
+        compression: CompressionLevel::Maximum,
+        ..Settings::default()
+    };
+    let mut harness = harness(1, settings);
+    drop_onto_window(&mut harness, &big);
+    harness.get_by_label("Compress").click();
+    harness.step();
+    step_until(&mut harness, "the job to start", |app| {
+        matches!(
+            app.queue().rows()[0].state(),
+            JobState::Scanning | JobState::Running
+        )
+    });
+    // A click on the card (here on its title) selects the job.
+    harness.get_by_label("archive-me.zip").click();
+    harness.step();
+    let id = harness.state().queue().rows()[0].id;
+    assert_eq!(harness.state().queue().selected(), Some(id));
+    harness.key_press(egui::Key::Escape);
+    harness.step();
+    step_until(&mut harness, "the job to end", |app| {
+        app.queue().rows()[0].is_finished()
+    });
+    assert_eq!(
+        harness.state().queue().rows()[0].state(),
+        JobState::Cancelled
+    );
+    assert!(part_files(tmp.path()).is_empty());
+}

@@ -427,8 +427,13 @@ impl App {
             && self.state.quit == QuitState::Running
             && !self.state.queue.any_active()
         {
-            self.exit_status
-                .store(self.state.queue.exit_status(), Ordering::Relaxed);
+            // Nothing queued (the job could not be built, e.g. no usable destination) is a failure.
+            let status = if self.state.queue.rows().is_empty() {
+                2
+            } else {
+                self.state.queue.exit_status()
+            };
+            self.exit_status.store(status, Ordering::Relaxed);
             self.close(ctx);
         }
     }
@@ -514,6 +519,10 @@ impl eframe::App for App {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        // A `--screenshot` run is a picture of the window, not a session: it changes nothing.
+        if self.screenshot.is_some() {
+            return;
+        }
         eframe::set_value(storage, SETTINGS_KEY, &self.state.settings);
     }
 }

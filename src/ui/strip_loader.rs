@@ -13,8 +13,8 @@ use eframe::egui::ColorImage;
 
 use crate::engine::JobId;
 
-/// Long side of a strip image, in pixels (the strip draws them at up to this size).
-pub const STRIP_IMAGE_SIDE_PX: u32 = 96;
+/// Long side of a strip image, in pixels (enough for the strip's height on a 2x screen).
+pub const STRIP_IMAGE_SIDE_PX: u32 = 160;
 /// Capacity of the request and result channels.
 const STRIP_CHANNEL_CAPACITY: usize = 64;
 

@@ -12,13 +12,12 @@ use crate::engine::{JobKind, JobReport, JobState, ProblemKind};
 use super::super::format;
 use super::super::queue::{JobRow, Queue};
 use super::super::state::Command;
-use super::super::strip_loader::STRIP_IMAGE_SIDE_PX;
 use super::{section_heading, theme, widgets};
 
 /// Problems listed per job before "and N more".
 const PROBLEMS_SHOWN: usize = 200;
 /// Height of the thumbnails in a strip, in points.
-const STRIP_HEIGHT: f32 = 72.0;
+const STRIP_HEIGHT: f32 = 80.0;
 
 pub fn show(ui: &mut egui::Ui, queue: &Queue, commands: &mut Vec<Command>) {
     ui.horizontal(|ui| {
@@ -94,6 +93,8 @@ fn job_card(ui: &mut egui::Ui, row: &JobRow, selected: bool, commands: &mut Vec<
             .id_salt(("job", row.id.0))
             .sense(egui::Sense::click()),
         |ui| {
+            // Plain clicks on the card's text select the job (instead of starting a text selection).
+            ui.style_mut().interaction.selectable_labels = false;
             card.show(ui, |ui| {
                 ui.set_width(ui.available_width());
                 card_header(ui, row, commands);
@@ -287,6 +288,8 @@ fn problem_list(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
     egui::CollapsingHeader::new(title)
         .id_salt(("problems", row.id.0))
         .show(ui, |ui| {
+            // Paths and causes can be selected and copied.
+            ui.style_mut().interaction.selectable_labels = true;
             let danger = theme::danger(ui.visuals());
             let warning = theme::warning(ui.visuals());
             for problem in report.problems.iter().take(PROBLEMS_SHOWN) {
@@ -319,25 +322,26 @@ fn problem_list(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
 
 fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow) {
     ui.add_space(2.0);
-    egui::ScrollArea::horizontal()
-        .id_salt(("strip", row.id.0))
-        .auto_shrink([false, true])
-        .show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.spacing_mut().item_spacing.x = 6.0;
-                let max = egui::vec2(STRIP_IMAGE_SIDE_PX as f32, STRIP_HEIGHT);
-                for texture in &row.strip.textures {
-                    ui.add(
-                        egui::Image::from_texture(egui::load::SizedTexture::from_handle(texture))
-                            .max_size(max)
-                            .corner_radius(4),
-                    );
-                }
-                if row.strip.pending > 0 {
-                    ui.label(RichText::new("loading…").weak());
-                } else if row.strip.not_shown > 0 {
-                    ui.label(RichText::new(format!("+{} more", row.strip.not_shown)).weak());
-                }
-            });
-        });
+    // A wrapped grid: every thumbnail the same height, widths by aspect ratio.
+    ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing = egui::vec2(6.0, 6.0);
+        for texture in &row.strip.textures {
+            let [width, height] = texture.size();
+            let aspect = width as f32 / height.max(1) as f32;
+            let size = egui::vec2(
+                (STRIP_HEIGHT * aspect).clamp(STRIP_HEIGHT * 0.5, STRIP_HEIGHT * 2.0),
+                STRIP_HEIGHT,
+            );
+            ui.add(
+                egui::Image::from_texture(egui::load::SizedTexture::from_handle(texture))
+                    .fit_to_exact_size(size)
+                    .corner_radius(4),
+            );
+        }
+        if row.strip.pending > 0 {
+            ui.label(RichText::new("loading…").weak());
+        } else if row.strip.not_shown > 0 {
+            ui.label(RichText::new(format!("+{} more", row.strip.not_shown)).weak());
+        }
+    });
 }
