@@ -134,6 +134,9 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             };
         }
     };
+    if matches!(cli.command, Command::Zip(_)) {
+        crate::tune_allocator();
+    }
     let (specs, common) = match build_specs(cli.command) {
         Ok(x) => x,
         Err(msg) => {

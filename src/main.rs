@@ -3,11 +3,11 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    shrinkwrap::tune_allocator();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if shrinkwrap::cli::is_cli_invocation(&args) {
         shrinkwrap::cli::main(args)
     } else {
+        shrinkwrap::tune_allocator();
         shrinkwrap::ui::main(args)
     }
 }

@@ -260,7 +260,10 @@ fn finished_details(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
         }
         _ => {}
     }
-    ui.label(RichText::new(parts.join("  ·  ")).weak());
+    if !report.outputs.is_empty() {
+        parts.push(format!("in {}", row.folder_to_open().display()));
+    }
+    ui.add(egui::Label::new(RichText::new(parts.join("  ·  ")).weak()).wrap());
 
     if !report.problems.is_empty() {
         problem_list(ui, row, report);
