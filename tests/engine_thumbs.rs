@@ -285,13 +285,7 @@ fn bad_inputs_get_per_file_errors_and_the_job_goes_on() {
         vec![src.clone()],
         out.clone(),
     )));
-    loop {
-        match engine.events().recv_timeout(JOB_DEADLINE).unwrap() {
-            JobEvent::Progress(p) if p.state == JobState::Running => break,
-            JobEvent::Finished(r) => panic!("finished too early: {r:?}"),
-            _ => {}
-        }
-    }
+    wait_until_running(&engine, id);
     // Deleted after the scan: as unreadable as a file can be for root.
     fs::remove_file(src.join("zz-gone.jpg")).unwrap();
     let (report, _) = wait_job(&engine, id);

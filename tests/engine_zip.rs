@@ -429,13 +429,7 @@ fn file_vanishing_after_scan_is_reported_and_job_goes_on() {
     let engine = Engine::new(1);
     let dest = tmp.path().join("o.zip");
     let id = engine.submit(zip_spec(&[&root], &dest));
-    loop {
-        match engine.events().recv_timeout(JOB_DEADLINE).unwrap() {
-            JobEvent::Progress(p) if p.state == JobState::Running => break,
-            JobEvent::Finished(r) => panic!("finished too early: {r:?}"),
-            _ => {}
-        }
-    }
+    wait_until_running(&engine, id);
     fs::remove_file(root.join("z-vanishes.txt")).unwrap();
     let (report, _) = wait_job(&engine, id);
     assert_eq!(report.progress.state, JobState::DoneWithErrors);

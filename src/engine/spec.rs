@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::output::parent_dir;
+
 /// Deflate level used when none is given.
 pub const DEFAULT_ZIP_LEVEL: u8 = 6;
 /// Long side of the thumbnail box when none is given.
@@ -123,10 +125,7 @@ impl ZipSpec {
     /// The default archive for some inputs: next to the first one, named after it.
     pub fn default_destination(inputs: &[PathBuf]) -> Option<PathBuf> {
         let first = inputs.first()?;
-        let parent = first
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        let parent = parent_dir(first);
         let name = if inputs.len() == 1 {
             first
                 .file_stem()
@@ -240,10 +239,7 @@ impl ThumbSpec {
     /// The default output folder: `<first input's folder>/thumbnails`.
     pub fn default_output_dir(inputs: &[PathBuf]) -> Option<PathBuf> {
         let first = inputs.first()?;
-        let parent = first
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        let parent = parent_dir(first);
         Some(parent.join("thumbnails"))
     }
 }

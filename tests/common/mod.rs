@@ -37,6 +37,23 @@ pub fn wait_job(engine: &Engine, id: JobId) -> (JobReport, Vec<Progress>) {
     }
 }
 
+/// Waits until job `id` has finished its scan and is processing items.
+pub fn wait_until_running(engine: &Engine, id: JobId) {
+    loop {
+        match engine.events().recv_timeout(JOB_DEADLINE).unwrap() {
+            JobEvent::Progress(p)
+                if p.job == id && p.state == shrinkwrap::engine::JobState::Running =>
+            {
+                return;
+            }
+            JobEvent::Finished(r) if r.progress.job == id => {
+                panic!("finished before running was seen: {r:?}")
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Deterministic pseudo-random bytes (xorshift), fast enough for hundreds of MiB.
 pub fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut state = seed | 1;
