@@ -32,6 +32,8 @@ use super::view;
 const QUIT_CANCEL_GRACE: Duration = Duration::from_secs(10);
 /// How often the window repaints while it waits for something that sends no wake-up.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// The shortest time between two frames caused by job progress (about 15 a second).
+const PROGRESS_REPAINT_INTERVAL: Duration = Duration::from_millis(66);
 /// Messages from helper threads waiting to be shown.
 const BACKGROUND_NOTICE_CAPACITY: usize = 8;
 /// In `--screenshot` mode with a job, how much progress to show before capturing.
@@ -104,7 +106,13 @@ impl App {
         let repaint_ctx = ctx.clone();
         let waker: Waker = Arc::new(move || repaint_ctx.request_repaint());
         let engine = Engine::new(settings.worker_count());
-        engine.set_waker(Arc::clone(&waker));
+        // Progress news repaints after a short delay, so that frames it causes come at most
+        // every PROGRESS_REPAINT_INTERVAL (input still repaints at once): drawing the window
+        // costs CPU that the workers need, most of all with software rendering.
+        let progress_ctx = ctx.clone();
+        engine.set_waker(Arc::new(move || {
+            progress_ctx.request_repaint_after(PROGRESS_REPAINT_INTERVAL)
+        }));
         let screenshot = launch
             .screenshot
             .clone()
