@@ -103,10 +103,13 @@ impl ThumbJob {
             exclude_files: Vec::new(),
             exclude_dirs,
         };
-        let Some(entries) = scan(&self.spec.inputs, &opts, &self.core) else {
+        let Some(mut entries) = scan(&self.spec.inputs, &opts, &self.core) else {
             return self.finish_now(JobState::Cancelled, None);
         };
         let mut inner = self.lock();
+        // Largest first: the long decodes start early instead of leaving one worker busy at the
+        // end while the others idle (longest-processing-time-first scheduling).
+        entries.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
         inner.entries = Arc::new(entries);
         inner.phase = Phase::Running;
         drop(inner);
