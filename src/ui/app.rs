@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use eframe::egui;
@@ -32,8 +32,11 @@ use super::view;
 const QUIT_CANCEL_GRACE: Duration = Duration::from_secs(10);
 /// How often the window repaints while it waits for something that sends no wake-up.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
-/// The shortest time between two frames caused by job progress (about 15 a second).
+/// The shortest time between a frame and the next one caused by job progress (at most about
+/// 15 frames a second while jobs run).
 const PROGRESS_REPAINT_INTERVAL: Duration = Duration::from_millis(66);
+/// The shortest time between two title changes that only move the percentage.
+const TITLE_UPDATE_INTERVAL: Duration = Duration::from_secs(1);
 /// Messages from helper threads waiting to be shown.
 const BACKGROUND_NOTICE_CAPACITY: usize = 8;
 /// In `--screenshot` mode with a job, how much progress to show before capturing.
@@ -57,10 +60,15 @@ pub struct App {
     /// When a job first showed progress (for `--screenshot`).
     first_progress_at: Option<Instant>,
     window_title: String,
+    /// Active jobs and time at the last title change.
+    title_active_jobs: usize,
+    title_updated_at: Option<Instant>,
     frame_began: Option<Instant>,
     exit_status: Arc<AtomicU8>,
     icon: Option<egui::TextureHandle>,
     pending_commands: Vec<Command>,
+    /// When the last frame was drawn (read by the engine's waker).
+    last_frame: Arc<FrameClock>,
     /// Messages from helper threads (e.g. "cannot open the folder") for the notice line.
     background_notices: flume::Sender<String>,
     background_notices_rx: flume::Receiver<String>,
@@ -106,12 +114,16 @@ impl App {
         let repaint_ctx = ctx.clone();
         let waker: Waker = Arc::new(move || repaint_ctx.request_repaint());
         let engine = Engine::new(settings.worker_count());
-        // Progress news repaints after a short delay, so that frames it causes come at most
-        // every PROGRESS_REPAINT_INTERVAL (input still repaints at once): drawing the window
-        // costs CPU that the workers need, most of all with software rendering.
+        // Progress news repaints no sooner than PROGRESS_REPAINT_INTERVAL after the last frame
+        // (input still repaints at once): drawing the window costs CPU that the workers need,
+        // most of all with software rendering.
+        let last_frame = Arc::new(FrameClock::new());
         let progress_ctx = ctx.clone();
+        let waker_clock = Arc::clone(&last_frame);
         engine.set_waker(Arc::new(move || {
-            progress_ctx.request_repaint_after(PROGRESS_REPAINT_INTERVAL)
+            let since_frame = waker_clock.since_last_frame();
+            progress_ctx
+                .request_repaint_after(PROGRESS_REPAINT_INTERVAL.saturating_sub(since_frame));
         }));
         let screenshot = launch
             .screenshot
@@ -132,10 +144,13 @@ impl App {
             launched: false,
             first_progress_at: None,
             window_title: String::new(),
+            title_active_jobs: 0,
+            title_updated_at: None,
             frame_began: None,
             exit_status: Arc::new(AtomicU8::new(0)),
             icon,
             pending_commands: Vec::new(),
+            last_frame,
             background_notices,
             background_notices_rx,
             waker,
@@ -491,11 +506,24 @@ impl App {
         }
     }
 
+    /// Keeps the title's progress current. A title command costs one more frame, so a mere
+    /// percentage change waits until TITLE_UPDATE_INTERVAL has passed (the next progress frame
+    /// after that carries it); starting and finishing jobs show at once.
     fn update_title(&mut self, ctx: &egui::Context) {
         let title = self.state.queue.window_title();
-        if title != self.window_title {
+        let active_jobs = self.state.queue.active_count();
+        if title == self.window_title {
+            return;
+        }
+        let jobs_changed = active_jobs != self.title_active_jobs;
+        let due = self
+            .title_updated_at
+            .is_none_or(|t| t.elapsed() >= TITLE_UPDATE_INTERVAL);
+        if jobs_changed || due {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.window_title = title;
+            self.title_active_jobs = active_jobs;
+            self.title_updated_at = Some(Instant::now());
         }
     }
 }
@@ -515,6 +543,7 @@ impl eframe::App for App {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let frame_began = self.frame_began.take().unwrap_or_else(Instant::now);
+        self.last_frame.mark();
         let mut commands = Vec::new();
         view::draw(ui, &mut self.state, self.icon.as_ref(), &mut commands);
         let ctx = ui.ctx().clone();
@@ -532,6 +561,34 @@ impl eframe::App for App {
             return;
         }
         eframe::set_value(storage, SETTINGS_KEY, &self.state.settings);
+    }
+}
+
+/// The time of the last frame, shared with the engine's waker thread.
+struct FrameClock {
+    origin: Instant,
+    /// Microseconds from `origin` to the start of the last frame.
+    last_frame_us: AtomicU64,
+}
+
+impl FrameClock {
+    fn new() -> FrameClock {
+        FrameClock {
+            origin: Instant::now(),
+            last_frame_us: AtomicU64::new(0),
+        }
+    }
+
+    fn mark(&self) {
+        let us = u64::try_from(self.origin.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.last_frame_us.store(us, Ordering::Relaxed);
+    }
+
+    fn since_last_frame(&self) -> Duration {
+        let now = self.origin.elapsed();
+        now.saturating_sub(Duration::from_micros(
+            self.last_frame_us.load(Ordering::Relaxed),
+        ))
     }
 }
 
