@@ -44,6 +44,12 @@ pub use spec::{
 use progress::{JobCore, ProgressHub};
 use scheduler::{JobDriver, Scheduler};
 
+/// Locks a mutex, carrying on after a panic elsewhere poisoned it: every engine mutex guards data
+/// that stays consistent between statements, so the poison carries no information here.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The number of workers to use when none is chosen: one per core.
 pub fn default_workers() -> usize {
     std::thread::available_parallelism()
@@ -84,7 +90,7 @@ impl Engine {
     }
 
     fn jobs(&self) -> MutexGuard<'_, HashMap<JobId, Arc<dyn JobDriver>>> {
-        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.jobs)
     }
 
     /// Queues a job and returns its id at once.

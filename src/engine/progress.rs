@@ -258,7 +258,7 @@ impl JobCore {
 
     pub fn status(&self) -> MutexGuard<'_, Status> {
         // A poisoned status only means a task panicked while holding it; the data is still sound.
-        self.status.lock().unwrap_or_else(|e| e.into_inner())
+        super::lock(&self.status)
     }
 
     pub fn state(&self) -> JobState {
@@ -452,7 +452,7 @@ impl ProgressHub {
     }
 
     fn lock(&self) -> MutexGuard<'_, HubState> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        super::lock(&self.inner)
     }
 
     pub fn watch(&self, core: Arc<JobCore>) {
@@ -461,7 +461,7 @@ impl ProgressHub {
     }
 
     pub fn set_waker(&self, waker: Option<Waker>) {
-        *self.waker.lock().unwrap_or_else(|e| e.into_inner()) = waker;
+        *super::lock(&self.waker) = waker;
     }
 
     pub fn kick(&self) {
@@ -483,7 +483,7 @@ impl ProgressHub {
     }
 
     fn call_waker(&self) {
-        let waker = self.waker.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let waker = super::lock(&self.waker).clone();
         if let Some(w) = waker {
             w();
         }

@@ -68,7 +68,7 @@ impl Scheduler {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        super::lock(&self.state)
     }
 
     pub fn workers(&self) -> usize {
@@ -99,7 +99,7 @@ impl Scheduler {
         }
         drop(st);
         self.work_ready.notify_all();
-        let mut handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+        let mut handles = super::lock(&self.handles);
         handles.retain(|h| !h.is_finished());
         handles.extend(spawned);
     }
@@ -107,6 +107,13 @@ impl Scheduler {
     pub fn submit(&self, job: Arc<dyn JobDriver>) {
         self.lock().jobs.push_back(job);
         self.work_ready.notify_all();
+    }
+
+    /// Wakes the scheduler behind a job's weak handle, if it still exists.
+    pub fn notify_weak(sched: &std::sync::Weak<Scheduler>) {
+        if let Some(s) = sched.upgrade() {
+            s.notify();
+        }
     }
 
     /// Tells idle workers that some job may have work again.
@@ -119,7 +126,7 @@ impl Scheduler {
     pub fn shutdown(&self) {
         self.lock().shutdown = true;
         self.work_ready.notify_all();
-        let handles = std::mem::take(&mut *self.handles.lock().unwrap_or_else(|e| e.into_inner()));
+        let handles = std::mem::take(&mut *super::lock(&self.handles));
         for h in handles {
             let _ = h.join();
         }

@@ -69,13 +69,11 @@ impl ThumbJob {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        super::lock(&self.inner)
     }
 
     fn notify_sched(&self) {
-        if let Some(s) = self.sched.upgrade() {
-            s.notify();
-        }
+        Scheduler::notify_weak(&self.sched);
     }
 
     fn start(&self) {

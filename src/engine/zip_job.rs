@@ -112,13 +112,11 @@ impl ZipJob {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        super::lock(&self.inner)
     }
 
     fn notify_sched(&self) {
-        if let Some(s) = self.sched.upgrade() {
-            s.notify();
-        }
+        Scheduler::notify_weak(&self.sched);
     }
 
     /// Ends the job: waits until no task of it runs any more, then reports.
