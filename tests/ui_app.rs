@@ -5,12 +5,14 @@
 //! No timing assertions: frames are stepped until the expected state shows up, with one generous
 //! deadline per wait so that a hang fails instead of blocking CI.
 
+mod common;
+
 use std::fs;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{assert_archive_matches, expected_tree, files_below, noise, write};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -74,49 +76,34 @@ fn drop_onto_window(harness: &mut Harness<'static, App>, path: &Path) {
     harness.run();
 }
 
-fn write_file(path: &Path, bytes: &[u8]) {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).unwrap();
-    }
-    fs::write(path, bytes).unwrap();
-}
-
-/// `len` bytes that deflate cannot shrink (xorshift), written in chunks.
-fn write_noise(path: &Path, len: usize) {
-    let mut file = fs::File::create(path).unwrap();
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut chunk = vec![0u8; 1 << 20];
-    let mut left = len;
-    while left > 0 {
-        for word in chunk.chunks_mut(8) {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            word.copy_from_slice(&state.to_le_bytes()[..word.len()]);
-        }
-        let n = left.min(chunk.len());
-        file.write_all(&chunk[..n]).unwrap();
-        left -= n;
-    }
-}
-
 fn part_files(dir: &Path) -> Vec<PathBuf> {
-    walk(dir)
+    files_below(dir)
         .into_iter()
         .filter(|p| p.to_string_lossy().ends_with(".part"))
         .collect()
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        }
-        out.push(path);
-    }
-    out
+/// Drops a 64 MiB incompressible file named `name` on a one-worker window, starts a compress job
+/// at Maximum and steps until it runs.
+fn start_big_compress_job(dir: &Path, name: &str) -> Harness<'static, App> {
+    let big = dir.join(name);
+    write(&big, &noise(64 << 20, 7));
+    let settings = Settings {
+        compression: CompressionLevel::Maximum,
+        ..Settings::default()
+    };
+    let mut harness = harness(1, settings);
+    drop_onto_window(&mut harness, &big);
+    assert_eq!(harness.state().inputs().len(), 1, "the drop added the file");
+    harness.get_by_label("Compress").click();
+    harness.step();
+    step_until(&mut harness, "the job to start", |app| {
+        matches!(
+            app.queue().rows()[0].state(),
+            JobState::Scanning | JobState::Running
+        )
+    });
+    harness
 }
 
 fn has_label(harness: &Harness<'static, App>, label: &str) -> bool {
@@ -127,12 +114,12 @@ fn has_label(harness: &Harness<'static, App>, label: &str) -> bool {
 fn compress_from_the_path_field_makes_a_valid_archive() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("project");
-    write_file(&src.join("readme.txt"), b"hello from shrinkwrap\n");
-    write_file(
+    write(&src.join("readme.txt"), b"hello from shrinkwrap\n");
+    write(
         &src.join("docs/notes.md"),
         "# notes\n".repeat(2000).as_bytes(),
     );
-    write_file(&src.join("data/table.csv"), b"a,b\n1,2\n");
+    write(&src.join("data/table.csv"), b"a,b\n1,2\n");
 
     let mut harness = harness(2, Settings::default());
     type_path_and_add(&mut harness, &src);
@@ -162,29 +149,8 @@ fn compress_from_the_path_field_makes_a_valid_archive() {
     assert!(has_label(&harness, "done"), "the row says done");
     assert!(harness.query_by_label("Open folder").is_some());
 
-    let archive = tmp.path().join("project.zip");
-    let mut zip = zip::ZipArchive::new(fs::File::open(&archive).unwrap()).unwrap();
-    let mut names: Vec<String> = zip
-        .file_names()
-        .map(|n| n.unwrap().into_owned())
-        .filter(|n| !n.ends_with('/'))
-        .collect();
-    names.sort();
-    assert_eq!(
-        names,
-        [
-            "project/data/table.csv",
-            "project/docs/notes.md",
-            "project/readme.txt"
-        ]
-    );
-    for name in names {
-        let mut entry = zip.by_name(&name).unwrap();
-        let mut content = Vec::new();
-        entry.read_to_end(&mut content).unwrap();
-        let original = fs::read(src.join(name.trim_start_matches("project/"))).unwrap();
-        assert_eq!(content, original, "{name} round-trips");
-    }
+    // Read back by the zip crate, unzip, python3 and 7z, extracted and byte-compared.
+    assert_archive_matches(&tmp.path().join("project.zip"), &expected_tree(&src));
     assert!(part_files(tmp.path()).is_empty());
     harness.run();
 }
@@ -192,25 +158,7 @@ fn compress_from_the_path_field_makes_a_valid_archive() {
 #[test]
 fn cancelling_a_big_job_leaves_no_partial_file() {
     let tmp = tempfile::tempdir().unwrap();
-    let big = tmp.path().join("big.bin");
-    write_noise(&big, 64 << 20);
-
-    let settings = Settings {
-        compression: CompressionLevel::Maximum,
-        ..Settings::default()
-    };
-    let mut harness = harness(1, settings);
-    drop_onto_window(&mut harness, &big);
-    assert_eq!(harness.state().inputs().len(), 1, "the drop added the file");
-
-    harness.get_by_label("Compress").click();
-    harness.step();
-    step_until(&mut harness, "the job to start", |app| {
-        matches!(
-            app.queue().rows()[0].state(),
-            JobState::Scanning | JobState::Running
-        )
-    });
+    let mut harness = start_big_compress_job(tmp.path(), "big.bin");
     harness.get_by_label("Cancel").click();
     harness.step();
     step_until(&mut harness, "the job to end", |app| {
@@ -253,13 +201,13 @@ fn thumbnails_with_a_broken_image_show_one_error_and_the_strip() {
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
     for i in 0..3u8 {
-        write_file(
+        write(
             &photos.join(format!("photo-{i}.png")),
             &png_bytes(640, 480, i),
         );
     }
     let whole = png_bytes(640, 480, 9);
-    write_file(&photos.join("broken.png"), &whole[..whole.len() / 2]);
+    write(&photos.join("broken.png"), &whole[..whole.len() / 2]);
 
     let mut harness = harness(2, Settings::default());
     drop_onto_window(&mut harness, &photos);
@@ -314,8 +262,8 @@ fn thumbnails_with_a_broken_image_show_one_error_and_the_strip() {
 fn an_existing_archive_fails_the_job_and_the_row_says_why() {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("report.txt");
-    write_file(&file, b"quarterly numbers\n");
-    write_file(&tmp.path().join("report.zip"), b"not mine to replace");
+    write(&file, b"quarterly numbers\n");
+    write(&tmp.path().join("report.zip"), b"not mine to replace");
 
     let mut harness = harness(1, Settings::default());
     drop_onto_window(&mut harness, &file);
@@ -344,8 +292,8 @@ fn an_existing_archive_fails_the_job_and_the_row_says_why() {
 fn delete_removes_the_selected_input_and_clear_all_empties_the_list() {
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (tmp.path().join("alpha.txt"), tmp.path().join("beta.txt"));
-    write_file(&a, b"a");
-    write_file(&b, b"b");
+    write(&a, b"a");
+    write(&b, b"b");
     let mut harness = harness(1, Settings::default());
     drop_onto_window(&mut harness, &a);
     drop_onto_window(&mut harness, &b);
@@ -366,22 +314,7 @@ fn delete_removes_the_selected_input_and_clear_all_empties_the_list() {
 #[test]
 fn closing_while_a_job_runs_asks_then_cancels_and_cleans_up() {
     let tmp = tempfile::tempdir().unwrap();
-    let big = tmp.path().join("huge.bin");
-    write_noise(&big, 64 << 20);
-    let settings = Settings {
-        compression: CompressionLevel::Maximum,
-        ..Settings::default()
-    };
-    let mut harness = harness(1, settings);
-    drop_onto_window(&mut harness, &big);
-    harness.get_by_label("Compress").click();
-    harness.step();
-    step_until(&mut harness, "the job to start", |app| {
-        matches!(
-            app.queue().rows()[0].state(),
-            JobState::Scanning | JobState::Running
-        )
-    });
+    let mut harness = start_big_compress_job(tmp.path(), "huge.bin");
 
     let root = harness
         .input_mut()
@@ -462,22 +395,7 @@ fn the_worker_setting_resizes_the_pool() {
 #[test]
 fn escape_cancels_the_selected_job() {
     let tmp = tempfile::tempdir().unwrap();
-    let big = tmp.path().join("archive-me.bin");
-    write_noise(&big, 64 << 20);
-    let settings = Settings {
-        compression: CompressionLevel::Maximum,
-        ..Settings::default()
-    };
-    let mut harness = harness(1, settings);
-    drop_onto_window(&mut harness, &big);
-    harness.get_by_label("Compress").click();
-    harness.step();
-    step_until(&mut harness, "the job to start", |app| {
-        matches!(
-            app.queue().rows()[0].state(),
-            JobState::Scanning | JobState::Running
-        )
-    });
+    let mut harness = start_big_compress_job(tmp.path(), "archive-me.bin");
     // A click on the card (here on its title) selects the job.
     harness.get_by_label("archive-me.zip").click();
     harness.step();
