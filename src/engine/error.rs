@@ -20,14 +20,12 @@ pub enum JobError {
     },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
-    #[error("{path}: not found")]
-    InputMissing { path: PathBuf },
     #[error("nothing to do: no inputs")]
     NoInputs,
     #[error("{0}")]
     NothingToDo(&'static str),
-    #[error("{path}: the output folder is not a folder")]
-    OutputNotFolder { path: PathBuf },
+    #[error("{path}: is a folder; the archive needs a file name")]
+    DestinationIsFolder { path: PathBuf },
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -153,7 +153,7 @@ impl ZipJob {
         let mut exclude_files = Vec::new();
         match fs::metadata(dest) {
             Ok(m) if m.is_dir() => {
-                return self.fail(JobError::OutputNotFolder { path: dest.clone() });
+                return self.fail(JobError::DestinationIsFolder { path: dest.clone() });
             }
             Ok(_) if !self.spec.overwrite => {
                 return self.fail(JobError::DestinationExists { path: dest.clone() });
