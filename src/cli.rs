@@ -2,9 +2,10 @@
 //! as the window.
 //!
 //! Owns: argument parsing, the terminal progress bars (indicatif, only on a terminal), the
-//! `--json` event stream, Ctrl-C (cancels cleanly: no partial file, exit 130) and exit codes
-//! (0 all well, 1 per-file errors, 2 failed job or bad arguments).
-//! Must not touch: job logic (the engine's), the window.
+//! `--json` event stream, the printed plan of `--dry-run`, and Ctrl-C (cancels cleanly: no
+//! partial file, exit 130).
+//! Must not touch: job logic and shared policy (spec validation, naming, the exit status: the
+//! engine's), the window.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -19,9 +20,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::engine::{
-    ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, DEFAULT_ZIP_LEVEL, Engine,
-    JobEvent, JobId, JobReport, JobSpec, JobState, ProblemKind, ThumbFormat, ThumbSpec, ZipSpec,
-    default_workers,
+    Action, ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, DEFAULT_ZIP_LEVEL, Engine,
+    ExistingArchive, JobError, JobEvent, JobId, JobOutcome, JobReport, JobSpec, JobState,
+    MAX_THUMB_SIDE_PX, Plan, ProblemKind, ThumbFormat, ThumbSpec, ZipSpec, default_workers,
+    exit_status,
 };
 
 #[derive(Parser, Debug)]
@@ -49,9 +51,12 @@ struct Common {
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     jobs: Option<u16>,
-    /// Print one JSON object per progress event and a final report per job on stdout.
+    /// Print one JSON object per event (progress, plan, final report) on stdout.
     #[arg(long)]
     json: bool,
+    /// Print the plan (every output and what happens to it) and write nothing.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Args, Debug)]
@@ -62,15 +67,19 @@ struct ZipArgs {
     /// One archive per input folder, named <folder>.zip, in the --output folder.
     #[arg(long)]
     each: bool,
-    /// The archive to write (with --each: the folder to write archives into).
+    /// The archive to write; a folder means <input name>.zip in it (with --each: the folder to
+    /// write archives into).
     #[arg(short, long, value_name = "ARCHIVE.zip|DIR")]
     output: PathBuf,
     /// Deflate level: 0 stores, 9 is smallest.
     #[arg(short, long, default_value_t = DEFAULT_ZIP_LEVEL, value_parser = clap::value_parser!(u8).range(0..=9))]
     level: u8,
-    /// Replace an existing archive.
-    #[arg(long)]
+    /// Replace an existing archive (once the new one is complete).
+    #[arg(long, conflicts_with = "keep_both")]
     overwrite: bool,
+    /// Keep an existing archive and write "name (1).zip".
+    #[arg(long)]
+    keep_both: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -84,6 +93,7 @@ enum FormatArg {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum ConflictArg {
+    Update,
     Rename,
     Overwrite,
     Skip,
@@ -97,17 +107,25 @@ struct ThumbsArgs {
     /// The folder to write thumbnails into (input folder structure is kept).
     #[arg(short, long, value_name = "DIR")]
     output: PathBuf,
-    /// Thumbnails fit in a square of this many pixels (never upscaled).
-    #[arg(short, long, value_name = "PX", default_value_t = DEFAULT_THUMB_SIDE_PX, value_parser = clap::value_parser!(u32).range(1..=16384))]
-    size: u32,
+    /// Thumbnails fit in a square of this many pixels (never upscaled). Repeat for several
+    /// sizes from one decode: --size 256 --size 1024.
+    #[arg(short, long, value_name = "PX", default_values_t = [DEFAULT_THUMB_SIDE_PX], value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_THUMB_SIDE_PX)))]
+    size: Vec<u32>,
+    /// Output file name (the format's extension is added): {stem}, {size}, {ext} (the source's
+    /// extension), {parent} (the source's folder). Default {stem}, or {stem}_{size} with several
+    /// sizes.
+    #[arg(long, value_name = "TEMPLATE")]
+    name: Option<String>,
     /// Output format (WebP is lossless).
     #[arg(short, long, value_enum, default_value = "jpeg")]
     format: FormatArg,
     /// JPEG quality.
     #[arg(short, long, value_name = "1-100", default_value_t = DEFAULT_JPEG_QUALITY, value_parser = clap::value_parser!(u8).range(1..=100))]
     quality: u8,
-    /// When a thumbnail's name is taken: pick "name (1).jpg", replace it, or skip the image.
-    #[arg(long, value_enum, default_value = "rename")]
+    /// When a thumbnail exists: replace it only when its source is newer (update), pick
+    /// "name (1).jpg" (rename), replace it (overwrite), or keep it (skip). Inputs are never
+    /// replaced, whatever the choice.
+    #[arg(long, value_enum, default_value = "update")]
     on_conflict: ConflictArg,
     #[command(flatten)]
     common: Common,
@@ -150,6 +168,13 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
 fn build_specs(command: Command) -> Result<(Vec<JobSpec>, Common), String> {
     match command {
         Command::Zip(a) => {
+            let on_exists = if a.overwrite {
+                ExistingArchive::Replace
+            } else if a.keep_both {
+                ExistingArchive::KeepBoth
+            } else {
+                ExistingArchive::Fail
+            };
             let specs = if a.each {
                 for folder in &a.inputs {
                     if !folder.is_dir() {
@@ -165,22 +190,16 @@ fn build_specs(command: Command) -> Result<(Vec<JobSpec>, Common), String> {
                         a.output.display()
                     ));
                 }
-                ZipSpec::per_folder(&a.inputs, &a.output, a.level, a.overwrite)
+                ZipSpec::per_folder(&a.inputs, &a.output, a.level, on_exists)
                     .into_iter()
                     .map(JobSpec::Zip)
                     .collect()
             } else {
-                if a.output.is_dir() {
-                    return Err(format!(
-                        "{}: is a folder; --output takes the archive's file name",
-                        a.output.display()
-                    ));
-                }
                 vec![JobSpec::Zip(ZipSpec {
                     inputs: a.inputs,
                     destination: a.output,
                     level: a.level,
-                    overwrite: a.overwrite,
+                    on_exists,
                 })]
             };
             Ok((specs, a.common))
@@ -189,7 +208,8 @@ fn build_specs(command: Command) -> Result<(Vec<JobSpec>, Common), String> {
             let spec = ThumbSpec {
                 inputs: a.inputs,
                 output_dir: a.output,
-                max_side_px: a.size,
+                sizes_px: a.size,
+                name_template: a.name,
                 format: match a.format {
                     FormatArg::Jpeg => ThumbFormat::Jpeg,
                     FormatArg::Png => ThumbFormat::Png,
@@ -197,6 +217,7 @@ fn build_specs(command: Command) -> Result<(Vec<JobSpec>, Common), String> {
                 },
                 quality: a.quality,
                 on_conflict: match a.on_conflict {
+                    ConflictArg::Update => ConflictPolicy::Update,
                     ConflictArg::Rename => ConflictPolicy::Rename,
                     ConflictArg::Overwrite => ConflictPolicy::Overwrite,
                     ConflictArg::Skip => ConflictPolicy::Skip,
@@ -254,8 +275,23 @@ fn run(specs: Vec<JobSpec>, common: &Common) -> u8 {
             }
         });
     }
-    let mut pending: Vec<JobId> = specs.into_iter().map(|s| engine.submit(s)).collect();
-    let show_bars = !common.json && std::io::stderr().is_terminal();
+    let mut pending: Vec<JobId> = Vec::new();
+    let mut refused = false;
+    for spec in specs {
+        let submitted = if common.dry_run {
+            engine.submit_dry_run(spec)
+        } else {
+            engine.submit(spec)
+        };
+        match submitted {
+            Ok(id) => pending.push(id),
+            Err(e) => {
+                eprintln!("shrinkwrap: {e}");
+                refused = true;
+            }
+        }
+    }
+    let show_bars = !common.json && !common.dry_run && std::io::stderr().is_terminal();
     let mut bars = show_bars.then(Bars::new);
     let mut reports: Vec<JobReport> = Vec::new();
     let stdout = std::io::stdout();
@@ -266,7 +302,7 @@ fn run(specs: Vec<JobSpec>, common: &Common) -> u8 {
             Err(flume::RecvTimeoutError::Disconnected) => break,
         };
         if common.json
-            && let Ok(line) = serde_json::to_string(&event)
+            && let Ok(line) = event.to_json_line()
         {
             let mut out = stdout.lock();
             let _ = writeln!(out, "{line}");
@@ -284,6 +320,7 @@ fn run(specs: Vec<JobSpec>, common: &Common) -> u8 {
                         .unwrap_or_default();
                     let what = match p.state {
                         JobState::Scanning => format!("scanning… {} items", p.items_total),
+                        JobState::Planning => format!("planning {} items…", p.items_total),
                         _ => format!(
                             "{}/{} items {}/s{eta} {}",
                             p.items_done,
@@ -293,6 +330,23 @@ fn run(specs: Vec<JobSpec>, common: &Common) -> u8 {
                         ),
                     };
                     bar.set_message(what);
+                }
+            }
+            JobEvent::Plan(plan) => {
+                if !common.json && common.dry_run {
+                    print_plan(&plan);
+                }
+                if !common.dry_run {
+                    // Warnings are worth reading before the work: printed at once.
+                    for warning in &plan.warnings {
+                        let line = format!("shrinkwrap: warning: {warning}");
+                        match bars.as_ref() {
+                            Some(b) => {
+                                let _ = b.multi.println(line);
+                            }
+                            None => eprintln!("{line}"),
+                        }
+                    }
                 }
             }
             JobEvent::Finished(report) => {
@@ -311,7 +365,74 @@ fn run(specs: Vec<JobSpec>, common: &Common) -> u8 {
         let _ = bars.multi.clear();
     }
     print_reports(&reports, show_bars);
-    exit_code(&reports, interrupted.load(Ordering::SeqCst))
+    let status = exit_status(
+        reports.iter().map(|r| r.outcome),
+        interrupted.load(Ordering::SeqCst),
+    );
+    if refused { status.max(2) } else { status }
+}
+
+/// The plan of a dry run, for people: a summary, warnings, then one line per item.
+fn print_plan(plan: &Plan) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let s = &plan.summary;
+    let _ = writeln!(
+        out,
+        "Plan for {} ({}):",
+        plan.name,
+        plan.destination.display()
+    );
+    if let Some(archive) = &plan.archive {
+        let how = match &archive.action {
+            Action::Write => "new file".to_owned(),
+            Action::Overwrite => "replaces the existing file".to_owned(),
+            Action::Rename { wanted } => format!("{} exists: both kept", wanted.display()),
+            Action::Skip(r) => r.to_string(),
+        };
+        let _ = writeln!(out, "  archive: {} ({how})", archive.path.display());
+    }
+    let noun = if plan.archive.is_some() {
+        "entries"
+    } else {
+        "outputs"
+    };
+    let _ = writeln!(
+        out,
+        "  {} {noun}: {} new, {} overwritten, {} renamed; {} skipped",
+        s.outputs, s.writes, s.overwrites, s.renames, s.skips
+    );
+    let estimate = s
+        .estimated_output_bytes
+        .map(|b| format!(", about {} out", human_bytes(b as f64)))
+        .unwrap_or_default();
+    let _ = writeln!(out, "  {} in{estimate}", human_bytes(s.input_bytes as f64));
+    for warning in &plan.warnings {
+        let _ = writeln!(out, "  warning: {warning}");
+    }
+    for item in &plan.items {
+        let output = item
+            .output
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let line = match &item.action {
+            Action::Skip(reason) => format!("  skip       {}: {reason}", item.input.display()),
+            Action::Rename { wanted } => format!(
+                "  rename     {} -> {output} ({} is taken)",
+                item.input.display(),
+                wanted.display()
+            ),
+            other => format!(
+                "  {:<10} {} -> {output}",
+                other.label(),
+                item.input.display()
+            ),
+        };
+        if writeln!(out, "{line}").is_err() {
+            return;
+        }
+    }
 }
 
 fn print_reports(reports: &[JobReport], on_terminal: bool) {
@@ -330,8 +451,25 @@ fn print_reports(reports: &[JobReport], on_terminal: bool) {
                 problem.cause
             );
         }
+        for warning in &r.warnings {
+            let _ = writeln!(
+                err,
+                "shrinkwrap: warning: {}: {}",
+                warning.path.display(),
+                warning.cause
+            );
+        }
+        if let Some(failure) = &r.failure {
+            let hint = match failure.error() {
+                JobError::DestinationExists { .. } => {
+                    " (use --overwrite to replace it, or --keep-both)"
+                }
+                _ => "",
+            };
+            let _ = writeln!(err, "shrinkwrap: {}: {failure}{hint}", r.progress.name);
+        }
         let p = &r.progress;
-        if p.state == JobState::Failed || on_terminal || p.state == JobState::Cancelled {
+        if r.outcome != JobOutcome::Failed && (on_terminal || r.outcome == JobOutcome::Cancelled) {
             let _ = writeln!(
                 err,
                 "{}: {} — {} items, {} in, {} out, {:.1} s",
@@ -343,18 +481,5 @@ fn print_reports(reports: &[JobReport], on_terminal: bool) {
                 p.elapsed.as_secs_f64()
             );
         }
-    }
-}
-
-fn exit_code(reports: &[JobReport], interrupted: bool) -> u8 {
-    let states: Vec<JobState> = reports.iter().map(|r| r.progress.state).collect();
-    if interrupted || states.contains(&JobState::Cancelled) {
-        130
-    } else if states.contains(&JobState::Failed) {
-        2
-    } else if states.contains(&JobState::DoneWithErrors) {
-        1
-    } else {
-        0
     }
 }

@@ -135,14 +135,51 @@ fn json_prints_events_and_a_final_report() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    assert!(
+        lines.iter().all(|l| l["schema"] == 2),
+        "every line has the schema"
+    );
     let last = lines.last().unwrap();
     assert_eq!(last["event"], "finished");
     assert_eq!(last["progress"]["state"], "done");
+    assert_eq!(last["outcome"], "done");
     assert_eq!(last["progress"]["bytes_done"], 3 << 20);
     assert!(
-        lines[..lines.len() - 1]
+        last["progress"]["elapsed_s"].is_f64(),
+        "durations are seconds"
+    );
+    // One plan, before any running progress; its outputs are what the run made.
+    let plans: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i]["event"] == "plan")
+        .collect();
+    assert_eq!(plans.len(), 1);
+    let plan = &lines[plans[0]];
+    assert!(
+        lines[..plans[0]]
             .iter()
-            .all(|l| l["event"] == "progress")
+            .all(|l| l["event"] == "progress" && l["state"] != "running")
+    );
+    let planned: Vec<&str> = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["action"] != "skip")
+        .map(|i| i["output"].as_str().unwrap())
+        .collect();
+    assert_eq!(planned, vec!["d/", "d/a.txt"]);
+    let made: Vec<&str> = last["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_str().unwrap())
+        .collect();
+    assert_eq!(made, planned);
+    assert_eq!(plan["archive"]["action"], "write");
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l["event"] != "plan")
+            .all(|l| l["event"] == "progress" || l["event"] == "finished")
     );
 }
 
@@ -162,6 +199,9 @@ fn ctrl_c_cancels_cleanly_with_exit_130() {
     let stdout = child.stdout.take().unwrap();
     for line in BufReader::new(stdout).lines() {
         let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if v["event"] == "plan" {
+            continue;
+        }
         assert_eq!(v["event"], "progress", "finished before Ctrl-C: {v}");
         if v["bytes_done"].as_u64().unwrap() > 0 {
             break;

@@ -10,7 +10,9 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use common::*;
-use shrinkwrap::engine::{Engine, JobEvent, JobSpec, JobState, ProblemKind, ZipSpec};
+use shrinkwrap::engine::{
+    Engine, ExistingArchive, JobError, JobEvent, JobSpec, JobState, ProblemKind, ZipSpec,
+};
 
 fn zip_spec(inputs: &[&Path], dest: &Path) -> JobSpec {
     JobSpec::Zip(ZipSpec::new(
@@ -47,7 +49,17 @@ fn round_trip_with_every_reader() {
     let (report, _) = run_job(&engine, zip_spec(&[&root], &dest));
     assert_eq!(report.progress.state, JobState::Done, "{:?}", report);
     assert!(report.problems.is_empty());
-    assert_eq!(report.outputs, vec![dest.clone()]);
+    assert_eq!(report.archive.as_ref(), Some(&dest));
+    let entries: Vec<String> = report
+        .outputs
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let archived: Vec<String> = read_archive(&dest).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        entries, archived,
+        "the report lists the entries in archive order"
+    );
     assert_archive_matches(&dest, &expected_tree(&root));
     assert_no_partial_files(tmp.path());
 
@@ -157,7 +169,8 @@ fn specials_and_bad_names_are_skipped_and_reported() {
     let dest = tmp.path().join("out.zip");
     let engine = Engine::new(2);
     let (report, _) = run_job(&engine, zip_spec(&[&root], &dest));
-    assert_eq!(report.progress.state, JobState::DoneWithErrors);
+    // Skipped items are listed, but they are not errors: the archive holds everything else.
+    assert_eq!(report.progress.state, JobState::Done, "{report:?}");
     let skipped: Vec<String> = report
         .problems
         .iter()
@@ -183,7 +196,7 @@ fn specials_and_bad_names_are_skipped_and_reported() {
         report
             .problems
             .iter()
-            .all(|p| p.kind == ProblemKind::Skipped && !p.cause.is_empty())
+            .all(|p| p.kind == ProblemKind::Skipped && !p.cause.to_string().is_empty())
     );
     assert!(report.summary().contains("skipped"), "{}", report.summary());
     let names: Vec<String> = read_archive(&dest).into_iter().map(|(n, _)| n).collect();
@@ -213,17 +226,17 @@ fn existing_destination_fails_unless_overwrite() {
     let (report, _) = run_job(&engine, zip_spec(&[&root], &dest));
     assert_eq!(report.progress.state, JobState::Failed);
     assert!(
-        report
-            .failure
-            .as_deref()
-            .unwrap()
-            .contains("already exists"),
+        matches!(
+            report.failure.as_ref().map(|f| f.error()),
+            Some(JobError::DestinationExists { path }) if *path == dest
+        ),
         "{:?}",
         report.failure
     );
+    assert_eq!(report.progress.items_total, 0, "found before any work");
     assert_eq!(fs::read(&dest).unwrap(), b"precious");
     let mut spec = ZipSpec::new(vec![root.clone()], dest.clone());
-    spec.overwrite = true;
+    spec.on_exists = ExistingArchive::Replace;
     let (report, _) = run_job(&engine, JobSpec::Zip(spec));
     assert_eq!(report.progress.state, JobState::Done);
     assert_archive_matches(&dest, &expected_tree(&root));
@@ -243,7 +256,7 @@ fn archive_inside_its_own_input_is_not_an_input() {
     assert_eq!(names, vec!["t/", "t/a.txt"]);
     // Again with overwrite: the old archive is not an input either.
     let mut spec = ZipSpec::new(vec![root.clone()], dest.clone());
-    spec.overwrite = true;
+    spec.on_exists = ExistingArchive::Replace;
     let (report, _) = run_job(&engine, JobSpec::Zip(spec));
     assert_eq!(report.progress.state, JobState::Done);
     let names: Vec<String> = read_archive(&dest).into_iter().map(|(n, _)| n).collect();
@@ -259,7 +272,7 @@ fn cancel_in_one_big_file_leaves_nothing() {
     fs::create_dir_all(&out_dir).unwrap();
     let dest = out_dir.join("huge.zip");
     let engine = Engine::new(2);
-    let id = engine.submit(zip_spec(&[&input], &dest));
+    let id = engine.submit(zip_spec(&[&input], &dest)).unwrap();
     // Wait until the job is inside the file, then cancel.
     let deadline = std::time::Instant::now() + JOB_DEADLINE;
     loop {
@@ -297,8 +310,12 @@ fn cancelling_a_queued_job_removes_it() {
     let input = tmp.path().join("in");
     write(&input.join("big.log"), &text(64 << 20));
     let engine = Engine::new(1);
-    let first = engine.submit(zip_spec(&[&input], &tmp.path().join("first.zip")));
-    let second = engine.submit(zip_spec(&[&input], &tmp.path().join("second.zip")));
+    let first = engine
+        .submit(zip_spec(&[&input], &tmp.path().join("first.zip")))
+        .unwrap();
+    let second = engine
+        .submit(zip_spec(&[&input], &tmp.path().join("second.zip")))
+        .unwrap();
     engine.cancel(second);
     let (report, _) = wait_job(&engine, second);
     assert_eq!(report.progress.state, JobState::Cancelled);
@@ -321,9 +338,9 @@ fn one_archive_per_folder() {
     }
     let out = tmp.path().join("archives");
     let engine = Engine::new(2);
-    let ids: Vec<_> = ZipSpec::per_folder(&folders, &out, 6, false)
+    let ids: Vec<_> = ZipSpec::per_folder(&folders, &out, 6, ExistingArchive::Fail)
         .into_iter()
-        .map(|s| engine.submit(JobSpec::Zip(s)))
+        .map(|s| engine.submit(JobSpec::Zip(s)).unwrap())
         .collect();
     assert_eq!(ids.len(), 3);
     let mut finished = 0;
@@ -376,7 +393,11 @@ fn final_events_arrive_even_when_nobody_drains() {
     // More jobs than the event channel holds, and nobody reading while they run.
     let count = shrinkwrap::engine::EVENT_CHANNEL_CAPACITY + 44;
     let ids: Vec<_> = (0..count)
-        .map(|i| engine.submit(zip_spec(&[&root], &tmp.path().join(format!("o{i}.zip")))))
+        .map(|i| {
+            engine
+                .submit(zip_spec(&[&root], &tmp.path().join(format!("o{i}.zip"))))
+                .unwrap()
+        })
         .collect();
     let deadline = std::time::Instant::now() + JOB_DEADLINE;
     while engine.is_busy() {
@@ -406,8 +427,12 @@ fn two_engines_run_side_by_side() {
     let root = tmp.path().join("t");
     write(&root.join("a.txt"), &text(5 << 20));
     let (a, b) = (Engine::new(1), Engine::new(2));
-    let ja = a.submit(zip_spec(&[&root], &tmp.path().join("a.zip")));
-    let jb = b.submit(zip_spec(&[&root], &tmp.path().join("b.zip")));
+    let ja = a
+        .submit(zip_spec(&[&root], &tmp.path().join("a.zip")))
+        .unwrap();
+    let jb = b
+        .submit(zip_spec(&[&root], &tmp.path().join("b.zip")))
+        .unwrap();
     assert_eq!(wait_job(&a, ja).0.progress.state, JobState::Done);
     assert_eq!(wait_job(&b, jb).0.progress.state, JobState::Done);
     assert_eq!(
@@ -428,7 +453,7 @@ fn file_vanishing_after_scan_is_reported_and_job_goes_on() {
     write(&root.join("z-zstays.txt"), b"stays");
     let engine = Engine::new(1);
     let dest = tmp.path().join("o.zip");
-    let id = engine.submit(zip_spec(&[&root], &dest));
+    let id = engine.submit(zip_spec(&[&root], &dest)).unwrap();
     wait_until_running(&engine, id);
     fs::remove_file(root.join("z-vanishes.txt")).unwrap();
     let (report, _) = wait_job(&engine, id);
@@ -436,7 +461,7 @@ fn file_vanishing_after_scan_is_reported_and_job_goes_on() {
     assert_eq!(report.problems.len(), 1);
     assert!(report.problems[0].path.ends_with("z-vanishes.txt"));
     assert!(
-        report.problems[0].cause.contains("vanished"),
+        report.problems[0].cause.to_string().contains("vanished"),
         "{}",
         report.problems[0].cause
     );

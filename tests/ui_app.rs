@@ -240,7 +240,7 @@ fn thumbnails_with_a_broken_image_show_one_error_and_the_strip() {
         "the error list shows the path"
     );
     assert!(
-        has_label(&harness, &problem.cause),
+        has_label(&harness, &problem.cause.to_string()),
         "the error list shows the cause"
     );
 

@@ -2,25 +2,34 @@
 //! thumbnail work. Any front end drives it through [`Engine`]; it knows none of them.
 //!
 //! A *job* is one user request ("compress these inputs into this archive", "make thumbnails of
-//! these inputs into this folder"). It is split into *tasks* (scan the inputs; one per file or
-//! image) that run on one shared pool of worker threads. Jobs start in the order they were
-//! submitted; a worker always takes work from the oldest job that has some, so one big job keeps
-//! every core busy and later jobs fill in what it leaves idle.
+//! these inputs into this folder"). Every job kind goes through one lifecycle ([`job`]): scan
+//! the inputs, *plan* every output before writing any (the plan is sent to the front end, and a
+//! dry run stops there), run, finish. The work is split into *tasks* (the scan and plan; one per
+//! file or image) that run on one shared pool of worker threads. Jobs start in the order they
+//! were submitted; a worker always takes work from the oldest job that has some, so one big job
+//! keeps every core busy and later jobs fill in what it leaves idle. Dry runs go first: they are
+//! short, and a window's preview waits for them.
 //!
 //! Progress reaches the front end as [`JobEvent`]s on a bounded channel, at most about 30 times
 //! a second, together with a call of the registered waker. Workers never wait on it: progress is
-//! coalesced (and dropped when the front end is slow), but each job's final event is kept until
-//! it can be delivered.
+//! coalesced (and dropped when the front end is slow), but each job's plan and final event are
+//! kept until they can be delivered.
 //!
 //! Must not touch: egui or any other front-end crate; the UI thread (nothing here is called from
 //! a frame except the non-blocking methods of [`Engine`]).
 
+mod claims;
 mod error;
+mod events;
+mod input;
+mod job;
 mod output;
-mod progress;
+mod plan;
+mod reporter;
 mod scan;
 mod scheduler;
 mod spec;
+mod status;
 mod thumb_job;
 pub mod thumbnail;
 mod zip_job;
@@ -31,18 +40,24 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub use error::{ItemError, JobError};
-pub use progress::{
-    EVENT_CHANNEL_CAPACITY, ItemProblem, JobEvent, JobId, JobReport, JobState, ProblemKind,
-    Progress, REPORT_INTERVAL, Waker,
+pub use error::{IoCause, ItemError, JobError, SpecError, SubmitError};
+pub use events::{
+    Cause, Failure, ItemProblem, JSON_SCHEMA_VERSION, JobEvent, JobId, JobOutcome, JobReport,
+    JobState, ProblemKind, Progress, exit_status,
 };
+pub use plan::{Action, Plan, PlanItem, PlanSummary, PlanWarning, PlannedFile, SkipReason};
+pub use reporter::{EVENT_CHANNEL_CAPACITY, REPORT_INTERVAL, Waker};
 pub use spec::{
-    ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, DEFAULT_ZIP_LEVEL, JobKind,
-    JobSpec, ThumbFormat, ThumbSpec, ZipSpec, folder_display_name,
+    ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, DEFAULT_ZIP_LEVEL,
+    ExistingArchive, JobKind, JobSpec, MAX_THUMB_SIDE_PX, NameTemplate, ThumbFormat, ThumbSpec,
+    ZipSpec, folder_display_name, normalize_path, parent_dir,
 };
 
-use progress::{JobCore, ProgressHub};
+use claims::Claims;
+use job::{Job, Run};
+use reporter::ProgressHub;
 use scheduler::{JobDriver, Scheduler};
+use status::JobCore;
 
 /// Locks a mutex, carrying on after a panic elsewhere poisoned it: every engine mutex guards data
 /// that stays consistent between statements, so the poison carries no information here.
@@ -62,6 +77,7 @@ pub fn default_workers() -> usize {
 pub struct Engine {
     sched: Arc<Scheduler>,
     hub: Arc<ProgressHub>,
+    claims: Arc<Claims>,
     jobs: Mutex<HashMap<JobId, Arc<dyn JobDriver>>>,
     events: flume::Receiver<JobEvent>,
     next_id: AtomicU64,
@@ -82,6 +98,7 @@ impl Engine {
         Engine {
             sched,
             hub,
+            claims: Arc::new(Claims::default()),
             jobs: Mutex::new(HashMap::new()),
             events: rx,
             next_id: AtomicU64::new(1),
@@ -93,18 +110,55 @@ impl Engine {
         lock(&self.jobs)
     }
 
-    /// Queues a job and returns its id at once.
-    pub fn submit(&self, spec: JobSpec) -> JobId {
+    /// Queues a job and returns its id at once (no file system access: the scan and the plan
+    /// run on the pool). Refused when the spec is invalid or the same job is already queued or
+    /// running.
+    pub fn submit(&self, spec: JobSpec) -> Result<JobId, SubmitError> {
+        self.submit_inner(spec, false)
+    }
+
+    /// Queues a dry run: the job scans and plans, sends its plan, and ends without writing
+    /// anything (not even the output folder). Dry runs go ahead of the queue. Identical dry runs
+    /// are allowed (they claim nothing).
+    pub fn submit_dry_run(&self, spec: JobSpec) -> Result<JobId, SubmitError> {
+        self.submit_inner(spec, true)
+    }
+
+    fn submit_inner(&self, spec: JobSpec, dry_run: bool) -> Result<JobId, SubmitError> {
+        spec.validate()?;
         let id = JobId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        let core = Arc::new(JobCore::new(
-            id,
-            spec.kind(),
-            spec.display_name(),
-            &self.hub,
-        ));
+        if !dry_run {
+            let known_outputs = match &spec {
+                JobSpec::Zip(z) => vec![z.destination.clone()],
+                JobSpec::Thumbs(_) => Vec::new(),
+            };
+            self.claims
+                .register(id, &spec, &known_outputs)
+                .map_err(SubmitError::Duplicate)?;
+        }
+        let core = Arc::new(JobCore::new(id, spec.kind(), spec.display_name(), dry_run));
+        let run = Run::new(
+            Arc::clone(&core),
+            Arc::clone(&self.claims),
+            Arc::clone(&self.hub),
+            &self.sched,
+            dry_run,
+        );
         let driver: Arc<dyn JobDriver> = match spec {
-            JobSpec::Zip(z) => zip_job::ZipJob::new(Arc::clone(&core), z, &self.sched),
-            JobSpec::Thumbs(t) => thumb_job::ThumbJob::new(Arc::clone(&core), t, &self.sched),
+            JobSpec::Zip(z) => Job::new(zip_job::ZipJob::new(z), run),
+            JobSpec::Thumbs(t) => match thumb_job::ThumbJob::new(t) {
+                Ok(kind) => Job::new(kind, run),
+                Err(e) => {
+                    self.claims.release(id);
+                    return Err(SubmitError::Invalid(match e {
+                        JobError::Spec(s) => s,
+                        other => SpecError::Template {
+                            template: String::new(),
+                            why: other.to_string(),
+                        },
+                    }));
+                }
+            },
         };
         {
             let mut jobs = self.jobs();
@@ -112,8 +166,12 @@ impl Engine {
             jobs.insert(id, Arc::clone(&driver));
         }
         self.hub.watch(core);
-        self.sched.submit(driver);
-        id
+        if dry_run {
+            self.sched.submit_first(driver);
+        } else {
+            self.sched.submit(driver);
+        }
+        Ok(id)
     }
 
     /// Cancels one job: a queued job leaves the queue at once; a running one stops starting

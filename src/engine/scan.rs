@@ -2,8 +2,10 @@
 //!
 //! Owns: the rules for what is an entry and what is reported and skipped (special files are
 //! never opened: everything is classified with `symlink_metadata` first; names with control
-//! characters or invalid UTF-8; symlinks by the job's policy; unreadable folders). Scanning runs
-//! as a task on the pool and counts into the job's totals as it goes.
+//! characters or invalid UTF-8; symlinks by the job's policy, loops among them; unreadable
+//! folders), de-duplicating inputs (the same path given twice, or a path inside another input,
+//! is one input), and leaving out the outputs and temporary files of every live job (through
+//! [`Claims`]). Scanning runs as a task on the pool and counts into the job's totals as it goes.
 //! Must not touch: file contents, outputs, any front end.
 
 use std::collections::HashSet;
@@ -12,8 +14,10 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
+use super::claims::Claims;
 use super::error::ItemError;
-use super::progress::{JobCore, ProblemKind};
+use super::events::ProblemKind;
+use super::status::JobCore;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum EntryKind {
@@ -52,8 +56,16 @@ pub(crate) struct ScanOptions {
     pub include_dirs: bool,
     /// Files never to include, by (device, inode): the archive being written, for one.
     pub exclude_files: Vec<(u64, u64)>,
-    /// Folders never to walk into (the thumbnails' output folder), canonical paths.
+    /// Folders never to walk into below an input (the thumbnails' output folder), canonical.
     pub exclude_dirs: Vec<PathBuf>,
+}
+
+/// What a scan found.
+pub(crate) struct Scanned {
+    /// Sorted by name (bytes), ties by source path.
+    pub entries: Vec<Entry>,
+    /// (device, inode) of every file entry: what this job reads.
+    pub input_files: HashSet<(u64, u64)>,
 }
 
 fn kind_name(ft: &fs::FileType) -> &'static str {
@@ -77,24 +89,50 @@ fn has_control_char(s: &str) -> bool {
 struct Scanner<'a> {
     core: &'a JobCore,
     opts: &'a ScanOptions,
+    claims: &'a Claims,
     roots: Vec<PathBuf>,
     entries: Vec<Entry>,
+    input_files: HashSet<(u64, u64)>,
 }
 
 /// Walks `inputs` and returns the entries sorted by name. Problems are reported to `core`.
 /// Returns `None` when the job was cancelled during the scan.
-pub(crate) fn scan(inputs: &[PathBuf], opts: &ScanOptions, core: &JobCore) -> Option<Vec<Entry>> {
-    let roots = inputs
-        .iter()
-        .filter_map(|p| fs::canonicalize(p).ok())
-        .collect();
+pub(crate) fn scan(
+    inputs: &[PathBuf],
+    opts: &ScanOptions,
+    core: &JobCore,
+    claims: &Claims,
+) -> Option<Scanned> {
+    // One input per canonical path; an input inside a folder input is covered by that folder.
+    let mut resolved: Vec<(PathBuf, &PathBuf)> = Vec::new();
+    let mut unresolved: Vec<&PathBuf> = Vec::new();
+    for input in inputs {
+        match fs::canonicalize(input) {
+            Ok(c) => resolved.push((c, input)),
+            Err(_) => unresolved.push(input),
+        }
+    }
+    let all: Vec<PathBuf> = resolved.iter().map(|(c, _)| c.clone()).collect();
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    let mut kept: Vec<&PathBuf> = Vec::new();
+    for (canonical, input) in &resolved {
+        let covered = all
+            .iter()
+            .any(|other| other != canonical && canonical.starts_with(other) && other.is_dir());
+        if !covered && seen.insert(canonical.clone()) {
+            kept.push(input);
+        }
+    }
+    kept.extend(unresolved);
     let mut scanner = Scanner {
         core,
         opts,
-        roots,
+        claims,
+        roots: seen.into_iter().collect(),
         entries: Vec::new(),
+        input_files: HashSet::new(),
     };
-    for input in inputs {
+    for input in kept {
         if core.is_cancelled() {
             return None;
         }
@@ -104,22 +142,16 @@ pub(crate) fn scan(inputs: &[PathBuf], opts: &ScanOptions, core: &JobCore) -> Op
         return None;
     }
     let mut entries = scanner.entries;
-    entries.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
-    // Two inputs with the same name would collide inside the archive: keep the first.
-    let mut seen = HashSet::new();
-    let mut kept = Vec::with_capacity(entries.len());
-    for e in entries {
-        if seen.insert(e.name.clone()) {
-            kept.push(e);
-        } else {
-            core.items_total
-                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-            core.bytes_total
-                .fetch_sub(e.size, std::sync::atomic::Ordering::Relaxed);
-            core.problem(&e.source, ProblemKind::Skipped, ItemError::DuplicateName);
-        }
-    }
-    Some(kept)
+    entries.sort_by(|a, b| {
+        a.name
+            .as_bytes()
+            .cmp(b.name.as_bytes())
+            .then_with(|| a.source.cmp(&b.source))
+    });
+    Some(Scanned {
+        entries,
+        input_files: scanner.input_files,
+    })
 }
 
 impl Scanner<'_> {
@@ -132,7 +164,7 @@ impl Scanner<'_> {
             Ok(m) => m,
             Err(e) => {
                 self.core
-                    .problem(input, ProblemKind::Error, ItemError::Read(e));
+                    .problem(input, ProblemKind::Error, ItemError::read(e));
                 return;
             }
         };
@@ -175,14 +207,15 @@ impl Scanner<'_> {
         }
     }
 
-    fn excluded(&self, meta: &Metadata) -> bool {
-        self.opts.exclude_files.contains(&(meta.dev(), meta.ino()))
+    fn excluded(&self, path: &Path, meta: &Metadata) -> bool {
+        self.opts.exclude_files.contains(&(meta.dev(), meta.ino())) || self.claims.excludes(path)
     }
 
     fn push_file(&mut self, source: &Path, name: String, meta: &Metadata) {
-        if self.excluded(meta) {
+        if self.excluded(source, meta) {
             return;
         }
+        self.input_files.insert((meta.dev(), meta.ino()));
         let size = meta.len();
         self.core.add_totals(1, size);
         self.entries.push(Entry {
@@ -260,11 +293,13 @@ impl Scanner<'_> {
             };
             let ft = lmeta.file_type();
             if ft.is_dir() {
-                if self
-                    .opts
-                    .exclude_dirs
-                    .iter()
-                    .any(|d| fs::canonicalize(path).is_ok_and(|c| &c == d))
+                if entry.depth() > 0
+                    && !self.opts.exclude_dirs.is_empty()
+                    && self
+                        .opts
+                        .exclude_dirs
+                        .iter()
+                        .any(|d| fs::canonicalize(path).is_ok_and(|c| &c == d))
                 {
                     walker.skip_current_dir();
                     continue;
@@ -304,6 +339,7 @@ impl Scanner<'_> {
                 Err(_) => self.skip(path, ItemError::Symlink("is dangling or loops")),
             },
             SymlinkPolicy::KeepInside => match self.inside_target(path, &name) {
+                Err(Loop) => self.skip(path, ItemError::SymlinkLoop),
                 Ok(target) => {
                     self.core.add_totals(1, 0);
                     self.entries.push(Entry {
@@ -315,25 +351,36 @@ impl Scanner<'_> {
                         mode: lmeta.mode() & 0o7777,
                     });
                 }
-                Err(why) => self.skip(path, ItemError::Symlink(why)),
+                Err(Outside(why)) => self.skip(path, ItemError::Symlink(why)),
             },
         }
     }
 
     /// The link's text when it is relative and resolves to something inside the selection, both
-    /// on disk and within the archive's names.
-    fn inside_target(&self, path: &Path, name: &str) -> Result<String, &'static str> {
-        let target = fs::read_link(path).map_err(|_| "cannot be read")?;
+    /// on disk and within the archive's names, and is not a loop (a link to a folder that
+    /// contains it: archivers that follow it recurse, 7-Zip refuses such an archive).
+    fn inside_target(&self, path: &Path, name: &str) -> Result<String, LinkProblem> {
+        use LinkProblem::{Loop, Outside};
+        let target = fs::read_link(path).map_err(|_| Outside("cannot be read"))?;
+        let resolved = fs::canonicalize(path).ok();
+        if let (Some(resolved), Some(parent)) = (&resolved, path.parent())
+            && let Ok(parent) = fs::canonicalize(parent)
+            && parent.starts_with(resolved)
+        {
+            return Err(Loop);
+        }
         if target.is_absolute() {
-            return Err("points to an absolute path");
+            return Err(Outside("points to an absolute path"));
         }
-        let text = target.to_str().ok_or("target is not valid UTF-8")?;
+        let text = target
+            .to_str()
+            .ok_or(Outside("target is not valid UTF-8"))?;
         if has_control_char(text) {
-            return Err("target contains a control character");
+            return Err(Outside("target contains a control character"));
         }
-        let resolved = fs::canonicalize(path).map_err(|_| "is dangling or loops")?;
+        let resolved = resolved.ok_or(Outside("is dangling or loops"))?;
         if !self.roots.iter().any(|r| resolved.starts_with(r)) {
-            return Err("points outside the selection");
+            return Err(Outside("points outside the selection"));
         }
         // Within the archive, the link must not climb above the top level either.
         let mut depth: Vec<&str> = name.split('/').collect();
@@ -342,17 +389,25 @@ impl Scanner<'_> {
             match comp {
                 Component::ParentDir => {
                     if depth.pop().is_none() {
-                        return Err("points outside the selection");
+                        return Err(Outside("points outside the selection"));
                     }
                 }
                 Component::Normal(_) => depth.push(""),
                 Component::CurDir => {}
-                _ => return Err("points outside the selection"),
+                _ => return Err(Outside("points outside the selection")),
             }
         }
         if depth.is_empty() {
-            return Err("points outside the selection");
+            return Err(Outside("points outside the selection"));
         }
         Ok(text.to_owned())
     }
 }
+
+/// Why a symlink is not kept as a link.
+enum LinkProblem {
+    /// It points to a folder that contains it.
+    Loop,
+    Outside(&'static str),
+}
+use LinkProblem::{Loop, Outside};

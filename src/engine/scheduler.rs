@@ -10,7 +10,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use super::progress::JobCore;
+use super::status::JobCore;
 
 /// One unit of work: a file to compress, an image to thumbnail, a folder to scan.
 pub(crate) type Task = Box<dyn FnOnce() + Send + 'static>;
@@ -109,6 +109,12 @@ impl Scheduler {
         self.work_ready.notify_all();
     }
 
+    /// Queues a job ahead of every other (a short dry run someone is waiting for).
+    pub fn submit_first(&self, job: Arc<dyn JobDriver>) {
+        self.lock().jobs.push_front(job);
+        self.work_ready.notify_all();
+    }
+
     /// Wakes the scheduler behind a job's weak handle, if it still exists.
     pub fn notify_weak(sched: &std::sync::Weak<Scheduler>) {
         if let Some(s) = sched.upgrade() {
@@ -148,12 +154,7 @@ impl Scheduler {
                 }
             };
             if let Err(panic) = catch_unwind(AssertUnwindSafe(task)) {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a task panicked".to_owned());
-                job.task_panicked(message);
+                job.task_panicked(super::job::panic_message(&*panic));
             }
         }
     }

@@ -1,366 +1,394 @@
-//! The thumbnail job: every image among the inputs becomes a small copy in the output folder,
-//! keeping the input folder structure.
+//! The thumbnail job kind: every image among the inputs becomes small copies (one per requested
+//! size) in the output folder, keeping the input folder structure.
 //!
-//! Owns: the job's life (scan, one task per image on the pool, the outcome), reading each input
-//! under the cancel flag, and putting each thumbnail in place under the conflict policy (written
-//! under a temporary name, renamed when complete). The pixels are `thumbnail`'s business.
+//! Owns: this kind's plan (which inputs are images, each output's name from the name template,
+//! collisions and the conflict policy through the plan's [`Resolver`], the "beside the originals"
+//! warning), its units of work (one per image: read once, decode once, one output per size),
+//! and putting each thumbnail in place through the lifecycle. The pixels are `thumbnail`'s
+//! business; the lifecycle, temporary files and claims are `job`'s.
 //! Must not touch: inputs (read-only), any front end.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs;
-use std::io::Read;
+use std::io::Write;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::claims::comparable_path;
 use super::error::{ItemError, JobError};
-use super::output::{persist, persist_unique, temp_beside};
-use super::progress::{JobCore, JobState, ProblemKind};
-use super::scan::{Entry, ScanOptions, SymlinkPolicy, scan};
-use super::scheduler::{JobDriver, Poll, Scheduler};
-use super::spec::{ConflictPolicy, ThumbSpec};
-use super::thumbnail::{MAX_FILE_BYTES, ThumbParams, has_image_extension, make_thumbnail};
-use super::zip_job::{CHUNK_BYTES, open_regular};
+use super::events::ProblemKind;
+use super::input::{read_head, read_whole};
+use super::job::{JobKindImpl, KindPoll, Run, panic_message, report_plan_skips};
+use super::plan::{Action, Plan, PlanItem, PlanWarning, Resolver, SkipReason};
+use super::scan::{Entry, ScanOptions, Scanned, SymlinkPolicy};
+use super::spec::{JobKind, NameTemplate, ThumbSpec, parent_dir};
+use super::thumbnail::{
+    MAX_FILE_BYTES, ThumbParams, detect_format, has_image_extension, make_thumbnail,
+};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Queued,
-    Starting,
-    Running,
-    Over,
+/// How many images a dry run thumbnails to estimate the output size.
+const ESTIMATE_SAMPLES: usize = 3;
+
+/// One image to process: its entry and the plan items of its outputs.
+struct Unit {
+    entry: Entry,
+    /// (plan item index, box side in pixels) of each output to make.
+    outputs: Vec<(usize, u32)>,
 }
 
-struct Inner {
-    phase: Phase,
-    entries: Arc<Vec<Entry>>,
+#[derive(Default)]
+struct State {
+    units: Arc<Vec<Unit>>,
+    /// Processing order: largest first (long decodes start early instead of leaving one worker
+    /// busy at the end while the others idle).
+    order: Vec<usize>,
     next: usize,
-    running: usize,
-    /// Output names this job has produced: a second image mapping to one gets a unique name.
-    claimed: HashSet<PathBuf>,
+    /// (plan item index, path) of every thumbnail put in place.
+    made: Vec<(usize, PathBuf)>,
 }
 
 pub(crate) struct ThumbJob {
-    core: Arc<JobCore>,
     spec: ThumbSpec,
-    sched: Weak<Scheduler>,
-    inner: Mutex<Inner>,
-}
-
-enum Outcome {
-    Written(PathBuf, u64),
-    Problem(ProblemKind, ItemError),
-    Cancelled,
+    template: NameTemplate,
+    state: Mutex<State>,
 }
 
 impl ThumbJob {
-    pub fn new(core: Arc<JobCore>, spec: ThumbSpec, sched: &Arc<Scheduler>) -> Arc<Self> {
-        Arc::new(ThumbJob {
-            core,
+    pub fn new(spec: ThumbSpec) -> Result<ThumbJob, JobError> {
+        let template = spec.template()?;
+        Ok(ThumbJob {
             spec,
-            sched: Arc::downgrade(sched),
-            inner: Mutex::new(Inner {
-                phase: Phase::Queued,
-                entries: Arc::new(Vec::new()),
-                next: 0,
-                running: 0,
-                claimed: HashSet::new(),
-            }),
+            template,
+            state: Mutex::new(State::default()),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        super::lock(&self.inner)
+    fn state(&self) -> MutexGuard<'_, State> {
+        super::lock(&self.state)
     }
 
-    fn notify_sched(&self) {
-        Scheduler::notify_weak(&self.sched);
-    }
-
-    fn start(&self) {
-        self.core.set_state(JobState::Scanning);
-        let out = &self.spec.output_dir;
-        if let Err(e) = fs::create_dir_all(out) {
-            return self.finish_now(
-                JobState::Failed,
-                Some(
-                    JobError::CreateOutput {
-                        path: out.clone(),
-                        source: e,
-                    }
-                    .to_string(),
-                ),
-            );
+    /// Whether an entry is an image: by name when it says so, else by its first bytes.
+    fn is_image(entry: &Entry) -> bool {
+        if has_image_extension(&entry.name) {
+            return true;
         }
-        if self.spec.inputs.is_empty() {
-            return self.finish_now(JobState::Failed, Some(JobError::NoInputs.to_string()));
-        }
-        let exclude_dirs = fs::canonicalize(out).map(|p| vec![p]).unwrap_or_default();
-        let opts = ScanOptions {
-            symlinks: SymlinkPolicy::FollowFiles,
-            include_dirs: false,
-            exclude_files: Vec::new(),
-            exclude_dirs,
-        };
-        let Some(mut entries) = scan(&self.spec.inputs, &opts, &self.core) else {
-            return self.finish_now(JobState::Cancelled, None);
-        };
-        let mut inner = self.lock();
-        // Largest first: the long decodes start early instead of leaving one worker busy at the
-        // end while the others idle (longest-processing-time-first scheduling).
-        entries.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
-        inner.entries = Arc::new(entries);
-        inner.phase = Phase::Running;
-        drop(inner);
-        self.core.set_state(JobState::Running);
-        self.notify_sched();
-    }
-
-    /// Ends the job when no task is running any more (a task's end calls `task_done`).
-    fn finish_now(&self, state: JobState, failure: Option<String>) {
-        let mut inner = self.lock();
-        inner.phase = Phase::Over;
-        drop(inner);
-        self.core.finish(state, failure);
-        self.notify_sched();
-    }
-
-    /// After any task: when the last one is over, the job is.
-    fn task_done(&self) {
-        let mut inner = self.lock();
-        inner.running -= 1;
-        let all_handed_out = inner.next >= inner.entries.len() || self.core.is_cancelled();
-        let over = inner.running == 0 && all_handed_out && inner.phase == Phase::Running;
-        if over {
-            inner.phase = Phase::Over;
-        }
-        drop(inner);
-        if over {
-            let state = if self.core.is_cancelled() {
-                JobState::Cancelled
-            } else if self.core.errors.load(Ordering::Relaxed) > 0 {
-                JobState::DoneWithErrors
-            } else {
-                JobState::Done
-            };
-            self.core.finish(state, None);
-            self.notify_sched();
+        let mut head = [0u8; 32];
+        match read_head(&entry.source, &mut head) {
+            Ok(n) => detect_format(&head[..n]).is_some(),
+            // Unreadable: planned, so that the run reports why.
+            Err(_) => true,
         }
     }
 
-    fn thumb_task(&self, entry: &Entry) {
-        self.core.set_current(entry.name.clone());
-        let outcome = self.thumbnail(entry);
-        match outcome {
-            Outcome::Written(path, bytes) => {
-                self.core.add_output(path, bytes);
-                self.core.item_done(entry.size);
-            }
-            Outcome::Problem(kind, err) => {
-                self.core.problem(&entry.source, kind, err);
-                self.core.item_done(entry.size);
-            }
-            Outcome::Cancelled => {}
-        }
-    }
-
-    fn thumbnail(&self, entry: &Entry) -> Outcome {
-        let dest = self.destination(entry);
-        let policy = self.spec.on_conflict;
-        if policy == ConflictPolicy::Skip && fs::symlink_metadata(&dest).is_ok() {
-            return Outcome::Problem(ProblemKind::Skipped, ItemError::OutputExists(dest));
-        }
-        let data = match read_input(entry, &self.core) {
-            Ok(Some(d)) => d,
-            Ok(None) => return Outcome::Cancelled,
-            Err(e) => return Outcome::Problem(ProblemKind::Error, e),
-        };
-        if self.core.is_cancelled() {
-            return Outcome::Cancelled;
-        }
-        let params = ThumbParams {
-            max_side_px: self.spec.max_side_px,
-            format: self.spec.format,
-            quality: self.spec.quality,
-        };
-        let thumb = match make_thumbnail(&data, &params) {
-            Ok(t) => t,
-            Err(e @ (ItemError::NotAnImage | ItemError::Empty)) => {
-                // A file that only claims to be an image by its name is an error; anything else
-                // that is not an image is just passed over.
-                let kind = if has_image_extension(&entry.name) {
-                    ProblemKind::Error
-                } else {
-                    ProblemKind::Skipped
-                };
-                return Outcome::Problem(kind, e);
-            }
-            Err(e) => return Outcome::Problem(ProblemKind::Error, e),
-        };
-        drop(data);
-        if self.core.is_cancelled() {
-            return Outcome::Cancelled;
-        }
-        match self.put_in_place(&dest, &thumb.encoded, policy) {
-            Ok(Some(path)) => Outcome::Written(path, thumb.encoded.len() as u64),
-            Ok(None) => Outcome::Problem(ProblemKind::Skipped, ItemError::OutputExists(dest)),
-            Err(e) => Outcome::Problem(ProblemKind::Error, e),
-        }
-    }
-
-    fn destination(&self, entry: &Entry) -> PathBuf {
+    /// The path an output would have before collisions are resolved.
+    fn wanted_path(&self, entry: &Entry, size_px: u32) -> PathBuf {
         let rel = Path::new(&entry.name);
-        let stem = rel
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "image".to_owned());
-        let file = format!("{stem}.{}", self.spec.format.extension());
+        // `{parent}` of a file given on its own is its real folder's name.
+        let naming = match rel.parent() {
+            Some(p) if !p.as_os_str().is_empty() => rel.to_path_buf(),
+            _ => parent_dir(&entry.source).join(rel),
+        };
+        let file = self
+            .template
+            .render(&naming, size_px, self.spec.format.extension());
         match rel.parent() {
             Some(p) if !p.as_os_str().is_empty() => self.spec.output_dir.join(p).join(file),
             _ => self.spec.output_dir.join(file),
         }
     }
 
-    /// Writes the thumbnail under a temporary name beside `dest` and renames it into place.
-    /// `Ok(None)`: skipped because `dest` exists.
-    fn put_in_place(
-        &self,
-        dest: &Path,
-        bytes: &[u8],
-        policy: ConflictPolicy,
-    ) -> Result<Option<PathBuf>, ItemError> {
-        let write_err = |e| ItemError::Write {
-            path: dest.to_path_buf(),
-            source: e,
-        };
-        if let Some(dir) = dest.parent() {
-            fs::create_dir_all(dir).map_err(write_err)?;
-        }
-        let mut temp = temp_beside(dest).map_err(write_err)?;
-        std::io::Write::write_all(&mut temp, bytes).map_err(write_err)?;
-        // Two images of this job with one output name (a.png and a.jpg): never replace our own.
-        let taken_by_us = self.lock().claimed.contains(dest);
-        let placed = match (policy, taken_by_us) {
-            (ConflictPolicy::Rename, _) | (_, true) => {
-                persist_unique(temp, dest).map_err(write_err)?
-            }
-            (ConflictPolicy::Overwrite, false) => {
-                persist(temp, dest, true).map_err(|(e, _)| write_err(e))?;
-                dest.to_path_buf()
-            }
-            (ConflictPolicy::Skip, false) => match persist(temp, dest, false) {
-                Ok(()) => dest.to_path_buf(),
-                Err((e, _)) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(None),
-                Err((e, _)) => return Err(write_err(e)),
-            },
-        };
-        self.lock().claimed.insert(placed.clone());
-        Ok(Some(placed))
-    }
-}
-
-/// Reads a whole input, checking cancel between chunks. `Ok(None)`: cancelled.
-fn read_input(entry: &Entry, core: &JobCore) -> Result<Option<Vec<u8>>, ItemError> {
-    let (mut file, meta) = open_regular(&entry.source)?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(ItemError::FileTooLarge { bytes: meta.len() });
-    }
-    let mut data = Vec::with_capacity(meta.len() as usize);
-    let mut chunk = vec![0u8; CHUNK_BYTES.min(meta.len() as usize + 1)];
-    loop {
-        if core.is_cancelled() {
-            return Ok(None);
-        }
-        match file.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => data.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(ItemError::Read(e)),
-        }
-        if data.len() as u64 > MAX_FILE_BYTES {
-            return Err(ItemError::FileTooLarge {
-                bytes: data.len() as u64,
-            });
-        }
-    }
-    Ok(Some(data))
-}
-
-impl JobDriver for ThumbJob {
-    fn core(&self) -> &Arc<JobCore> {
-        &self.core
-    }
-
-    fn next_task(self: Arc<Self>) -> Poll {
-        let mut inner = self.lock();
-        match inner.phase {
-            Phase::Over => Poll::Finished,
-            Phase::Starting => Poll::Idle,
-            Phase::Queued => {
-                inner.phase = Phase::Starting;
-                drop(inner);
-                let me = Arc::clone(&self);
-                Poll::Task(Box::new(move || {
-                    me.start();
-                    // Nothing to do at all (no entries): the job is over now.
-                    let mut inner = me.lock();
-                    let empty = inner.phase == Phase::Running && inner.entries.is_empty();
-                    if empty {
-                        inner.running += 1;
-                        drop(inner);
-                        me.task_done();
-                    }
-                }))
-            }
-            Phase::Running => {
-                if self.core.is_cancelled() {
-                    if inner.running == 0 {
-                        inner.phase = Phase::Over;
-                        drop(inner);
-                        self.core.finish(JobState::Cancelled, None);
-                        return Poll::Finished;
-                    }
-                    return Poll::Idle;
-                }
-                if inner.next >= inner.entries.len() {
-                    return Poll::Idle;
-                }
-                let index = inner.next;
-                inner.next += 1;
-                inner.running += 1;
-                let entries = Arc::clone(&inner.entries);
-                drop(inner);
-                let me = Arc::clone(&self);
-                Poll::Task(Box::new(move || {
-                    me.thumb_task(&entries[index]);
-                    me.task_done();
-                }))
-            }
+    fn params(&self, size_px: u32) -> ThumbParams {
+        ThumbParams {
+            max_side_px: size_px,
+            format: self.spec.format,
+            quality: self.spec.quality,
         }
     }
 
-    fn task_panicked(&self, message: String) {
-        let phase = self.lock().phase;
-        if phase == Phase::Starting {
-            return self.finish_now(JobState::Failed, Some(format!("internal error: {message}")));
-        }
-        self.core.problem(
-            PathBuf::new(),
-            ProblemKind::Error,
-            ItemError::Internal(message),
+    /// One image: read once, then each of its outputs.
+    fn process(&self, run: &Run, plan: &Plan, unit: &Unit) {
+        let core = &run.core;
+        let entry = &unit.entry;
+        core.set_current(entry.name.clone());
+        let mut data = Vec::new();
+        let read = read_whole(
+            &entry.source,
+            MAX_FILE_BYTES,
+            &core.cancel,
+            &mut data,
+            |n| ItemError::FileTooLarge { bytes: n },
         );
-        self.task_done();
+        match read {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                core.problem(&entry.source, ProblemKind::Error, e);
+                core.item_done(entry.size);
+                return;
+            }
+        }
+        let mut made = Vec::new();
+        for &(index, size_px) in &unit.outputs {
+            if run.stopping() {
+                return;
+            }
+            let item = &plan.items[index];
+            let Some(dest) = item.output.as_deref() else {
+                continue;
+            };
+            match self.make_one(run, &data, size_px, dest, &item.action, &entry.name) {
+                Ok(bytes) => {
+                    core.add_output(dest.to_path_buf(), bytes);
+                    made.push((index, dest.to_path_buf()));
+                }
+                Err(None) => return,
+                Err(Some((kind, err))) => {
+                    core.problem(&entry.source, kind, err);
+                    // One problem per image: the decode failed for every size alike.
+                    if !matches!(kind, ProblemKind::Error) || made.is_empty() {
+                        break;
+                    }
+                }
+            }
+        }
+        self.state().made.extend(made);
+        core.item_done(entry.size);
     }
 
-    fn cancel(&self) {
-        self.core.cancel.cancel();
-        let mut inner = self.lock();
-        let queued = inner.phase == Phase::Queued;
-        let idle_running = inner.phase == Phase::Running && inner.running == 0;
-        if queued || idle_running {
-            inner.phase = Phase::Over;
-            drop(inner);
-            self.core.finish(JobState::Cancelled, None);
+    /// Makes one thumbnail and puts it in place. `Err(None)`: cancelled.
+    fn make_one(
+        &self,
+        run: &Run,
+        data: &[u8],
+        size_px: u32,
+        dest: &Path,
+        action: &Action,
+        name: &str,
+    ) -> Result<u64, Option<(ProblemKind, ItemError)>> {
+        let params = self.params(size_px);
+        let thumb = catch_unwind(AssertUnwindSafe(|| make_thumbnail(data, &params)))
+            .unwrap_or_else(|panic| {
+                Err(ItemError::Internal(format!(
+                    "the decoder stopped: {}",
+                    panic_message(&*panic)
+                )))
+            });
+        let thumb = match thumb {
+            Ok(t) => t,
+            Err(e @ (ItemError::NotAnImage | ItemError::Empty)) => {
+                // A file that only claims to be an image by its name is an error; anything else
+                // that is not an image is passed over.
+                let kind = if has_image_extension(name) {
+                    ProblemKind::Error
+                } else {
+                    ProblemKind::Skipped
+                };
+                return Err(Some((kind, e)));
+            }
+            Err(e) => return Err(Some((ProblemKind::Error, e))),
+        };
+        if run.stopping() {
+            return Err(None);
         }
-        self.notify_sched();
+        let error = |e| Some((ProblemKind::Error, e));
+        if let Some(dir) = dest.parent() {
+            fs::create_dir_all(dir).map_err(|e| {
+                error(ItemError::Write {
+                    path: dir.to_path_buf(),
+                    cause: super::error::IoCause::of(e),
+                })
+            })?;
+        }
+        let mut temp = run.create_temp(dest).map_err(error)?;
+        temp.write_all(&thumb.encoded).map_err(|e| {
+            error(ItemError::Write {
+                path: dest.to_path_buf(),
+                cause: super::error::IoCause::of(e),
+            })
+        })?;
+        if run.stopping() {
+            return Err(None);
+        }
+        run.place(temp, dest, action).map_err(error)?;
+        Ok(thumb.encoded.len() as u64)
+    }
+}
+
+impl JobKindImpl for ThumbJob {
+    fn inputs(&self) -> &[PathBuf] {
+        &self.spec.inputs
+    }
+
+    fn prepare(&self, _run: &Run) -> Result<(), JobError> {
+        Ok(())
+    }
+
+    fn scan_options(&self, _run: &Run) -> ScanOptions {
+        ScanOptions {
+            symlinks: SymlinkPolicy::FollowFiles,
+            include_dirs: false,
+            exclude_files: Vec::new(),
+            // Below an input, the output folder holds earlier thumbnails: never thumbnailed.
+            exclude_dirs: fs::canonicalize(&self.spec.output_dir)
+                .map(|p| vec![p])
+                .unwrap_or_default(),
+        }
+    }
+
+    fn plan(&self, run: &Run, scanned: Scanned) -> Result<Plan, JobError> {
+        let mut resolver = Resolver::new(
+            &run.claims,
+            run.core.id,
+            self.spec.on_conflict,
+            &scanned.input_files,
+        );
+        let mut items = Vec::new();
+        let mut units: Vec<Unit> = Vec::new();
+        let mut beside: Vec<PathBuf> = Vec::new();
+        let mut canonical_dirs: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
+        for entry in &scanned.entries {
+            if run.stopping() {
+                break;
+            }
+            if !Self::is_image(entry) {
+                items.push(PlanItem {
+                    input: entry.source.clone(),
+                    output: None,
+                    action: Action::Skip(SkipReason::NotAnImage),
+                    input_bytes: entry.size,
+                });
+                continue;
+            }
+            let mut outputs = Vec::new();
+            for &size_px in &self.spec.sizes_px {
+                let wanted = self.wanted_path(entry, size_px);
+                let (output, action) = resolver.resolve(&wanted, entry.mtime);
+                let source_dir = parent_dir(&entry.source).to_path_buf();
+                let source_dir = canonical_dirs
+                    .entry(source_dir.clone())
+                    .or_insert_with(|| fs::canonicalize(&source_dir).ok())
+                    .clone();
+                let output_dir = comparable_path(&output).parent().map(Path::to_path_buf);
+                if let (Some(s), Some(o)) = (source_dir, output_dir)
+                    && s == o
+                    && !beside.contains(&s)
+                {
+                    beside.push(s);
+                }
+                if !action.is_skip() {
+                    outputs.push((items.len(), size_px));
+                }
+                items.push(PlanItem {
+                    input: entry.source.clone(),
+                    output: Some(output),
+                    action,
+                    input_bytes: entry.size,
+                });
+            }
+            if !outputs.is_empty() {
+                units.push(Unit {
+                    entry: entry.clone(),
+                    outputs,
+                });
+            }
+        }
+        run.claims
+            .add_outputs(run.core.id, resolver.taken().cloned());
+        let warnings = if beside.is_empty() {
+            Vec::new()
+        } else {
+            vec![PlanWarning::OutputBesideInputs { folders: beside }]
+        };
+        let mut order: Vec<usize> = (0..units.len()).collect();
+        order.sort_by(|&a, &b| {
+            units[b]
+                .entry
+                .size
+                .cmp(&units[a].entry.size)
+                .then_with(|| a.cmp(&b))
+        });
+        let bytes: u64 = units.iter().map(|u| u.entry.size).sum();
+        run.core.set_totals(units.len() as u64, bytes);
+        {
+            let mut st = self.state();
+            st.units = Arc::new(units);
+            st.order = order;
+            st.next = 0;
+        }
+        Ok(Plan::new(
+            run.core.id,
+            JobKind::Thumbs,
+            super::spec::folder_display_name(&self.spec.output_dir),
+            self.spec.output_dir.clone(),
+            None,
+            items,
+            warnings,
+        ))
+    }
+
+    fn estimate_output_bytes(&self, run: &Run, plan: &Plan) -> Option<u64> {
+        let units = Arc::clone(&self.state().units);
+        if units.is_empty() {
+            return Some(0);
+        }
+        let step = (units.len() / ESTIMATE_SAMPLES).max(1);
+        let (mut made, mut bytes) = (0u64, 0u64);
+        let mut data = Vec::new();
+        for unit in units.iter().step_by(step).take(ESTIMATE_SAMPLES) {
+            if !matches!(
+                read_whole(
+                    &unit.entry.source,
+                    MAX_FILE_BYTES,
+                    &run.core.cancel,
+                    &mut data,
+                    |n| { ItemError::FileTooLarge { bytes: n } }
+                ),
+                Ok(true)
+            ) {
+                continue;
+            }
+            for &(_, size_px) in &unit.outputs {
+                if let Ok(Ok(t)) = catch_unwind(AssertUnwindSafe(|| {
+                    make_thumbnail(&data, &self.params(size_px))
+                })) {
+                    made += 1;
+                    bytes += t.encoded.len() as u64;
+                }
+            }
+        }
+        (made > 0).then(|| bytes * plan.summary.outputs / made)
+    }
+
+    fn start(self: Arc<Self>, run: &Arc<Run>) -> Result<(), JobError> {
+        if let Some(plan) = run.plan() {
+            report_plan_skips(run, plan);
+        }
+        Ok(())
+    }
+
+    fn next_task(self: Arc<Self>, run: &Arc<Run>) -> KindPoll {
+        let mut st = self.state();
+        if st.next >= st.order.len() {
+            return KindPoll::Complete;
+        }
+        let unit = st.order[st.next];
+        st.next += 1;
+        let units = Arc::clone(&st.units);
+        drop(st);
+        let run = Arc::clone(run);
+        let me = Arc::clone(&self);
+        KindPoll::Task(Box::new(move || {
+            if let Some(plan) = run.plan() {
+                me.process(&run, plan, &units[unit]);
+            }
+        }))
+    }
+
+    fn finish(&self, run: &Run) -> Result<(), JobError> {
+        let mut made = std::mem::take(&mut self.state().made);
+        made.sort_by_key(|(index, _)| *index);
+        run.core.status().outputs = made.into_iter().map(|(_, path)| path).collect();
+        Ok(())
     }
 }

@@ -1,34 +1,39 @@
-//! The zip job: many inputs into one `.zip` archive.
+//! The zip job kind: many inputs into one `.zip` archive.
 //!
-//! Owns: turning scanned entries into archive entries. Files to deflate of up to
-//! `IN_MEMORY_MAX_BYTES` are compressed in parallel on the pool, each into a prepared entry in
-//! memory (the compressed bytes waiting for the writer are capped by `PENDING_MAX_BYTES`). One
-//! writer thread appends entries in sorted order; it streams the rest itself, chunk by chunk:
-//! stored entries (already-compressed data, level 0) and files too large to hold in memory.
-//! So memory stays bounded whatever the input size. The archive is written under a temporary
-//! name in the target folder and renamed when complete.
+//! Owns: this kind's plan (the archive's path and what happens there, decided before the scan;
+//! one entry per scanned file, folder or kept symlink, in sorted name order), and writing the
+//! archive. Files to deflate of up to `IN_MEMORY_MAX_BYTES` are compressed in parallel on the
+//! pool, each into a prepared entry in memory (the compressed bytes waiting for the writer are
+//! capped by `PENDING_MAX_BYTES`). One writer thread (started under the lifecycle's panic
+//! guard) appends entries in sorted order; it streams the rest itself, chunk by chunk: stored
+//! entries (already-compressed data, level 0) and files too large to hold in memory. So memory
+//! stays bounded whatever the input size. The archive is written under a temporary name in the
+//! target folder and put in place by the lifecycle's rules when complete.
 //! Must not touch: inputs (opened read-only, never followed through a swapped-in link or FIFO),
 //! any front end.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use tempfile::NamedTempFile;
 use zip::write::{FullFileOptions, PreparedZipFile, ZipFileBuilder};
 use zip::{CompressionMethod, ZipWriter};
 
-use super::error::{ItemError, JobError};
-use super::output::{parent_dir, persist, temp_beside};
-use super::progress::{CancelFlag, JobCore, JobState, ProblemKind};
-use super::scan::{Entry, EntryKind, ScanOptions, SymlinkPolicy, scan};
-use super::scheduler::{JobDriver, Poll, Scheduler, Task};
-use super::spec::ZipSpec;
+use super::claims::comparable_path;
+use super::error::{IoCause, ItemError, JobError};
+use super::events::ProblemKind;
+use super::input::{CHUNK_BYTES, open_regular};
+use super::job::{JobKindImpl, KindPoll, Run, report_plan_skips};
+use super::output::TempOutput;
+use super::plan::{Action, Plan, PlanItem, PlannedFile, SkipReason};
+use super::scan::{Entry, EntryKind, ScanOptions, Scanned, SymlinkPolicy};
+use super::spec::{ExistingArchive, JobKind, ZipSpec, parent_dir};
+use super::status::{CancelFlag, JobCore};
 
 /// Files up to this size are deflated into memory on the pool; larger ones are streamed by the
 /// writer (while the pool goes on with the entries after them).
@@ -39,14 +44,16 @@ const SAMPLE_BYTES: usize = 256 << 10;
 const PENDING_MAX_BYTES: u64 = 48 << 20;
 /// Entries handed out but not yet written, at most.
 const UNWRITTEN_MAX: usize = 512;
-/// Input is read (and cancel checked) in chunks of this size.
-pub(crate) const CHUNK_BYTES: usize = 1 << 20;
 /// Zip64 is needed from this many entries on (the 16-bit count field then holds 0xFFFF).
 const ZIP64_ENTRIES: usize = 0xFFFF;
 /// Zip64 is needed for sizes and offsets from this value on.
 const ZIP64_BYTES: u64 = 0xFFFF_FFFF;
-/// Header id of the extended-timestamp extra field ("UT").
+/// Header id of the extended-timestamp extra field ("UT", APPNOTE 4.6 / Info-ZIP extra field).
 const EXTENDED_TIMESTAMP_ID: u16 = 0x5455;
+/// Files sampled by a dry run to estimate the archive's size.
+const ESTIMATE_SAMPLES: usize = 8;
+/// Bytes of headers per entry, about (local header, central directory record, extra fields).
+const ENTRY_OVERHEAD_BYTES: u64 = 30 + 46 + 2 * 9 + 24;
 
 /// Extensions of data that is already compressed: stored, not deflated.
 const STORED_EXTENSIONS: &[&str] = &[
@@ -63,167 +70,83 @@ enum Compressed {
     Failed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Queued,
-    Starting,
-    Compressing,
-    Over,
+/// What the writer hands back: the complete archive, and the entry names it holds.
+struct Written {
+    temp: TempOutput,
+    names: Vec<PathBuf>,
+    bytes: u64,
 }
 
 struct Inner {
-    phase: Phase,
     entries: Arc<Vec<Entry>>,
     next: usize,
-    running: usize,
     unwritten: usize,
     pending_bytes: u64,
     to_writer: Option<flume::Sender<(usize, Compressed, u64)>>,
     /// Entries from this index on may start at or beyond 4 GiB (see `first_beyond_4gib`).
     first_beyond: usize,
+    /// The writer has ended (successfully or not).
+    writer_done: bool,
+    written: Option<Written>,
 }
 
 pub(crate) struct ZipJob {
-    core: Arc<JobCore>,
     spec: ZipSpec,
-    sched: Weak<Scheduler>,
+    /// The archive's final path and what happens there, decided before the scan.
+    destination: OnceLock<(PathBuf, Action)>,
+    /// (device, inode) of an existing archive being replaced: never archived into itself.
+    replaced: OnceLock<(u64, u64)>,
     inner: Mutex<Inner>,
-    tasks_idle: Condvar,
 }
 
 impl ZipJob {
-    pub fn new(core: Arc<JobCore>, spec: ZipSpec, sched: &Arc<Scheduler>) -> Arc<Self> {
-        Arc::new(ZipJob {
-            core,
+    pub fn new(spec: ZipSpec) -> ZipJob {
+        ZipJob {
             spec,
-            sched: Arc::downgrade(sched),
+            destination: OnceLock::new(),
+            replaced: OnceLock::new(),
             inner: Mutex::new(Inner {
-                phase: Phase::Queued,
                 entries: Arc::new(Vec::new()),
                 next: 0,
-                running: 0,
                 unwritten: 0,
                 pending_bytes: 0,
                 to_writer: None,
                 first_beyond: usize::MAX,
+                writer_done: false,
+                written: None,
             }),
-            tasks_idle: Condvar::new(),
-        })
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         super::lock(&self.inner)
     }
 
-    fn notify_sched(&self) {
-        Scheduler::notify_weak(&self.sched);
+    fn dest(&self) -> Result<&(PathBuf, Action), JobError> {
+        self.destination
+            .get()
+            .ok_or_else(|| JobError::Internal("the archive's destination was not decided".into()))
     }
 
-    /// Ends the job: waits until no task of it runs any more, then reports.
-    fn end(&self, state: JobState, failure: Option<String>) {
-        let mut inner = self.lock();
-        while inner.running > 0 {
-            inner = self
-                .tasks_idle
-                .wait(inner)
-                .unwrap_or_else(|e| e.into_inner());
+    /// The archive path the spec asks for: an existing folder (or a path ending in `/`) means
+    /// `<default name>.zip` inside it; a name without extension gets `.zip`.
+    fn wanted_destination(&self) -> PathBuf {
+        let d = &self.spec.destination;
+        let ends_with_slash = d.as_os_str().as_encoded_bytes().ends_with(b"/");
+        if ends_with_slash || d.is_dir() {
+            return d.join(ZipSpec::default_archive_name(&self.spec.inputs));
         }
-        inner.phase = Phase::Over;
-        inner.to_writer = None;
-        drop(inner);
-        self.core.finish(state, failure);
-        self.notify_sched();
+        if d.extension().is_none() && d.file_name().is_some() {
+            let mut name = d.file_name().unwrap_or_default().to_os_string();
+            name.push(".zip");
+            return d.with_file_name(name);
+        }
+        d.clone()
     }
 
-    fn fail(&self, err: JobError) {
-        self.end(JobState::Failed, Some(err.to_string()));
-    }
-
-    /// First task: check the destination, create the temporary archive, scan, start the writer.
-    fn start(self: Arc<Self>) {
-        self.core.set_state(JobState::Scanning);
-        let dest = &self.spec.destination;
-        let dir = parent_dir(dest);
-        if let Err(e) = fs::create_dir_all(dir) {
-            return self.fail(JobError::CreateOutput {
-                path: dir.to_path_buf(),
-                source: e,
-            });
-        }
-        let mut exclude_files = Vec::new();
-        match fs::metadata(dest) {
-            Ok(m) if m.is_dir() => {
-                return self.fail(JobError::DestinationIsFolder { path: dest.clone() });
-            }
-            Ok(_) if !self.spec.overwrite => {
-                return self.fail(JobError::DestinationExists { path: dest.clone() });
-            }
-            Ok(m) => exclude_files.push((m.dev(), m.ino())),
-            Err(_) => {}
-        }
-        let temp = match temp_beside(dest) {
-            Ok(t) => t,
-            Err(e) => {
-                return self.fail(JobError::CreateOutput {
-                    path: dest.clone(),
-                    source: e,
-                });
-            }
-        };
-        if let Ok(m) = temp.as_file().metadata() {
-            exclude_files.push((m.dev(), m.ino()));
-        }
-        if self.spec.inputs.is_empty() {
-            return self.fail(JobError::NoInputs);
-        }
-        let opts = ScanOptions {
-            symlinks: SymlinkPolicy::KeepInside,
-            include_dirs: true,
-            exclude_files,
-            exclude_dirs: Vec::new(),
-        };
-        let Some(entries) = scan(&self.spec.inputs, &opts, &self.core) else {
-            drop(temp);
-            return self.end(JobState::Cancelled, None);
-        };
-        if entries.is_empty() {
-            drop(temp);
-            let why = if self.core.errors.load(Ordering::Relaxed)
-                + self.core.skipped.load(Ordering::Relaxed)
-                > 0
-            {
-                "nothing to archive: every input was skipped"
-            } else {
-                "nothing to archive"
-            };
-            return self.fail(JobError::NothingToDo(why));
-        }
-        let entries = Arc::new(entries);
-        let (tx, rx) = flume::bounded(UNWRITTEN_MAX + 8);
-        {
-            let mut inner = self.lock();
-            inner.entries = Arc::clone(&entries);
-            inner.first_beyond = first_beyond_4gib(&entries);
-            inner.to_writer = Some(tx);
-            inner.phase = Phase::Compressing;
-        }
-        self.core.set_state(JobState::Running);
-        let me = Arc::clone(&self);
-        let spawn = std::thread::Builder::new()
-            .name("shrinkwrap-zip-writer".to_owned())
-            .spawn(move || me.writer(temp, entries, rx));
-        if let Err(e) = spawn {
-            self.core.cancel.cancel();
-            return self.fail(JobError::Internal(format!(
-                "cannot start the writer thread: {e}"
-            )));
-        }
-        self.notify_sched();
-    }
-
-    fn compress_task(self: Arc<Self>, index: usize, entry: Entry) {
+    fn compress_task(self: Arc<Self>, run: Arc<Run>, index: usize, entry: Entry) {
         let zip64 = index >= self.lock().first_beyond;
-        let result = compress_entry(&entry, self.spec.level, zip64, &self.core);
+        let result = compress_entry(&entry, self.spec.level, zip64, &run.core);
         let (compressed, bytes) = match result {
             Ok(prepared) => {
                 let bytes = prepared.compressed_size();
@@ -231,8 +154,8 @@ impl ZipJob {
             }
             Err(EntryFailure::Cancelled | EntryFailure::Archive(_)) => (Compressed::Failed, 0),
             Err(EntryFailure::Item(err, bytes_left)) => {
-                self.core.problem(&entry.source, ProblemKind::Skipped, err);
-                self.core.add_bytes_done(bytes_left);
+                run.core.problem(&entry.source, ProblemKind::Error, err);
+                run.core.add_bytes_done(bytes_left);
                 (Compressed::Failed, 0)
             }
         };
@@ -242,92 +165,77 @@ impl ZipJob {
             // Never blocks: the channel has room for every entry that can be unwritten.
             let _ = tx.try_send((index, compressed, bytes));
         }
-        inner.running -= 1;
-        if inner.running == 0 {
-            self.tasks_idle.notify_all();
-        }
     }
 
     /// Called by the writer when it has consumed an entry's compressed data.
-    fn written(&self, bytes: u64) {
+    fn written(&self, run: &Run, bytes: u64) {
         let mut inner = self.lock();
         inner.unwritten = inner.unwritten.saturating_sub(1);
         inner.pending_bytes = inner.pending_bytes.saturating_sub(bytes);
         drop(inner);
-        self.notify_sched();
+        run.notify();
     }
 
+    /// The writer thread: appends every entry in order, then hands the complete archive back.
     fn writer(
         self: Arc<Self>,
-        temp: NamedTempFile,
+        run: Arc<Run>,
+        temp: TempOutput,
         entries: Arc<Vec<Entry>>,
         rx: flume::Receiver<(usize, Compressed, u64)>,
     ) {
-        let outcome = self.write_archive(&temp, &entries, &rx);
+        let outcome = self.write_archive(&run, &temp, &entries, &rx);
         drop(rx);
+        let mut inner = self.lock();
+        inner.writer_done = true;
+        inner.to_writer = None;
         match outcome {
-            Ok(()) => {}
-            Err(WriteEnd::Cancelled) => {
-                drop(temp);
-                return self.end(JobState::Cancelled, None);
+            Ok(names) if !run.stopping() => {
+                let bytes = temp
+                    .file()
+                    .and_then(|f| f.metadata().ok())
+                    .map_or(0, |m| m.len());
+                inner.written = Some(Written { temp, names, bytes });
             }
+            Ok(_) | Err(WriteEnd::Cancelled) => {}
             Err(WriteEnd::Failed(e)) => {
-                drop(temp);
-                self.core.cancel.cancel();
-                return self.fail(e);
+                drop(inner);
+                run.fail(e);
+                return;
             }
         }
-        if self.core.is_cancelled() {
-            drop(temp);
-            return self.end(JobState::Cancelled, None);
-        }
-        let dest = &self.spec.destination;
-        let size = temp.as_file().metadata().map(|m| m.len()).unwrap_or(0);
-        if let Err((e, temp)) = persist(temp, dest, self.spec.overwrite) {
-            drop(temp);
-            let err = if e.kind() == io::ErrorKind::AlreadyExists {
-                JobError::DestinationExists { path: dest.clone() }
-            } else {
-                JobError::CreateOutput {
-                    path: dest.clone(),
-                    source: e,
-                }
-            };
-            return self.fail(err);
-        }
-        self.core.add_output(dest.clone(), size);
-        let incomplete = self.core.errors.load(Ordering::Relaxed)
-            + self.core.skipped.load(Ordering::Relaxed)
-            > 0;
-        self.end(
-            if incomplete {
-                JobState::DoneWithErrors
-            } else {
-                JobState::Done
-            },
-            None,
-        );
+        drop(inner);
+        run.notify();
     }
 
     fn write_archive(
         &self,
-        temp: &NamedTempFile,
+        run: &Run,
+        temp: &TempOutput,
         entries: &[Entry],
         rx: &flume::Receiver<(usize, Compressed, u64)>,
-    ) -> Result<(), WriteEnd> {
-        let dest = &self.spec.destination;
-        let zip_err = |source| {
-            WriteEnd::Failed(JobError::WriteArchive {
-                path: dest.clone(),
-                source,
+    ) -> Result<Vec<PathBuf>, WriteEnd> {
+        let core = &run.core;
+        let dest = self.dest().map_err(WriteEnd::Failed)?.0.clone();
+        let zip_err = |source: zip::result::ZipError| {
+            WriteEnd::Failed(match source {
+                zip::result::ZipError::Io(e) => JobError::WriteArchive {
+                    path: dest.clone(),
+                    cause: IoCause::of(e),
+                },
+                other => JobError::ArchiveFormat {
+                    path: dest.clone(),
+                    detail: other.to_string(),
+                },
             })
         };
-        let file = temp.reopen().map_err(|e| {
-            WriteEnd::Failed(JobError::CreateOutput {
+        let io_err = |e: io::Error| {
+            WriteEnd::Failed(JobError::WriteArchive {
                 path: dest.clone(),
-                source: e,
+                cause: IoCause::of(e),
             })
-        })?;
+        };
+        let file = temp.reopen().map_err(io_err)?;
         let position = Arc::new(AtomicU64::new(0));
         let sink = PositionWriter {
             inner: BufWriter::with_capacity(1 << 20, file),
@@ -335,13 +243,15 @@ impl ZipJob {
         };
         let mut zip = ZipWriter::new(sink);
         let mut ready: BTreeMap<usize, (Compressed, u64)> = BTreeMap::new();
-        let cancel = self.core.cancel.clone();
+        let mut names = Vec::with_capacity(entries.len());
+        let cancel = core.cancel.clone();
         let first_beyond = self.lock().first_beyond;
         for (index, entry) in entries.iter().enumerate() {
             if cancel.is_cancelled() {
                 return Err(WriteEnd::Cancelled);
             }
             let zip64 = index >= first_beyond;
+            let mut archived = true;
             match &entry.kind {
                 EntryKind::Dir => {
                     zip.add_directory(entry.name.as_str(), entry_options(entry, zip64))
@@ -356,27 +266,34 @@ impl ZipJob {
                     .map_err(zip_err)?;
                 }
                 EntryKind::File if !on_pool(entry, self.spec.level) => {
-                    self.core.set_current(entry.name.clone());
-                    match stream_entry(&mut zip, entry, self.spec.level, zip64, &self.core) {
+                    core.set_current(entry.name.clone());
+                    match stream_entry(&mut zip, entry, self.spec.level, zip64, core) {
                         Ok(()) => {}
                         Err(EntryFailure::Cancelled) => return Err(WriteEnd::Cancelled),
                         Err(EntryFailure::Archive(e)) => return Err(zip_err(e)),
                         Err(EntryFailure::Item(err, bytes_left)) => {
-                            self.core.problem(&entry.source, ProblemKind::Skipped, err);
-                            self.core.add_bytes_done(bytes_left);
+                            core.problem(&entry.source, ProblemKind::Error, err);
+                            core.add_bytes_done(bytes_left);
+                            archived = false;
                         }
                     }
                 }
                 EntryKind::File => {
                     let (compressed, bytes) = wait_for(index, &mut ready, rx, &cancel)?;
-                    self.core.set_current(entry.name.clone());
-                    if let Compressed::Memory(prepared) = compressed {
-                        zip.add_prepared_file(prepared).map_err(zip_err)?;
+                    core.set_current(entry.name.clone());
+                    match compressed {
+                        Compressed::Memory(prepared) => {
+                            zip.add_prepared_file(prepared).map_err(zip_err)?
+                        }
+                        Compressed::Failed => archived = false,
                     }
-                    self.written(bytes);
+                    self.written(run, bytes);
                 }
             }
-            self.core.item_done(0);
+            if archived {
+                names.push(archive_name(entry));
+            }
+            core.item_done(0);
         }
         if cancel.is_cancelled() {
             return Err(WriteEnd::Cancelled);
@@ -391,10 +308,311 @@ impl ZipJob {
         let file = sink
             .inner
             .into_inner()
-            .map_err(|e| WriteEnd::Failed(JobError::io(dest, e.into_error())))?;
-        file.sync_all()
-            .map_err(|e| WriteEnd::Failed(JobError::io(dest, e)))?;
+            .map_err(|e| io_err(e.into_error()))?;
+        file.sync_all().map_err(io_err)?;
+        Ok(names)
+    }
+
+    /// Estimates the archive's size from test-deflating the start of a few files.
+    fn estimate(&self, entries: &[Entry], cancel: &CancelFlag) -> u64 {
+        let files: Vec<&Entry> = entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::File)
+            .collect();
+        let mut stored: u64 = 0;
+        let mut deflatable: u64 = 0;
+        for e in &files {
+            if self.spec.level == 0 || is_precompressed(&e.name) {
+                stored += e.size;
+            } else {
+                deflatable += e.size;
+            }
+        }
+        let candidates: Vec<&&Entry> = files
+            .iter()
+            .filter(|e| e.size > 0 && !is_precompressed(&e.name))
+            .collect();
+        let step = (candidates.len() / ESTIMATE_SAMPLES).max(1);
+        let (mut sample_in, mut sample_out) = (0u64, 0u64);
+        if self.spec.level > 0 {
+            for e in candidates.iter().step_by(step).take(ESTIMATE_SAMPLES) {
+                if cancel.is_cancelled() {
+                    break;
+                }
+                if let Some((i, o)) = sample_deflate(&e.source, self.spec.level) {
+                    sample_in += i;
+                    sample_out += o;
+                }
+            }
+        }
+        let ratio = if sample_in > 0 {
+            sample_out as f64 / sample_in as f64
+        } else {
+            1.0
+        };
+        let names: u64 = entries.iter().map(|e| 2 * e.name.len() as u64).sum();
+        stored
+            + (deflatable as f64 * ratio) as u64
+            + names
+            + ENTRY_OVERHEAD_BYTES * entries.len() as u64
+            + 22
+    }
+}
+
+/// Test-deflates the first `SAMPLE_BYTES` of a file: (bytes in, bytes out).
+fn sample_deflate(path: &Path, level: u8) -> Option<(u64, u64)> {
+    let (mut file, _) = open_regular(path).ok()?;
+    let mut sample = Vec::with_capacity(SAMPLE_BYTES);
+    (&mut file)
+        .take(SAMPLE_BYTES as u64)
+        .read_to_end(&mut sample)
+        .ok()?;
+    let mut encoder = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(sample.len()),
+        flate2::Compression::new(u32::from(level)),
+    );
+    encoder.write_all(&sample).ok()?;
+    let out = encoder.finish().ok()?.len();
+    Some((sample.len() as u64, out.min(sample.len()) as u64))
+}
+
+impl JobKindImpl for ZipJob {
+    fn inputs(&self) -> &[PathBuf] {
+        &self.spec.inputs
+    }
+
+    /// Decides the archive's path and action before the scan: an existing archive is found at
+    /// once, before any work.
+    fn prepare(&self, run: &Run) -> Result<(), JobError> {
+        let wanted = self.wanted_destination();
+        let wanted_cmp = comparable_path(&wanted);
+        let me = run.core.id;
+        let existing = fs::metadata(&wanted).ok();
+        let claimed = run.claims.claimed_by(me, &wanted_cmp);
+        let action = match (&existing, claimed) {
+            (Some(m), _) if m.is_dir() => {
+                // A folder with the archive's name: keeping both is the only way.
+                if self.spec.on_exists == ExistingArchive::KeepBoth {
+                    None
+                } else {
+                    return Err(JobError::DestinationExists { path: wanted });
+                }
+            }
+            (_, Some(job)) if self.spec.on_exists != ExistingArchive::KeepBoth => {
+                return Err(JobError::DestinationClaimed { path: wanted, job });
+            }
+            (None, None) => Some(Action::Write),
+            (None, Some(_)) => None,
+            (Some(m), claimed) => match self.spec.on_exists {
+                ExistingArchive::Fail => {
+                    return Err(JobError::DestinationExists { path: wanted });
+                }
+                ExistingArchive::KeepBoth => None,
+                ExistingArchive::Replace => {
+                    if claimed.is_some() || run.claims.input_of(me, &wanted_cmp, m).is_some() {
+                        return Err(JobError::DestinationIsInput { path: wanted });
+                    }
+                    let _ = self.replaced.set((m.dev(), m.ino()));
+                    Some(Action::Overwrite)
+                }
+            },
+        };
+        let (path, action) = match action {
+            Some(action) => (wanted, action),
+            None => {
+                let (path, cmp) = keep_both_name(&wanted, |c| {
+                    run.claims.claimed_by(me, c).is_none() && fs::symlink_metadata(c).is_err()
+                });
+                drop(cmp);
+                (path, Action::Rename { wanted })
+            }
+        };
+        run.claims.add_outputs(
+            me,
+            [comparable_path(&path), super::spec::normalize_path(&path)],
+        );
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        run.core.set_name(name);
+        let _ = self.destination.set((path, action));
         Ok(())
+    }
+
+    fn scan_options(&self, _run: &Run) -> ScanOptions {
+        ScanOptions {
+            symlinks: SymlinkPolicy::KeepInside,
+            include_dirs: true,
+            exclude_files: self.replaced.get().copied().into_iter().collect(),
+            exclude_dirs: Vec::new(),
+        }
+    }
+
+    fn plan(&self, run: &Run, scanned: Scanned) -> Result<Plan, JobError> {
+        let (path, action) = self.dest()?.clone();
+        let mut items = Vec::with_capacity(scanned.entries.len());
+        let mut kept: Vec<Entry> = Vec::with_capacity(scanned.entries.len());
+        for entry in scanned.entries {
+            // Sorted by name: a repeated name directly follows its first use.
+            let duplicate = kept.last().is_some_and(|k| k.name == entry.name);
+            items.push(PlanItem {
+                input: entry.source.clone(),
+                output: Some(archive_name(&entry)),
+                action: if duplicate {
+                    Action::Skip(SkipReason::DuplicateName)
+                } else {
+                    Action::Write
+                },
+                input_bytes: entry.size,
+            });
+            if !duplicate {
+                kept.push(entry);
+            }
+        }
+        if kept.is_empty() {
+            let skipped_all = run.core.errors.load(Ordering::Relaxed)
+                + run.core.skipped.load(Ordering::Relaxed)
+                > 0;
+            return Err(JobError::NothingToDo(if skipped_all {
+                "nothing to archive: every input was skipped"
+            } else {
+                "nothing to archive"
+            }));
+        }
+        let bytes: u64 = kept.iter().map(|e| e.size).sum();
+        run.core.set_totals(kept.len() as u64, bytes);
+        {
+            let mut inner = self.lock();
+            inner.first_beyond = first_beyond_4gib(&kept);
+            inner.entries = Arc::new(kept);
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        Ok(Plan::new(
+            run.core.id,
+            JobKind::Zip,
+            name,
+            path.clone(),
+            Some(PlannedFile { path, action }),
+            items,
+            Vec::new(),
+        ))
+    }
+
+    fn estimate_output_bytes(&self, run: &Run, _plan: &Plan) -> Option<u64> {
+        let entries = Arc::clone(&self.lock().entries);
+        Some(self.estimate(&entries, &run.core.cancel))
+    }
+
+    fn start(self: Arc<Self>, run: &Arc<Run>) -> Result<(), JobError> {
+        if let Some(plan) = run.plan() {
+            report_plan_skips(run, plan);
+        }
+        let path = self.dest()?.0.clone();
+        let dir = parent_dir(&path);
+        fs::create_dir_all(dir).map_err(|e| JobError::CreateOutput {
+            path: dir.to_path_buf(),
+            cause: IoCause::of(e),
+        })?;
+        let temp = run
+            .temps
+            .create(&path)
+            .map_err(|cause| JobError::CreateOutput {
+                path: dir.to_path_buf(),
+                cause,
+            })?;
+        let (tx, rx) = flume::bounded(UNWRITTEN_MAX + 8);
+        let entries = {
+            let mut inner = self.lock();
+            inner.to_writer = Some(tx);
+            Arc::clone(&inner.entries)
+        };
+        let me = Arc::clone(&self);
+        let writer_run = Arc::clone(run);
+        run.spawn("shrinkwrap-zip-writer", move || {
+            me.writer(writer_run, temp, entries, rx)
+        })
+    }
+
+    fn next_task(self: Arc<Self>, run: &Arc<Run>) -> KindPoll {
+        let mut inner = self.lock();
+        if inner.writer_done {
+            return KindPoll::Complete;
+        }
+        if inner.unwritten >= UNWRITTEN_MAX || inner.pending_bytes >= PENDING_MAX_BYTES {
+            return KindPoll::Idle;
+        }
+        let entries = Arc::clone(&inner.entries);
+        let level = self.spec.level;
+        while inner.next < entries.len()
+            && !(entries[inner.next].kind == EntryKind::File
+                && on_pool(&entries[inner.next], level))
+        {
+            inner.next += 1;
+        }
+        if inner.next >= entries.len() {
+            return KindPoll::Idle;
+        }
+        let index = inner.next;
+        inner.next += 1;
+        inner.unwritten += 1;
+        drop(inner);
+        let entry = entries[index].clone();
+        let run = Arc::clone(run);
+        KindPoll::Task(Box::new(move || self.compress_task(run, index, entry)))
+    }
+
+    fn finish(&self, run: &Run) -> Result<(), JobError> {
+        let (path, action) = self.dest()?.clone();
+        let Some(written) = self.lock().written.take() else {
+            return Err(JobError::Internal("the archive was not completed".into()));
+        };
+        run.place(written.temp, &path, &action)
+            .map_err(|e| match e {
+                ItemError::OutputAppeared { path } => JobError::DestinationExists { path },
+                ItemError::OutputIsInput { path } => JobError::DestinationIsInput { path },
+                ItemError::Write { path, cause } => JobError::WriteArchive { path, cause },
+                other => JobError::Internal(other.to_string()),
+            })?;
+        let mut st = run.core.status();
+        st.archive = Some(path);
+        st.output_bytes = written.bytes;
+        st.outputs = written.names;
+        Ok(())
+    }
+}
+
+/// An entry's name as the archive lists it (folders end with `/`, APPNOTE 4.4.17).
+fn archive_name(entry: &Entry) -> PathBuf {
+    match entry.kind {
+        EntryKind::Dir => PathBuf::from(format!("{}/", entry.name)),
+        _ => PathBuf::from(&entry.name),
+    }
+}
+
+/// The first `name (N).zip` beside `path` that `free` accepts (a comparable path).
+fn keep_both_name(path: &Path, free: impl Fn(&Path) -> bool) -> (PathBuf, PathBuf) {
+    let dir = parent_dir(path);
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path.extension().map(|s| s.to_string_lossy().into_owned());
+    let mut n: u64 = 1;
+    loop {
+        let name = match &ext {
+            Some(ext) => format!("{stem} ({n}).{ext}"),
+            None => format!("{stem} ({n})"),
+        };
+        let candidate = dir.join(name);
+        let cmp = comparable_path(&candidate);
+        if free(&cmp) {
+            return (candidate, cmp);
+        }
+        n += 1;
     }
 }
 
@@ -427,89 +645,6 @@ fn wait_for(
     }
 }
 
-impl JobDriver for ZipJob {
-    fn core(&self) -> &Arc<JobCore> {
-        &self.core
-    }
-
-    fn next_task(self: Arc<Self>) -> Poll {
-        let mut inner = self.lock();
-        match inner.phase {
-            Phase::Over => Poll::Finished,
-            Phase::Queued => {
-                // The start task is not counted in `running`: it may end the job itself, and
-                // no compression task exists before it is done.
-                inner.phase = Phase::Starting;
-                drop(inner);
-                let me = Arc::clone(&self);
-                let task: Task = Box::new(move || me.start());
-                Poll::Task(task)
-            }
-            Phase::Starting => Poll::Idle,
-            Phase::Compressing => {
-                if self.core.is_cancelled()
-                    || inner.unwritten >= UNWRITTEN_MAX
-                    || inner.pending_bytes >= PENDING_MAX_BYTES
-                {
-                    return Poll::Idle;
-                }
-                let entries = Arc::clone(&inner.entries);
-                let level = self.spec.level;
-                while inner.next < entries.len()
-                    && !(entries[inner.next].kind == EntryKind::File
-                        && on_pool(&entries[inner.next], level))
-                {
-                    inner.next += 1;
-                }
-                if inner.next >= entries.len() {
-                    return Poll::Idle;
-                }
-                let index = inner.next;
-                inner.next += 1;
-                inner.running += 1;
-                inner.unwritten += 1;
-                drop(inner);
-                let entry = entries[index].clone();
-                let me = Arc::clone(&self);
-                Poll::Task(Box::new(move || me.compress_task(index, entry)))
-            }
-        }
-    }
-
-    fn task_panicked(&self, message: String) {
-        self.core.cancel.cancel();
-        let mut inner = self.lock();
-        if inner.phase == Phase::Starting {
-            inner.phase = Phase::Over;
-            drop(inner);
-            self.core
-                .finish(JobState::Failed, Some(format!("internal error: {message}")));
-            return;
-        }
-        // A compression task: its entry never reaches the writer, which stops on the cancel.
-        inner.running = inner.running.saturating_sub(1);
-        self.tasks_idle.notify_all();
-        drop(inner);
-        self.core.problem(
-            PathBuf::new(),
-            ProblemKind::Error,
-            ItemError::Internal(message),
-        );
-    }
-
-    fn cancel(&self) {
-        self.core.cancel.cancel();
-        let mut inner = self.lock();
-        if inner.phase == Phase::Queued {
-            // Never started: nothing was created, it just leaves the queue.
-            inner.phase = Phase::Over;
-            drop(inner);
-            self.core.finish(JobState::Cancelled, None);
-        }
-        self.notify_sched();
-    }
-}
-
 /// Why one entry was not compressed.
 pub(crate) enum EntryFailure {
     Cancelled,
@@ -517,29 +652,6 @@ pub(crate) enum EntryFailure {
     Item(ItemError, u64),
     /// The archive itself could not be kept consistent: the job fails.
     Archive(zip::result::ZipError),
-}
-
-/// Opens an input for reading, refusing anything that is not (any more) a regular file: no FIFO
-/// is ever waited on, no symlink swapped in since the scan is followed.
-pub(crate) fn open_regular(path: &Path) -> Result<(File, fs::Metadata), ItemError> {
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => ItemError::Vanished,
-            _ if e.raw_os_error() == Some(libc::ELOOP) => ItemError::ChangedType("a symbolic link"),
-            _ => ItemError::Read(e),
-        })?;
-    let meta = file.metadata().map_err(ItemError::Read)?;
-    if !meta.is_file() {
-        return Err(ItemError::ChangedType(if meta.is_dir() {
-            "a folder"
-        } else {
-            "not a regular file"
-        }));
-    }
-    Ok((file, meta))
 }
 
 /// Whether an entry is deflated on the pool (else the writer streams it).
@@ -597,7 +709,7 @@ fn compress_entry(
     }
     // It did not shrink: store it (its bytes were already counted).
     file.seek(SeekFrom::Start(0))
-        .map_err(|e| EntryFailure::Item(ItemError::Read(e), 0))?;
+        .map_err(|e| EntryFailure::Item(ItemError::read(e), 0))?;
     compress_to_memory(
         &mut file,
         entry,
@@ -638,7 +750,7 @@ fn stream_entry<W: Write + Seek>(
         Err(PumpError::Read(e, left)) => {
             // Take the half-written entry back out; the archive stays valid.
             zip.abort_file().map_err(EntryFailure::Archive)?;
-            Err(EntryFailure::Item(ItemError::Read(e), left))
+            Err(EntryFailure::Item(ItemError::read(e), left))
         }
     }
 }
@@ -652,11 +764,11 @@ fn worth_deflating(file: &mut File) -> Result<bool, EntryFailure> {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(EntryFailure::Item(ItemError::Read(e), 0)),
+            Err(e) => return Err(EntryFailure::Item(ItemError::read(e), 0)),
         }
     }
     file.seek(SeekFrom::Start(0))
-        .map_err(|e| EntryFailure::Item(ItemError::Read(e), 0))?;
+        .map_err(|e| EntryFailure::Item(ItemError::read(e), 0))?;
     let mut encoder =
         flate2::write::DeflateEncoder::new(Vec::with_capacity(filled), flate2::Compression::fast());
     let compressed = encoder
@@ -726,7 +838,7 @@ fn compress_to_memory(
     let mut builder = ZipFileBuilder::new(&entry.name, options).map_err(compress_err)?;
     pump(file, &mut builder, core, count, size).map_err(|e| match e {
         PumpError::Cancelled => EntryFailure::Cancelled,
-        PumpError::Read(e, left) => EntryFailure::Item(ItemError::Read(e), left),
+        PumpError::Read(e, left) => EntryFailure::Item(ItemError::read(e), left),
         PumpError::Write(e, left) => EntryFailure::Item(ItemError::Compress(e.to_string()), left),
     })?;
     builder.finish().map_err(compress_err)
@@ -756,13 +868,30 @@ fn first_beyond_4gib(entries: &[Entry]) -> usize {
     usize::MAX
 }
 
+/// Unix file-type bits of the mode (S_IFREG, S_IFDIR, S_IFLNK), as stored in the high 16 bits of
+/// an entry's external attributes by Info-ZIP (APPNOTE 4.4.15 with "version made by" = UNIX).
+const S_IFREG: u32 = 0o100_000;
+const S_IFDIR: u32 = 0o040_000;
+const S_IFLNK: u32 = 0o120_000;
+/// MS-DOS directory attribute in the low byte of the external attributes.
+const DOS_DIRECTORY: u32 = 0x10;
+
 /// Options carrying an entry's modification time (DOS local time, clamped to 1980-2107, plus
-/// the extended-timestamp field in UTC) and unix permissions.
+/// the extended-timestamp field in UTC) and its full unix mode, setuid, setgid and sticky bits
+/// included (the zip crate's `unix_permissions` keeps only 0o777; Info-ZIP stores all 12 bits
+/// and `unzip -K` restores them).
 fn entry_options(entry: &Entry, zip64: bool) -> FullFileOptions<'static, 'static> {
+    let (file_type, dos) = match entry.kind {
+        EntryKind::File => (S_IFREG, 0),
+        EntryKind::Dir => (S_IFDIR, DOS_DIRECTORY),
+        EntryKind::Symlink { .. } => (S_IFLNK, 0),
+    };
+    let mode = entry.mode & 0o7777;
     let mut options = FullFileOptions::default()
         .large_file(zip64)
         .last_modified_time(dos_time(entry.mtime))
-        .unix_permissions(entry.mode)
+        .unix_permissions(mode)
+        .external_attributes(((file_type | mode) << 16) | dos)
         .compression_method(CompressionMethod::Stored);
     if let Some(mtime) = entry.mtime {
         let secs = match mtime.duration_since(SystemTime::UNIX_EPOCH) {

@@ -270,12 +270,16 @@ impl App {
         let inputs = state.inputs.paths();
         match settings::build_jobs(operation, &state.settings, &inputs, &state.destinations) {
             Ok(specs) => {
+                let mut refused = None;
                 for spec in specs {
-                    let id = self.engine.submit(spec.clone());
-                    state.queue.push(id, &spec);
+                    match self.engine.submit(spec.clone()) {
+                        Ok(id) => state.queue.push(id, &spec),
+                        Err(e) => refused = Some(e),
+                    }
                 }
-                if state.notice.is_some() {
-                    state.notice = None;
+                match refused {
+                    Some(e) => state.notify(NoticeLevel::Warning, format!("Not queued: {e}.")),
+                    None => state.notice = None,
                 }
             }
             Err(message) => state.notify(NoticeLevel::Warning, message),

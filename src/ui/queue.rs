@@ -7,11 +7,12 @@
 //! system, drawing.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use eframe::egui;
 
-use crate::engine::{JobEvent, JobId, JobKind, JobReport, JobSpec, JobState, Progress};
+use std::sync::Arc;
+
+use crate::engine::{JobEvent, JobId, JobKind, JobReport, JobSpec, JobState, Plan, Progress};
 
 /// How many thumbnails a finished thumbnail job shows in its strip.
 pub const STRIP_MAX_THUMBNAILS: usize = 24;
@@ -33,34 +34,22 @@ pub struct JobRow {
     /// The archive, or the thumbnails' folder.
     pub output: PathBuf,
     pub progress: Progress,
+    /// Every output of the job, once planned.
+    pub plan: Option<Arc<Plan>>,
     pub report: Option<JobReport>,
     pub strip: ThumbStrip,
 }
 
 impl JobRow {
     pub fn new(id: JobId, spec: &JobSpec) -> JobRow {
-        let progress = Progress {
-            job: id,
-            kind: spec.kind(),
-            name: spec.display_name(),
-            state: JobState::Queued,
-            items_done: 0,
-            items_total: 0,
-            bytes_done: 0,
-            bytes_total: 0,
-            current_item: None,
-            elapsed: Duration::ZERO,
-            bytes_per_sec: 0.0,
-            eta: None,
-            errors: 0,
-            skipped: 0,
-        };
+        let progress = Progress::queued(id, spec.kind(), spec.display_name());
         JobRow {
             id,
             kind: spec.kind(),
             name: spec.display_name(),
             output: spec.output_path().to_path_buf(),
             progress,
+            plan: None,
             report: None,
             strip: ThumbStrip::default(),
         }
@@ -144,6 +133,14 @@ impl Queue {
                 }
                 None
             }
+            JobEvent::Plan(plan) => {
+                if let Some(row) = self.row_mut(plan.job) {
+                    row.name = plan.name.clone();
+                    row.output = plan.destination.clone();
+                    row.plan = Some(plan);
+                }
+                None
+            }
             JobEvent::Finished(report) => {
                 let id = report.progress.job;
                 let row = self.row_mut(id)?;
@@ -211,23 +208,19 @@ impl Queue {
     /// The exit status a script gets with `--quit-when-done`, like the command line's: 0 all
     /// done, 1 done with per-file errors, 2 a job failed, 130 a job was cancelled.
     pub fn exit_status(&self) -> u8 {
-        let states: Vec<JobState> = self.rows.iter().map(JobRow::state).collect();
-        if states.contains(&JobState::Failed) {
-            2
-        } else if states.contains(&JobState::Cancelled) {
-            130
-        } else if states.contains(&JobState::DoneWithErrors) {
-            1
-        } else {
-            0
-        }
+        crate::engine::exit_status(
+            self.rows
+                .iter()
+                .filter_map(|r| r.report.as_ref().map(|rep| rep.outcome)),
+            false,
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::ZipSpec;
+    use crate::engine::{JobOutcome, ZipSpec};
 
     fn spec(name: &str) -> JobSpec {
         JobSpec::Zip(ZipSpec::new(
@@ -262,9 +255,13 @@ mod tests {
                 bytes_done: 100,
                 ..p2
             },
+            outcome: JobOutcome::Done,
+            dry_run: false,
             failure: None,
             problems: Vec::new(),
-            outputs: vec![PathBuf::from("/out/b.zip")],
+            warnings: Vec::new(),
+            outputs: vec![PathBuf::from("b/x.txt")],
+            archive: Some(PathBuf::from("/out/b.zip")),
             output_bytes: 40,
         };
         assert!(queue.apply(JobEvent::Finished(report)).is_some());
@@ -285,9 +282,13 @@ mod tests {
         let running = progress(row, JobState::Running, 5, 10);
         let report = JobReport {
             progress: progress(row, JobState::Cancelled, 5, 10),
+            outcome: JobOutcome::Cancelled,
+            dry_run: false,
             failure: None,
             problems: Vec::new(),
+            warnings: Vec::new(),
             outputs: Vec::new(),
+            archive: None,
             output_bytes: 0,
         };
         queue.apply(JobEvent::Finished(report));

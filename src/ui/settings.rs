@@ -10,8 +10,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::engine::{
-    ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, JobSpec, ThumbFormat, ThumbSpec,
-    ZipSpec, default_workers,
+    ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, ExistingArchive, JobSpec,
+    ThumbFormat, ThumbSpec, ZipSpec, default_workers,
 };
 
 /// The eframe storage key of [`Settings`].
@@ -133,7 +133,7 @@ impl Default for Settings {
             custom_thumb_side_px: 320,
             thumb_format: ThumbFormat::Jpeg,
             jpeg_quality: DEFAULT_JPEG_QUALITY,
-            on_conflict: ConflictPolicy::Rename,
+            on_conflict: ConflictPolicy::Update,
             workers: None,
         }
     }
@@ -302,7 +302,11 @@ pub fn build_jobs(
     match operation {
         Operation::Compress => {
             let level = settings.compression.deflate_level();
-            let overwrite = settings.overwrite_archives;
+            let on_exists = if settings.overwrite_archives {
+                ExistingArchive::Replace
+            } else {
+                ExistingArchive::Fail
+            };
             match settings.archive_layout {
                 ArchiveLayout::SingleArchive => {
                     let destination = destinations
@@ -312,14 +316,14 @@ pub fn build_jobs(
                         inputs: inputs.to_vec(),
                         destination,
                         level,
-                        overwrite,
+                        on_exists,
                     })])
                 }
                 ArchiveLayout::ArchivePerFolder => {
                     let folder = destinations
                         .archives_folder_path(inputs)
                         .ok_or("Choose a folder for the archives.")?;
-                    Ok(ZipSpec::per_folder(inputs, &folder, level, overwrite)
+                    Ok(ZipSpec::per_folder(inputs, &folder, level, on_exists)
                         .into_iter()
                         .map(JobSpec::Zip)
                         .collect())
@@ -333,7 +337,8 @@ pub fn build_jobs(
             Ok(vec![JobSpec::Thumbs(ThumbSpec {
                 inputs: inputs.to_vec(),
                 output_dir,
-                max_side_px: settings.thumb_side_px(),
+                sizes_px: vec![settings.thumb_side_px()],
+                name_template: None,
                 format: settings.thumb_format,
                 quality: settings.jpeg_quality.clamp(1, 100),
                 on_conflict: settings.on_conflict,
@@ -361,7 +366,7 @@ mod tests {
         };
         assert_eq!(zip.destination, PathBuf::from("/data/photos.zip"));
         assert_eq!(zip.level, 6);
-        assert!(!zip.overwrite);
+        assert_eq!(zip.on_exists, ExistingArchive::Fail);
     }
 
     #[test]
@@ -420,7 +425,7 @@ mod tests {
             panic!("one thumbnail job expected")
         };
         assert_eq!(t.output_dir, PathBuf::from("/pics/thumbnails"));
-        assert_eq!(t.max_side_px, 300);
+        assert_eq!(t.sizes_px, vec![300]);
         assert_eq!(t.format, ThumbFormat::Webp);
         assert_eq!(t.on_conflict, ConflictPolicy::Skip);
     }

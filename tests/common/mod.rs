@@ -15,7 +15,7 @@ pub const JOB_DEADLINE: Duration = Duration::from_secs(300);
 
 /// Runs `spec` on `engine` and returns its final report plus the progress events seen.
 pub fn run_job(engine: &Engine, spec: JobSpec) -> (JobReport, Vec<Progress>) {
-    let id = engine.submit(spec);
+    let id = engine.submit(spec).unwrap();
     wait_job(engine, id)
 }
 

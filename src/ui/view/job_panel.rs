@@ -244,6 +244,9 @@ fn thumbnail_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec
             ui.spacing_mut().item_spacing.x = 4.0;
             for policy in ConflictPolicy::ALL {
                 let hint = match policy {
+                    ConflictPolicy::Update => {
+                        "Replace the existing thumbnail only when its image is newer"
+                    }
                     ConflictPolicy::Rename => {
                         "Keep the existing file and name the new one “photo (1).jpg”"
                     }

@@ -235,7 +235,7 @@ fn finished_details(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
         format::duration(report.progress.elapsed)
     )];
     match row.kind {
-        JobKind::Zip if !report.outputs.is_empty() => {
+        JobKind::Zip if report.archive.is_some() => {
             let mut size = format!("archive {}", format::bytes(report.output_bytes));
             if let Some(ratio) = row.compression_ratio() {
                 size.push_str(&format!(
@@ -260,7 +260,7 @@ fn finished_details(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
         }
         _ => {}
     }
-    if !report.outputs.is_empty() {
+    if !report.outputs.is_empty() || report.archive.is_some() {
         parts.push(format!("in {}", row.folder_to_open().display()));
     }
     ui.add(egui::Label::new(RichText::new(parts.join("  ·  ")).weak()).wrap());
@@ -308,7 +308,10 @@ fn problem_list(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
                 };
                 ui.add(egui::Label::new(RichText::new(path).monospace()).wrap());
                 ui.indent(("problem", &problem.path), |ui| {
-                    ui.add(egui::Label::new(RichText::new(&problem.cause).color(color)).wrap());
+                    ui.add(
+                        egui::Label::new(RichText::new(problem.cause.to_string()).color(color))
+                            .wrap(),
+                    );
                 });
             }
             if report.problems.len() > PROBLEMS_SHOWN {

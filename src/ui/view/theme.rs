@@ -49,7 +49,7 @@ pub fn danger(visuals: &egui::Visuals) -> Color32 {
 pub fn state_color(visuals: &egui::Visuals, state: JobState) -> Color32 {
     match state {
         JobState::Queued | JobState::Cancelled => visuals.weak_text_color(),
-        JobState::Scanning | JobState::Running => accent(visuals),
+        JobState::Scanning | JobState::Planning | JobState::Running => accent(visuals),
         JobState::Done => success(visuals),
         JobState::DoneWithErrors => warning(visuals),
         JobState::Failed => danger(visuals),

@@ -1,0 +1,431 @@
+//! What the front ends receive: job ids and states, progress snapshots, final reports, the plan
+//! event, the one typed outcome of a job, the exit status derived from it, and the `--json`
+//! wire form of all of these.
+//!
+//! Owns: the public event types and their serialization (the JSON schema, versioned by
+//! [`JSON_SCHEMA_VERSION`]), [`JobOutcome`] and [`exit_status`], which both front ends use so a
+//! script gets the same exit status from the window (`--quit-when-done`) as from the CLI.
+//! Must not touch: job logic, threads, the file system, any front end.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::error::{ItemError, JobError};
+use super::plan::{Plan, SkipReason};
+use super::spec::JobKind;
+
+/// Version of the `--json` event schema. 2: durations are seconds as numbers (`elapsed_s`,
+/// `eta_s`), every event carries `schema`, the plan event exists.
+pub const JSON_SCHEMA_VERSION: u32 = 2;
+
+/// Identifies a job within one engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct JobId(pub u64);
+
+impl std::fmt::Display for JobId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Where a job is in its life: queued, then the lifecycle's steps (scan, plan, run), then one
+/// of the final states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Scanning,
+    Planning,
+    Running,
+    Done,
+    /// Finished, but some items failed (see the report's problems).
+    DoneWithErrors,
+    Failed,
+    Cancelled,
+}
+
+impl JobState {
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JobState::Done | JobState::DoneWithErrors | JobState::Failed | JobState::Cancelled
+        )
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Scanning => "scanning",
+            JobState::Planning => "planning",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::DoneWithErrors => "done with errors",
+            JobState::Failed => "failed",
+            JobState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Whether a problem item was an error or deliberately passed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProblemKind {
+    /// Something went wrong with this item: the job ends "done with errors" (exit status 1).
+    Error,
+    /// Deliberately not processed (not an image, a FIFO, a symlink loop...): listed, but the job
+    /// is still "done".
+    Skipped,
+}
+
+/// Why an item was not processed (or a warning about it): a typed error or a plan decision.
+/// Shown (and serialized) as its message in the user's terms.
+#[derive(Debug, Clone)]
+pub enum Cause {
+    Item(Arc<ItemError>),
+    Plan(SkipReason),
+    /// A non-fatal note (a decoder warning).
+    Note(String),
+}
+
+impl Cause {
+    /// The item error behind this cause, if it is one.
+    pub fn item_error(&self) -> Option<&ItemError> {
+        match self {
+            Cause::Item(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cause::Item(e) => e.fmt(f),
+            Cause::Plan(r) => r.fmt(f),
+            Cause::Note(n) => f.write_str(n),
+        }
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Cause) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Serialize for Cause {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl From<ItemError> for Cause {
+    fn from(e: ItemError) -> Cause {
+        Cause::Item(Arc::new(e))
+    }
+}
+
+impl From<SkipReason> for Cause {
+    fn from(r: SkipReason) -> Cause {
+        Cause::Plan(r)
+    }
+}
+
+/// Why a whole job failed: the typed error, shown (and serialized) as its message.
+#[derive(Debug, Clone)]
+pub struct Failure(pub Arc<JobError>);
+
+impl Failure {
+    pub fn error(&self) -> &JobError {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl PartialEq for Failure {
+    fn eq(&self, other: &Failure) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Serialize for Failure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One item that was not processed, with the user's path and the cause in the user's terms.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ItemProblem {
+    pub path: PathBuf,
+    pub kind: ProblemKind,
+    pub cause: Cause,
+}
+
+impl std::fmt::Display for ItemProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.cause)
+    }
+}
+
+/// A snapshot of one job's progress.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Progress {
+    pub job: JobId,
+    pub kind: JobKind,
+    /// The archive's file name or the output folder's name (known exactly once planned).
+    pub name: String,
+    pub state: JobState,
+    pub items_done: u64,
+    pub items_total: u64,
+    /// Bytes of input processed.
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub current_item: Option<String>,
+    /// Time since the job started scanning (zero while queued).
+    #[serde(rename = "elapsed_s", serialize_with = "secs")]
+    pub elapsed: Duration,
+    /// Recent input throughput.
+    pub bytes_per_sec: f64,
+    #[serde(rename = "eta_s", serialize_with = "opt_secs")]
+    pub eta: Option<Duration>,
+    pub errors: u64,
+    pub skipped: u64,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&d.as_secs_f64()),
+        None => s.serialize_none(),
+    }
+}
+
+impl Progress {
+    /// A job that has not started: every figure zero.
+    pub fn queued(job: JobId, kind: JobKind, name: String) -> Progress {
+        Progress {
+            job,
+            kind,
+            name,
+            state: JobState::Queued,
+            items_done: 0,
+            items_total: 0,
+            bytes_done: 0,
+            bytes_total: 0,
+            current_item: None,
+            elapsed: Duration::ZERO,
+            bytes_per_sec: 0.0,
+            eta: None,
+            errors: 0,
+            skipped: 0,
+        }
+    }
+
+    /// 0.0 to 1.0, by bytes when there are any, else by items.
+    pub fn fraction(&self) -> f32 {
+        if self.state == JobState::Done || self.state == JobState::DoneWithErrors {
+            return 1.0;
+        }
+        let (done, total) = if self.bytes_total > 0 {
+            (self.bytes_done, self.bytes_total)
+        } else {
+            (self.items_done, self.items_total)
+        };
+        if total == 0 {
+            0.0
+        } else {
+            (done as f64 / total as f64).clamp(0.0, 1.0) as f32
+        }
+    }
+}
+
+/// How a job ended: the one typed outcome both front ends derive their status from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobOutcome {
+    /// Everything planned was done (skipped items are listed but are not errors).
+    Done,
+    /// Finished, but some items failed.
+    DoneWithErrors,
+    /// The job could not run or could not complete its output.
+    Failed,
+    /// Cancelled by the user; no partial file was left.
+    Cancelled,
+}
+
+impl JobOutcome {
+    /// The process exit status for this outcome alone: 0, 1, 2 or 130.
+    pub fn exit_status(self) -> u8 {
+        match self {
+            JobOutcome::Done => 0,
+            JobOutcome::DoneWithErrors => 1,
+            JobOutcome::Failed => 2,
+            JobOutcome::Cancelled => 130,
+        }
+    }
+
+    /// Severity for combining several jobs: failed > cancelled > errors > done.
+    fn rank(self) -> u8 {
+        match self {
+            JobOutcome::Done => 0,
+            JobOutcome::DoneWithErrors => 1,
+            JobOutcome::Cancelled => 2,
+            JobOutcome::Failed => 3,
+        }
+    }
+
+    pub fn from_state(state: JobState) -> Option<JobOutcome> {
+        match state {
+            JobState::Done => Some(JobOutcome::Done),
+            JobState::DoneWithErrors => Some(JobOutcome::DoneWithErrors),
+            JobState::Failed => Some(JobOutcome::Failed),
+            JobState::Cancelled => Some(JobOutcome::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+/// The exit status of a run of several jobs, the same for the CLI and the window: 130 when the
+/// user interrupted the run (Ctrl-C), else the most severe outcome's (a failed job 2, a
+/// cancelled one 130, per-file errors 1, all done 0). No outcome at all (nothing could be
+/// queued) is a failure: 2.
+pub fn exit_status(outcomes: impl IntoIterator<Item = JobOutcome>, interrupted: bool) -> u8 {
+    if interrupted {
+        return JobOutcome::Cancelled.exit_status();
+    }
+    outcomes
+        .into_iter()
+        .max_by_key(|o| o.rank())
+        .map_or(2, JobOutcome::exit_status)
+}
+
+/// The final account of a job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobReport {
+    pub progress: Progress,
+    pub outcome: JobOutcome,
+    /// A dry run: the plan was made and nothing was written.
+    pub dry_run: bool,
+    /// Why the whole job failed, when it did.
+    pub failure: Option<Failure>,
+    pub problems: Vec<ItemProblem>,
+    /// Non-fatal notes (e.g. a JPEG decoded without its end marker).
+    pub warnings: Vec<ItemProblem>,
+    /// What was made, in plan order, as the plan names it: the thumbnails' paths, or the archive's
+    /// entry names. Equal to the plan's non-skipped outputs when nothing failed.
+    pub outputs: Vec<PathBuf>,
+    /// The archive of a zip job, once renamed into place.
+    pub archive: Option<PathBuf>,
+    /// Bytes written to outputs (the archive, or all thumbnails).
+    pub output_bytes: u64,
+}
+
+impl JobReport {
+    /// "done", "done with 2 errors", "done (3 skipped)", "failed: ...", "cancelled", "planned".
+    pub fn summary(&self) -> String {
+        let p = &self.progress;
+        let plural = |n: u64, one: &str, many: &str| {
+            if n == 1 {
+                format!("1 {one}")
+            } else {
+                format!("{n} {many}")
+            }
+        };
+        let skipped = if p.skipped > 0 {
+            format!(", {} skipped", p.skipped)
+        } else {
+            String::new()
+        };
+        match self.outcome {
+            JobOutcome::Failed => match &self.failure {
+                Some(f) => format!("failed: {f}"),
+                None => "failed: unknown error".to_owned(),
+            },
+            JobOutcome::Cancelled => "cancelled".to_owned(),
+            _ if self.dry_run => "planned (nothing written)".to_owned(),
+            JobOutcome::DoneWithErrors => {
+                format!("done with {}{skipped}", plural(p.errors, "error", "errors"))
+            }
+            JobOutcome::Done if p.skipped > 0 => format!("done ({} skipped)", p.skipped),
+            JobOutcome::Done => "done".to_owned(),
+        }
+    }
+}
+
+/// What the front end receives.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum JobEvent {
+    /// Intermediate progress: may be coalesced or dropped when the front end is slow.
+    Progress(Progress),
+    /// Every output of the job, decided before the first byte is written (never dropped).
+    Plan(Arc<Plan>),
+    /// The job's final event (never dropped).
+    Finished(JobReport),
+}
+
+impl JobEvent {
+    pub fn job(&self) -> JobId {
+        match self {
+            JobEvent::Progress(p) => p.job,
+            JobEvent::Plan(plan) => plan.job,
+            JobEvent::Finished(r) => r.progress.job,
+        }
+    }
+
+    /// The event as one line of the `--json` stream: the event's fields plus `"schema"`.
+    pub fn to_json_line(&self) -> Result<String, serde_json::Error> {
+        #[derive(Serialize)]
+        struct Line<'a> {
+            schema: u32,
+            #[serde(flatten)]
+            event: &'a JobEvent,
+        }
+        serde_json::to_string(&Line {
+            schema: JSON_SCHEMA_VERSION,
+            event: self,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_status_ranks_the_same_everywhere() {
+        use JobOutcome::*;
+        assert_eq!(exit_status([Done, Done], false), 0);
+        assert_eq!(exit_status([Done, DoneWithErrors], false), 1);
+        assert_eq!(exit_status([Cancelled, DoneWithErrors], false), 130);
+        assert_eq!(exit_status([Cancelled, Failed, Done], false), 2);
+        assert_eq!(exit_status([Failed], true), 130);
+        assert_eq!(exit_status([], false), 2);
+    }
+
+    #[test]
+    fn json_lines_carry_the_schema_and_seconds() {
+        let mut p = Progress::queued(JobId(3), JobKind::Zip, "a.zip".to_owned());
+        p.elapsed = Duration::from_millis(1500);
+        p.eta = Some(Duration::from_secs(2));
+        let line = JobEvent::Progress(p).to_json_line().unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["event"], "progress");
+        assert_eq!(v["schema"], JSON_SCHEMA_VERSION);
+        assert_eq!(v["job"], 3);
+        assert_eq!(v["elapsed_s"], 1.5);
+        assert_eq!(v["eta_s"], 2.0);
+    }
+}

@@ -1,0 +1,455 @@
+//! The one job lifecycle, shared by every job kind: scan, plan, run, finish.
+//!
+//! ```text
+//!  queued ──► scanning ──► planning ──► running ──► finishing ──► done / done with errors
+//!    │            │            │           │            │
+//!    └────────────┴────────────┴───────────┴────────────┴──► cancelled / failed
+//! ```
+//!
+//! A job kind plugs in through [`JobKindImpl`]: it says how to scan, makes the plan (every
+//! output decided before any is written), hands out units of work while running, and puts its
+//! outputs in place when all work is done. Everything else lives here, once: the state machine,
+//! the claims on inputs and outputs ([`Claims`]), the temporary files ([`TempFiles`], all removed
+//! before a cancelled or failed job reports), a panic guard around every task and every thread
+//! the job uses (a panic fails the job, it never leaves it running), the plan event, and the one
+//! typed outcome ([`JobOutcome`]) the report carries.
+//!
+//! Adding a job kind means: a spec in `spec.rs`, a `JobKindImpl` in its own module, one line in
+//! `Engine::submit`, and its front-end options.
+//!
+//! Must not touch: what a kind does with its files (the kind's module), scheduling policy (the
+//! scheduler's), the front ends.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+
+use super::claims::Claims;
+use super::error::{ItemError, JobError};
+use super::events::{JobEvent, JobOutcome, JobState, ProblemKind};
+use super::output::{PlaceError, TempFiles, TempOutput};
+use super::plan::{Action, Plan};
+use super::reporter::ProgressHub;
+use super::scan::{ScanOptions, Scanned, scan};
+use super::scheduler::{JobDriver, Poll, Scheduler, Task};
+use super::status::JobCore;
+
+/// What a kind answers when the lifecycle asks it for work while running.
+pub(crate) enum KindPoll {
+    /// A unit of work for a pool worker.
+    Task(Task),
+    /// Nothing ready now; the kind calls [`Run::notify`] when that changes.
+    Idle,
+    /// All work is handed out and complete (tasks and threads of the kind included): time to
+    /// finish.
+    Complete,
+}
+
+/// One job kind (zip, thumbnails...), plugged into the lifecycle.
+pub(crate) trait JobKindImpl: Send + Sync + 'static {
+    /// The inputs as the user gave them.
+    fn inputs(&self) -> &[std::path::PathBuf];
+
+    /// What can be decided before the scan (a zip job's archive path, and whether it exists):
+    /// an error here ends the job at once, before any work.
+    fn prepare(&self, run: &Run) -> Result<(), JobError>;
+
+    /// How the scan walks this kind's inputs.
+    fn scan_options(&self, run: &Run) -> ScanOptions;
+
+    /// Decides every output from the scan (entries sorted by name). Must not write anything.
+    fn plan(&self, run: &Run, scanned: Scanned) -> Result<Plan, JobError>;
+
+    /// A dry run's estimate of the output bytes, from sample encodes of a few inputs.
+    fn estimate_output_bytes(&self, run: &Run, plan: &Plan) -> Option<u64>;
+
+    /// Starts running the plan (not called for dry runs): create outputs, start threads with
+    /// [`Run::spawn`].
+    fn start(self: Arc<Self>, run: &Arc<Run>) -> Result<(), JobError>;
+
+    /// The next unit of work. Called with the scheduler's lock held: quick, no I/O, never calls
+    /// back into the scheduler.
+    fn next_task(self: Arc<Self>, run: &Arc<Run>) -> KindPoll;
+
+    /// Called once, on a worker, when the kind said `Complete` and nothing of it runs any more:
+    /// puts the outputs in place (not called when the job is cancelled or has failed).
+    fn finish(&self, run: &Run) -> Result<(), JobError>;
+}
+
+/// The shared context of one job: what every task and thread of it can use.
+pub(crate) struct Run {
+    pub core: Arc<JobCore>,
+    pub claims: Arc<Claims>,
+    pub temps: TempFiles,
+    pub dry_run: bool,
+    hub: Arc<ProgressHub>,
+    sched: Weak<Scheduler>,
+    /// The first error that fails the job.
+    failure: Mutex<Option<JobError>>,
+    /// Threads started with `spawn` that have not ended.
+    threads: AtomicUsize,
+    plan: OnceLock<Arc<Plan>>,
+}
+
+impl Run {
+    pub fn new(
+        core: Arc<JobCore>,
+        claims: Arc<Claims>,
+        hub: Arc<ProgressHub>,
+        sched: &Arc<Scheduler>,
+        dry_run: bool,
+    ) -> Run {
+        Run {
+            core,
+            claims,
+            temps: TempFiles::default(),
+            dry_run,
+            hub,
+            sched: Arc::downgrade(sched),
+            failure: Mutex::new(None),
+            threads: AtomicUsize::new(0),
+            plan: OnceLock::new(),
+        }
+    }
+
+    /// The plan, once made.
+    pub fn plan(&self) -> Option<&Arc<Plan>> {
+        self.plan.get()
+    }
+
+    /// Fails the job: the first error is kept, everything of the job stops (as on cancel) and
+    /// the lifecycle ends it once nothing of it runs.
+    pub fn fail(&self, err: JobError) {
+        {
+            let mut failure = super::lock(&self.failure);
+            if failure.is_none() {
+                *failure = Some(err);
+            }
+        }
+        self.core.cancel.cancel();
+        self.notify();
+    }
+
+    /// Whether work should stop (cancelled or failed).
+    pub fn stopping(&self) -> bool {
+        self.core.is_cancelled()
+    }
+
+    /// Tells the scheduler this job may have work (or may be over).
+    pub fn notify(&self) {
+        Scheduler::notify_weak(&self.sched);
+    }
+
+    /// Moves to a non-final state and lets the reporter know.
+    pub fn set_state(&self, state: JobState) {
+        if self.core.set_state(state) {
+            self.hub.kick();
+        }
+    }
+
+    /// Starts a named thread of this job under the panic guard: a panic in it fails the job
+    /// (instead of leaving the job waiting for it forever). The job does not end before the
+    /// thread has.
+    pub fn spawn(
+        self: &Arc<Self>,
+        name: &str,
+        body: impl FnOnce() + Send + 'static,
+    ) -> Result<(), JobError> {
+        self.threads.fetch_add(1, Ordering::SeqCst);
+        let run = Arc::clone(self);
+        let thread_name = name.to_owned();
+        let spawned = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                let guard = ThreadGuard(Arc::clone(&run));
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(body)) {
+                    run.fail(JobError::Internal(format!(
+                        "the {thread_name} thread stopped: {}",
+                        panic_message(&*panic)
+                    )));
+                }
+                drop(guard);
+            });
+        match spawned {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.threads.fetch_sub(1, Ordering::SeqCst);
+                Err(JobError::Internal(format!("cannot start a thread: {e}")))
+            }
+        }
+    }
+
+    /// Creates the temporary file for output `dest` (the user's final path). The error names the
+    /// folder.
+    pub fn create_temp(&self, dest: &std::path::Path) -> Result<TempOutput, ItemError> {
+        self.temps.create(dest).map_err(|cause| ItemError::Write {
+            path: super::spec::parent_dir(dest).to_path_buf(),
+            cause,
+        })
+    }
+
+    /// Puts a complete temporary file in place at `dest` as the plan decided (`action`), with
+    /// the last-moment checks: a file that appeared meanwhile is not replaced unless the plan
+    /// said overwrite, and a file that became an input of a live job is never replaced.
+    pub fn place(
+        &self,
+        temp: TempOutput,
+        dest: &std::path::Path,
+        action: &Action,
+    ) -> Result<(), ItemError> {
+        let replace = matches!(action, Action::Overwrite);
+        if replace
+            && let Ok(meta) = std::fs::metadata(dest)
+            && self
+                .claims
+                .input_of(self.core.id, &super::claims::comparable_path(dest), &meta)
+                .is_some()
+        {
+            return Err(ItemError::OutputIsInput {
+                path: dest.to_path_buf(),
+            });
+        }
+        temp.place(dest, replace).map_err(|e| match e {
+            PlaceError::Exists => ItemError::OutputAppeared {
+                path: dest.to_path_buf(),
+            },
+            PlaceError::Io(cause) => ItemError::Write {
+                path: dest.to_path_buf(),
+                cause,
+            },
+        })
+    }
+}
+
+struct ThreadGuard(Arc<Run>);
+
+impl Drop for ThreadGuard {
+    fn drop(&mut self) {
+        self.0.threads.fetch_sub(1, Ordering::SeqCst);
+        self.0.notify();
+    }
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Queued,
+    /// The scan-and-plan task is out.
+    Preparing,
+    Running,
+    /// The finishing task is out.
+    Finishing,
+    Over,
+}
+
+struct Lifecycle {
+    phase: Phase,
+    /// Tasks of the kind handed out and not yet ended.
+    tasks: usize,
+}
+
+/// A job: the lifecycle around one kind. This is what the scheduler drives.
+pub(crate) struct Job<K: JobKindImpl> {
+    kind: Arc<K>,
+    run: Arc<Run>,
+    life: Mutex<Lifecycle>,
+}
+
+impl<K: JobKindImpl> Job<K> {
+    pub fn new(kind: K, run: Run) -> Arc<Self> {
+        Arc::new(Job {
+            kind: Arc::new(kind),
+            run: Arc::new(run),
+            life: Mutex::new(Lifecycle {
+                phase: Phase::Queued,
+                tasks: 0,
+            }),
+        })
+    }
+
+    fn life(&self) -> MutexGuard<'_, Lifecycle> {
+        super::lock(&self.life)
+    }
+
+    /// The first task: prepare, scan, plan; then start running (or end, for a dry run).
+    fn prepare_and_plan(self: &Arc<Self>) {
+        let run = &self.run;
+        let core = &run.core;
+        run.set_state(JobState::Scanning);
+        if let Err(e) = self.kind.prepare(run) {
+            return self.end(Some(e));
+        }
+        let options = self.kind.scan_options(run);
+        run.claims.begin_scan(core.id);
+        let scanned = scan(self.kind.inputs(), &options, core, &run.claims);
+        let Some(scanned) = scanned else {
+            return self.end(None);
+        };
+        run.claims.end_scan(core.id, scanned.input_files.clone());
+        run.set_state(JobState::Planning);
+        let mut plan = match self.kind.plan(run, scanned) {
+            Ok(plan) => plan,
+            Err(e) => return self.end(Some(e)),
+        };
+        if run.stopping() {
+            return self.end(None);
+        }
+        if run.dry_run {
+            plan.summary.estimated_output_bytes = self.kind.estimate_output_bytes(run, &plan);
+        }
+        core.set_name(plan.name.clone());
+        let plan = Arc::new(plan);
+        let _ = run.plan.set(Arc::clone(&plan));
+        run.hub.push(JobEvent::Plan(plan));
+        if run.dry_run {
+            return self.end(None);
+        }
+        if let Err(e) = Arc::clone(&self.kind).start(run) {
+            return self.end(Some(e));
+        }
+        self.life().phase = Phase::Running;
+        run.set_state(JobState::Running);
+        run.notify();
+    }
+
+    /// The last task of a job that ran to completion: the kind puts its outputs in place.
+    fn finish(self: &Arc<Self>) {
+        let result = self.kind.finish(&self.run);
+        self.end(result.err());
+    }
+
+    /// Ends the job (the one place): removes what is left of its temporary files, releases its
+    /// claims, and delivers its final report with its outcome.
+    fn end(&self, error: Option<JobError>) {
+        let run = &self.run;
+        if let Some(e) = error {
+            run.fail(e);
+        }
+        run.temps.remove_all();
+        run.claims.release(run.core.id);
+        let failure = super::lock(&run.failure).take();
+        let outcome = if failure.is_some() {
+            JobOutcome::Failed
+        } else if run.core.is_cancelled() {
+            JobOutcome::Cancelled
+        } else if run.core.errors.load(Ordering::Relaxed) > 0 {
+            JobOutcome::DoneWithErrors
+        } else {
+            JobOutcome::Done
+        };
+        self.life().phase = Phase::Over;
+        if let Some(report) = run.core.finish(outcome, failure) {
+            run.hub.push(JobEvent::Finished(report));
+        }
+        run.notify();
+    }
+
+    /// Wraps a kind's task: counts it, and whatever happens (even a panic) uncounts it.
+    fn wrap(self: &Arc<Self>, task: Task) -> Task {
+        let job = Arc::clone(self);
+        Box::new(move || {
+            let _guard = TaskGuard(job);
+            task();
+        })
+    }
+}
+
+struct TaskGuard<K: JobKindImpl>(Arc<Job<K>>);
+
+impl<K: JobKindImpl> Drop for TaskGuard<K> {
+    fn drop(&mut self) {
+        self.0.life().tasks -= 1;
+        self.0.run.notify();
+    }
+}
+
+impl<K: JobKindImpl> JobDriver for Job<K> {
+    fn core(&self) -> &Arc<JobCore> {
+        &self.run.core
+    }
+
+    fn next_task(self: Arc<Self>) -> Poll {
+        let mut life = self.life();
+        match life.phase {
+            Phase::Over => Poll::Finished,
+            Phase::Preparing | Phase::Finishing => Poll::Idle,
+            Phase::Queued => {
+                life.phase = Phase::Preparing;
+                drop(life);
+                let job = Arc::clone(&self);
+                Poll::Task(Box::new(move || job.prepare_and_plan()))
+            }
+            Phase::Running => {
+                let quiet = life.tasks == 0 && self.run.threads.load(Ordering::SeqCst) == 0;
+                if self.run.stopping() {
+                    if !quiet {
+                        return Poll::Idle;
+                    }
+                    life.phase = Phase::Finishing;
+                    drop(life);
+                    let job = Arc::clone(&self);
+                    return Poll::Task(Box::new(move || job.end(None)));
+                }
+                match Arc::clone(&self.kind).next_task(&self.run) {
+                    KindPoll::Task(task) => {
+                        life.tasks += 1;
+                        drop(life);
+                        Poll::Task(self.wrap(task))
+                    }
+                    KindPoll::Idle => Poll::Idle,
+                    KindPoll::Complete if quiet => {
+                        life.phase = Phase::Finishing;
+                        drop(life);
+                        let job = Arc::clone(&self);
+                        Poll::Task(Box::new(move || job.finish()))
+                    }
+                    KindPoll::Complete => Poll::Idle,
+                }
+            }
+        }
+    }
+
+    fn task_panicked(&self, message: String) {
+        let phase = self.life().phase;
+        match phase {
+            // The scan-and-plan or finishing task itself: nothing else of the job runs.
+            Phase::Preparing | Phase::Finishing => {
+                self.end(Some(JobError::Internal(message)));
+            }
+            _ => self.run.fail(JobError::Internal(message)),
+        }
+    }
+
+    fn cancel(&self) {
+        self.run.core.cancel.cancel();
+        let mut life = self.life();
+        if life.phase == Phase::Queued {
+            // Never started: nothing was created, it just leaves the queue.
+            life.phase = Phase::Finishing;
+            drop(life);
+            self.end(None);
+            return;
+        }
+        drop(life);
+        self.run.notify();
+    }
+}
+
+/// Records the skipped items of a plan as skipped problems (when the run starts, so a dry run
+/// lists them only once, in its plan).
+pub(crate) fn report_plan_skips(run: &Run, plan: &Plan) {
+    for item in &plan.items {
+        if let Action::Skip(reason) = &item.action {
+            run.core
+                .problem(&item.input, ProblemKind::Skipped, reason.clone());
+        }
+    }
+}
