@@ -277,12 +277,15 @@ fn run(specs: Vec<JobSpec>, common: &Common) -> u8 {
     }
     let mut pending: Vec<JobId> = Vec::new();
     let mut refused = false;
-    for spec in specs {
-        let submitted = if common.dry_run {
-            engine.submit_dry_run(spec)
-        } else {
-            engine.submit(spec)
-        };
+    let submitted = if common.dry_run {
+        specs
+            .into_iter()
+            .map(|s| engine.submit_dry_run(s))
+            .collect()
+    } else {
+        engine.submit_all(specs)
+    };
+    for submitted in submitted {
         match submitted {
             Ok(id) => pending.push(id),
             Err(e) => {

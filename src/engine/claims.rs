@@ -53,13 +53,16 @@ struct Inner {
     /// Output file names of live jobs (and of released ones still excluded), with a count: a
     /// cheap first test before a path is built and compared.
     output_names: HashMap<OsString, usize>,
-    /// All outputs, live and released-but-still-excluded, with a count of claims.
-    outputs: HashMap<PathBuf, usize>,
+    /// All outputs, live and released-but-still-excluded: the count of claims and the sequence
+    /// number of the first (to know whether a scan began before the output was claimed).
+    outputs: HashMap<PathBuf, (usize, u64)>,
     /// Outputs of finished jobs, kept while a scan that overlapped the job is running: the scans
     /// (by job) that must end first.
     released: Vec<(HashSet<JobId>, Vec<PathBuf>)>,
-    /// Jobs scanning now.
-    scanning: HashSet<JobId>,
+    /// Jobs scanning now, with the sequence number at which their scan began.
+    scanning: HashMap<JobId, u64>,
+    /// Increases with every claim and every scan start.
+    seq: u64,
 }
 
 impl Inner {
@@ -67,7 +70,9 @@ impl Inner {
         if let Some(name) = path.file_name() {
             *self.output_names.entry(name.to_os_string()).or_default() += 1;
         }
-        *self.outputs.entry(path).or_default() += 1;
+        self.seq += 1;
+        let seq = self.seq;
+        self.outputs.entry(path).or_insert((0, seq)).0 += 1;
     }
 
     fn remove_output(&mut self, path: &Path) {
@@ -79,7 +84,7 @@ impl Inner {
                 self.output_names.remove(name);
             }
         }
-        if let Some(n) = self.outputs.get_mut(path) {
+        if let Some((n, _)) = self.outputs.get_mut(path) {
             *n -= 1;
             if *n == 0 {
                 self.outputs.remove(path);
@@ -91,7 +96,7 @@ impl Inner {
         let scanning = &self.scanning;
         let mut freed = Vec::new();
         self.released.retain_mut(|(waiting, paths)| {
-            waiting.retain(|j| scanning.contains(j));
+            waiting.retain(|j| scanning.contains_key(j));
             if waiting.is_empty() {
                 freed.append(paths);
                 false
@@ -160,7 +165,10 @@ impl Claims {
 
     /// A job's scan begins: outputs of jobs that end meanwhile stay excluded until it is over.
     pub fn begin_scan(&self, id: JobId) {
-        self.lock().scanning.insert(id);
+        let mut inner = self.lock();
+        inner.seq += 1;
+        let seq = inner.seq;
+        inner.scanning.insert(id, seq);
     }
 
     /// A job's scan is over; `input_files` are the (device, inode) of the files it found.
@@ -178,7 +186,7 @@ impl Claims {
         let mut inner = self.lock();
         inner.scanning.remove(&id);
         if let Some(claim) = inner.jobs.remove(&id) {
-            let waiting: HashSet<JobId> = inner.scanning.clone();
+            let waiting: HashSet<JobId> = inner.scanning.keys().copied().collect();
             let outputs: Vec<PathBuf> = claim.outputs.into_iter().collect();
             if waiting.is_empty() {
                 for out in &outputs {
@@ -232,14 +240,19 @@ impl Claims {
 
     /// The live job, other than `me`, one of whose inputs the existing file at `path`
     /// (comparable path, with its metadata) is. A job that has scanned protects exactly the
-    /// files it found; a job still queued protects everything below its roots, except outputs
-    /// already claimed by a live job (its scan will leave those out).
+    /// files it found; a job still queued or scanning protects everything below its roots,
+    /// except outputs claimed by a live job before its scan began (its scan leaves those out).
     pub fn input_of(&self, me: JobId, path: &Path, meta: &fs::Metadata) -> Option<JobId> {
         let id = (meta.dev(), meta.ino());
         let mut inner = self.lock();
-        let claimed = inner.outputs.contains_key(path);
+        let claimed_at = inner.outputs.get(path).map(|&(_, seq)| seq);
         let ids: Vec<JobId> = inner.jobs.keys().copied().filter(|j| *j != me).collect();
         for job in ids {
+            let excluded_by_its_scan = match (claimed_at, inner.scanning.get(&job)) {
+                (None, _) => false,
+                (Some(_), None) => true,
+                (Some(claimed), Some(&began)) => claimed < began,
+            };
             let Some(claim) = inner.jobs.get_mut(&job) else {
                 continue;
             };
@@ -249,7 +262,7 @@ impl Claims {
                 }
                 continue;
             }
-            if claimed {
+            if excluded_by_its_scan {
                 continue;
             }
             let roots = claim.canonical_roots.get_or_insert_with(|| {

@@ -179,6 +179,25 @@ impl Run {
         }
     }
 
+    /// Creates the folder `dir` for outputs (and its missing parents). Folders this job creates
+    /// are claimed as its outputs first, so that no other job's scan archives them half-filled.
+    pub fn create_dirs(&self, dir: &std::path::Path) -> Result<(), super::error::IoCause> {
+        let mut missing = Vec::new();
+        let mut at = Some(dir);
+        while let Some(d) = at {
+            if d.as_os_str().is_empty() || std::fs::symlink_metadata(d).is_ok() {
+                break;
+            }
+            missing.push(super::claims::comparable_path(d));
+            at = d.parent();
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        self.claims.add_outputs(self.core.id, missing);
+        std::fs::create_dir_all(dir).map_err(super::error::IoCause::of)
+    }
+
     /// Creates the temporary file for output `dest` (the user's final path). The error names the
     /// folder.
     pub fn create_temp(&self, dest: &std::path::Path) -> Result<TempOutput, ItemError> {
@@ -451,5 +470,128 @@ pub(crate) fn report_plan_skips(run: &Run, plan: &Plan) {
             run.core
                 .problem(&item.input, ProblemKind::Skipped, reason.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::atomic::AtomicBool;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::engine::events::JobId;
+    use crate::engine::scan::SymlinkPolicy;
+    use crate::engine::spec::JobKind;
+
+    /// A kind that panics where it is told to, after leaking a temporary file.
+    struct Panicky {
+        inputs: Vec<PathBuf>,
+        out_dir: PathBuf,
+        in_thread: bool,
+        handed_out: AtomicBool,
+    }
+
+    impl JobKindImpl for Panicky {
+        fn inputs(&self) -> &[PathBuf] {
+            &self.inputs
+        }
+        fn prepare(&self, _run: &Run) -> Result<(), JobError> {
+            Ok(())
+        }
+        fn scan_options(&self, _run: &Run) -> ScanOptions {
+            ScanOptions {
+                symlinks: SymlinkPolicy::FollowFiles,
+                include_dirs: false,
+                exclude_files: Vec::new(),
+                exclude_dirs: Vec::new(),
+            }
+        }
+        fn plan(&self, run: &Run, _scanned: Scanned) -> Result<Plan, JobError> {
+            Ok(Plan::new(
+                run.core.id,
+                JobKind::Zip,
+                "panicky".into(),
+                self.out_dir.clone(),
+                None,
+                Vec::new(),
+                Vec::new(),
+            ))
+        }
+        fn estimate_output_bytes(&self, _run: &Run, _plan: &Plan) -> Option<u64> {
+            None
+        }
+        fn start(self: Arc<Self>, run: &Arc<Run>) -> Result<(), JobError> {
+            // A temporary file nobody will drop: the lifecycle must remove it.
+            let temp = run.create_temp(&self.out_dir.join("out.bin")).unwrap();
+            std::mem::forget(temp);
+            if self.in_thread {
+                run.spawn("shrinkwrap-test-panicky", || panic!("boom in a thread"))?;
+            }
+            Ok(())
+        }
+        fn next_task(self: Arc<Self>, _run: &Arc<Run>) -> KindPoll {
+            if self.in_thread {
+                return KindPoll::Complete;
+            }
+            if self.handed_out.swap(true, Ordering::SeqCst) {
+                return KindPoll::Complete;
+            }
+            KindPoll::Task(Box::new(|| panic!("boom in a task")))
+        }
+        fn finish(&self, _run: &Run) -> Result<(), JobError> {
+            Ok(())
+        }
+    }
+
+    fn run_panicky(in_thread: bool) -> (JobOutcome, String, usize) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("input.txt"), b"x").unwrap();
+        let sched = Scheduler::new(2);
+        let hub = ProgressHub::new();
+        let core = Arc::new(JobCore::new(JobId(1), JobKind::Zip, "t".into(), false));
+        let run = Run::new(
+            Arc::clone(&core),
+            Arc::new(Claims::default()),
+            hub,
+            &sched,
+            false,
+        );
+        let kind = Panicky {
+            inputs: vec![dir.path().join("input.txt")],
+            out_dir: dir.path().to_path_buf(),
+            in_thread,
+            handed_out: AtomicBool::new(false),
+        };
+        sched.submit(Job::new(kind, run));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !core.state().is_final() {
+            assert!(Instant::now() < deadline, "the job never ended");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        sched.shutdown();
+        let report = core.report();
+        let left = std::fs::read_dir(dir.path()).unwrap().count();
+        (
+            report.outcome,
+            report.failure.map(|f| f.to_string()).unwrap_or_default(),
+            left,
+        )
+    }
+
+    #[test]
+    fn a_panic_in_a_job_thread_fails_the_job_and_removes_its_temporaries() {
+        let (outcome, failure, files_left) = run_panicky(true);
+        assert_eq!(outcome, JobOutcome::Failed);
+        assert!(failure.contains("boom in a thread"), "{failure}");
+        assert_eq!(files_left, 1, "only the input is left");
+    }
+
+    #[test]
+    fn a_panic_in_a_task_fails_the_job_and_removes_its_temporaries() {
+        let (outcome, failure, files_left) = run_panicky(false);
+        assert_eq!(outcome, JobOutcome::Failed);
+        assert!(failure.contains("boom in a task"), "{failure}");
+        assert_eq!(files_left, 1, "only the input is left");
     }
 }

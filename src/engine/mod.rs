@@ -72,6 +72,9 @@ pub fn default_workers() -> usize {
         .unwrap_or(2)
 }
 
+/// A job registered with the engine and ready to be queued.
+type Prepared = (JobId, Arc<dyn JobDriver>);
+
 /// A worker pool with its job queue and progress reporter. Several engines can live side by
 /// side; dropping one cancels its jobs, waits for them to clean up, and stops its threads.
 pub struct Engine {
@@ -114,17 +117,41 @@ impl Engine {
     /// run on the pool). Refused when the spec is invalid or the same job is already queued or
     /// running.
     pub fn submit(&self, spec: JobSpec) -> Result<JobId, SubmitError> {
-        self.submit_inner(spec, false)
+        let (id, driver) = self.prepare_job(spec, false)?;
+        self.sched.submit(driver);
+        Ok(id)
+    }
+
+    /// Queues several jobs as one batch (e.g. one archive per folder): every job's claims are
+    /// registered before any of them starts, so no job of the batch scans another's output.
+    /// One result per spec, in order.
+    pub fn submit_all(&self, specs: Vec<JobSpec>) -> Vec<Result<JobId, SubmitError>> {
+        let prepared: Vec<Result<Prepared, SubmitError>> = specs
+            .into_iter()
+            .map(|spec| self.prepare_job(spec, false))
+            .collect();
+        prepared
+            .into_iter()
+            .map(|p| {
+                p.map(|(id, driver)| {
+                    self.sched.submit(driver);
+                    id
+                })
+            })
+            .collect()
     }
 
     /// Queues a dry run: the job scans and plans, sends its plan, and ends without writing
     /// anything (not even the output folder). Dry runs go ahead of the queue. Identical dry runs
     /// are allowed (they claim nothing).
     pub fn submit_dry_run(&self, spec: JobSpec) -> Result<JobId, SubmitError> {
-        self.submit_inner(spec, true)
+        let (id, driver) = self.prepare_job(spec, true)?;
+        self.sched.submit_first(driver);
+        Ok(id)
     }
 
-    fn submit_inner(&self, spec: JobSpec, dry_run: bool) -> Result<JobId, SubmitError> {
+    /// Registers a job (claims, watch) without queuing it yet.
+    fn prepare_job(&self, spec: JobSpec, dry_run: bool) -> Result<Prepared, SubmitError> {
         spec.validate()?;
         let id = JobId(self.next_id.fetch_add(1, Ordering::Relaxed));
         if !dry_run {
@@ -166,12 +193,7 @@ impl Engine {
             jobs.insert(id, Arc::clone(&driver));
         }
         self.hub.watch(core);
-        if dry_run {
-            self.sched.submit_first(driver);
-        } else {
-            self.sched.submit(driver);
-        }
-        Ok(id)
+        Ok((id, driver))
     }
 
     /// Cancels one job: a queued job leaves the queue at once; a running one stops starting

@@ -293,6 +293,11 @@ impl Scanner<'_> {
             };
             let ft = lmeta.file_type();
             if ft.is_dir() {
+                // A folder a live job created for its outputs holds only outputs.
+                if entry.depth() > 0 && self.claims.excludes(path) {
+                    walker.skip_current_dir();
+                    continue;
+                }
                 if entry.depth() > 0
                     && !self.opts.exclude_dirs.is_empty()
                     && self

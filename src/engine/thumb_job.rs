@@ -193,10 +193,10 @@ impl ThumbJob {
         }
         let error = |e| Some((ProblemKind::Error, e));
         if let Some(dir) = dest.parent() {
-            fs::create_dir_all(dir).map_err(|e| {
+            run.create_dirs(dir).map_err(|cause| {
                 error(ItemError::Write {
                     path: dir.to_path_buf(),
-                    cause: super::error::IoCause::of(e),
+                    cause,
                 })
             })?;
         }

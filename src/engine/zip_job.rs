@@ -513,10 +513,11 @@ impl JobKindImpl for ZipJob {
         }
         let path = self.dest()?.0.clone();
         let dir = parent_dir(&path);
-        fs::create_dir_all(dir).map_err(|e| JobError::CreateOutput {
-            path: dir.to_path_buf(),
-            cause: IoCause::of(e),
-        })?;
+        run.create_dirs(dir)
+            .map_err(|cause| JobError::CreateOutput {
+                path: dir.to_path_buf(),
+                cause,
+            })?;
         let temp = run
             .temps
             .create(&path)

@@ -37,6 +37,25 @@ pub fn wait_job(engine: &Engine, id: JobId) -> (JobReport, Vec<Progress>) {
     }
 }
 
+/// Waits for several jobs; their final reports in the order of `ids`.
+pub fn wait_jobs(engine: &Engine, ids: &[JobId]) -> Vec<JobReport> {
+    let deadline = Instant::now() + JOB_DEADLINE;
+    let mut reports: Vec<Option<JobReport>> = vec![None; ids.len()];
+    while reports.iter().any(Option::is_none) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "jobs {ids:?} did not finish in {JOB_DEADLINE:?}"
+        );
+        if let Ok(JobEvent::Finished(r)) = engine.events().recv_timeout(left)
+            && let Some(i) = ids.iter().position(|id| *id == r.progress.job)
+        {
+            reports[i] = Some(r);
+        }
+    }
+    reports.into_iter().flatten().collect()
+}
+
 /// Waits until job `id` has finished its scan and is processing items.
 pub fn wait_until_running(engine: &Engine, id: JobId) {
     loop {
