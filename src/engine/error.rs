@@ -43,9 +43,16 @@ impl IoCause {
             Some(libc::ENAMETOOLONG) => IoCause::NameTooLong,
             Some(libc::EMFILE | libc::ENFILE) => IoCause::TooManyOpenFiles,
             Some(libc::EIO) => IoCause::DeviceError,
+            // Errors wrapped by other crates (tempfile's carry the temporary path) keep their kind.
             _ => match e.kind() {
+                io::ErrorKind::StorageFull => IoCause::DiskFull,
+                io::ErrorKind::QuotaExceeded => IoCause::QuotaExceeded,
+                io::ErrorKind::ReadOnlyFilesystem => IoCause::ReadOnly,
                 io::ErrorKind::NotFound => IoCause::NotFound,
                 io::ErrorKind::PermissionDenied => IoCause::PermissionDenied,
+                io::ErrorKind::NotADirectory => IoCause::NotAFolder,
+                io::ErrorKind::IsADirectory => IoCause::IsAFolder,
+                io::ErrorKind::InvalidFilename => IoCause::NameTooLong,
                 _ => IoCause::Other(e),
             },
         }
@@ -209,6 +216,9 @@ mod tests {
             IoCause::of(io::Error::from_raw_os_error(libc::EROFS)).to_string(),
             "the file system is read-only"
         );
+        // Wrapped (as tempfile does, with the temporary path in it): classified by kind.
+        let wrapped = io::Error::new(io::ErrorKind::StorageFull, "/x/.a.jpg.XYZ.part: full");
+        assert!(IoCause::of(wrapped).is_disk_full());
         let other = IoCause::of(io::Error::from_raw_os_error(libc::EPIPE)).to_string();
         assert!(!other.contains("os error"), "{other}");
         assert!(other.starts_with(char::is_lowercase), "{other}");

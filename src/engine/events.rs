@@ -40,18 +40,26 @@ pub enum JobState {
     Scanning,
     Planning,
     Running,
+    /// Paused by the user or by a full disk: running tasks park, nothing new starts.
+    Paused,
     Done,
     /// Finished, but some items failed (see the report's problems).
     DoneWithErrors,
     Failed,
     Cancelled,
+    /// "Stop after current": the items in progress finished, nothing new started.
+    Stopped,
 }
 
 impl JobState {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            JobState::Done | JobState::DoneWithErrors | JobState::Failed | JobState::Cancelled
+            JobState::Done
+                | JobState::DoneWithErrors
+                | JobState::Failed
+                | JobState::Cancelled
+                | JobState::Stopped
         )
     }
 
@@ -61,10 +69,35 @@ impl JobState {
             JobState::Scanning => "scanning",
             JobState::Planning => "planning",
             JobState::Running => "running",
+            JobState::Paused => "paused",
             JobState::Done => "done",
             JobState::DoneWithErrors => "done with errors",
             JobState::Failed => "failed",
             JobState::Cancelled => "cancelled",
+            JobState::Stopped => "stopped",
+        }
+    }
+}
+
+/// Why a job is paused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum PauseReason {
+    /// The user paused it (or the whole queue).
+    User,
+    /// Writing failed because the disk is full: the job waits for space and a Resume.
+    DiskFull { folder: PathBuf },
+}
+
+impl std::fmt::Display for PauseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PauseReason::User => f.write_str("paused"),
+            PauseReason::DiskFull { folder } => write!(
+                f,
+                "paused: the disk is full ({}); free some space, then resume",
+                folder.display()
+            ),
         }
     }
 }
@@ -195,10 +228,17 @@ pub struct Progress {
     pub elapsed: Duration,
     /// Recent input throughput.
     pub bytes_per_sec: f64,
+    /// Recent images (thumbnails) or entries (zip) per second.
+    pub items_per_sec: f64,
+    /// Time left at the recent rate; `None` when unknown, paused, or no worker runs the job.
     #[serde(rename = "eta_s", serialize_with = "opt_secs")]
     pub eta: Option<Duration>,
     pub errors: u64,
     pub skipped: u64,
+    /// Tasks and threads of this job running right now (0: waiting for a worker).
+    pub workers_busy: u64,
+    /// Why the job is paused, while it is.
+    pub paused: Option<PauseReason>,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -227,18 +267,22 @@ impl Progress {
             current_item: None,
             elapsed: Duration::ZERO,
             bytes_per_sec: 0.0,
+            items_per_sec: 0.0,
             eta: None,
             errors: 0,
             skipped: 0,
+            workers_busy: 0,
+            paused: None,
         }
     }
 
-    /// 0.0 to 1.0, by bytes when there are any, else by items.
+    /// 0.0 to 1.0: thumbnails by images (a big file is not slower to thumbnail in proportion
+    /// to its bytes), archives by bytes when there are any, else by items.
     pub fn fraction(&self) -> f32 {
         if self.state == JobState::Done || self.state == JobState::DoneWithErrors {
             return 1.0;
         }
-        let (done, total) = if self.bytes_total > 0 {
+        let (done, total) = if self.bytes_total > 0 && self.kind != JobKind::Thumbs {
             (self.bytes_done, self.bytes_total)
         } else {
             (self.items_done, self.items_total)
@@ -263,6 +307,8 @@ pub enum JobOutcome {
     Failed,
     /// Cancelled by the user; no partial file was left.
     Cancelled,
+    /// Stopped after the items in progress ("stop after current"); finished outputs are kept.
+    Stopped,
 }
 
 impl JobOutcome {
@@ -272,7 +318,7 @@ impl JobOutcome {
             JobOutcome::Done => 0,
             JobOutcome::DoneWithErrors => 1,
             JobOutcome::Failed => 2,
-            JobOutcome::Cancelled => 130,
+            JobOutcome::Cancelled | JobOutcome::Stopped => 130,
         }
     }
 
@@ -281,7 +327,7 @@ impl JobOutcome {
         match self {
             JobOutcome::Done => 0,
             JobOutcome::DoneWithErrors => 1,
-            JobOutcome::Cancelled => 2,
+            JobOutcome::Cancelled | JobOutcome::Stopped => 2,
             JobOutcome::Failed => 3,
         }
     }
@@ -292,6 +338,7 @@ impl JobOutcome {
             JobState::DoneWithErrors => Some(JobOutcome::DoneWithErrors),
             JobState::Failed => Some(JobOutcome::Failed),
             JobState::Cancelled => Some(JobOutcome::Cancelled),
+            JobState::Stopped => Some(JobOutcome::Stopped),
             _ => None,
         }
     }
@@ -299,7 +346,7 @@ impl JobOutcome {
 
 /// The exit status of a run of several jobs, the same for the CLI and the window: 130 when the
 /// user interrupted the run (Ctrl-C), else the most severe outcome's (a failed job 2, a
-/// cancelled one 130, per-file errors 1, all done 0). No outcome at all (nothing could be
+/// cancelled or stopped one 130, per-file errors 1, all done 0). No outcome at all (nothing could be
 /// queued) is a failure: 2.
 pub fn exit_status(outcomes: impl IntoIterator<Item = JobOutcome>, interrupted: bool) -> u8 {
     if interrupted {
@@ -354,6 +401,7 @@ impl JobReport {
                 None => "failed: unknown error".to_owned(),
             },
             JobOutcome::Cancelled => "cancelled".to_owned(),
+            JobOutcome::Stopped => format!("stopped: {} of {}", p.items_done, p.items_total),
             _ if self.dry_run => "planned (nothing written)".to_owned(),
             JobOutcome::DoneWithErrors => {
                 format!("done with {}{skipped}", plural(p.errors, "error", "errors"))

@@ -21,12 +21,13 @@
 //! scheduler's), the front ends.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::Duration;
 
 use super::claims::Claims;
 use super::error::{ItemError, JobError};
-use super::events::{JobEvent, JobOutcome, JobState, ProblemKind};
+use super::events::{JobEvent, JobOutcome, JobState, PauseReason, ProblemKind};
 use super::output::{PlaceError, TempFiles, TempOutput};
 use super::plan::{Action, Plan};
 use super::reporter::ProgressHub;
@@ -72,8 +73,13 @@ pub(crate) trait JobKindImpl: Send + Sync + 'static {
     fn next_task(self: Arc<Self>, run: &Arc<Run>) -> KindPoll;
 
     /// Called once, on a worker, when the kind said `Complete` and nothing of it runs any more:
-    /// puts the outputs in place (not called when the job is cancelled or has failed).
+    /// puts the outputs in place (not called when the job is cancelled or has failed; called
+    /// after "stop after current" too).
     fn finish(&self, run: &Run) -> Result<(), JobError>;
+
+    /// Whether "stop after current" makes sense: the outputs made so far stand on their own
+    /// (thumbnails yes; a partial archive would mislead).
+    fn can_stop_early(&self) -> bool;
 }
 
 /// The shared context of one job: what every task and thread of it can use.
@@ -89,6 +95,11 @@ pub(crate) struct Run {
     /// Threads started with `spawn` that have not ended.
     threads: AtomicUsize,
     plan: OnceLock<Arc<Plan>>,
+    /// Paused: no new work is handed out and running work parks at its next chunk.
+    paused: Mutex<bool>,
+    resumed: Condvar,
+    /// "Stop after current": no new work; the job ends when the running work has.
+    stop_requested: AtomicBool,
 }
 
 impl Run {
@@ -109,7 +120,60 @@ impl Run {
             failure: Mutex::new(None),
             threads: AtomicUsize::new(0),
             plan: OnceLock::new(),
+            paused: Mutex::new(false),
+            resumed: Condvar::new(),
+            stop_requested: AtomicBool::new(false),
         }
+    }
+
+    /// Pauses the job: nothing new starts, and work in progress parks at its next chunk
+    /// ([`Run::wait_while_paused`]).
+    pub fn pause(&self, reason: PauseReason) {
+        *super::lock(&self.paused) = true;
+        self.core.set_paused(reason);
+        self.hub.kick();
+    }
+
+    /// Resumes a paused job where it was.
+    pub fn resume(&self) {
+        *super::lock(&self.paused) = false;
+        self.core.clear_paused();
+        self.resumed.notify_all();
+        self.hub.kick();
+        self.notify();
+    }
+
+    pub fn is_paused(&self) -> bool {
+        *super::lock(&self.paused)
+    }
+
+    /// Parks the calling task or thread while the job is paused. Returns false when the job
+    /// was cancelled (or failed) meanwhile: the caller stops.
+    pub fn wait_while_paused(&self) -> bool {
+        let mut paused = super::lock(&self.paused);
+        while *paused && !self.stopping() {
+            paused = self
+                .resumed
+                .wait_timeout(paused, Duration::from_millis(100))
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        !self.stopping()
+    }
+
+    /// The disk is full while writing into `folder`: the job pauses with one clear message
+    /// instead of failing every item that follows. The caller puts its item back.
+    pub fn disk_full(&self, folder: &std::path::Path) {
+        self.pause(PauseReason::DiskFull {
+            folder: folder.to_path_buf(),
+        });
+    }
+
+    /// Asks the job to stop after the work in progress. Returns false when the kind cannot.
+    fn request_stop(&self) -> bool {
+        self.stop_requested.store(true, Ordering::SeqCst);
+        self.notify();
+        true
     }
 
     /// The plan, once made.
@@ -120,6 +184,7 @@ impl Run {
     /// Fails the job: the first error is kept, everything of the job stops (as on cancel) and
     /// the lifecycle ends it once nothing of it runs.
     pub fn fail(&self, err: JobError) {
+        self.resumed.notify_all();
         {
             let mut failure = super::lock(&self.failure);
             if failure.is_none() {
@@ -156,6 +221,7 @@ impl Run {
         body: impl FnOnce() + Send + 'static,
     ) -> Result<(), JobError> {
         self.threads.fetch_add(1, Ordering::SeqCst);
+        self.core.busy.fetch_add(1, Ordering::Relaxed);
         let run = Arc::clone(self);
         let thread_name = name.to_owned();
         let spawned = std::thread::Builder::new()
@@ -174,6 +240,7 @@ impl Run {
             Ok(_) => Ok(()),
             Err(e) => {
                 self.threads.fetch_sub(1, Ordering::SeqCst);
+                self.core.busy.fetch_sub(1, Ordering::Relaxed);
                 Err(JobError::Internal(format!("cannot start a thread: {e}")))
             }
         }
@@ -245,6 +312,7 @@ struct ThreadGuard(Arc<Run>);
 impl Drop for ThreadGuard {
     fn drop(&mut self) {
         self.0.threads.fetch_sub(1, Ordering::SeqCst);
+        self.0.core.busy.fetch_sub(1, Ordering::Relaxed);
         self.0.notify();
     }
 }
@@ -359,6 +427,8 @@ impl<K: JobKindImpl> Job<K> {
             JobOutcome::Failed
         } else if run.core.is_cancelled() {
             JobOutcome::Cancelled
+        } else if run.stop_requested.load(Ordering::SeqCst) {
+            JobOutcome::Stopped
         } else if run.core.errors.load(Ordering::Relaxed) > 0 {
             JobOutcome::DoneWithErrors
         } else {
@@ -386,6 +456,7 @@ struct TaskGuard<K: JobKindImpl>(Arc<Job<K>>);
 impl<K: JobKindImpl> Drop for TaskGuard<K> {
     fn drop(&mut self) {
         self.0.life().tasks -= 1;
+        self.0.run.core.busy.fetch_sub(1, Ordering::Relaxed);
         self.0.run.notify();
     }
 }
@@ -400,6 +471,7 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
         match life.phase {
             Phase::Over => Poll::Finished,
             Phase::Preparing | Phase::Finishing => Poll::Idle,
+            Phase::Queued if self.run.is_paused() && !self.run.stopping() => Poll::Idle,
             Phase::Queued => {
                 life.phase = Phase::Preparing;
                 drop(life);
@@ -417,9 +489,22 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
                     let job = Arc::clone(&self);
                     return Poll::Task(Box::new(move || job.end(None)));
                 }
+                if self.run.stop_requested.load(Ordering::SeqCst) {
+                    if !quiet {
+                        return Poll::Idle;
+                    }
+                    life.phase = Phase::Finishing;
+                    drop(life);
+                    let job = Arc::clone(&self);
+                    return Poll::Task(Box::new(move || job.finish()));
+                }
+                if self.run.is_paused() {
+                    return Poll::Idle;
+                }
                 match Arc::clone(&self.kind).next_task(&self.run) {
                     KindPoll::Task(task) => {
                         life.tasks += 1;
+                        self.run.core.busy.fetch_add(1, Ordering::Relaxed);
                         drop(life);
                         Poll::Task(self.wrap(task))
                     }
@@ -447,8 +532,34 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
         }
     }
 
+    fn pause(&self) {
+        self.run.pause(PauseReason::User);
+    }
+
+    fn resume(&self) {
+        self.run.resume();
+    }
+
+    fn stop_after_current(&self) -> bool {
+        if !self.kind.can_stop_early() {
+            return false;
+        }
+        let queued = self.life().phase == Phase::Queued;
+        if queued {
+            // Nothing is in progress: stopping now is cancelling.
+            self.cancel();
+            return true;
+        }
+        self.run.request_stop()
+    }
+
+    fn started(&self) -> bool {
+        self.life().phase != Phase::Queued
+    }
+
     fn cancel(&self) {
         self.run.core.cancel.cancel();
+        self.run.resumed.notify_all();
         let mut life = self.life();
         if life.phase == Phase::Queued {
             // Never started: nothing was created, it just leaves the queue.
@@ -541,6 +652,9 @@ mod tests {
         }
         fn finish(&self, _run: &Run) -> Result<(), JobError> {
             Ok(())
+        }
+        fn can_stop_early(&self) -> bool {
+            false
         }
     }
 

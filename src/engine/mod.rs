@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 pub use error::{IoCause, ItemError, JobError, SpecError, SubmitError};
 pub use events::{
     Cause, Failure, ItemProblem, JSON_SCHEMA_VERSION, JobEvent, JobId, JobOutcome, JobReport,
-    JobState, ProblemKind, Progress, exit_status,
+    JobState, PauseReason, ProblemKind, Progress, exit_status,
 };
 pub use plan::{Action, Plan, PlanItem, PlanSummary, PlanWarning, PlannedFile, SkipReason};
 pub use reporter::{EVENT_CHANNEL_CAPACITY, REPORT_INTERVAL, Waker};
@@ -56,6 +56,7 @@ pub use spec::{
 use claims::Claims;
 use job::{Job, Run};
 use reporter::ProgressHub;
+pub use scheduler::QueueMove;
 use scheduler::{JobDriver, Scheduler};
 use status::JobCore;
 
@@ -206,6 +207,61 @@ impl Engine {
         }
     }
 
+    /// Pauses one job (queued or running): nothing new starts, work in progress parks at its
+    /// next 1 MiB chunk or after its current image. A paused zip job keeps its temporary
+    /// archive. Paused time is left out of speed and ETA. Never blocks.
+    pub fn pause(&self, id: JobId) {
+        if let Some(job) = self.job(id) {
+            job.pause();
+        }
+    }
+
+    /// Resumes a paused job (also one paused by a full disk) without redoing work.
+    pub fn resume(&self, id: JobId) {
+        if let Some(job) = self.job(id) {
+            job.resume();
+        }
+    }
+
+    /// Pauses every job not yet ended.
+    pub fn pause_all(&self) {
+        for job in self.live_jobs() {
+            job.pause();
+        }
+    }
+
+    /// Resumes every paused job.
+    pub fn resume_all(&self) {
+        for job in self.live_jobs() {
+            job.resume();
+        }
+    }
+
+    /// "Stop after current" (thumbnail jobs): the items in progress finish, nothing new starts,
+    /// finished outputs are kept, and the job ends `stopped`. Returns false for a job that
+    /// cannot stop early (a zip job: a partial archive would mislead; pause or cancel it).
+    pub fn stop_after_current(&self, id: JobId) -> bool {
+        self.job(id).is_some_and(|job| job.stop_after_current())
+    }
+
+    /// Moves a queued job among the queued ones (up, down, or next to start). Returns whether it
+    /// moved: started jobs and the ends of the queue do not.
+    pub fn move_queued(&self, id: JobId, to: QueueMove) -> bool {
+        self.sched.move_queued(id, to)
+    }
+
+    fn job(&self, id: JobId) -> Option<Arc<dyn JobDriver>> {
+        self.jobs().get(&id).cloned()
+    }
+
+    fn live_jobs(&self) -> Vec<Arc<dyn JobDriver>> {
+        self.jobs()
+            .values()
+            .filter(|j| !j.core().state().is_final())
+            .cloned()
+            .collect()
+    }
+
     /// Cancels every job. Never blocks.
     pub fn cancel_all(&self) {
         let jobs: Vec<_> = self.jobs().values().cloned().collect();
@@ -226,7 +282,7 @@ impl Engine {
 
     /// Current figures of a job that has not finished yet.
     pub fn progress(&self, id: JobId) -> Option<Progress> {
-        self.jobs().get(&id).map(|j| j.core().progress(0.0))
+        self.jobs().get(&id).map(|j| j.core().progress(0.0, 0.0))
     }
 
     /// Whether any job is queued or running.

@@ -97,7 +97,7 @@ impl ProgressHub {
     /// Sleeps without a timeout when there is nothing to watch.
     pub fn run(self: Arc<Self>, events: flume::Sender<JobEvent>) {
         let mut last_sent: HashMap<JobId, Progress> = HashMap::new();
-        let mut rates: HashMap<JobId, RateMeter> = HashMap::new();
+        let mut rates: HashMap<JobId, (RateMeter, RateMeter)> = HashMap::new();
         loop {
             let started = Instant::now();
             let (watched, mut pending) = {
@@ -146,9 +146,15 @@ impl ProgressHub {
                 }
             } else {
                 for core in &watched {
-                    let rate = rates.entry(core.id).or_default();
-                    let bytes_per_sec = rate.update(core.bytes_done.load(Ordering::Relaxed));
-                    let progress = core.progress(bytes_per_sec);
+                    let (bytes_rate, items_rate) = rates.entry(core.id).or_default();
+                    if core.is_paused() {
+                        // After a pause the speed is measured afresh.
+                        bytes_rate.clear();
+                        items_rate.clear();
+                    }
+                    let bytes_per_sec = bytes_rate.update(core.bytes_done.load(Ordering::Relaxed));
+                    let items_per_sec = items_rate.update(core.items_done.load(Ordering::Relaxed));
+                    let progress = core.progress(bytes_per_sec, items_per_sec);
                     if progress.state.is_final() {
                         continue;
                     }
@@ -186,6 +192,8 @@ fn same_figures(a: &Progress, b: &Progress) -> bool {
         && a.current_item == b.current_item
         && a.errors == b.errors
         && a.skipped == b.skipped
+        && a.workers_busy == b.workers_busy
+        && a.paused == b.paused
 }
 
 /// Throughput over a sliding window of about two seconds.
@@ -196,6 +204,10 @@ struct RateMeter {
 
 impl RateMeter {
     const WINDOW: Duration = Duration::from_secs(2);
+
+    fn clear(&mut self) {
+        self.samples.clear();
+    }
 
     fn update(&mut self, bytes_done: u64) -> f64 {
         let now = Instant::now();

@@ -34,6 +34,24 @@ pub(crate) trait JobDriver: Send + Sync {
     fn task_panicked(&self, message: String);
     /// Sets the cancel flag; a job still queued (or with nothing running) ends at once.
     fn cancel(&self);
+    /// Pauses: nothing new starts, running work parks at its next chunk.
+    fn pause(&self);
+    fn resume(&self);
+    /// Asks the job to end once the work in progress is done. False when the kind cannot.
+    fn stop_after_current(&self) -> bool;
+    /// Whether the job has left the queue (its first task was handed out).
+    fn started(&self) -> bool;
+}
+
+/// Where to move a queued job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueMove {
+    /// One place earlier among the queued jobs.
+    Up,
+    /// One place later among the queued jobs.
+    Down,
+    /// First among the queued jobs: it starts as soon as a worker is free.
+    Next,
 }
 
 struct State {
@@ -113,6 +131,34 @@ impl Scheduler {
     pub fn submit_first(&self, job: Arc<dyn JobDriver>) {
         self.lock().jobs.push_front(job);
         self.work_ready.notify_all();
+    }
+
+    /// Moves a queued job among the queued jobs (started jobs keep their places). Returns whether
+    /// it moved.
+    pub fn move_queued(&self, id: super::events::JobId, to: QueueMove) -> bool {
+        let mut st = self.lock();
+        let queued: Vec<usize> = (0..st.jobs.len())
+            .filter(|&i| !st.jobs[i].started())
+            .collect();
+        let Some(pos) = queued.iter().position(|&i| st.jobs[i].core().id == id) else {
+            return false;
+        };
+        let target = match to {
+            QueueMove::Up if pos > 0 => queued[pos - 1],
+            QueueMove::Down if pos + 1 < queued.len() => queued[pos + 1],
+            QueueMove::Next if pos > 0 => queued[0],
+            _ => return false,
+        };
+        let from = queued[pos];
+        match to {
+            QueueMove::Up | QueueMove::Down => st.jobs.swap(from, target),
+            QueueMove::Next => {
+                if let Some(job) = st.jobs.remove(from) {
+                    st.jobs.insert(target, job);
+                }
+            }
+        }
+        true
     }
 
     /// Wakes the scheduler behind a job's weak handle, if it still exists.

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use super::error::JobError;
 use super::events::{
-    Cause, Failure, ItemProblem, JobId, JobOutcome, JobReport, JobState, ProblemKind, Progress,
+    Cause, Failure, ItemProblem, JobId, JobOutcome, JobReport, JobState, PauseReason, ProblemKind,
+    Progress,
 };
 use super::spec::JobKind;
 
@@ -46,6 +47,11 @@ pub(crate) struct Status {
     pub failure: Option<Failure>,
     pub outcome: Option<JobOutcome>,
     pub dry_run: bool,
+    /// Set while paused.
+    pub pause: Option<PauseReason>,
+    pub paused_since: Option<Instant>,
+    /// Time spent paused so far (left out of the elapsed time, the speed and the ETA).
+    pub paused_total: Duration,
 }
 
 /// The part of a job shared between its tasks, its threads, the scheduler and the reporter.
@@ -60,6 +66,8 @@ pub(crate) struct JobCore {
     pub bytes_total: AtomicU64,
     pub errors: AtomicU64,
     pub skipped: AtomicU64,
+    /// Tasks and threads of the job running now (kept by the lifecycle).
+    pub busy: AtomicU64,
     status: Mutex<Status>,
 }
 
@@ -75,6 +83,7 @@ impl JobCore {
             bytes_total: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
+            busy: AtomicU64::new(0),
             status: Mutex::new(Status {
                 state: JobState::Queued,
                 name,
@@ -89,6 +98,9 @@ impl JobCore {
                 failure: None,
                 outcome: None,
                 dry_run,
+                pause: None,
+                paused_since: None,
+                paused_total: Duration::ZERO,
             }),
         }
     }
@@ -118,6 +130,34 @@ impl JobCore {
             st.started = Some(Instant::now());
         }
         true
+    }
+
+    /// Marks the job paused (the lifecycle stops handing out work). The first reason stays
+    /// until resumed, except that a full disk is always shown.
+    pub fn set_paused(&self, reason: PauseReason) {
+        let mut st = self.status();
+        if st.state.is_final() {
+            return;
+        }
+        if st.pause.is_none() {
+            st.paused_since = Some(Instant::now());
+        }
+        if st.pause.is_none() || matches!(reason, PauseReason::DiskFull { .. }) {
+            st.pause = Some(reason);
+        }
+    }
+
+    /// Clears the pause; the paused time is left out of the elapsed time from now on.
+    pub fn clear_paused(&self) {
+        let mut st = self.status();
+        if let Some(since) = st.paused_since.take() {
+            st.paused_total += since.elapsed();
+        }
+        st.pause = None;
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.status().pause.is_some()
     }
 
     pub fn set_name(&self, name: String) {
@@ -164,6 +204,27 @@ impl JobCore {
         });
     }
 
+    /// Keeps only the first `keep` problems (a rebuild from the start redoes the rest), with the
+    /// error and skip counts to match.
+    pub fn truncate_problems(&self, keep: usize) {
+        let mut st = self.status();
+        st.problems.truncate(keep);
+        let errors = st
+            .problems
+            .iter()
+            .filter(|p| p.kind == ProblemKind::Error)
+            .count() as u64;
+        self.errors.store(errors, Ordering::Relaxed);
+        self.skipped
+            .store(st.problems.len() as u64 - errors, Ordering::Relaxed);
+    }
+
+    /// Progress back to zero for a run that starts over (the totals stay).
+    pub fn restart_counts(&self) {
+        self.items_done.store(0, Ordering::Relaxed);
+        self.bytes_done.store(0, Ordering::Relaxed);
+    }
+
     pub fn add_output(&self, path: PathBuf, bytes: u64) {
         let mut st = self.status();
         st.outputs.push(path);
@@ -183,10 +244,15 @@ impl JobCore {
                 JobOutcome::DoneWithErrors => JobState::DoneWithErrors,
                 JobOutcome::Failed => JobState::Failed,
                 JobOutcome::Cancelled => JobState::Cancelled,
+                JobOutcome::Stopped => JobState::Stopped,
             };
             st.outcome = Some(outcome);
             st.failure = failure.map(|e| Failure(Arc::new(e)));
             st.current_item = None;
+            if let Some(since) = st.paused_since.take() {
+                st.paused_total += since.elapsed();
+            }
+            st.pause = None;
             st.finished_at = Some(Instant::now());
             if st.started.is_none() {
                 st.started = st.finished_at;
@@ -202,31 +268,45 @@ impl JobCore {
         Some(self.report())
     }
 
-    pub fn progress(&self, bytes_per_sec: f64) -> Progress {
+    /// A snapshot, with the recent rates the reporter measured (bytes and items per second).
+    pub fn progress(&self, bytes_per_sec: f64, items_per_sec: f64) -> Progress {
         let st = self.status();
         let now = Instant::now();
-        let elapsed = match (st.started, st.finished_at) {
-            (Some(s), Some(f)) => f.duration_since(s),
-            (Some(s), None) => now.duration_since(s),
-            _ => Duration::ZERO,
-        };
+        let end = st.finished_at.or(st.paused_since).unwrap_or(now);
+        let elapsed = st
+            .started
+            .map(|s| {
+                end.saturating_duration_since(s)
+                    .saturating_sub(st.paused_total)
+            })
+            .unwrap_or(Duration::ZERO);
         let bytes_done = self.bytes_done.load(Ordering::Relaxed);
         let bytes_total = self.bytes_total.load(Ordering::Relaxed).max(bytes_done);
         let items_done = self.items_done.load(Ordering::Relaxed);
         let items_total = self.items_total.load(Ordering::Relaxed).max(items_done);
-        let eta =
-            if st.state == JobState::Running && bytes_per_sec > 1.0 && bytes_total > bytes_done {
-                Some(Duration::from_secs_f64(
-                    (bytes_total - bytes_done) as f64 / bytes_per_sec,
-                ))
-            } else {
-                None
-            };
+        let busy = self.busy.load(Ordering::Relaxed);
+        let paused = st.pause.clone().filter(|_| !st.state.is_final());
+        let state = if paused.is_some() {
+            JobState::Paused
+        } else {
+            st.state
+        };
+        // Thumbnails by images (a photo's bytes say little about its decode time), archives by
+        // bytes. No ETA while paused or while no worker runs the job.
+        let (left, rate) = match self.kind {
+            JobKind::Thumbs => (items_total.saturating_sub(items_done), items_per_sec),
+            JobKind::Zip => (bytes_total.saturating_sub(bytes_done), bytes_per_sec),
+        };
+        let eta = if state == JobState::Running && busy > 0 && rate > 0.0 && left > 0 {
+            Some(Duration::from_secs_f64(left as f64 / rate))
+        } else {
+            None
+        };
         Progress {
             job: self.id,
             kind: self.kind,
             name: st.name.clone(),
-            state: st.state,
+            state,
             items_done,
             items_total,
             bytes_done,
@@ -234,23 +314,24 @@ impl JobCore {
             current_item: st.current_item.clone(),
             elapsed,
             bytes_per_sec,
+            items_per_sec,
             eta,
             errors: self.errors.load(Ordering::Relaxed),
             skipped: self.skipped.load(Ordering::Relaxed),
+            workers_busy: busy,
+            paused,
         }
     }
 
     pub fn report(&self) -> JobReport {
-        let progress = self.progress(0.0);
-        let bytes_per_sec = if progress.elapsed.as_secs_f64() > 0.0 {
-            progress.bytes_done as f64 / progress.elapsed.as_secs_f64()
-        } else {
-            0.0
-        };
+        let progress = self.progress(0.0, 0.0);
+        let secs = progress.elapsed.as_secs_f64();
+        let per_sec = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
         let st = self.status();
         JobReport {
             progress: Progress {
-                bytes_per_sec,
+                bytes_per_sec: per_sec(progress.bytes_done),
+                items_per_sec: per_sec(progress.items_done),
                 ..progress
             },
             outcome: st.outcome.unwrap_or(JobOutcome::Failed),

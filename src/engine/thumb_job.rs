@@ -46,6 +46,8 @@ struct State {
     next: usize,
     /// (plan item index, path) of every thumbnail put in place.
     made: Vec<(usize, PathBuf)>,
+    /// Units to do again first: they met a full disk (the job paused).
+    again: Vec<usize>,
 }
 
 pub(crate) struct ThumbJob {
@@ -107,7 +109,7 @@ impl ThumbJob {
     }
 
     /// One image: read once, then each of its outputs.
-    fn process(&self, run: &Run, plan: &Plan, unit: &Unit) {
+    fn process(&self, run: &Run, plan: &Plan, unit_index: usize, unit: &Unit) {
         let core = &run.core;
         let entry = &unit.entry;
         core.set_current(entry.name.clone());
@@ -129,9 +131,21 @@ impl ThumbJob {
             }
         }
         let mut made = Vec::new();
+        let done_before: Vec<usize> = {
+            let st = self.state();
+            st.made
+                .iter()
+                .filter(|(i, _)| unit.outputs.iter().any(|(o, _)| o == i))
+                .map(|(i, _)| *i)
+                .collect()
+        };
         for &(index, size_px) in &unit.outputs {
             if run.stopping() {
                 return;
+            }
+            if done_before.contains(&index) {
+                // Made before the disk filled up.
+                continue;
             }
             let item = &plan.items[index];
             let Some(dest) = item.output.as_deref() else {
@@ -142,7 +156,25 @@ impl ThumbJob {
                     core.add_output(dest.to_path_buf(), bytes);
                     made.push((index, dest.to_path_buf()));
                 }
-                Err(None) => return,
+                Err(None) => {
+                    self.state().made.extend(made);
+                    return;
+                }
+                Err(Some((_, ItemError::Write { path, cause }))) if cause.is_disk_full() => {
+                    // One clear pause instead of an error for every item that follows; this
+                    // image is done again after Resume.
+                    let folder = if path == dest {
+                        super::spec::parent_dir(dest).to_path_buf()
+                    } else {
+                        path
+                    };
+                    let mut st = self.state();
+                    st.made.extend(made);
+                    st.again.push(unit_index);
+                    drop(st);
+                    run.disk_full(&folder);
+                    return;
+                }
                 Err(Some((kind, err))) => {
                     core.problem(&entry.source, kind, err);
                     // One problem per image: the decode failed for every size alike.
@@ -369,20 +401,27 @@ impl JobKindImpl for ThumbJob {
 
     fn next_task(self: Arc<Self>, run: &Arc<Run>) -> KindPoll {
         let mut st = self.state();
-        if st.next >= st.order.len() {
-            return KindPoll::Complete;
-        }
-        let unit = st.order[st.next];
-        st.next += 1;
+        let unit = match st.again.pop() {
+            Some(unit) => unit,
+            None if st.next < st.order.len() => {
+                st.next += 1;
+                st.order[st.next - 1]
+            }
+            None => return KindPoll::Complete,
+        };
         let units = Arc::clone(&st.units);
         drop(st);
         let run = Arc::clone(run);
         let me = Arc::clone(&self);
         KindPoll::Task(Box::new(move || {
             if let Some(plan) = run.plan() {
-                me.process(&run, plan, &units[unit]);
+                me.process(&run, plan, unit, &units[unit]);
             }
         }))
+    }
+
+    fn can_stop_early(&self) -> bool {
+        true
     }
 
     fn finish(&self, run: &Run) -> Result<(), JobError> {

@@ -88,6 +88,13 @@ struct Inner {
     /// The writer has ended (successfully or not).
     writer_done: bool,
     written: Option<Written>,
+    /// Compression tasks running now.
+    running: usize,
+    /// The disk filled up: the archive is rebuilt from the start after Resume.
+    restart: bool,
+    /// Problems recorded before the archive's first entry (scan and plan): a rebuild keeps
+    /// only those.
+    problems_at_start: usize,
 }
 
 pub(crate) struct ZipJob {
@@ -114,6 +121,9 @@ impl ZipJob {
                 first_beyond: usize::MAX,
                 writer_done: false,
                 written: None,
+                running: 0,
+                restart: false,
+                problems_at_start: 0,
             }),
         }
     }
@@ -146,7 +156,7 @@ impl ZipJob {
 
     fn compress_task(self: Arc<Self>, run: Arc<Run>, index: usize, entry: Entry) {
         let zip64 = index >= self.lock().first_beyond;
-        let result = compress_entry(&entry, self.spec.level, zip64, &run.core);
+        let result = compress_entry(&entry, self.spec.level, zip64, &run);
         let (compressed, bytes) = match result {
             Ok(prepared) => {
                 let bytes = prepared.compressed_size();
@@ -160,10 +170,14 @@ impl ZipJob {
             }
         };
         let mut inner = self.lock();
-        inner.pending_bytes += bytes;
-        if let Some(tx) = &inner.to_writer {
-            // Never blocks: the channel has room for every entry that can be unwritten.
-            let _ = tx.try_send((index, compressed, bytes));
+        inner.running -= 1;
+        // Never blocks: the channel has room for every entry that can be unwritten.
+        let sent = inner
+            .to_writer
+            .as_ref()
+            .is_some_and(|tx| tx.try_send((index, compressed, bytes)).is_ok());
+        if sent {
+            inner.pending_bytes += bytes;
         }
     }
 
@@ -187,8 +201,20 @@ impl ZipJob {
         let outcome = self.write_archive(&run, &temp, &entries, &rx);
         drop(rx);
         let mut inner = self.lock();
-        inner.writer_done = true;
         inner.to_writer = None;
+        if let Err(WriteEnd::Failed(JobError::WriteArchive { path, cause })) = &outcome
+            && cause.is_disk_full()
+        {
+            // Pause with one clear message; the partial archive goes now (it frees the space)
+            // and the archive is rebuilt from its first entry after Resume.
+            let folder = parent_dir(path).to_path_buf();
+            inner.restart = true;
+            drop(inner);
+            drop(temp);
+            run.disk_full(&folder);
+            return;
+        }
+        inner.writer_done = true;
         match outcome {
             Ok(names) if !run.stopping() => {
                 let bytes = temp
@@ -247,7 +273,7 @@ impl ZipJob {
         let cancel = core.cancel.clone();
         let first_beyond = self.lock().first_beyond;
         for (index, entry) in entries.iter().enumerate() {
-            if cancel.is_cancelled() {
+            if cancel.is_cancelled() || !run.wait_while_paused() {
                 return Err(WriteEnd::Cancelled);
             }
             let zip64 = index >= first_beyond;
@@ -267,7 +293,7 @@ impl ZipJob {
                 }
                 EntryKind::File if !on_pool(entry, self.spec.level) => {
                     core.set_current(entry.name.clone());
-                    match stream_entry(&mut zip, entry, self.spec.level, zip64, core) {
+                    match stream_entry(&mut zip, entry, self.spec.level, zip64, run) {
                         Ok(()) => {}
                         Err(EntryFailure::Cancelled) => return Err(WriteEnd::Cancelled),
                         Err(EntryFailure::Archive(e)) => return Err(zip_err(e)),
@@ -311,6 +337,76 @@ impl ZipJob {
             .map_err(|e| io_err(e.into_error()))?;
         file.sync_all().map_err(io_err)?;
         Ok(names)
+    }
+
+    /// Creates the temporary archive and starts the writer thread on it.
+    fn start_writer(self: &Arc<Self>, run: &Arc<Run>) -> Result<(), JobError> {
+        let path = self.dest()?.0.clone();
+        let dir = parent_dir(&path);
+        let temp = run
+            .temps
+            .create(&path)
+            .map_err(|cause| JobError::CreateOutput {
+                path: dir.to_path_buf(),
+                cause,
+            })?;
+        let (tx, rx) = flume::bounded(UNWRITTEN_MAX + 8);
+        let entries = {
+            let mut inner = self.lock();
+            inner.to_writer = Some(tx);
+            Arc::clone(&inner.entries)
+        };
+        let me = Arc::clone(self);
+        let writer_run = Arc::clone(run);
+        run.spawn("shrinkwrap-zip-writer", move || {
+            me.writer(writer_run, temp, entries, rx)
+        })
+    }
+
+    /// Starts the archive over (after a full disk): counters and per-entry problems back to
+    /// where the run began, a new temporary archive, a new writer.
+    fn restart(self: &Arc<Self>, run: &Arc<Run>) -> Result<(), JobError> {
+        {
+            let mut inner = self.lock();
+            inner.next = 0;
+            inner.unwritten = 0;
+            inner.pending_bytes = 0;
+            inner.writer_done = false;
+            inner.written = None;
+            run.core.truncate_problems(inner.problems_at_start);
+        }
+        run.core.restart_counts();
+        self.start_writer(run)
+    }
+
+    /// The next file to deflate on the pool, within the memory bounds.
+    fn next_compression(self: Arc<Self>, run: &Arc<Run>) -> KindPoll {
+        let mut inner = self.lock();
+        if inner.writer_done {
+            return KindPoll::Complete;
+        }
+        if inner.unwritten >= UNWRITTEN_MAX || inner.pending_bytes >= PENDING_MAX_BYTES {
+            return KindPoll::Idle;
+        }
+        let entries = Arc::clone(&inner.entries);
+        let level = self.spec.level;
+        while inner.next < entries.len()
+            && !(entries[inner.next].kind == EntryKind::File
+                && on_pool(&entries[inner.next], level))
+        {
+            inner.next += 1;
+        }
+        if inner.next >= entries.len() {
+            return KindPoll::Idle;
+        }
+        let index = inner.next;
+        inner.next += 1;
+        inner.unwritten += 1;
+        inner.running += 1;
+        drop(inner);
+        let entry = entries[index].clone();
+        let run = Arc::clone(run);
+        KindPoll::Task(Box::new(move || self.compress_task(run, index, entry)))
     }
 
     /// Estimates the archive's size from test-deflating the start of a few files.
@@ -511,6 +607,7 @@ impl JobKindImpl for ZipJob {
         if let Some(plan) = run.plan() {
             report_plan_skips(run, plan);
         }
+        self.lock().problems_at_start = run.core.status().problems.len();
         let path = self.dest()?.0.clone();
         let dir = parent_dir(&path);
         run.create_dirs(dir)
@@ -518,52 +615,31 @@ impl JobKindImpl for ZipJob {
                 path: dir.to_path_buf(),
                 cause,
             })?;
-        let temp = run
-            .temps
-            .create(&path)
-            .map_err(|cause| JobError::CreateOutput {
-                path: dir.to_path_buf(),
-                cause,
-            })?;
-        let (tx, rx) = flume::bounded(UNWRITTEN_MAX + 8);
-        let entries = {
-            let mut inner = self.lock();
-            inner.to_writer = Some(tx);
-            Arc::clone(&inner.entries)
-        };
-        let me = Arc::clone(&self);
-        let writer_run = Arc::clone(run);
-        run.spawn("shrinkwrap-zip-writer", move || {
-            me.writer(writer_run, temp, entries, rx)
-        })
+        self.start_writer(run)
     }
 
     fn next_task(self: Arc<Self>, run: &Arc<Run>) -> KindPoll {
         let mut inner = self.lock();
-        if inner.writer_done {
-            return KindPoll::Complete;
+        if inner.restart {
+            // After a full disk: once resumed and every compression task has ended, start over.
+            if inner.running > 0 {
+                return KindPoll::Idle;
+            }
+            inner.restart = false;
+            drop(inner);
+            let run = Arc::clone(run);
+            return KindPoll::Task(Box::new(move || {
+                if let Err(e) = self.restart(&run) {
+                    run.fail(e);
+                }
+            }));
         }
-        if inner.unwritten >= UNWRITTEN_MAX || inner.pending_bytes >= PENDING_MAX_BYTES {
-            return KindPoll::Idle;
-        }
-        let entries = Arc::clone(&inner.entries);
-        let level = self.spec.level;
-        while inner.next < entries.len()
-            && !(entries[inner.next].kind == EntryKind::File
-                && on_pool(&entries[inner.next], level))
-        {
-            inner.next += 1;
-        }
-        if inner.next >= entries.len() {
-            return KindPoll::Idle;
-        }
-        let index = inner.next;
-        inner.next += 1;
-        inner.unwritten += 1;
         drop(inner);
-        let entry = entries[index].clone();
-        let run = Arc::clone(run);
-        KindPoll::Task(Box::new(move || self.compress_task(run, index, entry)))
+        self.next_compression(run)
+    }
+
+    fn can_stop_early(&self) -> bool {
+        false
     }
 
     fn finish(&self, run: &Run) -> Result<(), JobError> {
@@ -691,8 +767,9 @@ fn compress_entry(
     entry: &Entry,
     level: u8,
     zip64: bool,
-    core: &JobCore,
+    run: &Run,
 ) -> Result<PreparedZipFile, EntryFailure> {
+    let core = &run.core;
     let (mut file, meta) =
         open_regular(&entry.source).map_err(|e| EntryFailure::Item(e, entry.size))?;
     let size = meta.len();
@@ -701,7 +778,7 @@ fn compress_entry(
         &mut file,
         entry,
         deflate_options(entry, level, zip64),
-        core,
+        run,
         true,
         size,
     )?;
@@ -715,7 +792,7 @@ fn compress_entry(
         &mut file,
         entry,
         stored_options(entry, zip64),
-        core,
+        run,
         false,
         size,
     )
@@ -727,8 +804,9 @@ fn stream_entry<W: Write + Seek>(
     entry: &Entry,
     level: u8,
     zip64: bool,
-    core: &JobCore,
+    run: &Run,
 ) -> Result<(), EntryFailure> {
+    let core = &run.core;
     let (mut file, meta) =
         open_regular(&entry.source).map_err(|e| EntryFailure::Item(e, entry.size))?;
     let size = meta.len();
@@ -743,7 +821,7 @@ fn stream_entry<W: Write + Seek>(
     let large = zip64 || size >= ZIP64_BYTES;
     zip.start_file(entry.name.as_str(), options.large_file(large))
         .map_err(EntryFailure::Archive)?;
-    match pump(&mut file, zip, core, true, size) {
+    match pump(&mut file, zip, run, true, size) {
         Ok(()) => Ok(()),
         Err(PumpError::Cancelled) => Err(EntryFailure::Cancelled),
         // Writing the archive failed (a full disk): the archive cannot be completed.
@@ -793,16 +871,18 @@ enum PumpError {
 fn pump(
     file: &mut File,
     sink: &mut dyn Write,
-    core: &JobCore,
+    run: &Run,
     count: bool,
     size: u64,
 ) -> Result<(), PumpError> {
+    let core = &run.core;
     let mut buf = vec![0u8; CHUNK_BYTES];
     let mut reader = Read::take(file, size);
     let mut done: u64 = 0;
     let left = |done: u64| if count { size.saturating_sub(done) } else { 0 };
     loop {
-        if core.is_cancelled() {
+        // A pause parks here, between chunks, and goes on where it was.
+        if core.is_cancelled() || !run.wait_while_paused() {
             return Err(PumpError::Cancelled);
         }
         let n = match reader.read(&mut buf) {
@@ -830,14 +910,14 @@ fn compress_to_memory(
     file: &mut File,
     entry: &Entry,
     options: FullFileOptions<'static, 'static>,
-    core: &JobCore,
+    run: &Run,
     count: bool,
     size: u64,
 ) -> Result<PreparedZipFile, EntryFailure> {
     let compress_err =
         |e: zip::result::ZipError| EntryFailure::Item(ItemError::Compress(e.to_string()), 0);
     let mut builder = ZipFileBuilder::new(&entry.name, options).map_err(compress_err)?;
-    pump(file, &mut builder, core, count, size).map_err(|e| match e {
+    pump(file, &mut builder, run, count, size).map_err(|e| match e {
         PumpError::Cancelled => EntryFailure::Cancelled,
         PumpError::Read(e, left) => EntryFailure::Item(ItemError::read(e), left),
         PumpError::Write(e, left) => EntryFailure::Item(ItemError::Compress(e.to_string()), left),

@@ -48,7 +48,8 @@ pub fn danger(visuals: &egui::Visuals) -> Color32 {
 /// The colour of a job's state word.
 pub fn state_color(visuals: &egui::Visuals, state: JobState) -> Color32 {
     match state {
-        JobState::Queued | JobState::Cancelled => visuals.weak_text_color(),
+        JobState::Queued | JobState::Cancelled | JobState::Stopped => visuals.weak_text_color(),
+        JobState::Paused => warning(visuals),
         JobState::Scanning | JobState::Planning | JobState::Running => accent(visuals),
         JobState::Done => success(visuals),
         JobState::DoneWithErrors => warning(visuals),
