@@ -22,8 +22,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::engine::{
     Action, ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, DEFAULT_ZIP_LEVEL, Engine,
     ExistingArchive, JobError, JobEvent, JobId, JobOutcome, JobReport, JobSpec, JobState,
-    MAX_THUMB_SIDE_PX, Plan, ProblemKind, ThumbFormat, ThumbSpec, ZipSpec, default_workers,
-    exit_status,
+    MAX_THUMB_SIDE_PX, Plan, ProblemKind, SubmitError, ThumbFormat, ThumbSpec, ZipSpec,
+    default_state_dir, default_workers, exit_status, list_unfinished,
 };
 
 #[derive(Parser, Debug)]
@@ -44,6 +44,17 @@ enum Command {
     Zip(ZipArgs),
     /// Make thumbnails of the images among the inputs.
     Thumbs(ThumbsArgs),
+    /// Resume the jobs a crash, a kill or a power cut interrupted (or list them).
+    Resume(ResumeArgs),
+}
+
+#[derive(Args, Debug)]
+struct ResumeArgs {
+    /// List the unfinished jobs and resume nothing.
+    #[arg(long)]
+    list: bool,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Args, Debug)]
@@ -135,7 +146,7 @@ struct ThumbsArgs {
 pub fn is_cli_invocation(args: &[OsString]) -> bool {
     matches!(
         args.get(1).and_then(|a| a.to_str()),
-        Some("zip" | "thumbs" | "help" | "--help" | "-h" | "--version" | "-V")
+        Some("zip" | "thumbs" | "resume" | "help" | "--help" | "-h" | "--version" | "-V")
     )
 }
 
@@ -152,8 +163,11 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             };
         }
     };
-    if matches!(cli.command, Command::Zip(_)) {
+    if matches!(cli.command, Command::Zip(_) | Command::Resume(_)) {
         crate::tune_allocator();
+    }
+    if let Command::Resume(args) = cli.command {
+        return ExitCode::from(resume(&args));
     }
     let (specs, common) = match build_specs(cli.command) {
         Ok(x) => x,
@@ -204,6 +218,7 @@ fn build_specs(command: Command) -> Result<(Vec<JobSpec>, Common), String> {
             };
             Ok((specs, a.common))
         }
+        Command::Resume(_) => Err("resume takes no job arguments".to_owned()),
         Command::Thumbs(a) => {
             let spec = ThumbSpec {
                 inputs: a.inputs,
@@ -261,6 +276,66 @@ fn human_bytes(bytes: f64) -> String {
 }
 
 fn run(specs: Vec<JobSpec>, common: &Common) -> u8 {
+    run_with(common, |engine| {
+        if common.dry_run {
+            specs
+                .into_iter()
+                .map(|s| engine.submit_dry_run(s))
+                .collect()
+        } else {
+            engine.submit_all(specs)
+        }
+    })
+}
+
+/// `shrinkwrap resume [--list]`: the unfinished jobs of the state folder.
+fn resume(args: &ResumeArgs) -> u8 {
+    let Some(dir) = default_state_dir() else {
+        eprintln!("shrinkwrap: no state folder (HOME is not set): nothing to resume");
+        return 0;
+    };
+    let (jobs, set_aside) = list_unfinished(&dir);
+    for aside in &set_aside {
+        eprintln!("shrinkwrap: warning: {aside}");
+    }
+    if jobs.is_empty() {
+        println!("Nothing to resume.");
+        return 0;
+    }
+    if args.list {
+        for (n, job) in jobs.iter().enumerate() {
+            let when =
+                chrono::DateTime::<chrono::Local>::from(job.started).format("%Y-%m-%d %H:%M");
+            println!(
+                "{}. {} {} -> {}: {} of {} outputs done, started {when}",
+                n + 1,
+                job.spec.kind().label(),
+                job.spec
+                    .inputs()
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                job.spec.output_path().display(),
+                job.outputs_done,
+                job.outputs_total,
+            );
+        }
+        return 0;
+    }
+    run_with(&args.common, |engine| {
+        jobs.into_iter()
+            .map(|job| engine.resume_unfinished(job))
+            .collect()
+    })
+}
+
+/// Runs jobs to their end: the engine, Ctrl-C, progress bars or JSON, the reports and the exit
+/// status. `submit` queues the jobs.
+fn run_with(
+    common: &Common,
+    submit: impl FnOnce(&Engine) -> Vec<Result<JobId, SubmitError>>,
+) -> u8 {
     let workers = common.jobs.map(usize::from).unwrap_or_else(default_workers);
     let engine = Arc::new(Engine::new(workers));
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -277,15 +352,7 @@ fn run(specs: Vec<JobSpec>, common: &Common) -> u8 {
     }
     let mut pending: Vec<JobId> = Vec::new();
     let mut refused = false;
-    let submitted = if common.dry_run {
-        specs
-            .into_iter()
-            .map(|s| engine.submit_dry_run(s))
-            .collect()
-    } else {
-        engine.submit_all(specs)
-    };
-    for submitted in submitted {
+    for submitted in submit(&engine) {
         match submitted {
             Ok(id) => pending.push(id),
             Err(e) => {

@@ -28,11 +28,13 @@ use std::time::Duration;
 use super::claims::Claims;
 use super::error::{ItemError, JobError};
 use super::events::{JobEvent, JobOutcome, JobState, PauseReason, ProblemKind};
+use super::journal::{JournalWriter, ResumeState, remove_leftover_temps};
 use super::output::{PlaceError, TempFiles, TempOutput};
 use super::plan::{Action, Plan};
 use super::reporter::ProgressHub;
 use super::scan::{ScanOptions, Scanned, scan};
 use super::scheduler::{JobDriver, Poll, Scheduler, Task};
+use super::spec::JobSpec;
 use super::status::JobCore;
 
 /// What a kind answers when the lifecycle asks it for work while running.
@@ -82,12 +84,28 @@ pub(crate) trait JobKindImpl: Send + Sync + 'static {
     fn can_stop_early(&self) -> bool;
 }
 
+/// Where a job keeps its journal, and what it resumes.
+#[derive(Default)]
+pub(crate) struct Journaling {
+    /// The folder for journals; `None`: no journal (dry runs, or no state folder).
+    pub dir: Option<std::path::PathBuf>,
+    /// A resumed job: the journal it takes over and what it recorded.
+    pub resume: Option<(std::path::PathBuf, ResumeState)>,
+}
+
 /// The shared context of one job: what every task and thread of it can use.
 pub(crate) struct Run {
     pub core: Arc<JobCore>,
     pub claims: Arc<Claims>,
     pub temps: TempFiles,
     pub dry_run: bool,
+    /// The spec as submitted (recorded in the journal).
+    pub spec: JobSpec,
+    /// What a resumed job recorded before it was interrupted.
+    pub resume: Option<ResumeState>,
+    journal_dir: Option<std::path::PathBuf>,
+    resume_journal: Option<std::path::PathBuf>,
+    journal: Mutex<Option<JournalWriter>>,
     hub: Arc<ProgressHub>,
     sched: Weak<Scheduler>,
     /// The first error that fails the job.
@@ -108,13 +126,24 @@ impl Run {
         claims: Arc<Claims>,
         hub: Arc<ProgressHub>,
         sched: &Arc<Scheduler>,
+        spec: JobSpec,
         dry_run: bool,
+        journaling: Journaling,
     ) -> Run {
+        let (resume_journal, resume) = match journaling.resume {
+            Some((path, state)) => (Some(path), Some(state)),
+            None => (None, None),
+        };
         Run {
             core,
             claims,
             temps: TempFiles::default(),
             dry_run,
+            spec,
+            resume,
+            journal_dir: if dry_run { None } else { journaling.dir },
+            resume_journal,
+            journal: Mutex::new(None),
             hub,
             sched: Arc::downgrade(sched),
             failure: Mutex::new(None),
@@ -123,6 +152,37 @@ impl Run {
             paused: Mutex::new(false),
             resumed: Condvar::new(),
             stop_requested: AtomicBool::new(false),
+        }
+    }
+
+    /// Records in the journal that plan item `item` is in place at `dest`.
+    pub fn journal_done(&self, item: usize, dest: &std::path::Path) {
+        let mut journal = super::lock(&self.journal);
+        if let Some(j) = journal.as_mut()
+            && let Ok(meta) = std::fs::metadata(dest)
+            && j.done(item, &meta).is_err()
+        {
+            // A journal that cannot be written is given up: the job itself goes on.
+            *journal = None;
+        }
+    }
+
+    /// Starts (or, resuming, takes over) the journal and records the plan. A journal that
+    /// cannot be kept is a warning, never a reason to stop the job.
+    fn open_journal(&self, plan: &Plan) {
+        let opened = match (&self.resume_journal, &self.journal_dir) {
+            (Some(path), _) => JournalWriter::reopen(path),
+            (None, Some(dir)) => JournalWriter::create(dir, &self.spec),
+            (None, None) => return,
+        };
+        match opened.and_then(|mut j| j.plan(plan).map(|()| j)) {
+            Ok(j) => *super::lock(&self.journal) = Some(j),
+            Err(e) => self.core.warning(
+                self.journal_dir.clone().unwrap_or_default(),
+                format!(
+                    "cannot keep the job's journal ({e}): it could not be resumed after a crash"
+                ),
+            ),
         }
     }
 
@@ -371,6 +431,10 @@ impl<K: JobKindImpl> Job<K> {
         let run = &self.run;
         let core = &run.core;
         run.set_state(JobState::Scanning);
+        if let Some(resume) = &run.resume {
+            // What the interrupted run left half-written goes first.
+            remove_leftover_temps(resume);
+        }
         if let Err(e) = self.kind.prepare(run) {
             return self.end(Some(e));
         }
@@ -399,6 +463,9 @@ impl<K: JobKindImpl> Job<K> {
         if run.dry_run {
             return self.end(None);
         }
+        if let Some(plan) = run.plan() {
+            run.open_journal(plan);
+        }
         if let Err(e) = Arc::clone(&self.kind).start(run) {
             return self.end(Some(e));
         }
@@ -422,6 +489,9 @@ impl<K: JobKindImpl> Job<K> {
         }
         run.temps.remove_all();
         run.claims.release(run.core.id);
+        if let Some(journal) = super::lock(&run.journal).take() {
+            journal.finish();
+        }
         let failure = super::lock(&run.failure).take();
         let outcome = if failure.is_some() {
             JobOutcome::Failed
@@ -441,12 +511,16 @@ impl<K: JobKindImpl> Job<K> {
         run.notify();
     }
 
-    /// Wraps a kind's task: counts it, and whatever happens (even a panic) uncounts it.
+    /// Wraps a kind's task: counts it, fails the job if it panics (before anyone can see the
+    /// job quiet and finish it), and whatever happens uncounts it.
     fn wrap(self: &Arc<Self>, task: Task) -> Task {
         let job = Arc::clone(self);
         Box::new(move || {
-            let _guard = TaskGuard(job);
-            task();
+            let guard = TaskGuard(Arc::clone(&job));
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(task)) {
+                job.run.fail(JobError::Internal(panic_message(&*panic)));
+            }
+            drop(guard);
         })
     }
 }
@@ -577,9 +651,15 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
 /// lists them only once, in its plan).
 pub(crate) fn report_plan_skips(run: &Run, plan: &Plan) {
     for item in &plan.items {
-        if let Action::Skip(reason) = &item.action {
-            run.core
-                .problem(&item.input, ProblemKind::Skipped, reason.clone());
+        if let Action::Skip(reason) = &item.action
+            && *reason != super::plan::SkipReason::AlreadyDone
+        {
+            let kind = if reason.is_error() {
+                ProblemKind::Error
+            } else {
+                ProblemKind::Skipped
+            };
+            run.core.problem(&item.input, kind, reason.clone());
         }
     }
 }
@@ -664,12 +744,18 @@ mod tests {
         let sched = Scheduler::new(2);
         let hub = ProgressHub::new();
         let core = Arc::new(JobCore::new(JobId(1), JobKind::Zip, "t".into(), false));
+        let spec = JobSpec::Zip(crate::engine::spec::ZipSpec::new(
+            vec![dir.path().join("input.txt")],
+            dir.path().join("x.zip"),
+        ));
         let run = Run::new(
             Arc::clone(&core),
             Arc::new(Claims::default()),
             hub,
             &sched,
+            spec,
             false,
+            Journaling::default(),
         );
         let kind = Panicky {
             inputs: vec![dir.path().join("input.txt")],

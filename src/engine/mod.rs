@@ -23,6 +23,7 @@ mod error;
 mod events;
 mod input;
 mod job;
+mod journal;
 mod output;
 mod plan;
 mod reporter;
@@ -54,7 +55,11 @@ pub use spec::{
 };
 
 use claims::Claims;
-use job::{Job, Run};
+use job::{Job, Journaling, Run};
+pub use journal::{
+    JOURNAL_VERSION, SetAside, UnfinishedJob, default_state_dir, discard_unfinished,
+    list_unfinished,
+};
 use reporter::ProgressHub;
 pub use scheduler::QueueMove;
 use scheduler::{JobDriver, Scheduler};
@@ -82,6 +87,8 @@ pub struct Engine {
     sched: Arc<Scheduler>,
     hub: Arc<ProgressHub>,
     claims: Arc<Claims>,
+    /// Where job journals go (`None`: none kept).
+    state_dir: Option<std::path::PathBuf>,
     jobs: Mutex<HashMap<JobId, Arc<dyn JobDriver>>>,
     events: flume::Receiver<JobEvent>,
     next_id: AtomicU64,
@@ -89,8 +96,14 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine with `workers` worker threads (at least one).
+    /// An engine with `workers` worker threads (at least one), keeping job journals in the
+    /// default state folder ([`default_state_dir`]).
     pub fn new(workers: usize) -> Engine {
+        Engine::with_state_dir(workers, default_state_dir())
+    }
+
+    /// An engine that keeps its jobs' journals in `state_dir` (`None`: no journals).
+    pub fn with_state_dir(workers: usize, state_dir: Option<std::path::PathBuf>) -> Engine {
         let sched = Scheduler::new(workers);
         let hub = ProgressHub::new();
         let (tx, rx) = flume::bounded(EVENT_CHANNEL_CAPACITY);
@@ -103,6 +116,7 @@ impl Engine {
             sched,
             hub,
             claims: Arc::new(Claims::default()),
+            state_dir,
             jobs: Mutex::new(HashMap::new()),
             events: rx,
             next_id: AtomicU64::new(1),
@@ -118,7 +132,7 @@ impl Engine {
     /// run on the pool). Refused when the spec is invalid or the same job is already queued or
     /// running.
     pub fn submit(&self, spec: JobSpec) -> Result<JobId, SubmitError> {
-        let (id, driver) = self.prepare_job(spec, false)?;
+        let (id, driver) = self.prepare_job(spec, false, None)?;
         self.sched.submit(driver);
         Ok(id)
     }
@@ -129,7 +143,7 @@ impl Engine {
     pub fn submit_all(&self, specs: Vec<JobSpec>) -> Vec<Result<JobId, SubmitError>> {
         let prepared: Vec<Result<Prepared, SubmitError>> = specs
             .into_iter()
-            .map(|spec| self.prepare_job(spec, false))
+            .map(|spec| self.prepare_job(spec, false, None))
             .collect();
         prepared
             .into_iter()
@@ -146,13 +160,32 @@ impl Engine {
     /// anything (not even the output folder). Dry runs go ahead of the queue. Identical dry runs
     /// are allowed (they claim nothing).
     pub fn submit_dry_run(&self, spec: JobSpec) -> Result<JobId, SubmitError> {
-        let (id, driver) = self.prepare_job(spec, true)?;
+        let (id, driver) = self.prepare_job(spec, true, None)?;
         self.sched.submit_first(driver);
         Ok(id)
     }
 
+    /// Resumes an unfinished job found by [`list_unfinished`]: its leftover temporary files are
+    /// removed, outputs its journal shows complete and still there unchanged are kept, and the
+    /// rest is done (a zip job rebuilds its archive). Refused like [`Engine::submit`].
+    pub fn resume_unfinished(&self, job: UnfinishedJob) -> Result<JobId, SubmitError> {
+        let (id, driver) = self.prepare_job(job.spec, false, Some((job.journal, job.resume)))?;
+        self.sched.submit(driver);
+        Ok(id)
+    }
+
+    /// The folder this engine keeps job journals in (`None`: journals are off).
+    pub fn state_dir(&self) -> Option<&std::path::Path> {
+        self.state_dir.as_deref()
+    }
+
     /// Registers a job (claims, watch) without queuing it yet.
-    fn prepare_job(&self, spec: JobSpec, dry_run: bool) -> Result<Prepared, SubmitError> {
+    fn prepare_job(
+        &self,
+        spec: JobSpec,
+        dry_run: bool,
+        resume: Option<(std::path::PathBuf, journal::ResumeState)>,
+    ) -> Result<Prepared, SubmitError> {
         spec.validate()?;
         let id = JobId(self.next_id.fetch_add(1, Ordering::Relaxed));
         if !dry_run {
@@ -170,7 +203,12 @@ impl Engine {
             Arc::clone(&self.claims),
             Arc::clone(&self.hub),
             &self.sched,
+            spec.clone(),
             dry_run,
+            Journaling {
+                dir: self.state_dir.clone(),
+                resume,
+            },
         );
         let driver: Arc<dyn JobDriver> = match spec {
             JobSpec::Zip(z) => Job::new(zip_job::ZipJob::new(z), run),

@@ -66,6 +66,19 @@ pub enum SkipReason {
     NotAnImage,
     /// Two inputs give one entry name in the archive; the first in sorted order is kept.
     DuplicateName,
+    /// A resumed job: the output was made before the interruption and is still there, unchanged.
+    AlreadyDone,
+    /// A resumed job: skipped by the original plan, for this reason.
+    AsPlanned(String),
+    /// A resumed job: the input is gone since the job started (an error, not a choice).
+    InputGone,
+}
+
+impl SkipReason {
+    /// Whether this skip is an error of the item (the job ends "done with errors").
+    pub fn is_error(&self) -> bool {
+        matches!(self, SkipReason::InputGone)
+    }
 }
 
 impl std::fmt::Display for SkipReason {
@@ -97,6 +110,9 @@ impl std::fmt::Display for SkipReason {
                     "same name as another input in the archive (the first is kept)"
                 )
             }
+            SkipReason::AlreadyDone => write!(f, "made before the interruption"),
+            SkipReason::AsPlanned(reason) => f.write_str(reason),
+            SkipReason::InputGone => write!(f, "vanished since the job started"),
         }
     }
 }

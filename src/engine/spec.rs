@@ -15,8 +15,9 @@ pub const DEFAULT_THUMB_SIDE_PX: u32 = 256;
 /// JPEG quality when none is given.
 pub const DEFAULT_JPEG_QUALITY: u8 = 85;
 
-/// One user request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One user request. Serialized in the job's journal (so a crashed job can be resumed).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
 pub enum JobSpec {
     Zip(ZipSpec),
     Thumbs(ThumbSpec),
@@ -117,7 +118,7 @@ pub fn parent_dir(path: &Path) -> &Path {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobKind {
     Zip,
@@ -149,7 +150,7 @@ pub enum ExistingArchive {
 }
 
 /// "Compress these inputs into this archive."
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ZipSpec {
     pub inputs: Vec<PathBuf>,
     /// The archive to write. An existing folder (or a path ending in `/`) means
@@ -302,7 +303,7 @@ impl ConflictPolicy {
 pub const MAX_THUMB_SIDE_PX: u32 = 16_384;
 
 /// "Make thumbnails of these inputs into this folder."
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ThumbSpec {
     pub inputs: Vec<PathBuf>,
     pub output_dir: PathBuf,

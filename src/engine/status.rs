@@ -225,6 +225,15 @@ impl JobCore {
         self.bytes_done.store(0, Ordering::Relaxed);
     }
 
+    /// A non-fatal note about the job or one of its items.
+    pub fn warning(&self, path: impl Into<PathBuf>, note: impl Into<String>) {
+        self.status().warnings.push(ItemProblem {
+            path: path.into(),
+            kind: ProblemKind::Skipped,
+            cause: Cause::Note(note.into()),
+        });
+    }
+
     pub fn add_output(&self, path: PathBuf, bytes: u64) {
         let mut st = self.status();
         st.outputs.push(path);

@@ -20,6 +20,7 @@ use super::error::{ItemError, JobError};
 use super::events::ProblemKind;
 use super::input::{read_head, read_whole};
 use super::job::{JobKindImpl, KindPoll, Run, panic_message, report_plan_skips};
+use super::journal::{RecordedAction, ResumeState, mtime_ns};
 use super::plan::{Action, Plan, PlanItem, PlanWarning, Resolver, SkipReason};
 use super::scan::{Entry, ScanOptions, Scanned, SymlinkPolicy};
 use super::spec::{JobKind, NameTemplate, ThumbSpec, parent_dir};
@@ -154,6 +155,7 @@ impl ThumbJob {
             match self.make_one(run, &data, size_px, dest, &item.action, &entry.name) {
                 Ok(bytes) => {
                     core.add_output(dest.to_path_buf(), bytes);
+                    run.journal_done(index, dest);
                     made.push((index, dest.to_path_buf()));
                 }
                 Err(None) => {
@@ -186,6 +188,154 @@ impl ThumbJob {
         }
         self.state().made.extend(made);
         core.item_done(entry.size);
+    }
+
+    /// A new plan: names from the template, collisions and the conflict policy through the
+    /// plan's resolver, in sorted input order.
+    fn plan_fresh(
+        &self,
+        run: &Run,
+        scanned: &Scanned,
+    ) -> (Vec<PlanItem>, Vec<Unit>, Vec<PlanWarning>) {
+        let mut resolver = Resolver::new(
+            &run.claims,
+            run.core.id,
+            self.spec.on_conflict,
+            &scanned.input_files,
+        );
+        let mut items = Vec::new();
+        let mut units: Vec<Unit> = Vec::new();
+        let mut beside: Vec<PathBuf> = Vec::new();
+        let mut canonical_dirs: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
+        for entry in &scanned.entries {
+            if run.stopping() {
+                break;
+            }
+            if !Self::is_image(entry) {
+                items.push(PlanItem {
+                    input: entry.source.clone(),
+                    output: None,
+                    action: Action::Skip(SkipReason::NotAnImage),
+                    input_bytes: entry.size,
+                });
+                continue;
+            }
+            let mut outputs = Vec::new();
+            for &size_px in &self.spec.sizes_px {
+                let wanted = self.wanted_path(entry, size_px);
+                let (output, action) = resolver.resolve(&wanted, entry.mtime);
+                let source_dir = parent_dir(&entry.source).to_path_buf();
+                let source_dir = canonical_dirs
+                    .entry(source_dir.clone())
+                    .or_insert_with(|| fs::canonicalize(&source_dir).ok())
+                    .clone();
+                let output_dir = comparable_path(&output).parent().map(Path::to_path_buf);
+                if let (Some(s), Some(o)) = (source_dir, output_dir)
+                    && s == o
+                    && !beside.contains(&s)
+                {
+                    beside.push(s);
+                }
+                if !action.is_skip() {
+                    outputs.push((items.len(), size_px));
+                }
+                items.push(PlanItem {
+                    input: entry.source.clone(),
+                    output: Some(output),
+                    action,
+                    input_bytes: entry.size,
+                });
+            }
+            if !outputs.is_empty() {
+                units.push(Unit {
+                    entry: entry.clone(),
+                    outputs,
+                });
+            }
+        }
+        run.claims
+            .add_outputs(run.core.id, resolver.taken().cloned());
+        let warnings = if beside.is_empty() {
+            Vec::new()
+        } else {
+            vec![PlanWarning::OutputBesideInputs { folders: beside }]
+        };
+        (items, units, warnings)
+    }
+
+    /// A resumed job's plan: the interrupted run's own plan, with what it completed (and is
+    /// still there, unchanged) skipped and the rest to do again. Outputs it made but had not
+    /// recorded yet (newer than the job's start) are its own: replaced.
+    fn plan_from_journal(
+        &self,
+        run: &Run,
+        scanned: &Scanned,
+        resume: &ResumeState,
+    ) -> (Vec<PlanItem>, Vec<Unit>) {
+        let recorded = resume.items.as_deref().unwrap_or_default();
+        let entries: HashMap<&Path, &Entry> = scanned
+            .entries
+            .iter()
+            .map(|e| (e.source.as_path(), e))
+            .collect();
+        let started_ns = i64::try_from(resume.started_ns).unwrap_or(i64::MAX);
+        let mut items = Vec::with_capacity(recorded.len());
+        let mut units: Vec<Unit> = Vec::new();
+        let mut unit_of: HashMap<&Path, usize> = HashMap::new();
+        let mut nth_output: HashMap<&Path, usize> = HashMap::new();
+        for (index, rec) in recorded.iter().enumerate() {
+            let entry = entries.get(rec.input.as_path()).copied();
+            let size_px = rec.output.as_ref().map(|_| {
+                let n = nth_output.entry(rec.input.as_path()).or_default();
+                *n += 1;
+                self.spec
+                    .sizes_px
+                    .get(*n - 1)
+                    .copied()
+                    .unwrap_or_else(|| self.spec.max_side_px())
+            });
+            let action = match (&rec.action, &rec.output, entry) {
+                (RecordedAction::Skip, _, _) | (_, None, _) => Action::Skip(SkipReason::AsPlanned(
+                    rec.reason.clone().unwrap_or_else(|| "skipped".to_owned()),
+                )),
+                (_, Some(_), None) => Action::Skip(SkipReason::InputGone),
+                (recorded_action, Some(out), Some(_)) => match fs::symlink_metadata(out) {
+                    Ok(m) if resume.done.get(&index) == Some(&(m.len(), mtime_ns(&m))) => {
+                        Action::Skip(SkipReason::AlreadyDone)
+                    }
+                    Ok(m) if mtime_ns(&m) >= started_ns => Action::Overwrite,
+                    Ok(_) if *recorded_action == RecordedAction::Overwrite => Action::Overwrite,
+                    _ => Action::Write,
+                },
+            };
+            if !action.is_skip()
+                && let (Some(entry), Some(size_px)) = (entry, size_px)
+            {
+                let u = *unit_of.entry(rec.input.as_path()).or_insert_with(|| {
+                    units.push(Unit {
+                        entry: entry.clone(),
+                        outputs: Vec::new(),
+                    });
+                    units.len() - 1
+                });
+                units[u].outputs.push((index, size_px));
+            }
+            items.push(PlanItem {
+                input: rec.input.clone(),
+                output: rec.output.clone(),
+                action,
+                input_bytes: entry.map_or(0, |e| e.size),
+            });
+        }
+        run.claims.add_outputs(
+            run.core.id,
+            items
+                .iter()
+                .filter(|i| !i.action.is_skip())
+                .filter_map(|i| i.output.as_deref())
+                .map(comparable_path),
+        );
+        (items, units)
     }
 
     /// Makes one thumbnail and puts it in place. `Err(None)`: cancelled.
@@ -269,68 +419,12 @@ impl JobKindImpl for ThumbJob {
     }
 
     fn plan(&self, run: &Run, scanned: Scanned) -> Result<Plan, JobError> {
-        let mut resolver = Resolver::new(
-            &run.claims,
-            run.core.id,
-            self.spec.on_conflict,
-            &scanned.input_files,
-        );
-        let mut items = Vec::new();
-        let mut units: Vec<Unit> = Vec::new();
-        let mut beside: Vec<PathBuf> = Vec::new();
-        let mut canonical_dirs: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
-        for entry in &scanned.entries {
-            if run.stopping() {
-                break;
+        let (items, units, warnings) = match run.resume.as_ref() {
+            Some(resume) if resume.items.is_some() => {
+                let (items, units) = self.plan_from_journal(run, &scanned, resume);
+                (items, units, Vec::new())
             }
-            if !Self::is_image(entry) {
-                items.push(PlanItem {
-                    input: entry.source.clone(),
-                    output: None,
-                    action: Action::Skip(SkipReason::NotAnImage),
-                    input_bytes: entry.size,
-                });
-                continue;
-            }
-            let mut outputs = Vec::new();
-            for &size_px in &self.spec.sizes_px {
-                let wanted = self.wanted_path(entry, size_px);
-                let (output, action) = resolver.resolve(&wanted, entry.mtime);
-                let source_dir = parent_dir(&entry.source).to_path_buf();
-                let source_dir = canonical_dirs
-                    .entry(source_dir.clone())
-                    .or_insert_with(|| fs::canonicalize(&source_dir).ok())
-                    .clone();
-                let output_dir = comparable_path(&output).parent().map(Path::to_path_buf);
-                if let (Some(s), Some(o)) = (source_dir, output_dir)
-                    && s == o
-                    && !beside.contains(&s)
-                {
-                    beside.push(s);
-                }
-                if !action.is_skip() {
-                    outputs.push((items.len(), size_px));
-                }
-                items.push(PlanItem {
-                    input: entry.source.clone(),
-                    output: Some(output),
-                    action,
-                    input_bytes: entry.size,
-                });
-            }
-            if !outputs.is_empty() {
-                units.push(Unit {
-                    entry: entry.clone(),
-                    outputs,
-                });
-            }
-        }
-        run.claims
-            .add_outputs(run.core.id, resolver.taken().cloned());
-        let warnings = if beside.is_empty() {
-            Vec::new()
-        } else {
-            vec![PlanWarning::OutputBesideInputs { folders: beside }]
+            _ => self.plan_fresh(run, &scanned),
         };
         let mut order: Vec<usize> = (0..units.len()).collect();
         order.sort_by(|&a, &b| {

@@ -29,6 +29,7 @@ use super::error::{IoCause, ItemError, JobError};
 use super::events::ProblemKind;
 use super::input::{CHUNK_BYTES, open_regular};
 use super::job::{JobKindImpl, KindPoll, Run, report_plan_skips};
+use super::journal::{RecordedAction, mtime_ns};
 use super::output::TempOutput;
 use super::plan::{Action, Plan, PlanItem, PlannedFile, SkipReason};
 use super::scan::{Entry, EntryKind, ScanOptions, Scanned, SymlinkPolicy};
@@ -480,6 +481,11 @@ impl JobKindImpl for ZipJob {
     /// Decides the archive's path and action before the scan: an existing archive is found at
     /// once, before any work.
     fn prepare(&self, run: &Run) -> Result<(), JobError> {
+        if let Some(resume) = &run.resume
+            && let Some((path, recorded)) = &resume.archive
+        {
+            return self.prepare_resumed(run, path, recorded, resume.started_ns);
+        }
         let wanted = self.wanted_destination();
         let wanted_cmp = comparable_path(&wanted);
         let me = run.core.id;
@@ -658,6 +664,57 @@ impl JobKindImpl for ZipJob {
         st.archive = Some(path);
         st.output_bytes = written.bytes;
         st.outputs = written.names;
+        Ok(())
+    }
+}
+
+impl ZipJob {
+    /// A resumed job writes the archive its plan chose (rebuilt from the start). An archive
+    /// there newer than the job's start is its own (complete, but not yet recorded): replaced.
+    fn prepare_resumed(
+        &self,
+        run: &Run,
+        path: &Path,
+        recorded: &RecordedAction,
+        started_ns: u64,
+    ) -> Result<(), JobError> {
+        let me = run.core.id;
+        let cmp = comparable_path(path);
+        let action = match fs::metadata(path) {
+            Err(_) => Action::Write,
+            Ok(m) if m.is_dir() => {
+                return Err(JobError::DestinationExists {
+                    path: path.to_path_buf(),
+                });
+            }
+            Ok(m) => {
+                let ours = mtime_ns(&m) >= i64::try_from(started_ns).unwrap_or(i64::MAX);
+                if !ours && *recorded != RecordedAction::Overwrite {
+                    return Err(JobError::DestinationExists {
+                        path: path.to_path_buf(),
+                    });
+                }
+                if run.claims.input_of(me, &cmp, &m).is_some() {
+                    return Err(JobError::DestinationIsInput {
+                        path: path.to_path_buf(),
+                    });
+                }
+                let _ = self.replaced.set((m.dev(), m.ino()));
+                Action::Overwrite
+            }
+        };
+        if let Some(job) = run.claims.claimed_by(me, &cmp) {
+            return Err(JobError::DestinationClaimed {
+                path: path.to_path_buf(),
+                job,
+            });
+        }
+        run.claims
+            .add_outputs(me, [cmp, super::spec::normalize_path(path)]);
+        if let Some(name) = path.file_name() {
+            run.core.set_name(name.to_string_lossy().into_owned());
+        }
+        let _ = self.destination.set((path.to_path_buf(), action));
         Ok(())
     }
 }
