@@ -237,6 +237,7 @@ fn build_specs(command: Command) -> Result<(Vec<JobSpec>, Common), String> {
                     ConflictArg::Overwrite => ConflictPolicy::Overwrite,
                     ConflictArg::Skip => ConflictPolicy::Skip,
                 },
+                only: Vec::new(),
             };
             Ok((vec![JobSpec::Thumbs(spec)], a.common))
         }

@@ -359,3 +359,42 @@ fn a_full_disk_pauses_a_zip_job_and_resume_rebuilds_the_archive() {
     assert_archive_matches(&dest, &expected_tree(&input));
     assert_no_partial_files(disk.path());
 }
+
+#[test]
+fn retry_failed_redoes_only_the_failed_items_at_the_same_paths() {
+    use shrinkwrap::engine::ProblemKind;
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    photos(&src.join("a"), 3, 400);
+    photos(&src.join("b"), 2, 400);
+    write(&src.join("b/broken.jpg"), b"\xff\xd8\xff not really");
+    let out = tmp.path().join("out");
+    let engine = Engine::new(2);
+    let spec = ThumbSpec::new(vec![src.clone()], out.clone());
+    let (first, _) = run_job(&engine, JobSpec::Thumbs(spec.clone()));
+    assert_eq!(first.outcome, JobOutcome::DoneWithErrors);
+    let failed: Vec<PathBuf> = first
+        .problems
+        .iter()
+        .filter(|p| p.kind == ProblemKind::Error)
+        .map(|p| p.path.clone())
+        .collect();
+    assert_eq!(failed.len(), 1);
+    let before: Vec<(PathBuf, u64)> = files_below(&out)
+        .into_iter()
+        .map(|f| (f.clone(), fs::metadata(out.join(&f)).unwrap().ino()))
+        .collect();
+    // The user mends the file, then retries the failed item only.
+    write(&src.join("b/broken.jpg"), &jpeg(500, 300, 77));
+    let (retry, _) = run_job(&engine, JobSpec::Thumbs(spec.retry(failed)));
+    assert_eq!(retry.outcome, JobOutcome::Done, "{retry:?}");
+    assert_eq!(retry.outputs, vec![out.join("src/b/broken.jpg")]);
+    for (f, ino) in before {
+        assert_eq!(
+            fs::metadata(out.join(&f)).unwrap().ino(),
+            ino,
+            "{f:?} touched"
+        );
+    }
+}

@@ -17,6 +17,7 @@ use std::time::SystemTime;
 use super::claims::Claims;
 use super::error::ItemError;
 use super::events::ProblemKind;
+use super::spec::normalize_path;
 use super::status::JobCore;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +59,9 @@ pub(crate) struct ScanOptions {
     pub exclude_files: Vec<(u64, u64)>,
     /// Folders never to walk into below an input (the thumbnails' output folder), canonical.
     pub exclude_dirs: Vec<PathBuf>,
+    /// When not empty, only these files (normalised paths) are entries; the others are passed
+    /// over silently.
+    pub only: HashSet<PathBuf>,
 }
 
 /// What a scan found.
@@ -213,6 +217,9 @@ impl Scanner<'_> {
 
     fn push_file(&mut self, source: &Path, name: String, meta: &Metadata) {
         if self.excluded(source, meta) {
+            return;
+        }
+        if !self.opts.only.is_empty() && !self.opts.only.contains(&normalize_path(source)) {
             return;
         }
         self.input_files.insert((meta.dev(), meta.ino()));

@@ -87,6 +87,7 @@ impl JobSpec {
             JobSpec::Thumbs(t) => JobSpec::Thumbs(ThumbSpec {
                 inputs: inputs(&t.inputs),
                 output_dir: normalize_path(&t.output_dir),
+                only: inputs(&t.only),
                 ..t.clone()
             }),
         }
@@ -317,6 +318,10 @@ pub struct ThumbSpec {
     /// JPEG quality 1-100 (WebP output is lossless, PNG has no quality).
     pub quality: u8,
     pub on_conflict: ConflictPolicy,
+    /// When not empty, only these files among the inputs are processed ("Retry failed": the
+    /// same inputs, so every output keeps its path, but only the items that failed).
+    #[serde(default)]
+    pub only: Vec<PathBuf>,
 }
 
 impl ThumbSpec {
@@ -329,6 +334,15 @@ impl ThumbSpec {
             format: ThumbFormat::Jpeg,
             quality: DEFAULT_JPEG_QUALITY,
             on_conflict: ConflictPolicy::Update,
+            only: Vec::new(),
+        }
+    }
+
+    /// The same job for only these files among its inputs (e.g. the ones that failed).
+    pub fn retry(&self, files: impl IntoIterator<Item = PathBuf>) -> ThumbSpec {
+        ThumbSpec {
+            only: files.into_iter().collect(),
+            ..self.clone()
         }
     }
 

@@ -23,7 +23,7 @@ use super::job::{JobKindImpl, KindPoll, Run, panic_message, report_plan_skips};
 use super::journal::{RecordedAction, ResumeState, mtime_ns};
 use super::plan::{Action, Plan, PlanItem, PlanWarning, Resolver, SkipReason};
 use super::scan::{Entry, ScanOptions, Scanned, SymlinkPolicy};
-use super::spec::{JobKind, NameTemplate, ThumbSpec, parent_dir};
+use super::spec::{JobKind, NameTemplate, ThumbSpec, normalize_path, parent_dir};
 use super::thumbnail::{
     MAX_FILE_BYTES, ThumbParams, detect_format, has_image_extension, make_thumbnail,
 };
@@ -415,6 +415,7 @@ impl JobKindImpl for ThumbJob {
             exclude_dirs: fs::canonicalize(&self.spec.output_dir)
                 .map(|p| vec![p])
                 .unwrap_or_default(),
+            only: self.spec.only.iter().map(|p| normalize_path(p)).collect(),
         }
     }
 

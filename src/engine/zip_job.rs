@@ -548,6 +548,7 @@ impl JobKindImpl for ZipJob {
             include_dirs: true,
             exclude_files: self.replaced.get().copied().into_iter().collect(),
             exclude_dirs: Vec::new(),
+            only: Default::default(),
         }
     }
 

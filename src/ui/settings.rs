@@ -342,6 +342,7 @@ pub fn build_jobs(
                 format: settings.thumb_format,
                 quality: settings.jpeg_quality.clamp(1, 100),
                 on_conflict: settings.on_conflict,
+                only: Vec::new(),
             })])
         }
     }
