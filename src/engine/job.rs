@@ -696,6 +696,7 @@ mod tests {
                 include_dirs: false,
                 exclude_files: Vec::new(),
                 exclude_dirs: Vec::new(),
+                only: Default::default(),
             }
         }
         fn plan(&self, run: &Run, _scanned: Scanned) -> Result<Plan, JobError> {
