@@ -378,7 +378,7 @@ fn settings_are_remembered_between_runs() {
     });
     let settings = second.state().settings();
     assert_eq!(settings.operation, Operation::Thumbnails);
-    assert_eq!(settings.thumb_side_px(), 512);
+    assert_eq!(settings.thumb_sizes_px, vec![256, 512]);
     assert_eq!(settings.thumb_format, shrinkwrap::engine::ThumbFormat::Webp);
 }
 
