@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::engine::{
-    Engine, ExistingArchive, JobError, JobEvent, JobId, JobKind, JobOutcome, JobReport, JobSpec,
-    Plan, PlanItem, PlanSummary, PlanWarning, PlannedFile, parent_dir,
+    Action, Engine, ExistingArchive, JobError, JobEvent, JobId, JobKind, JobOutcome, JobReport,
+    JobSpec, Plan, PlanItem, PlanSummary, PlanWarning, PlannedFile, SkipReason, parent_dir,
 };
 
 use super::settings::{Destinations, SampleNames, Settings};
@@ -318,6 +318,20 @@ fn existing_archive(report: &JobReport) -> Option<&Path> {
     }
 }
 
+/// A skip reason as a short phrase for the summary line ("3 skipped: 2 up to date, 1 not an
+/// image"); the item list shows the full reason.
+fn skip_phrase(reason: &SkipReason) -> &'static str {
+    match reason {
+        SkipReason::Exists => "already there",
+        SkipReason::UpToDate => "up to date",
+        SkipReason::WouldReplaceInput { .. } => "would replace an input",
+        SkipReason::ClaimedByJob(_) => "written by another job",
+        SkipReason::FolderInTheWay => "a folder in the way",
+        SkipReason::NotAnImage => "not an image",
+        SkipReason::DuplicateName => "a name taken twice",
+    }
+}
+
 /// "the same job is ..." -> "The same job is ...".
 fn sentence(text: &str) -> String {
     let mut chars = text.chars();
@@ -410,6 +424,9 @@ pub struct PlanView {
     starts: Vec<usize>,
     rows: usize,
     pub summary: PlanSummary,
+    /// How many items are skipped for each reason, most frequent first, as short phrases
+    /// ("up to date", "not an image").
+    pub skip_reasons: Vec<(&'static str, u64)>,
     pub warnings: Vec<PlanWarning>,
     /// Archives that already exist (the jobs would fail at once without an answer).
     pub existing: Vec<PathBuf>,
@@ -431,7 +448,19 @@ impl PlanView {
             ..PlanSummary::default()
         };
         let mut warnings: Vec<PlanWarning> = Vec::new();
+        let mut skip_reasons: Vec<(&'static str, u64)> = Vec::new();
         for part in &parts {
+            if part.plan.summary.skips > 0 {
+                for item in &part.plan.items {
+                    if let Action::Skip(reason) = &item.action {
+                        let phrase = skip_phrase(reason);
+                        match skip_reasons.iter_mut().find(|(p, _)| *p == phrase) {
+                            Some((_, n)) => *n += 1,
+                            None => skip_reasons.push((phrase, 1)),
+                        }
+                    }
+                }
+            }
             starts.push(rows);
             rows += part.plan.items.len();
             let s = &part.plan.summary;
@@ -459,12 +488,14 @@ impl PlanView {
         if parts.is_empty() {
             summary.estimated_output_bytes = None;
         }
+        skip_reasons.sort_by(|a, b| b.1.cmp(&a.1));
         PlanView {
             kind,
             parts,
             starts,
             rows,
             summary,
+            skip_reasons,
             warnings,
             existing,
             failures,
@@ -551,7 +582,7 @@ impl PlanView {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::engine::{Action, SkipReason, ThumbSpec};
+    use crate::engine::ThumbSpec;
 
     /// A thumbnail plan of `images` images at two sizes, every fifth skipped as up to date.
     pub(crate) fn big_thumb_view(images: usize) -> PlanView {

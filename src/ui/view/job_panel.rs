@@ -169,7 +169,9 @@ fn compress_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<
         ui.horizontal(|ui| {
             ui.spacing_mut().item_spacing.x = 4.0;
             for choice in ArchiveExists::ALL {
+                // Named with the row: "Replace" alone is the question's button.
                 ui.selectable_value(&mut settings.existing_archive, choice, choice.label())
+                    .accessible_name(format!("If it exists: {}", choice.label()))
                     .on_hover_text(choice.hint());
             }
         })
@@ -210,6 +212,8 @@ fn archive_count(ui: &mut egui::Ui, state: &UiState) {
 
 fn thumbnail_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>) {
     let inputs = first_inputs(state);
+    // From last frame's template: a change shows in the next frame, which the edit asks for.
+    let names = sample_names_now(state);
     let dialog_free = !state.dialog_open;
     let settings = &mut state.settings;
     let destinations = &mut state.destinations;
@@ -267,7 +271,7 @@ fn thumbnail_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec
         ui.end_row();
 
         let name_label = row_label(ui, "Name");
-        ui.vertical(|ui| {
+        {
             let default = if settings.thumb_sizes_px.len() > 1 {
                 "{stem}_{size}"
             } else {
@@ -282,7 +286,12 @@ fn thumbnail_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec
                 "The thumbnails' file names: {stem} (the image's name), {size} (pixels), \
                  {ext} (its extension), {parent} (its folder's name). Empty: the default.",
             );
-        });
+        }
+        ui.end_row();
+
+        // The first names, under the template, in the value column.
+        ui.label("");
+        ui.vertical(|ui| draw_names(ui, names));
         ui.end_row();
         row_label(ui, "Format");
         ui.horizontal(|ui| {
@@ -330,7 +339,6 @@ fn thumbnail_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec
         });
         ui.end_row();
     });
-    name_preview(ui, state);
 }
 
 /// The first inputs (the defaults shown as hints only depend on the first one): cloning every
@@ -378,15 +386,15 @@ fn size_toggles(ui: &mut egui::Ui, settings: &mut settings::Settings) {
 }
 
 /// The first thumbnail names, live: from the fresh preview's plan (renames included), else
-/// rendered here with the template; a template error is shown instead, in place.
-fn name_preview(ui: &mut egui::Ui, state: &UiState) {
+/// rendered here with the template; or the template's error.
+fn sample_names_now(state: &UiState) -> Result<Vec<SampleNames>, String> {
     let from_plan = state
         .preview
         .view()
         .filter(|v| v.kind == JobKind::Thumbs && state.preview.is_fresh())
         .map(|v| v.first_names(NAME_SAMPLES))
         .filter(|names| !names.is_empty());
-    let names = match from_plan {
+    match from_plan {
         Some(names) => Ok(names),
         None => {
             let sources: Vec<PathBuf> = state
@@ -406,8 +414,14 @@ fn name_preview(ui: &mut egui::Ui, state: &UiState) {
             };
             settings::sample_names(&state.settings, &sources, NAME_SAMPLES)
         }
-    };
-    ui.add_space(2.0);
+    }
+}
+
+/// The name preview under the template field, or the template's error in its place.
+fn draw_names(ui: &mut egui::Ui, names: Result<Vec<SampleNames>, String>) {
+    // Tight lines: these are small text, not controls.
+    ui.spacing_mut().item_spacing.y = 0.0;
+    ui.spacing_mut().interact_size.y = 15.0;
     match names {
         Ok(names) => {
             for SampleNames { source, outputs } in names {

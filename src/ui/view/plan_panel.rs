@@ -19,7 +19,7 @@ use super::{theme, widgets};
 /// Height of one row of the item list, in points.
 const ITEM_ROW_HEIGHT: f32 = 20.0;
 /// The item list never grows taller than this, in points (it scrolls).
-const ITEM_LIST_MAX_HEIGHT: f32 = 220.0;
+const ITEM_LIST_MAX_HEIGHT: f32 = 190.0;
 /// Width of the action column of the item list, in points.
 const ACTION_COLUMN_WIDTH: f32 = 66.0;
 /// Archives named in the archive line before "and N more".
@@ -93,6 +93,7 @@ fn plan_details(ui: &mut egui::Ui, state: &UiState, view: &PlanView, commands: &
         );
         egui::CollapsingHeader::new(title)
             .id_salt("plan-items")
+            .default_open(true)
             .show(ui, |ui| {
                 item_list(ui, view);
             });
@@ -104,6 +105,7 @@ fn plan_details(ui: &mut egui::Ui, state: &UiState, view: &PlanView, commands: &
 pub fn summary_line(view: &PlanView) -> String {
     let s = &view.summary;
     let mut head = match view.kind {
+        JobKind::Thumbs if s.outputs == 0 => "No thumbnails to make".to_owned(),
         JobKind::Thumbs => {
             let mut head = format::plural(s.outputs, "thumbnail", "thumbnails");
             let mut kinds = Vec::new();
@@ -116,9 +118,9 @@ pub fn summary_line(view: &PlanView) -> String {
             if s.renames > 0 {
                 kinds.push(format!("{} renamed", format::count(s.renames)));
             }
-            if s.outputs > 0 && s.writes == s.outputs {
+            if s.writes == s.outputs {
                 head.push_str(if s.outputs == 1 { ", new" } else { ", all new" });
-            } else if !kinds.is_empty() {
+            } else {
                 head.push_str(": ");
                 head.push_str(&kinds.join(", "));
             }
@@ -133,7 +135,25 @@ pub fn summary_line(view: &PlanView) -> String {
         }
     };
     if s.skips > 0 {
-        head.push_str(&format!("; {} skipped", format::count(s.skips)));
+        let reasons: Vec<String> = view
+            .skip_reasons
+            .iter()
+            .map(|(phrase, n)| {
+                if view.skip_reasons.len() == 1 {
+                    (*phrase).to_owned()
+                } else {
+                    format!("{} {phrase}", format::count(*n))
+                }
+            })
+            .collect();
+        head.push_str(&format!(
+            "; {} skipped ({})",
+            format::count(s.skips),
+            reasons.join(", ")
+        ));
+    }
+    if s.outputs == 0 {
+        return head;
     }
     let mut parts = vec![head, format!("{} in", format::bytes(s.input_bytes))];
     if let Some(out) = s.estimated_output_bytes {
@@ -390,11 +410,55 @@ mod tests {
     use crate::ui::preview::tests::big_thumb_view;
 
     #[test]
+    fn a_mixed_plan_reads_like_the_brief() {
+        use crate::engine::{JobId, JobSpec, Plan, PlanItem, SkipReason, ThumbSpec};
+        use crate::ui::preview::PlanPart;
+        use std::path::PathBuf;
+        use std::sync::Arc;
+        let item = |name: &str, action: Action| PlanItem {
+            input: PathBuf::from(format!("/p/{name}.jpg")),
+            output: Some(PathBuf::from(format!("/p/t/{name}.jpg"))),
+            action,
+            input_bytes: 40_000_000,
+        };
+        let items = vec![
+            item("a", Action::Write),
+            item("b", Action::Write),
+            item("c", Action::Overwrite),
+            item("d", Action::Skip(SkipReason::UpToDate)),
+            item("e", Action::Skip(SkipReason::UpToDate)),
+            item("f", Action::Skip(SkipReason::NotAnImage)),
+        ];
+        let mut plan = Plan::new(
+            JobId(1),
+            JobKind::Thumbs,
+            "t".to_owned(),
+            PathBuf::from("/p/t"),
+            None,
+            items,
+            Vec::new(),
+        );
+        plan.summary.estimated_output_bytes = Some(2_100_000);
+        let spec = JobSpec::Thumbs(ThumbSpec::new(vec![PathBuf::from("/p")], "/p/t".into()));
+        let view = PlanView::new(
+            JobKind::Thumbs,
+            vec![PlanPart::new(Arc::new(plan), &spec, None)],
+            Vec::new(),
+            Vec::new(),
+        );
+        assert_eq!(
+            summary_line(&view),
+            "3 thumbnails: 2 new, 1 replaced; 3 skipped (2 up to date, 1 not an image) · \
+             120 MB in · about 2.10 MB out"
+        );
+    }
+
+    #[test]
     fn summary_lines_read_like_the_brief() {
         let view = big_thumb_view(50);
         assert_eq!(
             summary_line(&view),
-            "80 thumbnails, all new; 20 skipped · 40.0 kB in"
+            "80 thumbnails, all new; 20 skipped (up to date) · 40.0 kB in"
         );
     }
 
@@ -403,6 +467,12 @@ mod tests {
     #[test]
     fn a_frame_with_200_000_rows_lays_out_only_the_visible_ones() {
         let view = big_thumb_view(100_000);
+        let built = std::time::Instant::now();
+        let view = PlanView::new(view.kind, view.parts().to_vec(), Vec::new(), Vec::new());
+        eprintln!(
+            "plan view of 200,000 items gathered in {:.2} ms (on the UI thread, once per preview)",
+            built.elapsed().as_secs_f64() * 1000.0
+        );
         assert_eq!(view.len(), 200_000);
         let ctx = egui::Context::default();
         let input = || egui::RawInput {

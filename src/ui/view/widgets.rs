@@ -97,7 +97,7 @@ const ARROW_WIDTH: f32 = 14.0;
 
 /// A small "→" drawn with the painter (the bundled fonts have no arrow glyph), in `color`.
 pub fn arrow(ui: &mut egui::Ui, color: egui::Color32) -> egui::Response {
-    let height = ui.text_style_height(&egui::TextStyle::Body);
+    let height = ui.text_style_height(&egui::TextStyle::Small);
     let (rect, response) =
         ui.allocate_exact_size(egui::vec2(ARROW_WIDTH, height), egui::Sense::hover());
     if ui.is_rect_visible(rect) {
