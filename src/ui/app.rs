@@ -864,13 +864,34 @@ fn open_folder(folder: PathBuf, notices: flume::Sender<String>, waker: Waker) {
         .spawn(move || {
             if let Err(err) = opener::open(&folder) {
                 let _ = notices.try_send(format!(
-                    "Cannot open {} in the file manager: {err}",
-                    folder.display()
+                    "Cannot open {} in the file manager: {}.",
+                    folder.display(),
+                    open_error_text(err)
                 ));
                 waker();
             }
         });
     if let Err(err) = spawned {
         eprintln!("shrinkwrap: cannot open the folder: {err}");
+    }
+}
+
+/// Why the file manager could not be opened, in the user's terms (the opener crate's own text is
+/// "IO error" or a command line).
+fn open_error_text(err: opener::OpenError) -> String {
+    match err {
+        opener::OpenError::Io(e) => crate::engine::IoCause::of(e).to_string(),
+        opener::OpenError::Spawn { cmds, .. } => {
+            format!("no file manager could be started (tried {cmds})")
+        }
+        opener::OpenError::ExitStatus { cmd, stderr, .. } => {
+            let first_line = stderr.lines().next().unwrap_or_default().trim().to_owned();
+            if first_line.is_empty() {
+                format!("{cmd} reported a failure")
+            } else {
+                format!("{cmd} reported: {first_line}")
+            }
+        }
+        other => other.to_string(),
     }
 }

@@ -488,7 +488,7 @@ impl PlanView {
         if parts.is_empty() {
             summary.estimated_output_bytes = None;
         }
-        skip_reasons.sort_by(|a, b| b.1.cmp(&a.1));
+        skip_reasons.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
         PlanView {
             kind,
             parts,
@@ -676,6 +676,63 @@ pub(crate) mod tests {
                 },
             ]
         );
+    }
+
+    /// Feeds the engine's events to the preview until it is fresh; returns the ids of the events
+    /// it took.
+    fn run_preview(engine: &Engine, preview: &mut Preview) -> Vec<JobId> {
+        let mut taken = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !preview.is_fresh() {
+            assert!(Instant::now() < deadline, "the preview did not finish");
+            if let Ok(event) = engine.events().recv_timeout(Duration::from_millis(50)) {
+                assert!(preview.apply(engine, &event), "a preview event: {event:?}");
+                taken.push(event.job());
+            }
+        }
+        taken
+    }
+
+    #[test]
+    fn a_newer_preview_supersedes_the_older_one() {
+        use crate::engine::ZipSpec;
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        for (folder, files) in [(&a, 50), (&b, 2)] {
+            std::fs::create_dir(folder).unwrap();
+            for i in 0..files {
+                std::fs::write(folder.join(format!("{i}.txt")), b"x").unwrap();
+            }
+        }
+        let engine = Engine::new(1);
+        let mut preview = Preview::default();
+        let spec = |input: &Path| {
+            JobSpec::Zip(ZipSpec::new(
+                vec![input.to_path_buf()],
+                dir.path().join("out.zip"),
+            ))
+        };
+        preview.submit(&engine, Some(Ok(vec![spec(&a)])));
+        let first = preview.runs[0].id;
+        preview.submit(&engine, Some(Ok(vec![spec(&b)])));
+        let second = preview.runs[0].id;
+        assert_ne!(first, second);
+        let taken = run_preview(&engine, &mut preview);
+        assert!(taken.contains(&second));
+        let view = preview.view().unwrap();
+        assert_eq!(view.len(), 3, "b/ and its two files, not a's 51 rows");
+        assert_eq!(view.row(0).unwrap().input_text(), "b");
+        // The same specs again: nothing is submitted.
+        let generation = preview.generation();
+        preview.submit(&engine, Some(Ok(vec![spec(&b)])));
+        assert!(preview.is_fresh());
+        assert_eq!(preview.generation(), generation);
+        // Late events of the superseded dry run, if any, are still taken (and dropped).
+        while let Ok(event) = engine.events().recv_timeout(Duration::from_millis(200)) {
+            assert!(preview.apply(&engine, &event));
+            assert_eq!(event.job(), first);
+        }
+        assert!(!std::fs::exists(dir.path().join("out.zip")).unwrap());
     }
 
     #[test]

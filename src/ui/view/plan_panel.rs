@@ -335,8 +335,10 @@ fn callout(ui: &mut egui::Ui, color: egui::Color32, add: impl FnOnce(&mut egui::
 /// Returns how many rows were drawn.
 pub fn item_list(ui: &mut egui::Ui, view: &PlanView) -> usize {
     let mut drawn = 0;
+    // Never more than about a third of the window: the queue below needs room too.
     let height = (view.len() as f32 * (ITEM_ROW_HEIGHT + ui.spacing().item_spacing.y))
-        .min(ITEM_LIST_MAX_HEIGHT);
+        .min(ITEM_LIST_MAX_HEIGHT)
+        .min((ui.ctx().content_rect().height() * 0.3).max(3.0 * ITEM_ROW_HEIGHT));
     egui::ScrollArea::vertical()
         .id_salt("plan-item-list")
         .max_height(height)
