@@ -19,7 +19,7 @@ use egui_kittest::kittest::Queryable;
 use shrinkwrap::engine::JobState;
 use shrinkwrap::ui::App;
 use shrinkwrap::ui::settings::{CompressionLevel, Operation, Settings};
-use shrinkwrap::ui::state::{Prompt, QuitState};
+use shrinkwrap::ui::state::{Command, Prompt, QuitState};
 
 /// How long one wait may take before the test fails (the machine may be busy; nothing here is a
 /// performance check).
@@ -266,11 +266,16 @@ fn an_archive_found_only_by_the_job_asks_at_once_and_the_failed_card_offers_the_
     write(&tmp.path().join("report.zip"), b"not mine to replace");
 
     let mut harness = harness(1, Settings::default());
-    drop_onto_window(&mut harness, &file);
-    // Start before the preview has looked (it waits for the settings to settle).
-    assert!(!harness.state().preview().is_fresh());
-    harness.get_by_label("Compress").click();
+    // Start in the frame the input arrives: before the preview has looked (as the file
+    // manager's "Compress with Shrinkwrap" does).
+    harness
+        .state_mut()
+        .queue_command(Command::AddPaths(vec![file.clone()]));
+    harness
+        .state_mut()
+        .queue_command(Command::Start(Operation::Compress));
     harness.step();
+    assert_eq!(harness.state().queue().rows().len(), 1);
     step_until(&mut harness, "the job to fail", |app| {
         app.queue().rows()[0].is_finished()
     });
@@ -831,10 +836,10 @@ fn a_double_click_on_start_queues_one_job() {
     harness2.state_mut().settings_mut().operation = Operation::Thumbnails;
     harness2
         .state_mut()
-        .queue_command(shrinkwrap::ui::state::Command::Start(Operation::Thumbnails));
+        .queue_command(Command::Start(Operation::Thumbnails));
     harness2
         .state_mut()
-        .queue_command(shrinkwrap::ui::state::Command::Start(Operation::Thumbnails));
+        .queue_command(Command::Start(Operation::Thumbnails));
     harness2.step();
     assert_eq!(harness2.state().queue().rows().len(), 1, "one card");
     let notice = harness2.state().state().notice.clone().unwrap();

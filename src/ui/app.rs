@@ -78,8 +78,9 @@ pub struct App {
     background_notices: flume::Sender<String>,
     background_notices_rx: flume::Receiver<String>,
     waker: Waker,
-    /// (queue generation, preview generation) when `state.start_blocked_by` was computed.
-    start_blocked_key: Option<(u64, u64)>,
+    /// (queue generation, preview generation, preview fresh) when `state.start_blocked_by` was
+    /// computed.
+    start_blocked_key: Option<(u64, u64, bool)>,
 }
 
 impl App {
@@ -507,10 +508,12 @@ impl App {
                 ctx.request_repaint_after(POLL_INTERVAL);
             }
         }
-        let key = (state.queue.generation(), state.preview.generation());
+        let fresh = state.preview.is_fresh();
+        let key = (state.queue.generation(), state.preview.generation(), fresh);
         if self.start_blocked_key != Some(key) {
             self.start_blocked_key = Some(key);
-            state.start_blocked_by = if state.preview.is_fresh() {
+            // Comparing specs compares every input path: done only when something changed.
+            state.start_blocked_by = if fresh {
                 state
                     .preview
                     .specs()

@@ -1,5 +1,6 @@
 //! The queue: one card per job, newest at the bottom, with live progress while it runs and its
-//! outcome, output, problems and thumbnails once it has finished.
+//! outcome, output, problems and thumbnails once it has finished; a job that failed because its
+//! archive exists offers Replace and Keep both on its card.
 //!
 //! Owns: drawing job cards and the queue's header buttons.
 //! Must not touch: the engine (Cancel, Open folder... are commands), textures' creation (the app
