@@ -167,3 +167,38 @@ fn quit_when_done_reports_a_failed_job_in_the_exit_status() {
         b"already here"
     );
 }
+
+#[test]
+#[ignore = "needs a display: run under xvfb-run"]
+fn quit_when_done_never_makes_several_archives_unasked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = tmp.path().join("docs");
+    write(&docs.join("plan.md"), b"# plan\n");
+    write(&tmp.path().join("a.txt"), b"a\n");
+    let data_home = tmp.path().join("xdg");
+    // "One archive per folder", remembered.
+    write(
+        &data_home.join("shrinkwrap/app.ron"),
+        br#"{ "shrinkwrap.settings": "(archive_layout:ArchivePerFolder)" }"#,
+    );
+    let child = shrinkwrap(&data_home)
+        .arg("--compress")
+        .arg("--quit-when-done")
+        .arg(&docs)
+        .arg(tmp.path().join("a.txt"))
+        .spawn()
+        .unwrap();
+    let status = wait_for_exit(child, "--quit-when-done with one archive per folder");
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "nothing could be started without asking: exit 2"
+    );
+    let archives: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "zip"))
+        .collect();
+    assert!(archives.is_empty(), "no archive made: {archives:?}");
+}

@@ -2,8 +2,9 @@
 //! once a frame, asks the views to draw, and applies the [`Command`]s they emit.
 //!
 //! Owns: [`App`] (the `eframe::App` implementation), the per-frame logic (engine events, input
-//! measurements, strip images, dialog answers, drops, shortcuts, closing, the title), and
-//! turning commands into engine calls.
+//! measurements, strip images, dialog answers, drops, shortcuts, the plan preview's debounce,
+//! closing, the title), and turning commands into engine calls: what Start submits, and the
+//! questions asked before it does (an archive that exists, several archives from plain files).
 //! Must not touch: anything blocking in a frame (no file I/O, no waiting on a worker or a dialog:
 //! all of that lives on the helper threads), the engine's internals.
 
@@ -14,16 +15,20 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 
-use crate::engine::{Engine, JobKind, JobState};
+use crate::engine::{Engine, JobEvent, JobId, JobKind, JobSpec, JobState, SubmitError};
 
 use super::args::LaunchArgs;
 use super::dialogs::{DialogOutcome, DialogRequest, DialogRunner};
 use super::frame_stats::FrameStats;
 use super::inputs::{InputList, Measurer};
+use super::preview::PreviewSource;
 use super::queue::{Queue, STRIP_MAX_THUMBNAILS};
 use super::screenshot::{Screenshot, ScreenshotStep};
-use super::settings::{self, Destinations, Operation, SETTINGS_KEY, Settings};
-use super::state::{Command, NoticeLevel, QuitState, UiState};
+use super::settings::{self, ArchiveLayout, Destinations, Operation, SETTINGS_KEY, Settings};
+use super::state::{
+    ArchiveChoice, Command, ExistsAnswer, ManyArchivesAnswer, NoticeLevel, Prompt, QuitState,
+    UiState,
+};
 use super::strip_loader::StripLoader;
 use super::view;
 
@@ -73,6 +78,9 @@ pub struct App {
     background_notices: flume::Sender<String>,
     background_notices_rx: flume::Receiver<String>,
     waker: Waker,
+    /// (queue generation, preview generation, preview fresh) when `state.start_blocked_by` was
+    /// computed.
+    start_blocked_key: Option<(u64, u64, bool)>,
 }
 
 impl App {
@@ -154,6 +162,7 @@ impl App {
             background_notices,
             background_notices_rx,
             waker,
+            start_blocked_key: None,
         };
         let paths = app.launch.paths.clone();
         if !paths.is_empty() {
@@ -199,6 +208,11 @@ impl App {
     /// for what has no widget, e.g. a dialog's answer.
     pub fn queue_command(&mut self, command: Command) {
         self.pending_commands.push(command);
+    }
+
+    /// The plan preview as it stands.
+    pub fn preview(&self) -> &super::preview::Preview {
+        &self.state.preview
     }
 
     /// Applies one command. Never blocks: engine calls here only queue or flag work.
@@ -261,35 +275,274 @@ impl App {
                 ctx.request_repaint();
             }
             Command::KeepRunning => state.quit = QuitState::Running,
+            Command::AnswerArchiveExists(answer) => self.answer_archive_exists(answer),
+            Command::AnswerManyArchives(answer) => {
+                if !matches!(state.prompt, Some(Prompt::ManyArchives { .. })) {
+                    return;
+                }
+                state.prompt = None;
+                match answer {
+                    ManyArchivesAnswer::Confirm => {
+                        state.many_archives_confirmed = Some(state.inputs.generation());
+                        self.start(Operation::Compress);
+                    }
+                    ManyArchivesAnswer::OneArchive => {
+                        state.settings.archive_layout = ArchiveLayout::SingleArchive;
+                    }
+                    ManyArchivesAnswer::Cancel => {}
+                }
+            }
+            Command::ChooseExisting(choice) => {
+                state.archive_choice = choice.map(|on_exists| ArchiveChoice {
+                    key: state.choice_key(),
+                    on_exists,
+                });
+            }
+            Command::RetryArchive(id, on_exists) => {
+                let Some(JobSpec::Zip(zip)) = state.queue.row(id).map(|r| r.spec.clone()) else {
+                    return;
+                };
+                let spec = JobSpec::Zip(crate::engine::ZipSpec { on_exists, ..zip });
+                self.submit_jobs(vec![spec], &[id]);
+            }
+            Command::SetThumbnailsFolder(folder) => {
+                state.destinations.thumbnails_folder = folder.display().to_string();
+            }
         }
     }
 
-    /// Submits the jobs for `operation` over the current inputs.
+    /// Start: builds the jobs for `operation` over the current inputs and submits them, unless a
+    /// question must be answered first: "one archive per folder" with plain files among the
+    /// inputs makes several archives (asked once per set of inputs; waits for the inputs to be
+    /// measured), and archives the fresh preview found already existing. With
+    /// `--quit-when-done` nothing is asked: such a job is not started (or fails, for an archive
+    /// found only by the job).
     fn start(&mut self, operation: Operation) {
         let state = &mut self.state;
+        let per_folder = operation == Operation::Compress
+            && state.settings.archive_layout == ArchiveLayout::ArchivePerFolder
+            && state.inputs.len() > 1;
+        if per_folder && state.inputs.measuring() {
+            state.pending_start = Some(operation);
+            return;
+        }
+        state.pending_start = None;
         let inputs = state.inputs.paths();
-        match settings::build_jobs(operation, &state.settings, &inputs, &state.destinations) {
-            Ok(specs) => {
-                let mut refused = None;
-                for spec in specs {
-                    match self.engine.submit(spec.clone()) {
-                        Ok(id) => state.queue.push(id, &spec),
-                        Err(e) => refused = Some(e),
-                    }
-                }
-                match refused {
-                    Some(e) => state.notify(NoticeLevel::Warning, format!("Not queued: {e}.")),
-                    None => state.notice = None,
-                }
+        let choice = state.archive_choice();
+        let specs = match settings::build_jobs(
+            operation,
+            &state.settings,
+            &inputs,
+            &state.destinations,
+            choice,
+        ) {
+            Ok(specs) => specs,
+            Err(message) => return state.notify(NoticeLevel::Warning, message),
+        };
+        let files: Vec<String> = state.inputs.plain_files().map(|e| e.name()).collect();
+        if per_folder
+            && specs.len() > 1
+            && !files.is_empty()
+            && state.many_archives_confirmed != Some(state.inputs.generation())
+        {
+            if self.launch.quit_when_done {
+                return state.notify(
+                    NoticeLevel::Warning,
+                    format!(
+                        "Not started: one archive per folder would make {} archives, {} of them \
+                         from single files, and --quit-when-done cannot ask first.",
+                        specs.len(),
+                        files.len()
+                    ),
+                );
             }
-            Err(message) => state.notify(NoticeLevel::Warning, message),
+            state.prompt = Some(Prompt::ManyArchives {
+                archives: specs.len(),
+                files,
+            });
+            return;
+        }
+        let preview = &state.preview;
+        if let Some(view) = preview.view()
+            && preview.is_fresh()
+            && !view.existing.is_empty()
+            && preview.specs() == specs.as_slice()
+            && !self.launch.quit_when_done
+        {
+            state.prompt = Some(Prompt::ArchiveExists {
+                archives: view.existing.clone(),
+                specs,
+                failed: Vec::new(),
+            });
+            return;
+        }
+        self.submit_jobs(specs, &[]);
+    }
+
+    /// Submits jobs and adds their cards; `replacing` are failed jobs whose cards the new ones
+    /// take over. A job identical to a queued or running one is refused by the engine: a calm
+    /// notice says so, and no card is added.
+    fn submit_jobs(&mut self, specs: Vec<JobSpec>, replacing: &[JobId]) {
+        let state = &mut self.state;
+        let mut queued = 0;
+        let mut already: Vec<String> = Vec::new();
+        let mut refused = None;
+        for spec in specs {
+            match self.engine.submit(spec.clone()) {
+                Ok(id) => {
+                    state.queue.push(id, &spec);
+                    queued += 1;
+                }
+                Err(SubmitError::Duplicate(_)) => already.push(spec.display_name()),
+                Err(e) => refused = Some(e),
+            }
+        }
+        if queued > 0 {
+            for &id in replacing {
+                state.queue.remove(id);
+            }
+        }
+        if let Some(e) = refused {
+            state.notify(NoticeLevel::Warning, format!("Not queued: {e}."));
+        } else if !already.is_empty() {
+            state.notify(
+                NoticeLevel::Info,
+                format!(
+                    "Already queued: {}. The same job was not added again.",
+                    already.join(", ")
+                ),
+            );
+        } else if queued > 0 {
+            state.notice = None;
+        }
+        self.start_blocked_key = None;
+    }
+
+    /// The answer to "the archive already exists": the jobs are submitted with it (and the
+    /// answer holds for the preview while the inputs and destination stay the same).
+    fn answer_archive_exists(&mut self, answer: ExistsAnswer) {
+        let Some(Prompt::ArchiveExists { specs, failed, .. }) = self.state.prompt.take() else {
+            return;
+        };
+        let Some(on_exists) = answer.policy() else {
+            return;
+        };
+        if failed.is_empty() {
+            self.state.archive_choice = Some(ArchiveChoice {
+                key: self.state.choice_key(),
+                on_exists,
+            });
+        }
+        let specs = specs
+            .into_iter()
+            .map(|spec| match spec {
+                JobSpec::Zip(zip) => JobSpec::Zip(crate::engine::ZipSpec { on_exists, ..zip }),
+                other => other,
+            })
+            .collect();
+        self.submit_jobs(specs, &failed);
+    }
+
+    /// A real job failed because its archive exists (Start came before the preview knew): the
+    /// window asks at once (one question for all such jobs), unless `--quit-when-done` runs.
+    fn ask_about_failed_archive(&mut self, id: JobId) {
+        if self.launch.quit_when_done {
+            return;
+        }
+        let Some(row) = self.state.queue.row(id) else {
+            return;
+        };
+        let Some(path) = row.existing_archive().map(PathBuf::from) else {
+            return;
+        };
+        let spec = row.spec.clone();
+        match &mut self.state.prompt {
+            None => {
+                self.state.prompt = Some(Prompt::ArchiveExists {
+                    archives: vec![path],
+                    specs: vec![spec],
+                    failed: vec![id],
+                });
+            }
+            Some(Prompt::ArchiveExists {
+                archives,
+                specs,
+                failed,
+            }) if !failed.is_empty() => {
+                archives.push(path);
+                specs.push(spec);
+                failed.push(id);
+            }
+            // Another question is open: the failed card offers the same answers.
+            Some(_) => {}
+        }
+    }
+
+    /// Keeps the preview in step with the inputs and settings: notes what Start would submit,
+    /// and once that has been still for the debounce, submits the dry runs (building the specs
+    /// is the only work done here).
+    fn update_preview(&mut self, ctx: &egui::Context) {
+        let state = &mut self.state;
+        let now = Instant::now();
+        let source = PreviewSource::new(
+            state.inputs.generation(),
+            &state.settings,
+            &state.destinations,
+            state.archive_choice(),
+        );
+        state.preview.note_source(source, now);
+        match state.preview.due_in(now) {
+            None => {}
+            Some(wait) if !wait.is_zero() => ctx.request_repaint_after(wait),
+            Some(_) => {
+                let specs = (!state.inputs.is_empty()).then(|| {
+                    settings::build_jobs(
+                        state.settings.operation,
+                        &state.settings,
+                        &state.inputs.paths(),
+                        &state.destinations,
+                        state.archive_choice(),
+                    )
+                });
+                state.preview.submit(&self.engine, specs);
+                ctx.request_repaint_after(POLL_INTERVAL);
+            }
+        }
+        let fresh = state.preview.is_fresh();
+        let key = (state.queue.generation(), state.preview.generation(), fresh);
+        if self.start_blocked_key != Some(key) {
+            self.start_blocked_key = Some(key);
+            // Comparing specs compares every input path: done only when something changed.
+            state.start_blocked_by = if fresh {
+                state
+                    .preview
+                    .specs()
+                    .iter()
+                    .find_map(|spec| state.queue.active_with_spec(spec))
+            } else {
+                None
+            };
         }
     }
 
     /// Takes in what the helper threads and the engine sent since the last frame.
     fn drain_channels(&mut self, ctx: &egui::Context) {
         while let Ok(event) = self.engine.events().try_recv() {
-            let Some(row) = self.state.queue.apply(event) else {
+            if self.state.preview.apply(&self.engine, &event) {
+                continue;
+            }
+            let finished = match &event {
+                JobEvent::Finished(report) => Some(report.progress.job),
+                _ => None,
+            };
+            if self.state.queue.apply(event).is_none() {
+                continue;
+            }
+            let Some(id) = finished else { continue };
+            // The disk changed: what Start would do now may differ.
+            self.state.preview.invalidate(Instant::now());
+            self.ask_about_failed_archive(id);
+            let Some(row) = self.state.queue.row(id) else {
                 continue;
             };
             let report = row.report.as_ref();
@@ -407,7 +660,7 @@ impl App {
                 Command::OpenDialog(DialogRequest::AddFiles { start_dir }),
             );
         }
-        if typing || self.state.quit != QuitState::Running {
+        if typing || self.state.quit != QuitState::Running || self.state.prompt.is_some() {
             return;
         }
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Delete))
@@ -452,6 +705,7 @@ impl App {
             && self.launched
             && self.screenshot.is_none()
             && self.state.quit == QuitState::Running
+            && self.state.pending_start.is_none()
             && !self.state.queue.any_active()
         {
             // Nothing queued (the job could not be built, e.g. no usable destination) is a failure.
@@ -473,7 +727,7 @@ impl App {
     /// Whether `--screenshot` may capture now: inputs measured, and the job finished (with its
     /// strip loaded) or shown running for a while.
     fn ready_for_screenshot(&self) -> bool {
-        if self.state.inputs.measuring() {
+        if self.state.inputs.measuring() || self.state.preview.is_busy() {
             return false;
         }
         let queue = &self.state.queue;
@@ -540,6 +794,12 @@ impl eframe::App for App {
         }
         self.drain_channels(ctx);
         self.handle_input(ctx);
+        if let Some(operation) = self.state.pending_start
+            && !self.state.inputs.measuring()
+        {
+            self.start(operation);
+        }
+        self.update_preview(ctx);
         self.handle_closing(ctx);
         self.handle_screenshot(ctx);
         self.update_title(ctx);
@@ -554,6 +814,9 @@ impl eframe::App for App {
         for command in commands {
             self.apply(&ctx, command);
         }
+        // A setting changed in this frame starts the preview's debounce now (no frame may
+        // follow for a while).
+        self.update_preview(&ctx);
         if let Some(stats) = self.frame_stats.as_mut() {
             stats.record(frame_began, frame_began.elapsed().as_secs_f64() * 1000.0);
         }
@@ -604,13 +867,34 @@ fn open_folder(folder: PathBuf, notices: flume::Sender<String>, waker: Waker) {
         .spawn(move || {
             if let Err(err) = opener::open(&folder) {
                 let _ = notices.try_send(format!(
-                    "Cannot open {} in the file manager: {err}",
-                    folder.display()
+                    "Cannot open {} in the file manager: {}.",
+                    folder.display(),
+                    open_error_text(err)
                 ));
                 waker();
             }
         });
     if let Err(err) = spawned {
         eprintln!("shrinkwrap: cannot open the folder: {err}");
+    }
+}
+
+/// Why the file manager could not be opened, in the user's terms (the opener crate's own text is
+/// "IO error" or a command line).
+fn open_error_text(err: opener::OpenError) -> String {
+    match err {
+        opener::OpenError::Io(e) => crate::engine::IoCause::of(e).to_string(),
+        opener::OpenError::Spawn { cmds, .. } => {
+            format!("no file manager could be started (tried {cmds})")
+        }
+        opener::OpenError::ExitStatus { cmd, stderr, .. } => {
+            let first_line = stderr.lines().next().unwrap_or_default().trim().to_owned();
+            if first_line.is_empty() {
+                format!("{cmd} reported a failure")
+            } else {
+                format!("{cmd} reported: {first_line}")
+            }
+        }
+        other => other.to_string(),
     }
 }

@@ -10,6 +10,8 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::engine::IoCause;
+
 /// Capacity of the measure request and result channels.
 const MEASURE_CHANNEL_CAPACITY: usize = 256;
 
@@ -24,7 +26,7 @@ pub enum InputSize {
         files: u64,
         bytes: u64,
     },
-    /// The path cannot be read (missing, no permission...): the cause.
+    /// The path cannot be read (missing, no permission...): the cause, in the user's terms.
     Unreadable(String),
 }
 
@@ -58,6 +60,9 @@ pub struct InputList {
     selected: Option<usize>,
     /// Added but not yet handed to the measurer (its queue was full).
     unsent: VecDeque<PathBuf>,
+    /// Changes whenever the list of paths changes (not when a size is measured): what the
+    /// preview and the remembered answers compare to know the inputs are the same.
+    generation: u64,
 }
 
 impl InputList {
@@ -81,6 +86,18 @@ impl InputList {
         self.selected
     }
 
+    /// A number that changes whenever paths are added or removed.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The inputs that are plain files (measured as such; a symbolic link to a file counts).
+    pub fn plain_files(&self) -> impl Iterator<Item = &InputEntry> {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.size, InputSize::File { .. }))
+    }
+
     pub fn select(&mut self, index: Option<usize>) {
         self.selected = index.filter(|&i| i < self.entries.len());
     }
@@ -100,6 +117,9 @@ impl InputList {
             });
             added += 1;
         }
+        if added > 0 {
+            self.generation += 1;
+        }
         added
     }
 
@@ -108,6 +128,7 @@ impl InputList {
             return;
         }
         let removed = self.entries.remove(index);
+        self.generation += 1;
         self.unsent.retain(|p| *p != removed.path);
         self.selected = match self.selected {
             Some(s) if s == index => {
@@ -123,6 +144,9 @@ impl InputList {
     }
 
     pub fn clear(&mut self) {
+        if !self.entries.is_empty() {
+            self.generation += 1;
+        }
         self.entries.clear();
         self.unsent.clear();
         self.selected = None;
@@ -213,7 +237,7 @@ pub fn measure(path: &Path) -> InputSize {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             return InputSize::Unreadable("not found".to_owned());
         }
-        Err(err) => return InputSize::Unreadable(err.to_string()),
+        Err(err) => return InputSize::Unreadable(IoCause::of(err).to_string()),
     };
     if !metadata.is_dir() {
         let bytes = if metadata.is_symlink() {

@@ -5,6 +5,7 @@
 //! - [`app`]: the `eframe::App`; per frame it takes in engine events and helper-thread results,
 //!   lets [`view`] draw [`state::UiState`], then applies the [`state::Command`]s the views emitted.
 //! - [`state`], [`inputs`], [`queue`], [`settings`]: plain data and rules, no drawing.
+//! - [`preview`]: the plan preview, a debounced dry run of exactly what Start would submit.
 //! - [`view`]: drawing only.
 //! - [`dialogs`], [`strip_loader`], [`screenshot`], [`frame_stats`], and the measurer in
 //!   [`inputs`]: helper threads, so that a frame never does file I/O or waits for anything.
@@ -18,6 +19,7 @@ pub mod dialogs;
 pub mod format;
 pub mod frame_stats;
 pub mod inputs;
+pub mod preview;
 pub mod queue;
 pub mod screenshot;
 pub mod settings;

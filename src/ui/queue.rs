@@ -7,12 +7,13 @@
 //! system, drawing.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use eframe::egui;
 
-use std::sync::Arc;
-
-use crate::engine::{JobEvent, JobId, JobKind, JobReport, JobSpec, JobState, Plan, Progress};
+use crate::engine::{
+    JobError, JobEvent, JobId, JobKind, JobReport, JobSpec, JobState, Plan, Progress,
+};
 
 /// How many thumbnails a finished thumbnail job shows in its strip.
 pub const STRIP_MAX_THUMBNAILS: usize = 24;
@@ -29,6 +30,8 @@ pub struct ThumbStrip {
 
 pub struct JobRow {
     pub id: JobId,
+    /// What was submitted (to compare with what Start would submit, and to resubmit it).
+    pub spec: JobSpec,
     pub kind: JobKind,
     pub name: String,
     /// The archive, or the thumbnails' folder.
@@ -45,6 +48,7 @@ impl JobRow {
         let progress = Progress::queued(id, spec.kind(), spec.display_name());
         JobRow {
             id,
+            spec: spec.clone(),
             kind: spec.kind(),
             name: spec.display_name(),
             output: spec.output_path().to_path_buf(),
@@ -80,6 +84,15 @@ impl JobRow {
         self.report.as_ref().map(JobReport::summary)
     }
 
+    /// The archive that already existed, when the job failed for that reason (the window then
+    /// offers Replace and Keep both).
+    pub fn existing_archive(&self) -> Option<&Path> {
+        match self.report.as_ref()?.failure.as_ref()?.error() {
+            JobError::DestinationExists { path } => Some(path),
+            _ => None,
+        }
+    }
+
     /// Output size over input size for a finished archive (e.g. 0.42).
     pub fn compression_ratio(&self) -> Option<f64> {
         let report = self.report.as_ref()?;
@@ -93,6 +106,8 @@ impl JobRow {
 pub struct Queue {
     rows: Vec<JobRow>,
     selected: Option<JobId>,
+    /// Changes when a row is added or removed or a job ends.
+    generation: u64,
 }
 
 impl Queue {
@@ -114,6 +129,29 @@ impl Queue {
 
     pub fn push(&mut self, id: JobId, spec: &JobSpec) {
         self.rows.push(JobRow::new(id, spec));
+        self.generation += 1;
+    }
+
+    /// Removes one row (a failed job that was submitted again).
+    pub fn remove(&mut self, id: JobId) {
+        self.rows.retain(|r| r.id != id);
+        if self.selected == Some(id) {
+            self.selected = None;
+        }
+        self.generation += 1;
+    }
+
+    /// A number that changes whenever rows are added or removed or a job ends.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The queued or running job that does exactly `spec`, if any.
+    pub fn active_with_spec(&self, spec: &JobSpec) -> Option<JobId> {
+        self.rows
+            .iter()
+            .find(|r| !r.is_finished() && r.spec == *spec)
+            .map(|r| r.id)
     }
 
     pub fn selected(&self) -> Option<JobId> {
@@ -143,6 +181,7 @@ impl Queue {
             }
             JobEvent::Finished(report) => {
                 let id = report.progress.job;
+                self.generation += 1;
                 let row = self.row_mut(id)?;
                 row.progress = report.progress.clone();
                 row.report = Some(report);
@@ -167,6 +206,7 @@ impl Queue {
     /// Removes the rows of finished jobs.
     pub fn clear_finished(&mut self) {
         self.rows.retain(|r| !r.is_finished());
+        self.generation += 1;
         if self.selected.is_some_and(|id| self.row(id).is_none()) {
             self.selected = None;
         }

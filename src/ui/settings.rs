@@ -3,15 +3,17 @@
 //!
 //! Owns: [`Settings`] (serialized through eframe persistence), the destination fields typed in
 //! the window ([`Destinations`]), and [`build_jobs`], which maps inputs + settings to
-//! [`JobSpec`]s. Pure data: no file system access, no egui.
-//! Must not touch: the engine's validation (the engine decides whether a destination already
-//! exists and fails the job if so), drawing.
+//! [`JobSpec`]s, plus the local preview of thumbnail names ([`sample_names`]). Pure data: no file
+//! system access, no egui.
+//! Must not touch: the engine's naming and validation (the engine turns a folder or a name
+//! without extension into an archive path, and decides whether a destination already exists;
+//! the window passes what was typed, as typed), drawing.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::engine::{
     ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, ExistingArchive, JobSpec,
-    ThumbFormat, ThumbSpec, ZipSpec, default_workers,
+    MAX_THUMB_SIDE_PX, NameTemplate, ThumbFormat, ThumbSpec, ZipSpec, default_workers, parent_dir,
 };
 
 /// The eframe storage key of [`Settings`].
@@ -91,17 +93,59 @@ impl CompressionLevel {
     }
 }
 
-/// The long side of a thumbnail: a preset or a custom number of pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum ThumbSize {
-    Preset(u32),
-    Custom,
+/// What to do when an archive to be written already exists, as remembered between runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum ArchiveExists {
+    /// Ask: the preview shows the question before Start, and Start asks if it is unanswered.
+    #[default]
+    Ask,
+    /// Replace it once the new archive is complete.
+    Replace,
+    /// Keep it and write `name (1).zip`.
+    KeepBoth,
 }
 
-/// Thumbnail sizes offered as one-click presets.
-pub const THUMB_SIZE_PRESETS_PX: [u32; 3] = [128, 256, 512];
-/// Range of the custom thumbnail size.
-pub const CUSTOM_THUMB_SIDE_RANGE_PX: std::ops::RangeInclusive<u32> = 16..=4096;
+impl ArchiveExists {
+    pub const ALL: [ArchiveExists; 3] = [
+        ArchiveExists::Ask,
+        ArchiveExists::Replace,
+        ArchiveExists::KeepBoth,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ArchiveExists::Ask => "Ask",
+            ArchiveExists::Replace => "Replace",
+            ArchiveExists::KeepBoth => "Keep both",
+        }
+    }
+
+    pub fn hint(self) -> &'static str {
+        match self {
+            ArchiveExists::Ask => "Ask before writing over an archive that already exists",
+            ArchiveExists::Replace => "Replace an existing archive once the new one is complete",
+            ArchiveExists::KeepBoth => {
+                "Keep an existing archive and name the new one “name (1).zip”"
+            }
+        }
+    }
+
+    /// The engine's policy: "ask" is "fail at once", which the window turns into the question.
+    pub fn policy(self) -> ExistingArchive {
+        match self {
+            ArchiveExists::Ask => ExistingArchive::Fail,
+            ArchiveExists::Replace => ExistingArchive::Replace,
+            ArchiveExists::KeepBoth => ExistingArchive::KeepBoth,
+        }
+    }
+}
+
+/// Thumbnail sizes offered as one-click presets (toggles), in pixels.
+pub const THUMB_SIZE_PRESETS_PX: [u32; 4] = [128, 256, 512, 1024];
+/// Range of a custom thumbnail size, in pixels.
+pub const CUSTOM_THUMB_SIDE_RANGE_PX: std::ops::RangeInclusive<u32> = 16..=MAX_THUMB_SIDE_PX;
+/// At most this many sizes in one job.
+pub const MAX_THUMB_SIZES: usize = 8;
 /// Range of the worker-count setting.
 pub const WORKERS_RANGE: std::ops::RangeInclusive<usize> = 1..=64;
 
@@ -112,9 +156,15 @@ pub struct Settings {
     pub operation: Operation,
     pub archive_layout: ArchiveLayout,
     pub compression: CompressionLevel,
-    pub overwrite_archives: bool,
-    pub thumb_size: ThumbSize,
+    /// What to do when an archive already exists.
+    pub existing_archive: ArchiveExists,
+    /// The thumbnails' sizes (long side, pixels), ascending, without repeats, at least one.
+    pub thumb_sizes_px: Vec<u32>,
+    /// The size the "Add" field proposes, in pixels.
     pub custom_thumb_side_px: u32,
+    /// The thumbnails' file name template; empty means the engine's default (`{stem}` for one
+    /// size, `{stem}_{size}` for several).
+    pub name_template: String,
     pub thumb_format: ThumbFormat,
     pub jpeg_quality: u8,
     pub on_conflict: ConflictPolicy,
@@ -128,9 +178,10 @@ impl Default for Settings {
             operation: Operation::Compress,
             archive_layout: ArchiveLayout::SingleArchive,
             compression: CompressionLevel::Normal,
-            overwrite_archives: false,
-            thumb_size: ThumbSize::Preset(DEFAULT_THUMB_SIDE_PX),
+            existing_archive: ArchiveExists::Ask,
+            thumb_sizes_px: vec![DEFAULT_THUMB_SIDE_PX],
             custom_thumb_side_px: 320,
+            name_template: String::new(),
             thumb_format: ThumbFormat::Jpeg,
             jpeg_quality: DEFAULT_JPEG_QUALITY,
             on_conflict: ConflictPolicy::Update,
@@ -140,12 +191,53 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The long side of the thumbnails, in pixels.
-    pub fn thumb_side_px(&self) -> u32 {
-        clamp_side_px(match self.thumb_size {
-            ThumbSize::Preset(px) => px,
-            ThumbSize::Custom => self.custom_thumb_side_px,
-        })
+    /// Adds a thumbnail size (clamped into range); returns whether the list changed.
+    pub fn add_thumb_size(&mut self, px: u32) -> bool {
+        let px = clamp_side_px(px);
+        if self.thumb_sizes_px.contains(&px) || self.thumb_sizes_px.len() >= MAX_THUMB_SIZES {
+            return false;
+        }
+        self.thumb_sizes_px.push(px);
+        self.thumb_sizes_px.sort_unstable();
+        true
+    }
+
+    /// Removes a thumbnail size unless it is the last one; returns whether the list changed.
+    pub fn remove_thumb_size(&mut self, px: u32) -> bool {
+        if self.thumb_sizes_px.len() <= 1 {
+            return false;
+        }
+        let before = self.thumb_sizes_px.len();
+        self.thumb_sizes_px.retain(|&s| s != px);
+        self.thumb_sizes_px.len() != before
+    }
+
+    /// The name template to pass to the engine: `None` (the default) when the field is empty.
+    pub fn name_template(&self) -> Option<String> {
+        let t = self.name_template.trim();
+        (!t.is_empty()).then(|| t.to_owned())
+    }
+
+    /// The template in force, parsed: the typed one, else the default for the number of sizes.
+    /// The error is the engine's message ("name template \"{x}\": unknown placeholder ...").
+    pub fn parsed_template(&self) -> Result<NameTemplate, String> {
+        self.thumb_spec(Vec::new(), PathBuf::new())
+            .template()
+            .map_err(|e| e.to_string())
+    }
+
+    /// The thumbnail spec for these inputs and folder.
+    fn thumb_spec(&self, inputs: Vec<PathBuf>, output_dir: PathBuf) -> ThumbSpec {
+        ThumbSpec {
+            inputs,
+            output_dir,
+            sizes_px: self.thumb_sizes_px.clone(),
+            name_template: self.name_template(),
+            format: self.thumb_format,
+            quality: self.jpeg_quality.clamp(1, 100),
+            on_conflict: self.on_conflict,
+            only: Vec::new(),
+        }
     }
 
     /// The worker count to run with.
@@ -160,9 +252,18 @@ impl Settings {
     pub fn sanitized(mut self) -> Settings {
         self.jpeg_quality = self.jpeg_quality.clamp(1, 100);
         self.custom_thumb_side_px = clamp_side_px(self.custom_thumb_side_px);
-        if let ThumbSize::Preset(px) = self.thumb_size {
-            self.thumb_size = ThumbSize::Preset(clamp_side_px(px));
+        let mut sizes: Vec<u32> = self
+            .thumb_sizes_px
+            .iter()
+            .map(|&px| clamp_side_px(px))
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        sizes.truncate(MAX_THUMB_SIZES);
+        if sizes.is_empty() {
+            sizes.push(DEFAULT_THUMB_SIDE_PX);
         }
+        self.thumb_sizes_px = sizes;
         self.workers = self
             .workers
             .map(|n| n.clamp(*WORKERS_RANGE.start(), *WORKERS_RANGE.end()));
@@ -190,25 +291,17 @@ pub struct Destinations {
 }
 
 impl Destinations {
-    /// The archive path to use: the typed one, else next to the first input.
+    /// The archive destination to pass to the engine: the typed path as typed (the engine reads
+    /// a folder as "`<default name>.zip` in it" and adds `.zip` to a bare name), else the
+    /// default next to the first input.
     pub fn archive_path(&self, inputs: &[PathBuf]) -> Option<PathBuf> {
-        typed_path(&self.archive)
-            .map(with_zip_extension)
-            .or_else(|| ZipSpec::default_destination(inputs))
+        typed_path(&self.archive).or_else(|| ZipSpec::default_destination(inputs))
     }
 
     /// Where "one archive per folder" writes: the typed folder, else the first input's folder.
     pub fn archives_folder_path(&self, inputs: &[PathBuf]) -> Option<PathBuf> {
-        typed_path(&self.archives_folder).or_else(|| {
-            let first = inputs.first()?;
-            Some(
-                first
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."))
-                    .to_path_buf(),
-            )
-        })
+        typed_path(&self.archives_folder)
+            .or_else(|| Some(parent_dir(inputs.first()?).to_path_buf()))
     }
 
     /// The thumbnails' folder: the typed one, else `thumbnails` beside the first input.
@@ -273,60 +366,44 @@ fn percent_decode(text: &str) -> std::ffi::OsString {
     std::ffi::OsString::from_vec(out)
 }
 
-fn with_zip_extension(path: PathBuf) -> PathBuf {
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
-    {
-        path
-    } else {
-        let mut name = path
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_default();
-        name.push(".zip");
-        path.with_file_name(name)
-    }
-}
-
 /// The jobs to submit for `operation` over `inputs` with these settings and destinations.
+/// `archive_choice` is the answer to "the archive already exists" given for these inputs and
+/// destination, if any; else the remembered [`Settings::existing_archive`] applies. The error is
+/// a sentence for the window.
 pub fn build_jobs(
     operation: Operation,
     settings: &Settings,
     inputs: &[PathBuf],
     destinations: &Destinations,
+    archive_choice: Option<ExistingArchive>,
 ) -> Result<Vec<JobSpec>, String> {
     if inputs.is_empty() {
         return Err("Add some files or folders first.".to_owned());
     }
-    match operation {
+    let specs = match operation {
         Operation::Compress => {
             let level = settings.compression.deflate_level();
-            let on_exists = if settings.overwrite_archives {
-                ExistingArchive::Replace
-            } else {
-                ExistingArchive::Fail
-            };
+            let on_exists = archive_choice.unwrap_or(settings.existing_archive.policy());
             match settings.archive_layout {
                 ArchiveLayout::SingleArchive => {
                     let destination = destinations
                         .archive_path(inputs)
                         .ok_or("Choose where to save the archive.")?;
-                    Ok(vec![JobSpec::Zip(ZipSpec {
+                    vec![JobSpec::Zip(ZipSpec {
                         inputs: inputs.to_vec(),
                         destination,
                         level,
                         on_exists,
-                    })])
+                    })]
                 }
                 ArchiveLayout::ArchivePerFolder => {
                     let folder = destinations
                         .archives_folder_path(inputs)
                         .ok_or("Choose a folder for the archives.")?;
-                    Ok(ZipSpec::per_folder(inputs, &folder, level, on_exists)
+                    ZipSpec::per_folder(inputs, &folder, level, on_exists)
                         .into_iter()
                         .map(JobSpec::Zip)
-                        .collect())
+                        .collect()
                 }
             }
         }
@@ -334,17 +411,60 @@ pub fn build_jobs(
             let output_dir = destinations
                 .thumbnails_folder_path(inputs)
                 .ok_or("Choose a folder for the thumbnails.")?;
-            Ok(vec![JobSpec::Thumbs(ThumbSpec {
-                inputs: inputs.to_vec(),
-                output_dir,
-                sizes_px: vec![settings.thumb_side_px()],
-                name_template: None,
-                format: settings.thumb_format,
-                quality: settings.jpeg_quality.clamp(1, 100),
-                on_conflict: settings.on_conflict,
-                only: Vec::new(),
-            })])
+            vec![JobSpec::Thumbs(
+                settings.thumb_spec(inputs.to_vec(), output_dir),
+            )]
         }
+    };
+    for spec in &specs {
+        spec.validate().map_err(|e| capitalized(&e.to_string()))?;
+    }
+    Ok(specs)
+}
+
+/// One input and the thumbnail names it gets, for the live preview of the name template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleNames {
+    /// The source's file name.
+    pub source: String,
+    /// The thumbnails' file names, one per size.
+    pub outputs: Vec<String>,
+}
+
+/// The first `count` sources' thumbnail names, rendered locally with the template (no file
+/// system access): `sources` are file paths (a folder input stands for the images inside it,
+/// which the window does not list; the caller passes an example name there). The error is the
+/// template's, in the user's terms.
+pub fn sample_names(
+    settings: &Settings,
+    sources: &[PathBuf],
+    count: usize,
+) -> Result<Vec<SampleNames>, String> {
+    let template = settings.parsed_template()?;
+    let extension = settings.thumb_format.extension();
+    Ok(sources
+        .iter()
+        .take(count)
+        .map(|source| SampleNames {
+            source: source
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            outputs: settings
+                .thumb_sizes_px
+                .iter()
+                .map(|&px| template.render(source, px, extension))
+                .collect(),
+        })
+        .collect())
+}
+
+/// "name template ..." -> "Name template ...".
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -352,16 +472,24 @@ pub fn build_jobs(
 mod tests {
     use super::*;
 
+    fn jobs(
+        operation: Operation,
+        settings: &Settings,
+        inputs: &[PathBuf],
+        destinations: &Destinations,
+    ) -> Vec<JobSpec> {
+        build_jobs(operation, settings, inputs, destinations, None).unwrap()
+    }
+
     #[test]
     fn default_archive_is_next_to_the_first_input() {
         let inputs = vec![PathBuf::from("/data/photos")];
-        let jobs = build_jobs(
+        let jobs = jobs(
             Operation::Compress,
             &Settings::default(),
             &inputs,
             &Destinations::default(),
-        )
-        .unwrap();
+        );
         let [JobSpec::Zip(zip)] = jobs.as_slice() else {
             panic!("one zip job expected: {jobs:?}")
         };
@@ -371,16 +499,36 @@ mod tests {
     }
 
     #[test]
-    fn typed_archive_gets_a_zip_extension() {
+    fn typed_archive_is_passed_as_typed_and_the_choice_wins() {
         let inputs = vec![PathBuf::from("/data/a.txt")];
         let destinations = Destinations {
             archive: " /tmp/out ".to_owned(),
             ..Default::default()
         };
+        // The engine decides what "/tmp/out" means (a folder, or "out.zip").
         assert_eq!(
             destinations.archive_path(&inputs),
-            Some(PathBuf::from("/tmp/out.zip"))
+            Some(PathBuf::from("/tmp/out"))
         );
+        let settings = Settings {
+            existing_archive: ArchiveExists::Replace,
+            ..Default::default()
+        };
+        let remembered = jobs(Operation::Compress, &settings, &inputs, &destinations);
+        let chosen = build_jobs(
+            Operation::Compress,
+            &settings,
+            &inputs,
+            &destinations,
+            Some(ExistingArchive::KeepBoth),
+        )
+        .unwrap();
+        let on_exists = |specs: &[JobSpec]| match specs {
+            [JobSpec::Zip(z)] => z.on_exists,
+            other => panic!("one zip job expected: {other:?}"),
+        };
+        assert_eq!(on_exists(&remembered), ExistingArchive::Replace);
+        assert_eq!(on_exists(&chosen), ExistingArchive::KeepBoth);
     }
 
     #[test]
@@ -391,13 +539,12 @@ mod tests {
             compression: CompressionLevel::Maximum,
             ..Default::default()
         };
-        let jobs = build_jobs(
+        let jobs = jobs(
             Operation::Compress,
             &settings,
             &inputs,
             &Destinations::default(),
-        )
-        .unwrap();
+        );
         let outputs: Vec<_> = jobs.iter().map(|j| j.output_path().to_path_buf()).collect();
         assert_eq!(
             outputs,
@@ -408,27 +555,68 @@ mod tests {
     #[test]
     fn thumbnails_use_the_settings() {
         let inputs = vec![PathBuf::from("/pics/x.jpg")];
-        let settings = Settings {
-            thumb_size: ThumbSize::Custom,
-            custom_thumb_side_px: 300,
+        let mut settings = Settings {
             thumb_format: ThumbFormat::Webp,
             on_conflict: ConflictPolicy::Skip,
+            name_template: " {parent}-{stem}_{size} ".to_owned(),
             ..Default::default()
         };
-        let jobs = build_jobs(
+        assert!(settings.add_thumb_size(1024));
+        assert!(settings.add_thumb_size(64));
+        assert!(!settings.add_thumb_size(64), "no repeats");
+        let jobs = jobs(
             Operation::Thumbnails,
             &settings,
             &inputs,
             &Destinations::default(),
-        )
-        .unwrap();
+        );
         let [JobSpec::Thumbs(t)] = jobs.as_slice() else {
             panic!("one thumbnail job expected")
         };
         assert_eq!(t.output_dir, PathBuf::from("/pics/thumbnails"));
-        assert_eq!(t.sizes_px, vec![300]);
+        assert_eq!(t.sizes_px, vec![64, 256, 1024]);
+        assert_eq!(t.name_template.as_deref(), Some("{parent}-{stem}_{size}"));
         assert_eq!(t.format, ThumbFormat::Webp);
         assert_eq!(t.on_conflict, ConflictPolicy::Skip);
+    }
+
+    #[test]
+    fn the_last_size_stays() {
+        let mut settings = Settings::default();
+        assert!(!settings.remove_thumb_size(DEFAULT_THUMB_SIDE_PX));
+        assert_eq!(settings.thumb_sizes_px, vec![DEFAULT_THUMB_SIDE_PX]);
+        settings.add_thumb_size(512);
+        assert!(settings.remove_thumb_size(DEFAULT_THUMB_SIDE_PX));
+        assert_eq!(settings.thumb_sizes_px, vec![512]);
+    }
+
+    #[test]
+    fn template_names_render_locally_and_errors_read_well() {
+        let mut settings = Settings::default();
+        let sources = [PathBuf::from("/p/trip/a.JPG"), PathBuf::from("/p/b.png")];
+        let names = sample_names(&settings, &sources, 1).unwrap();
+        assert_eq!(
+            names,
+            vec![SampleNames {
+                source: "a.JPG".to_owned(),
+                outputs: vec!["a.jpg".to_owned()]
+            }]
+        );
+        settings.add_thumb_size(512);
+        let names = sample_names(&settings, &sources, 5).unwrap();
+        assert_eq!(names[1].outputs, vec!["b_256.jpg", "b_512.jpg"]);
+        settings.name_template = "{parent}/{stem}".to_owned();
+        let err = sample_names(&settings, &sources, 5).unwrap_err();
+        assert!(err.contains("cannot contain '/'"), "{err}");
+        let err = build_jobs(
+            Operation::Thumbnails,
+            &settings,
+            &sources,
+            &Destinations::default(),
+            None,
+        )
+        .unwrap_err();
+        assert!(err.starts_with("Name template"), "{err}");
     }
 
     #[test]
@@ -438,7 +626,8 @@ mod tests {
                 Operation::Compress,
                 &Settings::default(),
                 &[],
-                &Destinations::default()
+                &Destinations::default(),
+                None,
             )
             .is_err()
         );
@@ -463,12 +652,22 @@ mod tests {
         let settings = Settings {
             jpeg_quality: 0,
             custom_thumb_side_px: 1,
+            thumb_sizes_px: vec![99_999, 1, 1],
             workers: Some(0),
             ..Default::default()
         };
         let settings = settings.sanitized();
         assert_eq!(settings.jpeg_quality, 1);
         assert_eq!(settings.custom_thumb_side_px, 16);
+        assert_eq!(settings.thumb_sizes_px, vec![16, MAX_THUMB_SIDE_PX]);
         assert_eq!(settings.workers, Some(1));
+        let empty = Settings {
+            thumb_sizes_px: Vec::new(),
+            ..Default::default()
+        };
+        assert_eq!(
+            empty.sanitized().thumb_sizes_px,
+            vec![DEFAULT_THUMB_SIDE_PX]
+        );
     }
 }

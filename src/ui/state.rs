@@ -1,19 +1,21 @@
 //! Everything the window draws, in one place, and the commands the drawing code emits.
 //!
-//! Owns: [`UiState`] (inputs, settings, destination fields, the queue, the notice line, the
-//! quit prompt) and [`Command`] (what a click or a key asks for; the app applies commands after
-//! the frame is drawn, so views only read state and edit their own fields).
+//! Owns: [`UiState`] (inputs, settings, destination fields, the plan preview, the queue, the
+//! notice line, the questions the window asks, the quit prompt) and [`Command`] (what a click or
+//! a key asks for; the app applies commands after the frame is drawn, so views only read state
+//! and edit their own fields).
 //! Must not touch: the engine, threads, the file system.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::engine::JobId;
+use crate::engine::{ExistingArchive, JobId, JobSpec};
 
 use super::dialogs::DialogRequest;
 use super::inputs::InputList;
+use super::preview::Preview;
 use super::queue::Queue;
-use super::settings::{Destinations, Operation, Settings};
+use super::settings::{ArchiveLayout, Destinations, Operation, Settings};
 
 /// How serious a notice is (its colour).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +45,72 @@ pub enum QuitState {
     Closing,
 }
 
+/// A question the window asks in a modal before it queues anything.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prompt {
+    /// Archives already exist: Replace, Keep both (as `name (1).zip`) or Cancel.
+    ArchiveExists {
+        /// The archives in the way.
+        archives: Vec<PathBuf>,
+        /// The jobs to submit with the answer.
+        specs: Vec<JobSpec>,
+        /// Failed jobs these replace (their cards go once the new jobs are queued).
+        failed: Vec<JobId>,
+    },
+    /// "One archive per folder" with plain files among the inputs makes several archives.
+    ManyArchives {
+        archives: usize,
+        /// The names of the inputs that are plain files.
+        files: Vec<String>,
+    },
+}
+
+/// An answer to "the archive already exists", valid while the inputs and destination it was
+/// given for are unchanged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchiveChoice {
+    pub key: ChoiceKey,
+    pub on_exists: ExistingArchive,
+}
+
+/// What an answer about an existing archive depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChoiceKey {
+    inputs_generation: u64,
+    layout: ArchiveLayout,
+    archive: String,
+    archives_folder: String,
+}
+
+/// The person's answer to [`Prompt::ArchiveExists`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExistsAnswer {
+    Replace,
+    KeepBoth,
+    Cancel,
+}
+
+impl ExistsAnswer {
+    /// The engine's policy for this answer (`None`: cancel).
+    pub fn policy(self) -> Option<ExistingArchive> {
+        match self {
+            ExistsAnswer::Replace => Some(ExistingArchive::Replace),
+            ExistsAnswer::KeepBoth => Some(ExistingArchive::KeepBoth),
+            ExistsAnswer::Cancel => None,
+        }
+    }
+}
+
+/// The person's answer to [`Prompt::ManyArchives`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManyArchivesAnswer {
+    /// Make them all.
+    Confirm,
+    /// Switch to one archive for all inputs (nothing is queued: the preview shows it first).
+    OneArchive,
+    Cancel,
+}
+
 /// What the person asked for this frame.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -64,6 +132,16 @@ pub enum Command {
     DismissNotice,
     ConfirmQuit,
     KeepRunning,
+    /// Answer to the modal "the archive already exists".
+    AnswerArchiveExists(ExistsAnswer),
+    /// Answer to the modal "this makes N archives".
+    AnswerManyArchives(ManyArchivesAnswer),
+    /// An answer given in advance in the preview (`None`: ask again).
+    ChooseExisting(Option<ExistingArchive>),
+    /// Submits a job that failed because its archive exists again, with this policy.
+    RetryArchive(JobId, ExistingArchive),
+    /// Sets the thumbnails' folder (the preview's "Use a thumbnails subfolder").
+    SetThumbnailsFolder(PathBuf),
 }
 
 /// The state the views draw.
@@ -72,6 +150,19 @@ pub struct UiState {
     pub destinations: Destinations,
     pub inputs: InputList,
     pub queue: Queue,
+    /// The dry run of what Start would do, and its plan.
+    pub preview: Preview,
+    /// The modal question open now, if any.
+    pub prompt: Option<Prompt>,
+    /// The answer given in advance to "the archive already exists".
+    pub archive_choice: Option<ArchiveChoice>,
+    /// Start was pressed while inputs were being measured (their kinds decide whether
+    /// "one archive per folder" must ask first): it goes ahead once they are.
+    pub pending_start: Option<Operation>,
+    /// Inputs generation for which "make N archives" was confirmed.
+    pub many_archives_confirmed: Option<u64>,
+    /// A job identical to what Start would submit is queued or running (Start is disabled).
+    pub start_blocked_by: Option<JobId>,
     /// The "paste a path" field.
     pub path_field: String,
     pub notice: Option<Notice>,
@@ -91,6 +182,12 @@ impl UiState {
             destinations: Destinations::default(),
             inputs: InputList::default(),
             queue: Queue::default(),
+            preview: Preview::default(),
+            prompt: None,
+            archive_choice: None,
+            pending_start: None,
+            many_archives_confirmed: None,
+            start_blocked_by: None,
             path_field: String::new(),
             notice: None,
             quit: QuitState::Running,
@@ -98,6 +195,24 @@ impl UiState {
             files_hovering: false,
             cores: crate::engine::default_workers(),
         }
+    }
+
+    /// What an answer about an existing archive given now would be tied to.
+    pub fn choice_key(&self) -> ChoiceKey {
+        ChoiceKey {
+            inputs_generation: self.inputs.generation(),
+            layout: self.settings.archive_layout,
+            archive: self.destinations.archive.clone(),
+            archives_folder: self.destinations.archives_folder.clone(),
+        }
+    }
+
+    /// The answer about an existing archive that holds for the current inputs and destination.
+    pub fn archive_choice(&self) -> Option<ExistingArchive> {
+        self.archive_choice
+            .as_ref()
+            .filter(|c| c.key == self.choice_key())
+            .map(|c| c.on_exists)
     }
 
     pub fn notify(&mut self, level: NoticeLevel, text: impl Into<String>) {

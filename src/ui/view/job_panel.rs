@@ -1,7 +1,8 @@
 //! The job column: what to make from the inputs (an archive or thumbnails), its settings, and
 //! the button that queues it.
 //!
-//! Owns: drawing the settings (edited in place: they are plain data) and the destination fields.
+//! Owns: drawing the settings (edited in place: they are plain data), the destination fields,
+//! how many archives "one per folder" makes, and the live preview of thumbnail names.
 //! Must not touch: building or submitting jobs (it emits [`Command::Start`]), dialogs (it asks
 //! for them with a command).
 
@@ -9,15 +10,22 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, RichText};
 
-use crate::engine::{ConflictPolicy, ThumbFormat};
+use crate::engine::{ConflictPolicy, JobKind, ThumbFormat};
 
 use super::super::dialogs::DialogRequest;
+use super::super::format;
+use super::super::inputs::InputSize;
 use super::super::settings::{
-    ArchiveLayout, CUSTOM_THUMB_SIDE_RANGE_PX, CompressionLevel, Operation, THUMB_SIZE_PRESETS_PX,
-    ThumbSize,
+    self, ArchiveExists, ArchiveLayout, CUSTOM_THUMB_SIDE_RANGE_PX, CompressionLevel,
+    MAX_THUMB_SIZES, Operation, SampleNames, THUMB_SIZE_PRESETS_PX,
 };
 use super::super::state::{Command, UiState};
-use super::{section_heading, theme};
+use super::{section_heading, theme, widgets};
+
+/// How many images the name preview shows.
+const NAME_SAMPLES: usize = 3;
+/// The example file name standing for the images inside a folder input.
+const EXAMPLE_IMAGE_NAME: &str = "IMG_0001.jpg";
 
 /// Height of the button that queues the job.
 const START_BUTTON_HEIGHT: f32 = 34.0;
@@ -88,12 +96,12 @@ fn default_hint(path: Option<PathBuf>) -> String {
 }
 
 fn compress_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>) {
-    let inputs = state.inputs.paths();
+    let inputs = first_inputs(state);
     let dialog_free = !state.dialog_open;
     let settings = &mut state.settings;
     let destinations = &mut state.destinations;
     settings_grid(ui, "compress-settings", |ui| {
-        row_label(ui, "Output");
+        let label = row_label(ui, "Output");
         ui.horizontal(|ui| {
             ui.radio_value(
                 &mut settings.archive_layout,
@@ -106,7 +114,9 @@ fn compress_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<
                 "One per folder",
             )
             .on_hover_text("Each input becomes its own archive, named after it");
-        });
+        })
+        .response
+        .labelled_by(label.id);
         ui.end_row();
 
         match settings.archive_layout {
@@ -155,17 +165,55 @@ fn compress_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<
         });
         ui.end_row();
 
-        row_label(ui, "Existing");
-        ui.checkbox(
-            &mut settings.overwrite_archives,
-            "Replace an archive that already exists",
-        );
+        let label = row_label(ui, "If it exists");
+        ui.horizontal(|ui| {
+            ui.spacing_mut().item_spacing.x = 4.0;
+            for choice in ArchiveExists::ALL {
+                // Named with the row: "Replace" alone is the question's button.
+                ui.selectable_value(&mut settings.existing_archive, choice, choice.label())
+                    .accessible_name(format!("If it exists: {}", choice.label()))
+                    .on_hover_text(choice.hint());
+            }
+        })
+        .response
+        .labelled_by(label.id);
         ui.end_row();
     });
+    if state.settings.archive_layout == ArchiveLayout::ArchivePerFolder && !state.inputs.is_empty()
+    {
+        archive_count(ui, state);
+    }
+}
+
+/// "Makes 5 archives, 3 of them from single files" before starting (from the measured inputs).
+fn archive_count(ui: &mut egui::Ui, state: &UiState) {
+    let inputs = state.inputs.len() as u64;
+    let files = state.inputs.plain_files().count() as u64;
+    let mut text = format!("Makes {}", format::plural(inputs, "archive", "archives"));
+    if state.inputs.measuring() {
+        text.push_str(" (measuring the inputs…)");
+    } else if files > 0 && inputs > 1 {
+        text.push_str(&format!(
+            ", {} from single files: Start asks first",
+            if files == inputs {
+                "all".to_owned()
+            } else {
+                format!("{files} of them")
+            }
+        ));
+    }
+    let color = if files > 0 && inputs > 1 {
+        theme::warning(ui.visuals())
+    } else {
+        ui.visuals().weak_text_color()
+    };
+    ui.add(egui::Label::new(RichText::new(text).color(color)).wrap());
 }
 
 fn thumbnail_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>) {
-    let inputs = state.inputs.paths();
+    let inputs = first_inputs(state);
+    // From last frame's template: a change shows in the next frame, which the edit asks for.
+    let names = sample_names_now(state);
     let dialog_free = !state.dialog_open;
     let settings = &mut state.settings;
     let destinations = &mut state.destinations;
@@ -186,33 +234,65 @@ fn thumbnail_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec
         );
         ui.end_row();
 
-        let size_label = row_label(ui, "Size");
-        ui.horizontal(|ui| {
+        let size_label = row_label(ui, "Sizes");
+        ui.horizontal_wrapped(|ui| {
             ui.spacing_mut().item_spacing.x = 4.0;
-            for px in THUMB_SIZE_PRESETS_PX {
-                ui.selectable_value(
-                    &mut settings.thumb_size,
-                    ThumbSize::Preset(px),
-                    format!("{px} px"),
-                )
-                .on_hover_text(format!(
-                    "The long side becomes {px} pixels (smaller images are kept as they are)"
-                ));
-            }
-            ui.selectable_value(&mut settings.thumb_size, ThumbSize::Custom, "Custom");
-            if settings.thumb_size == ThumbSize::Custom {
-                let range = *CUSTOM_THUMB_SIDE_RANGE_PX.start()..=*CUSTOM_THUMB_SIDE_RANGE_PX.end();
-                ui.add(
-                    egui::DragValue::new(&mut settings.custom_thumb_side_px)
-                        .range(range)
-                        .suffix(" px"),
-                )
-                .labelled_by(size_label.id)
-                .on_hover_text("Custom size: the long side, in pixels");
+            size_toggles(ui, settings);
+        })
+        .response
+        .labelled_by(size_label.id);
+        ui.end_row();
+
+        let add_label = row_label(ui, "Add size");
+        ui.horizontal(|ui| {
+            let range = *CUSTOM_THUMB_SIDE_RANGE_PX.start()..=*CUSTOM_THUMB_SIDE_RANGE_PX.end();
+            ui.add(
+                egui::DragValue::new(&mut settings.custom_thumb_side_px)
+                    .range(range)
+                    .suffix(" px"),
+            )
+            .labelled_by(add_label.id)
+            .on_hover_text("Another size: the long side, in pixels");
+            let px = settings.custom_thumb_side_px;
+            let can_add = !settings.thumb_sizes_px.contains(&px)
+                && settings.thumb_sizes_px.len() < MAX_THUMB_SIZES;
+            let add = ui
+                .add_enabled(can_add, egui::Button::new("Add"))
+                .accessible_name(format!("Add {px} px"));
+            let add = if can_add {
+                add.on_hover_text(format!("Also make {px} px thumbnails"))
+            } else {
+                add.on_disabled_hover_text("Already in the list, or the list is full")
+            };
+            if add.clicked() {
+                settings.add_thumb_size(px);
             }
         });
         ui.end_row();
 
+        let name_label = row_label(ui, "Name");
+        {
+            let default = if settings.thumb_sizes_px.len() > 1 {
+                "{stem}_{size}"
+            } else {
+                "{stem}"
+            };
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut settings.name_template)
+                    .hint_text(default)
+                    .desired_width(f32::INFINITY),
+            );
+            field.labelled_by(name_label.id).on_hover_text(
+                "The thumbnails' file names: {stem} (the image's name), {size} (pixels), \
+                 {ext} (its extension), {parent} (its folder's name). Empty: the default.",
+            );
+        }
+        ui.end_row();
+
+        // The first names, under the template, in the value column.
+        ui.label("");
+        ui.vertical(|ui| draw_names(ui, names));
+        ui.end_row();
         row_label(ui, "Format");
         ui.horizontal(|ui| {
             ui.spacing_mut().item_spacing.x = 4.0;
@@ -261,13 +341,140 @@ fn thumbnail_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec
     });
 }
 
+/// The first inputs (the defaults shown as hints only depend on the first one): cloning every
+/// path each frame would cost with 100,000 inputs.
+fn first_inputs(state: &UiState) -> Vec<PathBuf> {
+    state
+        .inputs
+        .entries()
+        .iter()
+        .take(1)
+        .map(|e| e.path.clone())
+        .collect()
+}
+
+/// One toggle per preset and per chosen size: a click adds or removes the size (the last size
+/// stays).
+fn size_toggles(ui: &mut egui::Ui, settings: &mut settings::Settings) {
+    let mut shown: Vec<u32> = THUMB_SIZE_PRESETS_PX.to_vec();
+    for &px in &settings.thumb_sizes_px {
+        if !shown.contains(&px) {
+            shown.push(px);
+        }
+    }
+    shown.sort_unstable();
+    for px in shown {
+        let chosen = settings.thumb_sizes_px.contains(&px);
+        let button = ui.add(egui::Button::selectable(chosen, format!("{px} px")));
+        let button = if chosen {
+            button.on_hover_text(format!(
+                "Making {px} px thumbnails (the long side); click to leave this size out"
+            ))
+        } else {
+            button.on_hover_text(format!(
+                "Also make {px} px thumbnails (the long side; smaller images are kept as they are)"
+            ))
+        };
+        if button.clicked() {
+            if chosen {
+                settings.remove_thumb_size(px);
+            } else {
+                settings.add_thumb_size(px);
+            }
+        }
+    }
+}
+
+/// The first thumbnail names, live: from the fresh preview's plan (renames included), else
+/// rendered here with the template; or the template's error.
+fn sample_names_now(state: &UiState) -> Result<Vec<SampleNames>, String> {
+    let from_plan = state
+        .preview
+        .view()
+        .filter(|v| v.kind == JobKind::Thumbs && state.preview.is_fresh())
+        .map(|v| v.first_names(NAME_SAMPLES))
+        .filter(|names| !names.is_empty());
+    match from_plan {
+        Some(names) => Ok(names),
+        None => {
+            let sources: Vec<PathBuf> = state
+                .inputs
+                .entries()
+                .iter()
+                .take(NAME_SAMPLES)
+                .map(|e| match e.size {
+                    InputSize::Folder { .. } => e.path.join(EXAMPLE_IMAGE_NAME),
+                    _ => e.path.clone(),
+                })
+                .collect();
+            let sources = if sources.is_empty() {
+                vec![PathBuf::from("photos").join(EXAMPLE_IMAGE_NAME)]
+            } else {
+                sources
+            };
+            settings::sample_names(&state.settings, &sources, NAME_SAMPLES)
+        }
+    }
+}
+
+/// The name preview under the template field, or the template's error in its place.
+fn draw_names(ui: &mut egui::Ui, names: Result<Vec<SampleNames>, String>) {
+    // Tight lines: these are small text, not controls.
+    ui.spacing_mut().item_spacing.y = 0.0;
+    ui.spacing_mut().interact_size.y = 15.0;
+    match names {
+        Ok(names) => {
+            for SampleNames { source, outputs } in names {
+                ui.horizontal(|ui| {
+                    ui.spacing_mut().item_spacing.x = 4.0;
+                    let weak = ui.visuals().weak_text_color();
+                    ui.label(RichText::new(source).small().weak());
+                    widgets::arrow(ui, weak);
+                    ui.add(
+                        egui::Label::new(RichText::new(outputs.join(", ")).small().weak())
+                            .truncate(),
+                    );
+                });
+            }
+        }
+        Err(message) => {
+            ui.add(
+                egui::Label::new(
+                    RichText::new(message)
+                        .small()
+                        .color(theme::danger(ui.visuals())),
+                )
+                .wrap(),
+            );
+        }
+    }
+}
+
 fn start_button(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>) {
     let operation = state.settings.operation;
-    let text = match operation {
+    let mut text = match operation {
         Operation::Compress => "Compress",
         Operation::Thumbnails => "Make thumbnails",
     };
-    let enabled = !state.inputs.is_empty();
+    let template_error = (operation == Operation::Thumbnails)
+        .then(|| state.settings.parsed_template().err())
+        .flatten();
+    let why_not = if state.inputs.is_empty() {
+        Some("Add files or folders first".to_owned())
+    } else if let Some(error) = template_error {
+        Some(error)
+    } else if let Some(id) = state.start_blocked_by {
+        text = "Queued";
+        Some(format!(
+            "This job is already in the queue ({id}); change something to queue another"
+        ))
+    } else if state.pending_start.is_some() {
+        text = "Measuring the inputs…";
+        Some("Starts once every input is measured".to_owned())
+    } else {
+        None
+    };
+    let enabled = why_not.is_none();
     let accent = theme::accent(ui.visuals());
     let button = egui::Button::new(
         RichText::new(text)
@@ -287,10 +494,9 @@ fn start_button(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>)
             |ui| ui.add_enabled(enabled, button),
         )
         .inner;
-    let response = if enabled {
-        response.on_hover_text("Queue this job; it runs in the background")
-    } else {
-        response.on_disabled_hover_text("Add files or folders first")
+    let response = match why_not {
+        None => response.on_hover_text("Queue this job; it runs in the background"),
+        Some(why) => response.on_disabled_hover_text(why),
     };
     if response.clicked() {
         commands.push(Command::Start(operation));

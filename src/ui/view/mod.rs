@@ -2,7 +2,8 @@
 //! [`Command`]s.
 //!
 //! Layout: a toolbar on top (name, worker count), a status bar at the bottom (what runs, notices,
-//! shortcuts), the inputs and the job settings on the left, the queue in the middle.
+//! shortcuts), the inputs and the job settings on the left, the plan preview and the queue in
+//! the middle, and the modal questions over everything.
 //!
 //! Owns: layout and widgets, accessible names of every interactive widget.
 //! Must not touch: the engine, threads, the file system; state other than the fields a widget
@@ -10,6 +11,8 @@
 
 mod inputs_panel;
 mod job_panel;
+pub mod plan_panel;
+mod prompts;
 mod queue_panel;
 mod quit_prompt;
 pub mod theme;
@@ -56,7 +59,11 @@ pub fn draw(
         });
     egui::CentralPanel::default()
         .frame(egui::Frame::central_panel(ui.style()).inner_margin(egui::Margin::symmetric(18, 12)))
-        .show(ui, |ui| queue_panel::show(ui, &state.queue, commands));
+        .show(ui, |ui| {
+            plan_panel::show(ui, state, commands);
+            queue_panel::show(ui, &state.queue, state.prompt.is_none(), commands);
+        });
+    prompts::show(ui.ctx(), state, commands);
     quit_prompt::show(ui.ctx(), state, commands);
     if state.files_hovering {
         drop_overlay(ui.ctx());

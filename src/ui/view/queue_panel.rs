@@ -1,5 +1,6 @@
 //! The queue: one card per job, newest at the bottom, with live progress while it runs and its
-//! outcome, output, problems and thumbnails once it has finished.
+//! outcome, output, problems and thumbnails once it has finished; a job that failed because its
+//! archive exists offers Replace and Keep both on its card.
 //!
 //! Owns: drawing job cards and the queue's header buttons.
 //! Must not touch: the engine (Cancel, Open folder... are commands), textures' creation (the app
@@ -7,7 +8,7 @@
 
 use eframe::egui::{self, RichText};
 
-use crate::engine::{JobKind, JobReport, JobState, ProblemKind};
+use crate::engine::{ExistingArchive, JobKind, JobReport, JobState, ProblemKind};
 
 use super::super::format;
 use super::super::queue::{JobRow, Queue};
@@ -19,7 +20,9 @@ const PROBLEMS_SHOWN: usize = 200;
 /// Height of the thumbnails in a strip, in points.
 const STRIP_HEIGHT: f32 = 80.0;
 
-pub fn show(ui: &mut egui::Ui, queue: &Queue, commands: &mut Vec<Command>) {
+/// Draws the queue. `answers` is false while a modal question is open (the cards' own answer
+/// buttons are hidden then: the question has them).
+pub fn show(ui: &mut egui::Ui, queue: &Queue, answers: bool, commands: &mut Vec<Command>) {
     ui.horizontal(|ui| {
         let active = queue.active_count();
         let finished = queue.finished_count();
@@ -70,13 +73,19 @@ pub fn show(ui: &mut egui::Ui, queue: &Queue, commands: &mut Vec<Command>) {
         .stick_to_bottom(true)
         .show(ui, |ui| {
             for row in queue.rows() {
-                job_card(ui, row, queue.selected() == Some(row.id), commands);
+                job_card(ui, row, queue.selected() == Some(row.id), answers, commands);
                 ui.add_space(8.0);
             }
         });
 }
 
-fn job_card(ui: &mut egui::Ui, row: &JobRow, selected: bool, commands: &mut Vec<Command>) {
+fn job_card(
+    ui: &mut egui::Ui,
+    row: &JobRow,
+    selected: bool,
+    answers: bool,
+    commands: &mut Vec<Command>,
+) {
     let visuals = ui.visuals().clone();
     let stroke = if selected {
         egui::Stroke::new(1.5, theme::accent(&visuals))
@@ -102,12 +111,61 @@ fn job_card(ui: &mut egui::Ui, row: &JobRow, selected: bool, commands: &mut Vec<
                     None => progress_details(ui, row),
                     Some(report) => finished_details(ui, row, report),
                 }
+                if let Some(plan) = &row.plan {
+                    for warning in &plan.warnings {
+                        ui.add(
+                            egui::Label::new(
+                                RichText::new(warning.to_string())
+                                    .small()
+                                    .color(theme::warning(ui.visuals())),
+                            )
+                            .wrap(),
+                        );
+                    }
+                }
+                if answers && let Some(existing) = row.existing_archive() {
+                    existing_archive_answers(ui, row, existing, commands);
+                }
             });
         },
     );
     if scope.response.clicked() {
         commands.push(Command::SelectJob(row.id));
     }
+}
+
+/// A job that failed because its archive exists: the same answers the question offers.
+fn existing_archive_answers(
+    ui: &mut egui::Ui,
+    row: &JobRow,
+    existing: &std::path::Path,
+    commands: &mut Vec<Command>,
+) {
+    let name = existing
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| existing.display().to_string());
+    ui.add_space(2.0);
+    ui.horizontal(|ui| {
+        let replace = ui
+            .button("Replace")
+            .accessible_name(format!("Replace {name}"))
+            .on_hover_text(format!(
+                "Run the job again and replace {name} once the new archive is complete"
+            ));
+        if replace.clicked() {
+            commands.push(Command::RetryArchive(row.id, ExistingArchive::Replace));
+        }
+        let keep = ui
+            .button("Keep both")
+            .accessible_name(format!("Keep {name} and write a new archive"))
+            .on_hover_text(format!(
+                "Run the job again; {name} is kept and the new archive gets a free name"
+            ));
+        if keep.clicked() {
+            commands.push(Command::RetryArchive(row.id, ExistingArchive::KeepBoth));
+        }
+    });
 }
 
 fn kind_badge(ui: &mut egui::Ui, kind: JobKind) {
@@ -175,6 +233,7 @@ fn progress_details(ui: &mut egui::Ui, row: &JobRow) {
     let bar_text = match progress.state {
         JobState::Queued => "waiting for a worker".to_owned(),
         JobState::Scanning => "scanning the inputs…".to_owned(),
+        JobState::Planning => "planning every output…".to_owned(),
         _ => format::percent(progress.fraction(), false),
     };
     widgets::progress_bar(ui, progress.fraction(), accent, &bar_text);

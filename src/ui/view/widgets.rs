@@ -91,3 +91,29 @@ pub fn progress_bar(
     );
     response
 }
+
+/// Width of the drawn arrow, in points.
+const ARROW_WIDTH: f32 = 14.0;
+
+/// A small "→" drawn with the painter (the bundled fonts have no arrow glyph), in `color`.
+pub fn arrow(ui: &mut egui::Ui, color: egui::Color32) -> egui::Response {
+    let height = ui.text_style_height(&egui::TextStyle::Small);
+    let (rect, response) =
+        ui.allocate_exact_size(egui::vec2(ARROW_WIDTH, height), egui::Sense::hover());
+    if ui.is_rect_visible(rect) {
+        let stroke = egui::Stroke::new(1.2, color);
+        let y = rect.center().y;
+        let (left, right) = (rect.left() + 2.0, rect.right() - 2.0);
+        let painter = ui.painter();
+        painter.line_segment([egui::pos2(left, y), egui::pos2(right, y)], stroke);
+        painter.line_segment(
+            [egui::pos2(right - 4.0, y - 3.5), egui::pos2(right, y)],
+            stroke,
+        );
+        painter.line_segment(
+            [egui::pos2(right - 4.0, y + 3.5), egui::pos2(right, y)],
+            stroke,
+        );
+    }
+    response
+}
