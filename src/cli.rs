@@ -68,6 +68,9 @@ struct Common {
     /// Print the plan (every output and what happens to it) and write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Keep no journal: the job cannot be resumed after a crash.
+    #[arg(long)]
+    no_journal: bool,
 }
 
 #[derive(Args, Debug)]
@@ -338,7 +341,12 @@ fn run_with(
     submit: impl FnOnce(&Engine) -> Vec<Result<JobId, SubmitError>>,
 ) -> u8 {
     let workers = common.jobs.map(usize::from).unwrap_or_else(default_workers);
-    let engine = Arc::new(Engine::new(workers));
+    let state_dir = if common.no_journal {
+        None
+    } else {
+        default_state_dir()
+    };
+    let engine = Arc::new(Engine::with_state_dir(workers, state_dir));
     let interrupted = Arc::new(AtomicBool::new(false));
     {
         let engine: Weak<Engine> = Arc::downgrade(&engine);
