@@ -3,23 +3,9 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use common::*;
-
-fn shrinkwrap(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_shrinkwrap"))
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 #[test]
 fn zip_writes_a_valid_archive_and_exits_zero() {
@@ -188,10 +174,8 @@ fn ctrl_c_cancels_cleanly_with_exit_130() {
     let tmp = tempfile::tempdir().unwrap();
     write(&tmp.path().join("in/huge.log"), &text(400 << 20));
     std::fs::create_dir_all(tmp.path().join("out")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shrinkwrap"))
+    let mut child = cli(tmp.path())
         .args(["zip", "in", "--output", "out/huge.zip", "--json"])
-        .current_dir(tmp.path())
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -9,7 +9,7 @@ use std::fs;
 use std::io::Cursor;
 use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
 use common::*;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
@@ -58,19 +58,6 @@ fn thumb_spec(inputs: Vec<PathBuf>, out: &Path, policy: ConflictPolicy) -> JobSp
     let mut spec = ThumbSpec::new(inputs, out.to_path_buf());
     spec.on_conflict = policy;
     JobSpec::Thumbs(spec)
-}
-
-fn shrinkwrap(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_shrinkwrap"))
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Runs a job and returns its plan and report.

@@ -8,7 +8,7 @@ use std::fs;
 use std::io::{BufRead, BufReader, Cursor};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Stdio};
 
 use common::*;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
@@ -22,22 +22,9 @@ fn jpeg(w: u32, h: u32, seed: u32) -> Vec<u8> {
     out.into_inner()
 }
 
-fn shrinkwrap(args: &[&str], cwd: &Path, state: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_shrinkwrap"))
+fn spawn(args: &[&str], cwd: &Path) -> Child {
+    cli(cwd)
         .args(args)
-        .current_dir(cwd)
-        .env("SHRINKWRAP_STATE_DIR", state)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn spawn(args: &[&str], cwd: &Path, state: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_shrinkwrap"))
-        .args(args)
-        .current_dir(cwd)
-        .env("SHRINKWRAP_STATE_DIR", state)
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -57,10 +44,6 @@ fn kill_when(mut child: Child, pred: impl Fn(&serde_json::Value) -> bool) {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn journals(state: &Path) -> Vec<PathBuf> {
@@ -116,7 +99,7 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 #[test]
 fn a_killed_thumbnail_job_resumes_without_redoing_finished_thumbnails() {
     let tmp = tempfile::tempdir().unwrap();
-    let state = tmp.path().join("state");
+    let state = tmp.path().join(".state");
     let src = tmp.path().join("src");
     for i in 0..60 {
         write(
@@ -129,7 +112,7 @@ fn a_killed_thumbnail_job_resumes_without_redoing_finished_thumbnails() {
         "thumbs", "src", "--output", "out", "--size", "128", "--size", "300", "--jobs", "1",
         "--json",
     ];
-    let child = spawn(&args, tmp.path(), &state);
+    let child = spawn(&args, tmp.path());
     kill_when(child, |v| v["items_done"].as_u64().unwrap_or(0) >= 12);
     // Long enough after the kill for nothing to be in flight.
     let out = tmp.path().join("out");
@@ -154,12 +137,12 @@ fn a_killed_thumbnail_job_resumes_without_redoing_finished_thumbnails() {
         .collect();
     assert!(!recorded.is_empty());
 
-    let list = shrinkwrap(&["resume", "--list"], tmp.path(), &state);
+    let list = shrinkwrap(&["resume", "--list"], tmp.path());
     assert_eq!(list.status.code(), Some(0));
     let listed = String::from_utf8_lossy(&list.stdout);
     assert!(listed.starts_with("1. Thumbnails src -> out: "), "{listed}");
 
-    let resumed = shrinkwrap(&["resume"], tmp.path(), &state);
+    let resumed = shrinkwrap(&["resume"], tmp.path());
     assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
     assert_no_partial_files(&out);
     assert!(
@@ -184,13 +167,12 @@ fn a_killed_thumbnail_job_resumes_without_redoing_finished_thumbnails() {
             "thumbs", "src", "--output", "clean", "--size", "128", "--size", "300",
         ],
         tmp.path(),
-        &state,
     );
     assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
     assert_eq!(tree(&out), tree(&tmp.path().join("clean")));
     assert_eq!(files_below(&out).len(), 120);
     // Nothing left to resume.
-    let again = shrinkwrap(&["resume"], tmp.path(), &state);
+    let again = shrinkwrap(&["resume"], tmp.path());
     assert_eq!(again.status.code(), Some(0));
     assert_eq!(
         String::from_utf8_lossy(&again.stdout).trim(),
@@ -201,7 +183,7 @@ fn a_killed_thumbnail_job_resumes_without_redoing_finished_thumbnails() {
 #[test]
 fn a_killed_zip_job_resumes_and_rebuilds_its_archive() {
     let tmp = tempfile::tempdir().unwrap();
-    let state = tmp.path().join("state");
+    let state = tmp.path().join(".state");
     let input = tmp.path().join("docs");
     write(&input.join("big.log"), &text(160 << 20));
     for i in 0..50 {
@@ -210,13 +192,12 @@ fn a_killed_zip_job_resumes_and_rebuilds_its_archive() {
     let child = spawn(
         &["zip", "docs", "--output", "out/docs.zip", "--json"],
         tmp.path(),
-        &state,
     );
     kill_when(child, |v| v["bytes_done"].as_u64().unwrap_or(0) > 20 << 20);
     let out = tmp.path().join("out");
     assert!(!out.join("docs.zip").exists());
     assert_eq!(journals(&state).len(), 1);
-    let resumed = shrinkwrap(&["resume", "--json"], tmp.path(), &state);
+    let resumed = shrinkwrap(&["resume", "--json"], tmp.path());
     assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
     assert_archive_matches(&out.join("docs.zip"), &expected_tree(&input));
     assert_no_partial_files(&out);
@@ -226,11 +207,11 @@ fn a_killed_zip_job_resumes_and_rebuilds_its_archive() {
 #[test]
 fn a_damaged_journal_is_set_aside_in_one_line_and_the_others_resume() {
     let tmp = tempfile::tempdir().unwrap();
-    let state = tmp.path().join("state");
+    let state = tmp.path().join(".state");
     let jdir = state.join("journal");
     fs::create_dir_all(&jdir).unwrap();
     fs::write(jdir.join("1-2.journal"), b"this is not a journal\n").unwrap();
-    let out = shrinkwrap(&["resume"], tmp.path(), &state);
+    let out = shrinkwrap(&["resume"], tmp.path());
     assert_eq!(out.status.code(), Some(0));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -244,6 +225,6 @@ fn a_damaged_journal_is_set_aside_in_one_line_and_the_others_resume() {
     );
     assert!(jdir.join("set-aside/1-2.journal").is_file());
     // A second look finds nothing more to say.
-    let out = shrinkwrap(&["resume", "--list"], tmp.path(), &state);
+    let out = shrinkwrap(&["resume", "--list"], tmp.path());
     assert!(out.stderr.is_empty(), "{}", stderr(&out));
 }

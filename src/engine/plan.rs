@@ -403,25 +403,31 @@ impl<'a> Resolver<'a> {
 
     /// The first `stem (N).ext` beside `path` that no output of this job took and `free` accepts.
     fn free_name(&self, path: &Path, free: impl Fn(&Self, &Path) -> bool) -> (PathBuf, PathBuf) {
-        let dir = super::spec::parent_dir(path);
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let ext = path.extension().map(|s| s.to_string_lossy().into_owned());
-        let mut n: u64 = 1;
-        loop {
-            let name = match &ext {
-                Some(ext) => format!("{stem} ({n}).{ext}"),
-                None => format!("{stem} ({n})"),
-            };
-            let candidate = dir.join(name);
-            let cmp = comparable_path(&candidate);
-            if !self.taken.contains(&cmp) && free(self, &cmp) {
-                return (candidate, cmp);
-            }
-            n += 1;
+        numbered_free_name(path, |cmp| !self.taken.contains(cmp) && free(self, cmp))
+    }
+}
+
+/// The first `stem (N).ext` (N = 1, 2, ...) beside `path` whose comparable path `free`
+/// accepts; returns it as spelled beside `path` and in comparable form.
+pub(crate) fn numbered_free_name(path: &Path, free: impl Fn(&Path) -> bool) -> (PathBuf, PathBuf) {
+    let dir = super::spec::parent_dir(path);
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path.extension().map(|s| s.to_string_lossy().into_owned());
+    let mut n: u64 = 1;
+    loop {
+        let name = match &ext {
+            Some(ext) => format!("{stem} ({n}).{ext}"),
+            None => format!("{stem} ({n})"),
+        };
+        let candidate = dir.join(name);
+        let cmp = comparable_path(&candidate);
+        if free(&cmp) {
+            return (candidate, cmp);
         }
+        n += 1;
     }
 }
 

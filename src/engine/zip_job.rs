@@ -31,7 +31,7 @@ use super::input::{CHUNK_BYTES, open_regular};
 use super::job::{JobKindImpl, KindPoll, Run, report_plan_skips};
 use super::journal::{RecordedAction, mtime_ns};
 use super::output::TempOutput;
-use super::plan::{Action, Plan, PlanItem, PlannedFile, SkipReason};
+use super::plan::{Action, Plan, PlanItem, PlannedFile, SkipReason, numbered_free_name};
 use super::scan::{Entry, EntryKind, ScanOptions, Scanned, SymlinkPolicy};
 use super::spec::{ExistingArchive, JobKind, ZipSpec, parent_dir};
 use super::status::{CancelFlag, JobCore};
@@ -522,7 +522,7 @@ impl JobKindImpl for ZipJob {
         let (path, action) = match action {
             Some(action) => (wanted, action),
             None => {
-                let (path, cmp) = keep_both_name(&wanted, |c| {
+                let (path, cmp) = numbered_free_name(&wanted, |c| {
                     run.claims.claimed_by(me, c).is_none() && fs::symlink_metadata(c).is_err()
                 });
                 drop(cmp);
@@ -725,29 +725,6 @@ fn archive_name(entry: &Entry) -> PathBuf {
     match entry.kind {
         EntryKind::Dir => PathBuf::from(format!("{}/", entry.name)),
         _ => PathBuf::from(&entry.name),
-    }
-}
-
-/// The first `name (N).zip` beside `path` that `free` accepts (a comparable path).
-fn keep_both_name(path: &Path, free: impl Fn(&Path) -> bool) -> (PathBuf, PathBuf) {
-    let dir = parent_dir(path);
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ext = path.extension().map(|s| s.to_string_lossy().into_owned());
-    let mut n: u64 = 1;
-    loop {
-        let name = match &ext {
-            Some(ext) => format!("{stem} ({n}).{ext}"),
-            None => format!("{stem} ({n})"),
-        };
-        let candidate = dir.join(name);
-        let cmp = comparable_path(&candidate);
-        if free(&cmp) {
-            return (candidate, cmp);
-        }
-        n += 1;
     }
 }
 

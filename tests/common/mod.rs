@@ -10,6 +10,26 @@ use std::time::{Duration, Instant};
 
 use shrinkwrap::engine::{Engine, JobEvent, JobId, JobReport, JobSpec, Progress};
 
+/// The built `shrinkwrap` binary, run in `cwd` with stdin closed and the job journals kept in
+/// `cwd/.state` (so tests never touch the user's state folder, nor each other's).
+pub fn cli(cwd: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shrinkwrap"));
+    cmd.current_dir(cwd)
+        .env("SHRINKWRAP_STATE_DIR", cwd.join(".state"))
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// Runs the CLI to its end (see [`cli`]).
+pub fn shrinkwrap(args: &[&str], cwd: &Path) -> std::process::Output {
+    cli(cwd).args(args).output().unwrap()
+}
+
+/// A process's stderr as text.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
 /// Generous upper bound for a job in a test; reaching it is a hang, not slowness.
 pub const JOB_DEADLINE: Duration = Duration::from_secs(300);
 
