@@ -435,3 +435,55 @@ fn cancel_keeps_finished_thumbnails_and_leaves_no_partial_file() {
     assert_eq!(files_below(&out).len(), report.outputs.len());
     assert_no_partial_files(&out);
 }
+
+#[test]
+fn several_sizes_and_a_template_give_the_right_names_and_sizes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("trip");
+    write(
+        &src.join("day1/beach.jpg"),
+        &encode(&gradient(1200, 800), ImageFormat::Jpeg),
+    );
+    write(
+        &src.join("day2/hill.png"),
+        &encode(&gradient(300, 900), ImageFormat::Png),
+    );
+    let out = tmp.path().join("out");
+    let engine = Engine::new(2);
+    let mut spec = ThumbSpec::new(vec![src.clone()], out.clone());
+    spec.sizes_px = vec![64, 512];
+    spec.name_template = Some("{parent}-{stem}_{size}".to_owned());
+    let (report, _) = run_job(&engine, JobSpec::Thumbs(spec.clone()));
+    assert_eq!(report.progress.state, JobState::Done, "{report:?}");
+    let expected = [
+        ("trip/day1/day1-beach_64.jpg", (64, 43)),
+        ("trip/day1/day1-beach_512.jpg", (512, 341)),
+        ("trip/day2/day2-hill_64.jpg", (21, 64)),
+        // Never upscaled: 900 px is the long side.
+        ("trip/day2/day2-hill_512.jpg", (171, 512)),
+    ];
+    let made: Vec<PathBuf> = expected.iter().map(|(n, _)| out.join(n)).collect();
+    assert_eq!(report.outputs, made);
+    for (name, (w, h)) in expected {
+        let img = image::open(out.join(name)).unwrap();
+        assert_eq!((img.width(), img.height()), (w, h), "{name}");
+    }
+    // The default template for several sizes is {stem}_{size}.
+    spec.name_template = None;
+    spec.sizes_px = vec![100, 50];
+    let (report, _) = run_job(&engine, JobSpec::Thumbs(spec));
+    let names: Vec<String> = report
+        .outputs
+        .iter()
+        .map(|p| p.strip_prefix(&out).unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "trip/day1/beach_100.jpg",
+            "trip/day1/beach_50.jpg",
+            "trip/day2/hill_100.jpg",
+            "trip/day2/hill_50.jpg"
+        ]
+    );
+}
