@@ -15,6 +15,7 @@
 //! Must not touch: egui or any other front-end crate; the UI thread (nothing here is called from
 //! a frame except the non-blocking methods of [`Engine`]).
 
+pub mod deflate_blocks;
 mod error;
 mod output;
 mod progress;
@@ -23,6 +24,7 @@ mod scheduler;
 mod spec;
 mod thumb_job;
 pub mod thumbnail;
+pub mod zip_entry;
 mod zip_job;
 
 use std::collections::HashMap;
