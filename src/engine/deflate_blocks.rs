@@ -6,7 +6,9 @@
 //! serial stream. Every block ends on a byte boundary (a sync flush, RFC 1951 3.2.4's empty
 //! stored block), so the compressed blocks are simply appended in order; the last one may end
 //! the stream (BFINAL). A block whose deflated form is not smaller than its stored form is
-//! emitted as stored blocks instead, so incompressible stretches cost 5 bytes per 64 KiB. The
+//! emitted as stored blocks instead, so incompressible stretches cost 5 bytes per 64 KiB; a big
+//! block is first probed with a few samples, and one where none shrinks is stored without trying
+//! (see [`BlockCompressor::set_probe`]). The
 //! CRC-32 of each block's input comes with it ([`BlockSummary`]), to be combined in order
 //! (`crc32fast::Hasher::combine`), so the whole stream's CRC needs no second pass.
 //!
@@ -32,6 +34,17 @@ pub const WINDOW_BYTES: usize = 32 << 10;
 pub const DEFAULT_BLOCK_BYTES: usize = 512 << 10;
 /// Input per block, at most: cancel is checked between blocks and must be seen within 1 MiB.
 pub const MAX_BLOCK_BYTES: usize = 1 << 20;
+/// Blocks from this size on are probed before being deflated (see `BlockCompressor::set_probe`).
+pub const PROBE_MIN_BLOCK_BYTES: usize = 128 << 10;
+/// Samples taken from a block to probe it.
+pub const PROBE_SAMPLES: usize = 8;
+/// Bytes per probe sample.
+pub const PROBE_SAMPLE_BYTES: usize = 4 << 10;
+/// Level the probe samples are deflated at: zlib-rs level 2 is its fastest with dynamic Huffman
+/// codes (level 1 uses fixed codes, which expand data that dynamic codes still shrink a little:
+/// on `big.tar` it stored 219 of 918 blocks and made the archive 1.4 % larger; level 2 stores
+/// 156, for 0.06 %).
+const PROBE_LEVEL: u32 = 2;
 /// The highest deflate level (zlib's 9); level 0 emits stored blocks only.
 pub const MAX_LEVEL: u8 = 9;
 /// Payload of one stored block, at most (RFC 1951 3.2.4: LEN is 16 bits).
@@ -104,6 +117,11 @@ impl BlockSummary {
 pub struct BlockCompressor {
     compress: Compress,
     level: u8,
+    /// A fast compressor for the samples that tell an incompressible block (see
+    /// [`BlockCompressor::set_probe`]), and its output buffer.
+    probe: Compress,
+    probe_out: Vec<u8>,
+    probe_on: bool,
 }
 
 impl std::fmt::Debug for BlockCompressor {
@@ -124,7 +142,43 @@ impl BlockCompressor {
         Ok(BlockCompressor {
             compress: Compress::new(Compression::new(u32::from(level)), false),
             level,
+            probe: Compress::new(Compression::new(PROBE_LEVEL), false),
+            probe_out: Vec::with_capacity(PROBE_SAMPLE_BYTES * 2),
+            probe_on: true,
         })
+    }
+
+    /// Whether blocks of at least [`PROBE_MIN_BLOCK_BYTES`] are first probed (on by default):
+    /// [`PROBE_SAMPLES`] samples of [`PROBE_SAMPLE_BYTES`], spread evenly over the block, are
+    /// deflated fast (level 2), each on its own; when none of them shrinks, the block is emitted
+    /// stored without deflating it. Incompressible data (JPEG, PNG, archives inside a tar) is
+    /// where deflate is slowest per byte and gains nothing, so this saves its time; the price is
+    /// the few bytes deflate would have won in a block whose compressible parts all fall between
+    /// the samples.
+    pub fn set_probe(&mut self, on: bool) {
+        self.probe_on = on;
+    }
+
+    /// True when no probe sample of `data` shrinks.
+    fn looks_incompressible(&mut self, data: &[u8]) -> Result<bool, DeflateError> {
+        let failed = |e: flate2::CompressError| DeflateError::Compress(e.to_string());
+        let stride = data.len() / PROBE_SAMPLES;
+        for k in 0..PROBE_SAMPLES {
+            let start = k * stride + (stride - PROBE_SAMPLE_BYTES) / 2;
+            let sample = &data[start..start + PROBE_SAMPLE_BYTES];
+            self.probe.reset();
+            self.probe_out.clear();
+            self.probe_out.reserve(PROBE_SAMPLE_BYTES * 2);
+            let status = self
+                .probe
+                .compress_vec(sample, &mut self.probe_out, FlushCompress::Finish)
+                .map_err(failed)?;
+            // A sample that does not even end within twice its size cannot have shrunk.
+            if status == Status::StreamEnd && self.probe_out.len() < sample.len() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Compresses one block into `out` (cleared first; its capacity is kept and grown to the
@@ -157,8 +211,12 @@ impl BlockCompressor {
             return Err(DeflateError::BlockTooLarge(data.len()));
         }
         out.clear();
-        let deflated =
-            level > 0 && !data.is_empty() && self.deflate(level, dictionary, data, end, out)?;
+        let worth_trying = level > 0
+            && !data.is_empty()
+            && !(self.probe_on
+                && data.len() >= PROBE_MIN_BLOCK_BYTES
+                && self.looks_incompressible(data)?);
+        let deflated = worth_trying && self.deflate(level, dictionary, data, end, out)?;
         let stored = !deflated;
         if stored {
             out.clear();
@@ -239,6 +297,13 @@ impl BlockCompressor {
             }
         }
     }
+}
+
+fn probe_level() -> u32 {
+    std::env::var("SHRINKWRAP_PROBE_LEVEL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
 }
 
 /// Bytes `data` takes as stored deflate blocks starting on a byte boundary.
@@ -658,6 +723,57 @@ mod tests {
         assert!(
             stored_payload(&[0, 5, 0, 0xfa, 0xff, 1]).is_none(),
             "truncated"
+        );
+    }
+
+    #[test]
+    fn probe_stores_noise_untried_and_leaves_compressible_blocks_alone() {
+        let mut c = BlockCompressor::new(6).unwrap();
+        let mut on = Vec::new();
+        let mut off = Vec::new();
+        let noise_block = noise(512 << 10, 21);
+        let s = c
+            .compress_block(6, &[], &noise_block, BlockEnd::Flush, &mut on)
+            .unwrap();
+        assert!(s.stored);
+        // Text, and noise with a text stretch as long as the sample stride: deflated, exactly as
+        // without the probe.
+        let mut mixed = noise(512 << 10, 22);
+        mixed[200 << 10..264 << 10].copy_from_slice(&text(64 << 10));
+        for block in [text(512 << 10), mixed] {
+            c.set_probe(true);
+            let a = c
+                .compress_block(6, &[], &block, BlockEnd::Flush, &mut on)
+                .unwrap();
+            c.set_probe(false);
+            let b = c
+                .compress_block(6, &[], &block, BlockEnd::Flush, &mut off)
+                .unwrap();
+            assert!(!a.stored && a == b && on == off);
+        }
+        // What the probe gives up: compressible bytes that all fall between the samples (the
+        // first sample starts 30 KiB into a 512 KiB block).
+        let mut gap = noise(512 << 10, 23);
+        gap[..16 << 10].copy_from_slice(&text(16 << 10));
+        c.set_probe(true);
+        assert!(
+            c.compress_block(6, &[], &gap, BlockEnd::Flush, &mut on)
+                .unwrap()
+                .stored
+        );
+        c.set_probe(false);
+        let b = c
+            .compress_block(6, &[], &gap, BlockEnd::Flush, &mut off)
+            .unwrap();
+        assert!(!b.stored && off.len() < on.len());
+        // Small blocks are never probed.
+        c.set_probe(true);
+        let mut small = noise(PROBE_MIN_BLOCK_BYTES - 1, 24);
+        small[..16 << 10].copy_from_slice(&text(16 << 10));
+        assert!(
+            !c.compress_block(6, &[], &small, BlockEnd::Flush, &mut on)
+                .unwrap()
+                .stored
         );
     }
 
