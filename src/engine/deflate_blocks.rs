@@ -299,13 +299,6 @@ impl BlockCompressor {
     }
 }
 
-fn probe_level() -> u32 {
-    std::env::var("SHRINKWRAP_PROBE_LEVEL")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
-}
-
 /// Bytes `data` takes as stored deflate blocks starting on a byte boundary.
 fn stored_len(data_bytes: usize, end: BlockEnd) -> usize {
     if data_bytes == 0 {

@@ -15,6 +15,7 @@
 //! Must not touch: egui or any other front-end crate; the UI thread (nothing here is called from
 //! a frame except the non-blocking methods of [`Engine`]).
 
+pub mod archive_sink;
 pub mod deflate_blocks;
 mod error;
 mod output;
