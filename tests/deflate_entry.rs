@@ -10,7 +10,7 @@ use std::path::Path;
 
 use common::*;
 use shrinkwrap::engine::deflate_blocks::{
-    BlockCompressor, BlockPlan, BlockSummary, WINDOW_BYTES, read_block,
+    BlockCompressor, BlockPlan, BlockSummary, SequenceError, WINDOW_BYTES, read_block,
 };
 use shrinkwrap::engine::zip_entry::{
     EntryError, EntryMethod, EntryWriter, ZIP_BLOCK_END, append_one_block, needs_zip64,
@@ -284,7 +284,10 @@ fn a_block_that_does_not_continue_is_refused_and_the_entry_dropped() {
             .unwrap();
         let err = entry.append(&s1, &out).unwrap_err();
         assert!(
-            matches!(err, EntryError::ChangedWhileRead { block: 1 }),
+            matches!(
+                err,
+                EntryError::Sequence(SequenceError::Discontinuous { block: 1 })
+            ),
             "{err}"
         );
         // Dropped here without finish: taken back out.
@@ -310,7 +313,9 @@ fn a_block_that_does_not_continue_is_refused_and_the_entry_dropped() {
             .unwrap();
         assert!(matches!(
             entry.append(&s1, &out),
-            Err(EntryError::ChangedWhileRead { block: 0 })
+            Err(EntryError::Sequence(SequenceError::Discontinuous {
+                block: 0
+            }))
         ));
         entry.abort().unwrap();
     }

@@ -13,6 +13,33 @@
 
 use std::io::{self, Seek, SeekFrom, Write};
 
+/// Cutting a file to a length (`std::fs::File::set_len`): an archive ends before the bytes an
+/// entry taken back out (aborted) left behind.
+pub trait Truncate {
+    /// Makes the file `len` bytes long. The position is left as it was.
+    fn truncate(&mut self, len: u64) -> io::Result<()>;
+}
+
+impl Truncate for std::fs::File {
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.set_len(len)
+    }
+}
+
+impl Truncate for io::Cursor<Vec<u8>> {
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        let len = usize::try_from(len).map_err(io::Error::other)?;
+        self.get_mut().truncate(len);
+        Ok(())
+    }
+}
+
+impl<T: Truncate + ?Sized> Truncate for &mut T {
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        (**self).truncate(len)
+    }
+}
+
 /// Buffer size used by [`ArchiveSink::new`].
 pub const DEFAULT_SINK_BYTES: usize = 1 << 20;
 
@@ -59,6 +86,15 @@ impl<W: Write + Seek> ArchiveSink<W> {
     pub fn into_inner(mut self) -> io::Result<W> {
         self.flush()?;
         self.inner.take().ok_or_else(taken)
+    }
+
+    /// Writes out the buffered bytes, then cuts `inner` to `len` bytes (see [`Truncate`]).
+    pub fn truncate(&mut self, len: u64) -> io::Result<()>
+    where
+        W: Truncate,
+    {
+        self.write_out()?;
+        self.inner()?.truncate(len)
     }
 
     fn inner(&mut self) -> io::Result<&mut W> {

@@ -112,6 +112,94 @@ impl BlockSummary {
     }
 }
 
+/// Why a block cannot follow the blocks before it in a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SequenceError {
+    /// Block `block` was primed with other bytes than the end of the block before it: the file
+    /// changed between the reads of the two blocks (or blocks came out of order).
+    #[error("the file changed while it was read (at block {block})")]
+    Discontinuous { block: u64 },
+    #[error("block {block} comes after the block that ended the stream")]
+    AfterFinal { block: u64 },
+}
+
+/// Follows the blocks of one stream as they are appended in order: checks that each continues
+/// the one before (its dictionary is the window the previous block left), and adds up their
+/// sizes and CRC-32s (`crc32fast::Hasher::combine`), so the stream's CRC-32 is known when the
+/// last block is in, with no second pass over the data.
+#[derive(Debug, Clone)]
+pub struct BlockSequence {
+    crc: crc32fast::Hasher,
+    uncompressed_bytes: u64,
+    compressed_bytes: u64,
+    blocks: u64,
+    /// (length, CRC-32) the next block's dictionary must have.
+    next_dictionary: (u32, u32),
+    ended: bool,
+}
+
+impl Default for BlockSequence {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BlockSequence {
+    pub fn new() -> Self {
+        BlockSequence {
+            crc: crc32fast::Hasher::new(),
+            uncompressed_bytes: 0,
+            compressed_bytes: 0,
+            blocks: 0,
+            next_dictionary: (0, 0),
+            ended: false,
+        }
+    }
+
+    /// Takes the next block's summary; on error nothing is counted.
+    pub fn push(&mut self, summary: &BlockSummary) -> Result<(), SequenceError> {
+        let block = self.blocks;
+        if self.ended {
+            return Err(SequenceError::AfterFinal { block });
+        }
+        if (summary.dictionary_bytes, summary.dictionary_crc32) != self.next_dictionary {
+            return Err(SequenceError::Discontinuous { block });
+        }
+        self.crc.combine(&crc32fast::Hasher::new_with_initial_len(
+            summary.crc32,
+            summary.uncompressed_bytes,
+        ));
+        self.uncompressed_bytes += summary.uncompressed_bytes;
+        self.compressed_bytes += summary.compressed_bytes;
+        self.blocks += 1;
+        self.next_dictionary = (summary.window_bytes(), summary.window_crc32);
+        self.ended = summary.end == BlockEnd::Final;
+        Ok(())
+    }
+
+    /// CRC-32 of the input of the blocks so far.
+    pub fn crc32(&self) -> u32 {
+        self.crc.clone().finalize()
+    }
+
+    pub fn uncompressed_bytes(&self) -> u64 {
+        self.uncompressed_bytes
+    }
+
+    pub fn compressed_bytes(&self) -> u64 {
+        self.compressed_bytes
+    }
+
+    pub fn blocks(&self) -> u64 {
+        self.blocks
+    }
+
+    /// Whether a block ending the stream ([`BlockEnd::Final`]) was pushed.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+}
+
 /// One worker's deflate state, reused for every block and file it compresses: the zlib state
 /// (about 270 KiB) is allocated once, in [`BlockCompressor::new`], and only reset per block.
 pub struct BlockCompressor {

@@ -16,6 +16,7 @@
 //! a frame except the non-blocking methods of [`Engine`]).
 
 pub mod archive_sink;
+pub mod archive_writer;
 pub mod deflate_blocks;
 mod error;
 mod output;

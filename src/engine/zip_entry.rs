@@ -30,7 +30,7 @@ use zip::result::ZipError;
 use zip::write::{FileOptionExtension, FileOptions};
 use zip::{CompressionMethod, ZIP64_BYTES_THR};
 
-use super::deflate_blocks::{BlockEnd, BlockSummary, stored_payload};
+use super::deflate_blocks::{BlockEnd, BlockSequence, BlockSummary, SequenceError, stored_payload};
 
 /// How every block of a zip entry must end: the zip crate ends the stream (see the module doc).
 pub const ZIP_BLOCK_END: BlockEnd = BlockEnd::Flush;
@@ -53,10 +53,9 @@ pub enum EntryError {
     Zip(#[from] ZipError),
     #[error("cannot write archive: {0}")]
     Write(io::Error),
-    /// Block `block` was primed with other bytes than the end of the block before it: the file
-    /// changed between the reads of the two blocks.
-    #[error("the file changed while it was read (at block {block})")]
-    ChangedWhileRead { block: u64 },
+    /// A block that does not follow the one before (see [`SequenceError`]).
+    #[error(transparent)]
+    Sequence(#[from] SequenceError),
     #[error("block {block}: summary says {expected} bytes, {got} given")]
     LengthMismatch { block: u64, expected: u64, got: u64 },
     #[error("block {block} ends the stream, which the zip crate ends itself")]
@@ -96,12 +95,8 @@ pub struct EntryWriter<'z, W: Write + Seek> {
     zip: &'z mut ZipWriter<W>,
     method: EntryMethod,
     large: bool,
-    crc: crc32fast::Hasher,
-    uncompressed_bytes: u64,
+    sequence: BlockSequence,
     data_bytes: u64,
-    blocks: u64,
-    /// (length, CRC-32) the next block's dictionary must have.
-    next_dictionary: (u32, u32),
     open: bool,
 }
 
@@ -109,9 +104,8 @@ impl<W: Write + Seek> std::fmt::Debug for EntryWriter<'_, W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EntryWriter")
             .field("method", &self.method)
-            .field("uncompressed_bytes", &self.uncompressed_bytes)
+            .field("sequence", &self.sequence)
             .field("data_bytes", &self.data_bytes)
-            .field("blocks", &self.blocks)
             .finish_non_exhaustive()
     }
 }
@@ -145,11 +139,8 @@ impl<'z, W: Write + Seek> EntryWriter<'z, W> {
             zip,
             method,
             large,
-            crc: crc32fast::Hasher::new(),
-            uncompressed_bytes: 0,
+            sequence: BlockSequence::new(),
             data_bytes: 0,
-            blocks: 0,
-            next_dictionary: (0, crc32fast::hash(&[])),
             open: true,
         })
     }
@@ -159,7 +150,7 @@ impl<'z, W: Write + Seek> EntryWriter<'z, W> {
     /// compressed with the dictionary the one before leaves (checked), ending with
     /// [`ZIP_BLOCK_END`].
     pub fn append(&mut self, summary: &BlockSummary, compressed: &[u8]) -> Result<(), EntryError> {
-        let block = self.blocks;
+        let block = self.sequence.blocks();
         if summary.compressed_bytes != compressed.len() as u64 {
             return Err(EntryError::LengthMismatch {
                 block,
@@ -167,9 +158,8 @@ impl<'z, W: Write + Seek> EntryWriter<'z, W> {
                 got: compressed.len() as u64,
             });
         }
-        if (summary.dictionary_bytes, summary.dictionary_crc32) != self.next_dictionary {
-            return Err(EntryError::ChangedWhileRead { block });
-        }
+        // Checked before anything is written; counted only once written.
+        self.sequence.clone().push(summary)?;
         let written = match self.method {
             EntryMethod::Deflated { .. } => {
                 if summary.end != ZIP_BLOCK_END {
@@ -191,15 +181,10 @@ impl<'z, W: Write + Seek> EntryWriter<'z, W> {
             }
         };
         self.data_bytes += written;
-        self.uncompressed_bytes += summary.uncompressed_bytes;
-        self.crc.combine(&crc32fast::Hasher::new_with_initial_len(
-            summary.crc32,
-            summary.uncompressed_bytes,
-        ));
-        self.blocks += 1;
-        self.next_dictionary = (summary.window_bytes(), summary.window_crc32);
+        self.sequence.push(summary)?;
         if !self.large
-            && (self.uncompressed_bytes >= ZIP64_BYTES_THR || self.data_bytes >= ZIP64_BYTES_THR)
+            && (self.sequence.uncompressed_bytes() >= ZIP64_BYTES_THR
+                || self.data_bytes >= ZIP64_BYTES_THR)
         {
             return Err(EntryError::NeedsZip64);
         }
@@ -224,18 +209,19 @@ impl<'z, W: Write + Seek> EntryWriter<'z, W> {
     /// Ends the entry: hands the CRC-32 and size over to the crate, which completes the headers
     /// when the next entry starts or the archive finishes.
     pub fn finish(mut self) -> Result<EntryTotals, EntryError> {
-        let crc32 = self.crc.clone().finalize();
+        let crc32 = self.sequence.crc32();
+        let uncompressed_bytes = self.sequence.uncompressed_bytes();
         // SAFETY (the contract of `set_file_metadata`): an entry is open (started above, never
         // aborted), and exactly `uncompressed_bytes` of input, whose CRC-32 is `crc32`, went
         // into the data written for it: each block's summary counts its input, checked to follow
         // on from the block before.
-        unsafe { self.zip.set_file_metadata(self.uncompressed_bytes, crc32) }?;
+        unsafe { self.zip.set_file_metadata(uncompressed_bytes, crc32) }?;
         self.open = false;
         Ok(EntryTotals {
             crc32,
-            uncompressed_bytes: self.uncompressed_bytes,
+            uncompressed_bytes,
             data_bytes: self.data_bytes,
-            blocks: self.blocks,
+            blocks: self.sequence.blocks(),
         })
     }
 
