@@ -4,7 +4,9 @@
 //!
 //! - today's: `ZipFileBuilder` (a fresh deflate state per file) then `add_prepared_file`;
 //! - blocks: a reused `BlockCompressor` per worker, then `zip_entry::append_one_block`;
-//! - stored: `start_file(Stored)` + `write_all` (the writer's floor through `start_file`).
+//! - stored: `start_file(Stored)` + `write_all` (the writer's floor through `start_file`);
+//! - own: a reused `BlockCompressor` (blocks ending the stream), then
+//!   `archive_writer::ArchiveWriter::add_entry` (our own zip writer, no zip crate).
 //!
 //! ```sh
 //! cargo run --release --example entry_bench -- [N] [OUT_DIR]
@@ -16,6 +18,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use shrinkwrap::engine::archive_sink::ArchiveSink;
+use shrinkwrap::engine::archive_writer::{ArchiveWriter, EntryMeta, Method};
+use shrinkwrap::engine::deflate_blocks::BlockEnd;
 use shrinkwrap::engine::deflate_blocks::{BlockCompressor, BlockSummary};
 use shrinkwrap::engine::zip_entry::{ZIP_BLOCK_END, append_one_block};
 use zip::ZipWriter;
@@ -85,6 +89,63 @@ fn main() {
     let inputs: Vec<Vec<u8>> = (0..n).map(content).collect();
     run::<BufWriter<File>>(&inputs, &dir);
     run::<ArchiveSink<File>>(&inputs, &dir);
+    if want("own") {
+        own(&inputs, &dir);
+    }
+}
+
+/// Our own writer, from blocks that end their stream.
+fn own(inputs: &[Vec<u8>], dir: &Path) {
+    let n = inputs.len();
+    let path = dir.join("entry_bench_own.zip");
+    let mut c = BlockCompressor::new(6).unwrap();
+    let t = Instant::now();
+    let blocks: Vec<(BlockSummary, Vec<u8>)> = inputs
+        .iter()
+        .map(|data| {
+            let mut out = Vec::new();
+            let s = c
+                .compress_block(6, &[], data, BlockEnd::Final, &mut out)
+                .unwrap();
+            (s, out)
+        })
+        .collect();
+    let compress = t.elapsed();
+    let mut w = ArchiveWriter::new(File::create(&path).unwrap()).unwrap();
+    let t = Instant::now();
+    for (i, (s, out)) in blocks.iter().enumerate() {
+        let name = name(i);
+        let meta = EntryMeta {
+            name: &name,
+            dos_date: 0x21,
+            dos_time: 0,
+            unix_mtime: Some(1_715_000_000),
+            unix_mode: 0o100_644,
+        };
+        if s.stored {
+            w.add_entry(
+                &meta,
+                Method::Stored,
+                s.crc32,
+                s.uncompressed_bytes,
+                &inputs[i],
+            )
+            .unwrap();
+        } else {
+            w.add_entry(&meta, Method::Deflated, s.crc32, s.uncompressed_bytes, out)
+                .unwrap();
+        }
+    }
+    w.finish().unwrap();
+    let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+    println!(
+        "{:>8} via {:>11}: compress {:6.2} us/entry, write {:6.2} us/entry, archive {size} B ({:.1} B/entry)",
+        "own",
+        "ArchiveWriter",
+        compress.as_secs_f64() * 1e6 / n as f64,
+        t.elapsed().as_secs_f64() * 1e6 / n as f64,
+        size as f64 / n as f64
+    );
 }
 
 /// Whether mode `what` runs: all of them unless `ENTRY_BENCH_MODES` lists some (for profiling
