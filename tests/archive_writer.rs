@@ -10,10 +10,9 @@ use std::path::Path;
 
 use common::*;
 use shrinkwrap::engine::archive_writer::{
-    ArchiveError, ArchiveWriter, EntryMeta, Method, ZIP64_ENTRIES,
+    ArchiveError, ArchiveWriter, EntryMeta, Method, ZIP64_ENTRIES, needs_zip64,
 };
 use shrinkwrap::engine::deflate_blocks::{BlockCompressor, BlockPlan, BlockSequence, read_block};
-use shrinkwrap::engine::zip_entry::needs_zip64;
 
 const BLOCK: usize = 64 << 10;
 /// 2024-05-06 07:08:10 as MS-DOS date and time.

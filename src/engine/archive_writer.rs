@@ -60,6 +60,16 @@ const DOS_FOLDER_ATTRIBUTE: u32 = 0x10;
 const S_IFMT: u32 = 0o170_000;
 const S_IFDIR: u32 = 0o040_000;
 
+/// Whether an entry of `uncompressed_bytes` must be started `large` (Zip64 sizes in its local
+/// header) whatever its blocks become: true when even its stored form (5 bytes per 64 KiB) plus a
+/// sync marker per 64 KiB could reach 0xFFFFFFFF. Assumes blocks of at least 64 KiB but the last.
+pub fn needs_zip64(uncompressed_bytes: u64) -> bool {
+    let worst = uncompressed_bytes
+        .saturating_add(uncompressed_bytes / 0xFFFF * 11)
+        .saturating_add(64);
+    worst >= ZIP64_BYTES
+}
+
 /// What the headers say of an entry, besides its data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryMeta<'a> {
@@ -227,8 +237,7 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
 
     /// Starts an entry whose data comes in pieces ([`ArchiveWriter::append`]): one big file,
     /// block by block. `large`: give the local header Zip64 sizes, needed when the data or the
-    /// file may reach 4 GiB (decide from the file's size with room for deflate's worst case,
-    /// e.g. `zip_entry::needs_zip64`).
+    /// file may reach 4 GiB (decide from the file's size with [`needs_zip64`]).
     pub fn start_entry(
         &mut self,
         meta: &EntryMeta<'_>,
