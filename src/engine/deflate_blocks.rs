@@ -8,14 +8,15 @@
 //! the stream (BFINAL). A block whose deflated form is not smaller than its stored form is
 //! emitted as stored blocks instead, so incompressible stretches cost 5 bytes per 64 KiB; a big
 //! block is first probed with a few samples, and one where none shrinks is stored without trying
-//! (see [`BlockCompressor::set_probe`]). The
-//! CRC-32 of each block's input comes with it ([`BlockSummary`]), to be combined in order
-//! (`crc32fast::Hasher::combine`), so the whole stream's CRC needs no second pass.
+//! (see [`BlockCompressor::set_probe`]). The CRC-32 of each block's input comes with it
+//! ([`BlockSummary`]) and [`BlockSequence`] combines them in order, so the whole stream's CRC
+//! needs no second pass. A block's bytes depend only on its input and dictionary, never on what
+//! the worker compressed before, so archives are the same from run to run.
 //!
 //! Owns: the per-worker compressor state and the format of blocks; how a file is cut into blocks
 //! ([`BlockPlan`]) and read for one ([`read_block`]).
 //! Must not touch: threads (the caller runs blocks on its own workers, each with its own
-//! [`BlockCompressor`]), the archive (see `zip_entry`), progress or cancel (a block is at most
+//! [`BlockCompressor`]), the archive (see `archive_writer`), progress or cancel (a block is at most
 //! [`MAX_BLOCK_BYTES`] of input, so checking cancel between blocks is often enough).
 
 use std::fs::File;
