@@ -18,7 +18,10 @@
 //! Must not touch: egui or any other front-end crate; the UI thread (nothing here is called from
 //! a frame except the non-blocking methods of [`Engine`]).
 
+pub mod archive_sink;
+pub mod archive_writer;
 mod claims;
+pub mod deflate_blocks;
 mod error;
 mod events;
 mod input;
@@ -33,6 +36,7 @@ mod spec;
 mod status;
 mod thumb_job;
 pub mod thumbnail;
+pub mod zip_entry;
 mod zip_job;
 
 use std::collections::HashMap;
