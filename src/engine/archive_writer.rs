@@ -21,11 +21,12 @@
 //!   headers, when given.
 //! - Zip64 (4.5.3): a local header gets a Zip64 field (both sizes) when the entry is started
 //!   `large` (it may reach 4 GiB); a central record gets one with all three of uncompressed
-//!   size, compressed size and local header offset whenever any of them needs it (Info-ZIP's
-//!   unzip 6.0 misreads an offset-only field after an entry with 64-bit sizes). The Zip64 end
-//!   records are written when the entry count reaches 0xFFFF or the central directory's offset
-//!   or size reaches 0xFFFFFFFF: at exactly those values the classic fields hold their
-//!   "see Zip64" marker.
+//!   size, compressed size and local header offset whenever any of them reaches 0xFFFFFFFF
+//!   (Info-ZIP's unzip 6.0 misreads an offset-only field after an entry with 64-bit sizes), and
+//!   only then: an entry started `large` that stayed smaller keeps classic central fields. The
+//!   Zip64 end records are written when the entry count reaches 0xFFFF or the central
+//!   directory's offset or size reaches 0xFFFFFFFF: at exactly those values the classic fields
+//!   hold their "see Zip64" marker.
 //!
 //! Owns: the archive's bytes. Must not touch: compression, the inputs, threads.
 
@@ -444,8 +445,10 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         compressed_bytes: u64,
         uncompressed_bytes: u64,
     ) {
-        let zip64 = entry.large
-            || compressed_bytes >= ZIP64_BYTES
+        // The field goes where a value needs it, not because the local header has one (as
+        // Info-ZIP and Python do): an entry started `large` that stayed below 4 GiB keeps
+        // classic central fields. Its version needed stays 4.5, as in its local header.
+        let zip64 = compressed_bytes >= ZIP64_BYTES
             || uncompressed_bytes >= ZIP64_BYTES
             || entry.header_start >= ZIP64_BYTES;
         let mut extra_bytes = 0u16;
@@ -462,7 +465,10 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         let c = &mut self.central;
         put_u32(c, CENTRAL_SIGNATURE);
         put_u16(c, VERSION_MADE_BY);
-        put_u16(c, version_needed(entry.method, entry.unix_mode, zip64));
+        put_u16(
+            c,
+            version_needed(entry.method, entry.unix_mode, zip64 || entry.large),
+        );
         put_u16(c, flags(name));
         put_u16(c, method_code(entry.method));
         put_u16(c, entry.dos_time);

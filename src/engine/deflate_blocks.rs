@@ -541,8 +541,8 @@ impl BlockPlan {
     }
 }
 
-/// Reads block `index` of `plan` from `file` into `buf` (cleared first; capacity reused):
-/// the dictionary, then the data. Returns the dictionary's length, so
+/// Reads block `index` of `plan` from `file` into `buf` (overwritten and cut to length; its
+/// capacity is reused): the dictionary, then the data. Returns the dictionary's length, so
 /// `buf.split_at(returned)` gives `(dictionary, data)`.
 ///
 /// Uses positioned reads (`pread`), so any number of workers can read blocks of the same open
@@ -558,8 +558,12 @@ pub fn read_block(
     let data = plan.data_range(index);
     let dictionary_len = (dictionary.end - dictionary.start) as usize;
     let total = (data.end - dictionary.start) as usize;
-    buf.clear();
-    buf.resize(total, 0);
+    // Zero-filled only where it grows: a reused buffer costs no memset per block.
+    if buf.len() < total {
+        buf.resize(total, 0);
+    } else {
+        buf.truncate(total);
+    }
     let mut filled = 0;
     while filled < total {
         match file.read_at(&mut buf[filled..], dictionary.start + filled as u64) {

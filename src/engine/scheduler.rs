@@ -58,6 +58,8 @@ struct State {
     jobs: VecDeque<Arc<dyn JobDriver>>,
     target_workers: usize,
     live_workers: usize,
+    /// Workers waiting for work now: `notify` wakes nobody (makes no system call) when none are.
+    idle_workers: usize,
     next_worker_index: usize,
     shutdown: bool,
 }
@@ -75,6 +77,7 @@ impl Scheduler {
                 jobs: VecDeque::new(),
                 target_workers: 0,
                 live_workers: 0,
+                idle_workers: 0,
                 next_worker_index: 0,
                 shutdown: false,
             }),
@@ -168,11 +171,17 @@ impl Scheduler {
         }
     }
 
-    /// Tells idle workers that some job may have work again.
+    /// Tells idle workers that some job may have work again. Called after every task and by
+    /// jobs whose work became ready: when no worker is waiting, it costs one uncontended lock
+    /// and no system call (a condition variable's `notify_all` is a futex call even with nobody
+    /// waiting).
     pub fn notify(&self) {
-        // Taking the lock orders this after any worker's check-then-wait.
-        drop(self.lock());
-        self.work_ready.notify_all();
+        // Taking the lock orders this after any worker's check-then-wait: a worker that has not
+        // yet checked will see the new work; one that has is counted as idle.
+        let idle = self.lock().idle_workers > 0;
+        if idle {
+            self.work_ready.notify_all();
+        }
     }
 
     pub fn shutdown(&self) {
@@ -196,7 +205,9 @@ impl Scheduler {
                     if let Some(found) = Self::pick(&mut st) {
                         break found;
                     }
+                    st.idle_workers += 1;
                     st = self.work_ready.wait(st).unwrap_or_else(|e| e.into_inner());
+                    st.idle_workers -= 1;
                 }
             };
             if let Err(panic) = catch_unwind(AssertUnwindSafe(task)) {
