@@ -1,19 +1,13 @@
-//! Benchmark harness for `deflate_blocks` + `zip_entry` (not part of CI timing): compresses one
+//! Benchmark harness for `deflate_blocks` + `archive_writer` (not part of CI timing): compresses one
 //! file into a one-entry zip with N threads, and runs `pigz -p N -c` on the same file in the same
 //! run, alternately, printing wall time, output size and peak RSS of each, and their ratios.
 //!
 //! ```sh
 //! cargo run --release --example deflate_bench -- FILE [--threads 2] [--level 6] \
-//!     [--block-kib 512] [--in-flight 8] [--rounds 3] [--no-pigz] [--crate-writer] [--out DIR]
+//!     [--block-kib 512] [--in-flight 8] [--rounds 3] [--no-pigz] [--out DIR]
 //! ```
 //!
-//! The archive is written by `archive_writer` (the last block ends the deflate stream), or with
-//! `--crate-writer` by the zip crate through `zip_entry` (every block flushed, the crate ends the
-//! stream). Either way:
-//!
-//! ```text
-//! ```
-//!
+//! The archive is written by `archive_writer` (the last block ends the deflate stream).
 //! Threads are spawned here, not in the module: each has its own `BlockCompressor` and buffers,
 //! takes the next block index, reads it with `read_block`, compresses it and sends it to the
 //! writer (this thread), which appends blocks in order. A block is taken only while fewer than
@@ -21,23 +15,17 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use shrinkwrap::engine::archive_sink::ArchiveSink;
-use shrinkwrap::engine::archive_writer::{ArchiveWriter, EntryMeta, Method};
+use shrinkwrap::engine::archive_writer::{ArchiveWriter, EntryMeta, Method, needs_zip64};
 use shrinkwrap::engine::deflate_blocks::BlockSequence;
 use shrinkwrap::engine::deflate_blocks::{
     BlockCompressor, BlockPlan, BlockSummary, DEFAULT_BLOCK_BYTES, read_block,
 };
-use shrinkwrap::engine::zip_entry::{
-    EntryMethod, EntryWriter, ZIP_BLOCK_END, append_one_block, needs_zip64,
-};
-use zip::write::SimpleFileOptions;
 
 struct Args {
     file: PathBuf,
@@ -48,8 +36,6 @@ struct Args {
     rounds: usize,
     pigz: bool,
     out: PathBuf,
-    /// Write the archive with `archive_writer` (else the zip crate through `zip_entry`).
-    own_writer: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -63,7 +49,6 @@ fn parse() -> Result<Args, String> {
         rounds: 3,
         pigz: true,
         out: std::env::temp_dir(),
-        own_writer: true,
     };
     let num = |v: Option<String>, what: &str| -> Result<u64, String> {
         v.ok_or(format!("{what} needs a value"))?
@@ -78,7 +63,6 @@ fn parse() -> Result<Args, String> {
             "--in-flight" => a.in_flight = num(args.next(), "--in-flight")?,
             "--rounds" => a.rounds = num(args.next(), "--rounds")? as usize,
             "--no-pigz" => a.pigz = false,
-            "--crate-writer" => a.own_writer = false,
             "--out" => a.out = PathBuf::from(args.next().ok_or("--out needs a value")?),
             _ if a.file.as_os_str().is_empty() => a.file = PathBuf::from(arg),
             other => return Err(format!("unexpected argument {other}")),
@@ -87,7 +71,7 @@ fn parse() -> Result<Args, String> {
     if a.file.as_os_str().is_empty() {
         return Err(
             "usage: deflate_bench FILE [--threads N] [--level L] [--block-kib K] \
-                    [--in-flight K] [--rounds R] [--no-pigz] [--crate-writer] [--out DIR]"
+                    [--in-flight K] [--rounds R] [--no-pigz] [--out DIR]"
                 .into(),
         );
     }
@@ -158,7 +142,7 @@ fn ours(a: &Args, archive: &Path) -> Result<u64, String> {
             Arc::clone(&window),
         );
         let (done_tx, free_rx, stats) = (done_tx.clone(), free_rx.clone(), Arc::clone(&stats));
-        let (level, in_flight, own) = (a.level, a.in_flight, a.own_writer);
+        let (level, in_flight) = (a.level, a.in_flight);
         workers.push(std::thread::spawn(move || -> Result<(), String> {
             let mut compressor = BlockCompressor::new(level).map_err(|e| e.to_string())?;
             let mut input = Vec::new();
@@ -183,13 +167,7 @@ fn ours(a: &Args, archive: &Path) -> Result<u64, String> {
                 let mut out = free_rx.try_recv().unwrap_or_default();
                 let t = Instant::now();
                 let summary = compressor
-                    .compress_block(
-                        level,
-                        dict,
-                        data,
-                        if own { plan.end(i) } else { ZIP_BLOCK_END },
-                        &mut out,
-                    )
+                    .compress_block(level, dict, data, plan.end(i), &mut out)
                     .map_err(|e| e.to_string())?;
                 let ns = t.elapsed().as_nanos() as u64;
                 let which = usize::from(summary.stored);
@@ -225,59 +203,29 @@ fn ours(a: &Args, archive: &Path) -> Result<u64, String> {
         Ok(())
     };
     let file_out = File::create(archive).map_err(|e| e.to_string())?;
-    let result = if a.own_writer {
-        (|| -> Result<(), String> {
-            let mut w = ArchiveWriter::new(file_out).map_err(|e| e.to_string())?;
-            let meta = EntryMeta {
-                name: &name,
-                dos_date: 0x21,
-                dos_time: 0,
-                unix_mtime: None,
-                unix_mode: 0o100_644,
-            };
-            w.start_entry(&meta, Method::Deflated, large)
-                .map_err(|e| e.to_string())?;
-            let mut seq = BlockSequence::new();
-            for want in 0..count {
-                let (s, out) = in_order(want)?;
-                seq.push(&s).map_err(|e| e.to_string())?;
-                w.append(&out).map_err(|e| e.to_string())?;
-                written(want, out)?;
-            }
-            w.finish_entry(seq.crc32(), seq.uncompressed_bytes())
-                .map_err(|e| e.to_string())?;
-            w.finish().map_err(|e| e.to_string())?;
-            Ok(())
-        })()
-    } else {
-        (|| -> Result<(), String> {
-            let sink = ArchiveSink::new(file_out).map_err(|e| e.to_string())?;
-            let mut zip = zip::ZipWriter::new(sink);
-            let options = SimpleFileOptions::default();
-            if count == 1 {
-                let (s, out) = in_order(0)?;
-                append_one_block(&mut zip, &name, options, a.level.max(1), large, &s, &out)
-                    .map_err(|e| e.to_string())?;
-            } else {
-                let method = EntryMethod::Deflated {
-                    level: a.level.max(1),
-                };
-                let mut entry = EntryWriter::start(&mut zip, &name, options, method, large)
-                    .map_err(|e| e.to_string())?;
-                for want in 0..count {
-                    let (s, out) = in_order(want)?;
-                    entry.append(&s, &out).map_err(|e| e.to_string())?;
-                    written(want, out)?;
-                }
-                entry.finish().map_err(|e| e.to_string())?;
-            }
-            zip.finish()
-                .map_err(|e| e.to_string())?
-                .flush()
-                .map_err(|e| e.to_string())?;
-            Ok(())
-        })()
-    };
+    let result = (|| -> Result<(), String> {
+        let mut w = ArchiveWriter::new(file_out).map_err(|e| e.to_string())?;
+        let meta = EntryMeta {
+            name: &name,
+            dos_date: 0x21,
+            dos_time: 0,
+            unix_mtime: None,
+            unix_mode: 0o100_644,
+        };
+        w.start_entry(&meta, Method::Deflated, large)
+            .map_err(|e| e.to_string())?;
+        let mut seq = BlockSequence::new();
+        for want in 0..count {
+            let (s, out) = in_order(want)?;
+            seq.push(&s).map_err(|e| e.to_string())?;
+            w.append(&out).map_err(|e| e.to_string())?;
+            written(want, out)?;
+        }
+        w.finish_entry(seq.crc32(), seq.uncompressed_bytes())
+            .map_err(|e| e.to_string())?;
+        w.finish().map_err(|e| e.to_string())?;
+        Ok(())
+    })();
     if result.is_err() {
         cancel.store(true, Ordering::Relaxed);
         *window.written.lock().map_err(|e| e.to_string())? = u64::MAX / 2;
@@ -348,14 +296,13 @@ fn main() {
     let (mut our_cpu, mut pigz_cpu) = (Vec::new(), Vec::new());
     let (mut our_size, mut pigz_size, mut our_rss, mut pigz_rss) = (0, 0, 0, 0);
     println!(
-        "file {} ({} bytes), {} threads, level {}, blocks of {} KiB, {} in flight, {} writer",
+        "file {} ({} bytes), {} threads, level {}, blocks of {} KiB, {} in flight",
         a.file.display(),
         std::fs::metadata(&a.file).map_or(0, |m| m.len()),
         a.threads,
         a.level,
         a.block_bytes / 1024,
         a.in_flight,
-        if a.own_writer { "own" } else { "zip crate" }
     );
     for round in 0..a.rounds {
         reset_peak_rss();

@@ -376,3 +376,11 @@ fn beyond_4_gib() {
     assert!(got == after);
     external_readers_accept(&archive);
 }
+
+#[test]
+fn needs_zip64_leaves_room_for_stored_blocks() {
+    assert!(!needs_zip64(0));
+    assert!(!needs_zip64(4_000_000_000));
+    assert!(needs_zip64(0xFFFF_0000));
+    assert!(needs_zip64(u64::MAX));
+}

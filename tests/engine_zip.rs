@@ -34,6 +34,8 @@ fn build_tree(root: &Path) {
         "こんにちは\n".as_bytes(),
     );
     write(&root.join("a/photo.jpg"), &noise(300_000, 3));
+    // Compressible, but of a known compressed type: stored whole all the same.
+    write(&root.join("a/diagram.png"), &text(50_000));
     write(&root.join("big/text-20MiB.log"), &text(20 << 20));
     write(&root.join("big/noise-3MiB.bin"), &noise(3 << 20, 9));
 }
@@ -97,9 +99,14 @@ fn round_trip_with_every_reader() {
         )
     );
     drop(readme);
-    // Already-compressed data is stored, text is deflated; unicode names carry their bytes.
+    // Data that does not shrink is stored, known compressed types are stored whole, text is
+    // deflated; unicode names carry their bytes.
     assert_eq!(
         zip.by_name("tree/a/photo.jpg").unwrap().compression(),
+        zip::CompressionMethod::Stored
+    );
+    assert_eq!(
+        zip.by_name("tree/a/diagram.png").unwrap().compression(),
         zip::CompressionMethod::Stored
     );
     // Noise of no known type is cut into blocks like any large file; none shrinks, so each is

@@ -36,7 +36,6 @@ mod spec;
 mod status;
 mod thumb_job;
 pub mod thumbnail;
-pub mod zip_entry;
 mod zip_job;
 
 use std::collections::HashMap;
