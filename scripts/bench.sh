@@ -1,47 +1,59 @@
 #!/usr/bin/env bash
 # scripts/bench.sh: benchmark Shrinkwrap against the tools a user would otherwise pick, side by side,
-# in one run, on the same machine and the same corpus.
+# in one run, on the same machine and the same corpora: every workload of issue 7.
 #
 # Usage:
 #   scripts/bench.sh [--only zip|thumbs] [CORPUS_DIR]
-#     CORPUS_DIR defaults to /tmp/shrinkwrap-corpus. Build it with
-#     /work/shared/corpus/make_images.sh and make_zip_corpus.sh (see that README).
+#     CORPUS_DIR defaults to /tmp/shrinkwrap-corpus. Build it with /work/shared/corpus/make_images.sh,
+#     make_zip_corpus.sh, then make_generated.sh (see that README).
+#
+# Workloads (WORKLOADS="tiny100k mixed ..." runs some of them; default: all of the --only group):
+#   tiny1k, tiny10k, tiny100k  generated/tiny: 1,000 / 10,000 / 100,000 files of 70 bytes
+#                              (1, 10, 100 folders): ours vs Info-ZIP `zip -r -6`; per-item cost
+#   small                      zipcorpus/small (22,702 kernel headers, 143 MB) vs Info-ZIP
+#   mixed                      zipcorpus/mixed (476 MB) vs Info-ZIP, Python zipfile, 7-Zip
+#   big                        zipcorpus/big/big.tar (one 481 MB file) vs `pigz -6 -p2`
+#   head                       generated/head/m.bin (random first 256 KiB, then 300 MB of the tar)
+#                              vs `pigz -6 -p2`
+#   photos                     images/ (203 photos): thumbnails 256 px, JPEG q85, 2 workers, vs
+#                              Pillow Pool(2), vipsthumbnail x2, ImageMagick x2
+#   jpeg2k                     generated/small_jpeg (2,000 JPEGs of 320x240) vs Pillow Pool(2)
+# Ours also runs with --no-journal on tiny100k and jpeg2k (the journal's cost, issue 9).
 #
 # Environment:
 #   SHRINKWRAP=path   binary under test (default: <repo>/target/release/shrinkwrap; if that is
 #                     missing and SHRINKWRAP is unset, `cargo build --release` is run first)
-#   RUNS=N            run every tool N times (rounds interleaved) and report medians (default 1)
+#   RUNS=N            run every case N times, rounds interleaved, and report medians (default 3)
+#   WORKLOADS="..."   the workloads to run (see above)
 #   ANCHORS=dir       baseline scripts (default: <script dir>/../../shared/corpus/anchors)
-#   PYTHON=path       interpreter with Pillow (default: first of /usr/bin/python3, python3 that
-#                     can `import PIL`); also used for the zipfile baseline
+#   PYTHON=path       interpreter with Pillow (default: first python3 that can `import PIL`); also
+#                     runs the zipfile baseline
 #   SEVENZIP=path     7-Zip binary (default: 7zz, else 7z)
-#   SEVENZIP_LEVELS   7-Zip -mx levels to run (default "1 5"; empty: no 7-Zip)
+#   SEVENZIP_LEVELS   7-Zip -mx levels to run on mixed (default "1 5"; empty: no 7-Zip)
 #   IM=path           ImageMagick binary (default: magick, else /usr/bin/convert; a `convert` that is
 #                     not ImageMagick is refused)
-#   PIGZ=0            skip the informational pigz row (one 481 MB tar, gzip not zip)
 #   SAMPLE=0          do not sample the process tree's memory (see below)
 #   BENCH_OUT=dir     where outputs go (default: a fresh mktemp dir, removed at the end)
 #   KEEP_OUT=1        keep the outputs of the last round
 #   STRICT=1          exit 3 if any target is FAIL or N/A (default: exit 0 once everything has run)
 #
-# What is measured, per tool: wall time and peak RSS from GNU time (`/usr/bin/time -f '%e %M'`),
+# What is measured, per case: wall time and peak RSS from GNU time (`/usr/bin/time -f '%e %M'`),
 # output size. GNU time's %M is the peak RSS of the single largest process, so for tools that run
-# several processes (Pillow's multiprocessing pool, xargs -P2 of vipsthumbnail/convert) it
-# understates the total. The script therefore also samples the whole process tree every
-# SAMPLE_INTERVAL seconds (default 0.2) and reports the peak of the sum of PSS (proportional set
-# size, so pages shared after fork are not counted twice) over all processes of the tool: column
-# "tree MiB". Sampling can miss peaks shorter than the interval; for a single process the exact
-# figure is the "RSS MiB" column.
+# several processes (Pillow's pool, xargs -P2) it understates the total; the script also samples
+# the whole process tree every SAMPLE_INTERVAL seconds (default 0.2) and reports the peak of the
+# sum of PSS over its processes: column "tree MiB" (sampling can miss short peaks).
 #
-# Units: data sizes and throughput in MB = 10^6 bytes; memory in MiB (2^20 bytes).
-# Caches cannot be dropped here; instead every corpus file is read once (`cat > /dev/null`) before
-# timing so all tools read from the page cache, and `sync` runs between tools (outside timing) so
-# one tool's writeback does not land on the next.
+# Units: sizes and throughput in MB = 10^6 bytes; memory in MiB (2^20 bytes). Ratios are of
+# medians from this one run. Caches cannot be dropped here; instead every corpus file is read once
+# before timing so all tools read from the page cache, and `sync` runs between cases (outside
+# timing) so one tool's writeback does not land on the next. The load average and the busiest
+# other processes are printed at the start and the end: the machine may be shared.
 #
-# Targets checked (PASS/FAIL lines at the end):
-#   ours zip >= 2.5x faster than `zip -r -6`; ours archive <= 1% larger than Info-ZIP's;
-#   ours zip peak RSS <= 150 MiB; ours thumbs throughput >= 1.3x Pillow pool;
-#   ours thumbs peak RSS <= 600 MiB.
+# Targets (PASS/FAIL lines at the end; issue 7):
+#   tiny100k >= 1.5x Info-ZIP; small >= 2.0x Info-ZIP; mixed >= 3.5x Info-ZIP and archive
+#   <= 1.005x Info-ZIP's; big >= 1.6x pigz -6 -p2 and archive <= 1.01x pigz's; head archive
+#   <= 1.02x pigz's; photos >= 1.6x Pillow Pool(2); jpeg2k >= 1.5x Pillow Pool(2);
+#   ours zip peak RSS <= 64 MiB on every zip workload; ours thumbnails <= 300 MiB.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -63,15 +75,26 @@ done
 case $ONLY in all|zip|thumbs) ;; *) echo "--only must be zip or thumbs" >&2; exit 2 ;; esac
 CORPUS=${CORPUS:-/tmp/shrinkwrap-corpus}
 CORPUS=$(cd "$CORPUS" && pwd) || { echo "corpus dir not found" >&2; exit 2; }
-RUNS=${RUNS:-1}
+RUNS=${RUNS:-3}
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "RUNS must be a positive integer" >&2; exit 2; }
 SAMPLE=${SAMPLE:-1}
 SAMPLE_INTERVAL=${SAMPLE_INTERVAL:-0.2}
 SEVENZIP_LEVELS=${SEVENZIP_LEVELS-1 5}
-PIGZ=${PIGZ:-1}
-DO_ZIP=0; DO_THUMBS=0
-[ "$ONLY" = thumbs ] || DO_ZIP=1
-[ "$ONLY" = zip ] || DO_THUMBS=1
+
+ZIP_WORKLOADS=(tiny1k tiny10k tiny100k small mixed big head)
+THUMB_WORKLOADS=(photos jpeg2k)
+case $ONLY in
+  zip) DEFAULT_WL="${ZIP_WORKLOADS[*]}" ;;
+  thumbs) DEFAULT_WL="${THUMB_WORKLOADS[*]}" ;;
+  *) DEFAULT_WL="${ZIP_WORKLOADS[*]} ${THUMB_WORKLOADS[*]}" ;;
+esac
+read -r -a WL <<< "${WORKLOADS:-$DEFAULT_WL}"
+declare -A WANT
+for w in "${WL[@]}"; do
+  case " ${ZIP_WORKLOADS[*]} ${THUMB_WORKLOADS[*]} " in *" $w "*) WANT[$w]=1 ;;
+    *) echo "unknown workload: $w" >&2; exit 2 ;; esac
+done
+wants() { [ -n "${WANT[$1]:-}" ]; }
 
 warn() { echo "WARNING: $*" >&2; }
 die() { echo "error: $*" >&2; exit 1; }
@@ -87,48 +110,63 @@ if [ -z "${PYTHON:-}" ]; then
   for p in /usr/bin/python3 python3; do
     if command -v "$p" >/dev/null && "$p" -c 'import PIL' 2>/dev/null; then PYTHON=$(command -v "$p"); break; fi
   done
-  [ -n "${PYTHON:-}" ] || { PYTHON=$(command -v python3 || true); warn "no python3 with Pillow (apt-get install python3-pil); Pillow row will fail"; }
+  [ -n "${PYTHON:-}" ] || { PYTHON=$(command -v python3 || true); warn "no python3 with Pillow (pip install pillow); Pillow rows will fail"; }
 fi
-
-if [ -z "${SEVENZIP:-}" ]; then
-  SEVENZIP=$(command -v 7zz || command -v 7z || true)
-fi
-
+SEVENZIP=${SEVENZIP:-$(command -v 7zz || command -v 7z || true)}
 if [ -z "${IM:-}" ]; then
   for c in "$(command -v magick || true)" /usr/bin/convert "$(command -v convert || true)"; do
     [ -n "$c" ] && [ -x "$c" ] || continue
-    # refuse stand-ins (e.g. a script named convert that only forwards): need real ImageMagick, no wrapper
+    # refuse stand-ins (e.g. a script named convert that only forwards): need real ImageMagick
     if [ "$(head -c2 "$c")" != '#!' ] && "$c" -version 2>/dev/null | grep -q ImageMagick; then IM=$c; break; fi
   done
 fi
 
+BUILD_NOTE=
 if [ -z "${SHRINKWRAP:-}" ]; then
   SHRINKWRAP=$REPO_ROOT/target/release/shrinkwrap
   if [ ! -x "$SHRINKWRAP" ]; then
     echo "== $SHRINKWRAP missing: cargo build --release" >&2
     (cd "$REPO_ROOT" && cargo build --release) || die "cargo build --release failed"
   fi
+  BUILD_NOTE="repo $(git -C "$REPO_ROOT" log -1 --format='%h %s' 2>/dev/null | cut -c1-70)$(git -C "$REPO_ROOT" diff --quiet 2>/dev/null || echo ' (+ uncommitted changes)')"
 fi
 case $SHRINKWRAP in
   */*) [ -x "$SHRINKWRAP" ] || die "SHRINKWRAP=$SHRINKWRAP is not executable"
        SHRINKWRAP=$(cd "$(dirname "$SHRINKWRAP")" && pwd)/$(basename "$SHRINKWRAP") ;;
   *)   SHRINKWRAP=$(command -v "$SHRINKWRAP") || die "SHRINKWRAP not found in PATH" ;;
 esac
+have() { [ -n "$1" ] && command -v "$1" >/dev/null 2>&1; }
 
-# ---------------------------------------------------------------- corpus
+# ---------------------------------------------------------------- corpora
 ZC=$CORPUS/zipcorpus
+GEN=$CORPUS/generated
+TINY=$GEN/tiny
 IMAGES=$CORPUS/images
 LIST=$CORPUS/images.list
-if [ $DO_ZIP = 1 ]; then
-  [ -d "$ZC/mixed" ] || die "$ZC/mixed missing (run make_zip_corpus.sh)"
-  ZIP_IN_BYTES=$(find "$ZC/mixed" -type f -printf '%s\n' | awk '{s+=$1} END{print s+0}')
-  ZIP_IN_FILES=$(find "$ZC/mixed" -type f | wc -l)
-fi
-if [ $DO_THUMBS = 1 ]; then
-  [ -d "$IMAGES" ] && [ -f "$LIST" ] || die "$IMAGES or $LIST missing (run make_images.sh)"
-  N_IMAGES=$(grep -c . "$LIST")
-  IMG_BYTES=$(xargs -d '\n' -a "$LIST" stat -c %s | awk '{s+=$1} END{print s+0}')
-fi
+JLIST=$GEN/small_jpeg.list
+need() { [ -e "$1" ] || die "$1 missing ($2)"; }
+for w in tiny1k tiny10k tiny100k; do wants $w && need "$TINY/d099" "run make_generated.sh"; done
+wants small && need "$ZC/small" "run make_zip_corpus.sh"
+wants mixed && need "$ZC/mixed" "run make_zip_corpus.sh"
+wants big && need "$ZC/big/big.tar" "run make_zip_corpus.sh"
+wants head && need "$GEN/head/m.bin" "run make_zip_corpus.sh, then make_generated.sh"
+wants photos && { need "$IMAGES" "run make_images.sh"; need "$LIST" "run make_images.sh"; }
+wants jpeg2k && need "$JLIST" "run make_generated.sh"
+TINY10K=(d000 d001 d002 d003 d004 d005 d006 d007 d008 d009)
+
+# Input bytes and items per workload (items: files, or images).
+declare -A IN_BYTES IN_ITEMS
+tree_bytes() { find "$@" -type f -printf '%s\n' | awk '{s+=$1} END{print s+0}'; }
+tree_files() { find "$@" -type f | wc -l; }
+wants tiny1k && { IN_BYTES[tiny1k]=$(tree_bytes "$TINY/d000"); IN_ITEMS[tiny1k]=$(tree_files "$TINY/d000"); }
+wants tiny10k && { IN_BYTES[tiny10k]=$(cd "$TINY" && tree_bytes "${TINY10K[@]}"); IN_ITEMS[tiny10k]=$(cd "$TINY" && tree_files "${TINY10K[@]}"); }
+wants tiny100k && { IN_BYTES[tiny100k]=$(tree_bytes "$TINY"); IN_ITEMS[tiny100k]=$(tree_files "$TINY"); }
+wants small && { IN_BYTES[small]=$(tree_bytes "$ZC/small"); IN_ITEMS[small]=$(tree_files "$ZC/small"); }
+wants mixed && { IN_BYTES[mixed]=$(tree_bytes "$ZC/mixed"); IN_ITEMS[mixed]=$(tree_files "$ZC/mixed"); }
+wants big && { IN_BYTES[big]=$(stat -c %s "$ZC/big/big.tar"); IN_ITEMS[big]=1; }
+wants head && { IN_BYTES[head]=$(stat -c %s "$GEN/head/m.bin"); IN_ITEMS[head]=1; }
+wants photos && { IN_ITEMS[photos]=$(grep -c . "$LIST"); IN_BYTES[photos]=$(xargs -d '\n' -a "$LIST" stat -c %s | awk '{s+=$1} END{print s+0}'); }
+wants jpeg2k && { IN_ITEMS[jpeg2k]=$(grep -c . "$JLIST"); IN_BYTES[jpeg2k]=$(xargs -d '\n' -a "$JLIST" stat -c %s | awk '{s+=$1} END{print s+0}'); }
 
 if [ -n "${BENCH_OUT:-}" ]; then
   OUT=$BENCH_OUT; mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
@@ -155,9 +193,13 @@ tree_pss_kb() {
       print s }'
 }
 
-declare -A WALL RSS TREE BYTES STATUS NOTE
-TOOLS_ZIP=() TOOLS_THUMBS=()
-declare -A LABEL
+declare -A WALL RSS TREE BYTES STATUS NOTE LABEL WORKLOAD
+CASES=()
+# case ID WORKLOAD LABEL [skip-reason]
+add_case() {
+  CASES+=("$1"); WORKLOAD[$1]=$2; LABEL[$1]=$3
+  [ -z "${4:-}" ] || STATUS[$1]=skipped
+}
 
 # run_tool ID WORKDIR CMD... : one timed run, appends to WALL[ID] RSS[ID] TREE[ID]
 run_tool() {
@@ -174,7 +216,6 @@ run_tool() {
     done
   fi
   wait "$tpid" || rc=$?
-
   local w m
   read -r w m < <(tail -n1 "$tf" 2>/dev/null || echo "0 0")
   [[ $w =~ ^[0-9.]+$ ]] || { w=0; m=0; }
@@ -188,177 +229,239 @@ run_tool() {
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END{ if (!NR) {print 0; exit}
   print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2) }'; }
-
 fsize() { if [ -f "$1" ]; then stat -c %s "$1"; else echo 0; fi; }
 count_files() { if [ -d "$1" ]; then find "$1" -type f | wc -l; else echo 0; fi; }
 
-# ---------------------------------------------------------------- tool definitions
-have() { [ -n "$1" ] && command -v "$1" >/dev/null 2>&1; }
-
-if [ $DO_ZIP = 1 ]; then
-  TOOLS_ZIP=(ours_zip infozip pyzip)
-  LABEL[ours_zip]="shrinkwrap zip -6"; LABEL[infozip]="zip -r -6"; LABEL[pyzip]="Python zipfile -6"
-  have zip || { warn "zip not installed; skipping Info-ZIP"; STATUS[infozip]=skipped; }
+# ---------------------------------------------------------------- cases
+SW=$SHRINKWRAP
+zipout() { echo "$OUT/$1.zip"; }
+if wants tiny1k; then
+  add_case ours_tiny1k tiny1k "shrinkwrap zip"
+  add_case izip_tiny1k tiny1k "zip -r -6" "$(have zip || echo no zip)"
+fi
+if wants tiny10k; then
+  add_case ours_tiny10k tiny10k "shrinkwrap zip"
+  add_case izip_tiny10k tiny10k "zip -r -6" "$(have zip || echo no zip)"
+fi
+if wants tiny100k; then
+  add_case ours_tiny100k tiny100k "shrinkwrap zip"
+  add_case ours_tiny100k_nj tiny100k "shrinkwrap zip --no-journal"
+  add_case izip_tiny100k tiny100k "zip -r -6" "$(have zip || echo no zip)"
+fi
+if wants small; then
+  add_case ours_small small "shrinkwrap zip"
+  add_case izip_small small "zip -r -6" "$(have zip || echo no zip)"
+fi
+if wants mixed; then
+  add_case ours_mixed mixed "shrinkwrap zip"
+  add_case izip_mixed mixed "zip -r -6" "$(have zip || echo no zip)"
+  add_case pyzip_mixed mixed "Python zipfile -6"
   for l in $SEVENZIP_LEVELS; do
-    TOOLS_ZIP+=("7z_mx$l"); LABEL[7z_mx$l]="7-Zip -tzip -mx=$l -mmt=2"
-    have "$SEVENZIP" || STATUS[7z_mx$l]=skipped
+    add_case "7z${l}_mixed" mixed "7-Zip -tzip -mx=$l -mmt=2" "$(have "$SEVENZIP" || echo no 7-Zip)"
   done
-  if [ "$PIGZ" = 1 ] && [ -f "$ZC/big/big.tar" ]; then
-    TOOLS_ZIP+=(pigz); LABEL[pigz]="pigz -6 -p2 big.tar (gzip)*"
-    have pigz || STATUS[pigz]=skipped
-    PIGZ_IN_BYTES=$(stat -c %s "$ZC/big/big.tar")
-  fi
 fi
-if [ $DO_THUMBS = 1 ]; then
-  TOOLS_THUMBS=(ours_thumbs pil_pool vips magick)
-  LABEL[ours_thumbs]="shrinkwrap thumbs -j2"; LABEL[pil_pool]="Pillow Pool(2)"
-  LABEL[vips]="vipsthumbnail x2"; LABEL[magick]="ImageMagick x2"
-  have vipsthumbnail || { warn "vipsthumbnail missing (apt-get install libvips-tools)"; STATUS[vips]=skipped; }
-  [ -n "${IM:-}" ] || { warn "real ImageMagick not found (apt-get install imagemagick)"; STATUS[magick]=skipped; }
+if wants big; then
+  add_case ours_big big "shrinkwrap zip"
+  add_case pigz_big big "pigz -6 -p2 (gzip)" "$(have pigz || echo no pigz)"
+fi
+if wants head; then
+  add_case ours_head head "shrinkwrap zip"
+  add_case pigz_head head "pigz -6 -p2 (gzip)" "$(have pigz || echo no pigz)"
+fi
+if wants photos; then
+  add_case ours_photos photos "shrinkwrap thumbs -j2"
+  add_case pil_photos photos "Pillow Pool(2)"
+  add_case vips_photos photos "vipsthumbnail x2" "$(have vipsthumbnail || echo no vipsthumbnail)"
+  add_case magick_photos photos "ImageMagick x2" "$([ -n "${IM:-}" ] || echo no ImageMagick)"
+fi
+if wants jpeg2k; then
+  add_case ours_jpeg2k jpeg2k "shrinkwrap thumbs -j2"
+  add_case ours_jpeg2k_nj jpeg2k "shrinkwrap thumbs -j2 --no-journal"
+  add_case pil_jpeg2k jpeg2k "Pillow Pool(2)"
 fi
 
-zip_cmd() {  # prints nothing; runs tool $1 once, output in $OUT
-  local id=$1
+ours_zip() {  # id workdir inputs...
+  local id=$1 dir=$2; shift 2
+  local o; o=$(zipout "$id"); rm -f "$o"
+  local extra=(); [[ $id == *_nj ]] && extra=(--no-journal)
+  run_tool "$id" "$dir" "$SW" zip "$@" --output "$o" --level 6 "${extra[@]}"
+  BYTES[$id]=$(fsize "$o")
+}
+izip() {  # id workdir inputs...
+  local id=$1 dir=$2; shift 2
+  local o; o=$(zipout "$id"); rm -f "$o"
+  run_tool "$id" "$dir" zip -r -6 -q "$o" "$@"
+  BYTES[$id]=$(fsize "$o")
+}
+pigz_case() {  # id file
+  local o=$OUT/$1.gz; rm -f "$o"
+  run_tool "$1" "$CORPUS" sh -c 'exec pigz -6 -p2 -c "$1" > "$2"' sh "$2" "$o"
+  BYTES[$1]=$(fsize "$o")
+}
+ours_thumbs() {  # id input list
+  local id=$1 d=$OUT/$1; rm -rf "$d"
+  local extra=(); [[ $id == *_nj ]] && extra=(--no-journal)
+  run_tool "$id" "$CORPUS" "$SW" thumbs "$2" --output "$d" --size 256 --format jpeg --quality 85 --jobs 2 "${extra[@]}"
+  thumbs_done "$id" "$3"
+}
+thumbs_done() {  # id list
+  local d=$OUT/$1
+  BYTES[$1]=$(if [ -d "$d" ]; then find "$d" -type f -printf '%s\n' | awk '{s+=$1} END{print s+0}'; else echo 0; fi)
+  NOTE[$1]="$(count_files "$d")/$(grep -c . "$2") thumbs"
+}
+
+run_case() {
+  local id=$1 d
   case $id in
-    ours_zip) rm -f "$OUT/ours.zip"
-      run_tool "$id" "$ZC" "$SHRINKWRAP" zip "$ZC/mixed" --output "$OUT/ours.zip" --level 6
-      BYTES[$id]=$(fsize "$OUT/ours.zip") ;;
-    infozip) rm -f "$OUT/infozip.zip"
-      run_tool "$id" "$ZC" zip -r -6 -q "$OUT/infozip.zip" mixed
-      BYTES[$id]=$(fsize "$OUT/infozip.zip") ;;
-    pyzip) rm -f "$OUT/py.zip"
-      run_tool "$id" "$ZC" "$PYTHON" "$ANCHORS/python_zip.py" 6 "$ZC/mixed" "$OUT/py.zip"
-      BYTES[$id]=$(fsize "$OUT/py.zip") ;;
-    7z_mx*) local l=${id#7z_mx}; rm -f "$OUT/7z_mx$l.zip"
-      run_tool "$id" "$ZC" "$SEVENZIP" a -tzip "-mx=$l" -mmt=2 -bd "$OUT/7z_mx$l.zip" mixed
-      BYTES[$id]=$(fsize "$OUT/7z_mx$l.zip") ;;
-    pigz) rm -f "$OUT/big.tar.gz"
-      run_tool "$id" "$ZC" sh -c 'exec pigz -6 -p2 -c big/big.tar > "$1"' sh "$OUT/big.tar.gz"
-      BYTES[$id]=$(fsize "$OUT/big.tar.gz") ;;
+    ours_tiny1k) ours_zip "$id" "$TINY" d000 ;;
+    izip_tiny1k) izip "$id" "$TINY" d000 ;;
+    ours_tiny10k) ours_zip "$id" "$TINY" "${TINY10K[@]}" ;;
+    izip_tiny10k) izip "$id" "$TINY" "${TINY10K[@]}" ;;
+    ours_tiny100k|ours_tiny100k_nj) ours_zip "$id" "$GEN" tiny ;;
+    izip_tiny100k) izip "$id" "$GEN" tiny ;;
+    ours_small) ours_zip "$id" "$ZC" small ;;
+    izip_small) izip "$id" "$ZC" small ;;
+    ours_mixed) ours_zip "$id" "$ZC" mixed ;;
+    izip_mixed) izip "$id" "$ZC" mixed ;;
+    pyzip_mixed) d=$(zipout "$id"); rm -f "$d"
+      run_tool "$id" "$ZC" "$PYTHON" "$ANCHORS/python_zip.py" 6 "$ZC/mixed" "$d"
+      BYTES[$id]=$(fsize "$d") ;;
+    7z*_mixed) local l=${id#7z}; l=${l%_mixed}; d=$(zipout "$id"); rm -f "$d"
+      run_tool "$id" "$ZC" "$SEVENZIP" a -tzip "-mx=$l" -mmt=2 -bd "$d" mixed
+      BYTES[$id]=$(fsize "$d") ;;
+    ours_big) ours_zip "$id" "$ZC" big/big.tar ;;
+    pigz_big) pigz_case "$id" "$ZC/big/big.tar" ;;
+    ours_head) ours_zip "$id" "$GEN" head/m.bin ;;
+    pigz_head) pigz_case "$id" "$GEN/head/m.bin" ;;
+    ours_photos) ours_thumbs "$id" "$IMAGES" "$LIST" ;;
+    pil_photos) d=$OUT/$id; rm -rf "$d"; mkdir -p "$d"
+      run_tool "$id" "$CORPUS" "$PYTHON" "$ANCHORS/pillow_thumbs.py" pool default 2 "$LIST" "$d"
+      thumbs_done "$id" "$LIST" ;;
+    vips_photos) d=$OUT/$id; rm -rf "$d"; mkdir -p "$d"
+      run_tool "$id" "$CORPUS" env VIPS_CONCURRENCY=1 xargs -d '\n' -a "$LIST" -P2 -n8 \
+        vipsthumbnail -s 256x256 -o "$d/%s.jpg[Q=85,strip]"
+      thumbs_done "$id" "$LIST" ;;
+    magick_photos) d=$OUT/$id; rm -rf "$d"; mkdir -p "$d"  # two single-threaded workers
+      run_tool "$id" "$CORPUS" env MAGICK_THREAD_LIMIT=1 xargs -d '\n' -a "$LIST" -P2 -I{} \
+        sh -c 'b=${1##*/}; exec "$0" "$1" -thumbnail 256x256 -quality 85 "$2/${b%.*}.jpg"' "$IM" {} "$d"
+      thumbs_done "$id" "$LIST" ;;
+    ours_jpeg2k|ours_jpeg2k_nj) ours_thumbs "$id" "$GEN/small_jpeg" "$JLIST" ;;
+    pil_jpeg2k) d=$OUT/$id; rm -rf "$d"; mkdir -p "$d"
+      run_tool "$id" "$CORPUS" "$PYTHON" "$ANCHORS/pillow_thumbs.py" pool default 2 "$JLIST" "$d"
+      thumbs_done "$id" "$JLIST" ;;
+    *) die "no such case: $id" ;;
   esac
 }
 
-thumbs_cmd() {
-  local id=$1 d=$OUT/$1
-  rm -rf "$d"
+# Checks on ours (first round): the archive reads back and holds every input file.
+CHECK_WARN=0
+check_case() {
+  local id=$1 o n want
   case $id in
-    ours_thumbs)  # ours creates the output dir itself
-      run_tool "$id" "$CORPUS" "$SHRINKWRAP" thumbs "$IMAGES" --output "$d" --size 256 --format jpeg --quality 85 --jobs 2 ;;
-    pil_pool) mkdir -p "$d"
-      run_tool "$id" "$CORPUS" "$PYTHON" "$ANCHORS/pillow_thumbs.py" pool default 2 "$LIST" "$d" ;;
-    vips) mkdir -p "$d"
-      run_tool "$id" "$CORPUS" env VIPS_CONCURRENCY=1 xargs -d '\n' -a "$LIST" -P2 -n8 \
-        vipsthumbnail -s 256x256 -o "$d/%s.jpg[Q=85,strip]" ;;
-    magick) mkdir -p "$d"  # MAGICK_THREAD_LIMIT=1: two single-threaded workers, like the others
-      run_tool "$id" "$CORPUS" env MAGICK_THREAD_LIMIT=1 xargs -d '\n' -a "$LIST" -P2 -I{} \
-        sh -c 'b=${1##*/}; exec "$0" "$1" -thumbnail 256x256 -quality 85 "$2/${b%.*}.jpg"' "$IM" {} "$d" ;;
+    ours_*)
+      [[ $id == ours_photos || $id == ours_jpeg2k* ]] && {
+        [ "${NOTE[$id]%%/*}" = "${IN_ITEMS[${WORKLOAD[$id]}]}" ] || {
+          warn "$id wrote ${NOTE[$id]}"; CHECK_WARN=1; STATUS[$id]=${STATUS[$id]:-INCOMPLETE}; }
+        return 0; }
+      o=$(zipout "$id")
+      if [ ! -f "$o" ]; then warn "$id produced no archive"; CHECK_WARN=1; STATUS[$id]=${STATUS[$id]:-NO-OUTPUT}; return 0; fi
+      if ! unzip -tq "$o" > "$LOGS/$id.unzip_t" 2>&1; then
+        warn "$id: unzip -tq FAILED"; tail -n5 "$LOGS/$id.unzip_t" >&2; CHECK_WARN=1; STATUS[$id]=BAD-ZIP
+      fi
+      n=$(unzip -Z1 "$o" 2>/dev/null | grep -vc '/$' || true)
+      want=${IN_ITEMS[${WORKLOAD[$id]}]}
+      NOTE[$id]="$n/$want files"
+      [ "$n" = "$want" ] || { warn "$id: $n file entries, the input has $want"; CHECK_WARN=1; }
+      ;;
   esac
-  BYTES[$id]=$(if [ -d "$d" ]; then find "$d" -type f -printf '%s\n' | awk '{s+=$1} END{print s+0}'; else echo 0; fi)
-  NOTE[$id]="$(count_files "$d")/$N_IMAGES thumbs"
+  return 0
 }
 
 # ---------------------------------------------------------------- header + warm-up
+machine() {
+  echo "   load average: $(cut -d' ' -f1-3 /proc/loadavg); busiest processes (%CPU since start):"
+  ps -e -o pcpu=,comm= --sort=-pcpu | head -n 4 | sed 's/^/     /'
+}
 echo "== shrinkwrap bench  $(date -u '+%Y-%m-%d %H:%M:%SZ')  host=$(hostname)  cores=$(nproc)  RUNS=$RUNS"
 echo "   cpu: $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
 echo "   corpus: $CORPUS   outputs: $OUT"
-echo "   shrinkwrap: $SHRINKWRAP"
+echo "   workloads: ${WL[*]}"
+echo "   shrinkwrap: $SHRINKWRAP (sha256 $(sha256sum "$SHRINKWRAP" | cut -c1-12), built $(date -u -r "$SHRINKWRAP" '+%Y-%m-%d %H:%M:%SZ'))${BUILD_NOTE:+ from $BUILD_NOTE}"
 echo "   python: $PYTHON ($("$PYTHON" -c 'import sys,PIL; print(sys.version.split()[0], "Pillow", PIL.__version__)' 2>/dev/null || echo no Pillow))"
-[ $DO_ZIP = 1 ] && echo "   zip: $(zip -v 2>/dev/null | sed -n 2p | sed 's/^ *//')  7-Zip: ${SEVENZIP:-none} $("${SEVENZIP:-true}" 2>/dev/null | grep -m1 -o '7-Zip[^:]*' || true)"
-[ $DO_THUMBS = 1 ] && echo "   vips: $(vips --version 2>/dev/null || echo none)  IM: ${IM:-none} $("${IM:-true}" -version 2>/dev/null | sed -n 1p | awk '{print $3}')"
+echo "   zip: $(zip -v 2>/dev/null | sed -n 2p | sed 's/^ *//')  pigz: $(pigz --version 2>&1 | head -1)  7-Zip: ${SEVENZIP:-none}"
+echo "   vips: $(vips --version 2>/dev/null || echo none)  IM: ${IM:-none} $("${IM:-true}" -version 2>/dev/null | sed -n 1p | awk '{print $3}')"
+machine
 
-echo "== warm-up: reading the corpus into the page cache"
-if [ $DO_ZIP = 1 ]; then
-  find "$ZC/mixed" -type f -print0 | xargs -0 cat > /dev/null
-  if [ "$PIGZ" = 1 ] && [ -f "$ZC/big/big.tar" ]; then cat "$ZC/big/big.tar" > /dev/null; fi
-fi
-if [ $DO_THUMBS = 1 ]; then xargs -d '\n' -a "$LIST" cat > /dev/null; fi
+echo "== warm-up: reading the corpora into the page cache"
+for w in "${WL[@]}"; do
+  case $w in
+    tiny1k|tiny10k|tiny100k) find "$TINY" -type f -print0 | xargs -0 cat > /dev/null ;;
+    small|mixed) find "$ZC/$w" -type f -print0 | xargs -0 cat > /dev/null ;;
+    big) cat "$ZC/big/big.tar" > /dev/null ;;
+    head) cat "$GEN/head/m.bin" > /dev/null ;;
+    photos) xargs -d '\n' -a "$LIST" cat > /dev/null ;;
+    jpeg2k) xargs -d '\n' -a "$JLIST" cat > /dev/null ;;
+  esac
+done
 cat "$SHRINKWRAP" > /dev/null
 
-# ---------------------------------------------------------------- checks on every ours-run
-CHECK_WARN=0
-check_ours_zip() {  # round
-  local z=$OUT/ours.zip n top
-  if [ ! -f "$z" ]; then
-    warn "round $1: ours produced no archive ($z)"; CHECK_WARN=1; STATUS[ours_zip]=${STATUS[ours_zip]:-NO-OUTPUT}; return 0
-  fi
-  if unzip -tq "$z" > "$LOGS/ours_unzip_t.log" 2>&1; then
-    echo "check round $1: unzip -tq ours.zip OK" >&2
-  else
-    warn "round $1: unzip -tq ours.zip FAILED:"; tail -n5 "$LOGS/ours_unzip_t.log" >&2; CHECK_WARN=1; STATUS[ours_zip]=BAD-ZIP
-  fi
-  n=$(unzip -Z1 "$z" 2>/dev/null | grep -vc '/$' || true)
-  top=$(unzip -Z1 "$z" 2>/dev/null | cut -d/ -f1 | sort -u | tr '\n' ' ' || true)
-  NOTE[ours_zip]="$n/$ZIP_IN_FILES files"
-  [ "$n" = "$ZIP_IN_FILES" ] || { warn "round $1: ours.zip has $n file entries, corpus has $ZIP_IN_FILES"; CHECK_WARN=1; }
-  [ "$top" = "mixed " ] || { warn "round $1: ours.zip top-level entries are '$top', expected 'mixed'"; CHECK_WARN=1; }
-  return 0
-}
-check_ours_thumbs() {  # round
-  local n; n=$(count_files "$OUT/ours_thumbs")
-  if [ "$n" = "$N_IMAGES" ]; then
-    echo "check round $1: ours wrote $n/$N_IMAGES thumbnails" >&2
-  else
-    warn "round $1: ours wrote $n thumbnails for $N_IMAGES images"; CHECK_WARN=1
-    STATUS[ours_thumbs]=${STATUS[ours_thumbs]:-INCOMPLETE}
-  fi
-  return 0
-}
-
-# ---------------------------------------------------------------- runs
+# ---------------------------------------------------------------- runs (rounds interleaved)
 for ((r = 1; r <= RUNS; r++)); do
-  for id in "${TOOLS_ZIP[@]}"; do
+  for id in "${CASES[@]}"; do
     [ "${STATUS[$id]:-}" = skipped ] && continue
-    echo "== round $r/$RUNS: ${LABEL[$id]}" >&2
-    zip_cmd "$id"
-    if [ "$id" = ours_zip ]; then check_ours_zip "$r"; fi
-  done
-  for id in "${TOOLS_THUMBS[@]}"; do
-    [ "${STATUS[$id]:-}" = skipped ] && continue
-    echo "== round $r/$RUNS: ${LABEL[$id]}" >&2
-    thumbs_cmd "$id"
-    if [ "$id" = ours_thumbs ]; then check_ours_thumbs "$r"; fi
+    echo "== round $r/$RUNS: ${WORKLOAD[$id]}: ${LABEL[$id]}" >&2
+    run_case "$id"
+    [ "$r" = 1 ] && check_case "$id"
   done
 done
-
-# ---------------------------------------------------------------- file counts of the anchors
-if [ $DO_ZIP = 1 ]; then
-  for id in "${TOOLS_ZIP[@]}"; do  # file entries in each anchor's archive, for comparison
-    case $id in infozip) f=infozip.zip ;; pyzip) f=py.zip ;; 7z_mx*) f=$id.zip ;; *) continue ;; esac
-    [ -f "$OUT/$f" ] && NOTE[$id]="$(unzip -Z1 "$OUT/$f" 2>/dev/null | grep -vc '/$' || true)/$ZIP_IN_FILES files"
-  done
-fi
+for id in "${CASES[@]}"; do  # file entries in the anchors' archives, for comparison
+  case $id in izip_*|pyzip_*|7z*) [ -f "$(zipout "$id")" ] && \
+    NOTE[$id]="$(unzip -Z1 "$(zipout "$id")" 2>/dev/null | grep -vc '/$' || true)/${IN_ITEMS[${WORKLOAD[$id]}]} files" ;; esac
+done
 
 # ---------------------------------------------------------------- report
-# F: metric accessors (medians)
 mw() { echo "${WALL[$1]:-}" | median; }
 mr() { echo "${RSS[$1]:-}" | median; }
 mt() { echo "${TREE[$1]:-}" | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0 && a > 0) printf "%.2f", a / b; else print "n/a" }'; }
-xratio() { local r; r=$(ratio "$1" "$2"); [ "$r" = n/a ] && echo n/a || echo "${r}x"; }
+ratio3() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b > 0 && a > 0) printf "%.4f", a / b; else print "n/a" }'; }
+ok() { [ -z "${STATUS[$1]:-}" ] && [ -n "${WALL[$1]:-}" ]; }
+ran() { [ "${STATUS[$1]:-}" != skipped ] && [ -n "${WALL[$1]:-}" ]; }
 
-report() {  # kind ours_id ids...
-  local kind=$1 ours=$2; shift 2
-  local ow; ow=$(mw "$ours")
-  printf '\n%-30s %8s %12s %9s %9s %13s %7s %10s  %s\n' "tool" "wall s" \
-    "$([ "$kind" = zip ] && echo "MB/s in" || echo "images/s")" "RSS MiB" "tree MiB" "output B" \
-    "$([ "$kind" = zip ] && echo ratio || echo "")" "wall/ours" "notes"
-  local id w thr rs tr rt vs in
-  for id in "$@"; do
-    if [ "${STATUS[$id]:-}" = skipped ]; then printf '%-30s %8s\n' "${LABEL[$id]}" skipped; continue; fi
-    w=$(mw "$id"); in=${ZIP_IN_BYTES:-0}; [ "$id" = pigz ] && in=${PIGZ_IN_BYTES:-0}
-    if [ "$kind" = zip ]; then
-      thr=$(awk -v n="$in" -v w="$w" 'BEGIN{ if (w > 0) printf "%.1f", n / 1e6 / w; else print "n/a" }')
-      rt=$(awk -v o="${BYTES[$id]:-0}" -v n="$in" 'BEGIN{ printf "%.4f", o / n }')
+TITLE_tiny1k="generated/tiny/d000: 1,000 files of 70 B, deflate level 6"
+TITLE_tiny10k="generated/tiny/d000-d009: 10,000 files of 70 B, deflate level 6"
+TITLE_tiny100k="generated/tiny: 100,000 files of 70 B in 100 folders, deflate level 6"
+TITLE_small="zipcorpus/small: kernel headers, deflate level 6"
+TITLE_mixed="zipcorpus/mixed, deflate level 6"
+TITLE_big="zipcorpus/big/big.tar: one file, deflate level 6 (pigz writes gzip, not zip)"
+TITLE_head="generated/head/m.bin: 256 KiB of random bytes, then 300 MB of big.tar"
+TITLE_photos="images/: photos, fit in 256x256, JPEG q85, 2 workers"
+TITLE_jpeg2k="generated/small_jpeg: 320x240 JPEGs, fit in 256x256, JPEG q85, 2 workers"
+
+report() {  # workload
+  local w=$1 ours=ours_$1 title="TITLE_$1"
+  local thumbs=0; case $w in photos|jpeg2k) thumbs=1 ;; esac
+  echo; echo "== $w: ${!title} ($(printf "%'d" "${IN_ITEMS[$w]}") $([ $thumbs = 1 ] && echo images || echo files), $(awk -v b="${IN_BYTES[$w]}" 'BEGIN{printf "%.1f", b/1e6}') MB)"
+  printf '%-32s %8s %10s %9s %9s %13s %7s %10s  %s\n' "tool" "wall s" \
+    "$([ $thumbs = 1 ] && echo "images/s" || echo "MB/s in")" "RSS MiB" "tree MiB" "output B" \
+    "$([ $thumbs = 1 ] && echo "" || echo ratio)" "wall/ours" "notes"
+  local id ow; ow=$(mw "$ours")
+  for id in "${CASES[@]}"; do
+    [ "${WORKLOAD[$id]}" = "$w" ] || continue
+    if [ "${STATUS[$id]:-}" = skipped ]; then printf '%-32s %8s\n' "${LABEL[$id]}" skipped; continue; fi
+    local wt thr rs tr rt vs
+    wt=$(mw "$id")
+    if [ $thumbs = 1 ]; then
+      thr=$(awk -v n="${IN_ITEMS[$w]}" -v t="$wt" 'BEGIN{ if (t > 0) printf "%.1f", n / t; else print "n/a" }'); rt=""
     else
-      thr=$(awk -v n="$N_IMAGES" -v w="$w" 'BEGIN{ if (w > 0) printf "%.1f", n / w; else print "n/a" }')
-      rt=""
+      thr=$(awk -v n="${IN_BYTES[$w]}" -v t="$wt" 'BEGIN{ if (t > 0) printf "%.1f", n / 1e6 / t; else print "n/a" }')
+      rt=$(awk -v o="${BYTES[$id]:-0}" -v n="${IN_BYTES[$w]}" 'BEGIN{ printf "%.4f", o / n }')
     fi
     rs=$(awk -v k="$(mr "$id")" 'BEGIN{ printf "%.1f", k / 1024 }')
     tr=$(awk -v k="$(mt "$id")" 'BEGIN{ if (k > 0) printf "%.1f", k / 1024; else print "-" }')
-    vs=$(xratio "$w" "$ow"); [ "$id" = "$ours" ] && vs="(ours)"
-    w=$(awk -v w="$w" 'BEGIN{ printf "%.2f", w }')
-    printf '%-30s %8s %12s %9s %9s %13s %7s %10s  %s\n' "${LABEL[$id]}" "$w" "$thr" "$rs" "$tr" \
-      "${BYTES[$id]:-0}" "$rt" "$vs" "${STATUS[$id]:+[${STATUS[$id]}] }${NOTE[$id]:-}$([ "$RUNS" -gt 1 ] && echo "; runs: ${WALL[$id]% }s")"
+    vs=$(ratio "$wt" "$ow"); [ "$vs" = n/a ] || vs="${vs}x"; [ "$id" = "$ours" ] && vs="(ours)"
+    printf '%-32s %8.2f %10s %9s %9s %13s %7s %10s  %s\n' "${LABEL[$id]}" "$wt" "$thr" "$rs" "$tr" \
+      "${BYTES[$id]:-0}" "$rt" "$vs" "${STATUS[$id]:+[${STATUS[$id]}] }${NOTE[$id]:-}$([ "$RUNS" -gt 1 ] && echo "; runs: ${WALL[$id]% }")"
   done
 }
 
@@ -367,52 +470,66 @@ target() {  # name ok(1/0/na) detail
   local s; case $2 in 1) s=PASS ;; 0) s=FAIL ;; *) s="N/A " ;; esac
   RESULTS+=("$s  $1: $3")
 }
-cmp_ge() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "n/a" || a == "") print "na"; else print (a + 0 >= b + 0) ? 1 : 0 }'; }
-cmp_le() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "n/a" || a == "") print "na"; else print (a + 0 <= b + 0) ? 1 : 0 }'; }
-ours_ok() { [ -z "${STATUS[$1]:-}" ]; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "n/a" || a == "") print "na"; else print (a + 0 >= b + 0) ? 1 : 0 }'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "n/a" || a == "") print "na"; else print (a + 0 <= b + 0) ? 1 : 0 }'; }
+speed_target() {  # workload anchor need
+  local w=$1 a=$2 need=$3 r=n/a
+  ran "$a" && ok "ours_$w" && r=$(ratio "$(mw "$a")" "$(mw "ours_$w")")
+  target "$w speed" "$(ge "$r" "$need")" "${LABEL[$a]} / ours = ${r}$([ "$r" = n/a ] || echo x) (need >= ${need}x)"
+}
+size_target() {  # workload anchor need
+  local w=$1 a=$2 need=$3 r=n/a
+  ran "$a" && ok "ours_$w" && [ "${BYTES[ours_$w]:-0}" -gt 0 ] && r=$(ratio3 "${BYTES[ours_$w]}" "${BYTES[$a]:-0}")
+  target "$w size" "$(le "$r" "$need")" "ours / ${LABEL[$a]} = ${r}$([ "$r" = n/a ] || echo x) (${BYTES[ours_$w]:-0} vs ${BYTES[$a]:-0} B; need <= ${need}x)"
+}
+memory_target() {  # workload limit_mib
+  local w=$1 m=n/a
+  # ours is one process; the larger of GNU time's %M and the sampled tree, in case it ever forks
+  ok "ours_$w" && m=$(awk -v a="$(mr "ours_$w")" -v b="$(mt "ours_$w")" 'BEGIN{ printf "%.1f", (a > b ? a : b) / 1024 }')
+  target "$w memory" "$(le "$m" "$2")" "ours peak RSS = ${m} MiB (need <= $2 MiB)"
+}
 
-if [ $DO_ZIP = 1 ]; then
-  echo; echo "== ZIP: $ZC/mixed, $ZIP_IN_FILES files, $(awk -v b="$ZIP_IN_BYTES" 'BEGIN{printf "%.1f", b/1e6}') MB, deflate level 6"
-  report zip ours_zip "${TOOLS_ZIP[@]}"
-  [ -z "${LABEL[pigz]:-}" ] || echo "  * pigz: one file big.tar ($(awk -v b="${PIGZ_IN_BYTES:-0}" 'BEGIN{printf "%.1f", b/1e6}') MB), gzip stream, informational only"
-  ow=$(mw ours_zip)
-  for id in "${TOOLS_ZIP[@]}"; do
-    [ "$id" = ours_zip ] || [ "${STATUS[$id]:-}" = skipped ] && continue
-    echo "  ${LABEL[$id]} / ours = $(xratio "$(mw "$id")" "$ow")"
+for w in "${WL[@]}"; do report "$w"; done
+
+per_item=0
+for w in tiny1k tiny10k tiny100k; do wants $w && per_item=1; done
+if [ $per_item = 1 ]; then
+  echo; echo "== per-item cost (wall time / files, medians)"
+  printf '%-10s %8s %14s %14s %10s\n' "files" "" "ours us/file" "Info-ZIP us/file" "Info-ZIP/ours"
+  for w in tiny1k tiny10k tiny100k; do
+    wants $w || continue
+    o=$(awk -v t="$(mw "ours_$w")" -v n="${IN_ITEMS[$w]}" 'BEGIN{ printf "%.1f", t * 1e6 / n }')
+    i=$(ran "izip_$w" && awk -v t="$(mw "izip_$w")" -v n="${IN_ITEMS[$w]}" 'BEGIN{ printf "%.1f", t * 1e6 / n }' || echo n/a)
+    printf '%-10s %8s %14s %14s %10s\n' "${IN_ITEMS[$w]}" "" "$o" "$i" "$(ratio "$i" "$o")x"
   done
-  if [ "${STATUS[infozip]:-}" != skipped ]; then
-    sd=$(awk -v o="${BYTES[ours_zip]:-0}" -v i="${BYTES[infozip]:-0}" 'BEGIN{ if (o > 0 && i > 0) printf "%+.2f", (o - i) * 100 / i; else print "n/a" }')
-    echo "  size: ours vs Info-ZIP = ${sd}%  (${BYTES[ours_zip]:-0} vs ${BYTES[infozip]:-0} bytes)"
-    sp=$(ratio "$(mw infozip)" "$ow"); ours_ok ours_zip || sp=n/a
-    target "zip speed"  "$(cmp_ge "$sp" 2.5)" "zip -r -6 / ours = ${sp}$([ "$sp" = n/a ] || echo x) (need >= 2.5x)"
-    [ "${BYTES[ours_zip]:-0}" -gt 0 ] && ours_ok ours_zip || sd=n/a
-    target "zip size"   "$(cmp_le "$sd" 1.0)" "ours vs Info-ZIP = ${sd}% (need <= +1.00%)"
-  fi
-  zr=$(awk -v k="$(mr ours_zip)" 'BEGIN{ printf "%.1f", k / 1024 }'); ours_ok ours_zip || zr=n/a
-  target "zip memory" "$(cmp_le "$zr" 150)" "ours peak RSS = ${zr} MiB (need <= 150)"
-fi
-if [ $DO_THUMBS = 1 ]; then
-  echo; echo "== THUMBNAILS: $IMAGES, $N_IMAGES images, $(awk -v b="$IMG_BYTES" 'BEGIN{printf "%.1f", b/1e6}') MB, fit 256x256, JPEG q85, 2 workers"
-  report thumbs ours_thumbs "${TOOLS_THUMBS[@]}"
-  echo "  RSS MiB = GNU time %M (largest single process); tree MiB = sampled peak of sum of PSS over the tool's processes"
-  ow=$(mw ours_thumbs)
-  for id in "${TOOLS_THUMBS[@]}"; do
-    [ "$id" = ours_thumbs ] || [ "${STATUS[$id]:-}" = skipped ] && continue
-    echo "  ${LABEL[$id]} / ours = $(xratio "$(mw "$id")" "$ow")"
-  done
-  if [ "${STATUS[pil_pool]:-}" != skipped ]; then
-    tp=$(ratio "$(mw pil_pool)" "$ow"); ours_ok ours_thumbs || tp=n/a
-    target "thumbs speed" "$(cmp_ge "$tp" 1.3)" "ours throughput / Pillow pool = ${tp}$([ "$tp" = n/a ] || echo x) (need >= 1.3x, all $N_IMAGES thumbnails written)"
-  fi
-  # ours is one process, but take the larger of %M and the sampled tree sum in case it ever forks
-  tr=$(awk -v a="$(mr ours_thumbs)" -v b="$(mt ours_thumbs)" 'BEGIN{ printf "%.1f", (a > b ? a : b) / 1024 }')
-  ours_ok ours_thumbs || tr=n/a
-  target "thumbs memory" "$(cmp_le "$tr" 600)" "ours peak RSS = ${tr} MiB (need <= 600)"
 fi
 
+journal_note() {  # workload
+  local w=$1 on=ours_$1 off=ours_$1_nj
+  ran "$on" && ran "$off" || return 0
+  echo "  journal on / off ($w): wall $(mw "$on") / $(mw "$off") s = $(ratio "$(mw "$on")" "$(mw "$off")")x," \
+    "peak RSS $(awk -v k="$(mr "$on")" 'BEGIN{printf "%.1f", k/1024}') / $(awk -v k="$(mr "$off")" 'BEGIN{printf "%.1f", k/1024}') MiB"
+}
+if wants tiny100k || wants jpeg2k; then
+  echo; echo "== the journal's cost (issue 9)"
+  wants tiny100k && journal_note tiny100k
+  wants jpeg2k && journal_note jpeg2k
+fi
+
+wants tiny100k && speed_target tiny100k izip_tiny100k 1.5
+wants small && speed_target small izip_small 2.0
+wants mixed && { speed_target mixed izip_mixed 3.5; size_target mixed izip_mixed 1.005; }
+wants big && { speed_target big pigz_big 1.6; size_target big pigz_big 1.01; }
+wants head && size_target head pigz_head 1.02
+wants photos && speed_target photos pil_photos 1.6
+wants jpeg2k && speed_target jpeg2k pil_jpeg2k 1.5
+for w in "${WL[@]}"; do
+  case $w in photos|jpeg2k) memory_target "$w" 300 ;; *) memory_target "$w" 64 ;; esac
+done
+
+echo; echo "== machine at the end"; machine
 echo; echo "== targets"
-FAILS=0
-NAS=0
+FAILS=0; NAS=0
 for l in "${RESULTS[@]}"; do echo "$l"; [[ $l == PASS* ]] || FAILS=$((FAILS + 1)); [[ $l == N/A* ]] && NAS=1; done
 [ "$NAS" = 0 ] || echo "(N/A: ours failed, produced no/incomplete output, or the anchor was skipped; counts as a failure with STRICT=1)"
 [ "$CHECK_WARN" = 0 ] || echo "(output checks on ours printed warnings above)"
