@@ -17,9 +17,9 @@ use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use shrinkwrap::engine::JobState;
-use shrinkwrap::ui::App;
 use shrinkwrap::ui::settings::{CompressionLevel, Operation, Settings};
 use shrinkwrap::ui::state::{Command, Prompt, QuitState};
+use shrinkwrap::ui::{App, AppOptions};
 
 /// How long one wait may take before the test fails (the machine may be busy; nothing here is a
 /// performance check).
@@ -147,7 +147,11 @@ fn compress_from_the_path_field_makes_a_valid_archive() {
 
     assert_eq!(harness.state().queue().rows()[0].state(), JobState::Done);
     assert!(has_label(&harness, "done"), "the row says done");
-    assert!(harness.query_by_label("Open folder").is_some());
+    assert!(
+        harness
+            .query_by_label("Open the folder of project.zip")
+            .is_some()
+    );
 
     // Read back by the zip crate, unzip, python3 and 7z, extracted and byte-compared.
     assert_archive_matches(&tmp.path().join("project.zip"), &expected_tree(&src));
@@ -159,7 +163,7 @@ fn compress_from_the_path_field_makes_a_valid_archive() {
 fn cancelling_a_big_job_leaves_no_partial_file() {
     let tmp = tempfile::tempdir().unwrap();
     let mut harness = start_big_compress_job(tmp.path(), "big.bin");
-    harness.get_by_label("Cancel").click();
+    harness.get_by_label("Cancel big.zip").click();
     harness.step();
     step_until(&mut harness, "the job to end", |app| {
         app.queue().rows()[0].is_finished()
@@ -245,7 +249,7 @@ fn thumbnails_with_a_broken_image_show_one_error_and_the_strip() {
     );
 
     step_until(&mut harness, "the thumbnail strip", |app| {
-        app.queue().rows()[0].strip.textures.len() == 3
+        app.queue().rows()[0].strip.shown() == 3
     });
     for output in &report.outputs {
         assert!(
@@ -786,7 +790,9 @@ fn the_file_manager_action_never_starts_several_archives_unasked() {
     };
     let mut harness: Harness<'static, App> = Harness::builder()
         .with_size(egui::vec2(1180.0, 760.0))
-        .build_eframe(move |cc| App::with_settings(&cc.egui_ctx, settings, launch, None));
+        .build_eframe(move |cc| {
+            App::with_options(&cc.egui_ctx, settings, launch, AppOptions::test(None))
+        });
     step_until(&mut harness, "the question", |app| {
         app.state().prompt.is_some()
     });
