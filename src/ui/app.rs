@@ -119,8 +119,8 @@ pub struct App {
     /// When a job first showed progress (for `--screenshot`).
     first_progress_at: Option<Instant>,
     window_title: String,
-    /// Active jobs and time at the last title change.
-    title_active_jobs: usize,
+    /// Active and paused jobs, and time, at the last title change.
+    title_active_jobs: (usize, usize),
     title_updated_at: Option<Instant>,
     /// The title shows how jobs ended (until the window is focused).
     title_showed_outcome: bool,
@@ -239,7 +239,7 @@ impl App {
             launched: false,
             first_progress_at: None,
             window_title: String::new(),
-            title_active_jobs: 0,
+            title_active_jobs: (0, 0),
             title_updated_at: None,
             title_showed_outcome: false,
             frame_began: None,
@@ -1158,9 +1158,12 @@ impl App {
     /// percentage change waits until TITLE_UPDATE_INTERVAL has passed (the next progress frame
     /// after that carries it); starting and finishing jobs show at once.
     fn update_title(&mut self, ctx: &egui::Context) {
-        let active_jobs = self.state.queue.active_count();
+        let active_jobs = (
+            self.state.queue.active_count(),
+            self.state.queue.paused_count(),
+        );
         // A job ended while the person was away: the title says how, until they look.
-        let outcome = self.finishes.title(active_jobs);
+        let outcome = self.finishes.title(active_jobs.0);
         let title = outcome
             .clone()
             .unwrap_or_else(|| self.state.queue.window_title());

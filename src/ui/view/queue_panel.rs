@@ -213,7 +213,7 @@ fn job_card(ui: &mut egui::Ui, row: &JobRow, card: &CardContext, commands: &mut 
             egui::accesskit::Role::ListItem,
             true,
             card.selected,
-            format!("{} job {}: {state_words}", row.kind.label(), row.name),
+            format!("Job {} ({}): {state_words}", row.name, kind_word(row.kind)),
         )
     });
     if response.clicked() || response.gained_focus() {
@@ -286,6 +286,14 @@ fn existing_archive_answers(
             commands.push(Command::RetryArchive(row.id, ExistingArchive::KeepBoth));
         }
     });
+}
+
+/// "archive" or "thumbnails", for a card's accessible name.
+fn kind_word(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::Zip => "archive",
+        JobKind::Thumbs => "thumbnails",
+    }
 }
 
 fn kind_badge(ui: &mut egui::Ui, kind: JobKind) {
