@@ -210,6 +210,11 @@ impl App {
             .screenshot
             .clone()
             .map(|path| Screenshot::new(path, Arc::clone(&waker)));
+        if screenshot.is_some() {
+            // The picture shows the window, not a tooltip under wherever the pointer happens to
+            // rest.
+            ctx.all_styles_mut(|style| style.interaction.tooltip_delay = f32::MAX);
+        }
         let icon = view::theme::load_icon_texture(ctx);
         let (background_notices, background_notices_rx) =
             flume::bounded(BACKGROUND_NOTICE_CAPACITY);

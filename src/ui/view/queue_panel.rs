@@ -418,6 +418,10 @@ fn live_details(ui: &mut egui::Ui, row: &JobRow, card: &CardContext, commands: &
         LiveState::Scanning => ("scanning the inputs…".to_owned(), theme::accent(&visuals)),
         LiveState::Planning => ("planning every output…".to_owned(), theme::accent(&visuals)),
         LiveState::Running => (percent.clone(), theme::accent(&visuals)),
+        LiveState::Paused(_) if !row.started => (
+            "paused · not started yet".to_owned(),
+            theme::warning(&visuals),
+        ),
         LiveState::Paused(_) => (format!("{percent} · paused"), theme::warning(&visuals)),
     };
     widgets::progress_bar(ui, progress.fraction(), fill, &bar_text);
@@ -540,7 +544,8 @@ fn live_controls(
     {
         commands.push(Command::StopAfterCurrent(row.id));
     }
-    let Some(place) = card.place else {
+    // Order controls only when there is an order to change.
+    let Some(place) = card.place.filter(|_| card.waiting > 1) else {
         return;
     };
     ui.add_space(6.0);
