@@ -1723,3 +1723,76 @@ fn the_quit_question_follows_the_queue_and_a_zip_card_offers_pause_and_cancel_on
     });
     assert!(part_files(tmp.path()).is_empty());
 }
+
+#[test]
+fn every_widget_a_person_can_use_has_an_accessible_name() {
+    use egui::accesskit::Role;
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("photos");
+    photos(&src, 3, 300);
+    write(&src.join("broken.jpg"), b"\xff\xd8\xff broken");
+    write(&src.join("notes.txt"), b"not an image\n");
+    let big = tmp.path().join("big.bin");
+    write(&big, &noise(64 << 20, 3));
+    let mut harness = harness(1, Settings::default());
+    // A finished thumbnail job with its problems open and its strip...
+    start_thumbnails(&mut harness, &src);
+    step_until(&mut harness, "the thumbnails", |app| {
+        let row = &app.queue().rows()[0];
+        row.is_finished() && row.strip.shown() == 3
+    });
+    harness.get_by_label("Show 1 error and 1 skipped").click();
+    harness.run();
+    // ...a paused archive job, and a waiting one.
+    harness.get_by_label("Zip archive").click();
+    harness.run();
+    for input in [&big, &src] {
+        let app = harness.state_mut();
+        app.queue_command(Command::ClearInputs);
+        app.queue_command(Command::AddPaths(vec![input.clone()]));
+        app.queue_command(Command::Start(Operation::Compress));
+        harness.step();
+    }
+    step_until(&mut harness, "the archive job to run", |app| {
+        app.queue().rows()[1].progress.bytes_done > 0
+    });
+    harness.get_by_label("Pause big.zip").click();
+    harness.step();
+    step_until(&mut harness, "the pause", |app| {
+        app.queue().rows()[1].state() == JobState::Paused
+    });
+    harness.run_steps(2);
+
+    let interactive = [
+        Role::Button,
+        Role::CheckBox,
+        Role::RadioButton,
+        Role::TextInput,
+        Role::MultilineTextInput,
+        Role::SpinButton,
+        Role::Slider,
+        Role::ComboBox,
+        Role::Link,
+        Role::ListItem,
+        Role::ProgressIndicator,
+        Role::Tab,
+    ];
+    let mut checked = 0;
+    let mut unnamed = Vec::new();
+    for node in harness.root().children_recursive() {
+        let ak = node.accesskit_node();
+        if !interactive.contains(&ak.role()) {
+            continue;
+        }
+        checked += 1;
+        if ak.label().is_none_or(|l| l.trim().is_empty()) {
+            unnamed.push(format!("{:?} {:?}", ak.role(), ak.value()));
+        }
+    }
+    assert!(unnamed.is_empty(), "widgets without a name: {unnamed:#?}");
+    assert!(checked > 30, "only {checked} widgets found");
+    harness.state_mut().queue_command(Command::CancelAll);
+    step_until(&mut harness, "the jobs to end", |app| {
+        !app.queue().any_active()
+    });
+}

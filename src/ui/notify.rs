@@ -344,6 +344,27 @@ mod tests {
         assert_eq!(finishes.title(0), None);
     }
 
+    /// Run by hand on a session bus with a notification service, e.g.
+    /// `xvfb-run -a dbus-run-session -- sh -c 'dunst & sleep 1; cargo test --lib notify -- --ignored'`.
+    #[test]
+    #[ignore = "needs a notification service on a D-Bus session bus"]
+    fn a_notification_reaches_the_service_and_the_next_one_replaces_it() {
+        let first = DesktopNotification {
+            summary: "photos: done".to_owned(),
+            body: "12 thumbnails in /tmp/photos/thumbnails\nThe queue is empty.".to_owned(),
+            important: false,
+            replaces_previous: false,
+        };
+        let id = show(&first, None).expect("the notification service answered");
+        let second = DesktopNotification {
+            summary: "All 2 jobs finished".to_owned(),
+            body: "1 done, 1 failed.".to_owned(),
+            important: true,
+            replaces_previous: true,
+        };
+        assert_eq!(show(&second, Some(id)), Some(id), "replaced, not added");
+    }
+
     #[test]
     fn a_single_job_that_made_nothing_is_not_done() {
         let mut queue = Queue::default();
