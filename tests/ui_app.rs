@@ -1675,13 +1675,25 @@ fn a_job_that_made_nothing_is_not_done_and_its_whole_skip_list_scrolls_and_copie
         !has_label(&harness, &last),
         "only the rows in view are laid out"
     );
-    let list = harness.get_by_label(&first).rect().center();
-    for _ in 0..60 {
+    let prefix = notes.join("note").display().to_string();
+    for _ in 0..80 {
         if has_label(&harness, &last) {
             break;
         }
-        harness.hover_at(list);
-        wheel(&harness, -400.0);
+        // The wheel over the middle of the rows in view (the one at the edge may be cut off).
+        let rows: Vec<egui::Pos2> = harness
+            .query_all_by_label_contains(&prefix)
+            .filter(|n| {
+                // A label's text is its value.
+                n.accesskit_node()
+                    .value()
+                    .is_some_and(|l| l.starts_with(&prefix))
+            })
+            .map(|n| n.rect().center())
+            .collect();
+        assert!(!rows.is_empty(), "a row of the list is in view");
+        harness.hover_at(rows[rows.len() / 2]);
+        wheel(&harness, -300.0);
         harness.run_steps(3);
     }
     assert!(has_label(&harness, &last), "the last item is reachable");
