@@ -314,23 +314,6 @@ impl Queue {
         self.generation += 1;
     }
 
-    /// Puts the row of `new` where the row of `old` is, and removes `old`'s (Run again).
-    pub fn replace(&mut self, old: JobId, new: JobId) {
-        let (Some(at), Some(from)) = (
-            self.rows.iter().position(|r| r.id == old),
-            self.rows.iter().position(|r| r.id == new),
-        ) else {
-            return;
-        };
-        let row = self.rows.remove(from);
-        let at = if from < at { at - 1 } else { at };
-        self.rows[at] = row;
-        if self.selected == Some(old) {
-            self.selected = Some(new);
-        }
-        self.generation += 1;
-    }
-
     /// A number that changes whenever rows are added or removed or a job ends.
     pub fn generation(&self) -> u64 {
         self.generation
