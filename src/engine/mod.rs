@@ -15,7 +15,9 @@
 //! Must not touch: egui or any other front-end crate; the UI thread (nothing here is called from
 //! a frame except the non-blocking methods of [`Engine`]).
 
+pub mod decode;
 mod error;
+mod jpeg;
 mod output;
 mod progress;
 mod scan;
