@@ -17,7 +17,7 @@
 //! recovery that libjpeg.txt, "Error handling", documents). This needs `panic = "unwind"`,
 //! which a compile-time check below enforces.
 
-use std::ffi::{CStr, c_int, c_long, c_ulong};
+use std::ffi::{CStr, c_int, c_long};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use mozjpeg_sys as lj;
@@ -124,7 +124,8 @@ struct LibjpegFailure {
 #[repr(C)]
 struct ErrorState {
     mgr: lj::jpeg_error_mgr,
-    /// JWRN_JPEG_EOF: the data ran out and libjpeg inserted a fake EOI.
+    /// libjpeg asked for bytes past the end of the file (our source then supplies padding and
+    /// a fake EOI).
     hit_end_of_data: bool,
     /// Warnings about the entropy-coded data ("Corrupt JPEG data: ...").
     data_warnings: u32,
@@ -138,6 +139,70 @@ struct Inner {
     cinfo: lj::jpeg_decompress_struct,
     err: ErrorState,
     progress: lj::jpeg_progress_mgr,
+    source: lj::jpeg_source_mgr,
+}
+
+/// What the source manager supplies once the file's bytes are used up: 32 stuffed 0xFF bytes
+/// (256 one-bits, T.81 F.1.2.3 byte stuffing) and then EOI. A scan that needs bits beyond the
+/// data reads ones, and a run of 16 one-bits is never a Huffman code (T.81 C: the all-ones code
+/// word is reserved), so a cut Huffman scan gives libjpeg's "bad Huffman code" warning instead of
+/// the silent zero fill of its memory source. A complete scan never uses the padding.
+static PAST_THE_END: [u8; 66] = {
+    let mut bytes = [0u8; 66];
+    let mut i = 0;
+    while i < 64 {
+        bytes[i] = 0xFF;
+        i += 2;
+    }
+    bytes[64] = 0xFF;
+    bytes[65] = 0xD9;
+    bytes
+};
+
+/// An EOI marker, supplied on every request after the padding (as libjpeg's memory source does).
+static FAKE_EOI: [u8; 2] = [0xFF, 0xD9];
+
+unsafe extern "C-unwind" fn init_source(_cinfo: &mut lj::jpeg_decompress_struct) {}
+
+unsafe extern "C-unwind" fn term_source(_cinfo: &mut lj::jpeg_decompress_struct) {}
+
+/// Called when the buffer is empty: the file has no more bytes.
+unsafe extern "C-unwind" fn fill_input_buffer(cinfo: &mut lj::jpeg_decompress_struct) -> c_int {
+    // SAFETY: `err` is the first field of our `#[repr(C)] ErrorState`; `src` is our source.
+    let state = unsafe { &mut *cinfo.common.err.cast::<ErrorState>() };
+    let src = unsafe { &mut *cinfo.src };
+    let bytes: &'static [u8] = if state.hit_end_of_data {
+        &FAKE_EOI
+    } else {
+        state.hit_end_of_data = true;
+        &PAST_THE_END
+    };
+    src.next_input_byte = bytes.as_ptr();
+    src.bytes_in_buffer = bytes.len();
+    1
+}
+
+unsafe extern "C-unwind" fn skip_input_data(
+    cinfo: &mut lj::jpeg_decompress_struct,
+    num_bytes: c_long,
+) {
+    let Ok(mut skip) = usize::try_from(num_bytes) else {
+        return;
+    };
+    loop {
+        // SAFETY: `src` is our source manager, set up in `JpegDecoder::new`.
+        let src = unsafe { &mut *cinfo.src };
+        if skip <= src.bytes_in_buffer {
+            // SAFETY: stays within the current buffer.
+            src.next_input_byte = unsafe { src.next_input_byte.add(skip) };
+            src.bytes_in_buffer -= skip;
+            return;
+        }
+        skip -= src.bytes_in_buffer;
+        src.bytes_in_buffer = 0;
+        // SAFETY: as libjpeg itself would call it.
+        unsafe { fill_input_buffer(cinfo) };
+    }
 }
 
 /// A reusable libjpeg decompressor (one per worker thread; keeps its memory pools and marker
@@ -175,6 +240,10 @@ unsafe extern "C-unwind" fn emit_message(cinfo: &mut lj::jpeg_common_struct, msg
     state.mgr.num_warnings += 1;
     if state.mgr.msg_code == lj::JWRN_JPEG_EOF {
         state.hit_end_of_data = true;
+    } else if state.mgr.msg_code == lj::JWRN_EXTRANEOUS_DATA {
+        // Bytes between segments that are not a marker: our padding past the end of a file
+        // without EOI reads so; harmless in itself.
+        state.other_warnings += 1;
     } else if message_template(&state.mgr)
         .is_some_and(|t| t.to_bytes().starts_with(CORRUPT_DATA_PREFIX))
     {
@@ -185,7 +254,7 @@ unsafe extern "C-unwind" fn emit_message(cinfo: &mut lj::jpeg_common_struct, msg
 }
 
 /// libjpeg's warnings about the entropy-coded data (premature end of a segment, bad Huffman or
-/// arithmetic code, lost restart marker, extraneous bytes) all start with this. Matching the text
+/// arithmetic code, lost restart marker) all start with this. Matching the text
 /// rather than the codes: `mozjpeg-sys`'s code constants above 123 do not count the two that
 /// arithmetic decoding inserts into the C enum.
 const CORRUPT_DATA_PREFIX: &[u8] = b"Corrupt JPEG data";
@@ -316,6 +385,12 @@ impl JpegDecoder {
                 // jpeg_CreateDecompress zeroes everything but `err` and `client_data`.
                 inner.progress.progress_monitor = Some(progress_monitor);
                 inner.cinfo.common.progress = &mut inner.progress;
+                inner.source.init_source = Some(init_source);
+                inner.source.fill_input_buffer = Some(fill_input_buffer);
+                inner.source.skip_input_data = Some(skip_input_data);
+                inner.source.resync_to_restart = Some(lj::jpeg_resync_to_restart);
+                inner.source.term_source = Some(term_source);
+                inner.cinfo.src = &mut inner.source;
                 for marker in [APP1, APP2, APP14] {
                     lj::jpeg_save_markers(&mut inner.cinfo, marker, 0xFFFF);
                 }
@@ -392,12 +467,14 @@ impl JpegDecoder {
     ) -> Result<JpegImage, JpegError> {
         let cinfo = &mut self.inner.cinfo;
         // SAFETY (whole block): `cinfo` was created in `new`; `data` outlives every call that
-        // reads it (the source manager's pointer is reset by the next `jpeg_mem_src`); the
+        // reads it (the source manager's pointer is reset before the next image); the
         // output rows point into `pixels`, which is large enough for every row written.
         unsafe {
             (*cinfo.common.mem).max_memory_to_use =
                 c_long::try_from(request.max_alloc_bytes).unwrap_or(c_long::MAX);
-            lj::jpeg_mem_src(cinfo, data.as_ptr(), data.len() as c_ulong);
+            let src = &mut *cinfo.src;
+            src.next_input_byte = data.as_ptr();
+            src.bytes_in_buffer = data.len();
             if lj::jpeg_read_header(cinfo, 1) != 1 {
                 return Err(JpegError::Invalid {
                     code: lj::JERR_NO_IMAGE,
