@@ -211,6 +211,11 @@ pub struct JpegDecoder {
     inner: Box<Inner>,
     /// Row pointers into the output buffer, reused between images.
     rows: Vec<*mut u8>,
+    /// A progressive file without the scans a 1/8 decode does not read, reused between images.
+    filtered: Vec<u8>,
+    /// Whether to drop those scans ([`drop_unused_ac_scans`]); off only to test that it
+    /// changes no pixel.
+    skip_unused_scans: bool,
 }
 
 // SAFETY: libjpeg's decompressor has no thread affinity (no thread-local state in the C-only
@@ -400,6 +405,8 @@ impl JpegDecoder {
             Ok(()) => Ok(JpegDecoder {
                 inner,
                 rows: Vec::new(),
+                filtered: Vec::new(),
+                skip_unused_scans: true,
             }),
             Err(payload) => {
                 let failure = into_failure(payload);
@@ -412,6 +419,14 @@ impl JpegDecoder {
                 })
             }
         }
+    }
+
+    /// The same decoder reading every scan (see [`drop_unused_ac_scans`]), for tests.
+    #[cfg(test)]
+    pub(crate) fn reading_every_scan() -> Result<JpegDecoder, JpegError> {
+        let mut decoder = JpegDecoder::new()?;
+        decoder.skip_unused_scans = false;
+        Ok(decoder)
     }
 
     /// Decodes one whole JPEG file held in `data`.
@@ -465,16 +480,19 @@ impl JpegDecoder {
         data: &[u8],
         request: &JpegRequest,
     ) -> Result<JpegImage, JpegError> {
+        let skipped_scans = self.skip_unused_scans
+            && drop_unused_ac_scans(data, request.min_long_side_px, &mut self.filtered);
+        let input: &[u8] = if skipped_scans { &self.filtered } else { data };
         let cinfo = &mut self.inner.cinfo;
-        // SAFETY (whole block): `cinfo` was created in `new`; `data` outlives every call that
+        // SAFETY (whole block): `cinfo` was created in `new`; `input` outlives every call that
         // reads it (the source manager's pointer is reset before the next image); the
         // output rows point into `pixels`, which is large enough for every row written.
         unsafe {
             (*cinfo.common.mem).max_memory_to_use =
                 c_long::try_from(request.max_alloc_bytes).unwrap_or(c_long::MAX);
             let src = &mut *cinfo.src;
-            src.next_input_byte = data.as_ptr();
-            src.bytes_in_buffer = data.len();
+            src.next_input_byte = input.as_ptr();
+            src.bytes_in_buffer = input.len();
             if lj::jpeg_read_header(cinfo, 1) != 1 {
                 return Err(JpegError::Invalid {
                     code: lj::JERR_NO_IMAGE,
@@ -506,6 +524,9 @@ impl JpegDecoder {
             cinfo.scale_denom = denom;
             cinfo.dct_method = lj::J_DCT_METHOD::JDCT_ISLOW;
             cinfo.do_fancy_upsampling = 1;
+            // Interblock smoothing estimates AC coefficients that have not arrived; after
+            // dropped scans they are not missing, just unused.
+            cinfo.do_block_smoothing = c_int::from(!skipped_scans);
             lj::jpeg_calc_output_dimensions(cinfo);
             let (w, h) = (cinfo.output_width, cinfo.output_height);
             let channels = cinfo.output_components as usize;
@@ -520,15 +541,15 @@ impl JpegDecoder {
                 return Err(JpegError::Truncated("suspended"));
             }
             let mut pixels = vec![0u8; total as usize];
-            self.rows.clear();
+            let rows = &mut self.rows;
+            rows.clear();
             let base = pixels.as_mut_ptr();
-            self.rows
-                .extend((0..h as usize).map(|y| base.add(y * row_bytes)));
+            rows.extend((0..h as usize).map(|y| base.add(y * row_bytes)));
             while cinfo.output_scanline < h {
                 let at = cinfo.output_scanline as usize;
                 let got = lj::jpeg_read_scanlines(
                     cinfo,
-                    self.rows.as_mut_ptr().add(at),
+                    rows.as_mut_ptr().add(at),
                     h - cinfo.output_scanline,
                 );
                 if got == 0 {
@@ -713,66 +734,52 @@ fn cmyk_to_rgb_in_place(pixels: &mut Vec<u8>, inverted: bool) {
     pixels.truncate(n * 3);
 }
 
-/// What a walk over the marker structure says about the frame and its scans.
-#[derive(Debug, Default)]
-struct FrameWalk {
-    /// The frame is SOF9..SOF11 or SOF13..SOF15 (arithmetic coding, T.81 Table B.1).
-    arithmetic: bool,
-    /// Every component of the frame header appears in at least one SOS header.
-    every_component_scanned: bool,
+/// One marker segment of a JPEG stream (T.81 B.1.1.4).
+struct Segment<'a> {
+    /// The marker code (the byte after 0xFF).
+    marker: u8,
+    /// The segment's parameters, after the length field (cut short if the file is).
+    body: &'a [u8],
+    /// Byte range from the marker's 0xFF to the next marker's 0xFF; for SOS this includes the
+    /// entropy-coded data that follows the header.
+    span: std::ops::Range<usize>,
 }
 
-/// Walks the JPEG marker segments (T.81 B.1.1.4) and scan headers, skipping entropy-coded data.
-fn walk_frame(d: &[u8]) -> FrameWalk {
-    let mut walk = FrameWalk::default();
-    let mut frame_ids: Vec<u8> = Vec::new();
-    let mut scanned: Vec<u8> = Vec::new();
+/// Calls `visit` for each marker segment after SOI, skipping entropy-coded data (which runs
+/// until a 0xFF that is neither stuffing, 0xFF00, nor a restart marker, RSTn). Stops at EOI or
+/// when `visit` returns false. Returns whether EOI was reached.
+fn walk_segments<'a>(d: &'a [u8], mut visit: impl FnMut(Segment<'a>) -> bool) -> bool {
     let len = d.len();
     let mut i = 2;
-    while i < len {
+    loop {
         // Expect a marker: 0xFF (possibly repeated as fill) then the code.
         while i < len && d[i] != 0xFF {
             i += 1;
         }
-        while i < len && d[i] == 0xFF {
+        while i + 1 < len && d[i + 1] == 0xFF {
             i += 1;
         }
-        if i >= len {
-            break;
+        if i + 1 >= len {
+            return false;
         }
-        let marker = d[i];
-        i += 1;
+        let start = i;
+        let marker = d[i + 1];
+        i += 2;
         match marker {
-            0xD9 => break,
-            0xD0..=0xD7 | 0x01 | 0x00 => continue,
+            0xD9 => return true,
+            0xD0..=0xD7 | 0x01 | 0x00 | 0xD8 => continue,
             _ => {}
         }
         if i + 2 > len {
-            break;
+            return false;
         }
         let seg = usize::from(u16::from_be_bytes([d[i], d[i + 1]]));
-        let body = &d[(i + 2).min(len)..(i + seg).min(len)];
-        match marker {
-            0xC0..=0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
-                walk.arithmetic = marker >= 0xC9;
-                if body.len() >= 6 {
-                    let n = usize::from(body[5]);
-                    frame_ids = body[6..].chunks(3).take(n).map(|c| c[0]).collect();
-                }
-            }
-            0xDA => {
-                if let Some(&n) = body.first() {
-                    scanned.extend(body[1..].chunks(2).take(usize::from(n)).map(|c| c[0]));
-                }
-            }
-            _ => {}
-        }
         if seg < 2 {
-            break;
+            return false;
         }
+        let body = &d[(i + 2).min(len)..(i + seg).min(len)];
         i += seg;
         if marker == 0xDA {
-            // Entropy-coded data runs until a 0xFF that is neither stuffing nor a restart.
             loop {
                 let Some(p) = memchr::memchr(0xFF, &d[i.min(len)..]) else {
                     i = len;
@@ -789,10 +796,132 @@ fn walk_frame(d: &[u8]) -> FrameWalk {
                 }
             }
         }
+        let span = start..i.min(len);
+        if !visit(Segment { marker, body, span }) {
+            return false;
+        }
     }
+}
+
+/// Whether `marker` starts a frame (SOF0..SOF15 but DHT, JPG and DAC; T.81 Table B.1).
+fn is_sof(marker: u8) -> bool {
+    matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)
+}
+
+/// Components of a frame header: (identifier, horizontal, vertical sampling factor).
+fn frame_components(sof_body: &[u8]) -> Vec<(u8, u8, u8)> {
+    let n = sof_body.get(5).copied().map_or(0, usize::from);
+    sof_body
+        .get(6..)
+        .unwrap_or(&[])
+        .chunks_exact(3)
+        .take(n)
+        .map(|c| (c[0], c[1] >> 4, c[1] & 0x0F))
+        .collect()
+}
+
+/// What a walk over the marker structure says about the frame and its scans.
+#[derive(Debug, Default)]
+struct FrameWalk {
+    /// The frame is SOF9..SOF11 or SOF13..SOF15 (arithmetic coding, T.81 Table B.1).
+    arithmetic: bool,
+    /// Every component of the frame header appears in at least one SOS header.
+    every_component_scanned: bool,
+}
+
+/// Walks the whole stream for [`FrameWalk`].
+fn walk_frame(d: &[u8]) -> FrameWalk {
+    let mut walk = FrameWalk::default();
+    let mut frame_ids: Vec<u8> = Vec::new();
+    let mut scanned: Vec<u8> = Vec::new();
+    walk_segments(d, |seg| {
+        if is_sof(seg.marker) {
+            walk.arithmetic = seg.marker >= 0xC9;
+            frame_ids = frame_components(seg.body).iter().map(|c| c.0).collect();
+        } else if seg.marker == 0xDA
+            && let Some(&n) = seg.body.first()
+        {
+            scanned.extend(seg.body[1..].chunks(2).take(usize::from(n)).map(|c| c[0]));
+        }
+        true
+    });
     walk.every_component_scanned =
         !frame_ids.is_empty() && frame_ids.iter().all(|id| scanned.contains(id));
     walk
+}
+
+/// For a progressive Huffman JPEG (SOF2) decoded at 1/8 scale: copies `d` into `out` without
+/// the AC scans (spectral selection start Ss > 0, T.81 G.1.1.1.1) of the components that
+/// libjpeg reconstructs with its 1x1 IDCT, which reads the DC coefficient only. Those scans
+/// are most of a progressive file and the slowest part of decoding it (successive-approximation
+/// refinement); without them the decoded pixels are bit-identical. A component gets the 1x1
+/// IDCT when it is not subsampled relative to the largest sampling factors in both directions
+/// (libjpeg's `jdmaster.c` rule: chroma of 4:2:0 is decoded 2x2 instead of being upsampled, and
+/// keeps its AC scans).
+///
+/// Returns false (and leaves `out` alone) when the file is not progressive Huffman, is not
+/// scaled to 1/8, has no EOI (then every scan must be read to tell a cut file), or has nothing
+/// to drop.
+fn drop_unused_ac_scans(d: &[u8], min_long_side_px: u32, out: &mut Vec<u8>) -> bool {
+    // Pass 1: the frame header, and whether there is anything to drop.
+    let mut dc_only: Vec<u8> = Vec::new();
+    let mut applicable = false;
+    let mut droppable_bytes = 0usize;
+    let reached_eoi = walk_segments(d, |seg| {
+        if is_sof(seg.marker) {
+            if seg.marker != 0xC2 || seg.body.len() < 6 {
+                return false;
+            }
+            let h = u32::from(u16::from_be_bytes([seg.body[1], seg.body[2]]));
+            let w = u32::from(u16::from_be_bytes([seg.body[3], seg.body[4]]));
+            if scale_denominator(w, h, min_long_side_px) != 8 {
+                return false;
+            }
+            let comps = frame_components(seg.body);
+            let max_h = comps.iter().map(|c| c.1).max().unwrap_or(1).max(1);
+            let max_v = comps.iter().map(|c| c.2).max().unwrap_or(1).max(1);
+            for &(id, h, v) in &comps {
+                // libjpeg doubles a component's IDCT size from 1 while the sampling ratio
+                // allows; it stays 1 when the component is at full resolution both ways.
+                let doubles = h > 0 && v > 0 && max_h % (h * 2) == 0 && max_v % (v * 2) == 0;
+                if !doubles {
+                    dc_only.push(id);
+                }
+            }
+            applicable = !dc_only.is_empty();
+            return applicable;
+        }
+        if seg.marker == 0xDA && is_droppable_scan(seg.body, &dc_only) {
+            droppable_bytes += seg.span.len();
+        }
+        true
+    });
+    if !(applicable && reached_eoi && droppable_bytes > 0) {
+        return false;
+    }
+    // Pass 2: copy everything but the dropped scans.
+    out.clear();
+    out.reserve(d.len() - droppable_bytes);
+    out.extend_from_slice(&d[..2]);
+    let mut copied_to = 2;
+    walk_segments(d, |seg| {
+        if seg.marker == 0xDA && is_droppable_scan(seg.body, &dc_only) {
+            out.extend_from_slice(&d[copied_to..seg.span.start]);
+            copied_to = seg.span.end;
+        }
+        true
+    });
+    out.extend_from_slice(&d[copied_to..]);
+    true
+}
+
+/// An AC scan (Ns = 1, Ss > 0) of one of `dc_only`'s components.
+fn is_droppable_scan(sos_body: &[u8], dc_only: &[u8]) -> bool {
+    // Ns, (Cs, Td/Ta) * Ns, Ss, Se, Ah/Al  (T.81 B.2.3)
+    match sos_body {
+        [1, cs, _, ss, ..] => *ss > 0 && dc_only.contains(cs),
+        _ => false,
+    }
 }
 
 /// A libjpeg encoder for tests: makes the JPEG variants the decoder must read (progressive,
@@ -837,6 +966,18 @@ pub(crate) mod test_support {
         coding: Coding,
         quality: u8,
     ) -> Vec<u8> {
+        encode_sampled(width, height, source, coding, quality, (2, 2))
+    }
+
+    /// As [`encode`], with the first component's sampling factors (h, v); the others are 1x1.
+    pub fn encode_sampled(
+        width: u32,
+        height: u32,
+        source: Source<'_>,
+        coding: Coding,
+        quality: u8,
+        first_sampling: (c_int, c_int),
+    ) -> Vec<u8> {
         let (samples, components, space) = match source {
             Source::Gray(s) => (s, 1, lj::JCS_GRAYSCALE),
             Source::Rgb(s) => (s, 3, lj::JCS_RGB),
@@ -871,6 +1012,9 @@ pub(crate) mod test_support {
                 lj::jpeg_set_colorspace(&mut cinfo, lj::JCS_YCCK);
             }
             lj::jpeg_set_quality(&mut cinfo, c_int::from(quality), 1);
+            let first = &mut *cinfo.comp_info;
+            first.h_samp_factor = first_sampling.0;
+            first.v_samp_factor = first_sampling.1;
             cinfo.arith_code = c_int::from(matches!(
                 coding,
                 Coding::ArithmeticSequential | Coding::ArithmeticProgressive
@@ -924,6 +1068,66 @@ mod tests {
         assert_eq!(scale_denominator(2041, 3, 256), 8);
         assert_eq!(scale_denominator(2040, 3, 256), 4);
         assert_eq!(scale_denominator(100, 100, 0), 8);
+    }
+
+    fn textured_rgb(w: u32, h: u32) -> Vec<u8> {
+        (0..w * h)
+            .flat_map(|i| {
+                let (x, y) = (i % w, i / w);
+                [
+                    (x * y % 251) as u8,
+                    ((x ^ y) % 253) as u8,
+                    ((x + 3 * y) % 256) as u8,
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dropping_unused_ac_scans_changes_no_pixel() {
+        use test_support::{Coding, Source, encode_sampled};
+        let (w, h) = (1024, 512);
+        let rgb = textured_rgb(w, h);
+        let grey: Vec<u8> = rgb.iter().step_by(3).copied().collect();
+        let request = |min_long_side_px| JpegRequest {
+            min_long_side_px,
+            max_pixels: 1 << 30,
+            max_alloc_bytes: 1 << 30,
+        };
+        let mut skipping = JpegDecoder::new().unwrap();
+        let mut reading_all = JpegDecoder::reading_every_scan().unwrap();
+        let mut filtered = Vec::new();
+        for (name, source, sampling) in [
+            ("4:4:4", Source::Rgb(&rgb), (1, 1)),
+            ("4:2:2", Source::Rgb(&rgb), (2, 1)),
+            ("4:2:0", Source::Rgb(&rgb), (2, 2)),
+            ("4:4:0", Source::Rgb(&rgb), (1, 2)),
+            ("grey", Source::Gray(&grey), (1, 1)),
+        ] {
+            let data = encode_sampled(w, h, source, Coding::Progressive, 90, sampling);
+            // At 1/8 (128 px on the long side) the luma AC scans go.
+            assert!(drop_unused_ac_scans(&data, 128, &mut filtered), "{name}");
+            assert!(
+                filtered.len() < data.len() * 3 / 4,
+                "{name}: {} of {}",
+                filtered.len(),
+                data.len()
+            );
+            let a = skipping.decode(&data, &request(128)).unwrap();
+            let b = reading_all.decode(&data, &request(128)).unwrap();
+            assert_eq!((a.width_px, a.height_px), (128, 64), "{name}");
+            assert!(a.pixels == b.pixels, "{name}: pixels differ");
+            assert_eq!(a.end, StreamEnd::EndMarker);
+            // Not at 1/4, not without EOI, not for baseline files.
+            assert!(!drop_unused_ac_scans(&data, 129, &mut filtered), "{name}");
+            assert!(!drop_unused_ac_scans(
+                &data[..data.len() - 2],
+                128,
+                &mut filtered
+            ));
+            let baseline = encode_sampled(w, h, source, Coding::Baseline, 90, sampling);
+            assert!(!drop_unused_ac_scans(&baseline, 128, &mut filtered));
+        }
     }
 
     #[test]
