@@ -1131,6 +1131,41 @@ mod tests {
     }
 
     #[test]
+    fn memory_limits_are_errors_and_the_decoder_carries_on() {
+        use test_support::{Coding, Source, encode};
+        let (w, h) = (512, 512);
+        let rgb = textured_rgb(w, h);
+        let data = encode(w, h, Source::Rgb(&rgb), Coding::Progressive, 90);
+        let mut decoder = JpegDecoder::new().unwrap();
+        let tight = JpegRequest {
+            min_long_side_px: u32::MAX,
+            max_pixels: 1 << 30,
+            max_alloc_bytes: 100_000,
+        };
+        // The coefficient buffer of a progressive file (about 1 MB here) is libjpeg's.
+        assert_eq!(
+            decoder.decode(&data, &tight).err(),
+            Some(JpegError::TooMuchMemory {
+                limit_bytes: 100_000
+            })
+        );
+        // A baseline file needs no such buffer; its output (768 KB) is refused by us.
+        let baseline = encode(w, h, Source::Rgb(&rgb), Coding::Baseline, 90);
+        assert_eq!(
+            decoder.decode(&baseline, &tight).err(),
+            Some(JpegError::TooMuchMemory {
+                limit_bytes: 100_000
+            })
+        );
+        let roomy = JpegRequest {
+            max_alloc_bytes: 1 << 30,
+            ..tight
+        };
+        let image = decoder.decode(&data, &roomy).unwrap();
+        assert_eq!((image.width_px, image.height_px), (w, h));
+    }
+
+    #[test]
     fn messages_are_formatted_like_printf() {
         let ints = [0xc9, 7, 0, 0, 0, 0, 0, 0];
         assert_eq!(
