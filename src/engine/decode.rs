@@ -674,6 +674,15 @@ mod tests {
             decode(&twelve_bit, 256, &mut scratch),
             Err(ItemError::BadImage(_))
         ));
+        // The lossless process (SOF3) is not in libjpeg-turbo's 8-bit decoder either.
+        let mut lossless = good.clone();
+        lossless[sof + 1] = 0xC3;
+        let result = decode(&lossless, 256, &mut scratch);
+        assert!(
+            matches!(&result, Err(ItemError::BadImage(m)) if m.contains("0xc3")),
+            "{:?}",
+            result.err()
+        );
 
         // A corrupt marker length and garbage after SOI.
         let mut bad_length = good.clone();

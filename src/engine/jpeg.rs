@@ -129,8 +129,6 @@ struct ErrorState {
     hit_end_of_data: bool,
     /// Warnings about the entropy-coded data ("Corrupt JPEG data: ...").
     data_warnings: u32,
-    /// Warnings that say nothing about the data's integrity (e.g. an unknown JFIF version).
-    other_warnings: u32,
 }
 
 /// Everything libjpeg points into; boxed so the addresses stay put.
@@ -243,19 +241,18 @@ unsafe extern "C-unwind" fn emit_message(cinfo: &mut lj::jpeg_common_struct, msg
     // SAFETY: `err` is the first field of our `#[repr(C)] ErrorState`.
     let state = unsafe { &mut *cinfo.err.cast::<ErrorState>() };
     state.mgr.num_warnings += 1;
-    if state.mgr.msg_code == lj::JWRN_JPEG_EOF {
+    let code = state.mgr.msg_code;
+    if code == lj::JWRN_JPEG_EOF {
         state.hit_end_of_data = true;
-    } else if state.mgr.msg_code == lj::JWRN_EXTRANEOUS_DATA {
-        // Bytes between segments that are not a marker: our padding past the end of a file
-        // without EOI reads so; harmless in itself.
-        state.other_warnings += 1;
-    } else if message_template(&state.mgr)
-        .is_some_and(|t| t.to_bytes().starts_with(CORRUPT_DATA_PREFIX))
+    } else if code != lj::JWRN_EXTRANEOUS_DATA
+        && message_template(&state.mgr)
+            .is_some_and(|t| t.to_bytes().starts_with(CORRUPT_DATA_PREFIX))
     {
+        // (Bytes between segments that are not a marker, JWRN_EXTRANEOUS_DATA, are how our
+        // padding past the end of a file without EOI reads: harmless in itself.)
         state.data_warnings += 1;
-    } else {
-        state.other_warnings += 1;
     }
+    // Other warnings (unknown JFIF version, Adobe transform...) say nothing about integrity.
 }
 
 /// libjpeg's warnings about the entropy-coded data (premature end of a segment, bad Huffman or
@@ -439,7 +436,6 @@ impl JpegDecoder {
         let err = &mut self.inner.err;
         err.hit_end_of_data = false;
         err.data_warnings = 0;
-        err.other_warnings = 0;
         err.mgr.num_warnings = 0;
         let result = catch_unwind(AssertUnwindSafe(|| self.decode_unwinding(data, request)));
         // After success libjpeg is already back at its start state; after an error this frees
@@ -458,15 +454,16 @@ impl JpegDecoder {
     fn classify_failure(&self, failure: LibjpegFailure, request: &JpegRequest) -> JpegError {
         if self.inner.err.hit_end_of_data {
             // Whatever went wrong, it went wrong at a fake EOI libjpeg put after the real data.
-            return JpegError::Truncated("ends inside the header");
+            return JpegError::Truncated("ends before the image does");
         }
         match failure.code {
             lj::JERR_OUT_OF_MEMORY | lj::JERR_NO_BACKING_STORE => JpegError::TooMuchMemory {
                 limit_bytes: request.max_alloc_bytes,
             },
-            lj::JERR_BAD_PRECISION | lj::JERR_NOT_COMPILED => {
-                JpegError::Unsupported(failure.message)
-            }
+            lj::JERR_BAD_PRECISION
+            | lj::JERR_NOT_COMPILED
+            | lj::JERR_SOF_UNSUPPORTED
+            | lj::JERR_ARITH_NOTIMPL => JpegError::Unsupported(failure.message),
             _ => JpegError::Invalid {
                 code: failure.code,
                 message: failure.message,
