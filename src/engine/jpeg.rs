@@ -565,8 +565,9 @@ impl JpegDecoder {
                 }
                 let frame = walk_frame(data);
                 if frame.arithmetic {
-                    // The arithmetic decoder pads a cut scan with zeros without a warning, so
-                    // an arithmetic-coded file without EOI cannot be told from a cut one.
+                    // Running into a marker or the end is legal inside an arithmetic-coded
+                    // segment (the decoder then reads zeros, T.81 D.2.6; libjpeg's jdarith.c):
+                    // without EOI a complete file cannot be told from a cut one.
                     return Err(JpegError::Truncated(
                         "arithmetic-coded data without end marker",
                     ));
