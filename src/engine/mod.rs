@@ -21,12 +21,14 @@
 pub mod archive_sink;
 pub mod archive_writer;
 mod claims;
+pub mod decode;
 pub mod deflate_blocks;
 mod error;
 mod events;
 mod input;
 mod job;
 mod journal;
+mod jpeg;
 mod output;
 mod plan;
 mod reporter;

@@ -1,29 +1,24 @@
 //! Making one thumbnail: bytes of an image file in, bytes of an encoded thumbnail out.
 //!
-//! Owns: format detection by content, decoding under limits (pixel count and allocation, so a
-//! hostile header gives an error instead of an out-of-memory abort), the damaged-JPEG check,
-//! JPEG shrink-on-load (DCT scaling, as libjpeg's "draft" mode), Lanczos3 resampling, EXIF
-//! orientation, alpha handling and encoding. Pure computation: no file system, no threads.
+//! Owns: Lanczos3 resampling, EXIF orientation, alpha handling and encoding, on pixels that
+//! `decode` produced (format detection, limits, JPEG shrink-on-load, the damaged-JPEG rules are
+//! there). Pure computation: no file system, no threads.
 //! Must not touch: files, job state, any front end.
 
-use std::io::Cursor;
+use std::cell::RefCell;
 
 use fast_image_resize as fr;
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
 use image::codecs::webp::WebPEncoder;
-use image::metadata::Orientation;
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage, RgbaImage};
+use image::{DynamicImage, RgbImage, RgbaImage};
 
+use super::decode::{DecodeScratch, decode};
+pub use super::decode::{
+    DecodeWarning, MAX_DECODE_ALLOC_BYTES, MAX_FILE_BYTES, MAX_PIXELS, detect_format,
+};
 use super::error::ItemError;
 use super::spec::ThumbFormat;
-
-/// Images with more pixels than this are refused.
-pub const MAX_PIXELS: u64 = 150_000_000;
-/// A decoder may allocate at most this much.
-pub const MAX_DECODE_ALLOC_BYTES: u64 = 1 << 30;
-/// Files larger than this are not read as images.
-pub const MAX_FILE_BYTES: u64 = 1 << 30;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ThumbParams {
@@ -37,6 +32,8 @@ pub struct Thumbnail {
     pub encoded: Vec<u8>,
     pub width: u32,
     pub height: u32,
+    /// Non-fatal findings of the decoder (e.g. a JPEG without its end marker), for the report.
+    pub warnings: Vec<DecodeWarning>,
 }
 
 /// File name extensions that claim to be one of the images we read.
@@ -51,224 +48,40 @@ pub fn has_image_extension(name: &str) -> bool {
     )
 }
 
-/// The image format of `data` by its content, when it is one we read.
-pub fn detect_format(data: &[u8]) -> Option<ImageFormat> {
-    match image::guess_format(data).ok()? {
-        f @ (ImageFormat::Jpeg
-        | ImageFormat::Png
-        | ImageFormat::WebP
-        | ImageFormat::Gif
-        | ImageFormat::Bmp
-        | ImageFormat::Tiff) => Some(f),
-        _ => None,
-    }
+thread_local! {
+    /// Each worker thread keeps its decoder state (the libjpeg decompressor) between images.
+    static DECODE_SCRATCH: RefCell<DecodeScratch> = RefCell::new(DecodeScratch::new());
+}
+
+/// Decodes `data` with this thread's reusable decoder state (a fresh one if it is unavailable,
+/// e.g. while the thread is being torn down).
+fn decode_on_this_thread(
+    data: &[u8],
+    min_long_side_px: u32,
+) -> Result<super::decode::Decoded, ItemError> {
+    DECODE_SCRATCH
+        .try_with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => decode(data, min_long_side_px, &mut scratch),
+            Err(_) => decode(data, min_long_side_px, &mut DecodeScratch::new()),
+        })
+        .unwrap_or_else(|_| decode(data, min_long_side_px, &mut DecodeScratch::new()))
 }
 
 /// Decodes `data`, fits it in a `max_side_px` square (never upscaling), applies the EXIF
-/// orientation and encodes it.
+/// orientation and encodes it. JPEGs are decoded at the smallest DCT scale that keeps the long
+/// side at least twice the target (as Pillow's `reducing_gap=2`), then Lanczos3 does the rest.
 pub fn make_thumbnail(data: &[u8], params: &ThumbParams) -> Result<Thumbnail, ItemError> {
-    if data.is_empty() {
-        return Err(ItemError::Empty);
-    }
-    let format = detect_format(data).ok_or(ItemError::NotAnImage)?;
-    let (image, orientation) = if format == ImageFormat::Jpeg {
-        if !jpeg_is_complete(data) {
-            return Err(ItemError::Damaged(
-                "JPEG data is truncated (no end-of-image marker)".to_owned(),
-            ));
-        }
-        match decode_jpeg_scaled(data, params.max_side_px.saturating_mul(2))? {
-            Some(decoded) => decoded,
-            None => decode_generic(data, format)?,
-        }
-    } else {
-        decode_generic(data, format)?
-    };
-    let mut thumb = resize_to_fit(image, params.max_side_px)?;
-    thumb.apply_orientation(orientation);
+    let decoded = decode_on_this_thread(data, params.max_side_px.saturating_mul(2))?;
+    let mut thumb = resize_to_fit(decoded.image, params.max_side_px)?;
+    thumb.apply_orientation(decoded.orientation);
     let (width, height) = (thumb.width(), thumb.height());
     let encoded = encode(thumb, params)?;
     Ok(Thumbnail {
         encoded,
         width,
         height,
+        warnings: decoded.warnings,
     })
-}
-
-fn check_size(width: u64, height: u64) -> Result<(), ItemError> {
-    if width == 0 || height == 0 {
-        return Err(ItemError::BadImage(format!("{width}x{height} pixels")));
-    }
-    if width.saturating_mul(height) > MAX_PIXELS {
-        return Err(ItemError::TooLarge {
-            width,
-            height,
-            limit_mpx: MAX_PIXELS / 1_000_000,
-        });
-    }
-    Ok(())
-}
-
-fn bad(e: impl std::fmt::Display) -> ItemError {
-    ItemError::BadImage(e.to_string())
-}
-
-/// Any supported format through the `image` crate, with limits.
-fn decode_generic(
-    data: &[u8],
-    format: ImageFormat,
-) -> Result<(DynamicImage, Orientation), ItemError> {
-    let mut reader = ImageReader::with_format(Cursor::new(data), format);
-    let mut limits = Limits::default();
-    limits.max_alloc = Some(MAX_DECODE_ALLOC_BYTES);
-    reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(map_image_error)?;
-    let (w, h) = decoder.dimensions();
-    check_size(u64::from(w), u64::from(h))?;
-    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let image = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
-    Ok((image, orientation))
-}
-
-fn map_image_error(e: image::ImageError) -> ItemError {
-    match e {
-        image::ImageError::Limits(l) => {
-            ItemError::BadImage(format!("exceeds decoding limits ({l})"))
-        }
-        image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            ItemError::Damaged("file is truncated".to_owned())
-        }
-        other => bad(other),
-    }
-}
-
-/// JPEG with DCT scaling: decodes at 1/2, 1/4 or 1/8 size when that still gives at least
-/// `min_side_px` on the long side (the resampler then does the rest). Returns `None` for colour
-/// models this path does not handle (CMYK) and for progressive JPEGs, which go through the
-/// generic decoder: zune-jpeg decodes progressive scans 15 % faster at full size than
-/// jpeg-decoder does scaled (3.67 s against 4.30 s of CPU on the 28 progressive benchmark photos).
-fn decode_jpeg_scaled(
-    data: &[u8],
-    min_side_px: u32,
-) -> Result<Option<(DynamicImage, Orientation)>, ItemError> {
-    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(data));
-    decoder.set_max_decoding_buffer_size(
-        usize::try_from(MAX_DECODE_ALLOC_BYTES).unwrap_or(usize::MAX),
-    );
-    decoder.read_info().map_err(map_jpeg_error)?;
-    let Some(info) = decoder.info() else {
-        return Err(bad("no JPEG header"));
-    };
-    let (w, h) = (u32::from(info.width), u32::from(info.height));
-    check_size(u64::from(w), u64::from(h))?;
-    if info.coding_process == jpeg_decoder::CodingProcess::DctProgressive
-        || !matches!(
-            info.pixel_format,
-            jpeg_decoder::PixelFormat::L8 | jpeg_decoder::PixelFormat::RGB24
-        )
-    {
-        return Ok(None);
-    }
-    let long = w.max(h);
-    if long > min_side_px {
-        let scale = f64::from(min_side_px) / f64::from(long);
-        let req_w = ((f64::from(w) * scale).ceil() as u32).clamp(1, w);
-        let req_h = ((f64::from(h) * scale).ceil() as u32).clamp(1, h);
-        decoder
-            .scale(req_w as u16, req_h as u16)
-            .map_err(map_jpeg_error)?;
-    }
-    let pixels = decoder.decode().map_err(map_jpeg_error)?;
-    let Some(info) = decoder.info() else {
-        return Err(bad("no JPEG header"));
-    };
-    let (w, h) = (u32::from(info.width), u32::from(info.height));
-    let orientation = decoder
-        .exif_data()
-        .and_then(Orientation::from_exif_chunk)
-        .unwrap_or(Orientation::NoTransforms);
-    let image = match info.pixel_format {
-        jpeg_decoder::PixelFormat::L8 => {
-            image::GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8)
-        }
-        _ => RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8),
-    };
-    let image = image.ok_or_else(|| {
-        ItemError::Damaged("decoded JPEG has fewer pixels than its header says".to_owned())
-    })?;
-    Ok(Some((image, orientation)))
-}
-
-fn map_jpeg_error(e: jpeg_decoder::Error) -> ItemError {
-    match e {
-        jpeg_decoder::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            ItemError::Damaged("file is truncated".to_owned())
-        }
-        jpeg_decoder::Error::Format(f) => ItemError::Damaged(f),
-        other => bad(other),
-    }
-}
-
-/// Whether a JPEG stream runs to its end-of-image marker. Decoders "succeed" on a truncated
-/// file by filling the missing part with grey; this walk over the marker structure and the
-/// entropy-coded segments catches that.
-pub fn jpeg_is_complete(d: &[u8]) -> bool {
-    if d.len() < 4 || d[0] != 0xFF || d[1] != 0xD8 {
-        return false;
-    }
-    let len = d.len();
-    let mut i = 2;
-    loop {
-        // Expect a marker: 0xFF (possibly repeated as fill) then the code.
-        while i < len && d[i] != 0xFF {
-            i += 1;
-        }
-        while i < len && d[i] == 0xFF {
-            i += 1;
-        }
-        if i >= len {
-            return false;
-        }
-        let marker = d[i];
-        i += 1;
-        match marker {
-            0xD9 => return true,
-            0xD0..=0xD7 | 0x01 | 0x00 => {}
-            _ => {
-                if i + 2 > len {
-                    return false;
-                }
-                let seg = usize::from(u16::from_be_bytes([d[i], d[i + 1]]));
-                if seg < 2 {
-                    return false;
-                }
-                i += seg;
-                if i > len {
-                    return false;
-                }
-                if marker == 0xDA {
-                    // Entropy-coded data: runs until a 0xFF that is not stuffing or a restart.
-                    loop {
-                        let Some(p) = memchr::memchr(0xFF, &d[i..]) else {
-                            return false;
-                        };
-                        let at = i + p;
-                        if at + 1 >= len {
-                            return false;
-                        }
-                        match d[at + 1] {
-                            0x00 | 0xD0..=0xD7 => i = at + 2,
-                            0xFF => i = at + 1,
-                            _ => {
-                                i = at;
-                                break;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 /// The size that fits `(w, h)` in a `max_side_px` square, never larger than the original.
@@ -380,19 +193,5 @@ mod tests {
         assert_eq!(fit_size(1000, 500, 256), (256, 128));
         assert_eq!(fit_size(500, 1000, 256), (128, 256));
         assert_eq!(fit_size(10_000, 1, 256), (256, 1));
-    }
-
-    #[test]
-    fn jpeg_walk_spots_truncation() {
-        let img = RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 128]));
-        let mut full = Vec::new();
-        img.write_with_encoder(JpegEncoder::new_with_quality(&mut full, 90))
-            .unwrap();
-        assert!(jpeg_is_complete(&full));
-        assert!(!jpeg_is_complete(&full[..full.len() / 2]));
-        assert!(!jpeg_is_complete(&full[..full.len() - 2]));
-        let mut trailing = full.clone();
-        trailing.extend_from_slice(b"trailing data after the image");
-        assert!(jpeg_is_complete(&trailing));
     }
 }
