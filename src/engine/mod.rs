@@ -15,9 +15,14 @@
 //! Must not touch: egui or any other front-end crate; the UI thread (nothing here is called from
 //! a frame except the non-blocking methods of [`Engine`]).
 
+pub mod color;
+pub mod decode;
+pub mod encode;
 mod error;
+pub mod metadata;
 mod output;
 mod progress;
+pub mod render;
 mod scan;
 mod scheduler;
 mod spec;
