@@ -108,6 +108,9 @@ pub enum ColorOutcome {
     Untagged,
     /// The pixels were converted from the embedded profile to sRGB.
     Converted,
+    /// The embedded profile is sRGB in all but name (an sRGB variant: every probe colour maps
+    /// to itself within 1/255), so the pixels were left alone.
+    AlreadySrgb,
     /// The pixels were left alone and the original profile goes into the output.
     ProfileKept,
     /// The profile was ignored (pixels taken as sRGB): it could not be read, does not fit the
@@ -135,8 +138,15 @@ struct CacheEntry {
     layout: PixelLayout,
     profile: Vec<u8>,
     /// `Err` caches the reason a profile is unusable, so it is not parsed again either.
-    transform: Result<Arc<Transform8BitExecutor>, String>,
+    transform: Result<Cached, String>,
     last_used: u64,
+}
+
+#[derive(Clone)]
+enum Cached {
+    /// The profile is sRGB (or sRGB grey) within 1/255 on every probe colour.
+    Identity,
+    Transform(Arc<Transform8BitExecutor>),
 }
 
 impl Default for ColorCache {
@@ -163,8 +173,8 @@ impl ColorCache {
 
     /// Converts `pixels` (`layout`, `width_px` x `height_px`, no row padding) described by
     /// `icc` to sRGB, writing the result into `out` in the same layout (alpha copied).
-    /// Returns `Converted`, or `Ignored` (then `out` is untouched) when the profile cannot be
-    /// used for these pixels.
+    /// Returns `Converted`; or, leaving `out` untouched, `AlreadySrgb` when the profile is an
+    /// sRGB variant and `Ignored` when the profile cannot be used for these pixels.
     pub fn convert_to_srgb(
         &mut self,
         icc: &[u8],
@@ -185,7 +195,8 @@ impl ColorCache {
             }
         };
         let transform = match self.transform(icc, space, source_layout) {
-            Ok(t) => t,
+            Ok(Cached::Transform(t)) => t,
+            Ok(Cached::Identity) => return ColorOutcome::AlreadySrgb,
             Err(reason) => return ColorOutcome::Ignored(reason),
         };
         out.clear();
@@ -208,7 +219,7 @@ impl ColorCache {
         icc: &[u8],
         space: ProfileSpace,
         layout: PixelLayout,
-    ) -> Result<Arc<Transform8BitExecutor>, String> {
+    ) -> Result<Cached, String> {
         let mut hasher = DefaultHasher::new();
         icc.hash(&mut hasher);
         let hash = hasher.finish();
@@ -244,7 +255,7 @@ impl ColorCache {
         icc: &[u8],
         space: ProfileSpace,
         layout: PixelLayout,
-    ) -> Result<Arc<Transform8BitExecutor>, String> {
+    ) -> Result<Cached, String> {
         let source = ColorProfile::new_from_slice(icc)
             .map_err(|e| format!("unreadable ICC profile: {e}"))?;
         let (target, target_layout) = match space {
@@ -265,12 +276,50 @@ impl ColorCache {
                 ..TransformOptions::default()
             };
             match source.create_transform_8bit(layout.moxcms(), target, target_layout, options) {
-                Ok(t) => return Ok(t),
+                Ok(t) if space != ProfileSpace::Cmyk && is_identity(&*t, layout) => {
+                    return Ok(Cached::Identity);
+                }
+                Ok(t) => return Ok(Cached::Transform(t)),
                 Err(e) => last_error = e.to_string(),
             }
         }
         Err(format!("no transform to sRGB: {last_error}"))
     }
+}
+
+/// Whether `transform` maps every probe colour (8 levels a channel, 512 colours for RGB; all
+/// 256 greys) to itself within 1/255: then the profile is sRGB in all but its bytes (most
+/// embedded profiles are: "sRGB IEC61966-2.1", "GIMP built-in sRGB", ...) and converting would
+/// only cost time.
+fn is_identity(transform: &Transform8BitExecutor, layout: PixelLayout) -> bool {
+    let probe: Vec<u8> = if layout.is_gray() {
+        (0..=255u8)
+            .flat_map(|g| {
+                if layout.has_alpha() {
+                    vec![g, 255]
+                } else {
+                    vec![g]
+                }
+            })
+            .collect()
+    } else {
+        let levels = [0u8, 36, 73, 109, 146, 182, 219, 255];
+        let mut p = Vec::with_capacity(512 * 4);
+        for r in levels {
+            for g in levels {
+                for b in levels {
+                    p.extend_from_slice(&[r, g, b]);
+                    if layout.has_alpha() {
+                        p.push(255);
+                    }
+                }
+            }
+        }
+        p
+    };
+    let mut out = vec![0u8; probe.len()];
+    transform.transform(&probe, &mut out).is_ok()
+        && probe.iter().zip(&out).all(|(&a, &b)| a.abs_diff(b) <= 1)
 }
 
 /// Undoes the decoders' uncalibrated CMYK to RGB step (`R = 255 - C` after black is taken
@@ -330,6 +379,19 @@ mod tests {
         cache.convert_to_srgb(&p3, PixelLayout::Rgb, &[255, 255, 255], &mut out);
         assert_eq!(cache.transforms_built, 1);
         assert!(out.iter().all(|&c| c >= 253), "white stays white: {out:?}");
+    }
+
+    #[test]
+    fn srgb_variants_are_left_alone() {
+        let srgb = ColorProfile::new_srgb().encode().unwrap();
+        let mut cache = ColorCache::new();
+        let mut out = vec![7];
+        let outcome = cache.convert_to_srgb(&srgb, PixelLayout::Rgba, &[1, 2, 3, 4], &mut out);
+        assert_eq!(outcome, ColorOutcome::AlreadySrgb);
+        assert_eq!(out, [7], "output untouched");
+        let adobe = ColorProfile::new_adobe_rgb().encode().unwrap();
+        let outcome = cache.convert_to_srgb(&adobe, PixelLayout::Rgb, &[0, 200, 0], &mut out);
+        assert_eq!(outcome, ColorOutcome::Converted, "Adobe RGB is not sRGB");
     }
 
     #[test]

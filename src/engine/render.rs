@@ -190,7 +190,10 @@ fn render_one(
         &OutputFacts {
             width_px: ow,
             height_px: oh,
-            converted_to_srgb: outcome == ColorOutcome::Converted,
+            converted_to_srgb: matches!(
+                outcome,
+                ColorOutcome::Converted | ColorOutcome::AlreadySrgb
+            ),
         },
     );
     let encoded = encode(
