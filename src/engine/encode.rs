@@ -233,7 +233,8 @@ const JPEG_XMP_SIGNATURE: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
 /// Largest XMP packet one APP1 segment holds (65,533 bytes of content less the signature).
 const JPEG_XMP_MAX_BYTES: usize = 65_533 - 29;
 
-/// Puts `meta` into an encoded file. A part too large for the container (an EXIF block over
+/// Puts `meta` into a file straight from one of the encoders above: the ICC profile and EXIF
+/// replace any already there (`None` removes them), the XMP packet is added. A part too large for the container (an EXIF block over
 /// 64 KiB or an XMP packet over 65,504 bytes in JPEG) is left out, as exiftool does.
 pub fn embed(
     format: ThumbFormat,
