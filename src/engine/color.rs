@@ -375,9 +375,14 @@ mod tests {
         let outcome = cache.convert_to_srgb(&p3, PixelLayout::Rgb, &[255, 0, 0], &mut out);
         assert_eq!(outcome, ColorOutcome::Converted);
         assert!(out[0] >= 250 && out[1] <= 20 && out[2] <= 20, "{out:?}");
+        // Alpha passes through untouched.
+        let outcome = cache.convert_to_srgb(&p3, PixelLayout::Rgba, &[255, 0, 0, 77], &mut out);
+        assert_eq!(outcome, ColorOutcome::Converted);
+        assert_eq!(out[3], 77);
+        assert_eq!(cache.transforms_built, 2, "one per layout");
         // Same bytes again: no new transform.
         cache.convert_to_srgb(&p3, PixelLayout::Rgb, &[255, 255, 255], &mut out);
-        assert_eq!(cache.transforms_built, 1);
+        assert_eq!(cache.transforms_built, 2);
         assert!(out.iter().all(|&c| c >= 253), "white stays white: {out:?}");
     }
 
