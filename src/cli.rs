@@ -456,36 +456,59 @@ fn print_plan(plan: &Plan) {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let s = &plan.summary;
-    let _ = writeln!(
-        out,
-        "Plan for {} ({}):",
-        plan.name,
-        plan.destination.display()
-    );
-    if let Some(archive) = &plan.archive {
-        let how = match &archive.action {
-            Action::Write => "new file".to_owned(),
-            Action::Overwrite => "replaces the existing file".to_owned(),
-            Action::Rename { wanted } => format!("{} exists: both kept", wanted.display()),
-            Action::Skip(r) => r.to_string(),
-        };
-        let _ = writeln!(out, "  archive: {} ({how})", archive.path.display());
-    }
-    let noun = if plan.archive.is_some() {
-        "entries"
-    } else {
-        "outputs"
+    let _ = match &plan.archive {
+        Some(archive) => {
+            let how = match &archive.action {
+                Action::Write => "a new file".to_owned(),
+                Action::Overwrite => "replaces the existing file once complete".to_owned(),
+                Action::Rename { wanted } => {
+                    format!("{} exists and is kept", wanted.display())
+                }
+                Action::Skip(r) => r.to_string(),
+            };
+            writeln!(
+                out,
+                "Plan: archive {} ({how}); nothing is written yet",
+                archive.path.display()
+            )
+        }
+        None => writeln!(
+            out,
+            "Plan: thumbnails into {}; nothing is written yet",
+            plan.destination.display()
+        ),
     };
-    let _ = writeln!(
-        out,
-        "  {} {noun}: {} new, {} overwritten, {} renamed; {} skipped",
-        s.outputs, s.writes, s.overwrites, s.renames, s.skips
-    );
-    let estimate = s
-        .estimated_output_bytes
-        .map(|b| format!(", about {} out", human_bytes(b as f64)))
-        .unwrap_or_default();
-    let _ = writeln!(out, "  {} in{estimate}", human_bytes(s.input_bytes as f64));
+    let noun = if plan.archive.is_some() {
+        ("entry", "entries")
+    } else {
+        ("thumbnail", "thumbnails")
+    };
+    let mut counts = vec![format!(
+        "{} {}",
+        s.outputs,
+        if s.outputs == 1 { noun.0 } else { noun.1 }
+    )];
+    let mut how: Vec<String> = Vec::new();
+    for (n, what) in [
+        (s.writes, "new"),
+        (s.overwrites, "replaced"),
+        (s.renames, "renamed"),
+    ] {
+        if n > 0 {
+            how.push(format!("{n} {what}"));
+        }
+    }
+    if !how.is_empty() {
+        counts[0].push_str(&format!(" ({})", how.join(", ")));
+    }
+    if s.skips > 0 {
+        counts.push(format!("{} skipped", s.skips));
+    }
+    counts.push(format!("{} in", human_bytes(s.input_bytes as f64)));
+    if let Some(b) = s.estimated_output_bytes {
+        counts.push(format!("about {} out", human_bytes(b as f64)));
+    }
+    let _ = writeln!(out, "  {}", counts.join(" · "));
     for warning in &plan.warnings {
         let _ = writeln!(out, "  warning: {warning}");
     }

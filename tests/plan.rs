@@ -449,7 +449,7 @@ fn dry_run_writes_nothing_and_plans_exactly_what_the_run_does() {
         human.push("--dry-run");
         let out = shrinkwrap(&human, tmp.path());
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.starts_with("Plan for "), "{text}");
+        assert!(text.starts_with("Plan: "), "{text}");
         assert_eq!(snapshot(tmp.path()), before);
 
         // The real run makes exactly the planned outputs.

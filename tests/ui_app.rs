@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 use common::{assert_archive_matches, expected_tree, files_below, noise, write};
 use eframe::egui;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use shrinkwrap::engine::JobState;
-use shrinkwrap::ui::App;
 use shrinkwrap::ui::settings::{CompressionLevel, Operation, Settings};
 use shrinkwrap::ui::state::{Command, Prompt, QuitState};
+use shrinkwrap::ui::{App, AppOptions};
 
 /// How long one wait may take before the test fails (the machine may be busy; nothing here is a
 /// performance check).
@@ -29,6 +29,25 @@ fn harness(workers: usize, settings: Settings) -> Harness<'static, App> {
     Harness::builder()
         .with_size(egui::vec2(1180.0, 760.0))
         .build_eframe(move |cc| App::new_for_test(&cc.egui_ctx, workers, settings))
+}
+
+/// A window whose engine keeps journals in `state_dir` (and lists the unfinished ones there at
+/// start), with these options otherwise.
+fn harness_with(workers: usize, settings: Settings, options: AppOptions) -> Harness<'static, App> {
+    let settings = Settings {
+        workers: Some(workers),
+        ..settings
+    };
+    Harness::builder()
+        .with_size(egui::vec2(1180.0, 760.0))
+        .build_eframe(move |cc| {
+            App::with_options(
+                &cc.egui_ctx,
+                settings,
+                shrinkwrap::ui::LaunchArgs::default(),
+                options,
+            )
+        })
 }
 
 /// Steps frames until `done` holds, sleeping a little between frames (the engine and the helper
@@ -147,7 +166,11 @@ fn compress_from_the_path_field_makes_a_valid_archive() {
 
     assert_eq!(harness.state().queue().rows()[0].state(), JobState::Done);
     assert!(has_label(&harness, "done"), "the row says done");
-    assert!(harness.query_by_label("Open folder").is_some());
+    assert!(
+        harness
+            .query_by_label("Open the folder of project.zip")
+            .is_some()
+    );
 
     // Read back by the zip crate, unzip, python3 and 7z, extracted and byte-compared.
     assert_archive_matches(&tmp.path().join("project.zip"), &expected_tree(&src));
@@ -159,7 +182,7 @@ fn compress_from_the_path_field_makes_a_valid_archive() {
 fn cancelling_a_big_job_leaves_no_partial_file() {
     let tmp = tempfile::tempdir().unwrap();
     let mut harness = start_big_compress_job(tmp.path(), "big.bin");
-    harness.get_by_label("Cancel").click();
+    harness.get_by_label("Cancel big.zip").click();
     harness.step();
     step_until(&mut harness, "the job to end", |app| {
         app.queue().rows()[0].is_finished()
@@ -245,7 +268,7 @@ fn thumbnails_with_a_broken_image_show_one_error_and_the_strip() {
     );
 
     step_until(&mut harness, "the thumbnail strip", |app| {
-        app.queue().rows()[0].strip.textures.len() == 3
+        app.queue().rows()[0].strip.shown() == 3
     });
     for output in &report.outputs {
         assert!(
@@ -281,9 +304,10 @@ fn an_archive_found_only_by_the_job_asks_at_once_and_the_failed_card_offers_the_
     });
     assert_eq!(harness.state().queue().rows()[0].state(), JobState::Failed);
     let outcome = harness
-        .get_by_label_contains("failed:")
-        .value()
-        .unwrap_or_default();
+        .query_all_by_label_contains("failed:")
+        .filter_map(|node| node.accesskit_node().label())
+        .collect::<Vec<_>>()
+        .join(" | ");
     assert!(
         outcome.contains("already exists"),
         "the row says the archive exists: {outcome}"
@@ -786,7 +810,9 @@ fn the_file_manager_action_never_starts_several_archives_unasked() {
     };
     let mut harness: Harness<'static, App> = Harness::builder()
         .with_size(egui::vec2(1180.0, 760.0))
-        .build_eframe(move |cc| App::with_settings(&cc.egui_ctx, settings, launch, None));
+        .build_eframe(move |cc| {
+            App::with_options(&cc.egui_ctx, settings, launch, AppOptions::test(None))
+        });
     step_until(&mut harness, "the question", |app| {
         app.state().prompt.is_some()
     });
@@ -848,4 +874,937 @@ fn a_double_click_on_start_queues_one_job() {
     for h in [&mut harness, &mut harness2] {
         step_until(h, "the job to finish", |app| !app.queue().any_active());
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Job control, a queue that survives, and what the window gets right (issue 9).
+// ---------------------------------------------------------------------------------------------
+
+/// A noisy JPEG (slow enough to decode that a job of a few dozen can be caught running).
+fn jpeg_bytes(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        let v = (x.wrapping_mul(7919) ^ y.wrapping_mul(104_729) ^ seed.wrapping_mul(31)) as u8;
+        image::Rgb([v, v.wrapping_add(x as u8), v ^ (y as u8)])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+/// `count` photos `p000.jpg`... of `side` px (4:3) in `dir`.
+fn photos(dir: &Path, count: u32, side: u32) {
+    for i in 0..count {
+        write(
+            &dir.join(format!("p{i:03}.jpg")),
+            &jpeg_bytes(side, side * 3 / 4, i),
+        );
+    }
+}
+
+/// The finished thumbnails in `dir` (no temporary files).
+fn thumbnails_in(dir: &Path) -> Vec<PathBuf> {
+    files_below(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "jpg"))
+        .filter(|p| !p.to_string_lossy().ends_with(".part"))
+        .collect()
+}
+
+/// Drops `folder` on the window and starts a thumbnail job of it.
+fn start_thumbnails(harness: &mut Harness<'static, App>, folder: &Path) {
+    drop_onto_window(harness, folder);
+    harness.get_by_label("Thumbnails").click();
+    harness.run();
+    harness.get_by_label("Make thumbnails").click();
+    harness.step();
+    assert!(
+        !harness.state().queue().rows().is_empty(),
+        "the job was queued"
+    );
+}
+
+fn row_name(harness: &Harness<'static, App>, index: usize) -> String {
+    harness.state().queue().rows()[index].name.clone()
+}
+
+fn row_names(app: &App) -> Vec<String> {
+    app.queue().rows().iter().map(|r| r.name.clone()).collect()
+}
+
+/// Steps frames for a while without waiting for anything (work that must not happen gets its
+/// chance to).
+fn idle_frames(harness: &mut Harness<'static, App>, frames: usize) {
+    for _ in 0..frames {
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits until the only job is paused and its work in progress has parked.
+fn wait_parked(harness: &mut Harness<'static, App>) {
+    step_until(harness, "the job to park", |app| {
+        let row = &app.queue().rows()[0];
+        row.state() == JobState::Paused && row.progress.workers_busy == 0
+    });
+}
+
+fn journals_in(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir)
+        .map(|read| {
+            read.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "journal"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn pause_and_resume_a_thumbnail_job_from_its_card_and_for_the_whole_queue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("photos");
+    photos(&src, 48, 1600);
+    let out = tmp.path().join("thumbnails");
+    let state = tmp.path().join("state");
+    let mut harness = harness_with(
+        1,
+        Settings::default(),
+        AppOptions::test(Some(state.clone())),
+    );
+    start_thumbnails(&mut harness, &src);
+    step_until(&mut harness, "the first thumbnails", |app| {
+        let p = &app.queue().rows()[0].progress;
+        p.state == JobState::Running && p.items_done >= 1 && p.items_per_sec > 0.0
+    });
+    let name = row_name(&harness, 0);
+    // Counted and timed by images, not bytes.
+    assert!(labels_containing(&harness, "of 48 images") >= 1);
+    assert!(labels_containing(&harness, "images/s") >= 1);
+    assert_eq!(labels_containing(&harness, "B/s"), 0, "no byte speed");
+    assert_eq!(
+        journals_in(&state).len(),
+        1,
+        "a running job keeps a journal"
+    );
+
+    harness.get_by_label(&format!("Pause {name}")).click();
+    harness.step();
+    wait_parked(&mut harness);
+    assert!(has_label(&harness, "paused"), "the card says paused");
+    assert!(harness.query_by_label(&format!("Resume {name}")).is_some());
+    step_until(&mut harness, "the title to say paused", |app| {
+        app.window_title().starts_with("Paused")
+    });
+    let made = thumbnails_in(&out).len();
+    assert!(made < 48, "paused part-way ({made} made)");
+    idle_frames(&mut harness, 40);
+    assert_eq!(thumbnails_in(&out).len(), made, "nothing new starts");
+    assert_eq!(harness.state().queue().rows()[0].state(), JobState::Paused);
+
+    harness.get_by_label(&format!("Resume {name}")).click();
+    harness.step();
+    step_until(&mut harness, "more thumbnails after Resume", |app| {
+        let p = &app.queue().rows()[0].progress;
+        p.state == JobState::Running && p.items_done > made as u64
+    });
+
+    // The whole queue.
+    harness.get_by_label("Pause all").click();
+    harness.step();
+    wait_parked(&mut harness);
+    assert!(has_label(&harness, "Resume all"));
+    harness.get_by_label("Resume all").click();
+    harness.step();
+    step_until(&mut harness, "the job to finish", |app| {
+        app.queue().rows()[0].is_finished()
+    });
+    assert_eq!(harness.state().queue().rows()[0].state(), JobState::Done);
+    assert_eq!(thumbnails_in(&out).len(), 48);
+    assert!(part_files(&out).is_empty());
+    assert!(
+        journals_in(&state).is_empty(),
+        "the journal goes with the job"
+    );
+}
+
+#[test]
+fn stop_after_current_keeps_the_thumbnails_made_and_run_again_finishes_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("photos");
+    photos(&src, 40, 1600);
+    let out = tmp.path().join("thumbnails");
+    let mut harness = harness(1, Settings::default());
+    start_thumbnails(&mut harness, &src);
+    step_until(&mut harness, "the first thumbnails", |app| {
+        app.queue().rows()[0].progress.items_done >= 1
+    });
+    let name = row_name(&harness, 0);
+    // Paused first, so that the stop lands part-way whatever the machine's speed.
+    harness.get_by_label(&format!("Pause {name}")).click();
+    harness.step();
+    wait_parked(&mut harness);
+    let made = thumbnails_in(&out).len();
+    harness
+        .get_by_label(&format!("Stop {name} after the current images"))
+        .click();
+    harness.step();
+    harness.get_by_label(&format!("Resume {name}")).click();
+    harness.step();
+    step_until(&mut harness, "the job to stop", |app| {
+        app.queue().rows()[0].is_finished()
+    });
+    let row = &harness.state().queue().rows()[0];
+    assert_eq!(row.state(), JobState::Stopped);
+    assert_eq!(row.report.as_ref().unwrap().outputs.len(), made);
+    assert!(
+        has_label(&harness, &format!("stopped: {made} of 40")),
+        "the card says stopped: {made} of 40"
+    );
+    assert_eq!(
+        thumbnails_in(&out).len(),
+        made,
+        "finished thumbnails are kept"
+    );
+    assert!(part_files(&out).is_empty());
+
+    // Run again: the same job, in the same card's place; the rest gets made.
+    harness.get_by_label(&format!("Run {name} again")).click();
+    harness.step();
+    assert_eq!(
+        harness.state().queue().rows().len(),
+        1,
+        "the card is replaced"
+    );
+    step_until(&mut harness, "the job to finish", |app| {
+        app.queue().rows()[0].is_finished()
+    });
+    assert_eq!(harness.state().queue().rows()[0].state(), JobState::Done);
+    assert_eq!(thumbnails_in(&out).len(), 40);
+}
+
+/// Releases the primary button at `pos` (kittest's `drop_at` also removes the pointer, and a
+/// drop target needs it).
+fn release_at(harness: &Harness<'static, App>, pos: egui::Pos2) {
+    harness.event(egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+}
+
+#[test]
+fn queued_jobs_move_with_up_down_run_next_and_drag_and_run_in_that_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let big = tmp.path().join("big");
+    photos(&big, 30, 1600);
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        write(
+            &tmp.path().join(name).join("data.bin"),
+            &noise(2 << 20, i as u64 + 1),
+        );
+    }
+    let mut harness = harness(1, Settings::default());
+    // One worker, kept busy: the other jobs wait their turn.
+    start_thumbnails(&mut harness, &big);
+    step_until(&mut harness, "the big job to run", |app| {
+        app.queue().rows()[0].progress.items_done >= 1
+    });
+    let blocker = row_name(&harness, 0);
+    harness.get_by_label("Zip archive").click();
+    harness.run();
+    for name in ["a", "b", "c"] {
+        let app = harness.state_mut();
+        app.queue_command(Command::ClearInputs);
+        app.queue_command(Command::AddPaths(vec![tmp.path().join(name)]));
+        app.queue_command(Command::Start(Operation::Compress));
+        harness.step();
+    }
+    harness.run();
+    assert_eq!(
+        row_names(harness.state()),
+        [blocker.as_str(), "a.zip", "b.zip", "c.zip"]
+    );
+    assert!(
+        has_label(&harness, "queued · starts next"),
+        "a.zip starts next"
+    );
+    // Started jobs cannot move; an archive cannot stop part-way.
+    assert!(
+        harness
+            .query_by_label(&format!("Move {blocker} up"))
+            .is_none()
+    );
+    assert!(
+        harness
+            .query_by_label(&format!("Stop {blocker} after the current images"))
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_by_label("Stop a.zip after the current images")
+            .is_none()
+    );
+    assert!(harness.query_by_label("Pause a.zip").is_some());
+
+    harness.get_by_label("Run c.zip next").click();
+    harness.run();
+    assert_eq!(
+        row_names(harness.state()),
+        [blocker.as_str(), "c.zip", "a.zip", "b.zip"]
+    );
+    harness.get_by_label("Move a.zip down").click();
+    harness.run();
+    assert_eq!(
+        row_names(harness.state()),
+        [blocker.as_str(), "c.zip", "b.zip", "a.zip"]
+    );
+    harness.get_by_label("Move b.zip up").click();
+    harness.run();
+    assert_eq!(
+        row_names(harness.state()),
+        [blocker.as_str(), "b.zip", "c.zip", "a.zip"]
+    );
+
+    // Drag a.zip by its handle onto b.zip's card: it takes b.zip's place.
+    let handle = harness
+        .get_by_label("Drag a.zip to reorder")
+        .rect()
+        .center();
+    let target = harness
+        .get_by_label_contains("Job b.zip (archive)")
+        .rect()
+        .center();
+    harness.hover_at(handle);
+    harness.step();
+    harness.drag_at(handle);
+    harness.step();
+    for step in 1..=6 {
+        harness.hover_at(handle + (target - handle) * (step as f32 / 6.0));
+        harness.step();
+    }
+    release_at(&harness, target);
+    harness.step();
+    harness.run();
+    assert_eq!(
+        row_names(harness.state()),
+        [blocker.as_str(), "a.zip", "b.zip", "c.zip"]
+    );
+
+    // The engine runs them in the order the window shows.
+    harness.get_by_label(&format!("Cancel {blocker}")).click();
+    harness.step();
+    step_until(&mut harness, "the queue to finish", |app| {
+        !app.queue().any_active()
+    });
+    let mut finished: Vec<(std::time::SystemTime, String)> = ["a", "b", "c"]
+        .iter()
+        .map(|name| {
+            let archive = tmp.path().join(format!("{name}.zip"));
+            let mtime = fs::metadata(&archive).unwrap().modified().unwrap();
+            (mtime, format!("{name}.zip"))
+        })
+        .collect();
+    finished.sort();
+    let order: Vec<&str> = finished.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(order, ["a.zip", "b.zip", "c.zip"]);
+}
+
+#[test]
+fn retry_failed_makes_only_the_failed_images_again_and_the_list_can_be_copied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("photos");
+    photos(&src, 3, 400);
+    let broken = src.join("broken.jpg");
+    write(&broken, b"\xff\xd8\xff not really a jpeg");
+    let out = tmp.path().join("thumbnails");
+    let mut harness = harness(2, Settings::default());
+    start_thumbnails(&mut harness, &src);
+    step_until(&mut harness, "the job to finish", |app| {
+        app.queue().rows()[0].is_finished()
+    });
+    let name = row_name(&harness, 0);
+    assert_eq!(
+        harness.state().queue().rows()[0].state(),
+        JobState::DoneWithErrors
+    );
+    harness.get_by_label("Show 1 error").click();
+    harness.run();
+    assert!(has_label(&harness, "1 item failed"), "errors in words");
+    assert!(has_label(&harness, "error"), "the row says error");
+    assert!(has_label(&harness, &broken.display().to_string()));
+
+    harness
+        .get_by_label(&format!("Copy the problems of {name}"))
+        .click();
+    harness.step();
+    let copied: Vec<String> = harness
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .filter_map(|c| match c {
+            egui::OutputCommand::CopyText(text) => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(copied.len(), 1, "one copy");
+    assert!(
+        copied[0].starts_with(&format!("error: {}: ", broken.display())),
+        "{}",
+        copied[0]
+    );
+
+    use std::os::unix::fs::MetadataExt;
+    let before: Vec<(PathBuf, u64)> = thumbnails_in(&out)
+        .into_iter()
+        .map(|f| (f.clone(), fs::metadata(out.join(&f)).unwrap().ino()))
+        .collect();
+    assert_eq!(before.len(), 3);
+    // The person mends the file, then retries the failed image only.
+    write(&broken, &jpeg_bytes(500, 300, 77));
+    harness
+        .get_by_label(&format!("Retry the failed images of {name}"))
+        .click();
+    harness.step();
+    assert_eq!(harness.state().queue().rows().len(), 2, "a new card");
+    step_until(&mut harness, "the retry to finish", |app| {
+        app.queue().rows()[1].is_finished()
+    });
+    let retry = &harness.state().queue().rows()[1];
+    assert_eq!(retry.state(), JobState::Done);
+    assert_eq!(
+        retry.report.as_ref().unwrap().outputs,
+        vec![out.join("photos/broken.jpg")]
+    );
+    for (file, ino) in before {
+        assert_eq!(
+            fs::metadata(out.join(&file)).unwrap().ino(),
+            ino,
+            "{file:?} was made again"
+        );
+    }
+    assert_eq!(thumbnails_in(&out).len(), 4);
+}
+
+/// Starts `shrinkwrap thumbs SRC --output OUT --jobs 1 --json` with journals in `state`, and
+/// kills it with SIGKILL once it has made a few thumbnails.
+fn crash_a_thumbnail_job(src: &Path, out: &Path, state: &Path) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shrinkwrap"))
+        .arg("thumbs")
+        .arg(src)
+        .arg("--output")
+        .arg(out)
+        .args(["--jobs", "1", "--json"])
+        .env("SHRINKWRAP_STATE_DIR", state)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        assert_ne!(v["event"], "finished", "finished before the kill: {v}");
+        if v["event"] == "progress" && v["items_done"].as_u64().unwrap_or(0) >= 2 {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn unfinished_jobs_after_a_crash_are_listed_and_resume_and_discard_do_what_they_say() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let journal_dir = state.join("journal");
+    let (src_a, src_b) = (tmp.path().join("holiday"), tmp.path().join("garden"));
+    photos(&src_a, 30, 1400);
+    photos(&src_b, 30, 1400);
+    let (out_a, out_b) = (
+        tmp.path().join("holiday-thumbs"),
+        tmp.path().join("garden-thumbs"),
+    );
+    crash_a_thumbnail_job(&src_a, &out_a, &state);
+    crash_a_thumbnail_job(&src_b, &out_b, &state);
+    let journals = journals_in(&journal_dir);
+    assert_eq!(journals.len(), 2, "the crashes left two journals");
+    // And one journal that cannot be resumed.
+    write(
+        &journal_dir.join("1-damaged.journal"),
+        b"not a journal at all\n",
+    );
+
+    let mut harness = harness_with(
+        2,
+        Settings::default(),
+        AppOptions::test(Some(journal_dir.clone())),
+    );
+    step_until(&mut harness, "the unfinished jobs", |app| {
+        app.state().unfinished.status == shrinkwrap::ui::unfinished::ListStatus::Listed
+    });
+    let entries = harness.state().state().unfinished.entries.clone();
+    assert_eq!(entries.len(), 2);
+    assert!(has_label(&harness, "Unfinished jobs"));
+    assert!(labels_containing(&harness, "of 30 thumbnails done") == 2);
+    assert!(labels_containing(&harness, "started ") >= 2);
+    let notice = harness.state().state().notice.clone().unwrap();
+    assert!(
+        notice.text.contains("cannot be resumed (it is damaged)"),
+        "{}",
+        notice.text
+    );
+    let journal_of = |out: &Path| {
+        entries
+            .iter()
+            .find(|e| e.job.spec.output_path() == out)
+            .unwrap()
+            .job
+            .journal
+            .clone()
+    };
+    let (journal_a, journal_b) = (journal_of(&out_a), journal_of(&out_b));
+
+    // Discard: its journal and leftovers go; what it made stays.
+    let kept_b = thumbnails_in(&out_b).len();
+    harness
+        .get_by_label("Discard the unfinished job garden-thumbs")
+        .click();
+    harness.step();
+    step_until(&mut harness, "the discard", |app| {
+        app.state().unfinished.entries.len() == 1
+    });
+    assert!(!journal_b.exists(), "the journal is removed");
+    assert!(part_files(&out_b).is_empty(), "no temporary file left");
+    assert_eq!(thumbnails_in(&out_b).len(), kept_b);
+
+    // Resume: a card, the rest made, the journal gone at the end.
+    use std::os::unix::fs::MetadataExt;
+    let made_before: Vec<(PathBuf, u64)> = thumbnails_in(&out_a)
+        .into_iter()
+        .map(|f| (f.clone(), fs::metadata(out_a.join(&f)).unwrap().ino()))
+        .collect();
+    harness
+        .get_by_label("Resume the unfinished job holiday-thumbs")
+        .click();
+    harness.step();
+    assert!(
+        harness.state().state().unfinished.entries.is_empty(),
+        "{:?}",
+        harness.state().state().notice
+    );
+    harness.step();
+    assert!(
+        !has_label(&harness, "Unfinished jobs"),
+        "the card goes once the list is empty"
+    );
+    assert_eq!(harness.state().queue().rows().len(), 1);
+    step_until(&mut harness, "the resumed job to finish", |app| {
+        app.queue().rows()[0].is_finished()
+    });
+    assert_eq!(harness.state().queue().rows()[0].state(), JobState::Done);
+    assert_eq!(thumbnails_in(&out_a).len(), 30);
+    assert!(part_files(&out_a).is_empty());
+    assert!(!journal_a.exists(), "the journal goes with the job");
+    assert!(journals_in(&journal_dir).is_empty());
+    for (file, ino) in made_before {
+        assert_eq!(
+            fs::metadata(out_a.join(&file)).unwrap().ino(),
+            ino,
+            "{file:?} was made again"
+        );
+    }
+}
+
+/// One turn of the mouse wheel where the pointer is (negative: down the list).
+fn wheel(harness: &Harness<'static, App>, dy: f32) {
+    harness.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, dy),
+        phase: egui::TouchPhase::Move,
+        modifiers: egui::Modifiers::NONE,
+        source: egui::MouseWheelSource::Wheel,
+    });
+}
+
+fn set_focused(harness: &mut Harness<'static, App>, focused: bool) {
+    harness
+        .input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default()
+        .focused = Some(focused);
+}
+
+#[test]
+fn a_job_that_ends_unseen_notifies_and_the_title_says_how_until_the_window_is_focused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("alpha.txt"), tmp.path().join("beta.txt"));
+    write(&a, b"alpha\n");
+    write(&b, b"beta\n");
+    let mut harness = harness(1, Settings::default());
+    set_focused(&mut harness, false);
+    drop_onto_window(&mut harness, &a);
+    harness.get_by_label("Compress").click();
+    harness.step();
+    step_until(&mut harness, "the job to finish", |app| {
+        app.queue().rows()[0].is_finished()
+    });
+    let notes = harness.state().notifications().to_vec();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0].summary, "alpha.zip: done");
+    assert!(
+        notes[0].body.contains("The queue is empty."),
+        "{}",
+        notes[0].body
+    );
+    step_until(&mut harness, "the outcome in the title", |app| {
+        app.window_title() == "Done: alpha.zip — Shrinkwrap"
+    });
+    set_focused(&mut harness, true);
+    step_until(&mut harness, "the title back", |app| {
+        app.window_title() == "Shrinkwrap"
+    });
+
+    // Seen while it ends: no notification.
+    harness.get_by_label("Clear all").click();
+    harness.run();
+    drop_onto_window(&mut harness, &b);
+    harness.get_by_label("Compress").click();
+    harness.step();
+    step_until(&mut harness, "the second job to finish", |app| {
+        app.queue().rows().len() == 2 && app.queue().rows()[1].is_finished()
+    });
+    assert_eq!(harness.state().notifications().len(), 1);
+    assert_eq!(harness.state().window_title(), "Shrinkwrap");
+}
+
+#[test]
+fn the_keyboard_adds_paths_starts_the_job_and_selects_jobs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("one.txt"), tmp.path().join("two.txt"));
+    write(&a, b"1\n");
+    write(&b, b"2\n");
+    let mut harness = harness(1, Settings::default());
+    // Nothing to start yet: Ctrl+Enter says why.
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    harness.run();
+    assert!(harness.state().queue().rows().is_empty());
+    let notice = harness.state().state().notice.clone().unwrap();
+    assert!(
+        notice.text.starts_with("Not started: Add files"),
+        "{}",
+        notice.text
+    );
+
+    let field = harness.get_by_label("Path to add");
+    field.focus();
+    field.type_text(&a.display().to_string());
+    harness.run();
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+    assert_eq!(harness.state().inputs().len(), 1);
+    assert!(
+        harness.get_by_label("Path to add").is_focused(),
+        "Enter keeps the field focused for the next path"
+    );
+    harness
+        .get_by_label("Path to add")
+        .type_text(&b.display().to_string());
+    harness.run();
+    harness.key_press(egui::Key::Enter);
+    harness.run();
+    assert_eq!(harness.state().inputs().len(), 2);
+
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    harness.step();
+    assert_eq!(harness.state().queue().rows().len(), 1, "Ctrl+Enter starts");
+    step_until(&mut harness, "the job to finish", |app| {
+        app.queue().rows()[0].is_finished()
+    });
+
+    // Tab reaches the job's card; focusing it selects it.
+    let id = harness.state().queue().rows()[0].id;
+    for _ in 0..120 {
+        if harness.state().queue().selected() == Some(id) {
+            break;
+        }
+        harness.key_press(egui::Key::Tab);
+        harness.run();
+    }
+    assert_eq!(harness.state().queue().selected(), Some(id));
+}
+
+#[test]
+fn the_output_folders_are_remembered_like_the_settings() {
+    let mut first = harness(1, Settings::default());
+    first.get_by_label("Thumbnails").click();
+    first.run();
+    type_into(&mut first, "Folder for the thumbnails", "/srv/photos/small");
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(first.state_mut(), &mut storage);
+    drop(first);
+    let storage: &'static MemoryStorage = Box::leak(Box::new(storage));
+    let second: Harness<'static, App> = Harness::builder().build_eframe(move |cc| {
+        cc.storage = Some(storage);
+        App::new(cc, shrinkwrap::ui::LaunchArgs::default(), Arc::default())
+    });
+    let destinations = &second.state().state().destinations;
+    assert_eq!(destinations.thumbnails_folder, "/srv/photos/small");
+    assert_eq!(
+        destinations.archive, "",
+        "an archive's name is not remembered"
+    );
+}
+
+/// A stand-in for xdg-open: records files it opens in `log`, fails on folders.
+fn fake_opener(dir: &Path, log: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("fake-xdg-open");
+    write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ -d \"$1\" ]; then echo 'no file manager here' >&2; exit 4; fi\n\
+             echo \"$1\" >> '{}'\n",
+            log.display()
+        )
+        .as_bytes(),
+    );
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn every_thumbnail_is_reachable_opens_on_click_and_open_folder_failures_say_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("photos");
+    photos(&src, 30, 320);
+    let log = tmp.path().join("opened.log");
+    let options = AppOptions {
+        opener: fake_opener(tmp.path(), &log).into_os_string(),
+        ..AppOptions::test(None)
+    };
+    let mut harness = harness_with(2, Settings::default(), options);
+    start_thumbnails(&mut harness, &src);
+    step_until(&mut harness, "the first thumbnails shown", |app| {
+        let row = &app.queue().rows()[0];
+        row.is_finished() && row.strip.shown() == 24
+    });
+    let name = row_name(&harness, 0);
+    let outputs = harness.state().queue().rows()[0]
+        .report
+        .as_ref()
+        .unwrap()
+        .outputs
+        .clone();
+    assert_eq!(outputs.len(), 30);
+    // In the order of the outputs, each named.
+    assert!(has_label(&harness, "p000.jpg"));
+    assert!(has_label(&harness, "p023.jpg"));
+    assert!(!has_label(&harness, "p029.jpg"));
+    harness
+        .get_by_label(&format!("Show all thumbnails of {name}"))
+        .click();
+    harness.run();
+    // The grid scrolls: bring the last one into view.
+    let grid = harness.get_by_label("p000.jpg").rect().center();
+    for _ in 0..20 {
+        harness.hover_at(grid);
+        wheel(&harness, -120.0);
+        harness.run_steps(3);
+    }
+    assert!(has_label(&harness, "p029.jpg"), "scrolled to the end");
+    harness.remove_cursor();
+    harness.run_steps(3);
+    step_until(&mut harness, "every thumbnail loaded", |app| {
+        app.queue().rows()[0].strip.shown() == 30
+    });
+    harness.get_by_label("p029.jpg").click();
+    harness.step();
+    let last = outputs.last().unwrap().display().to_string();
+    step_until(&mut harness, "the thumbnail to be opened", |app| {
+        assert!(app.state().notice.is_none(), "{:?}", app.state().notice);
+        fs::read_to_string(&log).is_ok_and(|text| text.lines().any(|l| l == last))
+    });
+
+    harness
+        .get_by_label(&format!("Open the folder of {name}"))
+        .click();
+    harness.step();
+    step_until(&mut harness, "the failure notice", |app| {
+        app.state()
+            .notice
+            .as_ref()
+            .is_some_and(|n| n.text.contains("no file manager here"))
+    });
+    let notice = harness.state().state().notice.clone().unwrap();
+    assert!(notice.text.starts_with("Cannot open"), "{}", notice.text);
+}
+
+#[test]
+fn a_job_that_made_nothing_is_not_done_and_its_whole_skip_list_scrolls_and_copies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let notes = tmp.path().join("notes");
+    for i in 0..120 {
+        write(&notes.join(format!("note{i:03}.txt")), b"not an image\n");
+    }
+    let mut harness = harness(2, Settings::default());
+    start_thumbnails(&mut harness, &notes);
+    step_until(&mut harness, "the job to finish", |app| {
+        app.queue().rows()[0].is_finished()
+    });
+    assert_eq!(
+        harness.state().queue().rows()[0].outcome().as_deref(),
+        Some("nothing made (120 skipped)")
+    );
+    assert!(has_label(&harness, "nothing made (120 skipped)"));
+    assert!(!has_label(&harness, "done"), "not a green done");
+    harness.get_by_label("Show 120 skipped").click();
+    harness.run();
+    assert!(has_label(
+        &harness,
+        "120 items skipped on purpose (not errors)"
+    ));
+    assert!(harness.query_all_by_label("skipped").count() >= 2);
+    let first = notes.join("note000.txt").display().to_string();
+    let last = notes.join("note119.txt").display().to_string();
+    assert!(has_label(&harness, &first));
+    assert!(
+        !has_label(&harness, &last),
+        "only the rows in view are laid out"
+    );
+    let prefix = notes.join("note").display().to_string();
+    for _ in 0..80 {
+        if has_label(&harness, &last) {
+            break;
+        }
+        // The wheel over the middle of the rows in view (the one at the edge may be cut off).
+        let rows: Vec<egui::Pos2> = harness
+            .query_all_by_label_contains(&prefix)
+            .filter(|n| {
+                // A label's text is its value.
+                n.accesskit_node()
+                    .value()
+                    .is_some_and(|l| l.starts_with(&prefix))
+            })
+            .map(|n| n.rect().center())
+            .collect();
+        assert!(!rows.is_empty(), "a row of the list is in view");
+        harness.hover_at(rows[rows.len() / 2]);
+        wheel(&harness, -300.0);
+        harness.run_steps(3);
+    }
+    assert!(has_label(&harness, &last), "the last item is reachable");
+}
+
+#[test]
+fn the_quit_question_follows_the_queue_and_a_zip_card_offers_pause_and_cancel_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut harness = start_big_compress_job(tmp.path(), "movie.bin");
+    assert!(harness.query_by_label("Pause movie.zip").is_some());
+    assert!(harness.query_by_label("Cancel movie.zip").is_some());
+    assert!(
+        harness
+            .query_by_label("Stop movie.zip after the current images")
+            .is_none(),
+        "an archive cannot stop part-way"
+    );
+    let root = harness
+        .input_mut()
+        .viewports
+        .entry(egui::ViewportId::ROOT)
+        .or_default();
+    root.events.push(egui::ViewportEvent::Close);
+    harness.step();
+    assert_eq!(harness.state().state().quit, QuitState::Asking);
+    harness.step();
+    assert!(has_label(&harness, "Jobs are still running"));
+    // The job ends while the question is open: it says so.
+    harness.state_mut().queue_command(Command::CancelAll);
+    step_until(&mut harness, "the job to end", |app| {
+        !app.queue().any_active()
+    });
+    assert!(has_label(&harness, "The jobs have finished"));
+    assert!(!has_label(&harness, "Jobs are still running"));
+    harness.get_by_label("Quit").click();
+    harness.step();
+    step_until(&mut harness, "the window to close", |app| {
+        app.state().quit == QuitState::Closing
+    });
+    assert!(part_files(tmp.path()).is_empty());
+}
+
+#[test]
+fn every_widget_a_person_can_use_has_an_accessible_name() {
+    use egui::accesskit::Role;
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("photos");
+    photos(&src, 3, 300);
+    write(&src.join("broken.jpg"), b"\xff\xd8\xff broken");
+    write(&src.join("notes.txt"), b"not an image\n");
+    let big = tmp.path().join("big.bin");
+    write(&big, &noise(64 << 20, 3));
+    let mut harness = harness(1, Settings::default());
+    // A finished thumbnail job with its problems open and its strip...
+    start_thumbnails(&mut harness, &src);
+    step_until(&mut harness, "the thumbnails", |app| {
+        let row = &app.queue().rows()[0];
+        row.is_finished() && row.strip.shown() == 3
+    });
+    harness.get_by_label("Show 1 error and 1 skipped").click();
+    harness.run();
+    // ...a paused archive job, and a waiting one.
+    harness.get_by_label("Zip archive").click();
+    harness.run();
+    for input in [&big, &src] {
+        let app = harness.state_mut();
+        app.queue_command(Command::ClearInputs);
+        app.queue_command(Command::AddPaths(vec![input.clone()]));
+        app.queue_command(Command::Start(Operation::Compress));
+        harness.step();
+    }
+    step_until(&mut harness, "the archive job to run", |app| {
+        app.queue().rows()[1].progress.bytes_done > 0
+    });
+    harness.get_by_label("Pause big.zip").click();
+    harness.step();
+    step_until(&mut harness, "the pause", |app| {
+        app.queue().rows()[1].state() == JobState::Paused
+    });
+    harness.run_steps(2);
+
+    let interactive = [
+        Role::Button,
+        Role::CheckBox,
+        Role::RadioButton,
+        Role::TextInput,
+        Role::MultilineTextInput,
+        Role::SpinButton,
+        Role::Slider,
+        Role::ComboBox,
+        Role::Link,
+        Role::ListItem,
+        Role::ProgressIndicator,
+        Role::Tab,
+    ];
+    let mut checked = 0;
+    let mut unnamed = Vec::new();
+    for node in harness.root().children_recursive() {
+        let ak = node.accesskit_node();
+        if !interactive.contains(&ak.role()) {
+            continue;
+        }
+        checked += 1;
+        if ak.label().is_none_or(|l| l.trim().is_empty()) {
+            unnamed.push(format!("{:?} {:?}", ak.role(), ak.value()));
+        }
+    }
+    assert!(unnamed.is_empty(), "widgets without a name: {unnamed:#?}");
+    assert!(checked > 30, "only {checked} widgets found");
+    harness.state_mut().queue_command(Command::CancelAll);
+    step_until(&mut harness, "the jobs to end", |app| {
+        !app.queue().any_active()
+    });
 }

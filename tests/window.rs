@@ -2,8 +2,12 @@
 //! `xvfb-run -a -s "-screen 0 1280x800x24" cargo test -- --ignored --test-threads=1`).
 //!
 //! Each test starts `shrinkwrap` with a private XDG_DATA_HOME (so remembered settings and window
-//! geometry neither leak in nor out), lets it render, and checks that it exits with status 0 on
-//! its own: after writing a screenshot, or with `--quit-when-done` after its job.
+//! geometry neither leak in nor out) and a private state folder (so no journal of the machine's
+//! own unfinished jobs shows up, and none is left behind), lets it render, and checks that it
+//! exits with status 0 on its own: after writing a screenshot, or with `--quit-when-done` after
+//! its job.
+//!
+//! `SHRINKWRAP_SCREENSHOT_DIR=DIR` keeps the screenshots in DIR (to look at them).
 
 mod common;
 
@@ -21,6 +25,7 @@ fn shrinkwrap(data_home: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_shrinkwrap"));
     command
         .env("XDG_DATA_HOME", data_home)
+        .env("SHRINKWRAP_STATE_DIR", data_home.join("state"))
         .env_remove("WAYLAND_DISPLAY")
         .env("LIBGL_ALWAYS_SOFTWARE", "1");
     command
@@ -201,4 +206,117 @@ fn quit_when_done_never_makes_several_archives_unasked() {
         .filter(|p| p.extension().is_some_and(|e| e == "zip"))
         .collect();
     assert!(archives.is_empty(), "no archive made: {archives:?}");
+}
+
+/// Where a screenshot goes: `SHRINKWRAP_SCREENSHOT_DIR` when set (to look at it), else `dir`.
+fn screenshot_path(dir: &Path, name: &str) -> std::path::PathBuf {
+    match std::env::var_os("SHRINKWRAP_SCREENSHOT_DIR") {
+        Some(keep) => {
+            fs::create_dir_all(&keep).unwrap();
+            Path::new(&keep).join(name)
+        }
+        None => dir.join(name),
+    }
+}
+
+/// Noisy photos (slow enough to decode that a job is seen running).
+fn noisy_photos(dir: &Path, count: u32, width: u32, height: u32) {
+    fs::create_dir_all(dir).unwrap();
+    for i in 0..count {
+        let image = image::RgbImage::from_fn(width, height, |x, y| {
+            let v = (x.wrapping_mul(7919) ^ y.wrapping_mul(104_729) ^ i.wrapping_mul(31)) as u8;
+            image::Rgb([
+                ((x * 255) / width) as u8 / 2 + v / 4,
+                ((y * 255) / height) as u8 / 2 + v / 4,
+                (i * 40) as u8 / 2 + v / 4,
+            ])
+        });
+        image
+            .save(dir.join(format!("IMG_{:04}.jpg", 4100 + i)))
+            .unwrap();
+    }
+}
+
+/// Runs `shrinkwrap thumbs SRC --output OUT` with the state folder of `data_home` and kills it
+/// with SIGKILL once it has made a few thumbnails: an unfinished job for the window to list.
+fn crash_a_thumbnail_job(data_home: &Path, src: &Path, out: &Path) {
+    use std::io::BufRead;
+    let mut child = shrinkwrap(data_home)
+        .arg("thumbs")
+        .arg(src)
+        .arg("--output")
+        .arg(out)
+        .args(["--jobs", "1", "--json"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        assert_ne!(v["event"], "finished", "finished before the kill: {v}");
+        if v["event"] == "progress" && v["items_done"].as_u64().unwrap_or(0) >= 3 {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+#[ignore = "needs a display: run under xvfb-run"]
+fn screenshot_of_a_paused_job_and_an_unfinished_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data_home = tmp.path().join("xdg");
+    let photos = tmp.path().join("holiday");
+    noisy_photos(&photos, 12, 1200, 900);
+    let earlier = tmp.path().join("wedding");
+    noisy_photos(&earlier, 40, 1600, 1200);
+    crash_a_thumbnail_job(&data_home, &earlier, &tmp.path().join("wedding-small"));
+    let shot = screenshot_path(tmp.path(), "paused.png");
+    let child = shrinkwrap(&data_home)
+        .arg("--screenshot")
+        .arg(&shot)
+        .arg("--paused")
+        .arg("--thumbnails")
+        .arg(&photos)
+        .spawn()
+        .unwrap();
+    let status = wait_for_exit(child, "--screenshot --paused --thumbnails");
+    assert!(status.success(), "exit status {status}");
+    check_screenshot(&shot);
+    // Paused before it started, then cancelled at exit: nothing written, nothing left over.
+    let written: Vec<_> = fs::read_dir(tmp.path().join("thumbnails"))
+        .map(|dir| dir.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(written.is_empty(), "a paused job wrote {written:?}");
+}
+
+#[test]
+#[ignore = "needs a display: run under xvfb-run"]
+fn screenshot_of_a_finished_queue_with_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("garden");
+    noisy_photos(&photos, 7, 800, 600);
+    write(
+        &photos.join("IMG_4199.jpg"),
+        b"\xff\xd8\xff cut short by a bad card",
+    );
+    write(&photos.join("notes.txt"), b"water the roses\n");
+    let shot = screenshot_path(tmp.path(), "finished.png");
+    let child = shrinkwrap(&tmp.path().join("xdg"))
+        .arg("--screenshot")
+        .arg(&shot)
+        .arg("--thumbnails")
+        .arg(&photos)
+        .spawn()
+        .unwrap();
+    let status = wait_for_exit(child, "--screenshot --thumbnails (finished)");
+    assert!(status.success(), "exit status {status}");
+    check_screenshot(&shot);
+    let made = fs::read_dir(tmp.path().join("thumbnails/garden"))
+        .map(|dir| dir.flatten().count())
+        .unwrap_or(0);
+    assert_eq!(made, 7, "the seven good photos have thumbnails");
 }

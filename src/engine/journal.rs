@@ -152,32 +152,41 @@ pub(crate) struct JournalWriter {
 }
 
 impl JournalWriter {
-    /// Starts a new journal in `dir` for `spec`, written and synced before returning.
+    /// Starts a new journal in `dir` for `spec`, written and synced before returning. It is
+    /// made under a name listing ignores, locked, written, then renamed into place: nobody ever
+    /// sees an empty or unlocked journal.
     pub fn create(dir: &Path, spec: &JobSpec) -> io::Result<JournalWriter> {
         fs::create_dir_all(dir)?;
         let started_ns = now_ns();
-        let name = format!("{started_ns}-{}.{EXTENSION}", std::process::id());
-        let path = dir.join(name);
+        let stem = format!("{started_ns}-{}", std::process::id());
+        let path = dir.join(format!("{stem}.{EXTENSION}"));
+        let making = dir.join(format!(".{stem}.new"));
         let file = OpenOptions::new()
             .create_new(true)
             .append(true)
             .read(true)
-            .open(&path)?;
+            .open(&making)?;
         if !try_lock(&file) {
+            let _ = fs::remove_file(&making);
             return Err(io::Error::other("journal is locked"));
         }
         let mut journal = JournalWriter {
             file,
             path,
-            buffer: Vec::new(),
+            buffer: line(&Record::Job {
+                version: JOURNAL_VERSION,
+                spec: spec.clone(),
+                started_ns,
+            })?,
             last_sync: Instant::now(),
         };
-        journal.buffer = line(&Record::Job {
-            version: JOURNAL_VERSION,
-            spec: spec.clone(),
-            started_ns,
-        })?;
-        journal.sync()?;
+        if let Err(e) = journal
+            .sync()
+            .and_then(|()| fs::rename(&making, &journal.path))
+        {
+            let _ = fs::remove_file(&making);
+            return Err(e);
+        }
         // The new name must survive a power cut too.
         if let Ok(d) = File::open(dir) {
             let _ = d.sync_all();

@@ -264,8 +264,8 @@ impl ThumbJob {
     }
 
     /// A resumed job's plan: the interrupted run's own plan, with what it completed (and is
-    /// still there, unchanged) skipped and the rest to do again. Outputs it made but had not
-    /// recorded yet (newer than the job's start) are its own: replaced.
+    /// still there, unchanged) skipped and the rest to do again. Outputs it put in place but had
+    /// not recorded yet (newer than the job's start, not empty) are complete: kept too.
     fn plan_from_journal(
         &self,
         run: &Run,
@@ -301,6 +301,13 @@ impl ThumbJob {
                 (_, Some(_), None) => Action::Skip(SkipReason::InputGone),
                 (recorded_action, Some(out), Some(_)) => match fs::symlink_metadata(out) {
                     Ok(m) if resume.done.get(&index) == Some(&(m.len(), mtime_ns(&m))) => {
+                        Action::Skip(SkipReason::AlreadyDone)
+                    }
+                    // Put in place by the interrupted run in its last moments (after the
+                    // journal's last sync): outputs are only ever renamed into place complete,
+                    // so it is done. An empty one is what a power cut can leave of a file whose
+                    // data never reached the disk: made again.
+                    Ok(m) if mtime_ns(&m) >= started_ns && m.is_file() && m.len() > 0 => {
                         Action::Skip(SkipReason::AlreadyDone)
                     }
                     Ok(m) if mtime_ns(&m) >= started_ns => Action::Overwrite,

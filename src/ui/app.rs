@@ -3,11 +3,16 @@
 //!
 //! Owns: [`App`] (the `eframe::App` implementation), the per-frame logic (engine events, input
 //! measurements, strip images, dialog answers, drops, shortcuts, the plan preview's debounce,
-//! closing, the title), and turning commands into engine calls: what Start submits, and the
-//! questions asked before it does (an archive that exists, several archives from plain files).
+//! closing, the title, noticing that the person is not looking when jobs end), and turning
+//! commands into engine calls: what Start submits and the questions asked before it does (an
+//! archive that exists, several archives from plain files), job control (pause, resume, stop
+//! after current, queue order, retry, run again), and resuming or discarding the jobs a crash
+//! left unfinished.
 //! Must not touch: anything blocking in a frame (no file I/O, no waiting on a worker or a dialog:
 //! all of that lives on the helper threads), the engine's internals.
 
+use std::ffi::OsString;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
@@ -15,21 +20,30 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 
-use crate::engine::{Engine, JobEvent, JobId, JobKind, JobSpec, JobState, SubmitError};
+use crate::engine::{
+    Engine, JobEvent, JobId, JobKind, JobSpec, JobState, QueueMove, SubmitError, UnfinishedJob,
+};
 
 use super::args::LaunchArgs;
 use super::dialogs::{DialogOutcome, DialogRequest, DialogRunner};
+use super::export::ProblemExport;
 use super::frame_stats::FrameStats;
 use super::inputs::{InputList, Measurer};
+use super::launcher::{self, Launcher, Target};
+use super::notify::{DesktopNotification, Finishes, Notifier};
 use super::preview::PreviewSource;
-use super::queue::{Queue, STRIP_MAX_THUMBNAILS};
+use super::queue::{Queue, STRIP_MAX_THUMBNAILS, ThumbSlot};
 use super::screenshot::{Screenshot, ScreenshotStep};
-use super::settings::{self, ArchiveLayout, Destinations, Operation, SETTINGS_KEY, Settings};
+use super::settings::{
+    self, ArchiveLayout, Destinations, FOLDERS_KEY, Operation, RememberedFolders, SETTINGS_KEY,
+    Settings,
+};
 use super::state::{
     ArchiveChoice, Command, ExistsAnswer, ManyArchivesAnswer, NoticeLevel, Prompt, QuitState,
     UiState,
 };
 use super::strip_loader::StripLoader;
+use super::unfinished::{JournalNews, JournalThreads, ListStatus, UnfinishedEntry};
 use super::view;
 
 /// How long quitting waits for cancelled jobs to remove their partial files before closing
@@ -50,6 +64,46 @@ const SCREENSHOT_PROGRESS_TIME: Duration = Duration::from_secs(2);
 /// Waker type shared by the helper threads.
 type Waker = Arc<dyn Fn() + Send + Sync>;
 
+/// How the app is set up besides its settings and command line.
+pub struct AppOptions {
+    /// Frame time statistics (`SHRINKWRAP_FRAME_STATS`).
+    pub frame_stats: Option<FrameStats>,
+    /// Where the engine keeps job journals, and where unfinished jobs are looked for at start
+    /// (`None`: no journals, nothing listed).
+    pub state_dir: Option<PathBuf>,
+    /// Show desktop notifications (false: they are only recorded, see [`App::notifications`]).
+    pub desktop_notifications: bool,
+    /// The program that opens folders and files ([`launcher::DEFAULT_OPENER`]).
+    pub opener: OsString,
+    /// The output folders remembered from the last run.
+    pub folders: RememberedFolders,
+}
+
+impl AppOptions {
+    /// The desktop window: journals in the default state folder, desktop notifications (not in
+    /// a `--screenshot` run, which must not disturb the desktop), `xdg-open`.
+    pub fn desktop(launch: &LaunchArgs) -> AppOptions {
+        AppOptions {
+            frame_stats: FrameStats::from_env(Instant::now()),
+            state_dir: crate::engine::default_state_dir(),
+            desktop_notifications: launch.screenshot.is_none(),
+            opener: OsString::from(launcher::DEFAULT_OPENER),
+            folders: RememberedFolders::default(),
+        }
+    }
+
+    /// Tests: journals in `state_dir` (`None`: none), notifications recorded only.
+    pub fn test(state_dir: Option<PathBuf>) -> AppOptions {
+        AppOptions {
+            frame_stats: None,
+            state_dir,
+            desktop_notifications: false,
+            opener: OsString::from(launcher::DEFAULT_OPENER),
+            folders: RememberedFolders::default(),
+        }
+    }
+}
+
 /// The desktop window's app.
 pub struct App {
     engine: Engine,
@@ -65,9 +119,11 @@ pub struct App {
     /// When a job first showed progress (for `--screenshot`).
     first_progress_at: Option<Instant>,
     window_title: String,
-    /// Active jobs and time at the last title change.
-    title_active_jobs: usize,
+    /// Active and paused jobs, and time, at the last title change.
+    title_active_jobs: (usize, usize),
     title_updated_at: Option<Instant>,
+    /// The title shows how jobs ended (until the window is focused).
+    title_showed_outcome: bool,
     frame_began: Option<Instant>,
     exit_status: Arc<AtomicU8>,
     icon: Option<egui::TextureHandle>,
@@ -75,8 +131,17 @@ pub struct App {
     /// When the last frame was drawn (read by the engine's waker).
     last_frame: Arc<FrameClock>,
     /// Messages from helper threads (e.g. "cannot open the folder") for the notice line.
-    background_notices: flume::Sender<String>,
     background_notices_rx: flume::Receiver<String>,
+    /// Exports that ended: the notice saying where the file went, or why it could not be written.
+    exports: flume::Sender<Result<String, String>>,
+    exports_rx: flume::Receiver<Result<String, String>>,
+    launcher: Launcher,
+    journals: JournalThreads,
+    notifier: Notifier,
+    /// Jobs that ended while the window was unfocused or minimized (for the title).
+    finishes: Finishes,
+    /// The window is focused and not minimized (as of this frame).
+    looking: bool,
     waker: Waker,
     /// (queue generation, preview generation, preview fresh) when `state.start_blocked_by` was
     /// computed.
@@ -96,32 +161,40 @@ impl App {
             .and_then(|storage| eframe::get_value::<Settings>(storage, SETTINGS_KEY))
             .unwrap_or_default()
             .sanitized();
-        let frame_stats = FrameStats::from_env(Instant::now());
-        let mut app = App::with_settings(&cc.egui_ctx, settings, launch, frame_stats);
+        let folders = cc
+            .storage
+            .and_then(|storage| eframe::get_value::<RememberedFolders>(storage, FOLDERS_KEY))
+            .unwrap_or_default();
+        let options = AppOptions {
+            folders,
+            ..AppOptions::desktop(&launch)
+        };
+        let mut app = App::with_options(&cc.egui_ctx, settings, launch, options);
         app.exit_status = exit_status;
         app
     }
 
-    /// An app for tests: `workers` engine threads, these settings, no command line.
+    /// An app for tests: `workers` engine threads, these settings, no command line, no
+    /// journals, notifications recorded only.
     pub fn new_for_test(ctx: &egui::Context, workers: usize, settings: Settings) -> App {
         let settings = Settings {
             workers: Some(workers),
             ..settings
         };
-        App::with_settings(ctx, settings, LaunchArgs::default(), None)
+        App::with_options(ctx, settings, LaunchArgs::default(), AppOptions::test(None))
     }
 
-    /// An app with explicit settings and command line (no storage).
-    pub fn with_settings(
+    /// An app with explicit settings, command line and options (no storage).
+    pub fn with_options(
         ctx: &egui::Context,
         settings: Settings,
         launch: LaunchArgs,
-        frame_stats: Option<FrameStats>,
+        options: AppOptions,
     ) -> App {
         view::theme::apply(ctx);
         let repaint_ctx = ctx.clone();
         let waker: Waker = Arc::new(move || repaint_ctx.request_repaint());
-        let engine = Engine::new(settings.worker_count());
+        let engine = Engine::with_state_dir(settings.worker_count(), options.state_dir.clone());
         // Progress news repaints no sooner than PROGRESS_REPAINT_INTERVAL after the last frame
         // (input still repaints at once): drawing the window costs CPU that the workers need,
         // most of all with software rendering.
@@ -137,30 +210,56 @@ impl App {
             .screenshot
             .clone()
             .map(|path| Screenshot::new(path, Arc::clone(&waker)));
+        if screenshot.is_some() {
+            // The picture shows the window, not a tooltip under wherever the pointer happens to
+            // rest.
+            ctx.all_styles_mut(|style| style.interaction.tooltip_delay = f32::MAX);
+        }
         let icon = view::theme::load_icon_texture(ctx);
         let (background_notices, background_notices_rx) =
             flume::bounded(BACKGROUND_NOTICE_CAPACITY);
+        let (exports, exports_rx) = flume::bounded(BACKGROUND_NOTICE_CAPACITY);
+        let launcher = Launcher::new(
+            options.opener.clone(),
+            background_notices.clone(),
+            Arc::clone(&waker),
+        );
+        let journals = JournalThreads::new(Arc::clone(&waker));
+        let mut state = UiState::new(settings);
+        state.destinations = options.folders.destinations();
+        if let Some(dir) = options.state_dir.clone()
+            && journals.list(dir)
+        {
+            state.unfinished.status = ListStatus::Listing;
+        }
         let mut app = App {
             engine,
-            state: UiState::new(settings),
+            state,
             measurer: Measurer::start(Arc::clone(&waker)),
             strips: StripLoader::start(Arc::clone(&waker)),
             dialogs: DialogRunner::new(Arc::clone(&waker)),
-            frame_stats,
+            frame_stats: options.frame_stats,
             screenshot,
             launch,
             launched: false,
             first_progress_at: None,
             window_title: String::new(),
-            title_active_jobs: 0,
+            title_active_jobs: (0, 0),
             title_updated_at: None,
+            title_showed_outcome: false,
             frame_began: None,
             exit_status: Arc::new(AtomicU8::new(0)),
             icon,
             pending_commands: Vec::new(),
             last_frame,
-            background_notices,
             background_notices_rx,
+            exports,
+            exports_rx,
+            launcher,
+            journals,
+            notifier: Notifier::new(options.desktop_notifications),
+            finishes: Finishes::default(),
+            looking: true,
             waker,
             start_blocked_key: None,
         };
@@ -172,6 +271,11 @@ impl App {
             app.state.settings.operation = operation;
             app.apply(ctx, Command::Start(operation));
             app.launched = true;
+            if app.launch.paused {
+                for id in app.state.queue.rows().iter().map(|r| r.id) {
+                    app.engine.pause(id);
+                }
+            }
         }
         app
     }
@@ -215,6 +319,17 @@ impl App {
         &self.state.preview
     }
 
+    /// The desktop notifications asked for so far (the most recent ones), whether or not a
+    /// notification service showed them.
+    pub fn notifications(&self) -> &[DesktopNotification] {
+        self.notifier.sent()
+    }
+
+    /// The window title as last set.
+    pub fn window_title(&self) -> &str {
+        &self.window_title
+    }
+
     /// Applies one command. Never blocks: engine calls here only queue or flag work.
     fn apply(&mut self, ctx: &egui::Context, command: Command) {
         let state = &mut self.state;
@@ -251,13 +366,8 @@ impl App {
             Command::CancelAll => self.engine.cancel_all(),
             Command::SelectJob(id) => state.queue.select(Some(id)),
             Command::ClearFinished => state.queue.clear_finished(),
-            Command::OpenFolder(folder) => {
-                open_folder(
-                    folder,
-                    self.background_notices.clone(),
-                    Arc::clone(&self.waker),
-                );
-            }
+            Command::OpenFolder(folder) => self.launcher.open(folder, Target::Folder),
+            Command::OpenFile(file) => self.launcher.open(file, Target::File),
             Command::SetWorkers(workers) => {
                 let workers = workers.clamp(
                     *settings::WORKERS_RANGE.start(),
@@ -308,7 +418,194 @@ impl App {
             Command::SetThumbnailsFolder(folder) => {
                 state.destinations.thumbnails_folder = folder.display().to_string();
             }
+            Command::Pause(id) => self.engine.pause(id),
+            Command::Resume(id) => self.engine.resume(id),
+            Command::PauseAll => self.engine.pause_all(),
+            Command::ResumeAll => self.engine.resume_all(),
+            Command::StopAfterCurrent(id) => {
+                if !self.engine.stop_after_current(id) {
+                    state.notify(
+                        NoticeLevel::Info,
+                        "An archive cannot stop part-way (it would be incomplete): pause or \
+                         cancel it instead.",
+                    );
+                }
+            }
+            Command::MoveQueued(id, to) => {
+                if self.engine.move_queued(id, to) {
+                    state.queue.move_waiting(id, to);
+                }
+            }
+            Command::MoveQueuedTo { job, to } => self.move_queued_to(job, to),
+            Command::RetryFailed(id) => {
+                if let Some(spec) = state.queue.row(id).and_then(|r| r.retry_spec()) {
+                    self.submit_jobs(vec![spec], &[]);
+                }
+            }
+            Command::RunAgain(id) => {
+                if let Some(spec) = state.queue.row(id).and_then(|r| r.run_again_spec()) {
+                    self.submit_jobs(vec![spec], &[id]);
+                }
+            }
+            Command::LoadThumbnails(id, range) => self.load_thumbnails(id, range),
+            Command::ShowAllThumbnails(id, all) => {
+                if let Some(row) = state.queue.row_mut(id) {
+                    row.strip.expanded = all;
+                }
+            }
+            Command::CopyProblems(id) => {
+                if let Some(export) = self.problem_export(id) {
+                    ctx.copy_text(export.clipboard_text());
+                    self.state.notify(
+                        NoticeLevel::Info,
+                        format!(
+                            "Copied {} to the clipboard.",
+                            super::format::plural(
+                                export.problems.len() as u64,
+                                "problem",
+                                "problems"
+                            )
+                        ),
+                    );
+                }
+            }
+            Command::ExportProblems(id, format) => {
+                let Some(row) = state.queue.row(id) else {
+                    return;
+                };
+                let stem = row
+                    .output
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "job".to_owned());
+                let suggested = row
+                    .folder_to_open()
+                    .join(format!("{stem}-problems.{}", format.extension()));
+                self.apply(
+                    ctx,
+                    Command::OpenDialog(DialogRequest::ExportProblems {
+                        job: id,
+                        format,
+                        suggested,
+                    }),
+                );
+            }
+            Command::ResumeUnfinished(journal) => {
+                if let Some(job) = state.unfinished.take(&journal) {
+                    self.resume_unfinished(vec![job]);
+                }
+            }
+            Command::ResumeAllUnfinished => {
+                let jobs = state.unfinished.take_all();
+                self.resume_unfinished(jobs);
+            }
+            Command::DiscardUnfinished(journal) => {
+                let job = state
+                    .unfinished
+                    .entries
+                    .iter_mut()
+                    .find(|e| e.job.journal == journal && !e.discarding);
+                if let Some(entry) = job {
+                    entry.discarding = true;
+                    let job = entry.job.clone();
+                    if !self.journals.discard(job) {
+                        entry.discarding = false;
+                        state.notify(
+                            NoticeLevel::Warning,
+                            "The unfinished job could not be discarded (no helper thread).",
+                        );
+                    }
+                }
+            }
         }
+    }
+
+    /// A drag put `job` (not started) where `to` is: the engine moves it one place at a time,
+    /// and the rows follow each move it agrees to.
+    fn move_queued_to(&mut self, job: JobId, to: JobId) {
+        let waiting = self.state.queue.waiting_ids();
+        let (Some(from), Some(target)) = (
+            waiting.iter().position(|&id| id == job),
+            waiting.iter().position(|&id| id == to),
+        ) else {
+            return;
+        };
+        let (step, count) = if target < from {
+            (QueueMove::Up, from - target)
+        } else {
+            (QueueMove::Down, target - from)
+        };
+        for _ in 0..count {
+            if !self.engine.move_queued(job, step) {
+                break;
+            }
+            self.state.queue.move_waiting(job, step);
+        }
+    }
+
+    /// Asks the strip loader for the thumbnails in `range` not asked yet.
+    fn load_thumbnails(&mut self, id: JobId, range: Range<usize>) {
+        let Some(row) = self.state.queue.row_mut(id) else {
+            return;
+        };
+        let paths = row.thumbnail_paths().to_vec();
+        let end = range.end.min(row.strip.slots.len());
+        let mut index = range.start;
+        while index < end {
+            // One request per run of unasked thumbnails.
+            if !matches!(row.strip.slots[index], ThumbSlot::NotAsked) {
+                index += 1;
+                continue;
+            }
+            let first = index;
+            while index < end && matches!(row.strip.slots[index], ThumbSlot::NotAsked) {
+                index += 1;
+            }
+            if !self.strips.request(id, first, paths[first..index].to_vec()) {
+                // The loader is busy: these stay unasked and are asked again when drawn.
+                return;
+            }
+            for slot in &mut row.strip.slots[first..index] {
+                *slot = ThumbSlot::Loading;
+            }
+        }
+    }
+
+    /// A finished job's problems, errors first, for copying or exporting.
+    fn problem_export(&self, id: JobId) -> Option<ProblemExport> {
+        let row = self.state.queue.row(id)?;
+        let report = row.report.as_ref()?;
+        Some(ProblemExport {
+            job: row.name.clone(),
+            outcome: row.outcome_words().unwrap_or_default(),
+            problems: row
+                .problem_order
+                .iter()
+                .filter_map(|&i| report.problems.get(i).cloned())
+                .collect(),
+        })
+    }
+
+    /// Resumes unfinished jobs: each gets a card; one the engine refuses goes back to the list
+    /// with a notice.
+    fn resume_unfinished(&mut self, jobs: Vec<UnfinishedJob>) {
+        for job in jobs {
+            let spec = job.spec.clone();
+            match self.engine.resume_unfinished(job.clone()) {
+                Ok(id) => self.state.queue.push(id, &spec),
+                Err(e) => {
+                    self.state.notify(
+                        NoticeLevel::Warning,
+                        format!("Not resumed: {}: {e}.", spec.display_name()),
+                    );
+                    self.state.unfinished.entries.push(UnfinishedEntry {
+                        job,
+                        discarding: false,
+                    });
+                }
+            }
+        }
+        self.start_blocked_key = None;
     }
 
     /// Start: builds the jobs for `operation` over the current inputs and submits them, unless a
@@ -545,18 +842,14 @@ impl App {
             let Some(row) = self.state.queue.row(id) else {
                 continue;
             };
-            let report = row.report.as_ref();
-            let outputs = report.map(|r| r.outputs.clone()).unwrap_or_default();
-            if row.kind == JobKind::Thumbs && !outputs.is_empty() {
-                let id = row.id;
-                let shown: Vec<PathBuf> =
-                    outputs.iter().take(STRIP_MAX_THUMBNAILS).cloned().collect();
-                let asked = shown.len();
-                let accepted = self.strips.request(id, shown);
-                if let Some(row) = self.state.queue.row_mut(id) {
-                    row.strip.pending = if accepted { asked } else { 0 };
-                    row.strip.not_shown = outputs.len() - if accepted { asked } else { 0 };
+            if !self.looking {
+                let still_active = self.state.queue.active_count();
+                if let Some(note) = self.finishes.record(row, still_active) {
+                    self.notifier.send(note);
                 }
+            }
+            if row.kind == JobKind::Thumbs && !row.strip.slots.is_empty() {
+                self.load_thumbnails(id, 0..STRIP_MAX_THUMBNAILS);
             }
         }
         if self.first_progress_at.is_none()
@@ -579,21 +872,28 @@ impl App {
             let Some(row) = self.state.queue.row_mut(strip_image.job) else {
                 continue;
             };
-            row.strip.pending = row.strip.pending.saturating_sub(1);
-            match strip_image.image {
+            let Some(slot) = row.strip.slots.get_mut(strip_image.index) else {
+                continue;
+            };
+            *slot = match strip_image.image {
                 Ok(image) => {
-                    let name = format!("strip-{}-{}", strip_image.job.0, row.strip.textures.len());
-                    row.strip.textures.push(ctx.load_texture(
-                        name,
-                        image,
-                        egui::TextureOptions::LINEAR,
-                    ));
+                    let name = format!("strip-{}-{}", strip_image.job.0, strip_image.index);
+                    ThumbSlot::Shown(ctx.load_texture(name, image, egui::TextureOptions::LINEAR))
                 }
-                Err(_) => row.strip.not_shown += 1,
-            }
+                Err(why) => ThumbSlot::Failed(why),
+            };
         }
         while let Ok(text) = self.background_notices_rx.try_recv() {
             self.state.notify(NoticeLevel::Warning, text);
+        }
+        while let Ok(result) = self.exports_rx.try_recv() {
+            match result {
+                Ok(text) => self.state.notify(NoticeLevel::Info, text),
+                Err(text) => self.state.notify(NoticeLevel::Warning, text),
+            }
+        }
+        while let Some(news) = self.journals.try_recv() {
+            self.apply_journal_news(news);
         }
         if let Some(answer) = self.dialogs.poll() {
             self.state.dialog_open = false;
@@ -602,6 +902,47 @@ impl App {
                 DialogOutcome::Cancelled => {}
                 DialogOutcome::Unavailable(text) => self.state.notify(NoticeLevel::Warning, text),
             }
+        }
+    }
+
+    /// What the journal threads found or did.
+    fn apply_journal_news(&mut self, news: JournalNews) {
+        let unfinished = &mut self.state.unfinished;
+        match news {
+            JournalNews::Listed(jobs, set_aside) => {
+                unfinished.status = ListStatus::Listed;
+                unfinished.entries = jobs
+                    .into_iter()
+                    .map(|job| UnfinishedEntry {
+                        job,
+                        discarding: false,
+                    })
+                    .collect();
+                if !set_aside.is_empty() {
+                    let lines: Vec<String> = set_aside
+                        .iter()
+                        .map(|a| {
+                            let line = a.to_string();
+                            super::notify::capitalize(&line) + "."
+                        })
+                        .collect();
+                    unfinished.set_aside = set_aside;
+                    self.state.notify(NoticeLevel::Warning, lines.join("\n"));
+                }
+            }
+            JournalNews::Discarded { journal, result } => match result {
+                Ok(()) => unfinished.entries.retain(|e| e.job.journal != journal),
+                Err(text) => {
+                    if let Some(entry) = unfinished
+                        .entries
+                        .iter_mut()
+                        .find(|e| e.job.journal == journal)
+                    {
+                        entry.discarding = false;
+                    }
+                    self.state.notify(NoticeLevel::Warning, text);
+                }
+            },
         }
     }
 
@@ -623,6 +964,19 @@ impl App {
             DialogRequest::ArchivesFolder { .. } => self.state.destinations.archives_folder = first,
             DialogRequest::ThumbnailsFolder { .. } => {
                 self.state.destinations.thumbnails_folder = first
+            }
+            DialogRequest::ExportProblems { job, format, .. } => {
+                let (Some(path), Some(export)) =
+                    (paths.into_iter().next(), self.problem_export(job))
+                else {
+                    return;
+                };
+                export.write_in_background(
+                    format,
+                    path,
+                    self.exports.clone(),
+                    Arc::clone(&self.waker),
+                );
             }
         }
     }
@@ -646,7 +1000,15 @@ impl App {
             self.apply(ctx, Command::AddPaths(dropped));
         }
 
-        let typing = ctx.egui_wants_keyboard_input();
+        // Typing in a field (a focused button or job card does not count: shortcuts still work).
+        let typing = ctx.text_edit_focused();
+        let start = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::Enter);
+        if self.state.quit == QuitState::Running
+            && self.state.prompt.is_none()
+            && ctx.input_mut(|i| i.consume_shortcut(&start))
+        {
+            self.start_from_keyboard(ctx);
+        }
         let open_files = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::O);
         if ctx.input_mut(|i| i.consume_shortcut(&open_files)) && !self.dialogs.is_open() {
             let start_dir = self
@@ -673,6 +1035,36 @@ impl App {
             && self.state.queue.row(id).is_some_and(|r| !r.is_finished())
         {
             self.apply(ctx, Command::Cancel(id));
+        }
+    }
+
+    /// Ctrl+Enter: adds what the path field holds, then starts the job (or says why not).
+    fn start_from_keyboard(&mut self, ctx: &egui::Context) {
+        if !self.state.path_field.trim().is_empty() {
+            self.apply(ctx, Command::AddTypedPaths);
+        }
+        match self.state.start_refusal() {
+            None => {
+                let operation = self.state.settings.operation;
+                self.apply(ctx, Command::Start(operation));
+            }
+            Some(refusal) => self
+                .state
+                .notify(NoticeLevel::Info, format!("Not started: {}.", refusal.why)),
+        }
+    }
+
+    /// Notices whether the person can see the window: once it is focused again, the outcome
+    /// leaves the title.
+    fn track_focus(&mut self, ctx: &egui::Context) {
+        let (focused, minimized) = ctx.input(|i| {
+            let viewport = i.viewport();
+            (viewport.focused, viewport.minimized)
+        });
+        // Unknown (some platforms never say) counts as looking: no notification then.
+        self.looking = focused.unwrap_or(true) && !minimized.unwrap_or(false);
+        if self.looking && !self.finishes.is_empty() {
+            self.finishes.seen();
         }
     }
 
@@ -730,8 +1122,11 @@ impl App {
         if self.state.inputs.measuring() || self.state.preview.is_busy() {
             return false;
         }
+        if self.state.unfinished.status == ListStatus::Listing {
+            return false;
+        }
         let queue = &self.state.queue;
-        let strips_loaded = queue.rows().iter().all(|r| r.strip.pending == 0);
+        let strips_loaded = queue.rows().iter().all(|r| r.strip.loading() == 0);
         let all_finished = !queue.any_active();
         let progressed_long_enough = self
             .first_progress_at
@@ -768,12 +1163,20 @@ impl App {
     /// percentage change waits until TITLE_UPDATE_INTERVAL has passed (the next progress frame
     /// after that carries it); starting and finishing jobs show at once.
     fn update_title(&mut self, ctx: &egui::Context) {
-        let title = self.state.queue.window_title();
-        let active_jobs = self.state.queue.active_count();
+        let active_jobs = (
+            self.state.queue.active_count(),
+            self.state.queue.paused_count(),
+        );
+        // A job ended while the person was away: the title says how, until they look.
+        let outcome = self.finishes.title(active_jobs.0);
+        let title = outcome
+            .clone()
+            .unwrap_or_else(|| self.state.queue.window_title());
         if title == self.window_title {
             return;
         }
-        let jobs_changed = active_jobs != self.title_active_jobs;
+        let jobs_changed =
+            active_jobs != self.title_active_jobs || outcome.is_some() || self.title_showed_outcome;
         let due = self
             .title_updated_at
             .is_none_or(|t| t.elapsed() >= TITLE_UPDATE_INTERVAL);
@@ -781,6 +1184,7 @@ impl App {
             ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
             self.window_title = title;
             self.title_active_jobs = active_jobs;
+            self.title_showed_outcome = outcome.is_some();
             self.title_updated_at = Some(Instant::now());
         }
     }
@@ -789,6 +1193,7 @@ impl App {
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.frame_began = Some(Instant::now());
+        self.track_focus(ctx);
         for command in std::mem::take(&mut self.pending_commands) {
             self.apply(ctx, command);
         }
@@ -828,6 +1233,11 @@ impl eframe::App for App {
             return;
         }
         eframe::set_value(storage, SETTINGS_KEY, &self.state.settings);
+        eframe::set_value(
+            storage,
+            FOLDERS_KEY,
+            &RememberedFolders::of(&self.state.destinations),
+        );
     }
 }
 
@@ -856,45 +1266,5 @@ impl FrameClock {
         now.saturating_sub(Duration::from_micros(
             self.last_frame_us.load(Ordering::Relaxed),
         ))
-    }
-}
-
-/// Shows a folder in the file manager, on a helper thread (opening may wait on a process); a
-/// failure comes back as a notice.
-fn open_folder(folder: PathBuf, notices: flume::Sender<String>, waker: Waker) {
-    let spawned = std::thread::Builder::new()
-        .name("shrinkwrap-open-folder".to_owned())
-        .spawn(move || {
-            if let Err(err) = opener::open(&folder) {
-                let _ = notices.try_send(format!(
-                    "Cannot open {} in the file manager: {}.",
-                    folder.display(),
-                    open_error_text(err)
-                ));
-                waker();
-            }
-        });
-    if let Err(err) = spawned {
-        eprintln!("shrinkwrap: cannot open the folder: {err}");
-    }
-}
-
-/// Why the file manager could not be opened, in the user's terms (the opener crate's own text is
-/// "IO error" or a command line).
-fn open_error_text(err: opener::OpenError) -> String {
-    match err {
-        opener::OpenError::Io(e) => crate::engine::IoCause::of(e).to_string(),
-        opener::OpenError::Spawn { cmds, .. } => {
-            format!("no file manager could be started (tried {cmds})")
-        }
-        opener::OpenError::ExitStatus { cmd, stderr, .. } => {
-            let first_line = stderr.lines().next().unwrap_or_default().trim().to_owned();
-            if first_line.is_empty() {
-                format!("{cmd} reported a failure")
-            } else {
-                format!("{cmd} reported: {first_line}")
-            }
-        }
-        other => other.to_string(),
     }
 }

@@ -1,5 +1,5 @@
-//! The window's command line: `shrinkwrap [--compress|--thumbnails] [--quit-when-done]
-//! [--screenshot FILE.png] [PATH...]`.
+//! The window's command line: `shrinkwrap [--compress|--thumbnails] [--paused]
+//! [--quit-when-done] [--screenshot FILE.png] [PATH...]`.
 //!
 //! Owns: parsing those arguments into [`LaunchArgs`] (pure, no file system access).
 //! Must not touch: the headless `zip`/`thumbs` subcommands (that is `src/cli.rs`), the window.
@@ -16,6 +16,8 @@ pub struct LaunchArgs {
     pub paths: Vec<PathBuf>,
     /// Queue this job at once with the remembered settings (`--compress`, `--thumbnails`).
     pub queue_at_start: Option<Operation>,
+    /// Queue that job paused: it starts when resumed in the window (`--paused`).
+    pub paused: bool,
     /// Close the window once the queue is empty (`--quit-when-done`).
     pub quit_when_done: bool,
     /// Save a PNG of the window once it has rendered, then exit (`--screenshot FILE.png`).
@@ -23,8 +25,8 @@ pub struct LaunchArgs {
 }
 
 /// One line per flag, for `--help`-less error messages.
-pub const WINDOW_USAGE: &str = "usage: shrinkwrap [--compress | --thumbnails] [--quit-when-done] \
-[--screenshot FILE.png] [PATH...]";
+pub const WINDOW_USAGE: &str = "usage: shrinkwrap [--compress | --thumbnails] [--paused] \
+[--quit-when-done] [--screenshot FILE.png] [PATH...]";
 
 impl LaunchArgs {
     /// Parses the arguments after the program name. Anything that does not start with `--` is a
@@ -44,6 +46,7 @@ impl LaunchArgs {
                 "--compress" => launch.set_operation(Operation::Compress)?,
                 "--thumbnails" => launch.set_operation(Operation::Thumbnails)?,
                 "--quit-when-done" => launch.quit_when_done = true,
+                "--paused" => launch.paused = true,
                 "--screenshot" => {
                     let file = iter
                         .next()
@@ -64,6 +67,16 @@ impl LaunchArgs {
         }
         if launch.quit_when_done && launch.queue_at_start.is_none() {
             return Err("--quit-when-done needs --compress or --thumbnails".to_owned());
+        }
+        if launch.paused && launch.queue_at_start.is_none() {
+            return Err("--paused needs --compress or --thumbnails".to_owned());
+        }
+        if launch.paused && launch.quit_when_done {
+            return Err(
+                "--paused and --quit-when-done cannot go together: a paused job waits \
+                        for Resume in the window"
+                    .to_owned(),
+            );
         }
         Ok(launch)
     }
@@ -121,6 +134,9 @@ mod tests {
         assert!(parse(&["--compress", "--thumbnails", "a"]).is_err());
         assert!(parse(&["--quit-when-done", "a"]).is_err());
         assert!(parse(&["--frobnicate"]).is_err());
+        assert!(parse(&["--paused", "a"]).is_err());
+        assert!(parse(&["--paused", "--compress", "--quit-when-done", "a"]).is_err());
+        assert!(parse(&["--paused", "--thumbnails", "a"]).unwrap().paused);
     }
 
     #[test]

@@ -11,6 +11,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::engine::JobId;
+
+use super::export::ExportFormat;
+
 /// An answer faster than this is not a person pressing Cancel: the dialog failed to show.
 const FASTEST_HUMAN_CANCEL: Duration = Duration::from_millis(300);
 
@@ -27,6 +31,12 @@ pub enum DialogRequest {
     ArchivesFolder { start_dir: Option<PathBuf> },
     /// The thumbnails' output folder.
     ThumbnailsFolder { start_dir: Option<PathBuf> },
+    /// Where to save a job's problem list.
+    ExportProblems {
+        job: JobId,
+        format: ExportFormat,
+        suggested: PathBuf,
+    },
 }
 
 impl DialogRequest {
@@ -37,6 +47,7 @@ impl DialogRequest {
             DialogRequest::SaveArchive { .. } => "Save archive as",
             DialogRequest::ArchivesFolder { .. } => "Folder for the archives",
             DialogRequest::ThumbnailsFolder { .. } => "Folder for the thumbnails",
+            DialogRequest::ExportProblems { .. } => "Export the problem list",
         }
     }
 
@@ -65,6 +76,18 @@ impl DialogRequest {
             DialogRequest::ArchivesFolder { start_dir }
             | DialogRequest::ThumbnailsFolder { start_dir } => {
                 in_dir(dialog, start_dir).pick_folder().map(|p| vec![p])
+            }
+            DialogRequest::ExportProblems {
+                format, suggested, ..
+            } => {
+                let mut dialog = dialog.add_filter(format.label(), &[format.extension()]);
+                if let Some(dir) = suggested.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    dialog = dialog.set_directory(dir);
+                }
+                if let Some(name) = suggested.file_name() {
+                    dialog = dialog.set_file_name(name.to_string_lossy());
+                }
+                dialog.save_file().map(|p| vec![p])
             }
         }
     }

@@ -35,6 +35,18 @@ pub fn speed(bytes_per_sec: f64) -> String {
     format!("{}/s", bytes(bytes_per_sec.round() as u64))
 }
 
+/// "3.2 images/s", "12 images/s" (`unit` is the plural); "–" when nothing was measured.
+pub fn rate(per_sec: f64, unit: &str) -> String {
+    if !per_sec.is_finite() || per_sec <= 0.0 {
+        return "–".to_owned();
+    }
+    if per_sec < 10.0 {
+        format!("{per_sec:.1} {unit}/s")
+    } else {
+        format!("{} {unit}/s", count(per_sec.round() as u64))
+    }
+}
+
 /// "1,204,000".
 pub fn count(n: u64) -> String {
     let digits = n.to_string();
@@ -123,6 +135,9 @@ mod tests {
         assert_eq!(eta(Duration::from_millis(4200)), "5 s left");
         assert_eq!(speed(0.0), "–");
         assert_eq!(speed(2_500_000.0), "2.50 MB/s");
+        assert_eq!(rate(3.24, "images"), "3.2 images/s");
+        assert_eq!(rate(1234.4, "images"), "1,234 images/s");
+        assert_eq!(rate(0.0, "images"), "–");
     }
 
     #[test]

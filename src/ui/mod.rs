@@ -16,15 +16,19 @@
 pub mod app;
 pub mod args;
 pub mod dialogs;
+pub mod export;
 pub mod format;
 pub mod frame_stats;
 pub mod inputs;
+pub mod launcher;
+pub mod notify;
 pub mod preview;
 pub mod queue;
 pub mod screenshot;
 pub mod settings;
 pub mod state;
 pub mod strip_loader;
+pub mod unfinished;
 pub mod view;
 
 use std::ffi::OsString;
@@ -34,7 +38,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use eframe::egui;
 
-pub use app::App;
+pub use app::{App, AppOptions};
 pub use args::LaunchArgs;
 pub use settings::{Operation, Settings};
 

@@ -1,10 +1,13 @@
-//! The job queue as the window shows it: one row per submitted job, newest last, kept after the
-//! job ends until "Clear finished".
+//! The job queue as the window shows it: one row per submitted job, kept after the job ends
+//! until "Clear finished". Jobs not started yet are in the engine's start order (moving one with
+//! Up, Down, Run next or a drag moves its row the same way), the others in the order they were
+//! submitted.
 //!
 //! Owns: [`Queue`] and [`JobRow`] (latest progress, final report, thumbnail strip textures),
-//! applying engine events to them, and the overall progress for the window title.
-//! Must not touch: the engine's scheduling (rows only mirror what the engine reports), the file
-//! system, drawing.
+//! applying engine events to them, the words a card and the title use for a job's state and
+//! outcome, what Retry and Run again submit, and the overall progress for the window title.
+//! Must not touch: the engine's scheduling (rows only mirror what the engine reports or agreed
+//! to), the file system, drawing.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,20 +15,83 @@ use std::sync::Arc;
 use eframe::egui;
 
 use crate::engine::{
-    JobError, JobEvent, JobId, JobKind, JobReport, JobSpec, JobState, Plan, Progress,
+    JobError, JobEvent, JobId, JobKind, JobOutcome, JobReport, JobSpec, JobState, PauseReason,
+    Plan, ProblemKind, Progress, QueueMove,
 };
 
-/// How many thumbnails a finished thumbnail job shows in its strip.
+/// How many thumbnails a finished thumbnail job shows before "Show all".
 pub const STRIP_MAX_THUMBNAILS: usize = 24;
 
-/// The thumbnails shown under a finished thumbnail job.
+/// One thumbnail of a finished job, as its strip shows it.
+#[derive(Default)]
+pub enum ThumbSlot {
+    /// Not asked from the loader yet (beyond the first ones, until shown).
+    #[default]
+    NotAsked,
+    Loading,
+    Shown(egui::TextureHandle),
+    /// It could not be decoded (the cause); it can still be opened.
+    Failed(String),
+}
+
+/// The thumbnails a finished thumbnail job made, in the order of its outputs.
 #[derive(Default)]
 pub struct ThumbStrip {
-    pub textures: Vec<egui::TextureHandle>,
+    /// One slot per output of the report, same order.
+    pub slots: Vec<ThumbSlot>,
+    /// "Show all": every thumbnail in a scrolling grid (loaded as it scrolls into view).
+    pub expanded: bool,
+}
+
+impl ThumbStrip {
     /// Thumbnails asked from the loader and not back yet.
-    pub pending: usize,
-    /// Thumbnails made but not shown (beyond [`STRIP_MAX_THUMBNAILS`] or undecodable).
-    pub not_shown: usize,
+    pub fn loading(&self) -> usize {
+        self.slots
+            .iter()
+            .filter(|s| matches!(s, ThumbSlot::Loading))
+            .count()
+    }
+
+    /// Thumbnails shown as images.
+    pub fn shown(&self) -> usize {
+        self.slots
+            .iter()
+            .filter(|s| matches!(s, ThumbSlot::Shown(_)))
+            .count()
+    }
+}
+
+/// What a card says about a job that has not ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveState {
+    /// Waiting for its turn (jobs ahead of it take the workers).
+    Queued,
+    /// Started, but no worker runs it right now.
+    WaitingForWorker,
+    Scanning,
+    Planning,
+    Running,
+    /// Paused by the person or by a full disk (work in progress parks at its next chunk or
+    /// after its image).
+    Paused(PauseReason),
+}
+
+impl LiveState {
+    /// "queued", "waiting for a worker", "paused", "paused: the disk is full (...)".
+    pub fn label(&self) -> String {
+        match self {
+            LiveState::Queued => "queued".to_owned(),
+            LiveState::WaitingForWorker => "waiting for a worker".to_owned(),
+            LiveState::Scanning => "scanning".to_owned(),
+            LiveState::Planning => "planning".to_owned(),
+            LiveState::Running => "running".to_owned(),
+            LiveState::Paused(reason) => reason.to_string(),
+        }
+    }
+
+    pub fn is_paused(&self) -> bool {
+        matches!(self, LiveState::Paused(_))
+    }
 }
 
 pub struct JobRow {
@@ -37,9 +103,13 @@ pub struct JobRow {
     /// The archive, or the thumbnails' folder.
     pub output: PathBuf,
     pub progress: Progress,
+    /// The job has left the queue (a worker took it up); it can no longer be moved.
+    pub started: bool,
     /// Every output of the job, once planned.
     pub plan: Option<Arc<Plan>>,
     pub report: Option<JobReport>,
+    /// The report's problems in the order the list shows them: errors first, then skipped items.
+    pub problem_order: Vec<usize>,
     pub strip: ThumbStrip,
 }
 
@@ -53,8 +123,10 @@ impl JobRow {
             name: spec.display_name(),
             output: spec.output_path().to_path_buf(),
             progress,
+            started: false,
             plan: None,
             report: None,
+            problem_order: Vec::new(),
             strip: ThumbStrip::default(),
         }
     }
@@ -65,6 +137,35 @@ impl JobRow {
 
     pub fn is_finished(&self) -> bool {
         self.report.is_some()
+    }
+
+    /// Not started and not ended: it can be moved in the queue.
+    pub fn is_waiting_to_start(&self) -> bool {
+        !self.started && !self.is_finished()
+    }
+
+    /// What the card says while the job has not ended (`None` once it has). True to what the
+    /// workers do: a job no worker runs is "queued" or "waiting for a worker", not "running".
+    pub fn live_state(&self) -> Option<LiveState> {
+        if self.is_finished() {
+            return None;
+        }
+        let p = &self.progress;
+        Some(match p.state {
+            JobState::Paused => LiveState::Paused(p.paused.clone().unwrap_or(PauseReason::User)),
+            _ if !self.started => LiveState::Queued,
+            JobState::Scanning | JobState::Planning | JobState::Running if p.workers_busy == 0 => {
+                LiveState::WaitingForWorker
+            }
+            JobState::Scanning => LiveState::Scanning,
+            JobState::Planning => LiveState::Planning,
+            _ => LiveState::Running,
+        })
+    }
+
+    /// Whether the job is paused.
+    pub fn is_paused(&self) -> bool {
+        !self.is_finished() && self.progress.state == JobState::Paused
     }
 
     /// The folder "Open folder" shows: the archive's folder, or the thumbnails' folder.
@@ -79,9 +180,35 @@ impl JobRow {
         }
     }
 
-    /// The outcome line of a finished job: "done", "done with 1 error", "failed: ...", "cancelled".
+    /// A finished job that completed without error but put nothing in place (every input
+    /// skipped, or every thumbnail already up to date): not a green "done".
+    pub fn made_nothing(&self) -> bool {
+        self.report.as_ref().is_some_and(|r| {
+            r.outcome == JobOutcome::Done
+                && !r.dry_run
+                && r.outputs.is_empty()
+                && r.archive.is_none()
+        })
+    }
+
+    /// The outcome line of a finished job: "done", "done with 1 error", "failed: ...",
+    /// "cancelled", "stopped: 3 of 10", "nothing made (4 skipped)".
     pub fn outcome(&self) -> Option<String> {
-        self.report.as_ref().map(JobReport::summary)
+        self.outcome_words()
+    }
+
+    /// See [`JobRow::outcome`].
+    pub fn outcome_words(&self) -> Option<String> {
+        let report = self.report.as_ref()?;
+        if self.made_nothing() {
+            let skipped = report.progress.skipped;
+            return Some(if skipped > 0 {
+                format!("nothing made ({skipped} skipped)")
+            } else {
+                "nothing made".to_owned()
+            });
+        }
+        Some(report.summary())
     }
 
     /// The archive that already existed, when the job failed for that reason (the window then
@@ -99,9 +226,55 @@ impl JobRow {
         (self.kind == JobKind::Zip && report.progress.bytes_total > 0 && report.output_bytes > 0)
             .then(|| report.output_bytes as f64 / report.progress.bytes_total as f64)
     }
+
+    /// The files that failed (problems of kind error that name a file).
+    pub fn failed_files(&self) -> Vec<PathBuf> {
+        self.report
+            .iter()
+            .flat_map(|r| &r.problems)
+            .filter(|p| p.kind == ProblemKind::Error && !p.path.as_os_str().is_empty())
+            .map(|p| p.path.clone())
+            .collect()
+    }
+
+    /// "Retry failed": a thumbnail job that finished with failed images gets a new job of just
+    /// those images, same inputs and settings (so every thumbnail keeps its path).
+    pub fn retry_spec(&self) -> Option<JobSpec> {
+        let report = self.report.as_ref()?;
+        let JobSpec::Thumbs(thumbs) = &self.spec else {
+            return None;
+        };
+        if report.outcome != JobOutcome::DoneWithErrors {
+            return None;
+        }
+        let failed = self.failed_files();
+        (!failed.is_empty()).then(|| JobSpec::Thumbs(thumbs.retry(failed)))
+    }
+
+    /// "Run again": a job that failed, was cancelled or stopped (or an archive finished with
+    /// errors, which cannot be mended in place) is submitted again as it was. Not for a job that
+    /// failed because its archive exists: its card offers Replace and Keep both instead.
+    pub fn run_again_spec(&self) -> Option<JobSpec> {
+        let report = self.report.as_ref()?;
+        let again = match report.outcome {
+            JobOutcome::Failed => self.existing_archive().is_none(),
+            JobOutcome::Cancelled | JobOutcome::Stopped => true,
+            JobOutcome::DoneWithErrors => self.kind == JobKind::Zip,
+            JobOutcome::Done => false,
+        };
+        again.then(|| self.spec.clone())
+    }
+
+    /// The thumbnails' paths, in the strip's order.
+    pub fn thumbnail_paths(&self) -> &[PathBuf] {
+        match (&self.report, self.kind) {
+            (Some(report), JobKind::Thumbs) => &report.outputs,
+            _ => &[],
+        }
+    }
 }
 
-/// All rows, oldest first.
+/// All rows, oldest first (jobs not started yet in the engine's start order).
 #[derive(Default)]
 pub struct Queue {
     rows: Vec<JobRow>,
@@ -162,11 +335,69 @@ impl Queue {
         self.selected = id;
     }
 
-    /// Applies one engine event. Returns the report when it is a job's final event.
+    /// The row `step` places before (negative) or after the selected one, for the keyboard.
+    pub fn neighbour_of_selected(&self, step: isize) -> Option<JobId> {
+        let at = match self
+            .selected
+            .and_then(|id| self.rows.iter().position(|r| r.id == id))
+        {
+            Some(at) => at as isize + step,
+            None if step > 0 => 0,
+            None => self.rows.len() as isize - 1,
+        };
+        usize::try_from(at)
+            .ok()
+            .and_then(|at| self.rows.get(at))
+            .map(|r| r.id)
+    }
+
+    /// The ids of the jobs not started yet, in start order.
+    pub fn waiting_ids(&self) -> Vec<JobId> {
+        self.rows
+            .iter()
+            .filter(|r| r.is_waiting_to_start())
+            .map(|r| r.id)
+            .collect()
+    }
+
+    /// Moves a waiting row the way the engine moved its job (call after `Engine::move_queued`
+    /// returned true): among the waiting rows, up or down one place, or first. Returns whether
+    /// the row moved.
+    pub fn move_waiting(&mut self, id: JobId, to: QueueMove) -> bool {
+        let waiting: Vec<usize> = (0..self.rows.len())
+            .filter(|&i| self.rows[i].is_waiting_to_start())
+            .collect();
+        let Some(pos) = waiting.iter().position(|&i| self.rows[i].id == id) else {
+            return false;
+        };
+        let target = match to {
+            QueueMove::Up if pos > 0 => waiting[pos - 1],
+            QueueMove::Down if pos + 1 < waiting.len() => waiting[pos + 1],
+            QueueMove::Next if pos > 0 => waiting[0],
+            _ => return false,
+        };
+        let from = waiting[pos];
+        match to {
+            QueueMove::Up | QueueMove::Down => self.rows.swap(from, target),
+            QueueMove::Next => {
+                let row = self.rows.remove(from);
+                self.rows.insert(target, row);
+            }
+        }
+        true
+    }
+
+    /// Applies one engine event. Returns the row when it is a job's final event.
     pub fn apply(&mut self, event: JobEvent) -> Option<&JobRow> {
         match event {
             JobEvent::Progress(progress) => {
                 if let Some(row) = self.row_mut(progress.job).filter(|r| !r.is_finished()) {
+                    // A worker took it up (a job paused before starting has no time yet).
+                    row.started |= matches!(
+                        progress.state,
+                        JobState::Scanning | JobState::Planning | JobState::Running
+                    ) || !progress.elapsed.is_zero()
+                        || progress.workers_busy > 0;
                     row.progress = progress;
                 }
                 None
@@ -175,6 +406,7 @@ impl Queue {
                 if let Some(row) = self.row_mut(plan.job) {
                     row.name = plan.name.clone();
                     row.output = plan.destination.clone();
+                    row.started = true;
                     row.plan = Some(plan);
                 }
                 None
@@ -184,6 +416,12 @@ impl Queue {
                 self.generation += 1;
                 let row = self.row_mut(id)?;
                 row.progress = report.progress.clone();
+                let (errors, skipped): (Vec<usize>, Vec<usize>) = (0..report.problems.len())
+                    .partition(|&i| report.problems[i].kind == ProblemKind::Error);
+                row.problem_order = errors.into_iter().chain(skipped).collect();
+                if row.kind == JobKind::Thumbs {
+                    row.strip.slots = report.outputs.iter().map(|_| ThumbSlot::NotAsked).collect();
+                }
                 row.report = Some(report);
                 Some(row)
             }
@@ -203,6 +441,30 @@ impl Queue {
         self.rows.iter().filter(|r| r.is_finished()).count()
     }
 
+    /// Jobs that are paused.
+    pub fn paused_count(&self) -> usize {
+        self.rows.iter().filter(|r| r.is_paused()).count()
+    }
+
+    /// Active jobs not paused: "Pause all" has something to do.
+    pub fn any_unpaused_active(&self) -> bool {
+        self.rows.iter().any(|r| !r.is_finished() && !r.is_paused())
+    }
+
+    /// How many jobs are running, waiting (queued or for a worker) and paused, for the status
+    /// bar.
+    pub fn live_counts(&self) -> LiveCounts {
+        let mut counts = LiveCounts::default();
+        for state in self.rows.iter().filter_map(JobRow::live_state) {
+            match state {
+                LiveState::Queued | LiveState::WaitingForWorker => counts.waiting += 1,
+                LiveState::Paused(_) => counts.paused += 1,
+                _ => counts.running += 1,
+            }
+        }
+        counts
+    }
+
     /// Removes the rows of finished jobs.
     pub fn clear_finished(&mut self) {
         self.rows.retain(|r| !r.is_finished());
@@ -212,34 +474,43 @@ impl Queue {
         }
     }
 
-    /// Progress of the running and queued jobs together, 0.0 to 1.0 (by bytes where known), or
-    /// `None` when nothing runs.
+    /// Progress of the running and queued jobs together, 0.0 to 1.0, or `None` when nothing
+    /// runs: by bytes when every active job is an archive with its size known, else the mean of
+    /// the jobs' own fractions (thumbnails count images, not bytes).
     pub fn overall_fraction(&self) -> Option<f32> {
         let active: Vec<&JobRow> = self.rows.iter().filter(|r| !r.is_finished()).collect();
         if active.is_empty() {
             return None;
         }
-        let (done, total) = active.iter().fold((0u64, 0u64), |(d, t), r| {
-            (d + r.progress.bytes_done, t + r.progress.bytes_total)
-        });
-        if total > 0 && active.iter().all(|r| r.progress.bytes_total > 0) {
-            Some((done as f64 / total as f64).clamp(0.0, 1.0) as f32)
+        let by_bytes = active
+            .iter()
+            .all(|r| r.kind == JobKind::Zip && r.progress.bytes_total > 0);
+        if by_bytes {
+            let (done, total) = active.iter().fold((0u64, 0u64), |(d, t), r| {
+                (d + r.progress.bytes_done, t + r.progress.bytes_total)
+            });
+            Some((done as f64 / total.max(1) as f64).clamp(0.0, 1.0) as f32)
         } else {
             Some(active.iter().map(|r| r.progress.fraction()).sum::<f32>() / active.len() as f32)
         }
     }
 
-    /// The window title: "Shrinkwrap" when idle, "42 % · 2 jobs — Shrinkwrap" while jobs run.
+    /// The window title: "Shrinkwrap" when idle, "42 % · 2 jobs — Shrinkwrap" while jobs run,
+    /// "Paused · 2 jobs — Shrinkwrap" when every active job is paused.
     pub fn window_title(&self) -> String {
         match self.overall_fraction() {
             None => "Shrinkwrap".to_owned(),
             Some(fraction) => {
                 let jobs = self.active_count();
-                let percent = super::format::percent(fraction, false);
-                if jobs == 1 {
-                    format!("{percent} · 1 job — Shrinkwrap")
+                let lead = if self.paused_count() == jobs {
+                    "Paused".to_owned()
                 } else {
-                    format!("{percent} · {jobs} jobs — Shrinkwrap")
+                    super::format::percent(fraction, false)
+                };
+                if jobs == 1 {
+                    format!("{lead} · 1 job — Shrinkwrap")
+                } else {
+                    format!("{lead} · {jobs} jobs — Shrinkwrap")
                 }
             }
         }
@@ -255,6 +526,15 @@ impl Queue {
             false,
         )
     }
+}
+
+/// Active jobs by what they do now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveCounts {
+    pub running: usize,
+    /// Queued, or started and waiting for a worker.
+    pub waiting: usize,
+    pub paused: usize,
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@ use crate::engine::{
 
 /// The eframe storage key of [`Settings`].
 pub const SETTINGS_KEY: &str = "shrinkwrap.settings";
+/// The eframe storage key of [`RememberedFolders`].
+pub const FOLDERS_KEY: &str = "shrinkwrap.folders";
 
 /// Which kind of job the settings panel prepares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -278,8 +280,36 @@ fn clamp_side_px(px: u32) -> u32 {
     )
 }
 
+/// The output folders typed (or picked) in the window, remembered between runs like the
+/// settings. The single archive's path is not: a file name remembered would make every new
+/// archive collide with the last one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct RememberedFolders {
+    pub thumbnails_folder: String,
+    pub archives_folder: String,
+}
+
+impl RememberedFolders {
+    pub fn of(destinations: &Destinations) -> RememberedFolders {
+        RememberedFolders {
+            thumbnails_folder: destinations.thumbnails_folder.trim().to_owned(),
+            archives_folder: destinations.archives_folder.trim().to_owned(),
+        }
+    }
+
+    /// The destination fields at start: these folders, an empty archive path.
+    pub fn destinations(&self) -> Destinations {
+        Destinations {
+            archive: String::new(),
+            archives_folder: self.archives_folder.clone(),
+            thumbnails_folder: self.thumbnails_folder.clone(),
+        }
+    }
+}
+
 /// The destination fields of the window, as typed (or filled in by a dialog). An empty field means
-/// "the default, next to the first input". They belong to the session, not to [`Settings`].
+/// "the default, next to the first input". The folders are remembered ([`RememberedFolders`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Destinations {
     /// The archive of "one archive" mode.

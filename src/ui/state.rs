@@ -1,21 +1,24 @@
 //! Everything the window draws, in one place, and the commands the drawing code emits.
 //!
 //! Owns: [`UiState`] (inputs, settings, destination fields, the plan preview, the queue, the
-//! notice line, the questions the window asks, the quit prompt) and [`Command`] (what a click or
-//! a key asks for; the app applies commands after the frame is drawn, so views only read state
-//! and edit their own fields).
+//! unfinished jobs found at start, the notice line, the questions the window asks, the quit
+//! prompt) and [`Command`] (what a click or a key asks for; the app applies commands after the
+//! frame is drawn, so views only read state and edit their own fields).
 //! Must not touch: the engine, threads, the file system.
 
+use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::engine::{ExistingArchive, JobId, JobSpec};
+use crate::engine::{ExistingArchive, JobId, JobSpec, QueueMove};
 
 use super::dialogs::DialogRequest;
+use super::export::ExportFormat;
 use super::inputs::InputList;
 use super::preview::Preview;
 use super::queue::Queue;
 use super::settings::{ArchiveLayout, Destinations, Operation, Settings};
+use super::unfinished::Unfinished;
 
 /// How serious a notice is (its colour).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +145,49 @@ pub enum Command {
     RetryArchive(JobId, ExistingArchive),
     /// Sets the thumbnails' folder (the preview's "Use a thumbnails subfolder").
     SetThumbnailsFolder(PathBuf),
+    /// Pauses one job (queued or running).
+    Pause(JobId),
+    /// Resumes a paused job (also one paused by a full disk).
+    Resume(JobId),
+    PauseAll,
+    ResumeAll,
+    /// "Stop after current" (thumbnail jobs).
+    StopAfterCurrent(JobId),
+    /// Moves a job not started yet among the waiting ones.
+    MoveQueued(JobId, QueueMove),
+    /// A drag: puts the first job (not started yet) where the second one is.
+    MoveQueuedTo {
+        job: JobId,
+        to: JobId,
+    },
+    /// A new job of just the failed items, same settings.
+    RetryFailed(JobId),
+    /// Submits a failed, cancelled or stopped job again; its card is replaced.
+    RunAgain(JobId),
+    /// Opens a file (a thumbnail) with the desktop's default application.
+    OpenFile(PathBuf),
+    /// Loads these thumbnails of a finished job (they scrolled into view).
+    LoadThumbnails(JobId, Range<usize>),
+    /// "Show all" (true) or "Show fewer" (false) thumbnails of a job.
+    ShowAllThumbnails(JobId, bool),
+    /// Copies a finished job's problem list to the clipboard.
+    CopyProblems(JobId),
+    /// Asks where to save a finished job's problem list, then writes it.
+    ExportProblems(JobId, ExportFormat),
+    /// Resumes an unfinished job found at start (by its journal).
+    ResumeUnfinished(PathBuf),
+    /// Forgets an unfinished job: its journal and leftover temporary files are removed.
+    DiscardUnfinished(PathBuf),
+    /// Resumes every unfinished job found at start.
+    ResumeAllUnfinished,
+}
+
+/// Why Start cannot queue the job now: what its button says then, and the tooltip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartRefusal {
+    /// The button's text while refused ("Queued", "Measuring the inputs…"); `None`: as usual.
+    pub button: Option<&'static str>,
+    pub why: String,
 }
 
 /// The state the views draw.
@@ -173,6 +219,8 @@ pub struct UiState {
     pub files_hovering: bool,
     /// The number of cores (for the worker setting's hint).
     pub cores: usize,
+    /// Jobs a crash left unfinished, found at start.
+    pub unfinished: Unfinished,
 }
 
 impl UiState {
@@ -194,6 +242,35 @@ impl UiState {
             dialog_open: false,
             files_hovering: false,
             cores: crate::engine::default_workers(),
+            unfinished: Unfinished::default(),
+        }
+    }
+
+    /// Why Start (the button or Ctrl+Enter) cannot queue a job now, or `None` when it can.
+    pub fn start_refusal(&self) -> Option<StartRefusal> {
+        let operation = self.settings.operation;
+        let template_error = (operation == Operation::Thumbnails)
+            .then(|| self.settings.parsed_template().err())
+            .flatten();
+        let refusal = |button, why: String| Some(StartRefusal { button, why });
+        if self.inputs.is_empty() {
+            refusal(None, "Add files or folders first".to_owned())
+        } else if let Some(error) = template_error {
+            refusal(None, error)
+        } else if let Some(id) = self.start_blocked_by {
+            refusal(
+                Some("Queued"),
+                format!(
+                    "This job is already in the queue ({id}); change something to queue another"
+                ),
+            )
+        } else if self.pending_start.is_some() {
+            refusal(
+                Some("Measuring the inputs…"),
+                "Starts once every input is measured".to_owned(),
+            )
+        } else {
+            None
         }
     }
 

@@ -21,12 +21,16 @@ const STRIP_CHANNEL_CAPACITY: usize = 64;
 /// One decoded thumbnail (or the cause it could not be shown).
 pub struct StripImage {
     pub job: JobId,
+    /// Its place among the job's outputs (the order the strip shows).
+    pub index: usize,
     pub path: PathBuf,
     pub image: Result<ColorImage, String>,
 }
 
 struct StripRequest {
     job: JobId,
+    /// The place of `paths[0]` among the job's outputs.
+    first_index: usize,
     paths: Vec<PathBuf>,
 }
 
@@ -45,11 +49,12 @@ impl StripLoader {
             .name("shrinkwrap-strip".to_owned())
             .spawn(move || {
                 for request in request_rx.iter() {
-                    for path in request.paths {
+                    for (offset, path) in request.paths.into_iter().enumerate() {
                         let image = load_strip_image(&path);
                         if result_tx
                             .send(StripImage {
                                 job: request.job,
+                                index: request.first_index + offset,
                                 path,
                                 image,
                             })
@@ -67,10 +72,17 @@ impl StripLoader {
         StripLoader { requests, results }
     }
 
-    /// Asks for the images of `paths` without blocking; returns false when the loader is busy
-    /// with too many requests (the strip then stays empty).
-    pub fn request(&self, job: JobId, paths: Vec<PathBuf>) -> bool {
-        self.requests.try_send(StripRequest { job, paths }).is_ok()
+    /// Asks for the images of `paths`, the job's outputs from `first_index` on, without
+    /// blocking; returns false when the loader is busy with too many requests (those stay
+    /// unasked and can be asked again).
+    pub fn request(&self, job: JobId, first_index: usize, paths: Vec<PathBuf>) -> bool {
+        self.requests
+            .try_send(StripRequest {
+                job,
+                first_index,
+                paths,
+            })
+            .is_ok()
     }
 
     /// An image ready now (never blocks).

@@ -63,7 +63,8 @@ pub fn show(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>)
                 .hint_text("Paste a path, then press Enter"),
         );
         let field = field.accessible_name("Path to add");
-        let pressed_enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        let pressed_enter = field.lost_focus()
+            && ui.input(|i| i.key_pressed(egui::Key::Enter) && !i.modifiers.command);
         let has_text = !state.path_field.trim().is_empty();
         let add = ui.add_enabled(
             has_text,
@@ -71,6 +72,10 @@ pub fn show(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>)
         );
         if (add.clicked() || pressed_enter) && has_text {
             commands.push(Command::AddTypedPaths);
+        }
+        if pressed_enter {
+            // Enter adds the path and stays in the field, ready for the next one.
+            field.request_focus();
         }
     });
 

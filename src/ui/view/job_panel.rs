@@ -452,29 +452,15 @@ fn draw_names(ui: &mut egui::Ui, names: Result<Vec<SampleNames>, String>) {
 
 fn start_button(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>) {
     let operation = state.settings.operation;
-    let mut text = match operation {
-        Operation::Compress => "Compress",
-        Operation::Thumbnails => "Make thumbnails",
-    };
-    let template_error = (operation == Operation::Thumbnails)
-        .then(|| state.settings.parsed_template().err())
-        .flatten();
-    let why_not = if state.inputs.is_empty() {
-        Some("Add files or folders first".to_owned())
-    } else if let Some(error) = template_error {
-        Some(error)
-    } else if let Some(id) = state.start_blocked_by {
-        text = "Queued";
-        Some(format!(
-            "This job is already in the queue ({id}); change something to queue another"
-        ))
-    } else if state.pending_start.is_some() {
-        text = "Measuring the inputs…";
-        Some("Starts once every input is measured".to_owned())
-    } else {
-        None
-    };
-    let enabled = why_not.is_none();
+    let refusal = state.start_refusal();
+    let text = refusal
+        .as_ref()
+        .and_then(|r| r.button)
+        .unwrap_or(match operation {
+            Operation::Compress => "Compress",
+            Operation::Thumbnails => "Make thumbnails",
+        });
+    let enabled = refusal.is_none();
     let accent = theme::accent(ui.visuals());
     let button = egui::Button::new(
         RichText::new(text)
@@ -494,9 +480,9 @@ fn start_button(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>)
             |ui| ui.add_enabled(enabled, button),
         )
         .inner;
-    let response = match why_not {
-        None => response.on_hover_text("Queue this job; it runs in the background"),
-        Some(why) => response.on_disabled_hover_text(why),
+    let response = match refusal {
+        None => response.on_hover_text("Queue this job; it runs in the background (Ctrl+Enter)"),
+        Some(refusal) => response.on_disabled_hover_text(refusal.why),
     };
     if response.clicked() {
         commands.push(Command::Start(operation));

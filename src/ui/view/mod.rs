@@ -2,8 +2,8 @@
 //! [`Command`]s.
 //!
 //! Layout: a toolbar on top (name, worker count), a status bar at the bottom (what runs, notices,
-//! shortcuts), the inputs and the job settings on the left, the plan preview and the queue in
-//! the middle, and the modal questions over everything.
+//! shortcuts), the inputs and the job settings on the left, the unfinished jobs found at start,
+//! the plan preview and the queue in the middle, and the modal questions over everything.
 //!
 //! Owns: layout and widgets, accessible names of every interactive widget.
 //! Must not touch: the engine, threads, the file system; state other than the fields a widget
@@ -16,6 +16,7 @@ mod prompts;
 mod queue_panel;
 mod quit_prompt;
 pub mod theme;
+mod unfinished_panel;
 mod widgets;
 
 use eframe::egui::{self, RichText};
@@ -60,8 +61,9 @@ pub fn draw(
     egui::CentralPanel::default()
         .frame(egui::Frame::central_panel(ui.style()).inner_margin(egui::Margin::symmetric(18, 12)))
         .show(ui, |ui| {
+            unfinished_panel::show(ui, state, commands);
             plan_panel::show(ui, state, commands);
-            queue_panel::show(ui, &state.queue, state.prompt.is_none(), commands);
+            queue_panel::show(ui, state, commands);
         });
     prompts::show(ui.ctx(), state, commands);
     quit_prompt::show(ui.ctx(), state, commands);
@@ -114,23 +116,38 @@ fn toolbar(
 
 fn status_bar(ui: &mut egui::Ui, state: &UiState) {
     ui.horizontal(|ui| {
-        let queue = &state.queue;
-        let active = queue.active_count();
-        let status = if active == 0 {
+        let counts = state.queue.live_counts();
+        let mut parts = Vec::new();
+        if counts.running > 0 {
+            parts.push(format!("{} running", counts.running));
+        }
+        if counts.waiting > 0 {
+            parts.push(format!("{} waiting", counts.waiting));
+        }
+        if counts.paused > 0 {
+            parts.push(format!("{} paused", counts.paused));
+        }
+        let status = if parts.is_empty() {
             "Idle".to_owned()
         } else {
             format!(
                 "{} on {}",
-                format::plural(active as u64, "job running", "jobs running"),
+                parts.join(", "),
                 format::plural(state.settings.worker_count() as u64, "worker", "workers")
             )
         };
         ui.label(RichText::new(status).small());
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                ui.label(
-                    RichText::new("Drop files anywhere  ·  Ctrl+O add files  ·  Delete remove input  ·  Esc cancel selected job")
-                        .small()
+            ui.add(
+                egui::Label::new(
+                    RichText::new(
+                        "Drop files anywhere  ·  Ctrl+O add files  ·  Ctrl+Enter start  ·  \
+                         Tab / arrows select a job  ·  Esc cancel it  ·  Delete remove input",
+                    )
+                    .small()
                     .weak(),
+                )
+                .truncate(),
             );
         });
     });

@@ -1,53 +1,50 @@
-//! The queue: one card per job, newest at the bottom, with live progress while it runs and its
-//! outcome, output, problems and thumbnails once it has finished; a job that failed because its
-//! archive exists offers Replace and Keep both on its card.
+//! The queue: one card per job, with live progress and the job's controls while it has not
+//! ended, and its outcome, output, problems and thumbnails once it has.
+//!
+//! Controls: Pause or Resume and Cancel on every active card; "Stop after current" on thumbnail
+//! cards (an archive cannot stop part-way); jobs not started yet get Up, Down, "Run next" and a
+//! drag handle (drop onto another waiting card to take its place). Finished cards offer "Retry
+//! failed" (thumbnails with failed images), "Run again" (failed, cancelled or stopped jobs) and
+//! "Open folder"; a job that failed because its archive exists offers Replace and Keep both. The
+//! header pauses, resumes or cancels the whole queue.
+//!
+//! Every card can be reached with the keyboard (Tab, arrow keys): focusing it selects it. The
+//! problem list is complete (it scrolls, only visible rows are laid out), says "error" or
+//! "skipped" in words, and can be copied or exported. Every thumbnail is reachable: the first
+//! few show at once, "Show all" opens a scrolling grid that loads thumbnails as they come into
+//! view; hovering one shows its name, clicking opens it.
 //!
 //! Owns: drawing job cards and the queue's header buttons.
-//! Must not touch: the engine (Cancel, Open folder... are commands), textures' creation (the app
-//! uploads strip images; this only draws them).
+//! Must not touch: the engine (every control is a command), textures' creation (the app uploads
+//! strip images; this only draws them and asks for the ones in view).
 
 use eframe::egui::{self, RichText};
 
-use crate::engine::{ExistingArchive, JobKind, JobReport, JobState, ProblemKind};
+use crate::engine::{ExistingArchive, JobKind, JobReport, PauseReason, ProblemKind, QueueMove};
 
+use super::super::export::ExportFormat;
 use super::super::format;
-use super::super::queue::{JobRow, Queue};
-use super::super::state::Command;
+use super::super::queue::{JobRow, LiveState, Queue, STRIP_MAX_THUMBNAILS, ThumbSlot};
+use super::super::state::{Command, UiState};
 use super::{section_heading, theme, widgets};
 
-/// Problems listed per job before "and N more".
-const PROBLEMS_SHOWN: usize = 200;
-/// Height of the thumbnails in a strip, in points.
-const STRIP_HEIGHT: f32 = 80.0;
+/// Size of one thumbnail cell, in points (images keep their aspect ratio inside).
+const THUMB_CELL: egui::Vec2 = egui::vec2(104.0, 78.0);
+/// Gap between thumbnail cells, in points.
+const THUMB_GAP: f32 = 6.0;
+/// Rows of thumbnails the "Show all" grid shows before it scrolls.
+const THUMB_GRID_ROWS: f32 = 3.4;
+/// Height of one row of the problem list (path line and cause line), in points.
+const PROBLEM_ROW_HEIGHT: f32 = 38.0;
+/// The problem list never grows taller than this, in points (it scrolls).
+const PROBLEM_LIST_MAX_HEIGHT: f32 = 230.0;
 
-/// Draws the queue. `answers` is false while a modal question is open (the cards' own answer
-/// buttons are hidden then: the question has them).
-pub fn show(ui: &mut egui::Ui, queue: &Queue, answers: bool, commands: &mut Vec<Command>) {
-    ui.horizontal(|ui| {
-        let active = queue.active_count();
-        let finished = queue.finished_count();
-        let note = match (active, finished) {
-            (0, 0) => None,
-            (a, 0) => Some(format!("{a} running")),
-            (0, f) => Some(format!("{f} finished")),
-            (a, f) => Some(format!("{a} running · {f} finished")),
-        };
-        section_heading(ui, "Queue", note);
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            if ui
-                .add_enabled(queue.any_active(), egui::Button::new("Cancel all"))
-                .clicked()
-            {
-                commands.push(Command::CancelAll);
-            }
-            if ui
-                .add_enabled(finished > 0, egui::Button::new("Clear finished"))
-                .clicked()
-            {
-                commands.push(Command::ClearFinished);
-            }
-        });
-    });
+/// Draws the queue. Its cards' own answer buttons are hidden while a modal question is open
+/// (the question has them).
+pub fn show(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>) {
+    let queue = &state.queue;
+    let answers = state.prompt.is_none();
+    header(ui, queue, commands);
     ui.add_space(6.0);
 
     if queue.rows().is_empty() {
@@ -67,32 +64,107 @@ pub fn show(ui: &mut egui::Ui, queue: &Queue, answers: bool, commands: &mut Vec<
         return;
     }
 
+    let waiting = queue.waiting_ids();
+    let dragged = egui::DragAndDrop::payload::<crate::engine::JobId>(ui.ctx()).map(|id| *id);
     egui::ScrollArea::vertical()
         .id_salt("queue")
         .auto_shrink([false, false])
         .stick_to_bottom(true)
         .show(ui, |ui| {
             for row in queue.rows() {
-                job_card(ui, row, queue.selected() == Some(row.id), answers, commands);
+                let place = waiting.iter().position(|&id| id == row.id);
+                let card = CardContext {
+                    selected: queue.selected() == Some(row.id),
+                    answers,
+                    dialog_open: state.dialog_open,
+                    place,
+                    waiting: waiting.len(),
+                    dragged: dragged.filter(|&d| d != row.id && waiting.contains(&d)),
+                };
+                job_card(ui, row, &card, commands);
                 ui.add_space(8.0);
             }
         });
 }
 
-fn job_card(
-    ui: &mut egui::Ui,
-    row: &JobRow,
+/// The "Queue" title with its counts, and the buttons for the whole queue.
+fn header(ui: &mut egui::Ui, queue: &Queue, commands: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        let counts = queue.live_counts();
+        let finished = queue.finished_count();
+        let mut parts = Vec::new();
+        if counts.running > 0 {
+            parts.push(format!("{} running", counts.running));
+        }
+        if counts.waiting > 0 {
+            parts.push(format!("{} waiting", counts.waiting));
+        }
+        if counts.paused > 0 {
+            parts.push(format!("{} paused", counts.paused));
+        }
+        if finished > 0 {
+            parts.push(format!("{finished} finished"));
+        }
+        let note = (!parts.is_empty()).then(|| parts.join(" · "));
+        section_heading(ui, "Queue", note);
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui
+                .add_enabled(queue.any_active(), egui::Button::new("Cancel all"))
+                .on_hover_text("Stop every job and remove their partial outputs")
+                .clicked()
+            {
+                commands.push(Command::CancelAll);
+            }
+            if queue.paused_count() > 0
+                && ui
+                    .button("Resume all")
+                    .on_hover_text("Go on with every paused job")
+                    .clicked()
+            {
+                commands.push(Command::ResumeAll);
+            }
+            if ui
+                .add_enabled(queue.any_unpaused_active(), egui::Button::new("Pause all"))
+                .on_hover_text(
+                    "Pause every job: work in progress finishes its current piece, nothing \
+                     new starts",
+                )
+                .clicked()
+            {
+                commands.push(Command::PauseAll);
+            }
+            if ui
+                .add_enabled(finished > 0, egui::Button::new("Clear finished"))
+                .clicked()
+            {
+                commands.push(Command::ClearFinished);
+            }
+        });
+    });
+}
+
+/// What a card needs to know beyond its row.
+struct CardContext {
     selected: bool,
+    /// No modal question is open (the card's own answers show).
     answers: bool,
-    commands: &mut Vec<Command>,
-) {
+    dialog_open: bool,
+    /// Its place among the jobs not started yet, if it is one.
+    place: Option<usize>,
+    /// How many jobs are not started yet.
+    waiting: usize,
+    /// Another waiting job being dragged (this card may take it).
+    dragged: Option<crate::engine::JobId>,
+}
+
+fn job_card(ui: &mut egui::Ui, row: &JobRow, card: &CardContext, commands: &mut Vec<Command>) {
     let visuals = ui.visuals().clone();
-    let stroke = if selected {
+    let stroke = if card.selected {
         egui::Stroke::new(1.5, theme::accent(&visuals))
     } else {
         theme::card_stroke(&visuals)
     };
-    let card = egui::Frame::new()
+    let frame = egui::Frame::new()
         .fill(theme::card_fill(&visuals))
         .stroke(stroke)
         .corner_radius(8)
@@ -104,12 +176,12 @@ fn job_card(
         |ui| {
             // Plain clicks on the card's text select the job (instead of starting a text selection).
             ui.style_mut().interaction.selectable_labels = false;
-            card.show(ui, |ui| {
+            frame.show(ui, |ui| {
                 ui.set_width(ui.available_width());
-                card_header(ui, row, commands);
+                card_header(ui, row, card);
                 match &row.report {
-                    None => progress_details(ui, row),
-                    Some(report) => finished_details(ui, row, report),
+                    None => live_details(ui, row, card, commands),
+                    Some(report) => finished_details(ui, row, report, card, commands),
                 }
                 if let Some(plan) = &row.plan {
                     for warning in &plan.warnings {
@@ -123,14 +195,62 @@ fn job_card(
                         );
                     }
                 }
-                if answers && let Some(existing) = row.existing_archive() {
+                if card.answers
+                    && let Some(existing) = row.existing_archive()
+                {
                     existing_archive_answers(ui, row, existing, commands);
                 }
             });
         },
     );
-    if scope.response.clicked() {
+    let response = &scope.response;
+    let state_words = match row.live_state() {
+        Some(live) => live.label(),
+        None => row.outcome_words().unwrap_or_default(),
+    };
+    response.widget_info(|| {
+        egui::WidgetInfo::selected(
+            egui::accesskit::Role::ListItem,
+            true,
+            card.selected,
+            format!("Job {} ({}): {state_words}", row.name, kind_word(row.kind)),
+        )
+    });
+    if response.clicked() || response.gained_focus() {
         commands.push(Command::SelectJob(row.id));
+    }
+    if response.has_focus() {
+        ui.painter().rect_stroke(
+            response.rect.expand(2.0),
+            10.0,
+            ui.visuals().selection.stroke,
+            egui::StrokeKind::Outside,
+        );
+    }
+    // A waiting job dragged over this waiting card: where it would go, and the drop.
+    if let (Some(dragged), Some(_)) = (card.dragged, card.place) {
+        if response
+            .dnd_hover_payload::<crate::engine::JobId>()
+            .is_some()
+        {
+            let line_y = match ui.ctx().pointer_interact_pos() {
+                Some(pointer) if pointer.y < response.rect.center().y => response.rect.top() - 4.0,
+                _ => response.rect.bottom() + 4.0,
+            };
+            ui.painter().hline(
+                response.rect.x_range(),
+                line_y,
+                egui::Stroke::new(2.5, theme::accent(ui.visuals())),
+            );
+        }
+        if let Some(payload) = response.dnd_release_payload::<crate::engine::JobId>()
+            && *payload == dragged
+        {
+            commands.push(Command::MoveQueuedTo {
+                job: dragged,
+                to: row.id,
+            });
+        }
     }
 }
 
@@ -168,10 +288,18 @@ fn existing_archive_answers(
     });
 }
 
+/// "archive" or "thumbnails", for a card's accessible name.
+fn kind_word(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::Zip => "archive",
+        JobKind::Thumbs => "thumbnails",
+    }
+}
+
 fn kind_badge(ui: &mut egui::Ui, kind: JobKind) {
     let (text, color) = match kind {
         JobKind::Zip => ("ZIP", theme::accent(ui.visuals())),
-        JobKind::Thumbs => ("THUMBS", egui::Color32::from_rgb(150, 105, 205)),
+        JobKind::Thumbs => ("THUMBS", theme::thumbs(ui.visuals())),
     };
     egui::Frame::new()
         .fill(color.gamma_multiply(0.16))
@@ -184,40 +312,47 @@ fn kind_badge(ui: &mut egui::Ui, kind: JobKind) {
         .on_hover_text(kind.label());
 }
 
-fn card_header(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>) {
+/// The colour of a card's state word.
+fn state_color(visuals: &egui::Visuals, row: &JobRow) -> egui::Color32 {
+    match row.live_state() {
+        Some(LiveState::Queued | LiveState::WaitingForWorker) => visuals.weak_text_color(),
+        Some(LiveState::Paused(_)) => theme::warning(visuals),
+        Some(_) => theme::accent(visuals),
+        // Nothing made is not a green "done".
+        None if row.made_nothing() => visuals.weak_text_color(),
+        None => theme::state_color(visuals, row.state()),
+    }
+}
+
+fn card_header(ui: &mut egui::Ui, row: &JobRow, card: &CardContext) {
     ui.horizontal(|ui| {
+        if card.place.is_some() && card.waiting > 1 {
+            let handle = widgets::drag_handle(ui, &format!("Drag {} to reorder", row.name));
+            if handle.drag_started() {
+                egui::DragAndDrop::set_payload(ui.ctx(), row.id);
+            }
+            if handle.dragged() {
+                drag_ghost(ui, &row.name);
+            }
+        }
         kind_badge(ui, row.kind);
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            if row.is_finished() {
-                let open = ui
-                    .add(egui::Button::new("Open folder"))
-                    .on_hover_text(format!(
-                        "Show {} in the file manager",
-                        row.folder_to_open().display()
-                    ));
-                if open.clicked() {
-                    commands.push(Command::OpenFolder(row.folder_to_open().to_path_buf()));
+            let color = state_color(ui.visuals(), row);
+            match row.live_state() {
+                // The disk-full message gets its own wrapped line below.
+                Some(LiveState::Paused(_)) => {
+                    ui.label(RichText::new("paused").strong().color(color));
                 }
-            } else if ui
-                .button("Cancel")
-                .on_hover_text("Stop this job and remove its partial output")
-                .clicked()
-            {
-                commands.push(Command::Cancel(row.id));
-            }
-            let state = row.state();
-            let state_text = match &row.report {
-                Some(report) => report.summary(),
-                None => state.label().to_owned(),
-            };
-            let color = theme::state_color(ui.visuals(), state);
-            if row.is_finished() {
-                // The outcome gets its own wrapped line below when long (a failure's cause).
-                if state_text.len() <= 40 {
-                    ui.label(RichText::new(state_text).strong().color(color));
+                Some(live) => {
+                    ui.label(RichText::new(live.label()).color(color));
                 }
-            } else {
-                ui.label(RichText::new(state_text).color(color));
+                None => {
+                    let words = row.outcome_words().unwrap_or_default();
+                    // The outcome gets its own wrapped line below when long (a failure's cause).
+                    if words.len() <= 40 {
+                        ui.label(RichText::new(words).strong().color(color));
+                    }
+                }
             }
             ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
                 ui.add(egui::Label::new(RichText::new(&row.name).strong().size(14.5)).truncate())
@@ -227,38 +362,112 @@ fn card_header(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>) {
     });
 }
 
-fn progress_details(ui: &mut egui::Ui, row: &JobRow) {
-    let progress = &row.progress;
-    let accent = theme::accent(ui.visuals());
-    let bar_text = match progress.state {
-        JobState::Queued => "waiting for a worker".to_owned(),
-        JobState::Scanning => "scanning the inputs…".to_owned(),
-        JobState::Planning => "planning every output…".to_owned(),
-        _ => format::percent(progress.fraction(), false),
+/// The name of a job being dragged, under the pointer.
+fn drag_ghost(ui: &egui::Ui, name: &str) {
+    let Some(pointer) = ui.ctx().pointer_interact_pos() else {
+        return;
     };
-    widgets::progress_bar(ui, progress.fraction(), accent, &bar_text);
+    let painter = ui.ctx().layer_painter(egui::LayerId::new(
+        egui::Order::Tooltip,
+        egui::Id::unique("queue-drag-ghost"),
+    ));
+    let visuals = ui.visuals();
+    let galley = painter.layout_no_wrap(
+        format!("Move {name}"),
+        egui::TextStyle::Body.resolve(ui.style()),
+        visuals.strong_text_color(),
+    );
+    let rect = egui::Rect::from_min_size(
+        pointer + egui::vec2(12.0, 8.0),
+        galley.size() + egui::vec2(16.0, 8.0),
+    );
+    painter.rect(
+        rect,
+        6.0,
+        theme::card_fill(visuals),
+        egui::Stroke::new(1.5, theme::accent(visuals)),
+        egui::StrokeKind::Inside,
+    );
+    painter.galley(
+        rect.min + egui::vec2(8.0, 4.0),
+        galley,
+        egui::Color32::WHITE,
+    );
+}
 
-    let unit = match row.kind {
-        JobKind::Zip => ("entry", "entries"),
-        JobKind::Thumbs => ("image", "images"),
+fn live_details(ui: &mut egui::Ui, row: &JobRow, card: &CardContext, commands: &mut Vec<Command>) {
+    let Some(live) = row.live_state() else {
+        return;
     };
-    let mut parts = Vec::new();
-    if progress.bytes_total > 0 {
-        parts.push(format!(
-            "{} of {}",
-            format::bytes(progress.bytes_done),
-            format::bytes(progress.bytes_total)
-        ));
+    let progress = &row.progress;
+    let visuals = ui.visuals().clone();
+    let percent = format::percent(progress.fraction(), false);
+    let (bar_text, fill) = match &live {
+        LiveState::Queued => (
+            match card.place {
+                Some(0) => "queued · starts next".to_owned(),
+                Some(place) => format!("queued · {} ahead of it", format::count(place as u64)),
+                None => "queued".to_owned(),
+            },
+            visuals.weak_text_color(),
+        ),
+        LiveState::WaitingForWorker => (
+            format!("{percent} · waiting for a worker"),
+            visuals.weak_text_color(),
+        ),
+        LiveState::Scanning => ("scanning the inputs…".to_owned(), theme::accent(&visuals)),
+        LiveState::Planning => ("planning every output…".to_owned(), theme::accent(&visuals)),
+        LiveState::Running => (percent.clone(), theme::accent(&visuals)),
+        LiveState::Paused(_) if !row.started => (
+            "paused · not started yet".to_owned(),
+            theme::warning(&visuals),
+        ),
+        LiveState::Paused(_) => (format!("{percent} · paused"), theme::warning(&visuals)),
+    };
+    widgets::progress_bar(ui, progress.fraction(), fill, &bar_text);
+    if let LiveState::Paused(reason @ PauseReason::DiskFull { .. }) = &live {
+        ui.add(
+            egui::Label::new(
+                RichText::new(capitalized(&reason.to_string()))
+                    .color(theme::warning(&visuals))
+                    .strong(),
+            )
+            .wrap(),
+        );
     }
-    if progress.items_total > 0 {
-        parts.push(format!(
+
+    let mut parts = Vec::new();
+    match row.kind {
+        JobKind::Zip => {
+            if progress.bytes_total > 0 {
+                parts.push(format!(
+                    "{} of {}",
+                    format::bytes(progress.bytes_done),
+                    format::bytes(progress.bytes_total)
+                ));
+            }
+            if progress.items_total > 0 {
+                parts.push(format!(
+                    "{} of {}",
+                    format::count(progress.items_done),
+                    format::plural(progress.items_total, "entry", "entries")
+                ));
+            }
+        }
+        // Thumbnails are counted (and timed) by images, not bytes.
+        JobKind::Thumbs if progress.items_total > 0 => parts.push(format!(
             "{} of {}",
             format::count(progress.items_done),
-            format::plural(progress.items_total, unit.0, unit.1)
-        ));
+            format::plural(progress.items_total, "image", "images")
+        )),
+        JobKind::Thumbs => {}
     }
-    if progress.state == JobState::Running {
-        parts.push(format::speed(progress.bytes_per_sec));
+    // Speed and time left only for a job a worker runs now.
+    if live == LiveState::Running {
+        match row.kind {
+            JobKind::Zip => parts.push(format::speed(progress.bytes_per_sec)),
+            JobKind::Thumbs => parts.push(format::rate(progress.items_per_sec, "images")),
+        }
         if let Some(eta) = progress.eta {
             parts.push(format::eta(eta));
         }
@@ -266,25 +475,133 @@ fn progress_details(ui: &mut egui::Ui, row: &JobRow) {
     if progress.errors > 0 {
         parts.push(format::plural(progress.errors, "error", "errors"));
     }
-    if !parts.is_empty() {
-        ui.label(parts.join("  ·  "));
-    }
-    if let Some(current) = &progress.current_item {
+    ui.horizontal(|ui| {
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            live_controls(ui, row, &live, card, commands);
+            ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                ui.add(egui::Label::new(parts.join("  ·  ")).truncate());
+            });
+        });
+    });
+    if let Some(current) = &progress.current_item
+        && live == LiveState::Running
+    {
         ui.add(
             egui::Label::new(RichText::new(format!("Now: {current}")).small().weak()).truncate(),
         );
     }
 }
 
-fn finished_details(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
+/// The buttons of a job that has not ended, right to left: Cancel, Pause or Resume, Stop after
+/// current (thumbnails), and for a job not started yet Down, Up and Run next.
+fn live_controls(
+    ui: &mut egui::Ui,
+    row: &JobRow,
+    live: &LiveState,
+    card: &CardContext,
+    commands: &mut Vec<Command>,
+) {
+    let name = &row.name;
+    if ui
+        .button("Cancel")
+        .accessible_name(format!("Cancel {name}"))
+        .on_hover_text("Stop this job and remove its partial output")
+        .clicked()
+    {
+        commands.push(Command::Cancel(row.id));
+    }
+    if live.is_paused() {
+        let resume = egui::Button::new(RichText::new("Resume").color(egui::Color32::WHITE))
+            .fill(theme::accent(ui.visuals()));
+        if ui
+            .add(resume)
+            .accessible_name(format!("Resume {name}"))
+            .on_hover_text("Go on where it stopped; nothing is done twice")
+            .clicked()
+        {
+            commands.push(Command::Resume(row.id));
+        }
+    } else if ui
+        .button("Pause")
+        .accessible_name(format!("Pause {name}"))
+        .on_hover_text(
+            "Work in progress finishes its current piece, then waits; nothing new starts",
+        )
+        .clicked()
+    {
+        commands.push(Command::Pause(row.id));
+    }
+    if row.kind == JobKind::Thumbs
+        && row.started
+        && ui
+            .button("Stop after current")
+            .accessible_name(format!("Stop {name} after the current images"))
+            .on_hover_text(
+                "The images in progress are finished, nothing new starts; the thumbnails made \
+                 so far are kept",
+            )
+            .clicked()
+    {
+        commands.push(Command::StopAfterCurrent(row.id));
+    }
+    // Order controls only when there is an order to change.
+    let Some(place) = card.place.filter(|_| card.waiting > 1) else {
+        return;
+    };
+    ui.add_space(6.0);
+    let last = place + 1 >= card.waiting;
+    let down = ui.add_enabled_ui(!last, |ui| {
+        widgets::icon_button(
+            ui,
+            widgets::Icon::Down,
+            &format!("Move {name} down"),
+            "Start it after the next waiting job",
+        )
+    });
+    if down.inner.clicked() {
+        commands.push(Command::MoveQueued(row.id, QueueMove::Down));
+    }
+    let up = ui.add_enabled_ui(place > 0, |ui| {
+        widgets::icon_button(
+            ui,
+            widgets::Icon::Up,
+            &format!("Move {name} up"),
+            "Start it before the waiting job ahead of it",
+        )
+    });
+    if up.inner.clicked() {
+        commands.push(Command::MoveQueued(row.id, QueueMove::Up));
+    }
+    if ui
+        .add_enabled(place > 0, egui::Button::new("Run next"))
+        .accessible_name(format!("Run {name} next"))
+        .on_hover_text("Start it as soon as a worker is free, before the other waiting jobs")
+        .on_disabled_hover_text("It starts next already")
+        .clicked()
+    {
+        commands.push(Command::MoveQueued(row.id, QueueMove::Next));
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    super::super::notify::capitalize(text)
+}
+
+fn finished_details(
+    ui: &mut egui::Ui,
+    row: &JobRow,
+    report: &JobReport,
+    card: &CardContext,
+    commands: &mut Vec<Command>,
+) {
     let visuals = ui.visuals().clone();
-    let summary = report.summary();
-    if summary.len() > 40 {
+    let words = row.outcome_words().unwrap_or_default();
+    if words.len() > 40 {
         ui.add(
             egui::Label::new(
-                RichText::new(&summary)
+                RichText::new(&words)
                     .strong()
-                    .color(theme::state_color(&visuals, row.state())),
+                    .color(state_color(&visuals, row)),
             )
             .wrap(),
         );
@@ -322,17 +639,68 @@ fn finished_details(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
     if !report.outputs.is_empty() || report.archive.is_some() {
         parts.push(format!("in {}", row.folder_to_open().display()));
     }
-    ui.add(egui::Label::new(RichText::new(parts.join("  ·  ")).weak()).wrap());
+    ui.horizontal(|ui| {
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            finished_controls(ui, row, commands);
+            ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                ui.add(egui::Label::new(RichText::new(parts.join("  ·  ")).weak()).truncate());
+            });
+        });
+    });
 
     if !report.problems.is_empty() {
-        problem_list(ui, row, report);
+        problem_list(ui, row, report, card, commands);
     }
-    if row.kind == JobKind::Thumbs && (!row.strip.textures.is_empty() || row.strip.pending > 0) {
-        thumbnail_strip(ui, row);
+    if !row.strip.slots.is_empty() {
+        thumbnail_strip(ui, row, commands);
     }
 }
 
-fn problem_list(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
+/// Open folder, and Retry failed or Run again when they apply (right to left).
+fn finished_controls(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>) {
+    let name = &row.name;
+    let open = ui
+        .button("Open folder")
+        .accessible_name(format!("Open the folder of {name}"))
+        .on_hover_text(format!(
+            "Show {} in the file manager",
+            row.folder_to_open().display()
+        ));
+    if open.clicked() {
+        commands.push(Command::OpenFolder(row.folder_to_open().to_path_buf()));
+    }
+    if row.retry_spec().is_some() {
+        let failed = row.failed_files().len() as u64;
+        if ui
+            .button("Retry failed")
+            .accessible_name(format!("Retry the failed images of {name}"))
+            .on_hover_text(format!(
+                "A new job of just the {} that failed, with the same settings",
+                format::plural(failed, "image", "images")
+            ))
+            .clicked()
+        {
+            commands.push(Command::RetryFailed(row.id));
+        }
+    }
+    if row.run_again_spec().is_some()
+        && ui
+            .button("Run again")
+            .accessible_name(format!("Run {name} again"))
+            .on_hover_text("Queue the same job again, with the same settings")
+            .clicked()
+    {
+        commands.push(Command::RunAgain(row.id));
+    }
+}
+
+fn problem_list(
+    ui: &mut egui::Ui,
+    row: &JobRow,
+    report: &JobReport,
+    card: &CardContext,
+    commands: &mut Vec<Command>,
+) {
     let errors = report
         .problems
         .iter()
@@ -350,63 +718,247 @@ fn problem_list(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
     egui::CollapsingHeader::new(title)
         .id_salt(("problems", row.id.0))
         .show(ui, |ui| {
-            // Paths and causes can be selected and copied.
-            ui.style_mut().interaction.selectable_labels = true;
+            let mut explanation = Vec::new();
+            if errors > 0 {
+                explanation.push(format!(
+                    "{} failed",
+                    format::plural(errors, "item", "items")
+                ));
+            }
+            if skipped > 0 {
+                explanation.push(format!(
+                    "{} skipped on purpose (not errors)",
+                    format::plural(skipped, "item", "items")
+                ));
+            }
+            ui.horizontal(|ui| {
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    for format in [ExportFormat::Json, ExportFormat::Csv] {
+                        let export = ui
+                            .add_enabled(
+                                !card.dialog_open,
+                                egui::Button::new(format!("Export {}…", format.label())),
+                            )
+                            .accessible_name(format!(
+                                "Export the problems of {} as {}",
+                                row.name,
+                                format.label()
+                            ))
+                            .on_hover_text(format!(
+                                "Save the whole list as a {} file",
+                                format.label()
+                            ));
+                        if export.clicked() {
+                            commands.push(Command::ExportProblems(row.id, format));
+                        }
+                    }
+                    if ui
+                        .button("Copy")
+                        .accessible_name(format!("Copy the problems of {}", row.name))
+                        .on_hover_text("Copy the whole list as text")
+                        .clicked()
+                    {
+                        commands.push(Command::CopyProblems(row.id));
+                    }
+                    ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                        ui.label(RichText::new(explanation.join(" · ")).weak());
+                    });
+                });
+            });
+            let count = row.problem_order.len();
+            let height = (count as f32 * (PROBLEM_ROW_HEIGHT + 2.0)).min(PROBLEM_LIST_MAX_HEIGHT);
             let danger = theme::danger(ui.visuals());
             let warning = theme::warning(ui.visuals());
-            for problem in report.problems.iter().take(PROBLEMS_SHOWN) {
-                let color = if problem.kind == ProblemKind::Error {
-                    danger
-                } else {
-                    warning
-                };
-                let path = if problem.path.as_os_str().is_empty() {
-                    "(job)".to_owned()
-                } else {
-                    problem.path.display().to_string()
-                };
-                ui.add(egui::Label::new(RichText::new(path).monospace()).wrap());
-                ui.indent(("problem", &problem.path), |ui| {
-                    ui.add(
-                        egui::Label::new(RichText::new(problem.cause.to_string()).color(color))
-                            .wrap(),
-                    );
+            egui::ScrollArea::vertical()
+                .id_salt(("problem-list", row.id.0))
+                .max_height(height)
+                .auto_shrink([false, true])
+                .show_rows(ui, PROBLEM_ROW_HEIGHT, count, |ui, rows| {
+                    for index in rows {
+                        let Some(problem) = row
+                            .problem_order
+                            .get(index)
+                            .and_then(|&i| report.problems.get(i))
+                        else {
+                            break;
+                        };
+                        let (word, color) = match problem.kind {
+                            ProblemKind::Error => ("error", danger),
+                            ProblemKind::Skipped => ("skipped", warning),
+                        };
+                        let path = if problem.path.as_os_str().is_empty() {
+                            "(job)".to_owned()
+                        } else {
+                            problem.path.display().to_string()
+                        };
+                        let cause = problem.cause.to_string();
+                        ui.allocate_ui_with_layout(
+                            egui::vec2(ui.available_width(), PROBLEM_ROW_HEIGHT),
+                            egui::Layout::top_down(egui::Align::Min),
+                            |ui| {
+                                ui.set_height(PROBLEM_ROW_HEIGHT);
+                                ui.spacing_mut().item_spacing.y = 1.0;
+                                ui.horizontal(|ui| {
+                                    ui.add_sized(
+                                        [54.0, 16.0],
+                                        egui::Label::new(
+                                            RichText::new(word).small().strong().color(color),
+                                        ),
+                                    );
+                                    ui.add(
+                                        egui::Label::new(RichText::new(&path).monospace())
+                                            .truncate(),
+                                    )
+                                    .on_hover_text(&path);
+                                });
+                                ui.horizontal(|ui| {
+                                    ui.add_space(62.0);
+                                    ui.add(
+                                        egui::Label::new(RichText::new(&cause).color(color))
+                                            .truncate(),
+                                    )
+                                    .on_hover_text(&cause);
+                                });
+                            },
+                        );
+                    }
                 });
-            }
-            if report.problems.len() > PROBLEMS_SHOWN {
-                ui.label(
-                    RichText::new(format!(
-                        "and {} more",
-                        report.problems.len() - PROBLEMS_SHOWN
-                    ))
-                    .weak(),
-                );
-            }
         });
 }
 
-fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow) {
-    ui.add_space(2.0);
-    // A wrapped grid: every thumbnail the same height, widths by aspect ratio.
-    ui.horizontal_wrapped(|ui| {
-        ui.spacing_mut().item_spacing = egui::vec2(6.0, 6.0);
-        for texture in &row.strip.textures {
-            let [width, height] = texture.size();
-            let aspect = width as f32 / height.max(1) as f32;
-            let size = egui::vec2(
-                (STRIP_HEIGHT * aspect).clamp(STRIP_HEIGHT * 0.5, STRIP_HEIGHT * 2.0),
-                STRIP_HEIGHT,
-            );
-            ui.add(
+/// Draws one thumbnail cell; a click opens the thumbnail.
+fn thumbnail_cell(
+    ui: &mut egui::Ui,
+    slot: &ThumbSlot,
+    path: &std::path::Path,
+    commands: &mut Vec<Command>,
+) {
+    let (rect, response) = ui.allocate_exact_size(THUMB_CELL, egui::Sense::click());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::Button, true, &name));
+    if ui.is_rect_visible(rect) {
+        let visuals = ui.visuals();
+        let painter = ui.painter();
+        match slot {
+            ThumbSlot::Shown(texture) => {
+                let [w, h] = texture.size();
+                let scale = (rect.width() / w.max(1) as f32).min(rect.height() / h.max(1) as f32);
+                let size = egui::vec2(w as f32 * scale, h as f32 * scale);
+                let image_rect = egui::Rect::from_center_size(rect.center(), size);
                 egui::Image::from_texture(egui::load::SizedTexture::from_handle(texture))
-                    .fit_to_exact_size(size)
-                    .corner_radius(4),
+                    .corner_radius(4)
+                    .paint_at(ui, image_rect);
+            }
+            ThumbSlot::NotAsked | ThumbSlot::Loading | ThumbSlot::Failed(_) => {
+                painter.rect_filled(rect, 4.0, visuals.faint_bg_color);
+                let text = if matches!(slot, ThumbSlot::Failed(_)) {
+                    name.as_str()
+                } else {
+                    "…"
+                };
+                painter.text(
+                    rect.center(),
+                    egui::Align2::CENTER_CENTER,
+                    text,
+                    egui::TextStyle::Small.resolve(ui.style()),
+                    visuals.weak_text_color(),
+                );
+            }
+        }
+        if response.hovered() || response.has_focus() {
+            ui.painter().rect_stroke(
+                rect,
+                4.0,
+                egui::Stroke::new(2.0, theme::accent(ui.visuals())),
+                egui::StrokeKind::Outside,
             );
         }
-        if row.strip.pending > 0 {
-            ui.label(RichText::new("loading…").weak());
-        } else if row.strip.not_shown > 0 {
-            ui.label(RichText::new(format!("+{} more", row.strip.not_shown)).weak());
+    }
+    let hint = match slot {
+        ThumbSlot::Failed(why) => format!("{name}\n(cannot be shown here: {why})\nClick to open"),
+        _ => format!("{name}\nClick to open"),
+    };
+    if response.on_hover_text(hint).clicked() {
+        commands.push(Command::OpenFile(path.to_path_buf()));
+    }
+}
+
+fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>) {
+    let paths = row.thumbnail_paths();
+    let total = row.strip.slots.len();
+    ui.add_space(2.0);
+    let columns =
+        (((ui.available_width() + THUMB_GAP) / (THUMB_CELL.x + THUMB_GAP)).floor() as usize).max(1);
+    let ask_unasked = |range: std::ops::Range<usize>, commands: &mut Vec<Command>| {
+        if row.strip.slots[range.clone()]
+            .iter()
+            .any(|s| matches!(s, ThumbSlot::NotAsked))
+        {
+            commands.push(Command::LoadThumbnails(row.id, range));
         }
-    });
+    };
+    if row.strip.expanded {
+        // Every thumbnail, in a grid that scrolls; only the rows in view are laid out and
+        // loaded.
+        let row_count = total.div_ceil(columns);
+        let row_height = THUMB_CELL.y + THUMB_GAP;
+        egui::ScrollArea::vertical()
+            .id_salt(("thumbnails", row.id.0))
+            .max_height(row_height * THUMB_GRID_ROWS)
+            .auto_shrink([false, true])
+            .show_rows(ui, THUMB_CELL.y, row_count, |ui, rows| {
+                ui.spacing_mut().item_spacing = egui::vec2(THUMB_GAP, THUMB_GAP);
+                let first = rows.start * columns;
+                let end = (rows.end * columns).min(total);
+                if first < end {
+                    ask_unasked(first..end, commands);
+                }
+                for grid_row in rows {
+                    ui.horizontal(|ui| {
+                        let start = grid_row * columns;
+                        for index in start..(start + columns).min(total) {
+                            if let (Some(slot), Some(path)) =
+                                (row.strip.slots.get(index), paths.get(index))
+                            {
+                                thumbnail_cell(ui, slot, path, commands);
+                            }
+                        }
+                    });
+                }
+            });
+    } else {
+        let shown = total.min(STRIP_MAX_THUMBNAILS);
+        ask_unasked(0..shown, commands);
+        ui.horizontal_wrapped(|ui| {
+            ui.spacing_mut().item_spacing = egui::vec2(THUMB_GAP, THUMB_GAP);
+            for (slot, path) in row.strip.slots.iter().zip(paths).take(shown) {
+                thumbnail_cell(ui, slot, path, commands);
+            }
+        });
+    }
+    if total > STRIP_MAX_THUMBNAILS {
+        let (text, all) = if row.strip.expanded {
+            ("Show fewer".to_owned(), false)
+        } else {
+            (format!("Show all {}", format::count(total as u64)), true)
+        };
+        let button = ui
+            .button(text)
+            .accessible_name(if all {
+                format!("Show all thumbnails of {}", row.name)
+            } else {
+                format!("Show fewer thumbnails of {}", row.name)
+            })
+            .on_hover_text(if all {
+                "Every thumbnail in a grid that scrolls"
+            } else {
+                "Back to the first few"
+            });
+        if button.clicked() {
+            commands.push(Command::ShowAllThumbnails(row.id, all));
+        }
+    }
 }

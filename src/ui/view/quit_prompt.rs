@@ -1,5 +1,6 @@
-//! The question asked when the window is closed while jobs run, and the "cancelling…" note shown
-//! while their partial files are removed.
+//! The question asked when the window is closed while jobs run (it follows the queue: jobs that
+//! end meanwhile leave the count, and once none is left it only asks to quit), and the
+//! "cancelling…" note shown while their partial files are removed.
 //!
 //! Owns: drawing that modal.
 //! Must not touch: closing or cancelling (it emits [`Command::ConfirmQuit`] /
@@ -35,11 +36,40 @@ pub fn show(ctx: &egui::Context, state: &UiState, commands: &mut Vec<Command>) {
                 });
                 return;
             }
+            if active == 0 {
+                // The jobs ended while the question was open.
+                ui.label(RichText::new("The jobs have finished").heading().strong());
+                ui.add_space(4.0);
+                ui.label("Nothing is running any more: quitting cancels nothing.");
+                ui.add_space(10.0);
+                ui.horizontal(|ui| {
+                    let quit = egui::Button::new(RichText::new("Quit").color(egui::Color32::WHITE))
+                        .fill(theme::accent(ui.visuals()));
+                    if ui.add(quit).clicked() {
+                        commands.push(Command::ConfirmQuit);
+                    }
+                    if ui.button("Keep working").clicked() {
+                        commands.push(Command::KeepRunning);
+                    }
+                });
+                if ui.input(|i| i.key_pressed(egui::Key::Escape)) {
+                    commands.push(Command::KeepRunning);
+                }
+                return;
+            }
+            let paused = state.queue.paused_count() as u64;
             ui.label(RichText::new("Jobs are still running").heading().strong());
             ui.add_space(4.0);
-            ui.label(format!(
-                "Quitting cancels {} and removes their partial files. Finished outputs are kept.",
+            let jobs = if paused > 0 {
+                format!(
+                    "{} ({paused} paused)",
+                    format::plural(active, "job", "jobs")
+                )
+            } else {
                 format::plural(active, "job", "jobs")
+            };
+            ui.label(format!(
+                "Quitting cancels {jobs} and removes their partial files. Finished outputs are kept."
             ));
             ui.add_space(10.0);
             ui.horizontal(|ui| {

@@ -45,6 +45,15 @@ pub fn danger(visuals: &egui::Visuals) -> Color32 {
     }
 }
 
+/// The thumbnail jobs' colour (their badge).
+pub fn thumbs(visuals: &egui::Visuals) -> Color32 {
+    if visuals.dark_mode {
+        Color32::from_rgb(170, 130, 225)
+    } else {
+        Color32::from_rgb(130, 80, 190)
+    }
+}
+
 /// The colour of a job's state word.
 pub fn state_color(visuals: &egui::Visuals, state: JobState) -> Color32 {
     match state {

@@ -35,6 +35,91 @@ pub fn close_button(ui: &mut egui::Ui, label: &str) -> egui::Response {
     response.on_hover_text(label)
 }
 
+/// The symbol of an [`icon_button`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Icon {
+    /// A chevron pointing up ("move up").
+    Up,
+    /// A chevron pointing down ("move down").
+    Down,
+}
+
+/// A button as tall as the text buttons, showing a drawn symbol. `label` is its accessible name
+/// and `hint` its tooltip.
+pub fn icon_button(ui: &mut egui::Ui, icon: Icon, label: &str, hint: &str) -> egui::Response {
+    let side = ui.spacing().interact_size.y;
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(side, side), egui::Sense::click());
+    let enabled = ui.is_enabled();
+    response
+        .widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::Button, enabled, label));
+    if ui.is_rect_visible(rect) {
+        let visuals = ui.style().interact(&response);
+        ui.painter().rect(
+            rect,
+            visuals.corner_radius,
+            visuals.weak_bg_fill,
+            visuals.bg_stroke,
+            egui::StrokeKind::Inside,
+        );
+        let color = if enabled {
+            visuals.fg_stroke.color
+        } else {
+            ui.visuals().weak_text_color()
+        };
+        let stroke = egui::Stroke::new(1.6, color);
+        let c = rect.center();
+        let (w, h) = (4.5, 2.5);
+        let points = match icon {
+            Icon::Up => [
+                egui::pos2(c.x - w, c.y + h),
+                egui::pos2(c.x, c.y - h),
+                egui::pos2(c.x + w, c.y + h),
+            ],
+            Icon::Down => [
+                egui::pos2(c.x - w, c.y - h),
+                egui::pos2(c.x, c.y + h),
+                egui::pos2(c.x + w, c.y - h),
+            ],
+        };
+        ui.painter().line(points.to_vec(), stroke);
+    }
+    if enabled {
+        response.on_hover_text(hint)
+    } else {
+        response.on_disabled_hover_text(hint)
+    }
+}
+
+/// Width of a drag handle, in points.
+const GRIP_WIDTH: f32 = 12.0;
+
+/// A drag handle (two columns of dots) that senses drags; `label` is its accessible name.
+pub fn drag_handle(ui: &mut egui::Ui, label: &str) -> egui::Response {
+    let height = ui.spacing().interact_size.y;
+    let (rect, response) =
+        ui.allocate_exact_size(egui::vec2(GRIP_WIDTH, height), egui::Sense::drag());
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::accesskit::Role::Button, ui.is_enabled(), label)
+    });
+    if ui.is_rect_visible(rect) {
+        let color = if response.hovered() || response.dragged() {
+            ui.visuals().strong_text_color()
+        } else {
+            ui.visuals().weak_text_color()
+        };
+        let c = rect.center();
+        for dx in [-2.5, 2.5] {
+            for dy in [-5.0, 0.0, 5.0] {
+                ui.painter()
+                    .circle_filled(egui::pos2(c.x + dx, c.y + dy), 1.4, color);
+            }
+        }
+    }
+    response
+        .on_hover_cursor(egui::CursorIcon::Grab)
+        .on_hover_text(label)
+}
+
 /// Height of a job's progress bar, in points.
 const PROGRESS_BAR_HEIGHT: f32 = 18.0;
 
