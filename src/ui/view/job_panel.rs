@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, RichText};
 
+use crate::engine::color::ColorMode;
+use crate::engine::metadata::MetadataPolicy;
 use crate::engine::{ConflictPolicy, JobKind, ThumbFormat};
 
 use super::super::dialogs::DialogRequest;
@@ -303,20 +305,61 @@ fn thumbnail_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec
         ui.end_row();
 
         let quality_label = row_label(ui, "Quality");
-        let is_jpeg = settings.thumb_format == ThumbFormat::Jpeg;
-        let slider = ui
-            .add_enabled(
-                is_jpeg,
-                egui::Slider::new(&mut settings.jpeg_quality, 1..=100),
-            )
-            .labelled_by(quality_label.id);
-        if is_jpeg {
-            slider.on_hover_text("JPEG quality: higher is sharper and larger");
-        } else {
-            slider.on_disabled_hover_text(
-                "Only JPEG has a quality: PNG and WebP thumbnails are lossless",
-            );
-        }
+        let lossy = match settings.thumb_format {
+            ThumbFormat::Jpeg => true,
+            ThumbFormat::Webp => !settings.webp_lossless,
+            ThumbFormat::Png => false,
+        };
+        ui.horizontal(|ui| {
+            let slider = ui
+                .add_enabled(
+                    lossy,
+                    egui::Slider::new(&mut settings.jpeg_quality, 1..=100),
+                )
+                .labelled_by(quality_label.id);
+            if lossy {
+                slider.on_hover_text("Higher is sharper and larger");
+            } else {
+                slider.on_disabled_hover_text("Lossless: PNG, and WebP when lossless is chosen");
+            }
+            if settings.thumb_format == ThumbFormat::Webp {
+                ui.checkbox(&mut settings.webp_lossless, "Lossless")
+                    .on_hover_text("Lossless WebP: exact pixels, files about 6 times larger");
+            }
+        });
+        ui.end_row();
+
+        row_label(ui, "Metadata");
+        ui.horizontal(|ui| {
+            ui.spacing_mut().item_spacing.x = 4.0;
+            for policy in MetadataPolicy::ALL {
+                let (label, hint) = match policy {
+                    MetadataPolicy::Strip => (
+                        "None",
+                        "No EXIF or XMP: no GPS position, no camera serial (the private choice)",
+                    ),
+                    MetadataPolicy::KeepSafe => (
+                        "Safe",
+                        "Copyright, artist, date taken, camera and lens; no GPS, serial numbers, maker notes or XMP",
+                    ),
+                    MetadataPolicy::Keep => ("All", "All EXIF and XMP, GPS included"),
+                };
+                ui.selectable_value(&mut settings.metadata, policy, label)
+                    .on_hover_text(hint);
+            }
+        });
+        ui.end_row();
+
+        row_label(ui, "Colours");
+        ui.horizontal(|ui| {
+            ui.spacing_mut().item_spacing.x = 4.0;
+            ui.selectable_value(&mut settings.color, ColorMode::ConvertToSrgb, "sRGB")
+                .on_hover_text(
+                    "Convert colour profiles (Display P3, Adobe RGB…) to sRGB: right in every viewer",
+                );
+            ui.selectable_value(&mut settings.color, ColorMode::KeepProfile, "Keep profile")
+                .on_hover_text("Keep the photo's colour profile embedded (needs a colour-managed viewer)");
+        });
         ui.end_row();
 
         row_label(ui, "Name taken");
