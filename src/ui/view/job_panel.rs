@@ -32,8 +32,26 @@ const EXAMPLE_IMAGE_NAME: &str = "IMG_0001.jpg";
 /// Height of the button that queues the job.
 const START_BUTTON_HEIGHT: f32 = 34.0;
 
-pub fn show(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>) {
+/// The job column: its settings in a scroll area no taller than `settings_max_height` points,
+/// and the Start button under them, always in view.
+pub fn show(
+    ui: &mut egui::Ui,
+    state: &mut UiState,
+    settings_max_height: f32,
+    commands: &mut Vec<Command>,
+) {
     ui.separator();
+    egui::ScrollArea::vertical()
+        .id_salt("job-settings-scroll")
+        .max_height(settings_max_height)
+        .auto_shrink([false, true])
+        .show(ui, |ui| settings(ui, state, commands));
+    ui.add_space(8.0);
+    start_button(ui, state, commands);
+    ui.add_space(4.0);
+}
+
+fn settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>) {
     section_heading(ui, "Job", None);
     ui.horizontal(|ui| {
         let operation = &mut state.settings.operation;
@@ -47,15 +65,12 @@ pub fn show(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>)
         Operation::Compress => compress_settings(ui, state, commands),
         Operation::Thumbnails => thumbnail_settings(ui, state, commands),
     }
-    ui.add_space(8.0);
-    start_button(ui, state, commands);
-    ui.add_space(4.0);
 }
 
 fn settings_grid(ui: &mut egui::Ui, id: &str, add_rows: impl FnOnce(&mut egui::Ui)) {
     egui::Grid::new(id)
         .num_columns(2)
-        .spacing([12.0, 8.0])
+        .spacing([12.0, 6.0])
         .min_col_width(72.0)
         .show(ui, add_rows);
 }
