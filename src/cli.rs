@@ -19,6 +19,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::engine::color::ColorMode;
+use crate::engine::metadata::MetadataPolicy;
 use crate::engine::{
     Action, ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, DEFAULT_ZIP_LEVEL, Engine,
     ExistingArchive, JobError, JobEvent, JobId, JobOutcome, JobReport, JobSpec, JobState,
@@ -106,6 +108,16 @@ enum FormatArg {
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
+enum MetadataArg {
+    /// No EXIF and no XMP.
+    Strip,
+    /// Copyright, artist, date taken, camera and lens; no GPS, serial numbers or maker notes.
+    KeepSafe,
+    /// All EXIF and XMP.
+    Keep,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 enum ConflictArg {
     Update,
     Rename,
@@ -130,12 +142,21 @@ struct ThumbsArgs {
     /// sizes.
     #[arg(long, value_name = "TEMPLATE")]
     name: Option<String>,
-    /// Output format (WebP is lossless).
+    /// Output format.
     #[arg(short, long, value_enum, default_value = "jpeg")]
     format: FormatArg,
-    /// JPEG quality.
+    /// JPEG and WebP quality.
     #[arg(short, long, value_name = "1-100", default_value_t = DEFAULT_JPEG_QUALITY, value_parser = clap::value_parser!(u8).range(1..=100))]
     quality: u8,
+    /// WebP: lossless instead of lossy.
+    #[arg(long)]
+    lossless: bool,
+    /// What EXIF/XMP metadata to keep. The orientation is always applied to the pixels.
+    #[arg(long, value_enum, default_value = "strip")]
+    metadata: MetadataArg,
+    /// Keep the source's ICC colour profile embedded instead of converting to sRGB.
+    #[arg(long)]
+    keep_icc: bool,
     /// When a thumbnail exists: replace it only when its source is newer (update), pick
     /// "name (1).jpg" (rename), replace it (overwrite), or keep it (skip). Inputs are never
     /// replaced, whatever the choice.
@@ -234,6 +255,17 @@ fn build_specs(command: Command) -> Result<(Vec<JobSpec>, Common), String> {
                     FormatArg::Webp => ThumbFormat::Webp,
                 },
                 quality: a.quality,
+                lossless: a.lossless,
+                metadata: match a.metadata {
+                    MetadataArg::Strip => MetadataPolicy::Strip,
+                    MetadataArg::KeepSafe => MetadataPolicy::KeepSafe,
+                    MetadataArg::Keep => MetadataPolicy::Keep,
+                },
+                color: if a.keep_icc {
+                    ColorMode::KeepProfile
+                } else {
+                    ColorMode::ConvertToSrgb
+                },
                 on_conflict: match a.on_conflict {
                     ConflictArg::Update => ConflictPolicy::Update,
                     ConflictArg::Rename => ConflictPolicy::Rename,

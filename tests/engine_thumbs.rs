@@ -487,3 +487,31 @@ fn several_sizes_and_a_template_give_the_right_names_and_sizes() {
         ]
     );
 }
+
+#[test]
+fn a_jpeg_missing_only_its_end_marker_is_made_with_a_warning_and_a_cut_one_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let full = encode(&gradient(640, 480), ImageFormat::Jpeg);
+    assert_eq!(&full[full.len() - 2..], &[0xFF, 0xD9]);
+    write(&src.join("no-eoi.jpg"), &full[..full.len() - 2]);
+    write(&src.join("cut.jpg"), &full[..full.len() / 2]);
+    let out = tmp.path().join("out");
+    let engine = Engine::new(2);
+    let (report, _) = run_job(
+        &engine,
+        JobSpec::Thumbs(ThumbSpec::new(vec![src.clone()], out.clone())),
+    );
+    assert_eq!(
+        report.progress.state,
+        JobState::DoneWithErrors,
+        "{report:?}"
+    );
+    assert_eq!(report.outputs, vec![out.join("src/no-eoi.jpg")]);
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(report.warnings[0].path.ends_with("no-eoi.jpg"));
+    assert!(report.warnings[0].cause.to_string().contains("end marker"));
+    assert_eq!(report.problems.len(), 1);
+    assert!(report.problems[0].path.ends_with("cut.jpg"));
+    assert_eq!(report.problems[0].kind, ProblemKind::Error);
+}

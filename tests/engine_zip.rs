@@ -480,3 +480,59 @@ fn file_vanishing_after_scan_is_reported_and_job_goes_on() {
     assert!(!names.iter().any(|n| n.contains("vanishes")));
     external_readers_accept(&dest);
 }
+
+#[test]
+fn setuid_setgid_and_sticky_bits_round_trip_through_unzip_k() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("t");
+    write(&root.join("suid-tool"), b"#!/bin/sh\necho hi\n");
+    write(&root.join("shared/sgid-dir-file.txt"), b"x");
+    write(&root.join("sticky/keep.txt"), b"y");
+    fs::set_permissions(root.join("suid-tool"), fs::Permissions::from_mode(0o4755)).unwrap();
+    fs::set_permissions(root.join("shared"), fs::Permissions::from_mode(0o2775)).unwrap();
+    fs::set_permissions(root.join("sticky"), fs::Permissions::from_mode(0o1777)).unwrap();
+    let dest = tmp.path().join("modes.zip");
+    let engine = Engine::new(2);
+    let (report, _) = run_job(&engine, zip_spec(&[&root], &dest));
+    assert_eq!(report.progress.state, JobState::Done, "{report:?}");
+    external_readers_accept(&dest);
+    // The zip crate's reader clears these bits on purpose; Info-ZIP's tools show and restore them.
+    let have_unzip = Command::new("sh")
+        .args(["-c", "command -v unzip"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(have_unzip || std::env::var_os("SHRINKWRAP_REQUIRE_READERS").is_none());
+    if have_unzip {
+        let listing = Command::new("unzip").arg("-Z").arg(&dest).output().unwrap();
+        let listing = String::from_utf8_lossy(&listing.stdout);
+        for (mode, name) in [
+            ("-rwsr-xr-x", "t/suid-tool"),
+            ("drwxrwsr-x", "t/shared/"),
+            ("drwxrwxrwt", "t/sticky/"),
+        ] {
+            assert!(
+                listing
+                    .lines()
+                    .any(|l| l.starts_with(mode) && l.ends_with(name)),
+                "{mode} {name} in:\n{listing}"
+            );
+        }
+        let x = tempfile::tempdir().unwrap();
+        let out = Command::new("unzip")
+            .arg("-qK")
+            .arg(&dest)
+            .arg("-d")
+            .arg(x.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mode = |p: &str| fs::metadata(x.path().join(p)).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode("t/suid-tool"), 0o4755);
+        assert_eq!(mode("t/shared"), 0o2775);
+        assert_eq!(mode("t/sticky"), 0o1777);
+    }
+}

@@ -297,6 +297,12 @@ impl Engine {
         self.sched.move_queued(id, to)
     }
 
+    /// The jobs that have not started yet, in the order they will start (dry runs included:
+    /// they go first).
+    pub fn queued_order(&self) -> Vec<JobId> {
+        self.sched.queued_order()
+    }
+
     fn job(&self, id: JobId) -> Option<Arc<dyn JobDriver>> {
         self.jobs().get(&id).cloned()
     }

@@ -164,6 +164,16 @@ impl Scheduler {
         true
     }
 
+    /// The jobs not started yet, in the order they will start.
+    pub fn queued_order(&self) -> Vec<super::events::JobId> {
+        self.lock()
+            .jobs
+            .iter()
+            .filter(|j| !j.started() && !j.core().state().is_final())
+            .map(|j| j.core().id)
+            .collect()
+    }
+
     /// Wakes the scheduler behind a job's weak handle, if it still exists.
     pub fn notify_weak(sched: &std::sync::Weak<Scheduler>) {
         if let Some(s) = sched.upgrade() {

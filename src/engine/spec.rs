@@ -6,7 +6,9 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use super::color::ColorMode;
 use super::error::SpecError;
+use super::metadata::MetadataPolicy;
 
 /// Deflate level used when none is given.
 pub const DEFAULT_ZIP_LEVEL: u8 = 6;
@@ -315,8 +317,17 @@ pub struct ThumbSpec {
     /// several. See [`NameTemplate`].
     pub name_template: Option<String>,
     pub format: ThumbFormat,
-    /// JPEG quality 1-100 (WebP output is lossless, PNG has no quality).
+    /// JPEG and lossy WebP quality, 1-100 (PNG has no quality).
     pub quality: u8,
+    /// WebP only: lossless instead of lossy.
+    #[serde(default)]
+    pub lossless: bool,
+    /// What EXIF and XMP metadata the thumbnails keep (default: none).
+    #[serde(default)]
+    pub metadata: MetadataPolicy,
+    /// Convert colours to sRGB (default) or keep the source's ICC profile embedded.
+    #[serde(default)]
+    pub color: ColorMode,
     pub on_conflict: ConflictPolicy,
     /// When not empty, only these files among the inputs are processed ("Retry failed": the
     /// same inputs, so every output keeps its path, but only the items that failed).
@@ -333,6 +344,9 @@ impl ThumbSpec {
             name_template: None,
             format: ThumbFormat::Jpeg,
             quality: DEFAULT_JPEG_QUALITY,
+            lossless: false,
+            metadata: MetadataPolicy::Strip,
+            color: ColorMode::ConvertToSrgb,
             on_conflict: ConflictPolicy::Update,
             only: Vec::new(),
         }

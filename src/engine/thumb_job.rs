@@ -16,16 +16,19 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::claims::comparable_path;
+use super::color::ColorOutcome;
 use super::error::{ItemError, JobError};
 use super::events::ProblemKind;
 use super::input::{read_head, read_whole};
 use super::job::{JobKindImpl, KindPoll, Run, panic_message, report_plan_skips};
 use super::journal::{RecordedAction, ResumeState, mtime_ns};
 use super::plan::{Action, Plan, PlanItem, PlanWarning, Resolver, SkipReason};
+use super::render::OutputRequest;
 use super::scan::{Entry, ScanOptions, Scanned, SymlinkPolicy};
 use super::spec::{JobKind, NameTemplate, ThumbSpec, normalize_path, parent_dir};
 use super::thumbnail::{
-    MAX_FILE_BYTES, ThumbParams, detect_format, has_image_extension, make_thumbnail,
+    DecodeWarning, MAX_FILE_BYTES, detect_format, has_image_extension,
+    make_thumbnails_on_this_thread,
 };
 
 /// How many images a dry run thumbnails to estimate the output size.
@@ -101,15 +104,19 @@ impl ThumbJob {
         }
     }
 
-    fn params(&self, size_px: u32) -> ThumbParams {
-        ThumbParams {
+    /// What to render for one output of `size_px`.
+    fn request(&self, size_px: u32) -> OutputRequest {
+        OutputRequest {
             max_side_px: size_px,
             format: self.spec.format,
             quality: self.spec.quality,
+            lossless: self.spec.lossless,
+            metadata: self.spec.metadata,
+            color: self.spec.color,
         }
     }
 
-    /// One image: read once, then each of its outputs.
+    /// One image: read once, decoded once, then each of its outputs.
     fn process(&self, run: &Run, plan: &Plan, unit_index: usize, unit: &Unit) {
         let core = &run.core;
         let entry = &unit.entry;
@@ -131,7 +138,6 @@ impl ThumbJob {
                 return;
             }
         }
-        let mut made = Vec::new();
         let done_before: Vec<usize> = {
             let st = self.state();
             st.made
@@ -140,21 +146,69 @@ impl ThumbJob {
                 .map(|(i, _)| *i)
                 .collect()
         };
-        for &(index, size_px) in &unit.outputs {
-            if run.stopping() {
+        // Every size still to make, from one decode.
+        let todo: Vec<(usize, u32)> = unit
+            .outputs
+            .iter()
+            .copied()
+            .filter(|(index, _)| !done_before.contains(index))
+            .collect();
+        let requests: Vec<OutputRequest> = todo.iter().map(|&(_, px)| self.request(px)).collect();
+        let rendered = catch_unwind(AssertUnwindSafe(|| {
+            make_thumbnails_on_this_thread(&data, &requests)
+        }))
+        .unwrap_or_else(|panic| {
+            Err(ItemError::Internal(format!(
+                "the decoder stopped: {}",
+                panic_message(&*panic)
+            )))
+        });
+        drop(data);
+        let thumbs = match rendered {
+            Ok(t) => t,
+            Err(e @ (ItemError::NotAnImage | ItemError::Empty)) => {
+                // A file that only claims to be an image by its name is an error; anything else
+                // that is not an image is passed over.
+                let kind = if has_image_extension(&entry.name) {
+                    ProblemKind::Error
+                } else {
+                    ProblemKind::Skipped
+                };
+                core.problem(&entry.source, kind, e);
+                core.item_done(entry.size);
                 return;
             }
-            if done_before.contains(&index) {
-                // Made before the disk filled up.
-                continue;
+            Err(e) => {
+                core.problem(&entry.source, ProblemKind::Error, e);
+                core.item_done(entry.size);
+                return;
+            }
+        };
+        for warning in &thumbs.warnings {
+            core.warning(&entry.source, decode_warning_text(warning));
+        }
+        for out in &thumbs.outputs {
+            if let ColorOutcome::Ignored(why) = &out.color {
+                core.warning(
+                    &entry.source,
+                    format!("colour profile not applied ({why}): colours read as sRGB"),
+                );
+                break;
+            }
+        }
+        let mut made = Vec::new();
+        for (&(index, _), thumb) in todo.iter().zip(&thumbs.outputs) {
+            if run.stopping() {
+                self.state().made.extend(made);
+                return;
             }
             let item = &plan.items[index];
             let Some(dest) = item.output.as_deref() else {
                 continue;
             };
-            match self.make_one(run, &data, size_px, dest, &item.action, &entry.name) {
-                Ok(bytes) => {
-                    core.add_output(dest.to_path_buf(), bytes);
+            match Self::put_in_place(run, &thumb.encoded, dest, &item.action) {
+                Ok(()) => {
+                    core.add_output(dest.to_path_buf(), thumb.encoded.len() as u64);
                     run.journal_done(index, dest);
                     made.push((index, dest.to_path_buf()));
                 }
@@ -162,9 +216,9 @@ impl ThumbJob {
                     self.state().made.extend(made);
                     return;
                 }
-                Err(Some((_, ItemError::Write { path, cause }))) if cause.is_disk_full() => {
+                Err(Some(ItemError::Write { path, cause })) if cause.is_disk_full() => {
                     // One clear pause instead of an error for every item that follows; this
-                    // image is done again after Resume.
+                    // image's missing sizes are made after Resume.
                     let folder = if path == dest {
                         super::spec::parent_dir(dest).to_path_buf()
                     } else {
@@ -177,13 +231,7 @@ impl ThumbJob {
                     run.disk_full(&folder);
                     return;
                 }
-                Err(Some((kind, err))) => {
-                    core.problem(&entry.source, kind, err);
-                    // One problem per image: the decode failed for every size alike.
-                    if !matches!(kind, ProblemKind::Error) || made.is_empty() {
-                        break;
-                    }
-                }
+                Err(Some(err)) => core.problem(&entry.source, ProblemKind::Error, err),
             }
         }
         self.state().made.extend(made);
@@ -345,53 +393,25 @@ impl ThumbJob {
         (items, units)
     }
 
-    /// Makes one thumbnail and puts it in place. `Err(None)`: cancelled.
-    fn make_one(
-        &self,
+    /// Writes one encoded thumbnail under a temporary name and puts it in place as planned.
+    /// `Err(None)`: cancelled.
+    fn put_in_place(
         run: &Run,
-        data: &[u8],
-        size_px: u32,
+        encoded: &[u8],
         dest: &Path,
         action: &Action,
-        name: &str,
-    ) -> Result<u64, Option<(ProblemKind, ItemError)>> {
-        let params = self.params(size_px);
-        let thumb = catch_unwind(AssertUnwindSafe(|| make_thumbnail(data, &params)))
-            .unwrap_or_else(|panic| {
-                Err(ItemError::Internal(format!(
-                    "the decoder stopped: {}",
-                    panic_message(&*panic)
-                )))
-            });
-        let thumb = match thumb {
-            Ok(t) => t,
-            Err(e @ (ItemError::NotAnImage | ItemError::Empty)) => {
-                // A file that only claims to be an image by its name is an error; anything else
-                // that is not an image is passed over.
-                let kind = if has_image_extension(name) {
-                    ProblemKind::Error
-                } else {
-                    ProblemKind::Skipped
-                };
-                return Err(Some((kind, e)));
-            }
-            Err(e) => return Err(Some((ProblemKind::Error, e))),
-        };
-        if run.stopping() {
-            return Err(None);
-        }
-        let error = |e| Some((ProblemKind::Error, e));
+    ) -> Result<(), Option<ItemError>> {
         if let Some(dir) = dest.parent() {
             run.create_dirs(dir).map_err(|cause| {
-                error(ItemError::Write {
+                Some(ItemError::Write {
                     path: dir.to_path_buf(),
                     cause,
                 })
             })?;
         }
-        let mut temp = run.create_temp(dest).map_err(error)?;
-        temp.write_all(&thumb.encoded).map_err(|e| {
-            error(ItemError::Write {
+        let mut temp = run.create_temp(dest).map_err(Some)?;
+        temp.write_all(encoded).map_err(|e| {
+            Some(ItemError::Write {
                 path: dest.to_path_buf(),
                 cause: super::error::IoCause::of(e),
             })
@@ -399,8 +419,16 @@ impl ThumbJob {
         if run.stopping() {
             return Err(None);
         }
-        run.place(temp, dest, action).map_err(error)?;
-        Ok(thumb.encoded.len() as u64)
+        run.place(temp, dest, action).map_err(Some)
+    }
+}
+
+/// A decoder's note in the user's terms.
+fn decode_warning_text(warning: &DecodeWarning) -> &'static str {
+    match warning {
+        DecodeWarning::MissingEndMarker => {
+            "the JPEG has no end marker; every scan was complete, so it was decoded"
+        }
     }
 }
 
@@ -482,13 +510,20 @@ impl JobKindImpl for ThumbJob {
             ) {
                 continue;
             }
-            for &(_, size_px) in &unit.outputs {
-                if let Ok(Ok(t)) = catch_unwind(AssertUnwindSafe(|| {
-                    make_thumbnail(&data, &self.params(size_px))
-                })) {
-                    made += 1;
-                    bytes += t.encoded.len() as u64;
-                }
+            let requests: Vec<OutputRequest> = unit
+                .outputs
+                .iter()
+                .map(|&(_, px)| self.request(px))
+                .collect();
+            if let Ok(Ok(t)) = catch_unwind(AssertUnwindSafe(|| {
+                make_thumbnails_on_this_thread(&data, &requests)
+            })) {
+                made += t.outputs.len() as u64;
+                bytes += t
+                    .outputs
+                    .iter()
+                    .map(|o| o.encoded.len() as u64)
+                    .sum::<u64>();
             }
         }
         (made > 0).then(|| bytes * plan.summary.outputs / made)

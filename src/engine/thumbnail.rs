@@ -51,22 +51,17 @@ pub fn has_image_extension(name: &str) -> bool {
 /// stripped, colours converted to sRGB, lossy WebP). Keeps its decoder and render state in
 /// thread-locals, so each worker thread builds them once.
 pub fn make_thumbnail(data: &[u8], params: &ThumbParams) -> Result<Thumbnail, ItemError> {
-    let request = OutputRequest::from_params(params);
-    WORKER_SCRATCH.with(|scratch| {
-        let mut scratch = scratch.borrow_mut();
-        let made = make_thumbnails(data, &[request], &mut scratch)?;
-        let warnings = made.warnings;
-        let r = made
-            .outputs
-            .into_iter()
-            .next()
-            .ok_or_else(|| ItemError::Internal("no thumbnail rendered".to_owned()))?;
-        Ok(Thumbnail {
-            encoded: r.encoded,
-            width: r.width_px,
-            height: r.height_px,
-            warnings,
-        })
+    let made = make_thumbnails_on_this_thread(data, &[OutputRequest::from_params(params)])?;
+    let r = made
+        .outputs
+        .into_iter()
+        .next()
+        .ok_or_else(|| ItemError::Internal("no thumbnail rendered".to_owned()))?;
+    Ok(Thumbnail {
+        encoded: r.encoded,
+        width: r.width_px,
+        height: r.height_px,
+        warnings: made.warnings,
     })
 }
 
@@ -79,6 +74,19 @@ pub struct ThumbScratch {
 
 thread_local! {
     static WORKER_SCRATCH: RefCell<ThumbScratch> = RefCell::new(ThumbScratch::default());
+}
+
+/// [`make_thumbnails`] with this worker thread's reusable decoder and render state.
+pub fn make_thumbnails_on_this_thread(
+    data: &[u8],
+    requests: &[OutputRequest],
+) -> Result<Thumbnails, ItemError> {
+    WORKER_SCRATCH
+        .try_with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => make_thumbnails(data, requests, &mut scratch),
+            Err(_) => make_thumbnails(data, requests, &mut ThumbScratch::default()),
+        })
+        .unwrap_or_else(|_| make_thumbnails(data, requests, &mut ThumbScratch::default()))
 }
 
 /// The thumbnails of one image file, in the order of the requests, and what the decoder noted.

@@ -11,6 +11,8 @@
 
 use std::path::PathBuf;
 
+use crate::engine::color::ColorMode;
+use crate::engine::metadata::MetadataPolicy;
 use crate::engine::{
     ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, ExistingArchive, JobSpec,
     MAX_THUMB_SIDE_PX, NameTemplate, ThumbFormat, ThumbSpec, ZipSpec, default_workers, parent_dir,
@@ -169,6 +171,12 @@ pub struct Settings {
     pub name_template: String,
     pub thumb_format: ThumbFormat,
     pub jpeg_quality: u8,
+    /// WebP thumbnails lossless instead of lossy.
+    pub webp_lossless: bool,
+    /// What EXIF/XMP metadata thumbnails keep.
+    pub metadata: MetadataPolicy,
+    /// Convert colours to sRGB, or keep the source's ICC profile.
+    pub color: ColorMode,
     pub on_conflict: ConflictPolicy,
     /// `None`: one worker per core.
     pub workers: Option<usize>,
@@ -186,6 +194,9 @@ impl Default for Settings {
             name_template: String::new(),
             thumb_format: ThumbFormat::Jpeg,
             jpeg_quality: DEFAULT_JPEG_QUALITY,
+            webp_lossless: false,
+            metadata: MetadataPolicy::Strip,
+            color: ColorMode::ConvertToSrgb,
             on_conflict: ConflictPolicy::Update,
             workers: None,
         }
@@ -237,6 +248,9 @@ impl Settings {
             name_template: self.name_template(),
             format: self.thumb_format,
             quality: self.jpeg_quality.clamp(1, 100),
+            lossless: self.webp_lossless,
+            metadata: self.metadata,
+            color: self.color,
             on_conflict: self.on_conflict,
             only: Vec::new(),
         }

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, RichText};
 
+use crate::engine::color::ColorMode;
+use crate::engine::metadata::MetadataPolicy;
 use crate::engine::{ConflictPolicy, JobKind, ThumbFormat};
 
 use super::super::dialogs::DialogRequest;
@@ -30,8 +32,26 @@ const EXAMPLE_IMAGE_NAME: &str = "IMG_0001.jpg";
 /// Height of the button that queues the job.
 const START_BUTTON_HEIGHT: f32 = 34.0;
 
-pub fn show(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>) {
+/// The job column: its settings in a scroll area no taller than `settings_max_height` points,
+/// and the Start button under them, always in view.
+pub fn show(
+    ui: &mut egui::Ui,
+    state: &mut UiState,
+    settings_max_height: f32,
+    commands: &mut Vec<Command>,
+) {
     ui.separator();
+    egui::ScrollArea::vertical()
+        .id_salt("job-settings-scroll")
+        .max_height(settings_max_height)
+        .auto_shrink([false, true])
+        .show(ui, |ui| settings(ui, state, commands));
+    ui.add_space(8.0);
+    start_button(ui, state, commands);
+    ui.add_space(4.0);
+}
+
+fn settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>) {
     section_heading(ui, "Job", None);
     ui.horizontal(|ui| {
         let operation = &mut state.settings.operation;
@@ -45,15 +65,12 @@ pub fn show(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>)
         Operation::Compress => compress_settings(ui, state, commands),
         Operation::Thumbnails => thumbnail_settings(ui, state, commands),
     }
-    ui.add_space(8.0);
-    start_button(ui, state, commands);
-    ui.add_space(4.0);
 }
 
 fn settings_grid(ui: &mut egui::Ui, id: &str, add_rows: impl FnOnce(&mut egui::Ui)) {
     egui::Grid::new(id)
         .num_columns(2)
-        .spacing([12.0, 8.0])
+        .spacing([12.0, 6.0])
         .min_col_width(72.0)
         .show(ui, add_rows);
 }
@@ -303,20 +320,61 @@ fn thumbnail_settings(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec
         ui.end_row();
 
         let quality_label = row_label(ui, "Quality");
-        let is_jpeg = settings.thumb_format == ThumbFormat::Jpeg;
-        let slider = ui
-            .add_enabled(
-                is_jpeg,
-                egui::Slider::new(&mut settings.jpeg_quality, 1..=100),
-            )
-            .labelled_by(quality_label.id);
-        if is_jpeg {
-            slider.on_hover_text("JPEG quality: higher is sharper and larger");
-        } else {
-            slider.on_disabled_hover_text(
-                "Only JPEG has a quality: PNG and WebP thumbnails are lossless",
-            );
-        }
+        let lossy = match settings.thumb_format {
+            ThumbFormat::Jpeg => true,
+            ThumbFormat::Webp => !settings.webp_lossless,
+            ThumbFormat::Png => false,
+        };
+        ui.horizontal(|ui| {
+            let slider = ui
+                .add_enabled(
+                    lossy,
+                    egui::Slider::new(&mut settings.jpeg_quality, 1..=100),
+                )
+                .labelled_by(quality_label.id);
+            if lossy {
+                slider.on_hover_text("Higher is sharper and larger");
+            } else {
+                slider.on_disabled_hover_text("Lossless: PNG, and WebP when lossless is chosen");
+            }
+            if settings.thumb_format == ThumbFormat::Webp {
+                ui.checkbox(&mut settings.webp_lossless, "Lossless")
+                    .on_hover_text("Lossless WebP: exact pixels, files about 6 times larger");
+            }
+        });
+        ui.end_row();
+
+        row_label(ui, "Metadata");
+        ui.horizontal(|ui| {
+            ui.spacing_mut().item_spacing.x = 4.0;
+            for policy in MetadataPolicy::ALL {
+                let (label, hint) = match policy {
+                    MetadataPolicy::Strip => (
+                        "None",
+                        "No EXIF or XMP: no GPS position, no camera serial (the private choice)",
+                    ),
+                    MetadataPolicy::KeepSafe => (
+                        "Safe",
+                        "Copyright, artist, date taken, camera and lens; no GPS, serial numbers, maker notes or XMP",
+                    ),
+                    MetadataPolicy::Keep => ("All", "All EXIF and XMP, GPS included"),
+                };
+                ui.selectable_value(&mut settings.metadata, policy, label)
+                    .on_hover_text(hint);
+            }
+        });
+        ui.end_row();
+
+        row_label(ui, "Colours");
+        ui.horizontal(|ui| {
+            ui.spacing_mut().item_spacing.x = 4.0;
+            ui.selectable_value(&mut settings.color, ColorMode::ConvertToSrgb, "sRGB")
+                .on_hover_text(
+                    "Convert colour profiles (Display P3, Adobe RGB…) to sRGB: right in every viewer",
+                );
+            ui.selectable_value(&mut settings.color, ColorMode::KeepProfile, "Keep profile")
+                .on_hover_text("Keep the photo's colour profile embedded (needs a colour-managed viewer)");
+        });
         ui.end_row();
 
         row_label(ui, "Name taken");

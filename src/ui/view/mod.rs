@@ -25,6 +25,11 @@ use super::format;
 use super::settings::WORKERS_RANGE;
 use super::state::{Command, UiState};
 
+/// The height the inputs list keeps at least, above the job settings, in points.
+const INPUTS_MIN_HEIGHT: f32 = 250.0;
+/// The Start button with its spacing, in points.
+const START_ROW_HEIGHT: f32 = 56.0;
+
 /// Width of the left column (inputs and job settings) when the window opens.
 const LEFT_PANEL_DEFAULT_WIDTH: f32 = 410.0;
 
@@ -48,6 +53,10 @@ pub fn draw(
         .size_range(340.0..=640.0)
         .frame(egui::Frame::side_top_panel(ui.style()).inner_margin(panel_margin))
         .show(ui, |ui| {
+            // The job settings take what they need, but leave the inputs list room to be
+            // useful; on a short window the settings scroll instead.
+            let settings_max_height =
+                (ui.available_height() - INPUTS_MIN_HEIGHT - START_ROW_HEIGHT).max(120.0);
             egui::Panel::bottom("job-settings")
                 .resizable(false)
                 .show_separator_line(false)
@@ -55,7 +64,9 @@ pub fn draw(
                     top: 10,
                     ..Default::default()
                 }))
-                .show(ui, |ui| job_panel::show(ui, state, commands));
+                .show(ui, |ui| {
+                    job_panel::show(ui, state, settings_max_height, commands)
+                });
             egui::CentralPanel::no_frame().show(ui, |ui| inputs_panel::show(ui, state, commands));
         });
     egui::CentralPanel::default()
