@@ -106,7 +106,7 @@ fn entry_size_boundary() {
 #[test]
 #[ignore = "writes a 4 GiB archive; run by .ci/run"]
 fn offset_boundary() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = big_tempdir(5 << 30);
     let engine = Engine::new(2);
     let root = tmp.path().join("o");
     fs::create_dir_all(&root).unwrap();

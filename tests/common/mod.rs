@@ -304,3 +304,34 @@ pub fn assert_archive_matches(archive: &Path, expected: &Expected) {
         }
     }
 }
+
+/// A temporary folder for a test that writes an archive of several GiB: inside
+/// `SHRINKWRAP_BIG_TMPDIR` when set (`.ci/run` mounts a tmpfs there, since a CI machine's disk may
+/// have less free space than the archive needs), else in the system temporary folder.
+///
+/// Fails with a clear message when the folder has less than `need_bytes` free, rather than
+/// letting the test die half-way on "No space left on device".
+#[allow(dead_code)]
+pub fn big_tempdir(need_bytes: u64) -> tempfile::TempDir {
+    let tmp = match std::env::var_os("SHRINKWRAP_BIG_TMPDIR") {
+        Some(dir) => tempfile::tempdir_in(dir).unwrap(),
+        None => tempfile::tempdir().unwrap(),
+    };
+    let out = Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    let avail: u64 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(u64::MAX);
+    assert!(
+        avail >= need_bytes,
+        "{} has {avail} bytes free, this test needs {need_bytes}; set SHRINKWRAP_BIG_TMPDIR to a \
+         folder with room (a tmpfs will do)",
+        tmp.path().display()
+    );
+    tmp
+}
