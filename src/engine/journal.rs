@@ -34,6 +34,8 @@ use super::spec::JobSpec;
 pub const JOURNAL_VERSION: u32 = 1;
 /// Records are synced to disk at most this often.
 pub const SYNC_INTERVAL: Duration = Duration::from_millis(250);
+/// Room kept for the records written between two syncs.
+const DONE_BUFFER_BYTES: usize = 16 << 10;
 /// Journal files end with this.
 const EXTENSION: &str = "journal";
 /// Where journals that cannot be resumed are moved.
@@ -105,12 +107,55 @@ enum Record {
     },
 }
 
-fn line(record: &Record) -> io::Result<Vec<u8>> {
-    let json = serde_json::to_vec(record).map_err(io::Error::other)?;
-    let mut out = format!("{:08x} ", crc32fast::hash(&json)).into_bytes();
-    out.extend_from_slice(&json);
+/// Appends one record to `out` as `<CRC-32, 8 hex digits> <JSON>\n`, serialized in place (no
+/// copy of the record, no allocation once `out` has room).
+fn append_line(out: &mut Vec<u8>, record: &impl Serialize) -> io::Result<()> {
+    let start = out.len();
+    out.extend_from_slice(b"00000000 ");
+    if let Err(e) = serde_json::to_writer(&mut *out, record) {
+        out.truncate(start);
+        return Err(io::Error::other(e));
+    }
+    let crc = crc32fast::hash(&out[start + 9..]);
+    let mut hex = [0u8; 8];
+    for (i, digit) in hex.iter_mut().enumerate() {
+        *digit = b"0123456789abcdef"[((crc >> (28 - 4 * i)) & 0xF) as usize];
+    }
+    out[start..start + 8].copy_from_slice(&hex);
     out.push(b'\n');
-    Ok(out)
+    Ok(())
+}
+
+/// [`Record::Plan`] as written: borrowed from the plan, items serialized one by one, so recording
+/// a plan of 100,000 items copies none of them.
+#[derive(Serialize)]
+struct PlanRecordRef<'a> {
+    t: &'static str,
+    archive: Option<(&'a Path, RecordedAction)>,
+    items: PlanItemsRef<'a>,
+}
+
+struct PlanItemsRef<'a>(&'a Plan);
+
+impl Serialize for PlanItemsRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct ItemRef<'a> {
+            input: &'a Path,
+            output: Option<&'a Path>,
+            action: RecordedAction,
+            reason: Option<String>,
+        }
+        serializer.collect_seq(self.0.items.iter().map(|i| ItemRef {
+            input: &i.input,
+            output: i.output.as_deref(),
+            action: RecordedAction::from(&i.action),
+            reason: match &i.action {
+                Action::Skip(r) => Some(r.to_string()),
+                _ => None,
+            },
+        }))
+    }
 }
 
 fn parse_line(text: &str) -> Option<Record> {
@@ -170,14 +215,19 @@ impl JournalWriter {
             let _ = fs::remove_file(&making);
             return Err(io::Error::other("journal is locked"));
         }
-        let mut journal = JournalWriter {
-            file,
-            path,
-            buffer: line(&Record::Job {
+        let mut buffer = Vec::new();
+        append_line(
+            &mut buffer,
+            &Record::Job {
                 version: JOURNAL_VERSION,
                 spec: spec.clone(),
                 started_ns,
-            })?,
+            },
+        )?;
+        let mut journal = JournalWriter {
+            file,
+            path,
+            buffer,
             last_sync: Instant::now(),
         };
         if let Err(e) = journal
@@ -215,36 +265,33 @@ impl JournalWriter {
 
     /// Records the plan (synced at once: resuming needs it).
     pub fn plan(&mut self, plan: &Plan) -> io::Result<()> {
-        let record = Record::Plan {
-            archive: plan
-                .archive
-                .as_ref()
-                .map(|a| (a.path.clone(), RecordedAction::from(&a.action))),
-            items: plan
-                .items
-                .iter()
-                .map(|i| RecordedItem {
-                    input: i.input.clone(),
-                    output: i.output.clone(),
-                    action: RecordedAction::from(&i.action),
-                    reason: match &i.action {
-                        Action::Skip(r) => Some(r.to_string()),
-                        _ => None,
-                    },
-                })
-                .collect(),
-        };
-        self.buffer.extend(line(&record)?);
-        self.sync()
+        append_line(
+            &mut self.buffer,
+            &PlanRecordRef {
+                t: "plan",
+                archive: plan
+                    .archive
+                    .as_ref()
+                    .map(|a| (a.path.as_path(), RecordedAction::from(&a.action))),
+                items: PlanItemsRef(plan),
+            },
+        )?;
+        let synced = self.sync();
+        // The plan's line may have been megabytes; the records after it are tens of bytes.
+        self.buffer = Vec::with_capacity(DONE_BUFFER_BYTES);
+        synced
     }
 
     /// Records that plan item `item` is in place; synced within [`SYNC_INTERVAL`].
     pub fn done(&mut self, item: usize, meta: &fs::Metadata) -> io::Result<()> {
-        self.buffer.extend(line(&Record::Done {
-            item,
-            bytes: meta.len(),
-            mtime_ns: mtime_ns(meta),
-        })?);
+        append_line(
+            &mut self.buffer,
+            &Record::Done {
+                item,
+                bytes: meta.len(),
+                mtime_ns: mtime_ns(meta),
+            },
+        )?;
         if self.last_sync.elapsed() >= SYNC_INTERVAL {
             self.sync()?;
         }
@@ -501,6 +548,59 @@ mod tests {
     }
 
     #[test]
+    fn a_recorded_plan_reads_back_item_by_item() {
+        use crate::engine::plan::{PlanItem, PlannedFile, SkipReason};
+        let dir = tempfile::tempdir().unwrap();
+        let spec = JobSpec::Zip(ZipSpec::new(
+            vec![dir.path().to_path_buf()],
+            dir.path().join("a.zip"),
+        ));
+        let item = |input: &str, output: Option<&str>, action| PlanItem {
+            input: input.into(),
+            output: output.map(PathBuf::from),
+            action,
+            input_bytes: 7,
+        };
+        let plan = Plan {
+            job: crate::engine::JobId(4),
+            kind: crate::engine::spec::JobKind::Zip,
+            name: "a.zip".into(),
+            destination: dir.path().join("a.zip"),
+            archive: Some(PlannedFile {
+                path: dir.path().join("a.zip"),
+                action: Action::Overwrite,
+            }),
+            items: vec![
+                item("d/x \"quoted\"\n.txt", Some("d/x.txt"), Action::Write),
+                item("d/y", None, Action::Skip(SkipReason::Exists)),
+            ],
+            warnings: Vec::new(),
+            summary: Default::default(),
+        };
+        let mut j = JournalWriter::create(&dir.path().join("journal"), &spec).unwrap();
+        j.plan(&plan).unwrap();
+        drop(j);
+        let (found, aside) = list_unfinished(&dir.path().join("journal"));
+        assert!(aside.is_empty(), "{aside:?}");
+        let resume = &found[0].resume;
+        assert_eq!(
+            resume.archive,
+            Some((dir.path().join("a.zip"), RecordedAction::Overwrite))
+        );
+        let items = resume.items.as_ref().unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].input, PathBuf::from("d/x \"quoted\"\n.txt"));
+        assert_eq!(items[0].output, Some(PathBuf::from("d/x.txt")));
+        assert_eq!(items[0].action, RecordedAction::Write);
+        assert_eq!(items[1].action, RecordedAction::Skip);
+        assert_eq!(
+            items[1].reason.as_deref(),
+            Some(SkipReason::Exists.to_string().as_str())
+        );
+        assert_eq!(found[0].outputs_total, 1);
+    }
+
+    #[test]
     fn damaged_newer_and_orphaned_journals_are_set_aside() {
         let dir = tempfile::tempdir().unwrap();
         let jdir = dir.path().join("journal");
@@ -513,15 +613,17 @@ mod tests {
         drop(j);
         let mut f = OpenOptions::new().append(true).open(&damaged).unwrap();
         f.write_all(b"zzzz not a record\n").unwrap();
-        f.write_all(
-            &line(&Record::Done {
+        let mut record = Vec::new();
+        append_line(
+            &mut record,
+            &Record::Done {
                 item: 1,
                 bytes: 1,
                 mtime_ns: 1,
-            })
-            .unwrap(),
+            },
         )
         .unwrap();
+        f.write_all(&record).unwrap();
         drop(f);
         // From a newer version.
         let newer = jdir.join("9-newer.journal");
