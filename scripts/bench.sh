@@ -494,13 +494,25 @@ for w in "${WL[@]}"; do report "$w"; done
 per_item=0
 for w in tiny1k tiny10k tiny100k; do wants $w && per_item=1; done
 if [ $per_item = 1 ]; then
-  echo; echo "== per-item cost (wall time / files, medians)"
-  printf '%-10s %8s %14s %14s %10s\n' "files" "" "ours us/file" "Info-ZIP us/file" "Info-ZIP/ours"
+  echo; echo "== per-item cost (medians): wall time / files, and the marginal cost per file beyond the row before"
+  echo "   (the marginal figure leaves out what a run costs whatever its size: start-up, threads, the final sync)"
+  printf '%-10s %14s %16s %14s %16s %12s\n' "files" "ours us/file" "ours marginal" "Info-ZIP us/file" "Info-ZIP marginal" "Info-ZIP/ours"
+  prev_n="" prev_o="" prev_i=""
   for w in tiny1k tiny10k tiny100k; do
     wants $w || continue
-    o=$(awk -v t="$(mw "ours_$w")" -v n="${IN_ITEMS[$w]}" 'BEGIN{ printf "%.1f", t * 1e6 / n }')
-    i=$(ran "izip_$w" && awk -v t="$(mw "izip_$w")" -v n="${IN_ITEMS[$w]}" 'BEGIN{ printf "%.1f", t * 1e6 / n }' || echo n/a)
-    printf '%-10s %8s %14s %14s %10s\n' "${IN_ITEMS[$w]}" "" "$o" "$i" "$(ratio "$i" "$o")x"
+    n=${IN_ITEMS[$w]}
+    to=$(mw "ours_$w")
+    ti=$(ran "izip_$w" && mw "izip_$w" || echo "")
+    o=$(awk -v t="$to" -v n="$n" 'BEGIN{ printf "%.1f", t * 1e6 / n }')
+    i=$([ -n "$ti" ] && awk -v t="$ti" -v n="$n" 'BEGIN{ printf "%.1f", t * 1e6 / n }' || echo n/a)
+    mo="-" mi="-"
+    if [ -n "$prev_n" ]; then
+      mo=$(awk -v t="$to" -v p="$prev_o" -v n="$n" -v q="$prev_n" 'BEGIN{ printf "%.1f", (t - p) * 1e6 / (n - q) }')
+      [ -n "$ti" ] && [ -n "$prev_i" ] &&
+        mi=$(awk -v t="$ti" -v p="$prev_i" -v n="$n" -v q="$prev_n" 'BEGIN{ printf "%.1f", (t - p) * 1e6 / (n - q) }')
+    fi
+    printf '%-10s %14s %16s %14s %16s %12s\n' "$n" "$o" "$mo" "$i" "$mi" "$(ratio "$i" "$o")x"
+    prev_n=$n prev_o=$to prev_i=$ti
   done
 fi
 
