@@ -1,6 +1,7 @@
 //! Encoding thumbnails: 8-bit pixels in, a JPEG, PNG or WebP file with its metadata out.
 //!
-//! Owns: the pixel encoders (JPEG and PNG through the `image` crate, WebP lossy and lossless
+//! Owns: the pixel encoders (JPEG through libjpeg-turbo with its standard settings, one reused
+//! compressor per worker: [`libjpeg`]; PNG through the `image` crate; WebP lossy and lossless
 //! through libwebp, built from source by `libwebp-sys` with `cc`), flattening alpha on white for
 //! JPEG, and putting the ICC profile, EXIF block and XMP packet into each container through
 //! `img-parts`: JPEG APP2 `ICC_PROFILE` / APP1 `Exif` / APP1 XMP segments (ICC.1:2022 annex
@@ -12,7 +13,6 @@
 
 use std::ffi::c_int;
 
-use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
 use image::{ExtendedColorType, ImageEncoder};
 use img_parts::jpeg::{Jpeg, JpegSegment, markers};
@@ -24,6 +24,9 @@ use img_parts::{Bytes, ImageEXIF, ImageICC};
 use super::color::PixelLayout;
 use super::error::ItemError;
 use super::spec::ThumbFormat;
+
+mod libjpeg;
+use libjpeg::{LibjpegEncoder, Samples};
 
 /// How to encode one thumbnail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,10 +53,12 @@ impl Embedded<'_> {
     }
 }
 
-/// Per-worker buffers of the encoders (flattened or expanded pixels).
+/// Per-worker state of the encoders: flattened or expanded pixels, and the JPEG compressor
+/// (created on first use, then reused).
 #[derive(Default)]
 pub struct EncodeScratch {
     pixels: Vec<u8>,
+    jpeg: Option<LibjpegEncoder>,
 }
 
 /// Encodes `pixels` (`layout`, `width_px` x `height_px`, rows unpadded) and embeds `meta`.
@@ -82,22 +87,36 @@ pub fn encode(
     let mut out = Vec::new();
     match params.format {
         ThumbFormat::Jpeg => {
-            let (data, color) = match layout {
-                PixelLayout::Gray => (pixels, ExtendedColorType::L8),
-                PixelLayout::Rgb => (pixels, ExtendedColorType::Rgb8),
+            let EncodeScratch {
+                pixels: flattened,
+                jpeg,
+            } = scratch;
+            let (data, samples) = match layout {
+                PixelLayout::Gray => (pixels, Samples::Gray),
+                PixelLayout::Rgb => (pixels, Samples::Rgb),
                 PixelLayout::GrayAlpha | PixelLayout::Rgba => {
-                    flatten_on_white(pixels, layout, &mut scratch.pixels);
-                    let color = if layout.is_gray() {
-                        ExtendedColorType::L8
+                    flatten_on_white(pixels, layout, flattened);
+                    let samples = if layout.is_gray() {
+                        Samples::Gray
                     } else {
-                        ExtendedColorType::Rgb8
+                        Samples::Rgb
                     };
-                    (scratch.pixels.as_slice(), color)
+                    (flattened.as_slice(), samples)
                 }
             };
-            JpegEncoder::new_with_quality(&mut out, params.quality.clamp(1, 100))
-                .write_image(data, width_px, height_px, color)
-                .map_err(enc_err)?;
+            let encoder = match jpeg {
+                Some(encoder) => encoder,
+                None => jpeg.insert(LibjpegEncoder::new().map_err(ItemError::Encode)?),
+            };
+            encoder
+                .encode(
+                    data,
+                    samples,
+                    (width_px, height_px),
+                    params.quality,
+                    &mut out,
+                )
+                .map_err(ItemError::Encode)?;
         }
         ThumbFormat::Png => {
             let color = match layout {

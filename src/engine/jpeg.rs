@@ -302,7 +302,7 @@ unsafe extern "C-unwind" fn progress_monitor(cinfo: &mut lj::jpeg_common_struct)
 ///
 /// # Safety
 /// `err` must be an initialised libjpeg error manager.
-unsafe fn describe(err: &mut lj::jpeg_error_mgr) -> (c_int, String) {
+pub(crate) unsafe fn describe(err: &mut lj::jpeg_error_mgr) -> (c_int, String) {
     let code = err.msg_code;
     let Some(template) = message_template(err) else {
         return (code, format!("libjpeg error {code}"));
