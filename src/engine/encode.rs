@@ -424,6 +424,67 @@ mod tests {
         }
     }
 
+    /// The components of the JPEG frame header (SOFn): `(marker, [(h, v) sampling factors])`.
+    fn frame_header(file: &[u8]) -> (u8, Vec<(u8, u8)>) {
+        let mut at = 2;
+        while at + 4 <= file.len() {
+            assert_eq!(file[at], 0xFF, "a marker at {at}");
+            let marker = file[at + 1];
+            let len = usize::from(u16::from_be_bytes([file[at + 2], file[at + 3]]));
+            if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
+                let seg = &file[at + 4..at + 2 + len];
+                let n = usize::from(seg[5]);
+                let factors = (0..n)
+                    .map(|i| (seg[7 + 3 * i] >> 4, seg[7 + 3 * i] & 15))
+                    .collect();
+                return (marker, factors);
+            }
+            at += 2 + len;
+        }
+        panic!("no frame header");
+    }
+
+    #[test]
+    fn jpeg_is_baseline_4_2_0_like_libjpeg_turbo_and_the_compressor_is_reused() {
+        let mut scratch = EncodeScratch::default();
+        let params = EncodeParams {
+            format: ThumbFormat::Jpeg,
+            quality: 85,
+            lossless: false,
+        };
+        // Several sizes through one compressor, the second larger than its first buffer.
+        for (w, h) in [(40u32, 30u32), (512, 384), (7, 3), (40, 30)] {
+            let px: Vec<u8> = (0..w * h)
+                .flat_map(|i| {
+                    let (x, y) = (i % w, i / w);
+                    [(x * 255 / w) as u8, (y * 255 / h) as u8, 128]
+                })
+                .collect();
+            let file = encode(
+                &px,
+                PixelLayout::Rgb,
+                (w, h),
+                &params,
+                &Embedded::default(),
+                &mut scratch,
+            )
+            .unwrap();
+            // SOF0 (baseline sequential, T.81 B.2.2) with luma 2x2 and chroma 1x1: 4:2:0.
+            assert_eq!(frame_header(&file), (0xC0, vec![(2, 2), (1, 1), (1, 1)]));
+            let back = image::load_from_memory(&file).unwrap().to_rgb8();
+            assert_eq!(back.dimensions(), (w, h));
+            let err: u64 = back
+                .as_raw()
+                .iter()
+                .zip(&px)
+                .map(|(a, b)| u64::from(a.abs_diff(*b)))
+                .sum();
+            let mean = err as f64 / px.len() as f64;
+            eprintln!("{w}x{h}: mean error {mean}");
+            assert!(mean < 8.0, "{w}x{h}: mean error {mean}");
+        }
+    }
+
     #[test]
     fn jpeg_flattens_alpha_on_white_and_keeps_grey() {
         let px = [0, 0, 0, 0, 200, 30, 30, 255];
