@@ -480,8 +480,10 @@ mod tests {
                 .map(|(a, b)| u64::from(a.abs_diff(*b)))
                 .sum();
             let mean = err as f64 / px.len() as f64;
-            eprintln!("{w}x{h}: mean error {mean}");
-            assert!(mean < 8.0, "{w}x{h}: mean error {mean}");
+            // (7x3 is all edges: its chroma, averaged over 2x2 pixels, is far off.)
+            if w >= 16 {
+                assert!(mean < 3.0, "{w}x{h}: mean error {mean}");
+            }
         }
     }
 
