@@ -69,6 +69,19 @@ impl DecodeScratch {
         DecodeScratch::default()
     }
 
+    /// Takes back the pixels of a [`Decoded`] image once it is rendered, for the next JPEG
+    /// decode to write into (8-bit grey and RGB buffers of at most 4 MiB; others are freed).
+    pub fn recycle(&mut self, image: DynamicImage) {
+        let Some(jpeg) = self.jpeg.as_mut() else {
+            return;
+        };
+        match image {
+            DynamicImage::ImageLuma8(buffer) => jpeg.recycle(buffer.into_raw()),
+            DynamicImage::ImageRgb8(buffer) => jpeg.recycle(buffer.into_raw()),
+            _ => {}
+        }
+    }
+
     fn jpeg(&mut self) -> Result<&mut JpegDecoder, ItemError> {
         if self.jpeg.is_none() {
             let decoder = JpegDecoder::new()
@@ -724,6 +737,33 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn recycled_pixel_buffers_are_reused_and_give_the_same_pixels() {
+        let rgb = gradient_rgb(80, 60);
+        let big = encode(80, 60, Source::Rgb(&rgb), Coding::Baseline, 80);
+        let other = encode(80, 60, Source::Rgb(&rgb), Coding::Progressive, 60);
+        let small = image_crate_jpeg(33, 17);
+        let mut scratch = DecodeScratch::new();
+        let first = decode(&big, u32::MAX, &mut scratch).unwrap();
+        let first_pixels = first.image.as_bytes().to_vec();
+        let buffer_at = first.image.as_bytes().as_ptr();
+        scratch.recycle(first.image);
+        // A second image of the same size is written into the buffer given back, not a new one,
+        // and every pixel is its own (none left over from the first image).
+        let second = decode(&other, u32::MAX, &mut scratch).unwrap();
+        assert_eq!(second.image.as_bytes().as_ptr(), buffer_at);
+        let fresh = decode(&other, u32::MAX, &mut DecodeScratch::new()).unwrap();
+        assert_eq!(second.image.as_bytes(), fresh.image.as_bytes());
+        assert_ne!(second.image.as_bytes(), &first_pixels[..]);
+        scratch.recycle(second.image);
+        // A smaller image fits in it too; the length is the small image's.
+        let third = decode(&small, u32::MAX, &mut scratch).unwrap();
+        assert_eq!(third.image.as_bytes().as_ptr(), buffer_at);
+        assert_eq!(third.image.as_bytes().len(), 33 * 17 * 3);
+        let fresh = decode(&small, u32::MAX, &mut DecodeScratch::new()).unwrap();
+        assert_eq!(third.image.as_bytes(), fresh.image.as_bytes());
     }
 
     #[test]

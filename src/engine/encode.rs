@@ -1,6 +1,7 @@
 //! Encoding thumbnails: 8-bit pixels in, a JPEG, PNG or WebP file with its metadata out.
 //!
-//! Owns: the pixel encoders (JPEG and PNG through the `image` crate, WebP lossy and lossless
+//! Owns: the pixel encoders (JPEG through libjpeg-turbo with its standard settings, one reused
+//! compressor per worker: [`libjpeg`]; PNG through the `image` crate; WebP lossy and lossless
 //! through libwebp, built from source by `libwebp-sys` with `cc`), flattening alpha on white for
 //! JPEG, and putting the ICC profile, EXIF block and XMP packet into each container through
 //! `img-parts`: JPEG APP2 `ICC_PROFILE` / APP1 `Exif` / APP1 XMP segments (ICC.1:2022 annex
@@ -12,7 +13,6 @@
 
 use std::ffi::c_int;
 
-use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::PngEncoder;
 use image::{ExtendedColorType, ImageEncoder};
 use img_parts::jpeg::{Jpeg, JpegSegment, markers};
@@ -24,6 +24,9 @@ use img_parts::{Bytes, ImageEXIF, ImageICC};
 use super::color::PixelLayout;
 use super::error::ItemError;
 use super::spec::ThumbFormat;
+
+mod libjpeg;
+use libjpeg::{LibjpegEncoder, Samples};
 
 /// How to encode one thumbnail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,10 +53,12 @@ impl Embedded<'_> {
     }
 }
 
-/// Per-worker buffers of the encoders (flattened or expanded pixels).
+/// Per-worker state of the encoders: flattened or expanded pixels, and the JPEG compressor
+/// (created on first use, then reused).
 #[derive(Default)]
 pub struct EncodeScratch {
     pixels: Vec<u8>,
+    jpeg: Option<LibjpegEncoder>,
 }
 
 /// Encodes `pixels` (`layout`, `width_px` x `height_px`, rows unpadded) and embeds `meta`.
@@ -82,22 +87,36 @@ pub fn encode(
     let mut out = Vec::new();
     match params.format {
         ThumbFormat::Jpeg => {
-            let (data, color) = match layout {
-                PixelLayout::Gray => (pixels, ExtendedColorType::L8),
-                PixelLayout::Rgb => (pixels, ExtendedColorType::Rgb8),
+            let EncodeScratch {
+                pixels: flattened,
+                jpeg,
+            } = scratch;
+            let (data, samples) = match layout {
+                PixelLayout::Gray => (pixels, Samples::Gray),
+                PixelLayout::Rgb => (pixels, Samples::Rgb),
                 PixelLayout::GrayAlpha | PixelLayout::Rgba => {
-                    flatten_on_white(pixels, layout, &mut scratch.pixels);
-                    let color = if layout.is_gray() {
-                        ExtendedColorType::L8
+                    flatten_on_white(pixels, layout, flattened);
+                    let samples = if layout.is_gray() {
+                        Samples::Gray
                     } else {
-                        ExtendedColorType::Rgb8
+                        Samples::Rgb
                     };
-                    (scratch.pixels.as_slice(), color)
+                    (flattened.as_slice(), samples)
                 }
             };
-            JpegEncoder::new_with_quality(&mut out, params.quality.clamp(1, 100))
-                .write_image(data, width_px, height_px, color)
-                .map_err(enc_err)?;
+            let encoder = match jpeg {
+                Some(encoder) => encoder,
+                None => jpeg.insert(LibjpegEncoder::new().map_err(ItemError::Encode)?),
+            };
+            encoder
+                .encode(
+                    data,
+                    samples,
+                    (width_px, height_px),
+                    params.quality,
+                    &mut out,
+                )
+                .map_err(ItemError::Encode)?;
         }
         ThumbFormat::Png => {
             let color = match layout {
@@ -402,6 +421,69 @@ mod tests {
             assert_eq!(decoder.dimensions(), (w, h));
             let img = image::DynamicImage::from_decoder(decoder).unwrap();
             assert_eq!((img.width(), img.height()), (w, h), "{format:?} decodes");
+        }
+    }
+
+    /// The components of the JPEG frame header (SOFn): `(marker, [(h, v) sampling factors])`.
+    fn frame_header(file: &[u8]) -> (u8, Vec<(u8, u8)>) {
+        let mut at = 2;
+        while at + 4 <= file.len() {
+            assert_eq!(file[at], 0xFF, "a marker at {at}");
+            let marker = file[at + 1];
+            let len = usize::from(u16::from_be_bytes([file[at + 2], file[at + 3]]));
+            if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
+                let seg = &file[at + 4..at + 2 + len];
+                let n = usize::from(seg[5]);
+                let factors = (0..n)
+                    .map(|i| (seg[7 + 3 * i] >> 4, seg[7 + 3 * i] & 15))
+                    .collect();
+                return (marker, factors);
+            }
+            at += 2 + len;
+        }
+        panic!("no frame header");
+    }
+
+    #[test]
+    fn jpeg_is_baseline_4_2_0_like_libjpeg_turbo_and_the_compressor_is_reused() {
+        let mut scratch = EncodeScratch::default();
+        let params = EncodeParams {
+            format: ThumbFormat::Jpeg,
+            quality: 85,
+            lossless: false,
+        };
+        // Several sizes through one compressor, the second larger than its first buffer.
+        for (w, h) in [(40u32, 30u32), (512, 384), (7, 3), (40, 30)] {
+            let px: Vec<u8> = (0..w * h)
+                .flat_map(|i| {
+                    let (x, y) = (i % w, i / w);
+                    [(x * 255 / w) as u8, (y * 255 / h) as u8, 128]
+                })
+                .collect();
+            let file = encode(
+                &px,
+                PixelLayout::Rgb,
+                (w, h),
+                &params,
+                &Embedded::default(),
+                &mut scratch,
+            )
+            .unwrap();
+            // SOF0 (baseline sequential, T.81 B.2.2) with luma 2x2 and chroma 1x1: 4:2:0.
+            assert_eq!(frame_header(&file), (0xC0, vec![(2, 2), (1, 1), (1, 1)]));
+            let back = image::load_from_memory(&file).unwrap().to_rgb8();
+            assert_eq!(back.dimensions(), (w, h));
+            let err: u64 = back
+                .as_raw()
+                .iter()
+                .zip(&px)
+                .map(|(a, b)| u64::from(a.abs_diff(*b)))
+                .sum();
+            let mean = err as f64 / px.len() as f64;
+            // (7x3 is all edges: its chroma, averaged over 2x2 pixels, is far off.)
+            if w >= 16 {
+                assert!(mean < 3.0, "{w}x{h}: mean error {mean}");
+            }
         }
     }
 

@@ -214,7 +214,14 @@ pub struct JpegDecoder {
     /// Whether to drop those scans ([`drop_unused_ac_scans`]); off only to test that it
     /// changes no pixel.
     skip_unused_scans: bool,
+    /// The pixel buffer the caller gave back ([`JpegDecoder::recycle`]): the next image is
+    /// written into it when it is large enough, instead of into a fresh allocation.
+    spare: Vec<u8>,
 }
+
+/// Pixel buffers up to this capacity are kept for the next image by [`JpegDecoder::recycle`]
+/// (a 1,000 x 1,000 RGB decode is 3 MB); larger ones are freed, so a worker never holds more.
+pub const RECYCLE_MAX_BYTES: usize = 4 * 1024 * 1024;
 
 // SAFETY: libjpeg's decompressor has no thread affinity (no thread-local state in the C-only
 // build); it is only ever used through `&mut self`, so it is never shared between threads.
@@ -302,7 +309,7 @@ unsafe extern "C-unwind" fn progress_monitor(cinfo: &mut lj::jpeg_common_struct)
 ///
 /// # Safety
 /// `err` must be an initialised libjpeg error manager.
-unsafe fn describe(err: &mut lj::jpeg_error_mgr) -> (c_int, String) {
+pub(crate) unsafe fn describe(err: &mut lj::jpeg_error_mgr) -> (c_int, String) {
     let code = err.msg_code;
     let Some(template) = message_template(err) else {
         return (code, format!("libjpeg error {code}"));
@@ -403,6 +410,7 @@ impl JpegDecoder {
                 inner,
                 rows: Vec::new(),
                 filtered: Vec::new(),
+                spare: Vec::new(),
                 skip_unused_scans: true,
             }),
             Err(payload) => {
@@ -424,6 +432,15 @@ impl JpegDecoder {
         let mut decoder = JpegDecoder::new()?;
         decoder.skip_unused_scans = false;
         Ok(decoder)
+    }
+
+    /// Takes back a pixel buffer (of an earlier [`JpegImage`] once it is used) for the next
+    /// decode to write into, so that a worker allocates no pixel buffer per image. Buffers
+    /// larger than [`RECYCLE_MAX_BYTES`], or smaller than the one already kept, are freed.
+    pub fn recycle(&mut self, pixels: Vec<u8>) {
+        if pixels.capacity() <= RECYCLE_MAX_BYTES && pixels.capacity() > self.spare.capacity() {
+            self.spare = pixels;
+        }
     }
 
     /// Decodes one whole JPEG file held in `data`.
@@ -537,10 +554,16 @@ impl JpegDecoder {
             if lj::jpeg_start_decompress(cinfo) == 0 {
                 return Err(JpegError::Truncated("suspended"));
             }
-            let mut pixels = vec![0u8; total as usize];
+            // The buffer of an earlier image when large enough. Not zeroed: every row is
+            // written by jpeg_read_scanlines before the length is set.
+            let mut pixels = std::mem::take(&mut self.spare);
+            pixels.clear();
+            if pixels.capacity() < total as usize {
+                pixels = Vec::with_capacity(total as usize);
+            }
             let rows = &mut self.rows;
             rows.clear();
-            let base = pixels.as_mut_ptr();
+            let base = pixels.spare_capacity_mut().as_mut_ptr().cast::<u8>();
             rows.extend((0..h as usize).map(|y| base.add(y * row_bytes)));
             while cinfo.output_scanline < h {
                 let at = cinfo.output_scanline as usize;
@@ -553,6 +576,8 @@ impl JpegDecoder {
                     return Err(JpegError::Truncated("no more scanlines"));
                 }
             }
+            // Every one of the `h` rows of `row_bytes` bytes has been written.
+            pixels.set_len(total as usize);
             let progression_complete = coefficients_complete(cinfo);
             lj::jpeg_finish_decompress(cinfo);
             let err = &self.inner.err;

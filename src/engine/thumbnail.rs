@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 
 use super::color::ColorMode;
-use super::decode::{DecodeScratch, decode};
+use super::decode::{DecodeScratch, Decoded, decode};
 pub use super::decode::{
     DecodeWarning, MAX_DECODE_ALLOC_BYTES, MAX_FILE_BYTES, MAX_PIXELS, detect_format,
 };
@@ -104,10 +104,15 @@ pub fn make_thumbnails(
     scratch: &mut ThumbScratch,
 ) -> Result<Thumbnails, ItemError> {
     let decoded = decode(data, decode_long_side_px(requests), &mut scratch.decode)?;
-    let outputs = render(&decoded, requests, &mut scratch.render)?;
+    let outputs = render(&decoded, requests, &mut scratch.render);
+    let Decoded {
+        image, warnings, ..
+    } = decoded;
+    // The pixel buffer goes back to the decoder for the next image.
+    scratch.decode.recycle(image);
     Ok(Thumbnails {
-        outputs,
-        warnings: decoded.warnings,
+        outputs: outputs?,
+        warnings,
     })
 }
 
