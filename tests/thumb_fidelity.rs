@@ -344,9 +344,9 @@ fn cmyk_pixels_go_through_their_cmyk_profile() {
             image::Rgb([255, 255, 255])
         }
     });
-    let source = decoded(DynamicImage::ImageRgb8(img), Some(icc));
+    let mut source = decoded(DynamicImage::ImageRgb8(img), Some(icc));
     let mut scratch = RenderScratch::new();
-    let out = render(&source, &[request(100, ThumbFormat::Png)], &mut scratch).unwrap();
+    let out = render(&mut source, &[request(100, ThumbFormat::Png)], &mut scratch).unwrap();
     assert_eq!(out[0].color, ColorOutcome::Converted);
     let back = read_back(&out[0].encoded).image.to_rgb8();
     assert_close(back.get_pixel(10, 25).0, [0, 150, 220], 6, "cyan ink");
@@ -354,7 +354,7 @@ fn cmyk_pixels_go_through_their_cmyk_profile() {
     // A CMYK profile cannot go into an RGB file: "keep" converts instead.
     let mut req = request(100, ThumbFormat::Jpeg);
     req.color = ColorMode::KeepProfile;
-    let out = render(&source, &[req], &mut scratch).unwrap();
+    let out = render(&mut source, &[req], &mut scratch).unwrap();
     assert_eq!(out[0].color, ColorOutcome::Converted);
     assert_eq!(read_back(&out[0].encoded).icc, None);
 }
@@ -365,11 +365,11 @@ fn transforms_are_built_once_per_profile_per_worker() {
     let p3 = ColorProfile::new_display_p3().encode().unwrap();
     let mut scratch = RenderScratch::new();
     for icc in [&adobe, &p3, &adobe, &adobe, &p3] {
-        let source = decoded(
+        let mut source = decoded(
             DynamicImage::ImageRgb8(RgbImage::from_pixel(64, 64, image::Rgb([10, 200, 30]))),
             Some(icc.clone()),
         );
-        render(&source, &[request(32, ThumbFormat::Png)], &mut scratch).unwrap();
+        render(&mut source, &[request(32, ThumbFormat::Png)], &mut scratch).unwrap();
     }
     assert_eq!(scratch.color_transforms_built(), 2);
 }
@@ -618,13 +618,13 @@ fn several_sizes_and_formats_come_from_one_decode() {
         let img = image::load_from_memory(&out.encoded).unwrap();
         assert_eq!((img.width(), img.height()), (out.width_px, out.height_px));
     }
-    // The same decoded image renders every request: render() takes it once, by reference.
-    let source = decoded(
+    // The same decoded image renders every request: render() takes it once.
+    let mut source = decoded(
         DynamicImage::ImageRgb8(RgbImage::from_pixel(1000, 500, image::Rgb([1, 2, 3]))),
         None,
     );
     let outs = render(
-        &source,
+        &mut source,
         &[
             request(256, ThumbFormat::Jpeg),
             request(100, ThumbFormat::Png),
@@ -634,4 +634,72 @@ fn several_sizes_and_formats_come_from_one_decode() {
     .unwrap();
     assert_eq!((outs[0].width_px, outs[0].height_px), (256, 128));
     assert_eq!((outs[1].width_px, outs[1].height_px), (100, 50));
+}
+
+/// Alpha is premultiplied while resizing (once, in place, for every size): transparent black
+/// does not darken the opaque colour beside it, transparent pixels stay transparent, and an
+/// image kept at its own size keeps its exact pixels, semi-transparent ones included.
+#[test]
+fn alpha_resizes_without_dark_fringes_and_own_size_keeps_exact_pixels() {
+    let img = image::RgbaImage::from_fn(1000, 500, |x, _| {
+        if x < 500 {
+            image::Rgba([0, 0, 0, 0])
+        } else {
+            image::Rgba([220, 40, 30, 255])
+        }
+    });
+    let mut source = decoded(DynamicImage::ImageRgba8(img), None);
+    let outs = render(
+        &mut source,
+        &[
+            request(100, ThumbFormat::Png),
+            request(250, ThumbFormat::Png),
+        ],
+        &mut RenderScratch::new(),
+    )
+    .unwrap();
+    for out in &outs {
+        let thumb = image::load_from_memory(&out.encoded).unwrap().to_rgba8();
+        let mut edge_pixels = 0;
+        for p in thumb.pixels() {
+            let [r, g, b, a] = p.0;
+            if a == 0 {
+                continue;
+            }
+            if a < 255 {
+                edge_pixels += 1;
+            }
+            // Without premultiplication, the transparent black would pull these towards black
+            // (about half way at half alpha). Faint pixels carry 8-bit rounding of colour x alpha.
+            let tolerance = 2 + 255 / u32::from(a);
+            // Lanczos3 rings a little above the colour at the edge; darkening is what must not be.
+            let near = |v: u8, want: u32| {
+                let v = u32::from(v);
+                v + tolerance >= want && v <= want + 10 + tolerance
+            };
+            assert!(
+                near(r, 220) && near(g, 40) && near(b, 30),
+                "dark fringe at alpha {a}: {:?}",
+                p.0
+            );
+        }
+        assert!(edge_pixels > 0, "the edge should be blended");
+        assert_eq!(
+            thumb.get_pixel(0, 0).0[3],
+            0,
+            "transparent stays transparent"
+        );
+    }
+    let small = image::RgbaImage::from_fn(40, 20, |x, y| {
+        image::Rgba([(x * 6) as u8, (y * 12) as u8, 77, (x * 6 + y) as u8])
+    });
+    let mut source = decoded(DynamicImage::ImageRgba8(small.clone()), None);
+    let out = render(
+        &mut source,
+        &[request(256, ThumbFormat::Png)],
+        &mut RenderScratch::new(),
+    )
+    .unwrap();
+    let kept = image::load_from_memory(&out[0].encoded).unwrap().to_rgba8();
+    assert!(kept == small, "an image at its own size keeps its pixels");
 }

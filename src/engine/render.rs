@@ -98,43 +98,81 @@ impl RenderScratch {
 /// `ItemError::Encode` from an encoder, `ItemError::Internal` from the resizer (neither is
 /// expected for valid sizes); the first error ends the call.
 pub fn render(
-    decoded: &Decoded,
+    decoded: &mut Decoded,
     requests: &[OutputRequest],
     scratch: &mut RenderScratch,
 ) -> Result<Vec<Rendered>, ItemError> {
-    let converted_source;
-    let image = match &decoded.image {
+    match &decoded.image {
         DynamicImage::ImageLuma8(_)
         | DynamicImage::ImageLumaA8(_)
         | DynamicImage::ImageRgb8(_)
-        | DynamicImage::ImageRgba8(_) => &decoded.image,
+        | DynamicImage::ImageRgba8(_) => {}
         // The contract promises 8-bit; anything else is reduced here rather than refused.
         other if other.color().has_alpha() => {
-            converted_source = DynamicImage::ImageRgba8(other.to_rgba8());
-            &converted_source
+            decoded.image = DynamicImage::ImageRgba8(other.to_rgba8());
         }
-        other => {
-            converted_source = DynamicImage::ImageRgb8(other.to_rgb8());
-            &converted_source
-        }
-    };
-    let layout = match image {
+        other => decoded.image = DynamicImage::ImageRgb8(other.to_rgb8()),
+    }
+    let layout = match &decoded.image {
         DynamicImage::ImageLuma8(_) => PixelLayout::Gray,
         DynamicImage::ImageLumaA8(_) => PixelLayout::GrayAlpha,
         DynamicImage::ImageRgba8(_) => PixelLayout::Rgba,
         _ => PixelLayout::Rgb,
     };
+    // Alpha is premultiplied once, in place, for every size: left to the resizer, each resize
+    // would premultiply a copy of the whole source (59 MB more for a 5120x2880 RGBA PNG, per
+    // worker).
+    // Only when some size is resized: an image copied at its own size keeps its exact pixels.
+    let (w, h) = (decoded.image.width(), decoded.image.height());
+    let resizes = requests
+        .iter()
+        .any(|r| super::thumbnail::fit_size(w, h, r.max_side_px) != (w, h));
+    let mut premultiplied = false;
+    if let Some(alpha) = alpha_view(&mut decoded.image, layout).filter(|_| resizes) {
+        fr::MulDiv::default()
+            .multiply_alpha_inplace(&mut alpha?)
+            .map_err(|e| ItemError::Internal(format!("premultiply alpha: {e}")))?;
+        premultiplied = true;
+    }
+    let decoded = &*decoded;
     let mut out = Vec::with_capacity(requests.len());
     for request in requests {
-        out.push(render_one(decoded, image, layout, request, scratch)?);
+        out.push(render_one(
+            decoded,
+            &decoded.image,
+            (layout, premultiplied),
+            request,
+            scratch,
+        )?);
     }
     Ok(out)
+}
+
+/// A view of `image`'s pixels for the alpha multiply and divide, when its layout has alpha.
+fn alpha_view(
+    image: &mut DynamicImage,
+    layout: PixelLayout,
+) -> Option<Result<fr::images::Image<'_>, ItemError>> {
+    let (w, h) = (image.width(), image.height());
+    let pt = match layout {
+        PixelLayout::Rgba | PixelLayout::GrayAlpha => pixel_type(layout),
+        PixelLayout::Rgb | PixelLayout::Gray => return None,
+    };
+    let bytes = match image {
+        DynamicImage::ImageRgba8(i) => &mut **i,
+        DynamicImage::ImageLumaA8(i) => &mut **i,
+        _ => return None,
+    };
+    Some(
+        fr::images::Image::from_slice_u8(w, h, bytes, pt)
+            .map_err(|e| ItemError::Internal(format!("alpha view: {e}"))),
+    )
 }
 
 fn render_one(
     decoded: &Decoded,
     image: &DynamicImage,
-    layout: PixelLayout,
+    (layout, premultiplied): (PixelLayout, bool),
     request: &OutputRequest,
     scratch: &mut RenderScratch,
 ) -> Result<Rendered, ItemError> {
@@ -149,7 +187,14 @@ fn render_one(
     } = scratch;
     let (w, h) = (image.width(), image.height());
     let (tw, th) = super::thumbnail::fit_size(w, h, request.max_side_px);
-    resize(resizer, image, layout, (tw, th), reduced, resized)?;
+    resize(
+        resizer,
+        image,
+        (layout, premultiplied),
+        (tw, th),
+        reduced,
+        resized,
+    )?;
 
     // Colour, after resizing (fewer pixels to convert).
     let icc = decoded.icc_profile.as_deref();
@@ -245,11 +290,12 @@ fn pixel_type(layout: PixelLayout) -> fr::PixelType {
 /// Lanczos3 from `image` to `(tw, th)` into `out` (same layout, rows unpadded). A large
 /// reduction first averages pixel blocks (a box filter, cheap) down to about twice the target,
 /// then Lanczos3 does the last step: the quality of Lanczos3 all the way for a fraction of its
-/// cost, as Pillow's reduce-then-resample. Alpha is premultiplied while filtering.
+/// cost, as Pillow's reduce-then-resample. With alpha, `image` comes premultiplied (see
+/// [`render`]) and `out` is divided back here.
 fn resize(
     resizer: &mut fr::Resizer,
     image: &DynamicImage,
-    layout: PixelLayout,
+    (layout, premultiplied): (PixelLayout, bool),
     (tw, th): (u32, u32),
     reduced: &mut Vec<u8>,
     out: &mut Vec<u8>,
@@ -258,15 +304,21 @@ fn resize(
     let src = image.as_bytes();
     let ch = layout.channels();
     let fr_err = |e: &dyn std::fmt::Display| ItemError::Internal(format!("resize: {e}"));
+    let pt = pixel_type(layout);
     if (tw, th) == (w, h) {
         out.clear();
         out.extend_from_slice(src);
-        return Ok(());
+        return if premultiplied {
+            unpremultiply(out, (w, h), pt)
+        } else {
+            Ok(())
+        };
     }
-    let pt = pixel_type(layout);
     let src_view = fr::images::ImageRef::new(w, h, src, pt).map_err(|e| fr_err(&e))?;
-    let lanczos =
-        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+    // Unpremultiplied alpha (never the case when resizing, see `render`) is left to the resizer.
+    let lanczos = fr::ResizeOptions::new()
+        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3))
+        .use_alpha(!premultiplied);
     let target_len = tw as usize * th as usize * ch;
     out.clear();
     out.resize(target_len, 0);
@@ -274,8 +326,9 @@ fn resize(
         let (mw, mh) = (tw.saturating_mul(2).min(w), th.saturating_mul(2).min(h));
         reduced.clear();
         reduced.resize(mw as usize * mh as usize * ch, 0);
-        let boxed =
-            fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Box));
+        let boxed = fr::ResizeOptions::new()
+            .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Box))
+            .use_alpha(!premultiplied);
         {
             let mut mid =
                 fr::images::Image::from_slice_u8(mw, mh, reduced, pt).map_err(|e| fr_err(&e))?;
@@ -294,7 +347,28 @@ fn resize(
             .resize(&src_view, &mut dst, &lanczos)
             .map_err(|e| fr_err(&e))?;
     }
-    Ok(())
+    if premultiplied {
+        unpremultiply(out, (tw, th), pt)
+    } else {
+        Ok(())
+    }
+}
+
+/// Divides premultiplied colour by alpha in place (`pixels`: `w` x `h` of `pt`); nothing to do
+/// without an alpha channel.
+fn unpremultiply(
+    pixels: &mut [u8],
+    (w, h): (u32, u32),
+    pt: fr::PixelType,
+) -> Result<(), ItemError> {
+    if !matches!(pt, fr::PixelType::U8x4 | fr::PixelType::U8x2) {
+        return Ok(());
+    }
+    let mut view = fr::images::Image::from_slice_u8(w, h, pixels, pt)
+        .map_err(|e| ItemError::Internal(format!("alpha view: {e}")))?;
+    fr::MulDiv::default()
+        .divide_alpha_inplace(&mut view)
+        .map_err(|e| ItemError::Internal(format!("unpremultiply alpha: {e}")))
 }
 
 /// Applies an EXIF orientation (tag 0x0112, TIFF 6.0 / EXIF 2.32 section 4.6.4) to `src`

@@ -103,8 +103,8 @@ pub fn make_thumbnails(
     requests: &[OutputRequest],
     scratch: &mut ThumbScratch,
 ) -> Result<Thumbnails, ItemError> {
-    let decoded = decode(data, decode_long_side_px(requests), &mut scratch.decode)?;
-    let outputs = render(&decoded, requests, &mut scratch.render);
+    let mut decoded = decode(data, decode_long_side_px(requests), &mut scratch.decode)?;
+    let outputs = render(&mut decoded, requests, &mut scratch.render);
     let Decoded {
         image, warnings, ..
     } = decoded;
