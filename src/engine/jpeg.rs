@@ -414,7 +414,7 @@ impl JpegDecoder {
                 skip_unused_scans: true,
             }),
             Err(payload) => {
-                let failure = into_failure(payload);
+                let failure: LibjpegFailure = into_failure(payload);
                 // `jpeg_destroy` is safe on a half-created object (it checks for a null `mem`).
                 // SAFETY: the struct was set up by `jpeg_std_error` at least.
                 unsafe { lj::jpeg_destroy_decompress(&mut inner.cinfo) };
@@ -462,7 +462,7 @@ impl JpegDecoder {
         match result {
             Ok(done) => done,
             Err(payload) => {
-                let failure = into_failure(payload);
+                let failure: LibjpegFailure = into_failure(payload);
                 Err(self.classify_failure(failure, request))
             }
         }
@@ -636,8 +636,10 @@ impl Drop for JpegDecoder {
     }
 }
 
-fn into_failure(payload: Box<dyn std::any::Any + Send>) -> LibjpegFailure {
-    match payload.downcast::<LibjpegFailure>() {
+/// The error libjpeg's error handler unwound with (`F`, boxed by our `error_exit`), out of a
+/// `catch_unwind` payload. Shared by the decoder and the encoder (`encode/libjpeg.rs`).
+pub(crate) fn into_failure<F: 'static>(payload: Box<dyn std::any::Any + Send>) -> F {
+    match payload.downcast::<F>() {
         Ok(failure) => *failure,
         // A panic of our own code (a bug): let it go on as the panic it is.
         Err(other) => resume_unwind(other),

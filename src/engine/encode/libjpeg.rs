@@ -19,7 +19,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
 use mozjpeg_sys as lj;
 
-use super::super::jpeg::describe;
+use super::super::jpeg::{describe, into_failure};
 
 /// Bytes of the destination buffer the first image starts with; it doubles when full and keeps
 /// its size for the next images.
@@ -154,7 +154,7 @@ impl LibjpegEncoder {
                 rows: Vec::new(),
             }),
             Err(payload) => {
-                let failure = into_failure(payload);
+                let failure: CompressFailure = into_failure(payload);
                 // SAFETY: `jpeg_destroy` checks for a null `mem`; the error manager is set.
                 unsafe { lj::jpeg_destroy_compress(&mut inner.cinfo) };
                 Err(failure.0)
@@ -241,7 +241,7 @@ impl LibjpegEncoder {
                 Ok(())
             }
             Err(payload) => {
-                let failure = into_failure(payload);
+                let failure: CompressFailure = into_failure(payload);
                 // SAFETY: created in `new`; abort only frees the image's memory.
                 unsafe { lj::jpeg_abort_compress(&mut self.inner.cinfo) };
                 Err(failure.0)
@@ -254,13 +254,5 @@ impl Drop for LibjpegEncoder {
     fn drop(&mut self) {
         // SAFETY: created in `new`; destroy only frees memory and never raises an error.
         unsafe { lj::jpeg_destroy_compress(&mut self.inner.cinfo) };
-    }
-}
-
-fn into_failure(payload: Box<dyn std::any::Any + Send>) -> CompressFailure {
-    match payload.downcast::<CompressFailure>() {
-        Ok(failure) => *failure,
-        // A panic of our own code (a bug): let it go on as the panic it is.
-        Err(other) => resume_unwind(other),
     }
 }
