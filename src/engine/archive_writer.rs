@@ -415,13 +415,7 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         put_u16(h, meta.dos_time);
         put_u16(h, meta.dos_date);
         put_u32(h, crc32);
-        if large {
-            put_u32(h, MARKER_32);
-            put_u32(h, MARKER_32);
-        } else {
-            put_u32(h, compressed as u32);
-            put_u32(h, uncompressed as u32);
-        }
+        put_sizes_32(h, large, compressed, uncompressed);
         put_u16(h, name.len() as u16);
         put_u16(h, extra_bytes);
         h.extend_from_slice(name);
@@ -476,13 +470,7 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         put_u16(c, entry.dos_time);
         put_u16(c, entry.dos_date);
         put_u32(c, crc32);
-        if zip64 {
-            put_u32(c, MARKER_32);
-            put_u32(c, MARKER_32);
-        } else {
-            put_u32(c, compressed_bytes as u32);
-            put_u32(c, uncompressed_bytes as u32);
-        }
+        put_sizes_32(c, zip64, compressed_bytes, uncompressed_bytes);
         put_u16(c, name.len() as u16);
         put_u16(c, extra_bytes);
         put_u16(c, 0); // comment length
@@ -547,6 +535,18 @@ fn clamp_32(value: u64) -> u32 {
 
 fn put_u16(out: &mut Vec<u8>, v: u16) {
     out.extend_from_slice(&v.to_le_bytes());
+}
+
+/// The 32-bit compressed and uncompressed size fields of a local header or central record
+/// (APPNOTE 4.4.8, 4.4.9): the sizes, or both [`MARKER_32`] when they are in the Zip64 field.
+fn put_sizes_32(out: &mut Vec<u8>, zip64: bool, compressed_bytes: u64, uncompressed_bytes: u64) {
+    if zip64 {
+        put_u32(out, MARKER_32);
+        put_u32(out, MARKER_32);
+    } else {
+        put_u32(out, compressed_bytes as u32);
+        put_u32(out, uncompressed_bytes as u32);
+    }
 }
 
 fn put_u32(out: &mut Vec<u8>, v: u32) {

@@ -128,7 +128,7 @@ pub fn render(
         .iter()
         .any(|r| super::thumbnail::fit_size(w, h, r.max_side_px) != (w, h));
     let mut premultiplied = false;
-    if let Some(alpha) = alpha_view(&mut decoded.image, layout).filter(|_| resizes) {
+    if resizes && let Some(alpha) = alpha_view(&mut decoded.image, layout) {
         fr::MulDiv::default()
             .multiply_alpha_inplace(&mut alpha?)
             .map_err(|e| ItemError::Internal(format!("premultiply alpha: {e}")))?;
