@@ -21,9 +21,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use shrinkwrap::engine::archive_writer::{ArchiveWriter, EntryMeta, Method, needs_zip64};
-use shrinkwrap::engine::deflate_blocks::BlockSequence;
-use shrinkwrap::engine::deflate_blocks::{
+use shrinkwrap::engine::kinds::zip::archive::{ArchiveWriter, EntryMeta, Method, needs_zip64};
+use shrinkwrap::engine::kinds::zip::compress::BlockSequence;
+use shrinkwrap::engine::kinds::zip::compress::{
     BlockCompressor, BlockPlan, BlockSummary, DEFAULT_BLOCK_BYTES, read_block,
 };
 

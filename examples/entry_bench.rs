@@ -18,8 +18,8 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use shrinkwrap::engine::archive_writer::{ArchiveWriter, EntryMeta, Method};
-use shrinkwrap::engine::deflate_blocks::{BlockCompressor, BlockEnd, BlockSummary};
+use shrinkwrap::engine::kinds::zip::archive::{ArchiveWriter, EntryMeta, Method};
+use shrinkwrap::engine::kinds::zip::compress::{BlockCompressor, BlockEnd, BlockSummary};
 use zip::ZipWriter;
 use zip::write::{FullFileOptions, PreparedZipFile, ZipFileBuilder};
 

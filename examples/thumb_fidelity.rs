@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use fast_image_resize as fr;
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
 use shrinkwrap::engine::ThumbFormat;
-use shrinkwrap::engine::color::{ColorCache, ColorMode, PixelLayout};
-use shrinkwrap::engine::metadata::MetadataPolicy;
-use shrinkwrap::engine::render::{OutputRequest, orient};
-use shrinkwrap::engine::thumbnail::{ThumbScratch, make_thumbnails};
+use shrinkwrap::engine::kinds::thumbs::color::{ColorCache, ColorMode, PixelLayout};
+use shrinkwrap::engine::kinds::thumbs::metadata::MetadataPolicy;
+use shrinkwrap::engine::kinds::thumbs::render::{OutputRequest, orient};
+use shrinkwrap::engine::kinds::thumbs::thumbnail::{ThumbScratch, make_thumbnails};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -89,7 +89,7 @@ fn main() -> anyhow::Result<()> {
             *outcomes
                 .entry(format!("{outcome:?}").chars().take(24).collect::<String>())
                 .or_insert(0) += 1;
-            if outcome == shrinkwrap::engine::color::ColorOutcome::Converted {
+            if outcome == shrinkwrap::engine::kinds::thumbs::color::ColorOutcome::Converted {
                 let t = cpu_ns();
                 for _ in 0..20 {
                     colors.convert_to_srgb(&icc, layout, &pixels, &mut out);
@@ -213,7 +213,7 @@ fn reference(
     if let Some(icc) = icc {
         let mut converted = Vec::new();
         if colors.convert_to_srgb(&icc, layout, &resized, &mut converted)
-            == shrinkwrap::engine::color::ColorOutcome::Converted
+            == shrinkwrap::engine::kinds::thumbs::color::ColorOutcome::Converted
         {
             pixels = converted;
         }

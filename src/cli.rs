@@ -19,8 +19,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::engine::color::ColorMode;
-use crate::engine::metadata::MetadataPolicy;
+use crate::engine::kinds::thumbs::color::ColorMode;
+use crate::engine::kinds::thumbs::metadata::MetadataPolicy;
 use crate::engine::{
     Action, ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, DEFAULT_ZIP_LEVEL, Engine,
     ExistingArchive, JobError, JobEvent, JobId, JobOutcome, JobReport, JobSpec, JobState,

@@ -9,11 +9,13 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use common::*;
-use shrinkwrap::engine::archive_sink::Truncate;
-use shrinkwrap::engine::archive_writer::{
+use shrinkwrap::engine::kinds::zip::archive::{
     ArchiveError, ArchiveWriter, EntryMeta, Method, ZIP64_ENTRIES, needs_zip64,
 };
-use shrinkwrap::engine::deflate_blocks::{BlockCompressor, BlockPlan, BlockSequence, read_block};
+use shrinkwrap::engine::kinds::zip::compress::{
+    BlockCompressor, BlockPlan, BlockSequence, read_block,
+};
+use shrinkwrap::engine::kinds::zip::sink::Truncate;
 
 const BLOCK: usize = 64 << 10;
 /// 2024-05-06 07:08:10 as MS-DOS date and time.

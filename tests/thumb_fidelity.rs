@@ -11,11 +11,11 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageReader, RgbImage};
 use moxcms::ColorProfile;
 use shrinkwrap::engine::ThumbFormat;
-use shrinkwrap::engine::color::{ColorMode, ColorOutcome};
-use shrinkwrap::engine::decode::Decoded;
-use shrinkwrap::engine::metadata::MetadataPolicy;
-use shrinkwrap::engine::render::{OutputRequest, RenderScratch, Rendered, render};
-use shrinkwrap::engine::thumbnail::{ThumbScratch, make_thumbnails};
+use shrinkwrap::engine::kinds::thumbs::color::{ColorMode, ColorOutcome};
+use shrinkwrap::engine::kinds::thumbs::decode::Decoded;
+use shrinkwrap::engine::kinds::thumbs::metadata::MetadataPolicy;
+use shrinkwrap::engine::kinds::thumbs::render::{OutputRequest, RenderScratch, Rendered, render};
+use shrinkwrap::engine::kinds::thumbs::thumbnail::{ThumbScratch, make_thumbnails};
 
 fn request(max_side_px: u32, format: ThumbFormat) -> OutputRequest {
     OutputRequest {
@@ -439,10 +439,10 @@ fn camera_jpeg() -> Vec<u8> {
     let exif = camera_exif();
     let xmp = b"<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:Description tiff:Orientation='6' \
                 exif:GPSLatitude='48,51.4N'/></x:xmpmeta>";
-    shrinkwrap::engine::encode::embed(
+    shrinkwrap::engine::kinds::thumbs::encode::embed(
         ThumbFormat::Jpeg,
         jpeg,
-        &shrinkwrap::engine::encode::Embedded {
+        &shrinkwrap::engine::kinds::thumbs::encode::Embedded {
             icc_profile: None,
             exif: Some(&exif),
             xmp: Some(xmp),

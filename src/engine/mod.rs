@@ -18,31 +18,9 @@
 //! Must not touch: egui or any other front-end crate; the UI thread (nothing here is called from
 //! a frame except the non-blocking methods of [`Engine`]).
 
-pub mod archive_sink;
-pub mod archive_writer;
-mod claims;
-pub mod color;
-pub mod decode;
-pub mod deflate_blocks;
-pub mod encode;
-mod error;
-mod events;
-mod input;
-mod job;
-mod journal;
-mod jpeg;
-pub mod metadata;
-mod output;
-mod plan;
-pub mod render;
-mod reporter;
-mod scan;
-mod scheduler;
-mod spec;
-mod status;
-mod thumb_job;
-pub mod thumbnail;
-mod zip_job;
+pub mod kinds;
+pub mod model;
+pub mod runtime;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,29 +28,48 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub use error::{IoCause, ItemError, JobError, SpecError, SubmitError};
-pub use events::{
+pub use kinds::thumbs::color::ColorMode;
+pub use kinds::thumbs::metadata::MetadataPolicy;
+pub use kinds::thumbs::spec::{
+    DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, MAX_THUMB_SIDE_PX, NameTemplate, ThumbFormat,
+    ThumbSpec,
+};
+pub use kinds::zip::spec::{DEFAULT_ZIP_LEVEL, ExistingArchive, ZipSpec};
+pub use kinds::{JobSpec, KINDS, kind_by_id};
+pub use model::error::{IoCause, ItemError, JobError, SpecError, SubmitError};
+pub use model::events::{
     Cause, Failure, ItemProblem, JSON_SCHEMA_VERSION, JobEvent, JobId, JobOutcome, JobReport,
     JobState, PauseReason, ProblemKind, Progress, exit_status,
 };
-pub use plan::{Action, Plan, PlanItem, PlanSummary, PlanWarning, PlannedFile, SkipReason};
-pub use reporter::{EVENT_CHANNEL_CAPACITY, REPORT_INTERVAL, Waker};
-pub use spec::{
-    ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, DEFAULT_ZIP_LEVEL,
-    ExistingArchive, JobKind, JobSpec, MAX_THUMB_SIDE_PX, NameTemplate, ThumbFormat, ThumbSpec,
-    ZipSpec, folder_display_name, normalize_path, parent_dir,
+pub use model::kind::{Counts, JobKind, KindInfo, OutputShape};
+pub use model::paths::{folder_display_name, normalize_path, parent_dir};
+pub use model::plan::{
+    Action, ConflictPolicy, Plan, PlanItem, PlanSummary, PlanWarning, PlannedFile, SkipReason,
 };
+pub use runtime::journal::{JOURNAL_VERSION, SetAside, default_state_dir};
+pub use runtime::reporter::{EVENT_CHANNEL_CAPACITY, REPORT_INTERVAL, Waker};
+pub use runtime::scheduler::QueueMove;
 
-use claims::Claims;
-use job::{Job, Journaling, Run};
-pub use journal::{
-    JOURNAL_VERSION, SetAside, UnfinishedJob, default_state_dir, discard_unfinished,
-    list_unfinished,
-};
-use reporter::ProgressHub;
-pub use scheduler::QueueMove;
-use scheduler::{JobDriver, Scheduler};
-use status::JobCore;
+use runtime::claims::Claims;
+use runtime::job::{Journaling, Run};
+use runtime::reporter::ProgressHub;
+use runtime::scheduler::{JobDriver, Scheduler};
+use runtime::status::JobCore;
+
+/// An unfinished job found in the state folder (see [`list_unfinished`]).
+pub type UnfinishedJob = runtime::journal::Unfinished<JobSpec>;
+
+/// Lists the unfinished jobs in the journal folder `dir` (journals no live job holds), oldest
+/// first, and the journals that cannot be resumed, with why. Does file I/O: call it off the UI
+/// thread.
+pub fn list_unfinished(dir: &std::path::Path) -> (Vec<UnfinishedJob>, Vec<SetAside>) {
+    runtime::journal::list_unfinished(dir)
+}
+
+/// Forgets an unfinished job: removes the temporary files its outputs left and its journal.
+pub fn discard_unfinished(job: &UnfinishedJob) -> std::io::Result<()> {
+    runtime::journal::discard_unfinished(job)
+}
 
 /// Locks a mutex, carrying on after a panic elsewhere poisoned it: every engine mutex guards data
 /// that stays consistent between statements, so the poison carries no information here.
@@ -193,17 +190,13 @@ impl Engine {
         &self,
         spec: JobSpec,
         dry_run: bool,
-        resume: Option<(std::path::PathBuf, journal::ResumeState)>,
+        resume: Option<(std::path::PathBuf, runtime::journal::ResumeState)>,
     ) -> Result<Prepared, SubmitError> {
         spec.validate()?;
         let id = JobId(self.next_id.fetch_add(1, Ordering::Relaxed));
         if !dry_run {
-            let known_outputs = match &spec {
-                JobSpec::Zip(z) => vec![z.destination.clone()],
-                JobSpec::Thumbs(_) => Vec::new(),
-            };
             self.claims
-                .register(id, &spec, &known_outputs)
+                .register(id, &spec)
                 .map_err(SubmitError::Duplicate)?;
         }
         let core = Arc::new(JobCore::new(id, spec.kind(), spec.display_name(), dry_run));
@@ -212,28 +205,25 @@ impl Engine {
             Arc::clone(&self.claims),
             Arc::clone(&self.hub),
             &self.sched,
-            spec.clone(),
+            Arc::new(spec.clone()),
             dry_run,
             Journaling {
                 dir: self.state_dir.clone(),
                 resume,
             },
         );
-        let driver: Arc<dyn JobDriver> = match spec {
-            JobSpec::Zip(z) => Job::new(zip_job::ZipJob::new(z), run),
-            JobSpec::Thumbs(t) => match thumb_job::ThumbJob::new(t) {
-                Ok(kind) => Job::new(kind, run),
-                Err(e) => {
-                    self.claims.release(id);
-                    return Err(SubmitError::Invalid(match e {
-                        JobError::Spec(s) => s,
-                        other => SpecError::Template {
-                            template: String::new(),
-                            why: other.to_string(),
-                        },
-                    }));
-                }
-            },
+        let driver = match spec.into_driver(run) {
+            Ok(driver) => driver,
+            Err(e) => {
+                self.claims.release(id);
+                return Err(SubmitError::Invalid(match e {
+                    JobError::Spec(s) => s,
+                    other => SpecError::Template {
+                        template: String::new(),
+                        why: other.to_string(),
+                    },
+                }));
+            }
         };
         {
             let mut jobs = self.jobs();

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use eframe::egui;
 
 use crate::engine::{
-    Engine, JobEvent, JobId, JobKind, JobSpec, JobState, QueueMove, SubmitError, UnfinishedJob,
+    Engine, JobEvent, JobId, JobSpec, JobState, QueueMove, SubmitError, UnfinishedJob,
 };
 
 use super::args::LaunchArgs;
@@ -848,7 +848,7 @@ impl App {
                     self.notifier.send(note);
                 }
             }
-            if row.kind == JobKind::Thumbs && !row.strip.slots.is_empty() {
+            if row.kind == crate::engine::kinds::thumbs::KIND && !row.strip.slots.is_empty() {
                 self.load_thumbnails(id, 0..STRIP_MAX_THUMBNAILS);
             }
         }

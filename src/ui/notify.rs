@@ -12,7 +12,8 @@
 //! Must not touch: the engine, egui (the app decides when the window is unfocused and sets the
 //! title), the frame code's thread with any D-Bus call.
 
-use crate::engine::{JobKind, JobOutcome};
+use crate::engine::JobOutcome;
+use crate::engine::OutputShape;
 
 use super::format;
 use super::queue::JobRow;
@@ -58,11 +59,15 @@ impl Finishes {
     pub fn record(&mut self, row: &JobRow, still_active: usize) -> Option<DesktopNotification> {
         let report = row.report.as_ref()?;
         let made_nothing = row.made_nothing();
-        let place = (!made_nothing).then(|| match row.kind {
-            JobKind::Zip => format!("{}", row.output.display()),
-            JobKind::Thumbs => format!(
+        let place = (!made_nothing).then(|| match row.kind.output {
+            OutputShape::OneFile => format!("{}", row.output.display()),
+            OutputShape::FolderOfFiles => format!(
                 "{} in {}",
-                format::plural(report.outputs.len() as u64, "thumbnail", "thumbnails"),
+                format::plural(
+                    report.outputs.len() as u64,
+                    row.kind.output_noun.0,
+                    row.kind.output_noun.1
+                ),
                 row.output.display()
             ),
         });
@@ -294,7 +299,11 @@ mod tests {
             JobOutcome::Cancelled => JobState::Cancelled,
             JobOutcome::Stopped => JobState::Stopped,
         };
-        let mut progress = Progress::queued(JobId(id), JobKind::Thumbs, format!("t{id}"));
+        let mut progress = Progress::queued(
+            JobId(id),
+            crate::engine::kinds::thumbs::KIND,
+            format!("t{id}"),
+        );
         progress.state = state;
         progress.errors = u64::from(outcome == JobOutcome::DoneWithErrors);
         queue.apply(JobEvent::Finished(JobReport {

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::engine::OutputShape;
 use crate::engine::{
     Action, Engine, ExistingArchive, JobError, JobEvent, JobId, JobKind, JobOutcome, JobReport,
     JobSpec, Plan, PlanItem, PlanSummary, PlanWarning, PlannedFile, SkipReason, parent_dir,
@@ -281,7 +282,10 @@ impl Preview {
 
     /// One view of every run's plan and failure.
     fn gather(&self) -> PlanView {
-        let kind = self.specs.first().map_or(JobKind::Zip, JobSpec::kind);
+        let kind = self
+            .specs
+            .first()
+            .map_or(crate::engine::kinds::zip::KIND, JobSpec::kind);
         let mut parts = Vec::new();
         let mut existing = Vec::new();
         let mut failures = Vec::new();
@@ -406,9 +410,9 @@ impl PlanRow<'_> {
         let Some(output) = &self.item.output else {
             return String::new();
         };
-        match self.part.plan.kind {
-            JobKind::Zip => output.display().to_string(),
-            JobKind::Thumbs => output
+        match self.part.plan.kind.output {
+            OutputShape::OneFile => output.display().to_string(),
+            OutputShape::FolderOfFiles => output
                 .strip_prefix(&self.part.output_base)
                 .unwrap_or(output)
                 .display()
@@ -612,7 +616,7 @@ pub(crate) mod tests {
         }
         let plan = Plan::new(
             JobId(1),
-            JobKind::Thumbs,
+            crate::engine::kinds::thumbs::KIND,
             "thumbnails".to_owned(),
             PathBuf::from("/p/thumbnails"),
             None,
@@ -620,7 +624,7 @@ pub(crate) mod tests {
             Vec::new(),
         );
         PlanView::new(
-            JobKind::Thumbs,
+            crate::engine::kinds::thumbs::KIND,
             vec![PlanPart::new(Arc::new(plan), &spec, None)],
             Vec::new(),
             Vec::new(),
@@ -639,7 +643,7 @@ pub(crate) mod tests {
         assert!(view.row(20).is_none());
 
         let two = PlanView::new(
-            JobKind::Thumbs,
+            crate::engine::kinds::thumbs::KIND,
             vec![view.parts[0].clone(), view.parts[0].clone()],
             Vec::new(),
             Vec::new(),

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use eframe::egui;
 
+use crate::engine::OutputShape;
 use crate::engine::{
     JobError, JobEvent, JobId, JobKind, JobOutcome, JobReport, JobSpec, JobState, PauseReason,
     Plan, ProblemKind, Progress, QueueMove,
@@ -170,13 +171,13 @@ impl JobRow {
 
     /// The folder "Open folder" shows: the archive's folder, or the thumbnails' folder.
     pub fn folder_to_open(&self) -> &Path {
-        match self.kind {
-            JobKind::Zip => self
+        match self.kind.output {
+            OutputShape::OneFile => self
                 .output
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or(Path::new(".")),
-            JobKind::Thumbs => &self.output,
+            OutputShape::FolderOfFiles => &self.output,
         }
     }
 
@@ -223,7 +224,9 @@ impl JobRow {
     /// Output size over input size for a finished archive (e.g. 0.42).
     pub fn compression_ratio(&self) -> Option<f64> {
         let report = self.report.as_ref()?;
-        (self.kind == JobKind::Zip && report.progress.bytes_total > 0 && report.output_bytes > 0)
+        (self.kind == crate::engine::kinds::zip::KIND
+            && report.progress.bytes_total > 0
+            && report.output_bytes > 0)
             .then(|| report.output_bytes as f64 / report.progress.bytes_total as f64)
     }
 
@@ -259,7 +262,7 @@ impl JobRow {
         let again = match report.outcome {
             JobOutcome::Failed => self.existing_archive().is_none(),
             JobOutcome::Cancelled | JobOutcome::Stopped => true,
-            JobOutcome::DoneWithErrors => self.kind == JobKind::Zip,
+            JobOutcome::DoneWithErrors => self.kind == crate::engine::kinds::zip::KIND,
             JobOutcome::Done => false,
         };
         again.then(|| self.spec.clone())
@@ -267,8 +270,8 @@ impl JobRow {
 
     /// The thumbnails' paths, in the strip's order.
     pub fn thumbnail_paths(&self) -> &[PathBuf] {
-        match (&self.report, self.kind) {
-            (Some(report), JobKind::Thumbs) => &report.outputs,
+        match &self.report {
+            Some(report) if self.kind.output == OutputShape::FolderOfFiles => &report.outputs,
             _ => &[],
         }
     }
@@ -419,7 +422,7 @@ impl Queue {
                 let (errors, skipped): (Vec<usize>, Vec<usize>) = (0..report.problems.len())
                     .partition(|&i| report.problems[i].kind == ProblemKind::Error);
                 row.problem_order = errors.into_iter().chain(skipped).collect();
-                if row.kind == JobKind::Thumbs {
+                if row.kind == crate::engine::kinds::thumbs::KIND {
                     row.strip.slots = report.outputs.iter().map(|_| ThumbSlot::NotAsked).collect();
                 }
                 row.report = Some(report);
@@ -484,7 +487,7 @@ impl Queue {
         }
         let by_bytes = active
             .iter()
-            .all(|r| r.kind == JobKind::Zip && r.progress.bytes_total > 0);
+            .all(|r| r.kind == crate::engine::kinds::zip::KIND && r.progress.bytes_total > 0);
         if by_bytes {
             let (done, total) = active.iter().fold((0u64, 0u64), |(d, t), r| {
                 (d + r.progress.bytes_done, t + r.progress.bytes_total)

@@ -11,8 +11,8 @@
 
 use std::path::PathBuf;
 
-use crate::engine::color::ColorMode;
-use crate::engine::metadata::MetadataPolicy;
+use crate::engine::kinds::thumbs::color::ColorMode;
+use crate::engine::kinds::thumbs::metadata::MetadataPolicy;
 use crate::engine::{
     ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, ExistingArchive, JobSpec,
     MAX_THUMB_SIDE_PX, NameTemplate, ThumbFormat, ThumbSpec, ZipSpec, default_workers, parent_dir,

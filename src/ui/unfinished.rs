@@ -38,10 +38,7 @@ pub struct UnfinishedEntry {
 impl UnfinishedEntry {
     /// "12 of 40 thumbnails done", "not planned yet".
     pub fn done_text(&self) -> String {
-        let unit = match self.job.spec.kind() {
-            crate::engine::JobKind::Zip => ("file", "files"),
-            crate::engine::JobKind::Thumbs => ("thumbnail", "thumbnails"),
-        };
+        let unit = self.job.spec.kind().output_noun;
         if self.job.outputs_total == 0 {
             "stopped before its plan was made".to_owned()
         } else {

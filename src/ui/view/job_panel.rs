@@ -10,9 +10,9 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, RichText};
 
-use crate::engine::color::ColorMode;
-use crate::engine::metadata::MetadataPolicy;
-use crate::engine::{ConflictPolicy, JobKind, ThumbFormat};
+use crate::engine::kinds::thumbs::color::ColorMode;
+use crate::engine::kinds::thumbs::metadata::MetadataPolicy;
+use crate::engine::{ConflictPolicy, ThumbFormat};
 
 use super::super::dialogs::DialogRequest;
 use super::super::format;
@@ -449,7 +449,7 @@ fn sample_names_now(state: &UiState) -> Result<Vec<SampleNames>, String> {
     let from_plan = state
         .preview
         .view()
-        .filter(|v| v.kind == JobKind::Thumbs && state.preview.is_fresh())
+        .filter(|v| v.kind == crate::engine::kinds::thumbs::KIND && state.preview.is_fresh())
         .map(|v| v.first_names(NAME_SAMPLES))
         .filter(|names| !names.is_empty());
     match from_plan {

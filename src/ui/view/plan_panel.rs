@@ -9,7 +9,8 @@
 
 use eframe::egui::{self, RichText};
 
-use crate::engine::{Action, JobKind, PlannedFile};
+use crate::engine::OutputShape;
+use crate::engine::{Action, PlannedFile};
 
 use super::super::format;
 use super::super::preview::{PlanRow, PlanView, PreviewStatus};
@@ -74,7 +75,7 @@ fn plan_details(ui: &mut egui::Ui, state: &UiState, view: &PlanView, commands: &
     if has_items {
         ui.label(RichText::new(summary_line(view)).strong());
     }
-    if view.kind == JobKind::Zip {
+    if view.kind == crate::engine::kinds::zip::KIND {
         archive_line(ui, state, view, commands);
     }
     if !view.existing.is_empty() && state.prompt.is_none() {
@@ -104,10 +105,11 @@ fn plan_details(ui: &mut egui::Ui, state: &UiState, view: &PlanView, commands: &
 /// archive "1,204 entries; 2 skipped · 120 MB in · about 60 MB out".
 pub fn summary_line(view: &PlanView) -> String {
     let s = &view.summary;
-    let mut head = match view.kind {
-        JobKind::Thumbs if s.outputs == 0 => "No thumbnails to make".to_owned(),
-        JobKind::Thumbs => {
-            let mut head = format::plural(s.outputs, "thumbnail", "thumbnails");
+    let (one, many) = view.kind.output_noun;
+    let mut head = match view.kind.output {
+        OutputShape::FolderOfFiles if s.outputs == 0 => format!("No {many} to make"),
+        OutputShape::FolderOfFiles => {
+            let mut head = format::plural(s.outputs, one, many);
             let mut kinds = Vec::new();
             if s.writes > 0 {
                 kinds.push(format!("{} new", format::count(s.writes)));
@@ -126,8 +128,8 @@ pub fn summary_line(view: &PlanView) -> String {
             }
             head
         }
-        JobKind::Zip => {
-            let entries = format::plural(s.outputs, "entry", "entries");
+        OutputShape::OneFile => {
+            let entries = format::plural(s.outputs, one, many);
             match view.parts().len() {
                 1 => entries,
                 n => format!("{} archives, {entries}", format::count(n as u64)),
@@ -433,7 +435,7 @@ mod tests {
         ];
         let mut plan = Plan::new(
             JobId(1),
-            JobKind::Thumbs,
+            crate::engine::kinds::thumbs::KIND,
             "t".to_owned(),
             PathBuf::from("/p/t"),
             None,
@@ -443,7 +445,7 @@ mod tests {
         plan.summary.estimated_output_bytes = Some(2_100_000);
         let spec = JobSpec::Thumbs(ThumbSpec::new(vec![PathBuf::from("/p")], "/p/t".into()));
         let view = PlanView::new(
-            JobKind::Thumbs,
+            crate::engine::kinds::thumbs::KIND,
             vec![PlanPart::new(Arc::new(plan), &spec, None)],
             Vec::new(),
             Vec::new(),

@@ -20,6 +20,8 @@
 
 use eframe::egui::{self, RichText};
 
+use crate::engine::Counts;
+use crate::engine::OutputShape;
 use crate::engine::{ExistingArchive, JobKind, JobReport, PauseReason, ProblemKind, QueueMove};
 
 use super::super::export::ExportFormat;
@@ -290,17 +292,12 @@ fn existing_archive_answers(
 
 /// "archive" or "thumbnails", for a card's accessible name.
 fn kind_word(kind: JobKind) -> &'static str {
-    match kind {
-        JobKind::Zip => "archive",
-        JobKind::Thumbs => "thumbnails",
-    }
+    kind.noun
 }
 
 fn kind_badge(ui: &mut egui::Ui, kind: JobKind) {
-    let (text, color) = match kind {
-        JobKind::Zip => ("ZIP", theme::accent(ui.visuals())),
-        JobKind::Thumbs => ("THUMBS", theme::thumbs(ui.visuals())),
-    };
+    let text = kind.badge;
+    let color = theme::kind_color(ui.visuals(), kind);
     egui::Frame::new()
         .fill(color.gamma_multiply(0.16))
         .corner_radius(4)
@@ -437,8 +434,9 @@ fn live_details(ui: &mut egui::Ui, row: &JobRow, card: &CardContext, commands: &
     }
 
     let mut parts = Vec::new();
-    match row.kind {
-        JobKind::Zip => {
+    let (item, items) = row.kind.item_noun;
+    match row.kind.counts {
+        Counts::Bytes => {
             if progress.bytes_total > 0 {
                 parts.push(format!(
                     "{} of {}",
@@ -450,23 +448,23 @@ fn live_details(ui: &mut egui::Ui, row: &JobRow, card: &CardContext, commands: &
                 parts.push(format!(
                     "{} of {}",
                     format::count(progress.items_done),
-                    format::plural(progress.items_total, "entry", "entries")
+                    format::plural(progress.items_total, item, items)
                 ));
             }
         }
-        // Thumbnails are counted (and timed) by images, not bytes.
-        JobKind::Thumbs if progress.items_total > 0 => parts.push(format!(
+        // Counted (and timed) by items: images, not bytes.
+        Counts::Items if progress.items_total > 0 => parts.push(format!(
             "{} of {}",
             format::count(progress.items_done),
-            format::plural(progress.items_total, "image", "images")
+            format::plural(progress.items_total, item, items)
         )),
-        JobKind::Thumbs => {}
+        Counts::Items => {}
     }
     // Speed and time left only for a job a worker runs now.
     if live == LiveState::Running {
-        match row.kind {
-            JobKind::Zip => parts.push(format::speed(progress.bytes_per_sec)),
-            JobKind::Thumbs => parts.push(format::rate(progress.items_per_sec, "images")),
+        match row.kind.counts {
+            Counts::Bytes => parts.push(format::speed(progress.bytes_per_sec)),
+            Counts::Items => parts.push(format::rate(progress.items_per_sec, items)),
         }
         if let Some(eta) = progress.eta {
             parts.push(format::eta(eta));
@@ -531,7 +529,7 @@ fn live_controls(
     {
         commands.push(Command::Pause(row.id));
     }
-    if row.kind == JobKind::Thumbs
+    if row.kind == crate::engine::kinds::thumbs::KIND
         && row.started
         && ui
             .button("Stop after current")
@@ -610,8 +608,9 @@ fn finished_details(
         "took {}",
         format::duration(report.progress.elapsed)
     )];
-    match row.kind {
-        JobKind::Zip if report.archive.is_some() => {
+    let (one, many) = row.kind.output_noun;
+    match row.kind.output {
+        OutputShape::OneFile if report.archive.is_some() => {
             let mut size = format!("archive {}", format::bytes(report.output_bytes));
             if let Some(ratio) = row.compression_ratio() {
                 size.push_str(&format!(
@@ -621,16 +620,12 @@ fn finished_details(
                 ));
             }
             parts.push(size);
-            parts.push(format::plural(
-                report.progress.items_total,
-                "entry",
-                "entries",
-            ));
+            parts.push(format::plural(report.progress.items_total, one, many));
         }
-        JobKind::Thumbs if !report.outputs.is_empty() => {
+        OutputShape::FolderOfFiles if !report.outputs.is_empty() => {
             parts.push(format!(
                 "{}, {}",
-                format::plural(report.outputs.len() as u64, "thumbnail", "thumbnails"),
+                format::plural(report.outputs.len() as u64, one, many),
                 format::bytes(report.output_bytes)
             ));
         }

@@ -148,3 +148,11 @@ pub fn load_icon_texture(ctx: &egui::Context) -> Option<egui::TextureHandle> {
     let image = egui::ColorImage::from_rgba_unmultiplied(size, &icon.rgba);
     Some(ctx.load_texture("shrinkwrap-icon", image, egui::TextureOptions::LINEAR))
 }
+
+/// The colour of a kind's badge.
+pub fn kind_color(visuals: &egui::Visuals, kind: crate::engine::JobKind) -> Color32 {
+    match kind.counts {
+        crate::engine::Counts::Bytes => accent(visuals),
+        crate::engine::Counts::Items => thumbs(visuals),
+    }
+}

@@ -8,8 +8,6 @@ use std::time::SystemTime;
 
 use eframe::egui::{self, RichText};
 
-use crate::engine::JobKind;
-
 use super::super::state::{Command, UiState};
 use super::super::unfinished::ListStatus;
 use super::theme;
@@ -60,10 +58,8 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>) {
                 let name = job.spec.display_name();
                 ui.separator();
                 ui.horizontal(|ui| {
-                    let (badge, color) = match job.spec.kind() {
-                        JobKind::Zip => ("ZIP", theme::accent(ui.visuals())),
-                        JobKind::Thumbs => ("THUMBS", theme::thumbs(ui.visuals())),
-                    };
+                    let kind = job.spec.kind();
+                    let (badge, color) = (kind.badge, theme::kind_color(ui.visuals(), kind));
                     egui::Frame::new()
                         .fill(color.gamma_multiply(0.16))
                         .corner_radius(4)

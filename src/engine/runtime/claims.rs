@@ -16,8 +16,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::events::JobId;
-use super::spec::{JobSpec, normalize_path};
+use crate::engine::model::events::JobId;
+use crate::engine::model::kind::SpecInfo;
+use crate::engine::model::paths::normalize_path;
 
 /// The comparable form of a path that may or may not exist: its folder canonicalised when that
 /// folder exists (symlinks resolved), else the lexically normalised absolute path.
@@ -36,8 +37,8 @@ pub(crate) fn comparable_path(path: &Path) -> PathBuf {
 type Root = (PathBuf, Option<(u64, u64)>);
 
 struct JobClaim {
-    /// For refusing an identical job; `None` for jobs that do not count (dry runs).
-    spec: JobSpec,
+    /// For refusing an identical job: the normalised spec ([`SpecInfo::record`]).
+    spec: serde_json::Value,
     /// The input roots as given, normalised; canonicalised on first use.
     roots: Vec<PathBuf>,
     canonical_roots: Option<Vec<Root>>,
@@ -118,19 +119,25 @@ pub(crate) struct Claims {
 
 impl Claims {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        super::lock(&self.inner)
+        crate::engine::lock(&self.inner)
     }
 
-    /// Registers a job at submission. Refuses it when a live job has the same normalised spec.
-    /// `outputs` are the outputs known without I/O (a zip job's archive as given).
-    pub fn register(&self, id: JobId, spec: &JobSpec, outputs: &[PathBuf]) -> Result<(), JobId> {
-        let normalized = spec.normalized();
+    /// Registers a job at submission, with the outputs its spec names before any scan (a zip
+    /// job's archive as given). Refuses it when a live job has the same normalised spec.
+    pub fn register(&self, id: JobId, spec: &dyn SpecInfo) -> Result<(), JobId> {
+        let normalized = spec.record();
         let mut inner = self.lock();
         if let Some((&other, _)) = inner.jobs.iter().find(|(_, c)| c.spec == normalized) {
             return Err(other);
         }
-        let roots = normalized.inputs().to_vec();
-        let outputs: HashSet<PathBuf> = outputs.iter().map(|p| normalize_path(p)).collect();
+        let mut roots: Vec<PathBuf> = spec.inputs().iter().map(|p| normalize_path(p)).collect();
+        roots.sort();
+        roots.dedup();
+        let outputs: HashSet<PathBuf> = spec
+            .known_outputs()
+            .iter()
+            .map(|p| normalize_path(p))
+            .collect();
         for out in &outputs {
             inner.add_output(out.clone());
         }
@@ -298,7 +305,7 @@ pub(crate) fn temp_target(name: &std::ffi::OsStr) -> Option<OsString> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::spec::{ThumbSpec, ZipSpec};
+    use crate::engine::{JobSpec, ZipSpec};
 
     #[test]
     fn identical_jobs_are_refused_until_the_first_ends() {
@@ -307,19 +314,20 @@ mod tests {
             vec![PathBuf::from("/a/x")],
             PathBuf::from("/a/x.zip"),
         ));
-        claims.register(JobId(1), &spec, &[]).unwrap();
-        assert_eq!(claims.register(JobId(2), &spec, &[]), Err(JobId(1)));
+        claims.register(JobId(1), &spec).unwrap();
+        assert_eq!(claims.register(JobId(2), &spec), Err(JobId(1)));
         claims.release(JobId(1));
-        claims.register(JobId(3), &spec, &[]).unwrap();
+        claims.register(JobId(3), &spec).unwrap();
     }
 
     #[test]
     fn outputs_and_their_temporaries_are_excluded_from_scans() {
         let claims = Claims::default();
-        let spec = JobSpec::Thumbs(ThumbSpec::new(vec![PathBuf::from("/in")], "/out".into()));
-        claims
-            .register(JobId(1), &spec, &[PathBuf::from("/out/B.zip")])
-            .unwrap();
+        let spec = JobSpec::Zip(ZipSpec::new(
+            vec![PathBuf::from("/in")],
+            PathBuf::from("/out/B.zip"),
+        ));
+        claims.register(JobId(1), &spec).unwrap();
         assert!(claims.excludes(Path::new("/out/B.zip")));
         assert!(claims.excludes(Path::new("/out/.B.zip.a1B2c3.part")));
         assert!(!claims.excludes(Path::new("/out/C.zip")));

@@ -34,7 +34,7 @@
 
 use std::io::{self, Seek, SeekFrom, Write};
 
-use super::archive_sink::{ArchiveSink, Truncate};
+use crate::engine::kinds::zip::sink::{ArchiveSink, Truncate};
 
 const LOCAL_SIGNATURE: u32 = 0x0403_4b50;
 const CENTRAL_SIGNATURE: u32 = 0x0201_4b50;

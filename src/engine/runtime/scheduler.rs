@@ -10,7 +10,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use super::status::JobCore;
+use crate::engine::runtime::status::JobCore;
 
 /// One unit of work: a file to compress, an image to thumbnail, a folder to scan.
 pub(crate) type Task = Box<dyn FnOnce() + Send + 'static>;
@@ -89,7 +89,7 @@ impl Scheduler {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        super::lock(&self.state)
+        crate::engine::lock(&self.state)
     }
 
     pub fn workers(&self) -> usize {
@@ -120,7 +120,7 @@ impl Scheduler {
         }
         drop(st);
         self.work_ready.notify_all();
-        let mut handles = super::lock(&self.handles);
+        let mut handles = crate::engine::lock(&self.handles);
         handles.retain(|h| !h.is_finished());
         handles.extend(spawned);
     }
@@ -138,7 +138,7 @@ impl Scheduler {
 
     /// Moves a queued job among the queued jobs (started jobs keep their places). Returns whether
     /// it moved.
-    pub fn move_queued(&self, id: super::events::JobId, to: QueueMove) -> bool {
+    pub fn move_queued(&self, id: crate::engine::model::events::JobId, to: QueueMove) -> bool {
         let mut st = self.lock();
         let queued: Vec<usize> = (0..st.jobs.len())
             .filter(|&i| !st.jobs[i].started())
@@ -165,7 +165,7 @@ impl Scheduler {
     }
 
     /// The jobs not started yet, in the order they will start.
-    pub fn queued_order(&self) -> Vec<super::events::JobId> {
+    pub fn queued_order(&self) -> Vec<crate::engine::model::events::JobId> {
         self.lock()
             .jobs
             .iter()
@@ -197,7 +197,7 @@ impl Scheduler {
     pub fn shutdown(&self) {
         self.lock().shutdown = true;
         self.work_ready.notify_all();
-        let handles = std::mem::take(&mut *super::lock(&self.handles));
+        let handles = std::mem::take(&mut *crate::engine::lock(&self.handles));
         for h in handles {
             let _ = h.join();
         }
@@ -221,7 +221,7 @@ impl Scheduler {
                 }
             };
             if let Err(panic) = catch_unwind(AssertUnwindSafe(task)) {
-                job.task_panicked(super::job::panic_message(&*panic));
+                job.task_panicked(panic_message(&*panic));
             }
         }
     }
@@ -240,4 +240,13 @@ impl Scheduler {
         }
         None
     }
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
 }

@@ -8,6 +8,15 @@
 //! business; the lifecycle, temporary files and claims are `job`'s.
 //! Must not touch: inputs (read-only), any front end.
 
+pub mod color;
+pub mod decode;
+pub mod encode;
+pub mod jpeg;
+pub mod metadata;
+pub mod render;
+pub mod spec;
+pub mod thumbnail;
+
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
@@ -15,21 +24,43 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::claims::comparable_path;
-use super::color::ColorOutcome;
-use super::error::{ItemError, JobError};
-use super::events::ProblemKind;
-use super::input::{read_head, read_whole};
-use super::job::{JobKindImpl, KindPoll, Run, panic_message, report_plan_skips};
-use super::journal::{RecordedAction, ResumeState, mtime_ns};
-use super::plan::{Action, Plan, PlanItem, PlanWarning, Resolver, SkipReason};
-use super::render::OutputRequest;
-use super::scan::{Entry, ScanOptions, Scanned, SymlinkPolicy};
-use super::spec::{JobKind, NameTemplate, ThumbSpec, normalize_path, parent_dir};
-use super::thumbnail::{
+use crate::engine::kinds::thumbs::color::ColorOutcome;
+use crate::engine::kinds::thumbs::render::OutputRequest;
+use crate::engine::kinds::thumbs::thumbnail::{
     DecodeWarning, MAX_FILE_BYTES, detect_format, has_image_extension,
     make_thumbnails_on_this_thread,
 };
+use crate::engine::model::error::{ItemError, JobError};
+use crate::engine::model::events::ProblemKind;
+use crate::engine::model::kind::{Counts, JobKind, KindInfo, OutputShape};
+use crate::engine::model::paths::{normalize_path, parent_dir};
+use crate::engine::model::plan::{Action, Plan, PlanItem, PlanWarning, SkipReason};
+use crate::engine::runtime::claims::comparable_path;
+use crate::engine::runtime::input::{read_head, read_whole};
+use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, Planned, Run, panic_message};
+use crate::engine::runtime::journal::{RecordedAction, ResumeState, mtime_ns};
+use crate::engine::runtime::resolver::Resolver;
+use crate::engine::runtime::scan::{Entry, ScanOptions, Scanned, SymlinkPolicy};
+use spec::{NameTemplate, ThumbSpec};
+
+/// The thumbnail kind's description.
+pub const KIND: JobKind = JobKind::new(&KindInfo {
+    id: "thumbs",
+    noun: "thumbnails",
+    output_noun: ("thumbnail", "thumbnails"),
+    item_noun: ("image", "images"),
+    verb: "Thumbnails",
+    badge: "THUMBS",
+    counts: Counts::Items,
+    can_stop_early: true,
+    can_retry_failed: true,
+    output: OutputShape::FolderOfFiles,
+});
+
+/// The job for `spec` (its name template parsed once, here).
+pub(crate) fn new_job(spec: ThumbSpec) -> Result<ThumbJob, JobError> {
+    ThumbJob::new(spec)
+}
 
 /// How many images a dry run thumbnails to estimate the output size.
 const ESTIMATE_SAMPLES: usize = 3;
@@ -71,7 +102,7 @@ impl ThumbJob {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        super::lock(&self.state)
+        crate::engine::lock(&self.state)
     }
 
     /// Whether an entry is an image: by name when it says so, else by its first bytes.
@@ -220,7 +251,7 @@ impl ThumbJob {
                     // One clear pause instead of an error for every item that follows; this
                     // image's missing sizes are made after Resume.
                     let folder = if path == dest {
-                        super::spec::parent_dir(dest).to_path_buf()
+                        crate::engine::parent_dir(dest).to_path_buf()
                     } else {
                         path
                     };
@@ -413,7 +444,7 @@ impl ThumbJob {
         temp.write_all(encoded).map_err(|e| {
             Some(ItemError::Write {
                 path: dest.to_path_buf(),
-                cause: super::error::IoCause::of(e),
+                cause: crate::engine::model::error::IoCause::of(e),
             })
         })?;
         if run.stopping() {
@@ -454,7 +485,7 @@ impl JobKindImpl for ThumbJob {
         }
     }
 
-    fn plan(&self, run: &Run, scanned: Scanned) -> Result<Plan, JobError> {
+    fn plan(&self, run: &Run, scanned: Scanned) -> Result<Planned, JobError> {
         let (items, units, warnings) = match run.resume.as_ref() {
             Some(resume) if resume.items.is_some() => {
                 let (items, units) = self.plan_from_journal(run, &scanned, resume);
@@ -470,23 +501,27 @@ impl JobKindImpl for ThumbJob {
                 .cmp(&units[a].entry.size)
                 .then_with(|| a.cmp(&b))
         });
-        let bytes: u64 = units.iter().map(|u| u.entry.size).sum();
-        run.core.set_totals(units.len() as u64, bytes);
+        let bytes_total: u64 = units.iter().map(|u| u.entry.size).sum();
+        let items_total = units.len() as u64;
         {
             let mut st = self.state();
             st.units = Arc::new(units);
             st.order = order;
             st.next = 0;
         }
-        Ok(Plan::new(
-            run.core.id,
-            JobKind::Thumbs,
-            super::spec::folder_display_name(&self.spec.output_dir),
-            self.spec.output_dir.clone(),
-            None,
-            items,
-            warnings,
-        ))
+        Ok(Planned {
+            plan: Plan::new(
+                run.core.id,
+                KIND,
+                crate::engine::model::paths::folder_display_name(&self.spec.output_dir),
+                self.spec.output_dir.clone(),
+                None,
+                items,
+                warnings,
+            ),
+            items_total,
+            bytes_total,
+        })
     }
 
     fn estimate_output_bytes(&self, run: &Run, plan: &Plan) -> Option<u64> {
@@ -529,10 +564,7 @@ impl JobKindImpl for ThumbJob {
         (made > 0).then(|| bytes * plan.summary.outputs / made)
     }
 
-    fn start(self: Arc<Self>, run: &Arc<Run>) -> Result<(), JobError> {
-        if let Some(plan) = run.plan() {
-            report_plan_skips(run, plan);
-        }
+    fn start(self: Arc<Self>, _run: &Arc<Run>) -> Result<(), JobError> {
         Ok(())
     }
 
@@ -557,14 +589,12 @@ impl JobKindImpl for ThumbJob {
         }))
     }
 
-    fn can_stop_early(&self) -> bool {
-        true
-    }
-
-    fn finish(&self, run: &Run) -> Result<(), JobError> {
+    fn finish(&self, _run: &Run) -> Result<Finished, JobError> {
         let mut made = std::mem::take(&mut self.state().made);
         made.sort_by_key(|(index, _)| *index);
-        run.core.status().outputs = made.into_iter().map(|(_, path)| path).collect();
-        Ok(())
+        Ok(Finished {
+            outputs: made.into_iter().map(|(_, path)| path).collect(),
+            ..Finished::default()
+        })
     }
 }

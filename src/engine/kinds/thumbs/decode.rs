@@ -14,8 +14,10 @@ use std::io::Cursor;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
-use super::error::ItemError;
-use super::jpeg::{JpegDecoder, JpegError, JpegPixels, JpegRequest, StreamEnd};
+use crate::engine::kinds::thumbs::jpeg::{
+    JpegDecoder, JpegError, JpegPixels, JpegRequest, StreamEnd,
+};
+use crate::engine::model::error::ItemError;
 
 /// Images with more pixels than this are refused.
 pub const MAX_PIXELS: u64 = 150_000_000;
@@ -325,9 +327,9 @@ fn map_image_error(e: image::ImageError) -> ItemError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::jpeg::test_support::{Coding, Source, encode, with_segments};
-    use crate::engine::spec::ThumbFormat;
-    use crate::engine::thumbnail::{ThumbParams, fit_size, make_thumbnail};
+    use crate::engine::ThumbFormat;
+    use crate::engine::kinds::thumbs::jpeg::test_support::{Coding, Source, encode, with_segments};
+    use crate::engine::kinds::thumbs::thumbnail::{ThumbParams, fit_size, make_thumbnail};
     use image::ImageEncoder;
 
     fn gradient_rgb(w: u32, h: u32) -> Vec<u8> {

@@ -11,12 +11,14 @@ use fast_image_resize as fr;
 use image::DynamicImage;
 use image::metadata::Orientation;
 
-use super::color::{ColorCache, ColorMode, ColorOutcome, PixelLayout, ProfileSpace, profile_space};
-use super::decode::Decoded;
-use super::encode::{Embedded, EncodeParams, EncodeScratch, encode};
-use super::error::ItemError;
-use super::metadata::{MetadataPolicy, OutputFacts, output_metadata};
-use super::spec::ThumbFormat;
+use crate::engine::ThumbFormat;
+use crate::engine::kinds::thumbs::color::{
+    ColorCache, ColorMode, ColorOutcome, PixelLayout, ProfileSpace, profile_space,
+};
+use crate::engine::kinds::thumbs::decode::Decoded;
+use crate::engine::kinds::thumbs::encode::{Embedded, EncodeParams, EncodeScratch, encode};
+use crate::engine::kinds::thumbs::metadata::{MetadataPolicy, OutputFacts, output_metadata};
+use crate::engine::model::error::ItemError;
 
 /// One thumbnail to make from a decoded image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +128,7 @@ pub fn render(
     let (w, h) = (decoded.image.width(), decoded.image.height());
     let resizes = requests
         .iter()
-        .any(|r| super::thumbnail::fit_size(w, h, r.max_side_px) != (w, h));
+        .any(|r| fit_size(w, h, r.max_side_px) != (w, h));
     let mut premultiplied = false;
     if resizes && let Some(alpha) = alpha_view(&mut decoded.image, layout) {
         fr::MulDiv::default()
@@ -186,7 +188,7 @@ fn render_one(
         encode: encode_scratch,
     } = scratch;
     let (w, h) = (image.width(), image.height());
-    let (tw, th) = super::thumbnail::fit_size(w, h, request.max_side_px);
+    let (tw, th) = fit_size(w, h, request.max_side_px);
     resize(
         resizer,
         image,
@@ -411,6 +413,18 @@ pub fn orient(
         }
     }
     (dw, dh)
+}
+
+/// The size that fits `(w, h)` in a `max_side_px` square, never larger than the original.
+pub fn fit_size(w: u32, h: u32, max_side_px: u32) -> (u32, u32) {
+    let long = w.max(h);
+    if long <= max_side_px || long == 0 {
+        return (w, h);
+    }
+    let scale = f64::from(max_side_px) / f64::from(long);
+    let tw = ((f64::from(w) * scale).round() as u32).clamp(1, max_side_px);
+    let th = ((f64::from(h) * scale).round() as u32).clamp(1, max_side_px);
+    (tw, th)
 }
 
 #[cfg(test)]

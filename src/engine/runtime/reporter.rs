@@ -12,8 +12,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::events::{JobEvent, JobId, Progress};
-use super::status::JobCore;
+use crate::engine::model::events::{JobEvent, JobId, Progress};
+use crate::engine::runtime::status::JobCore;
 
 /// A front end's "wake up, there is news" callback (the window passes `request_repaint`).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -53,7 +53,7 @@ impl ProgressHub {
     }
 
     fn lock(&self) -> MutexGuard<'_, HubState> {
-        super::lock(&self.inner)
+        crate::engine::lock(&self.inner)
     }
 
     pub fn watch(&self, core: Arc<JobCore>) {
@@ -62,7 +62,7 @@ impl ProgressHub {
     }
 
     pub fn set_waker(&self, waker: Option<Waker>) {
-        *super::lock(&self.waker) = waker;
+        *crate::engine::lock(&self.waker) = waker;
     }
 
     pub fn kick(&self) {
@@ -85,7 +85,7 @@ impl ProgressHub {
     }
 
     fn call_waker(&self) {
-        let waker = super::lock(&self.waker).clone();
+        let waker = crate::engine::lock(&self.waker).clone();
         if let Some(w) = waker {
             w();
         }

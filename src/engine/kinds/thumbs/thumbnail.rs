@@ -8,15 +8,17 @@
 
 use std::cell::RefCell;
 
-use super::color::ColorMode;
-use super::decode::{DecodeScratch, Decoded, decode};
-pub use super::decode::{
+use crate::engine::ThumbFormat;
+use crate::engine::kinds::thumbs::color::ColorMode;
+use crate::engine::kinds::thumbs::decode::{DecodeScratch, Decoded, decode};
+pub use crate::engine::kinds::thumbs::decode::{
     DecodeWarning, MAX_DECODE_ALLOC_BYTES, MAX_FILE_BYTES, MAX_PIXELS, detect_format,
 };
-use super::error::ItemError;
-use super::metadata::MetadataPolicy;
-use super::render::{OutputRequest, RenderScratch, Rendered, decode_long_side_px, render};
-use super::spec::ThumbFormat;
+use crate::engine::kinds::thumbs::metadata::MetadataPolicy;
+use crate::engine::kinds::thumbs::render::{
+    OutputRequest, RenderScratch, Rendered, decode_long_side_px, render,
+};
+use crate::engine::model::error::ItemError;
 
 #[derive(Debug, Clone, Copy)]
 pub struct ThumbParams {
@@ -131,17 +133,7 @@ impl OutputRequest {
     }
 }
 
-/// The size that fits `(w, h)` in a `max_side_px` square, never larger than the original.
-pub fn fit_size(w: u32, h: u32, max_side_px: u32) -> (u32, u32) {
-    let long = w.max(h);
-    if long <= max_side_px || long == 0 {
-        return (w, h);
-    }
-    let scale = f64::from(max_side_px) / f64::from(long);
-    let tw = ((f64::from(w) * scale).round() as u32).clamp(1, max_side_px);
-    let th = ((f64::from(h) * scale).round() as u32).clamp(1, max_side_px);
-    (tw, th)
-}
+pub use super::render::fit_size;
 
 #[cfg(test)]
 mod tests {

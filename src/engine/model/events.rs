@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::error::{ItemError, JobError};
-use super::plan::{Plan, SkipReason};
-use super::spec::JobKind;
+use crate::engine::model::error::{ItemError, JobError};
+use crate::engine::model::kind::{Counts, JobKind};
+use crate::engine::model::plan::{Plan, SkipReason};
 
 /// Version of the `--json` event schema. 2: durations are seconds as numbers (`elapsed_s`,
 /// `eta_s`), every event carries `schema`, the plan event exists.
@@ -276,13 +276,13 @@ impl Progress {
         }
     }
 
-    /// 0.0 to 1.0: thumbnails by images (a big file is not slower to thumbnail in proportion
-    /// to its bytes), archives by bytes when there are any, else by items.
+    /// 0.0 to 1.0, in what the kind counts: items (a big photo is not slower to thumbnail in
+    /// proportion to its bytes), or bytes when there are any, else items.
     pub fn fraction(&self) -> f32 {
         if self.state == JobState::Done || self.state == JobState::DoneWithErrors {
             return 1.0;
         }
-        let (done, total) = if self.bytes_total > 0 && self.kind != JobKind::Thumbs {
+        let (done, total) = if self.bytes_total > 0 && self.kind.counts == Counts::Bytes {
             (self.bytes_done, self.bytes_total)
         } else {
             (self.items_done, self.items_total)
@@ -465,7 +465,11 @@ mod tests {
 
     #[test]
     fn json_lines_carry_the_schema_and_seconds() {
-        let mut p = Progress::queued(JobId(3), JobKind::Zip, "a.zip".to_owned());
+        let mut p = Progress::queued(
+            JobId(3),
+            crate::engine::kinds::zip::KIND,
+            "a.zip".to_owned(),
+        );
         p.elapsed = Duration::from_millis(1500);
         p.eta = Some(Duration::from_secs(2));
         let line = JobEvent::Progress(p).to_json_line().unwrap();

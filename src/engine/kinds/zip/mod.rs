@@ -34,6 +34,11 @@
 //! Must not touch: inputs (opened read-only, never followed through a swapped-in link or FIFO),
 //! any front end.
 
+pub mod archive;
+pub mod compress;
+pub mod sink;
+pub mod spec;
+
 use std::cell::RefCell;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -43,26 +48,48 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use super::archive_writer::{
+use crate::engine::kinds::zip::archive::{
     ArchiveError, ArchiveWriter, EntryMeta, Method, ZIP64_BYTES, needs_zip64,
 };
-use super::claims::comparable_path;
-use super::deflate_blocks::{
+use crate::engine::kinds::zip::compress::{
     BlockCompressor, BlockEnd, BlockPlan, BlockSequence, BlockSummary, DEFAULT_BLOCK_BYTES,
     read_block,
 };
-use super::error::{IoCause, ItemError, JobError};
-use super::events::ProblemKind;
-use super::input::{CHUNK_BYTES, open_regular};
-use super::job::{JobKindImpl, KindPoll, Run, report_plan_skips};
-use super::journal::{RecordedAction, mtime_ns};
-use super::output::TempOutput;
-use super::plan::{Action, Plan, PlanItem, PlannedFile, SkipReason, numbered_free_name};
-use super::scan::{EntryKind, ScanOptions, Scanned, SymlinkPolicy};
-use super::spec::{ExistingArchive, JobKind, ZipSpec, parent_dir};
-use super::status::{CancelFlag, JobCore};
+use crate::engine::model::error::{IoCause, ItemError, JobError};
+use crate::engine::model::events::ProblemKind;
+use crate::engine::model::kind::{Counts, JobKind, KindInfo, OutputShape};
+use crate::engine::model::paths::parent_dir;
+use crate::engine::model::plan::{Action, Plan, PlanItem, PlannedFile, SkipReason};
+use crate::engine::runtime::claims::comparable_path;
+use crate::engine::runtime::input::{CHUNK_BYTES, open_regular};
+use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, Planned, Run};
+use crate::engine::runtime::journal::{RecordedAction, mtime_ns};
+use crate::engine::runtime::resolver::numbered_free_name;
+use crate::engine::runtime::scan::{EntryKind, ScanOptions, Scanned, SymlinkPolicy};
+use crate::engine::runtime::status::{CancelFlag, JobCore};
+use crate::engine::runtime::temp::TempOutput;
+use spec::{ExistingArchive, ZipSpec};
 
 /// Input per block of a large file, and the largest file compressed whole as one block.
+/// The zip kind's description.
+pub const KIND: JobKind = JobKind::new(&KindInfo {
+    id: "zip",
+    noun: "archive",
+    output_noun: ("entry", "entries"),
+    item_noun: ("entry", "entries"),
+    verb: "Compress",
+    badge: "ZIP",
+    counts: Counts::Bytes,
+    can_stop_early: false,
+    can_retry_failed: false,
+    output: OutputShape::OneFile,
+});
+
+/// The job for `spec`.
+pub(crate) fn new_job(spec: ZipSpec) -> Result<ZipJob, JobError> {
+    Ok(ZipJob::new(spec))
+}
+
 const BLOCK_BYTES: usize = DEFAULT_BLOCK_BYTES;
 /// Files up to this size go into batches.
 const SMALL_MAX_BYTES: u64 = BLOCK_BYTES as u64;
@@ -412,7 +439,7 @@ impl ZipJob {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        super::lock(&self.inner)
+        crate::engine::lock(&self.inner)
     }
 
     fn dest(&self) -> Result<&(PathBuf, Action), JobError> {
@@ -1149,9 +1176,10 @@ impl Writer<'_> {
                 Err(BlockFailure::Unavailable) => {
                     match big.opened.get() {
                         Some(Opened::Failed(error)) => {
-                            failure = Some(super::lock(error).take().unwrap_or_else(|| {
-                                ItemError::Internal("the file could not be opened".into())
-                            }));
+                            failure =
+                                Some(crate::engine::lock(error).take().unwrap_or_else(|| {
+                                    ItemError::Internal("the file could not be opened".into())
+                                }));
                         }
                         _ => redo = true,
                     }
@@ -1390,7 +1418,10 @@ impl JobKindImpl for ZipJob {
         };
         run.claims.add_outputs(
             me,
-            [comparable_path(&path), super::spec::normalize_path(&path)],
+            [
+                comparable_path(&path),
+                crate::engine::model::paths::normalize_path(&path),
+            ],
         );
         let name = path
             .file_name()
@@ -1411,7 +1442,7 @@ impl JobKindImpl for ZipJob {
         }
     }
 
-    fn plan(&self, run: &Run, scanned: Scanned) -> Result<Plan, JobError> {
+    fn plan(&self, run: &Run, scanned: Scanned) -> Result<Planned, JobError> {
         let (path, action) = self.dest()?.clone();
         let mut items: Vec<PlanItem> = Vec::with_capacity(scanned.entries.len());
         let mut kept: Vec<ZipEntry> = Vec::with_capacity(scanned.entries.len());
@@ -1458,22 +1489,26 @@ impl JobKindImpl for ZipJob {
                 "nothing to archive"
             }));
         }
-        let bytes: u64 = kept.iter().map(|e| e.size).sum();
-        run.core.set_totals(kept.len() as u64, bytes);
+        let bytes_total: u64 = kept.iter().map(|e| e.size).sum();
+        let items_total = kept.len() as u64;
         self.lock().entries = Arc::new(kept);
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
-        Ok(Plan::new(
-            run.core.id,
-            JobKind::Zip,
-            name,
-            path.clone(),
-            Some(PlannedFile { path, action }),
-            items,
-            Vec::new(),
-        ))
+        Ok(Planned {
+            plan: Plan::new(
+                run.core.id,
+                KIND,
+                name,
+                path.clone(),
+                Some(PlannedFile { path, action }),
+                items,
+                Vec::new(),
+            ),
+            items_total,
+            bytes_total,
+        })
     }
 
     fn estimate_output_bytes(&self, run: &Run, plan: &Plan) -> Option<u64> {
@@ -1482,9 +1517,6 @@ impl JobKindImpl for ZipJob {
     }
 
     fn start(self: Arc<Self>, run: &Arc<Run>) -> Result<(), JobError> {
-        if let Some(plan) = run.plan() {
-            report_plan_skips(run, plan);
-        }
         let problems_at_start = run.core.status().problems.len();
         {
             let mut inner = self.lock();
@@ -1521,11 +1553,7 @@ impl JobKindImpl for ZipJob {
         self.next_compression(run)
     }
 
-    fn can_stop_early(&self) -> bool {
-        false
-    }
-
-    fn finish(&self, run: &Run) -> Result<(), JobError> {
+    fn finish(&self, run: &Run) -> Result<Finished, JobError> {
         let (path, action) = self.dest()?.clone();
         let Some(written) = self.lock().written.take() else {
             return Err(JobError::Internal("the archive was not completed".into()));
@@ -1547,11 +1575,11 @@ impl JobKindImpl for ZipJob {
                 .collect(),
             None => Vec::new(),
         };
-        let mut st = run.core.status();
-        st.archive = Some(path);
-        st.output_bytes = written.bytes;
-        st.outputs = names;
-        Ok(())
+        Ok(Finished {
+            outputs: names,
+            archive: Some(path),
+            output_bytes: Some(written.bytes),
+        })
     }
 }
 
@@ -1597,7 +1625,7 @@ impl ZipJob {
             });
         }
         run.claims
-            .add_outputs(me, [cmp, super::spec::normalize_path(path)]);
+            .add_outputs(me, [cmp, crate::engine::model::paths::normalize_path(path)]);
         if let Some(name) = path.file_name() {
             run.core.set_name(name.to_string_lossy().into_owned());
         }

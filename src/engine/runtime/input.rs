@@ -11,8 +11,8 @@ use std::io::{self, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use super::error::ItemError;
-use super::status::CancelFlag;
+use crate::engine::model::error::ItemError;
+use crate::engine::runtime::status::CancelFlag;
 
 /// Input is read (and cancel checked) in chunks of this size.
 pub(crate) const CHUNK_BYTES: usize = 1 << 20;

@@ -14,11 +14,11 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
-use super::claims::Claims;
-use super::error::ItemError;
-use super::events::ProblemKind;
-use super::spec::normalize_path;
-use super::status::JobCore;
+use crate::engine::model::error::ItemError;
+use crate::engine::model::events::ProblemKind;
+use crate::engine::normalize_path;
+use crate::engine::runtime::claims::Claims;
+use crate::engine::runtime::status::JobCore;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum EntryKind {

@@ -14,8 +14,11 @@
 //! the job uses (a panic fails the job, it never leaves it running), the plan event, and the one
 //! typed outcome ([`JobOutcome`]) the report carries.
 //!
-//! Adding a job kind means: a spec in `spec.rs`, a `JobKindImpl` in its own module, one line in
-//! `Engine::submit`, and its front-end options.
+//! The lifecycle does every duty a kind would otherwise have to remember: it reports the plan's
+//! skipped items when the run starts, sets the progress totals the plan gives, writes the kind's
+//! final report ([`Finished`]) into the job's status, and decides "stop after current" from the
+//! kind's description. Adding a job kind means: its folder under `kinds/` (a spec implementing
+//! [`KindSpec`], a [`JobKindImpl`]) and one line in the kinds' registry.
 //!
 //! Must not touch: what a kind does with its files (the kind's module), scheduling policy (the
 //! scheduler's), the front ends.
@@ -25,17 +28,19 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::Duration;
 
-use super::claims::Claims;
-use super::error::{ItemError, JobError};
-use super::events::{JobEvent, JobOutcome, JobState, PauseReason, ProblemKind};
-use super::journal::{JournalWriter, ResumeState, remove_leftover_temps};
-use super::output::{PlaceError, TempFiles, TempOutput};
-use super::plan::{Action, Plan};
-use super::reporter::ProgressHub;
-use super::scan::{ScanOptions, Scanned, scan};
-use super::scheduler::{JobDriver, Poll, Scheduler, Task};
-use super::spec::JobSpec;
-use super::status::JobCore;
+use crate::engine::model::error::SpecError;
+use crate::engine::model::error::{ItemError, JobError};
+use crate::engine::model::events::{JobEvent, JobOutcome, JobState, PauseReason, ProblemKind};
+use crate::engine::model::kind::{JobKind, SpecInfo};
+use crate::engine::model::plan::{Action, Plan};
+use crate::engine::runtime::claims::Claims;
+use crate::engine::runtime::journal::{JournalWriter, ResumeState, remove_leftover_temps};
+use crate::engine::runtime::reporter::ProgressHub;
+use crate::engine::runtime::scan::{ScanOptions, Scanned, scan};
+pub(crate) use crate::engine::runtime::scheduler::panic_message;
+use crate::engine::runtime::scheduler::{JobDriver, Poll, Scheduler, Task};
+use crate::engine::runtime::status::JobCore;
+use crate::engine::runtime::temp::{PlaceError, TempFiles, TempOutput};
 
 /// What a kind answers when the lifecycle asks it for work while running.
 pub(crate) enum KindPoll {
@@ -46,6 +51,51 @@ pub(crate) enum KindPoll {
     /// All work is handed out and complete (tasks and threads of the kind included): time to
     /// finish.
     Complete,
+}
+
+/// What a kind's spec tells the registry and the lifecycle (object-safe; the by-value parts,
+/// `normalized` and building the job, are the registry's macro's).
+pub(crate) trait KindSpec: Send + Sync {
+    /// The kind.
+    fn kind(&self) -> JobKind;
+    /// The inputs as the user gave them.
+    fn inputs(&self) -> &[std::path::PathBuf];
+    /// The archive, or the output folder.
+    fn output_path(&self) -> &std::path::Path;
+    /// Outputs known before any scan (claimed at submission).
+    fn known_outputs(&self) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
+    /// A short human name: the output's file or folder name.
+    fn display_name(&self) -> String {
+        let path = self.output_path();
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string())
+    }
+    /// Checks the kind's options (the inputs are checked by the registry and the plan).
+    fn validate(&self) -> Result<(), SpecError>;
+}
+
+/// A kind's plan, with the work it counts (the lifecycle sets the job's totals from it).
+pub(crate) struct Planned {
+    pub plan: Plan,
+    /// Items the run will process (images, archive entries).
+    pub items_total: u64,
+    /// Input bytes the run will read.
+    pub bytes_total: u64,
+}
+
+/// What a kind reports when its outputs are in place; the lifecycle writes it into the job's
+/// status.
+#[derive(Default)]
+pub(crate) struct Finished {
+    /// The outputs made, in plan order.
+    pub outputs: Vec<std::path::PathBuf>,
+    /// The archive, for a kind that makes one.
+    pub archive: Option<std::path::PathBuf>,
+    /// The bytes written, when the kind knows them as a whole (else what was counted per item).
+    pub output_bytes: Option<u64>,
 }
 
 /// One job kind (zip, thumbnails...), plugged into the lifecycle.
@@ -61,7 +111,7 @@ pub(crate) trait JobKindImpl: Send + Sync + 'static {
     fn scan_options(&self, run: &Run) -> ScanOptions;
 
     /// Decides every output from the scan (entries sorted by name). Must not write anything.
-    fn plan(&self, run: &Run, scanned: Scanned) -> Result<Plan, JobError>;
+    fn plan(&self, run: &Run, scanned: Scanned) -> Result<Planned, JobError>;
 
     /// A dry run's estimate of the output bytes, from sample encodes of a few inputs.
     fn estimate_output_bytes(&self, run: &Run, plan: &Plan) -> Option<u64>;
@@ -75,13 +125,9 @@ pub(crate) trait JobKindImpl: Send + Sync + 'static {
     fn next_task(self: Arc<Self>, run: &Arc<Run>) -> KindPoll;
 
     /// Called once, on a worker, when the kind said `Complete` and nothing of it runs any more:
-    /// puts the outputs in place (not called when the job is cancelled or has failed; called
-    /// after "stop after current" too).
-    fn finish(&self, run: &Run) -> Result<(), JobError>;
-
-    /// Whether "stop after current" makes sense: the outputs made so far stand on their own
-    /// (thumbnails yes; a partial archive would mislead).
-    fn can_stop_early(&self) -> bool;
+    /// puts the outputs in place and says what was made (not called when the job is cancelled
+    /// or has failed; called after "stop after current" too).
+    fn finish(&self, run: &Run) -> Result<Finished, JobError>;
 }
 
 /// Where a job keeps its journal, and what it resumes.
@@ -100,7 +146,7 @@ pub(crate) struct Run {
     pub temps: TempFiles,
     pub dry_run: bool,
     /// The spec as submitted (recorded in the journal).
-    pub spec: JobSpec,
+    pub spec: Arc<dyn SpecInfo>,
     /// What a resumed job recorded before it was interrupted.
     pub resume: Option<ResumeState>,
     journal_dir: Option<std::path::PathBuf>,
@@ -126,7 +172,7 @@ impl Run {
         claims: Arc<Claims>,
         hub: Arc<ProgressHub>,
         sched: &Arc<Scheduler>,
-        spec: JobSpec,
+        spec: Arc<dyn SpecInfo>,
         dry_run: bool,
         journaling: Journaling,
     ) -> Run {
@@ -157,7 +203,7 @@ impl Run {
 
     /// Records in the journal that plan item `item` is in place at `dest`.
     pub fn journal_done(&self, item: usize, dest: &std::path::Path) {
-        let mut journal = super::lock(&self.journal);
+        let mut journal = crate::engine::lock(&self.journal);
         if let Some(j) = journal.as_mut()
             && let Ok(meta) = std::fs::metadata(dest)
             && j.done(item, &meta).is_err()
@@ -172,11 +218,11 @@ impl Run {
     fn open_journal(&self, plan: &Plan) {
         let opened = match (&self.resume_journal, &self.journal_dir) {
             (Some(path), _) => JournalWriter::reopen(path),
-            (None, Some(dir)) => JournalWriter::create(dir, &self.spec),
+            (None, Some(dir)) => JournalWriter::create(dir, &*self.spec),
             (None, None) => return,
         };
         match opened.and_then(|mut j| j.plan(plan).map(|()| j)) {
-            Ok(j) => *super::lock(&self.journal) = Some(j),
+            Ok(j) => *crate::engine::lock(&self.journal) = Some(j),
             Err(e) => self.core.warning(
                 self.journal_dir.clone().unwrap_or_default(),
                 format!(
@@ -189,14 +235,14 @@ impl Run {
     /// Pauses the job: nothing new starts, and work in progress parks at its next chunk
     /// ([`Run::wait_while_paused`]).
     pub fn pause(&self, reason: PauseReason) {
-        *super::lock(&self.paused) = true;
+        *crate::engine::lock(&self.paused) = true;
         self.core.set_paused(reason);
         self.hub.kick();
     }
 
     /// Resumes a paused job where it was.
     pub fn resume(&self) {
-        *super::lock(&self.paused) = false;
+        *crate::engine::lock(&self.paused) = false;
         self.core.clear_paused();
         self.resumed.notify_all();
         self.hub.kick();
@@ -204,13 +250,13 @@ impl Run {
     }
 
     pub fn is_paused(&self) -> bool {
-        *super::lock(&self.paused)
+        *crate::engine::lock(&self.paused)
     }
 
     /// Parks the calling task or thread while the job is paused. Returns false when the job
     /// was cancelled (or failed) meanwhile: the caller stops.
     pub fn wait_while_paused(&self) -> bool {
-        let mut paused = super::lock(&self.paused);
+        let mut paused = crate::engine::lock(&self.paused);
         while *paused && !self.stopping() {
             paused = self
                 .resumed
@@ -246,7 +292,7 @@ impl Run {
     pub fn fail(&self, err: JobError) {
         self.resumed.notify_all();
         {
-            let mut failure = super::lock(&self.failure);
+            let mut failure = crate::engine::lock(&self.failure);
             if failure.is_none() {
                 *failure = Some(err);
             }
@@ -308,28 +354,31 @@ impl Run {
 
     /// Creates the folder `dir` for outputs (and its missing parents). Folders this job creates
     /// are claimed as its outputs first, so that no other job's scan archives them half-filled.
-    pub fn create_dirs(&self, dir: &std::path::Path) -> Result<(), super::error::IoCause> {
+    pub fn create_dirs(
+        &self,
+        dir: &std::path::Path,
+    ) -> Result<(), crate::engine::model::error::IoCause> {
         let mut missing = Vec::new();
         let mut at = Some(dir);
         while let Some(d) = at {
             if d.as_os_str().is_empty() || std::fs::symlink_metadata(d).is_ok() {
                 break;
             }
-            missing.push(super::claims::comparable_path(d));
+            missing.push(crate::engine::runtime::claims::comparable_path(d));
             at = d.parent();
         }
         if missing.is_empty() {
             return Ok(());
         }
         self.claims.add_outputs(self.core.id, missing);
-        std::fs::create_dir_all(dir).map_err(super::error::IoCause::of)
+        std::fs::create_dir_all(dir).map_err(crate::engine::model::error::IoCause::of)
     }
 
     /// Creates the temporary file for output `dest` (the user's final path). The error names the
     /// folder.
     pub fn create_temp(&self, dest: &std::path::Path) -> Result<TempOutput, ItemError> {
         self.temps.create(dest).map_err(|cause| ItemError::Write {
-            path: super::spec::parent_dir(dest).to_path_buf(),
+            path: crate::engine::parent_dir(dest).to_path_buf(),
             cause,
         })
     }
@@ -348,7 +397,11 @@ impl Run {
             && let Ok(meta) = std::fs::metadata(dest)
             && self
                 .claims
-                .input_of(self.core.id, &super::claims::comparable_path(dest), &meta)
+                .input_of(
+                    self.core.id,
+                    &crate::engine::runtime::claims::comparable_path(dest),
+                    &meta,
+                )
                 .is_some()
         {
             return Err(ItemError::OutputIsInput {
@@ -375,15 +428,6 @@ impl Drop for ThreadGuard {
         self.0.core.busy.fetch_sub(1, Ordering::Relaxed);
         self.0.notify();
     }
-}
-
-/// The text of a panic payload.
-pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -423,7 +467,7 @@ impl<K: JobKindImpl> Job<K> {
     }
 
     fn life(&self) -> MutexGuard<'_, Lifecycle> {
-        super::lock(&self.life)
+        crate::engine::lock(&self.life)
     }
 
     /// The first task: prepare, scan, plan; then start running (or end, for a dry run).
@@ -447,7 +491,14 @@ impl<K: JobKindImpl> Job<K> {
         run.claims.end_scan(core.id, scanned.input_files.clone());
         run.set_state(JobState::Planning);
         let mut plan = match self.kind.plan(run, scanned) {
-            Ok(plan) => plan,
+            Ok(Planned {
+                plan,
+                items_total,
+                bytes_total,
+            }) => {
+                core.set_totals(items_total, bytes_total);
+                plan
+            }
             Err(e) => return self.end(Some(e)),
         };
         if run.stopping() {
@@ -465,6 +516,7 @@ impl<K: JobKindImpl> Job<K> {
         }
         if let Some(plan) = run.plan() {
             run.open_journal(plan);
+            report_plan_skips(run, plan);
         }
         if let Err(e) = Arc::clone(&self.kind).start(run) {
             return self.end(Some(e));
@@ -476,8 +528,21 @@ impl<K: JobKindImpl> Job<K> {
 
     /// The last task of a job that ran to completion: the kind puts its outputs in place.
     fn finish(self: &Arc<Self>) {
-        let result = self.kind.finish(&self.run);
-        self.end(result.err());
+        match self.kind.finish(&self.run) {
+            Ok(finished) => {
+                let mut st = self.run.core.status();
+                st.outputs = finished.outputs;
+                if finished.archive.is_some() {
+                    st.archive = finished.archive;
+                }
+                if let Some(bytes) = finished.output_bytes {
+                    st.output_bytes = bytes;
+                }
+                drop(st);
+                self.end(None);
+            }
+            Err(e) => self.end(Some(e)),
+        }
     }
 
     /// Ends the job (the one place): removes what is left of its temporary files, releases its
@@ -489,10 +554,10 @@ impl<K: JobKindImpl> Job<K> {
         }
         run.temps.remove_all();
         run.claims.release(run.core.id);
-        if let Some(journal) = super::lock(&run.journal).take() {
+        if let Some(journal) = crate::engine::lock(&run.journal).take() {
             journal.finish();
         }
-        let failure = super::lock(&run.failure).take();
+        let failure = crate::engine::lock(&run.failure).take();
         let outcome = if failure.is_some() {
             JobOutcome::Failed
         } else if run.core.is_cancelled() {
@@ -615,7 +680,7 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
     }
 
     fn stop_after_current(&self) -> bool {
-        if !self.kind.can_stop_early() {
+        if !self.run.core.kind.can_stop_early {
             return false;
         }
         let queued = self.life().phase == Phase::Queued;
@@ -649,10 +714,10 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
 
 /// Records the skipped items of a plan as skipped problems (when the run starts, so a dry run
 /// lists them only once, in its plan).
-pub(crate) fn report_plan_skips(run: &Run, plan: &Plan) {
+fn report_plan_skips(run: &Run, plan: &Plan) {
     for item in &plan.items {
         if let Action::Skip(reason) = &item.action
-            && *reason != super::plan::SkipReason::AlreadyDone
+            && *reason != crate::engine::model::plan::SkipReason::AlreadyDone
         {
             let kind = if reason.is_error() {
                 ProblemKind::Error
@@ -671,9 +736,9 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::engine::events::JobId;
-    use crate::engine::scan::SymlinkPolicy;
-    use crate::engine::spec::JobKind;
+    use crate::engine::kinds::zip::KIND as ZIP;
+    use crate::engine::model::events::JobId;
+    use crate::engine::runtime::scan::SymlinkPolicy;
 
     /// A kind that panics where it is told to, after leaking a temporary file.
     struct Panicky {
@@ -699,16 +764,20 @@ mod tests {
                 only: Default::default(),
             }
         }
-        fn plan(&self, run: &Run, _scanned: Scanned) -> Result<Plan, JobError> {
-            Ok(Plan::new(
-                run.core.id,
-                JobKind::Zip,
-                "panicky".into(),
-                self.out_dir.clone(),
-                None,
-                Vec::new(),
-                Vec::new(),
-            ))
+        fn plan(&self, run: &Run, _scanned: Scanned) -> Result<Planned, JobError> {
+            Ok(Planned {
+                plan: Plan::new(
+                    run.core.id,
+                    ZIP,
+                    "panicky".into(),
+                    self.out_dir.clone(),
+                    None,
+                    Vec::new(),
+                    Vec::new(),
+                ),
+                items_total: 0,
+                bytes_total: 0,
+            })
         }
         fn estimate_output_bytes(&self, _run: &Run, _plan: &Plan) -> Option<u64> {
             None
@@ -731,11 +800,8 @@ mod tests {
             }
             KindPoll::Task(Box::new(|| panic!("boom in a task")))
         }
-        fn finish(&self, _run: &Run) -> Result<(), JobError> {
-            Ok(())
-        }
-        fn can_stop_early(&self) -> bool {
-            false
+        fn finish(&self, _run: &Run) -> Result<Finished, JobError> {
+            Ok(Finished::default())
         }
     }
 
@@ -744,11 +810,11 @@ mod tests {
         std::fs::write(dir.path().join("input.txt"), b"x").unwrap();
         let sched = Scheduler::new(2);
         let hub = ProgressHub::new();
-        let core = Arc::new(JobCore::new(JobId(1), JobKind::Zip, "t".into(), false));
-        let spec = JobSpec::Zip(crate::engine::spec::ZipSpec::new(
+        let core = Arc::new(JobCore::new(JobId(1), ZIP, "t".into(), false));
+        let spec = Arc::new(crate::engine::JobSpec::Zip(crate::engine::ZipSpec::new(
             vec![dir.path().join("input.txt")],
             dir.path().join("x.zip"),
-        ));
+        )));
         let run = Run::new(
             Arc::clone(&core),
             Arc::new(Claims::default()),

@@ -6,7 +6,7 @@
 //! removes them), [`TempOutput`], and the final rename (no-clobber, or replace) with the
 //! permissions a finished output gets. Errors name the user's final path, never the temporary
 //! one. Must not touch: inputs (never opened for writing here or anywhere), job logic, the rules
-//! of what may be replaced (the plan and [`super::job::Run`] decide that before calling).
+//! of what may be replaced (the plan and [`crate::engine::runtime::job::Run`] decide that before calling).
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 
 use tempfile::NamedTempFile;
 
-use super::error::IoCause;
-use super::spec::parent_dir;
+use crate::engine::model::error::IoCause;
+use crate::engine::parent_dir;
 
 /// Permission bits of a finished output (temporary files are private until then).
 const OUTPUT_MODE: u32 = 0o644;
@@ -59,7 +59,7 @@ impl TempFiles {
                     cause
                 }
             })?;
-        super::lock(&self.live).insert(file.path().to_path_buf());
+        crate::engine::lock(&self.live).insert(file.path().to_path_buf());
         Ok(TempOutput {
             file: Some(file),
             register: self.clone(),
@@ -69,7 +69,7 @@ impl TempFiles {
     /// Removes every temporary file still registered (a task that was cut short, a thread that
     /// panicked). Called by the lifecycle before a job reports its end.
     pub fn remove_all(&self) {
-        let paths: Vec<PathBuf> = super::lock(&self.live).drain().collect();
+        let paths: Vec<PathBuf> = crate::engine::lock(&self.live).drain().collect();
         for path in paths {
             let _ = fs::remove_file(path);
         }
@@ -78,11 +78,11 @@ impl TempFiles {
     /// How many temporary files exist now.
     #[cfg(test)]
     pub fn count(&self) -> usize {
-        super::lock(&self.live).len()
+        crate::engine::lock(&self.live).len()
     }
 
     fn forget(&self, path: &Path) {
-        super::lock(&self.live).remove(path);
+        crate::engine::lock(&self.live).remove(path);
     }
 }
 

@@ -27,8 +27,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::plan::{Action, Plan};
-use super::spec::JobSpec;
+use crate::engine::model::kind::SpecInfo;
+use crate::engine::model::paths::normalize_path_in;
+use crate::engine::model::plan::{Action, Plan};
 
 /// Version of the journal format this build writes and reads.
 pub const JOURNAL_VERSION: u32 = 1;
@@ -91,7 +92,8 @@ pub struct RecordedItem {
 enum Record {
     Job {
         version: u32,
-        spec: JobSpec,
+        /// The kind's spec, as [`SpecInfo::record`] gives it (paths absolute).
+        spec: serde_json::Value,
         /// Start of the job, in nanoseconds since the Unix epoch.
         started_ns: u64,
     },
@@ -137,13 +139,15 @@ fn append_line(out: &mut Vec<u8>, record: &impl Serialize) -> io::Result<()> {
 #[derive(Serialize)]
 struct PlanRecordRef<'a> {
     t: &'static str,
-    archive: Option<(&'a Path, RecordedAction)>,
+    archive: Option<(PathBuf, RecordedAction)>,
     items: PlanItemsRef<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     outputs: Option<u64>,
 }
 
-struct PlanItemsRef<'a>(&'a Plan);
+/// The plan's items, with every path made absolute against `cwd` (journals hold absolute
+/// paths, so a job resumes the same from any folder).
+struct PlanItemsRef<'a>(&'a Plan, &'a Path);
 
 impl Serialize for PlanItemsRef<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -151,15 +155,16 @@ impl Serialize for PlanItemsRef<'_> {
             return serializer.collect_seq(std::iter::empty::<RecordedItem>());
         }
         #[derive(Serialize)]
-        struct ItemRef<'a> {
-            input: &'a Path,
-            output: Option<&'a Path>,
+        struct ItemRef {
+            input: PathBuf,
+            output: Option<PathBuf>,
             action: RecordedAction,
             reason: Option<String>,
         }
+        let cwd = self.1;
         serializer.collect_seq(self.0.items.iter().map(|i| ItemRef {
-            input: &i.input,
-            output: i.output.as_deref(),
+            input: normalize_path_in(cwd, &i.input),
+            output: i.output.as_deref().map(|o| normalize_path_in(cwd, o)),
             action: RecordedAction::from(&i.action),
             reason: match &i.action {
                 Action::Skip(r) => Some(r.to_string()),
@@ -211,7 +216,7 @@ impl JournalWriter {
     /// Starts a new journal in `dir` for `spec`, written and synced before returning. It is
     /// made under a name listing ignores, locked, written, then renamed into place: nobody ever
     /// sees an empty or unlocked journal.
-    pub fn create(dir: &Path, spec: &JobSpec) -> io::Result<JournalWriter> {
+    pub fn create(dir: &Path, spec: &dyn SpecInfo) -> io::Result<JournalWriter> {
         fs::create_dir_all(dir)?;
         let started_ns = now_ns();
         let stem = format!("{started_ns}-{}", std::process::id());
@@ -231,7 +236,7 @@ impl JournalWriter {
             &mut buffer,
             &Record::Job {
                 version: JOURNAL_VERSION,
-                spec: spec.clone(),
+                spec: spec.record(),
                 started_ns,
             },
         )?;
@@ -276,15 +281,18 @@ impl JournalWriter {
 
     /// Records the plan (synced at once: resuming needs it).
     pub fn plan(&mut self, plan: &Plan) -> io::Result<()> {
+        let cwd = std::env::current_dir().unwrap_or_default();
         append_line(
             &mut self.buffer,
             &PlanRecordRef {
                 t: "plan",
-                archive: plan
-                    .archive
-                    .as_ref()
-                    .map(|a| (a.path.as_path(), RecordedAction::from(&a.action))),
-                items: PlanItemsRef(plan),
+                archive: plan.archive.as_ref().map(|a| {
+                    (
+                        normalize_path_in(&cwd, &a.path),
+                        RecordedAction::from(&a.action),
+                    )
+                }),
+                items: PlanItemsRef(plan, &cwd),
                 outputs: plan.archive.as_ref().map(|_| plan.summary.outputs),
             },
         )?;
@@ -327,12 +335,13 @@ impl JournalWriter {
     }
 }
 
-/// An unfinished job found in the state folder.
+/// An unfinished job found in the state folder, with its spec read as an `S` (the engine's
+/// `JobSpec`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct UnfinishedJob {
+pub struct Unfinished<S> {
     /// The journal file.
     pub journal: PathBuf,
-    pub spec: JobSpec,
+    pub spec: S,
     /// When the job started.
     pub started: SystemTime,
     /// Outputs the plan counts (0 when it crashed before planning).
@@ -374,7 +383,9 @@ impl std::fmt::Display for SetAside {
 }
 
 /// Reads one journal. `Err(reason)` when it cannot be resumed.
-fn read_journal(path: &Path) -> Result<UnfinishedJob, String> {
+fn read_journal<S: SpecInfo + serde::de::DeserializeOwned>(
+    path: &Path,
+) -> Result<Unfinished<S>, String> {
     let file = File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
     let mut lines = BufReader::new(file).lines().peekable();
     let mut spec = None;
@@ -432,6 +443,8 @@ fn read_journal(path: &Path) -> Result<UnfinishedJob, String> {
         }
     }
     let spec = spec.ok_or_else(|| "it is damaged".to_owned())?;
+    let spec: S = serde_json::from_value(spec)
+        .map_err(|_| "it is damaged or of a job kind this version does not know".to_owned())?;
     if !spec
         .inputs()
         .iter()
@@ -447,7 +460,7 @@ fn read_journal(path: &Path) -> Result<UnfinishedJob, String> {
                 .count() as u64
         })
     });
-    Ok(UnfinishedJob {
+    Ok(Unfinished {
         journal: path.to_path_buf(),
         spec,
         started: UNIX_EPOCH + Duration::from_nanos(state.started_ns),
@@ -460,7 +473,9 @@ fn read_journal(path: &Path) -> Result<UnfinishedJob, String> {
 /// Lists the unfinished jobs in `dir` (journals no live job holds), oldest first. Journals that
 /// cannot be resumed are moved to `dir/set-aside/` and listed with why. Does file I/O: call it
 /// off the UI thread.
-pub fn list_unfinished(dir: &Path) -> (Vec<UnfinishedJob>, Vec<SetAside>) {
+pub fn list_unfinished<S: SpecInfo + serde::de::DeserializeOwned>(
+    dir: &Path,
+) -> (Vec<Unfinished<S>>, Vec<SetAside>) {
     let mut found = Vec::new();
     let mut set_aside = Vec::new();
     let Ok(read) = fs::read_dir(dir) else {
@@ -499,7 +514,7 @@ pub fn list_unfinished(dir: &Path) -> (Vec<UnfinishedJob>, Vec<SetAside>) {
 }
 
 /// Forgets an unfinished job: removes the temporary files its outputs left and its journal.
-pub fn discard_unfinished(job: &UnfinishedJob) -> io::Result<()> {
+pub fn discard_unfinished<S>(job: &Unfinished<S>) -> io::Result<()> {
     remove_leftover_temps(&job.resume);
     fs::remove_file(&job.journal)
 }
@@ -527,7 +542,7 @@ pub(crate) fn remove_leftover_temps(state: &ResumeState) {
         };
         for entry in read.filter_map(Result::ok) {
             let name = entry.file_name();
-            if let Some(target) = super::claims::temp_target(&name)
+            if let Some(target) = crate::engine::runtime::claims::temp_target(&name)
                 && names.contains(&target)
             {
                 let _ = fs::remove_file(entry.path());
@@ -539,7 +554,7 @@ pub(crate) fn remove_leftover_temps(state: &ResumeState) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::spec::{ThumbSpec, ZipSpec};
+    use crate::engine::{JobSpec, ThumbSpec, ZipSpec};
 
     #[test]
     fn a_journal_round_trips_and_a_torn_last_line_is_ignored() {
@@ -554,13 +569,17 @@ mod tests {
         j.done(3, &fs::metadata(&out).unwrap()).unwrap();
         j.sync().unwrap();
         // Held by a live job: not listed.
-        assert!(list_unfinished(&dir.path().join("journal")).0.is_empty());
+        assert!(
+            list_unfinished::<JobSpec>(&dir.path().join("journal"))
+                .0
+                .is_empty()
+        );
         drop(j);
         // A crash cut the last write short.
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"0000abcd {\"t\":\"done\",\"ite").unwrap();
         drop(f);
-        let (found, aside) = list_unfinished(&dir.path().join("journal"));
+        let (found, aside) = list_unfinished::<JobSpec>(&dir.path().join("journal"));
         assert!(aside.is_empty(), "{aside:?}");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].spec, spec);
@@ -570,7 +589,7 @@ mod tests {
 
     #[test]
     fn a_recorded_plan_reads_back_item_by_item() {
-        use crate::engine::plan::{PlanItem, PlanSummary, PlannedFile, SkipReason};
+        use crate::engine::model::plan::{PlanItem, PlanSummary, PlannedFile, SkipReason};
         let dir = tempfile::tempdir().unwrap();
         let item = |input: &str, output: Option<&str>, action| PlanItem {
             input: input.into(),
@@ -580,7 +599,7 @@ mod tests {
         };
         let mut plan = Plan {
             job: crate::engine::JobId(4),
-            kind: crate::engine::spec::JobKind::Thumbs,
+            kind: crate::engine::kinds::thumbs::KIND,
             name: "o".into(),
             destination: dir.path().join("o"),
             archive: None,
@@ -614,7 +633,7 @@ mod tests {
         j.plan(&plan).unwrap();
         drop(j);
 
-        let (found, aside) = list_unfinished(&dir.path().join("journal"));
+        let (found, aside) = list_unfinished::<JobSpec>(&dir.path().join("journal"));
         assert!(aside.is_empty(), "{aside:?}");
         assert_eq!(found.len(), 2);
         let thumbs = found.iter().find(|f| f.spec == spec).unwrap();
@@ -678,7 +697,7 @@ mod tests {
             dir.path().join("b.zip"),
         ));
         drop(JournalWriter::create(&jdir, &gone_spec).unwrap());
-        let (found, aside) = list_unfinished(&jdir);
+        let (found, aside) = list_unfinished::<JobSpec>(&jdir);
         assert!(found.is_empty(), "{found:?}");
         let mut reasons: Vec<&str> = aside.iter().map(|a| a.reason.as_str()).collect();
         reasons.sort();
@@ -694,6 +713,9 @@ mod tests {
             assert!(a.journal.starts_with(jdir.join(SET_ASIDE_DIR)), "{a:?}");
             assert!(a.to_string().contains(&a.reason));
         }
-        assert!(list_unfinished(&jdir).1.is_empty(), "set aside once");
+        assert!(
+            list_unfinished::<JobSpec>(&jdir).1.is_empty(),
+            "set aside once"
+        );
     }
 }

@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::error::JobError;
-use super::events::{
+use crate::engine::model::error::JobError;
+use crate::engine::model::events::{
     Cause, Failure, ItemProblem, JobId, JobOutcome, JobReport, JobState, PauseReason, ProblemKind,
     Progress,
 };
-use super::spec::JobKind;
+use crate::engine::model::kind::{Counts, JobKind};
 
 /// A job's cancel flag, shared with every task and thread of the job.
 #[derive(Debug, Clone, Default)]
@@ -107,7 +107,7 @@ impl JobCore {
 
     pub fn status(&self) -> MutexGuard<'_, Status> {
         // A poisoned status only means a task panicked while holding it; the data is still sound.
-        super::lock(&self.status)
+        crate::engine::lock(&self.status)
     }
 
     pub fn state(&self) -> JobState {
@@ -300,11 +300,11 @@ impl JobCore {
         } else {
             st.state
         };
-        // Thumbnails by images (a photo's bytes say little about its decode time), archives by
-        // bytes. No ETA while paused or while no worker runs the job.
-        let (left, rate) = match self.kind {
-            JobKind::Thumbs => (items_total.saturating_sub(items_done), items_per_sec),
-            JobKind::Zip => (bytes_total.saturating_sub(bytes_done), bytes_per_sec),
+        // In what the kind counts: images (a photo's bytes say little about its decode time)
+        // or bytes. No ETA while paused or while no worker runs the job.
+        let (left, rate) = match self.kind.counts {
+            Counts::Items => (items_total.saturating_sub(items_done), items_per_sec),
+            Counts::Bytes => (bytes_total.saturating_sub(bytes_done), bytes_per_sec),
         };
         let eta = if state == JobState::Running && busy > 0 && rate > 0.0 && left > 0 {
             Some(Duration::from_secs_f64(left as f64 / rate))

@@ -1,0 +1,166 @@
+//! The job kinds, each in its own folder, and the one registry that lists them.
+//!
+//! A kind is: a spec (plain data, serialized in the journal), a [`KindInfo`] description, and a
+//! [`JobKindImpl`](crate::engine::runtime::job::JobKindImpl) that the runtime's lifecycle drives.
+//! The registry below is the only place that names every kind: [`JobSpec`] (one variant per
+//! kind) and [`KINDS`] come from one line per kind.
+//!
+//! Adding a kind: its folder here (spec, `KIND`, `new_job`), one line in `register_kinds!`.
+//! Must not touch: the runtime's duties (claims, temporary files, journal, progress), any front
+//! end.
+
+pub mod thumbs;
+pub mod zip;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::engine::model::error::{JobError, SpecError};
+use crate::engine::model::kind::{JobKind, SpecInfo};
+use crate::engine::runtime::job::{Job, KindSpec, Run};
+use crate::engine::runtime::scheduler::JobDriver;
+
+pub use thumbs::spec::ThumbSpec;
+pub use zip::spec::ZipSpec;
+
+/// Declares the kinds: the [`JobSpec`] enum, its dispatch, and [`KINDS`], from one line each.
+macro_rules! register_kinds {
+    ($($variant:ident($spec:ty) => $module:ident),* $(,)?) => {
+        /// One user request, of any kind. Serialized in the job's journal (so a crashed job can
+        /// be resumed), tagged with the kind's id.
+        #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        #[serde(tag = "kind", rename_all = "lowercase")]
+        pub enum JobSpec {
+            $(
+                #[doc = concat!("A `", stringify!($module), "` job.")]
+                $variant($spec),
+            )*
+        }
+
+        impl JobSpec {
+            fn parts(&self) -> &dyn KindSpec {
+                match self {
+                    $(JobSpec::$variant(s) => s,)*
+                }
+            }
+
+            /// The spec with every path made absolute and lexically normalised (no I/O), inputs
+            /// de-duplicated and sorted: two specs that ask for the same work compare equal.
+            pub fn normalized(&self) -> JobSpec {
+                match self {
+                    $(JobSpec::$variant(s) => JobSpec::$variant(s.normalized()),)*
+                }
+            }
+
+            /// The job that carries out this spec in `run`.
+            pub(crate) fn into_driver(self, run: Run) -> Result<Arc<dyn JobDriver>, JobError> {
+                match self {
+                    $(JobSpec::$variant(s) => {
+                        let driver: Arc<dyn JobDriver> = Job::new($module::new_job(s)?, run);
+                        Ok(driver)
+                    })*
+                }
+            }
+        }
+
+        /// Every kind this build knows, in the order the front ends offer them.
+        pub const KINDS: &[JobKind] = &[$($module::KIND,)*];
+    };
+}
+
+register_kinds! {
+    Zip(ZipSpec) => zip,
+    Thumbs(ThumbSpec) => thumbs,
+}
+
+impl JobSpec {
+    /// The job's kind.
+    pub fn kind(&self) -> JobKind {
+        self.parts().kind()
+    }
+
+    /// A short human name: the archive's file name or the output folder's name.
+    pub fn display_name(&self) -> String {
+        self.parts().display_name()
+    }
+
+    /// Where the output goes: the archive for a zip job, the folder for thumbnails.
+    pub fn output_path(&self) -> &Path {
+        self.parts().output_path()
+    }
+
+    /// The inputs as the user gave them.
+    pub fn inputs(&self) -> &[PathBuf] {
+        self.parts().inputs()
+    }
+
+    /// Checks the options (ranges, template). Inputs and destinations are checked by the plan.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        if self.inputs().is_empty() {
+            return Err(SpecError::NoInputs);
+        }
+        self.parts().validate()
+    }
+}
+
+impl SpecInfo for JobSpec {
+    fn kind(&self) -> JobKind {
+        JobSpec::kind(self)
+    }
+    fn inputs(&self) -> &[PathBuf] {
+        JobSpec::inputs(self)
+    }
+    fn known_outputs(&self) -> Vec<PathBuf> {
+        self.parts().known_outputs()
+    }
+    fn display_name(&self) -> String {
+        JobSpec::display_name(self)
+    }
+    fn record(&self) -> serde_json::Value {
+        serde_json::to_value(self.normalized()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// The kind with this id (`zip`, `thumbs`), if this build knows it.
+pub fn kind_by_id(id: &str) -> Option<JobKind> {
+    KINDS.iter().copied().find(|k| k.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_serializes_under_its_own_id() {
+        let specs = [
+            JobSpec::Zip(ZipSpec::new(
+                vec![PathBuf::from("/a")],
+                PathBuf::from("/a.zip"),
+            )),
+            JobSpec::Thumbs(ThumbSpec::new(
+                vec![PathBuf::from("/a")],
+                PathBuf::from("/t"),
+            )),
+        ];
+        assert_eq!(specs.len(), KINDS.len());
+        for spec in specs {
+            let json = serde_json::to_value(&spec).unwrap();
+            assert_eq!(json["kind"], spec.kind().id);
+            assert_eq!(kind_by_id(spec.kind().id), Some(spec.kind()));
+        }
+    }
+
+    #[test]
+    fn normalised_specs_compare_equal() {
+        let a = JobSpec::Thumbs(ThumbSpec::new(
+            vec![PathBuf::from("/p/./x"), PathBuf::from("/p/y/../x")],
+            PathBuf::from("/o/"),
+        ));
+        let b = JobSpec::Thumbs(ThumbSpec::new(
+            vec![PathBuf::from("/p/x")],
+            PathBuf::from("/o"),
+        ));
+        assert_eq!(a.normalized(), b.normalized());
+        assert_eq!(a.record(), b.record());
+    }
+}

@@ -1,0 +1,136 @@
+//! The zip kind's spec: "compress these inputs into this archive", and its naming defaults.
+//!
+//! Pure data: no file system access, no threads, no front end.
+
+use std::path::{Path, PathBuf};
+
+use crate::engine::model::error::SpecError;
+use crate::engine::model::kind::JobKind;
+use crate::engine::model::paths::{
+    folder_display_name, normalize_path, normalized_inputs, parent_dir,
+};
+use crate::engine::runtime::job::KindSpec;
+
+/// Deflate level used when none is given.
+pub const DEFAULT_ZIP_LEVEL: u8 = 6;
+
+/// What to do when the archive already exists.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExistingArchive {
+    /// Fail at once, before any work (the window then asks; the CLI names `--overwrite`).
+    #[default]
+    Fail,
+    /// Replace it once the new archive is complete.
+    Replace,
+    /// Keep it and write `name (1).zip` (the first free name).
+    KeepBoth,
+}
+
+/// "Compress these inputs into this archive."
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ZipSpec {
+    pub inputs: Vec<PathBuf>,
+    /// The archive to write. An existing folder (or a path ending in `/`) means
+    /// "`<input name>.zip` in that folder"; a name without `.zip` gets it.
+    pub destination: PathBuf,
+    /// 0 (store) to 9 (smallest).
+    pub level: u8,
+    pub on_exists: ExistingArchive,
+}
+
+impl ZipSpec {
+    pub fn new(inputs: Vec<PathBuf>, destination: PathBuf) -> Self {
+        ZipSpec {
+            inputs,
+            destination,
+            level: DEFAULT_ZIP_LEVEL,
+            on_exists: ExistingArchive::Fail,
+        }
+    }
+
+    /// The archive's default file name for these inputs: the input's name for one input, the
+    /// name of the first input's folder for several (`photos.zip`).
+    pub fn default_archive_name(inputs: &[PathBuf]) -> String {
+        let name = match inputs {
+            [] => "archive".to_owned(),
+            [only] => only
+                .file_stem()
+                .filter(|_| only.file_name().is_some())
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| folder_display_name(only)),
+            [first, ..] => folder_display_name(parent_dir(&normalize_path(first))),
+        };
+        format!("{name}.zip")
+    }
+
+    /// "One archive per folder": each folder becomes `<out_dir>/<folder name>.zip`, its own job.
+    /// Two folders with the same name get distinct archive names (`name (1).zip`).
+    pub fn per_folder(
+        folders: &[PathBuf],
+        out_dir: &Path,
+        level: u8,
+        on_exists: ExistingArchive,
+    ) -> Vec<ZipSpec> {
+        let mut used: Vec<PathBuf> = Vec::new();
+        folders
+            .iter()
+            .map(|folder| {
+                let stem = folder_display_name(folder);
+                let mut destination = out_dir.join(format!("{stem}.zip"));
+                let mut n = 1;
+                while used.contains(&destination) {
+                    destination = out_dir.join(format!("{stem} ({n}).zip"));
+                    n += 1;
+                }
+                used.push(destination.clone());
+                ZipSpec {
+                    inputs: vec![folder.clone()],
+                    destination,
+                    level,
+                    on_exists,
+                }
+            })
+            .collect()
+    }
+
+    /// The default archive for some inputs: next to the first one, named after it.
+    pub fn default_destination(inputs: &[PathBuf]) -> Option<PathBuf> {
+        let first = inputs.first()?;
+        Some(parent_dir(first).join(Self::default_archive_name(inputs)))
+    }
+}
+
+impl ZipSpec {
+    /// The spec with every path absolute and normalised, inputs sorted and de-duplicated.
+    pub fn normalized(&self) -> ZipSpec {
+        ZipSpec {
+            inputs: normalized_inputs(&self.inputs),
+            destination: normalize_path(&self.destination),
+            ..self.clone()
+        }
+    }
+}
+
+impl KindSpec for ZipSpec {
+    fn kind(&self) -> JobKind {
+        super::KIND
+    }
+    fn inputs(&self) -> &[PathBuf] {
+        &self.inputs
+    }
+    fn output_path(&self) -> &Path {
+        &self.destination
+    }
+    fn known_outputs(&self) -> Vec<PathBuf> {
+        vec![self.destination.clone()]
+    }
+    fn validate(&self) -> Result<(), SpecError> {
+        if self.level > 9 {
+            return Err(SpecError::Level(self.level));
+        }
+        Ok(())
+    }
+}

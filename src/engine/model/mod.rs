@@ -1,0 +1,13 @@
+//! The engine's vocabulary: plain data shared by the runtime, every job kind and both front
+//! ends: errors ([`error`]), events and outcomes ([`events`]), the plan ([`plan`]), what a kind
+//! is ([`kind`]) and how paths are compared ([`paths`]).
+//!
+//! Must not touch: the runtime (threads, the pool, the journal), any particular job kind, any
+//! front end. Nothing here starts a thread; only [`paths::normalize_path`] asks the OS anything
+//! (the current folder).
+
+pub mod error;
+pub mod events;
+pub mod kind;
+pub mod paths;
+pub mod plan;

@@ -1,0 +1,25 @@
+//! The runtime: the one job lifecycle and everything it owns for every kind.
+//!
+//! - [`job`]: the lifecycle (scan, plan, run, finish; pause, stop, cancel) and the small trait a
+//!   kind implements ([`job::JobKindImpl`]);
+//! - [`scheduler`]: the worker pool and the queue (oldest job with work first, dry runs ahead);
+//! - [`status`] and [`reporter`]: a job's figures, and the thread that sends coalesced progress;
+//! - [`resolver`]: the one place an output's name and action are chosen;
+//! - [`claims`]: the engine-wide claims on inputs and outputs;
+//! - [`journal`]: what a job is doing, on disk, so a crash can be resumed;
+//! - [`temp`]: temporary outputs, renamed into place when complete;
+//! - [`scan`] and [`input`]: walking the inputs, reading them with cancel in mind.
+//!
+//! Must not touch: any particular job kind (a kind plugs in through [`job::JobKindImpl`] and
+//! [`job::KindSpec`]; nothing here names one), any front end.
+
+pub mod claims;
+pub mod input;
+pub mod job;
+pub mod journal;
+pub mod reporter;
+pub mod resolver;
+pub mod scan;
+pub mod scheduler;
+pub mod status;
+pub mod temp;
