@@ -591,9 +591,9 @@ mod tests {
     fn a_recorded_plan_reads_back_item_by_item() {
         use crate::engine::model::plan::{PlanItem, PlanSummary, PlannedFile, SkipReason};
         let dir = tempfile::tempdir().unwrap();
-        let item = |input: &str, output: Option<&str>, action| PlanItem {
-            input: input.into(),
-            output: output.map(PathBuf::from),
+        let item = |input: PathBuf, output: Option<PathBuf>, action| PlanItem {
+            input,
+            output,
             action,
             input_bytes: 7,
         };
@@ -604,8 +604,16 @@ mod tests {
             destination: dir.path().join("o"),
             archive: None,
             items: vec![
-                item("d/x \"quoted\"\n.jpg", Some("o/x.jpg"), Action::Write),
-                item("d/y.txt", None, Action::Skip(SkipReason::Exists)),
+                item(
+                    dir.path().join("d/x \"quoted\"\n.jpg"),
+                    Some(dir.path().join("o/x.jpg")),
+                    Action::Write,
+                ),
+                item(
+                    dir.path().join("d/y.txt"),
+                    None,
+                    Action::Skip(SkipReason::Exists),
+                ),
             ],
             warnings: Vec::new(),
             summary: PlanSummary {
@@ -639,8 +647,8 @@ mod tests {
         let thumbs = found.iter().find(|f| f.spec == spec).unwrap();
         let items = thumbs.resume.items.as_ref().unwrap();
         assert_eq!(items.len(), 2);
-        assert_eq!(items[0].input, PathBuf::from("d/x \"quoted\"\n.jpg"));
-        assert_eq!(items[0].output, Some(PathBuf::from("o/x.jpg")));
+        assert_eq!(items[0].input, dir.path().join("d/x \"quoted\"\n.jpg"));
+        assert_eq!(items[0].output, Some(dir.path().join("o/x.jpg")));
         assert_eq!(items[0].action, RecordedAction::Write);
         assert_eq!(items[1].action, RecordedAction::Skip);
         assert_eq!(
