@@ -123,7 +123,8 @@ impl ThumbSpec {
         }
     }
 
-    fn check(&self) -> Result<(), SpecError> {
+    /// Checks the options and parses the name template (once), for the job to keep.
+    pub(crate) fn checked_template(&self) -> Result<NameTemplate, SpecError> {
         if self.sizes_px.is_empty() {
             return Err(SpecError::NoSizes);
         }
@@ -137,7 +138,7 @@ impl ThumbSpec {
         if !(1..=100).contains(&self.quality) {
             return Err(SpecError::Quality(self.quality));
         }
-        self.template().map(|_| ())
+        self.template()
     }
 
     /// The default output folder: `<first input's folder>/thumbnails`.
@@ -279,7 +280,7 @@ impl KindSpec for ThumbSpec {
         &self.output_dir
     }
     fn validate(&self) -> Result<(), SpecError> {
-        self.check()
+        self.checked_template().map(|_| ())
     }
 }
 
