@@ -8,7 +8,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::engine::model::events::JobId;
+use crate::engine::model::id::JobId;
 
 /// An operating-system error in the user's terms.
 #[derive(Debug)]

@@ -21,15 +21,7 @@ use crate::engine::model::plan::{Plan, SkipReason};
 /// `eta_s`), every event carries `schema`, the plan event exists.
 pub const JSON_SCHEMA_VERSION: u32 = 2;
 
-/// Identifies a job within one engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct JobId(pub u64);
-
-impl std::fmt::Display for JobId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "#{}", self.0)
-    }
-}
+pub use super::id::JobId;
 
 /// Where a job is in its life: queued, then the lifecycle's steps (scan, plan, run), then one
 /// of the final states.

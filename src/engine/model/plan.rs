@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use super::kind::JobKind;
-use crate::engine::model::events::JobId;
+use crate::engine::model::id::JobId;
 
 /// What will happen at one output.
 #[derive(Debug, Clone, PartialEq, Eq)]
