@@ -321,6 +321,7 @@ impl Engine {
         self.jobs().values().any(|j| !j.core().state().is_final())
     }
 
+    /// The number of worker threads.
     pub fn workers(&self) -> usize {
         self.sched.workers()
     }
