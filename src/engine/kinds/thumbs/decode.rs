@@ -15,7 +15,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use crate::engine::kinds::thumbs::jpeg::{
-    JpegDecoder, JpegError, JpegPixels, JpegRequest, StreamEnd,
+    JpegDecoder, JpegError, JpegPixels, JpegRequest, StreamEnd, end_before_foreign_data,
 };
 use crate::engine::model::error::ItemError;
 
@@ -56,6 +56,8 @@ pub struct Decoded {
 pub enum DecodeWarning {
     /// Every scan is complete but the file ends without its EOI marker (JPEG, ITU T.81 B.2.1).
     MissingEndMarker,
+    /// The image is complete; bytes after it could not be read and were ignored.
+    DataAfterImage,
 }
 
 /// Reusable per-worker decoder state (libjpeg structures, scratch buffers); created once per
@@ -148,10 +150,23 @@ fn decode_jpeg(
         max_pixels: MAX_PIXELS,
         max_alloc_bytes: MAX_DECODE_ALLOC_BYTES,
     };
-    let jpeg = scratch
-        .jpeg()?
-        .decode(data, &request)
-        .map_err(map_jpeg_error)?;
+    let decoder = scratch.jpeg()?;
+    let (jpeg, data_after_image) = match decoder.decode(data, &request) {
+        Ok(jpeg) => (jpeg, false),
+        // A complete image followed by foreign bytes: decode what is the JPEG's own.
+        Err(e) => match end_before_foreign_data(data) {
+            Some(end) => {
+                let mut own = Vec::with_capacity(end + 2);
+                own.extend_from_slice(&data[..end]);
+                own.extend_from_slice(&[0xFF, 0xD9]);
+                match decoder.decode(&own, &request) {
+                    Ok(jpeg) => (jpeg, true),
+                    Err(_) => return Err(map_jpeg_error(e)),
+                }
+            }
+            None => return Err(map_jpeg_error(e)),
+        },
+    };
     let (w, h) = (jpeg.width_px, jpeg.height_px);
     let image = match jpeg.layout {
         JpegPixels::Luma8 => image::GrayImage::from_raw(w, h, jpeg.pixels).map(DynamicImage::from),
@@ -164,6 +179,7 @@ fn decode_jpeg(
         .and_then(Orientation::from_exif_chunk)
         .unwrap_or(Orientation::NoTransforms);
     let warnings = match jpeg.end {
+        _ if data_after_image => vec![DecodeWarning::DataAfterImage],
         StreamEnd::EndMarker => Vec::new(),
         StreamEnd::MissingEndMarker => vec![DecodeWarning::MissingEndMarker],
     };
@@ -479,6 +495,45 @@ mod tests {
                 "{name}"
             );
             assert_eq!(cut.image.as_bytes(), complete.image.as_bytes(), "{name}");
+        }
+    }
+
+    #[test]
+    fn bytes_after_a_complete_image_are_a_warning_not_an_error() {
+        // Phone panoramas and motion photos: every scan complete, no EOI, other bytes after
+        // (here an unknown marker 0xFF8E, then a video-like payload).
+        let rgb = gradient_rgb(80, 56);
+        let mut trailing = vec![0xFF, 0x8E, 0x00, 0x10];
+        trailing.extend((0..4096u32).map(|i| (i * 31 % 251) as u8));
+        for coding in [
+            Coding::Baseline,
+            Coding::Progressive,
+            Coding::ArithmeticSequential,
+        ] {
+            let data = encode(80, 56, Source::Rgb(&rgb), coding, 90);
+            let complete = full_size(&data);
+            let mut motion = data[..data.len() - 2].to_vec();
+            motion.extend_from_slice(&trailing);
+            let mut scratch = DecodeScratch::new();
+            match decode(&motion, u32::MAX, &mut scratch) {
+                Ok(d) => {
+                    // libjpeg reads a baseline file's rows before it meets the foreign marker
+                    // and may end without complaint; a progressive file is read whole first.
+                    let warned = d.warnings == vec![DecodeWarning::DataAfterImage];
+                    assert!(
+                        warned || d.warnings.is_empty(),
+                        "{coding:?}: {:?}",
+                        d.warnings
+                    );
+                    if coding == Coding::Progressive {
+                        assert!(warned, "{coding:?}: the ignored data is said");
+                    }
+                    assert_eq!(d.image.as_bytes(), complete.image.as_bytes(), "{coding:?}");
+                }
+                Err(e) => panic!("{coding:?}: a complete image with data after it: {e}"),
+            }
+            // The decoder is fine for the next image.
+            assert!(decode(&data, u32::MAX, &mut scratch).is_ok(), "{coding:?}");
         }
     }
 
