@@ -246,9 +246,14 @@ fn decode_with_image_crate(data: &[u8], format: ImageFormat) -> Result<Decoded, 
         .map(strip_exif_prefix);
     let xmp = decoder.xmp_metadata().ok().flatten();
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let image = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
+    let image = to_8_bit(DynamicImage::from_decoder(decoder).map_err(map_image_error)?);
+    let image = if format == ImageFormat::Bmp {
+        drop_unused_bmp_alpha(image)?
+    } else {
+        image
+    };
     Ok(Decoded {
-        image: drop_opaque_alpha(to_8_bit(image))?,
+        image: drop_opaque_alpha(image)?,
         orientation,
         icc_profile,
         exif,
@@ -303,6 +308,28 @@ fn drop_opaque_alpha(image: DynamicImage) -> Result<DynamicImage, ItemError> {
         }
         other => other,
     })
+}
+
+/// A 32-bit BMP whose alpha is 0 everywhere does not use its fourth byte (many writers leave
+/// it zero; browsers show such files opaque): its pixels are taken as opaque.
+fn drop_unused_bmp_alpha(image: DynamicImage) -> Result<DynamicImage, ItemError> {
+    Ok(match image {
+        DynamicImage::ImageRgba8(rgba) if alpha_is_all(rgba.as_raw(), 4, 0) => {
+            let (w, h) = rgba.dimensions();
+            let rgb = compact_channels(rgba.into_raw(), 4, 3);
+            DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, rgb).ok_or_else(|| {
+                ItemError::Internal("pixel buffer does not match its size".to_owned())
+            })?)
+        }
+        other => other,
+    })
+}
+
+/// Whether the last of every `channels` samples is `value`.
+fn alpha_is_all(samples: &[u8], channels: usize, value: u8) -> bool {
+    samples
+        .chunks_exact(channels)
+        .all(|px| px[channels - 1] == value)
 }
 
 /// Whether the last of every `channels` samples is 255. Checks in blocks so that a transparent
@@ -846,6 +873,61 @@ mod tests {
         assert_eq!(d.icc_profile.as_deref(), Some(&profile[..]));
         assert_eq!(d.exif.as_deref(), Some(&exif_with_orientation(8)[..]));
         assert_eq!(d.orientation, Orientation::Rotate270);
+    }
+
+    /// A 32-bit BMP (BITMAPV4HEADER with an alpha mask) of `w` x `h` BGRA pixels.
+    fn bmp32(w: u32, h: u32, bgra: impl Fn(u32, u32) -> [u8; 4]) -> Vec<u8> {
+        let header = 14 + 108;
+        let size = header + (w * h * 4) as usize;
+        let mut out = Vec::with_capacity(size);
+        out.extend_from_slice(b"BM");
+        out.extend_from_slice(&(size as u32).to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&(header as u32).to_le_bytes());
+        out.extend_from_slice(&108u32.to_le_bytes());
+        out.extend_from_slice(&(w as i32).to_le_bytes());
+        out.extend_from_slice(&(h as i32).to_le_bytes());
+        out.extend_from_slice(&1u16.to_le_bytes());
+        out.extend_from_slice(&32u16.to_le_bytes());
+        out.extend_from_slice(&3u32.to_le_bytes()); // BI_BITFIELDS
+        out.extend_from_slice(&(w * h * 4).to_le_bytes());
+        out.extend_from_slice(&[0; 16]); // resolution, colours used/important
+        for mask in [0x00FF_0000u32, 0x0000_FF00, 0x0000_00FF, 0xFF00_0000] {
+            out.extend_from_slice(&mask.to_le_bytes());
+        }
+        out.extend_from_slice(b" niW"); // LCS_WINDOWS_COLOR_SPACE
+        out.extend_from_slice(&[0; 48]); // endpoints, gamma
+        for y in (0..h).rev() {
+            for x in 0..w {
+                out.extend_from_slice(&bgra(x, y));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_32_bit_bmp_whose_alpha_is_zero_everywhere_is_opaque() {
+        let (w, h) = (40, 30);
+        let colour = |x: u32, y: u32| [(x * 6) as u8, (y * 8) as u8, 200];
+        let unused = bmp32(w, h, |x, y| {
+            let [r, g, b] = colour(x, y);
+            [b, g, r, 0]
+        });
+        let d = full_size(&unused);
+        let rgb = d
+            .image
+            .as_rgb8()
+            .expect("an unused alpha channel is dropped");
+        assert_eq!(rgb.get_pixel(5, 7).0, colour(5, 7));
+        // One pixel with alpha: the channel is used, and the zeros are real transparency.
+        let used = bmp32(w, h, |x, y| {
+            let [r, g, b] = colour(x, y);
+            [b, g, r, u8::from(x == 3 && y == 3) * 128]
+        });
+        let d = full_size(&used);
+        let rgba = d.image.as_rgba8().expect("a used alpha channel stays");
+        assert_eq!(rgba.get_pixel(5, 7).0[3], 0);
+        assert_eq!(rgba.get_pixel(3, 3).0[3], 128);
     }
 
     #[test]
