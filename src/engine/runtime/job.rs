@@ -164,6 +164,9 @@ pub(crate) struct Run {
     resumed: Condvar,
     /// "Stop after current": no new work; the job ends when the running work has.
     stop_requested: AtomicBool,
+    /// Folders this job created for its outputs (removed when it is cancelled or fails, if
+    /// still empty).
+    created_dirs: Mutex<Vec<std::path::PathBuf>>,
 }
 
 impl Run {
@@ -198,6 +201,7 @@ impl Run {
             park: Mutex::new(()),
             resumed: Condvar::new(),
             stop_requested: AtomicBool::new(false),
+            created_dirs: Mutex::new(Vec::new()),
         }
     }
 
@@ -329,7 +333,7 @@ impl Run {
         body: impl FnOnce() + Send + 'static,
     ) -> Result<(), JobError> {
         self.threads.fetch_add(1, Ordering::SeqCst);
-        self.core.busy.fetch_add(1, Ordering::Relaxed);
+        self.core.threads.fetch_add(1, Ordering::Relaxed);
         let run = Arc::clone(self);
         let thread_name = name.to_owned();
         let spawned = std::thread::Builder::new()
@@ -348,7 +352,7 @@ impl Run {
             Ok(_) => Ok(()),
             Err(e) => {
                 self.threads.fetch_sub(1, Ordering::SeqCst);
-                self.core.busy.fetch_sub(1, Ordering::Relaxed);
+                self.core.threads.fetch_sub(1, Ordering::Relaxed);
                 Err(JobError::Internal(format!("cannot start a thread: {e}")))
             }
         }
@@ -366,14 +370,34 @@ impl Run {
             if d.as_os_str().is_empty() || std::fs::symlink_metadata(d).is_ok() {
                 break;
             }
-            missing.push(crate::engine::runtime::claims::comparable_path(d));
+            missing.push(d.to_path_buf());
             at = d.parent();
         }
         if missing.is_empty() {
             return Ok(());
         }
-        self.claims.add_outputs(self.core.id, missing);
-        std::fs::create_dir_all(dir).map_err(crate::engine::model::error::IoCause::of)
+        self.claims.add_outputs(
+            self.core.id,
+            missing
+                .iter()
+                .map(|d| crate::engine::runtime::claims::comparable_path(d)),
+        );
+        let made = std::fs::create_dir_all(dir).map_err(crate::engine::model::error::IoCause::of);
+        crate::engine::lock(&self.created_dirs).extend(missing);
+        made
+    }
+
+    /// Removes the folders this job created that are still empty (a cancelled or failed job
+    /// leaves nothing behind; a folder that holds anything, the user's or another job's, stays).
+    fn remove_created_dirs(&self) {
+        let mut dirs = std::mem::take(&mut *crate::engine::lock(&self.created_dirs));
+        // Deepest first, so a parent is empty once its children are gone.
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        dirs.dedup();
+        for dir in dirs {
+            // `remove_dir` only removes an empty folder.
+            let _ = std::fs::remove_dir(&dir);
+        }
     }
 
     /// Creates the temporary file for output `dest` (the user's final path). The error names the
@@ -427,7 +451,7 @@ struct ThreadGuard(Arc<Run>);
 impl Drop for ThreadGuard {
     fn drop(&mut self) {
         self.0.threads.fetch_sub(1, Ordering::SeqCst);
-        self.0.core.busy.fetch_sub(1, Ordering::Relaxed);
+        self.0.core.threads.fetch_sub(1, Ordering::Relaxed);
         self.0.notify();
     }
 }
@@ -571,6 +595,9 @@ impl<K: JobKindImpl> Job<K> {
         } else {
             JobOutcome::Done
         };
+        if matches!(outcome, JobOutcome::Failed | JobOutcome::Cancelled) {
+            run.remove_created_dirs();
+        }
         self.life().phase = Phase::Over;
         if let Some(report) = run.core.finish(outcome, failure) {
             run.hub.push(JobEvent::Finished(report));

@@ -68,8 +68,10 @@ pub(crate) struct JobCore {
     pub bytes_total: AtomicU64,
     pub errors: AtomicU64,
     pub skipped: AtomicU64,
-    /// Tasks and threads of the job running now (kept by the lifecycle).
+    /// Tasks of the job on pool workers now (kept by the lifecycle): `workers_busy`.
     pub busy: AtomicU64,
+    /// Threads of the job's own running now (a zip job's writer): not pool workers, but work.
+    pub threads: AtomicU64,
     status: Mutex<Status>,
 }
 
@@ -86,6 +88,7 @@ impl JobCore {
             errors: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
             busy: AtomicU64::new(0),
+            threads: AtomicU64::new(0),
             status: Mutex::new(Status {
                 state: JobState::Queued,
                 name,
@@ -296,6 +299,7 @@ impl JobCore {
         let items_done = self.items_done.load(Ordering::Relaxed);
         let items_total = self.items_total.load(Ordering::Relaxed).max(items_done);
         let busy = self.busy.load(Ordering::Relaxed);
+        let working = busy + self.threads.load(Ordering::Relaxed);
         let paused = st.pause.clone().filter(|_| !st.state.is_final());
         let state = if paused.is_some() {
             JobState::Paused
@@ -308,7 +312,7 @@ impl JobCore {
             Counts::Items => (items_total.saturating_sub(items_done), items_per_sec),
             Counts::Bytes => (bytes_total.saturating_sub(bytes_done), bytes_per_sec),
         };
-        let eta = if state == JobState::Running && busy > 0 && rate > 0.0 && left > 0 {
+        let eta = if state == JobState::Running && working > 0 && rate > 0.0 && left > 0 {
             Some(Duration::from_secs_f64(left as f64 / rate))
         } else {
             None
