@@ -515,6 +515,19 @@ impl<K: JobKindImpl> Job<K> {
             return self.end(None);
         };
         run.claims.end_scan(core.id, scanned.input_files.clone());
+        if scanned.entries.is_empty()
+            && self
+                .kind
+                .inputs()
+                .iter()
+                .all(|p| std::fs::symlink_metadata(p).is_err())
+        {
+            // Every input is missing (each one listed by the scan): the same failure for every
+            // kind, not "done with errors" for one and "failed" for another.
+            return self.end(Some(JobError::NothingToDo(
+                "nothing to do: none of the inputs exists",
+            )));
+        }
         run.set_state(JobState::Planning);
         let mut plan = match self.kind.plan(run, scanned) {
             Ok(Planned {
