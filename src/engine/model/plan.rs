@@ -178,6 +178,14 @@ pub enum PlanWarning {
         /// The folders, each once.
         folders: Vec<PathBuf>,
     },
+    /// The output folder (or the nearest folder of it that exists) does not take new files:
+    /// starting would fail at the first write.
+    DestinationNotWritable {
+        /// The folder that refuses.
+        folder: PathBuf,
+        /// Why, in the user's terms ("permission denied", "the file system is read-only").
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for PlanWarning {
@@ -196,6 +204,9 @@ impl std::fmt::Display for PlanWarning {
                     write!(f, ")")?;
                 }
                 write!(f, "; a \"thumbnails\" subfolder keeps them apart")
+            }
+            PlanWarning::DestinationNotWritable { folder, reason } => {
+                write!(f, "cannot write into {}: {reason}", folder.display())
             }
         }
     }

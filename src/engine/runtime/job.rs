@@ -543,6 +543,9 @@ impl<K: JobKindImpl> Job<K> {
         if run.stopping() {
             return self.end(None);
         }
+        if let Some(warning) = unwritable_destination(&plan, run.core.kind) {
+            plan.warnings.push(warning);
+        }
         if run.dry_run {
             plan.summary.estimated_output_bytes = self.kind.estimate_output_bytes(run, &plan);
         }
@@ -752,6 +755,43 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
         drop(life);
         self.run.notify();
     }
+}
+
+/// A warning when the folder a plan writes into (or the nearest of its folders that exists, for
+/// one still to be made) does not take new files. Asks the OS without writing anything (a dry
+/// run writes nothing).
+fn unwritable_destination(plan: &Plan, kind: JobKind) -> Option<crate::engine::PlanWarning> {
+    use crate::engine::model::error::IoCause;
+    use crate::engine::model::kind::OutputShape;
+    use std::os::unix::ffi::OsStrExt;
+    let mut folder = match kind.output {
+        OutputShape::OneFile => crate::engine::model::paths::parent_dir(&plan.destination),
+        OutputShape::FolderOfFiles => plan.destination.as_path(),
+    }
+    .to_path_buf();
+    while std::fs::symlink_metadata(&folder).is_err() {
+        match folder.parent() {
+            Some(p) if !p.as_os_str().is_empty() => folder = p.to_path_buf(),
+            _ => {
+                folder = std::path::PathBuf::from(".");
+                break;
+            }
+        }
+    }
+    let reason = match std::fs::metadata(&folder) {
+        Ok(m) if !m.is_dir() => Some(IoCause::NotAFolder),
+        Ok(_) => {
+            let c_path = std::ffi::CString::new(folder.as_os_str().as_bytes()).ok()?;
+            // SAFETY: `c_path` is a valid NUL-terminated string for the duration of the call.
+            let refused = unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) } != 0;
+            refused.then(|| IoCause::of(std::io::Error::last_os_error()))
+        }
+        Err(e) => Some(IoCause::of(e)),
+    }?;
+    Some(crate::engine::PlanWarning::DestinationNotWritable {
+        folder,
+        reason: reason.to_string(),
+    })
 }
 
 /// Records the skipped items of a plan as skipped problems (when the run starts, so a dry run
