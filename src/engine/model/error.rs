@@ -125,7 +125,7 @@ pub enum SpecError {
 /// Why a whole job could not run (the job ends `failed`).
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    #[error("{path} already exists (choose to replace it, or keep both)")]
+    #[error("{path} already exists")]
     DestinationExists { path: PathBuf },
     #[error("{path} is an input of this job or of another queued job; it is never replaced")]
     DestinationIsInput { path: PathBuf },
