@@ -192,7 +192,7 @@ impl Engine {
         dry_run: bool,
         resume: Option<(std::path::PathBuf, runtime::journal::ResumeState)>,
     ) -> Result<Prepared, SubmitError> {
-        spec.validate()?;
+        let build = spec.clone().build()?;
         let id = JobId(self.next_id.fetch_add(1, Ordering::Relaxed));
         if !dry_run {
             self.claims
@@ -205,26 +205,14 @@ impl Engine {
             Arc::clone(&self.claims),
             Arc::clone(&self.hub),
             &self.sched,
-            Arc::new(spec.clone()),
+            Arc::new(spec),
             dry_run,
             Journaling {
                 dir: self.state_dir.clone(),
                 resume,
             },
         );
-        let driver = match spec.into_driver(run) {
-            Ok(driver) => driver,
-            Err(e) => {
-                self.claims.release(id);
-                return Err(SubmitError::Invalid(match e {
-                    JobError::Spec(s) => s,
-                    other => SpecError::Template {
-                        template: String::new(),
-                        why: other.to_string(),
-                    },
-                }));
-            }
-        };
+        let driver = build(run);
         {
             let mut jobs = self.jobs();
             jobs.retain(|_, j| !j.core().state().is_final());
@@ -333,6 +321,7 @@ impl Engine {
         self.jobs().values().any(|j| !j.core().state().is_final())
     }
 
+    /// The number of worker threads.
     pub fn workers(&self) -> usize {
         self.sched.workers()
     }

@@ -135,7 +135,8 @@ pub struct JournalThreads {
 
 impl JournalThreads {
     pub fn new(waker: Arc<dyn Fn() + Send + Sync>) -> JournalThreads {
-        let (news_tx, news) = flume::unbounded();
+        // Bounded: a helper thread waits (never the window) when news piles up unread.
+        let (news_tx, news) = flume::bounded(16);
         JournalThreads {
             news_tx,
             news,

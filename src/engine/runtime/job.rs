@@ -159,8 +159,8 @@ pub(crate) struct Run {
     /// Threads started with `spawn` that have not ended.
     threads: AtomicUsize,
     plan: OnceLock<Arc<Plan>>,
-    /// Paused: no new work is handed out and running work parks at its next chunk.
-    paused: Mutex<bool>,
+    /// Where running work parks while the job is paused (the pause itself is the status's).
+    park: Mutex<()>,
     resumed: Condvar,
     /// "Stop after current": no new work; the job ends when the running work has.
     stop_requested: AtomicBool,
@@ -195,7 +195,7 @@ impl Run {
             failure: Mutex::new(None),
             threads: AtomicUsize::new(0),
             plan: OnceLock::new(),
-            paused: Mutex::new(false),
+            park: Mutex::new(()),
             resumed: Condvar::new(),
             stop_requested: AtomicBool::new(false),
         }
@@ -235,32 +235,34 @@ impl Run {
     /// Pauses the job: nothing new starts, and work in progress parks at its next chunk
     /// ([`Run::wait_while_paused`]).
     pub fn pause(&self, reason: PauseReason) {
-        *crate::engine::lock(&self.paused) = true;
         self.core.set_paused(reason);
         self.hub.kick();
     }
 
     /// Resumes a paused job where it was.
     pub fn resume(&self) {
-        *crate::engine::lock(&self.paused) = false;
         self.core.clear_paused();
+        // Taken and let go after the pause is cleared: a task between its check and its wait
+        // holds it, so it cannot miss this wake-up.
+        drop(crate::engine::lock(&self.park));
         self.resumed.notify_all();
         self.hub.kick();
         self.notify();
     }
 
+    /// Whether the job is paused (the one pause state is the job's status, with its reason).
     pub fn is_paused(&self) -> bool {
-        *crate::engine::lock(&self.paused)
+        self.core.is_paused()
     }
 
     /// Parks the calling task or thread while the job is paused. Returns false when the job
     /// was cancelled (or failed) meanwhile: the caller stops.
     pub fn wait_while_paused(&self) -> bool {
-        let mut paused = crate::engine::lock(&self.paused);
-        while *paused && !self.stopping() {
-            paused = self
+        let mut parked = crate::engine::lock(&self.park);
+        while self.core.is_paused() && !self.stopping() {
+            parked = self
                 .resumed
-                .wait_timeout(paused, Duration::from_millis(100))
+                .wait_timeout(parked, Duration::from_millis(100))
                 .map(|(g, _)| g)
                 .unwrap_or_else(|e| e.into_inner().0);
         }

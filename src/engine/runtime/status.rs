@@ -23,9 +23,11 @@ use crate::engine::model::kind::{Counts, JobKind};
 pub struct CancelFlag(Arc<AtomicBool>);
 
 impl CancelFlag {
+    /// Asks every task and thread of the job to stop.
     pub fn cancel(&self) {
         self.0.store(true, Ordering::Relaxed);
     }
+    /// Whether the job was cancelled (or failed).
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }

@@ -30,7 +30,7 @@ use crate::engine::kinds::thumbs::thumbnail::{
     DecodeWarning, MAX_FILE_BYTES, detect_format, has_image_extension,
     make_thumbnails_on_this_thread,
 };
-use crate::engine::model::error::{ItemError, JobError};
+use crate::engine::model::error::{ItemError, JobError, SpecError};
 use crate::engine::model::events::ProblemKind;
 use crate::engine::model::kind::{Counts, JobKind, KindInfo, OutputShape};
 use crate::engine::model::paths::{normalize_path, parent_dir};
@@ -57,8 +57,8 @@ pub const KIND: JobKind = JobKind::new(&KindInfo {
     output: OutputShape::FolderOfFiles,
 });
 
-/// The job for `spec` (its name template parsed once, here).
-pub(crate) fn new_job(spec: ThumbSpec) -> Result<ThumbJob, JobError> {
+/// The job for `spec`, once its options are checked (its name template parsed once, here).
+pub(crate) fn new_job(spec: ThumbSpec) -> Result<ThumbJob, SpecError> {
     ThumbJob::new(spec)
 }
 
@@ -92,8 +92,8 @@ pub(crate) struct ThumbJob {
 }
 
 impl ThumbJob {
-    pub fn new(spec: ThumbSpec) -> Result<ThumbJob, JobError> {
-        let template = spec.template()?;
+    pub fn new(spec: ThumbSpec) -> Result<ThumbJob, SpecError> {
+        let template = spec.checked_template()?;
         Ok(ThumbJob {
             spec,
             template,

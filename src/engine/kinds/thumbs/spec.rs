@@ -127,7 +127,8 @@ impl ThumbSpec {
         }
     }
 
-    fn check(&self) -> Result<(), SpecError> {
+    /// Checks the options and parses the name template (once), for the job to keep.
+    pub(crate) fn checked_template(&self) -> Result<NameTemplate, SpecError> {
         if self.sizes_px.is_empty() {
             return Err(SpecError::NoSizes);
         }
@@ -141,7 +142,7 @@ impl ThumbSpec {
         if !(MIN_QUALITY..=MAX_QUALITY).contains(&self.quality) {
             return Err(SpecError::Quality(self.quality));
         }
-        self.template().map(|_| ())
+        self.template()
     }
 
     /// The default output folder: `<first input's folder>/thumbnails`.
@@ -283,7 +284,7 @@ impl KindSpec for ThumbSpec {
         &self.output_dir
     }
     fn validate(&self) -> Result<(), SpecError> {
-        self.check()
+        self.checked_template().map(|_| ())
     }
 }
 

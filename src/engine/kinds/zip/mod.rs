@@ -55,14 +55,14 @@ use crate::engine::kinds::zip::compress::{
     BlockCompressor, BlockEnd, BlockPlan, BlockSequence, BlockSummary, DEFAULT_BLOCK_BYTES,
     read_block,
 };
-use crate::engine::model::error::{IoCause, ItemError, JobError};
+use crate::engine::model::error::{IoCause, ItemError, JobError, SpecError};
 use crate::engine::model::events::ProblemKind;
 use crate::engine::model::kind::{Counts, JobKind, KindInfo, OutputShape};
 use crate::engine::model::paths::parent_dir;
 use crate::engine::model::plan::{Action, Plan, PlanItem, PlannedFile, SkipReason};
 use crate::engine::runtime::claims::comparable_path;
 use crate::engine::runtime::input::{CHUNK_BYTES, open_regular};
-use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, Planned, Run};
+use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, KindSpec, Planned, Run};
 use crate::engine::runtime::journal::{RecordedAction, mtime_ns};
 use crate::engine::runtime::resolver::numbered_free_name;
 use crate::engine::runtime::scan::{EntryKind, ScanOptions, Scanned, SymlinkPolicy};
@@ -85,8 +85,9 @@ pub const KIND: JobKind = JobKind::new(&KindInfo {
     output: OutputShape::OneFile,
 });
 
-/// The job for `spec`.
-pub(crate) fn new_job(spec: ZipSpec) -> Result<ZipJob, JobError> {
+/// The job for `spec`, once its options are checked.
+pub(crate) fn new_job(spec: ZipSpec) -> Result<ZipJob, SpecError> {
+    KindSpec::validate(&spec)?;
     Ok(ZipJob::new(spec))
 }
 
