@@ -31,15 +31,15 @@ use std::time::{Duration, Instant};
 pub use kinds::thumbs::color::ColorMode;
 pub use kinds::thumbs::metadata::MetadataPolicy;
 pub use kinds::thumbs::spec::{
-    DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, MAX_THUMB_SIDE_PX, NameTemplate, ThumbFormat,
-    ThumbSpec,
+    DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, MAX_QUALITY, MAX_THUMB_SIDE_PX, MIN_QUALITY,
+    NameTemplate, ThumbFormat, ThumbSpec,
 };
-pub use kinds::zip::spec::{DEFAULT_ZIP_LEVEL, ExistingArchive, ZipSpec};
+pub use kinds::zip::spec::{DEFAULT_ZIP_LEVEL, ExistingArchive, MAX_ZIP_LEVEL, ZipSpec};
 pub use kinds::{JobSpec, KINDS, kind_by_id};
 pub use model::error::{IoCause, ItemError, JobError, SpecError, SubmitError};
 pub use model::events::{
     Cause, Failure, ItemProblem, JSON_SCHEMA_VERSION, JobEvent, JobId, JobOutcome, JobReport,
-    JobState, PauseReason, ProblemKind, Progress, exit_status,
+    JobState, PauseReason, ProblemKind, Progress, exit_status, exit_status_with_refused,
 };
 pub use model::kind::{Counts, JobKind, KindInfo, OutputShape};
 pub use model::paths::{folder_display_name, normalize_path, parent_dir};

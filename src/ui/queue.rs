@@ -209,6 +209,14 @@ impl JobRow {
                 "nothing made".to_owned()
             });
         }
+        if self.existing_archive().is_some() {
+            // The engine says what went wrong; the window says how to go on (the card offers
+            // both answers).
+            return Some(format!(
+                "{} (choose to replace it, or keep both)",
+                report.summary()
+            ));
+        }
         Some(report.summary())
     }
 

@@ -149,7 +149,7 @@ pub enum SpecError {
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     /// The output exists and the job was not told to replace it or keep both.
-    #[error("{path} already exists (choose to replace it, or keep both)")]
+    #[error("{path} already exists")]
     DestinationExists {
         /// The user's path it concerns.
         path: PathBuf,

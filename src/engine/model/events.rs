@@ -3,8 +3,9 @@
 //! wire form of all of these.
 //!
 //! Owns: the public event types and their serialization (the JSON schema, versioned by
-//! [`JSON_SCHEMA_VERSION`]), [`JobOutcome`] and [`exit_status`], which both front ends use so a
-//! script gets the same exit status from the window (`--quit-when-done`) as from the CLI.
+//! [`JSON_SCHEMA_VERSION`]), [`JobOutcome`] and [`exit_status`] (and
+//! [`exit_status_with_refused`]), which both front ends use so a script gets the same exit
+//! status from the window (`--quit-when-done`) as from the CLI.
 //! Must not touch: job logic, threads, the file system, any front end.
 
 use std::path::PathBuf;
@@ -378,6 +379,22 @@ pub fn exit_status(outcomes: impl IntoIterator<Item = JobOutcome>, interrupted: 
         .map_or(2, JobOutcome::exit_status)
 }
 
+/// [`exit_status`] of a run in which `refused` more jobs could not be queued (the engine refused
+/// them at submission: an invalid spec, the same job already queued): each counts as a failed
+/// job.
+pub fn exit_status_with_refused(
+    outcomes: impl IntoIterator<Item = JobOutcome>,
+    refused: usize,
+    interrupted: bool,
+) -> u8 {
+    exit_status(
+        outcomes
+            .into_iter()
+            .chain(std::iter::repeat_n(JobOutcome::Failed, refused)),
+        interrupted,
+    )
+}
+
 /// The final account of a job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobReport {
@@ -485,6 +502,14 @@ mod tests {
         assert_eq!(exit_status([Cancelled, Failed, Done], false), 2);
         assert_eq!(exit_status([Failed], true), 130);
         assert_eq!(exit_status([], false), 2);
+        // A job refused at submission is a failed one, whatever else finished.
+        assert_eq!(
+            exit_status_with_refused([Done, DoneWithErrors], 1, false),
+            2
+        );
+        assert_eq!(exit_status_with_refused([Done], 0, false), 0);
+        assert_eq!(exit_status_with_refused([], 2, false), 2);
+        assert_eq!(exit_status_with_refused([Done], 1, true), 130);
     }
 
     #[test]

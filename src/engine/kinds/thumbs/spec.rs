@@ -17,6 +17,10 @@ use crate::engine::runtime::job::KindSpec;
 pub const DEFAULT_THUMB_SIDE_PX: u32 = 256;
 /// JPEG quality when none is given.
 pub const DEFAULT_JPEG_QUALITY: u8 = 85;
+/// The lowest JPEG and WebP quality accepted.
+pub const MIN_QUALITY: u8 = 1;
+/// The highest JPEG and WebP quality accepted.
+pub const MAX_QUALITY: u8 = 100;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
@@ -87,12 +91,12 @@ impl ThumbSpec {
             output_dir,
             sizes_px: vec![DEFAULT_THUMB_SIDE_PX],
             name_template: None,
-            format: ThumbFormat::Jpeg,
+            format: ThumbFormat::default(),
             quality: DEFAULT_JPEG_QUALITY,
             lossless: false,
-            metadata: MetadataPolicy::Strip,
-            color: ColorMode::ConvertToSrgb,
-            on_conflict: ConflictPolicy::Update,
+            metadata: MetadataPolicy::default(),
+            color: ColorMode::default(),
+            on_conflict: ConflictPolicy::default(),
             only: Vec::new(),
         }
     }
@@ -135,7 +139,7 @@ impl ThumbSpec {
         {
             return Err(SpecError::Size(bad));
         }
-        if !(1..=100).contains(&self.quality) {
+        if !(MIN_QUALITY..=MAX_QUALITY).contains(&self.quality) {
             return Err(SpecError::Quality(self.quality));
         }
         self.template()
