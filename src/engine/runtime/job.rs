@@ -158,6 +158,8 @@ pub(crate) struct Run {
     failure: Mutex<Option<JobError>>,
     /// Threads started with `spawn` that have not ended.
     threads: AtomicUsize,
+    /// Tasks of the kind handed out and not yet ended (the lifecycle counts them).
+    tasks: AtomicUsize,
     plan: OnceLock<Arc<Plan>>,
     /// Where running work parks while the job is paused (the pause itself is the status's).
     park: Mutex<()>,
@@ -197,6 +199,7 @@ impl Run {
             sched: Arc::downgrade(sched),
             failure: Mutex::new(None),
             threads: AtomicUsize::new(0),
+            tasks: AtomicUsize::new(0),
             plan: OnceLock::new(),
             park: Mutex::new(()),
             resumed: Condvar::new(),
@@ -286,6 +289,13 @@ impl Run {
         self.stop_requested.store(true, Ordering::SeqCst);
         self.notify();
         true
+    }
+
+    /// Tasks of the kind handed out that have not ended (each ends after its last statement,
+    /// panic or not). A kind that must wait for its own tasks before doing something asks this
+    /// rather than keeping a count of its own.
+    pub fn tasks_running(&self) -> usize {
+        self.tasks.load(Ordering::SeqCst)
     }
 
     /// The plan, once made.
@@ -469,8 +479,6 @@ enum Phase {
 
 struct Lifecycle {
     phase: Phase,
-    /// Tasks of the kind handed out and not yet ended.
-    tasks: usize,
 }
 
 /// A job: the lifecycle around one kind. This is what the scheduler drives.
@@ -487,7 +495,6 @@ impl<K: JobKindImpl> Job<K> {
             run: Arc::new(run),
             life: Mutex::new(Lifecycle {
                 phase: Phase::Queued,
-                tasks: 0,
             }),
         })
     }
@@ -639,7 +646,7 @@ struct TaskGuard<K: JobKindImpl>(Arc<Job<K>>);
 
 impl<K: JobKindImpl> Drop for TaskGuard<K> {
     fn drop(&mut self) {
-        self.0.life().tasks -= 1;
+        self.0.run.tasks.fetch_sub(1, Ordering::SeqCst);
         self.0.run.core.busy.fetch_sub(1, Ordering::Relaxed);
         self.0.run.notify();
     }
@@ -663,7 +670,8 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
                 Poll::Task(Box::new(move || job.prepare_and_plan()))
             }
             Phase::Running => {
-                let quiet = life.tasks == 0 && self.run.threads.load(Ordering::SeqCst) == 0;
+                let quiet =
+                    self.run.tasks_running() == 0 && self.run.threads.load(Ordering::SeqCst) == 0;
                 if self.run.stopping() {
                     if !quiet {
                         return Poll::Idle;
@@ -687,7 +695,7 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
                 }
                 match Arc::clone(&self.kind).next_task(&self.run) {
                     KindPoll::Task(task) => {
-                        life.tasks += 1;
+                        self.run.tasks.fetch_add(1, Ordering::SeqCst);
                         self.run.core.busy.fetch_add(1, Ordering::Relaxed);
                         drop(life);
                         Poll::Task(self.wrap(task))
