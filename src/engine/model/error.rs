@@ -198,9 +198,34 @@ pub enum JobError {
     /// Every input was skipped or there were none: what the user reads.
     #[error("{0}")]
     NothingToDo(&'static str),
+    /// A resumed job could not take its journal over.
+    #[error("{0}")]
+    Resume(#[from] ResumeError),
     /// A bug: a panic or a broken invariant, with what is known of it.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Why an unfinished job's journal could not be taken over (to resume or discard the job).
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    /// Another process (or job) holds the journal: it runs the job now.
+    #[error("this job is already being resumed or run by another Shrinkwrap; it is left to it")]
+    InUse,
+    /// The journal is gone: its job was resumed to its end, or discarded, meanwhile.
+    #[error("the job is no longer unfinished (another Shrinkwrap resumed or discarded it)")]
+    Gone,
+    /// What the journal says cannot be resumed (why, in the user's terms).
+    #[error("it cannot be resumed: {0}")]
+    CannotResume(String),
+    #[error("cannot open its journal: {0}")]
+    Io(IoCause),
+}
+
+impl From<io::Error> for ResumeError {
+    fn from(e: io::Error) -> Self {
+        ResumeError::Io(IoCause::of(e))
+    }
 }
 
 /// Why one item (file, folder, image) of a job was not processed. The job carries on.

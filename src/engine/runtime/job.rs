@@ -34,7 +34,9 @@ use crate::engine::model::events::{JobEvent, JobOutcome, JobState, PauseReason, 
 use crate::engine::model::kind::{JobKind, SpecInfo};
 use crate::engine::model::plan::{Action, Plan};
 use crate::engine::runtime::claims::Claims;
-use crate::engine::runtime::journal::{JournalWriter, ResumeState, remove_leftover_temps};
+use crate::engine::runtime::journal::{
+    JournalWriter, ResumeState, SourceId, remove_leftover_temps,
+};
 use crate::engine::runtime::reporter::ProgressHub;
 use crate::engine::runtime::scan::{ScanOptions, Scanned, scan};
 pub(crate) use crate::engine::runtime::scheduler::panic_message;
@@ -135,8 +137,18 @@ pub(crate) trait JobKindImpl: Send + Sync + 'static {
 pub(crate) struct Journaling {
     /// The folder for journals; `None`: no journal (dry runs, or no state folder).
     pub dir: Option<std::path::PathBuf>,
-    /// A resumed job: the journal it takes over and what it recorded.
-    pub resume: Option<(std::path::PathBuf, ResumeState)>,
+    /// A resumed job: the journal it takes over.
+    pub resume: Option<ResumeFrom>,
+}
+
+/// The journal a resumed job takes over (when its first task runs: the lock, then what the
+/// journal says, read again under the lock).
+pub(crate) struct ResumeFrom {
+    pub journal: std::path::PathBuf,
+    /// The tag of the job's temporary names, as listed (it never changes).
+    pub tag: String,
+    /// The journal's lock, when the front end claimed it already.
+    pub lock: Option<Arc<std::fs::File>>,
 }
 
 /// The shared context of one job: what every task and thread of it can use.
@@ -147,10 +159,11 @@ pub(crate) struct Run {
     pub dry_run: bool,
     /// The spec as submitted (recorded in the journal).
     pub spec: Arc<dyn SpecInfo>,
-    /// What a resumed job recorded before it was interrupted.
-    pub resume: Option<ResumeState>,
+    /// What a resumed job recorded before it was interrupted (set once its journal is taken
+    /// over, before the kind is asked anything).
+    resume: OnceLock<ResumeState>,
     journal_dir: Option<std::path::PathBuf>,
-    resume_journal: Option<std::path::PathBuf>,
+    resume_from: Mutex<Option<ResumeFrom>>,
     journal: Mutex<Option<JournalWriter>>,
     hub: Arc<ProgressHub>,
     sched: Weak<Scheduler>,
@@ -181,19 +194,19 @@ impl Run {
         dry_run: bool,
         journaling: Journaling,
     ) -> Run {
-        let (resume_journal, resume) = match journaling.resume {
-            Some((path, state)) => (Some(path), Some(state)),
-            None => (None, None),
+        let temps = match &journaling.resume {
+            Some(from) if !from.tag.is_empty() => TempFiles::with_tag(&from.tag),
+            _ => TempFiles::default(),
         };
         Run {
             core,
             claims,
-            temps: TempFiles::default(),
+            temps,
             dry_run,
             spec,
-            resume,
+            resume: OnceLock::new(),
             journal_dir: if dry_run { None } else { journaling.dir },
-            resume_journal,
+            resume_from: Mutex::new(journaling.resume),
             journal: Mutex::new(None),
             hub,
             sched: Arc::downgrade(sched),
@@ -208,34 +221,79 @@ impl Run {
         }
     }
 
-    /// Records in the journal that plan item `item` is in place at `dest`.
-    pub fn journal_done(&self, item: usize, dest: &std::path::Path) {
+    /// What a resumed job recorded before it was interrupted (`None`: not resumed).
+    pub fn resumed(&self) -> Option<&ResumeState> {
+        self.resume.get()
+    }
+
+    /// A resumed job takes its journal over before anything else: its lock (exactly one process
+    /// runs a journal's job), what it says (read again under the lock), its torn tail cut; then
+    /// the temporary files it left are removed (only those with its tag).
+    fn take_over_journal(&self) -> Result<(), JobError> {
+        let Some(from) = crate::engine::lock(&self.resume_from).take() else {
+            return Ok(());
+        };
+        let (writer, state) = JournalWriter::take_over(&from.journal, from.lock)?;
+        remove_leftover_temps(&state);
+        let _ = self.resume.set(state);
+        *crate::engine::lock(&self.journal) = Some(writer);
+        Ok(())
+    }
+
+    /// Starts the journal (a resumed job has taken its own over) and records the plan. A
+    /// journal that cannot be kept is a warning, never a reason to stop the job.
+    fn open_journal(&self, plan: &Plan) {
         let mut journal = crate::engine::lock(&self.journal);
+        if journal.is_none() {
+            let Some(dir) = &self.journal_dir else {
+                return;
+            };
+            match JournalWriter::create(dir, &*self.spec, self.temps.tag()) {
+                Ok(j) => *journal = Some(j),
+                Err(e) => return self.journal_lost(e),
+            }
+        }
         if let Some(j) = journal.as_mut()
-            && let Ok(meta) = std::fs::metadata(dest)
-            && j.done(item, &meta).is_err()
+            && let Err(e) = j.plan(plan)
         {
-            // A journal that cannot be written is given up: the job itself goes on.
-            *journal = None;
+            Self::give_up_journal(&mut journal);
+            self.journal_lost(e);
         }
     }
 
-    /// Starts (or, resuming, takes over) the journal and records the plan. A journal that
-    /// cannot be kept is a warning, never a reason to stop the job.
-    fn open_journal(&self, plan: &Plan) {
-        let opened = match (&self.resume_journal, &self.journal_dir) {
-            (Some(path), _) => JournalWriter::reopen(path),
-            (None, Some(dir)) => JournalWriter::create(dir, &*self.spec),
-            (None, None) => return,
-        };
-        match opened.and_then(|mut j| j.plan(plan).map(|()| j)) {
-            Ok(j) => *crate::engine::lock(&self.journal) = Some(j),
-            Err(e) => self.core.warning(
-                self.journal_dir.clone().unwrap_or_default(),
-                format!(
-                    "cannot keep the job's journal ({e}): it could not be resumed after a crash"
-                ),
+    /// A journal the job cannot keep writing is removed (it would mislead a later resume); the
+    /// job goes on without one.
+    fn give_up_journal(journal: &mut Option<JournalWriter>) {
+        if let Some(j) = journal.take() {
+            j.finish();
+        }
+    }
+
+    fn journal_lost(&self, e: std::io::Error) {
+        self.core.warning(
+            self.journal_dir.clone().unwrap_or_default(),
+            format!(
+                "cannot keep the job's journal ({}): it could not be resumed after a crash",
+                crate::engine::model::error::IoCause::of(e)
             ),
+        );
+    }
+
+    /// Records in the journal that `temp` is about to be put in place at `dest` (its identity,
+    /// and its source's): the resumed job knows its own outputs by it.
+    fn journal_placing(&self, dest: &std::path::Path, temp: &TempOutput, source: Option<SourceId>) {
+        let mut journal = crate::engine::lock(&self.journal);
+        let Some(j) = journal.as_mut() else {
+            return;
+        };
+        let Some(meta) = temp.file().and_then(|f| f.metadata().ok()) else {
+            return;
+        };
+        let dest = crate::engine::model::paths::normalize_path(dest);
+        if let Err(e) = j.placed(&dest, &meta, source) {
+            Self::give_up_journal(&mut journal);
+            drop(journal);
+            self.journal_lost(e);
         }
     }
 
@@ -428,6 +486,18 @@ impl Run {
         dest: &std::path::Path,
         action: &Action,
     ) -> Result<(), ItemError> {
+        self.place_from(temp, dest, action, None)
+    }
+
+    /// [`Run::place`] for an output made from one source, as it was when read (`source`): a
+    /// resumed job makes the output again when its source changed since.
+    pub fn place_from(
+        &self,
+        temp: TempOutput,
+        dest: &std::path::Path,
+        action: &Action,
+        source: Option<SourceId>,
+    ) -> Result<(), ItemError> {
         let replace = matches!(action, Action::Overwrite);
         if replace
             && let Ok(meta) = std::fs::metadata(dest)
@@ -444,6 +514,7 @@ impl Run {
                 path: dest.to_path_buf(),
             });
         }
+        self.journal_placing(dest, &temp, source);
         temp.place(dest, replace).map_err(|e| match e {
             PlaceError::Exists => ItemError::OutputAppeared {
                 path: dest.to_path_buf(),
@@ -508,9 +579,8 @@ impl<K: JobKindImpl> Job<K> {
         let run = &self.run;
         let core = &run.core;
         run.set_state(JobState::Scanning);
-        if let Some(resume) = &run.resume {
-            // What the interrupted run left half-written goes first.
-            remove_leftover_temps(resume);
+        if let Err(e) = run.take_over_journal() {
+            return self.end(Some(e));
         }
         if let Err(e) = self.kind.prepare(run) {
             return self.end(Some(e));

@@ -57,7 +57,9 @@ pub const MAX_THUMB_SIDE_PX: u32 = 16_384;
 /// "Make thumbnails of these inputs into this folder."
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ThumbSpec {
+    #[serde(with = "crate::engine::model::paths::path_json::vec")]
     pub inputs: Vec<PathBuf>,
+    #[serde(with = "crate::engine::model::paths::path_json")]
     pub output_dir: PathBuf,
     /// Each thumbnail fits in a square of this many pixels; never upscaled. One output per size
     /// and image, all from one decode.
@@ -80,7 +82,7 @@ pub struct ThumbSpec {
     pub on_conflict: ConflictPolicy,
     /// When not empty, only these files among the inputs are processed ("Retry failed": the
     /// same inputs, so every output keeps its path, but only the items that failed).
-    #[serde(default)]
+    #[serde(default, with = "crate::engine::model::paths::path_json::vec")]
     pub only: Vec<PathBuf>,
 }
 

@@ -44,7 +44,6 @@ use crate::engine::model::plan::{Action, Plan, PlanItem, PlannedFile, SkipReason
 use crate::engine::runtime::claims::comparable_path;
 use crate::engine::runtime::input::open_regular;
 use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, KindSpec, Planned, Run};
-use crate::engine::runtime::journal::{RecordedAction, mtime_ns};
 use crate::engine::runtime::resolver::numbered_free_name;
 use crate::engine::runtime::scan::{EntryKind, ScanOptions, Scanned, SymlinkPolicy};
 use crate::engine::runtime::status::CancelFlag;
@@ -331,10 +330,8 @@ impl JobKindImpl for ZipJob {
     /// Decides the archive's path and action before the scan: an existing archive is found at
     /// once, before any work.
     fn prepare(&self, run: &Run) -> Result<(), JobError> {
-        if let Some(resume) = &run.resume
-            && let Some((path, recorded)) = &resume.archive
-        {
-            return self.prepare_resumed(run, path, recorded, resume.started_ns);
+        if let Some(done) = self.prepare_resumed(run) {
+            return done;
         }
         let wanted = self.wanted_destination();
         let wanted_cmp = comparable_path(&wanted);
@@ -548,45 +545,33 @@ impl JobKindImpl for ZipJob {
 }
 
 impl ZipJob {
-    /// A resumed job writes the archive its plan chose (rebuilt from the start). An archive
-    /// there newer than the job's start is its own (complete, but not yet recorded): replaced.
-    fn prepare_resumed(
-        &self,
-        run: &Run,
-        path: &Path,
-        recorded: &RecordedAction,
-        started_ns: u64,
-    ) -> Result<(), JobError> {
+    /// A resumed job rebuilds the archive its plan chose, at the same path, when that path is
+    /// free or holds the archive the job itself put there (known by its recorded identity).
+    /// Anything else there (an archive the user saved meanwhile) is met as a fresh run meets an
+    /// existing archive: `None`, and [`JobKindImpl::prepare`] decides by the job's settings.
+    fn prepare_resumed(&self, run: &Run) -> Option<Result<(), JobError>> {
+        let resume = run.resumed()?;
+        let (path, _) = resume.archive.as_ref()?;
         let me = run.core.id;
         let cmp = comparable_path(path);
-        let action = match fs::metadata(path) {
+        let action = match fs::symlink_metadata(path) {
             Err(_) => Action::Write,
-            Ok(m) if m.is_dir() => {
-                return Err(JobError::DestinationExists {
-                    path: path.to_path_buf(),
-                });
-            }
-            Ok(m) => {
-                let ours = mtime_ns(&m) >= i64::try_from(started_ns).unwrap_or(i64::MAX);
-                if !ours && *recorded != RecordedAction::Overwrite {
-                    return Err(JobError::DestinationExists {
-                        path: path.to_path_buf(),
-                    });
-                }
+            Ok(m) if resume.own(path, &m).is_some() => {
                 if run.claims.input_of(me, &cmp, &m).is_some() {
-                    return Err(JobError::DestinationIsInput {
+                    return Some(Err(JobError::DestinationIsInput {
                         path: path.to_path_buf(),
-                    });
+                    }));
                 }
                 let _ = self.replaced.set((m.dev(), m.ino()));
                 Action::Overwrite
             }
+            Ok(_) => return None,
         };
         if let Some(job) = run.claims.claimed_by(me, &cmp) {
-            return Err(JobError::DestinationClaimed {
+            return Some(Err(JobError::DestinationClaimed {
                 path: path.to_path_buf(),
                 job,
-            });
+            }));
         }
         run.claims
             .add_outputs(me, [cmp, crate::engine::model::paths::normalize_path(path)]);
@@ -594,7 +579,7 @@ impl ZipJob {
             run.core.set_name(name.to_string_lossy().into_owned());
         }
         let _ = self.destination.set((path.to_path_buf(), action));
-        Ok(())
+        Some(Ok(()))
     }
 }
 

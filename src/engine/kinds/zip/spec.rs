@@ -34,9 +34,11 @@ pub enum ExistingArchive {
 /// "Compress these inputs into this archive."
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ZipSpec {
+    #[serde(with = "crate::engine::model::paths::path_json::vec")]
     pub inputs: Vec<PathBuf>,
     /// The archive to write. An existing folder (or a path ending in `/`) means
     /// "`<input name>.zip` in that folder"; a name without `.zip` gets it.
+    #[serde(with = "crate::engine::model::paths::path_json")]
     pub destination: PathBuf,
     /// 0 (store) to 9 (smallest).
     pub level: u8,
