@@ -238,6 +238,9 @@ fn build_specs(command: Command) -> Result<(Vec<JobSpec>, Common), String> {
                     destination: a.output,
                     level: a.level,
                     on_exists,
+                    excludes: Vec::new(),
+                    honour_gitignore: false,
+                    password: None,
                 })]
             };
             Ok((specs, a.common))

@@ -1,8 +1,9 @@
 //! The zip job kind: many inputs into one `.zip` archive.
 //!
 //! Owns: this kind's plan (the archive's path and what happens there, decided before the scan;
-//! one entry per scanned file, folder or kept symlink, in sorted name order), and writing the
-//! archive.
+//! one entry per scanned file, folder or kept symlink, in sorted name order, then a skipped item
+//! for each file or folder the exclude patterns left out), and writing the archive (encrypted
+//! with AES-256 when the spec has a password: see `archive` and `aes`).
 //!
 //! How the work is cut (all of it decided from the plan, so the archive's bytes are the same for
 //! any number of workers):
@@ -34,6 +35,7 @@
 //! Must not touch: inputs (opened read-only, never followed through a swapped-in link or FIFO),
 //! any front end.
 
+pub mod aes;
 pub mod archive;
 pub mod compress;
 pub mod sink;
@@ -61,6 +63,7 @@ use crate::engine::model::kind::{Counts, JobKind, KindInfo, OutputShape};
 use crate::engine::model::paths::parent_dir;
 use crate::engine::model::plan::{Action, Plan, PlanItem, PlannedFile, SkipReason};
 use crate::engine::runtime::claims::comparable_path;
+use crate::engine::runtime::exclude::ExcludeRules;
 use crate::engine::runtime::input::{CHUNK_BYTES, open_regular};
 use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, Planned, Run};
 use crate::engine::runtime::journal::{RecordedAction, mtime_ns};
@@ -639,7 +642,13 @@ impl ZipJob {
             })
         };
         let file = temp.reopen().map_err(io_err)?;
-        let out = ArchiveWriter::new(file).map_err(io_err)?;
+        let mut out = ArchiveWriter::new(file).map_err(io_err)?;
+        if let Some(password) = &self.spec.password {
+            let bytes = password.bytes().ok_or_else(|| {
+                WriteEnd::Failed(JobError::Spec(spec::SpecProblem::PasswordNotKept.into()))
+            })?;
+            out.set_password(bytes);
+        }
         let mut writer = Writer {
             job: self,
             run,
@@ -1439,6 +1448,7 @@ impl JobKindImpl for ZipJob {
             exclude_files: self.replaced.get().copied().into_iter().collect(),
             exclude_dirs: Vec::new(),
             only: Default::default(),
+            excludes: ExcludeRules::new(&self.spec.excludes, self.spec.honour_gitignore),
         }
     }
 
@@ -1477,6 +1487,17 @@ impl JobKindImpl for ZipJob {
                     Action::Write
                 },
                 input_bytes: entry.size,
+            });
+        }
+        // What the exclude patterns left out, listed (a folder once).
+        for excluded in scanned.excluded {
+            items.push(PlanItem {
+                input: excluded.source,
+                output: Some(PathBuf::from(excluded.name)),
+                action: Action::Skip(SkipReason::Excluded {
+                    pattern: excluded.pattern,
+                }),
+                input_bytes: 0,
             });
         }
         if kept.is_empty() {
