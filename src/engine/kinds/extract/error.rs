@@ -82,7 +82,9 @@ pub enum ExtractError {
     // ----- While reading or writing an entry -----
     #[error("wrong password")]
     WrongPassword,
-    #[error("CRC-32 mismatch (the archive says {expected:08x}, the data gives {actual:08x}): damaged")]
+    #[error(
+        "CRC-32 mismatch (the archive says {expected:08x}, the data gives {actual:08x}): damaged"
+    )]
     CrcMismatch { expected: u32, actual: u32 },
     #[error("inflates past its stated size of {stated_bytes} bytes: stopped there")]
     LargerThanStated { stated_bytes: u64 },
@@ -96,7 +98,9 @@ pub enum ExtractError {
     Link(IoCause),
 
     // ----- The whole job -----
-    #[error("not enough free space in {folder}: the plan needs {needed_bytes} bytes, {free_bytes} are free")]
+    #[error(
+        "not enough free space in {folder}: the plan needs {needed_bytes} bytes, {free_bytes} are free"
+    )]
     NotEnoughSpace {
         folder: PathBuf,
         needed_bytes: u64,
@@ -110,9 +114,7 @@ pub enum ExtractError {
     NoOutputFolder,
     #[error("the password is empty")]
     EmptyPassword,
-    #[error(
-        "the archives are encrypted, but passwords are never kept: give the password again"
-    )]
+    #[error("the archives are encrypted, but passwords are never kept: give the password again")]
     PasswordNotKept,
     #[error("no zip archive among the inputs")]
     NoArchives,
@@ -122,9 +124,7 @@ impl KindError for ExtractError {
     fn is_error(&self) -> bool {
         !matches!(
             self,
-            ExtractError::LinkNotCreated
-                | ExtractError::Special(_)
-                | ExtractError::DuplicateNames
+            ExtractError::LinkNotCreated | ExtractError::Special(_) | ExtractError::DuplicateNames
         )
     }
 }

@@ -40,8 +40,8 @@ use std::fs;
 use std::io::Write;
 use std::ops::Range;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::{Path, PathBuf};
 use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::engine::kinds::zip::aes::Password;
@@ -392,8 +392,7 @@ impl ExtractJob {
             // Every folder on the way: not a file of this archive, not a link or file on disk.
             let mut blocked = None;
             let mut at = wanted.clone();
-            while at.pop() && at.starts_with(&self.spec.output_dir) && at != self.spec.output_dir
-            {
+            while at.pop() && at.starts_with(&self.spec.output_dir) && at != self.spec.output_dir {
                 if let Some(file) = planned_files.get(&at) {
                     blocked = Some(ExtractError::FileFolderClash {
                         file: String::from_utf8_lossy(file).into_owned(),
@@ -449,17 +448,19 @@ impl ExtractJob {
         Ok(())
     }
 
-    /// Where an archive's entries go: straight into the output folder when they all sit in one
-    /// top-level folder or are one file, else into a folder named after the archive.
+    /// Where an archive's entries go: straight into the output folder when all its (well-named)
+    /// entries sit in one top-level folder or are one file, else into a folder named after the
+    /// archive.
     fn placement(
         &self,
         archive_path: &Path,
         entries: &[ListedEntry],
         decided: &[(usize, Decision)],
     ) -> PathBuf {
+        // From the archive's names as a whole (what a listing of it shows), not from what the
+        // plan refused: a refusal never moves the other entries.
         let made: Vec<(&[u8], bool)> = decided
             .iter()
-            .filter(|(_, d)| matches!(d, Decision::Make(_)))
             .filter_map(|(pos, _)| {
                 let name = check_name(&entries[*pos].name).ok()?;
                 let more = name.parts.len() > 1 || name.is_dir;
@@ -615,8 +616,7 @@ impl ExtractJob {
         if let (Some(file), Some(mode)) = (&handle, work.entry.unix_mode) {
             let _ = set_mode(file, output_mode(mode, self.spec.restore_setuid));
         }
-        run.core
-            .add_output(dest.to_path_buf(), work.entry.size);
+        run.core.add_output(dest.to_path_buf(), work.entry.size);
         Ok(dest.to_path_buf())
     }
 
@@ -838,11 +838,13 @@ impl JobKindImpl for ExtractJob {
         if let Some((folder, free_bytes)) = self.free_bytes()
             && needed_bytes > free_bytes
         {
-            return Err(JobError::Kind(KindCause::new(ExtractError::NotEnoughSpace {
-                folder,
-                needed_bytes,
-                free_bytes,
-            })));
+            return Err(JobError::Kind(KindCause::new(
+                ExtractError::NotEnoughSpace {
+                    folder,
+                    needed_bytes,
+                    free_bytes,
+                },
+            )));
         }
         run.create_dirs(&self.spec.output_dir)
             .map_err(|cause| JobError::CreateOutput {

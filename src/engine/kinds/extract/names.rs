@@ -95,7 +95,12 @@ mod tests {
             (b"a\nb", UnsafeName::ControlCharacter),
         ];
         for (name, why) in cases {
-            assert_eq!(check_name(name), Err(*why), "{:?}", String::from_utf8_lossy(name));
+            assert_eq!(
+                check_name(name),
+                Err(*why),
+                "{:?}",
+                String::from_utf8_lossy(name)
+            );
         }
     }
 

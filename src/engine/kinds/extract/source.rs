@@ -49,9 +49,8 @@ impl Seek for SharedFile {
             SeekFrom::End(d) => self.len.checked_add_signed(d),
             SeekFrom::Current(d) => self.pos.checked_add_signed(d),
         };
-        self.pos = target.ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "seek before the start")
-        })?;
+        self.pos = target
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
         Ok(self.pos)
     }
 }
@@ -116,7 +115,14 @@ impl ArchiveFile {
             let file = archive.by_index_raw(index).map_err(read_error)?;
             let data_start = file.data_start();
             let data = file.get_metadata();
-            let unix_mode = file.unix_mode();
+            // The crate's `unix_mode` clears setuid, setgid and sticky: read them from the
+            // attributes (whether they are restored is the plan's choice).
+            let unix_mode = match (file.system(), file.external_attributes()) {
+                (::zip::System::Unix, attributes) if attributes >> 16 != 0 => {
+                    Some(attributes >> 16)
+                }
+                _ => file.unix_mode(),
+            };
             entries.push(ListedEntry {
                 index,
                 name: file.name_raw().to_vec(),
@@ -253,18 +259,40 @@ pub fn read_error(e: ZipError) -> ExtractError {
     }
 }
 
-/// The entry's modification time: the extended timestamp (UTC) when it has one, else its MS-DOS
-/// time read as local time.
+/// The entry's modification time: the extended timestamp (UTC, Info-ZIP's and ours) or the NTFS
+/// field (7-Zip's, in 100 ns) when it has one, else its MS-DOS time (2 s steps) read as local
+/// time.
 fn time_of<'a>(
     dos: ::zip::DateTime,
     extra: impl Iterator<Item = &'a ::zip::extra_fields::ExtraField>,
 ) -> Option<SystemTime> {
+    /// 100 ns ticks from 1601-01-01 to 1970-01-01.
+    const NT_EPOCH_TICKS: u64 = 116_444_736_000_000_000;
+    let mut ntfs = None;
     for field in extra {
-        if let ::zip::extra_fields::ExtraField::ExtendedTimestamp(ts) = field
-            && let Some(secs) = ts.mod_time()
-        {
-            return Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(u64::from(secs)));
+        match field {
+            ::zip::extra_fields::ExtraField::ExtendedTimestamp(ts) => {
+                if let Some(secs) = ts.mod_time() {
+                    return Some(
+                        SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(u64::from(secs)),
+                    );
+                }
+            }
+            ::zip::extra_fields::ExtraField::Ntfs(n) if n.mtime() >= NT_EPOCH_TICKS => {
+                let ticks = n.mtime() - NT_EPOCH_TICKS;
+                ntfs = Some(
+                    SystemTime::UNIX_EPOCH
+                        + std::time::Duration::new(
+                            ticks / 10_000_000,
+                            (ticks % 10_000_000) as u32 * 100,
+                        ),
+                );
+            }
+            _ => {}
         }
+    }
+    if ntfs.is_some() {
+        return ntfs;
     }
     use chrono::{Local, NaiveDate, TimeZone};
     let date = NaiveDate::from_ymd_opt(

@@ -33,7 +33,11 @@ pub struct ExtractSpec {
     pub password_file: Option<PathBuf>,
     /// The password of encrypted entries, given directly (the window's field). Never kept: a
     /// spec read back from a journal holds [`Password::NotKept`].
-    #[serde(default, with = "serde_marker", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "serde_marker",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub password: Option<Password>,
     /// "Test": read every entry and check its CRC-32 (or its AES tag), write nothing.
     #[serde(default)]

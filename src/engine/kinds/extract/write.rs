@@ -137,8 +137,7 @@ impl Folders {
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
                     // Claimed first, so no other job's scan takes it half-filled.
-                    run.claims
-                        .add_outputs(run.core.id, [comparable_path(at)]);
+                    run.claims.add_outputs(run.core.id, [comparable_path(at)]);
                     match fs::create_dir(at) {
                         Ok(()) => {
                             crate::engine::lock(&self.created).insert(at.to_path_buf());
@@ -261,8 +260,12 @@ pub(crate) fn inflate(
 }
 
 /// Reads a link entry's target (at most [`super::source::LINK_TARGET_MAX_BYTES`]).
-pub fn read_link_target(reader: &mut Reader, index: usize, password: Option<&[u8]>, encrypted: bool)
--> Result<Vec<u8>, ExtractError> {
+pub fn read_link_target(
+    reader: &mut Reader,
+    index: usize,
+    password: Option<&[u8]>,
+    encrypted: bool,
+) -> Result<Vec<u8>, ExtractError> {
     let options = ZipReadOptions::new().password(password.filter(|_| encrypted));
     let file = reader
         .archive
@@ -273,7 +276,9 @@ pub fn read_link_target(reader: &mut Reader, index: usize, password: Option<&[u8
         .read_to_end(&mut target)
         .map_err(|e| ExtractError::Damaged(e.to_string()))?;
     if target.len() as u64 > super::source::LINK_TARGET_MAX_BYTES {
-        return Err(ExtractError::Damaged("the link's target is too long".to_owned()));
+        return Err(ExtractError::Damaged(
+            "the link's target is too long".to_owned(),
+        ));
     }
     Ok(target)
 }

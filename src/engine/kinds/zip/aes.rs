@@ -79,7 +79,9 @@ pub mod serde_marker {
         }
     }
 
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Password>, D::Error> {
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Password>, D::Error> {
         let had: Option<bool> = serde::Deserialize::deserialize(d)?;
         Ok(had.filter(|h| *h).map(|_| Password::NotKept))
     }

@@ -574,7 +574,12 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         put_u16(c, VERSION_MADE_BY);
         put_u16(
             c,
-            version_needed(entry.method, entry.unix_mode, zip64 || entry.large, entry.aes),
+            version_needed(
+                entry.method,
+                entry.unix_mode,
+                zip64 || entry.large,
+                entry.aes,
+            ),
         );
         put_u16(c, flags(name, entry.aes));
         put_u16(

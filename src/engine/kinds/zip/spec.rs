@@ -53,7 +53,11 @@ pub struct ZipSpec {
     /// journal: a journal records only that there was one, and a spec read back from it holds
     /// [`Password::NotKept`], which [`KindSpec::validate`] refuses (a resumed job never writes
     /// unencrypted what was to be encrypted).
-    #[serde(default, with = "serde_marker", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "serde_marker",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub password: Option<Password>,
 }
 
