@@ -1050,3 +1050,121 @@ fn zip_excludes_and_gitignore_are_listed_in_the_plan() {
         vec!["proj/", "proj/.gitignore", "proj/src/", "proj/src/main.rs"],
     );
 }
+
+// ----- Resume after kill -9 -----
+
+/// The child of [`a_killed_extract_resumes_without_redoing_finished_files`]: runs the extract job
+/// it is given until a few entries are done, pauses it mid-entry and waits to be killed. Without
+/// its environment it does nothing.
+#[test]
+fn kill_child_extracts_until_paused() {
+    let Ok(spec) = std::env::var("SHRINKWRAP_TEST_EXTRACT_CHILD") else {
+        return;
+    };
+    let state = PathBuf::from(std::env::var("SHRINKWRAP_TEST_EXTRACT_STATE").unwrap());
+    let spec: JobSpec = serde_json::from_str(&spec).unwrap();
+    let engine = Engine::with_state_dir(1, Some(state));
+    let id = engine.submit(spec).unwrap();
+    loop {
+        match engine.events().recv_timeout(JOB_DEADLINE).unwrap() {
+            JobEvent::Progress(p) if p.job == id && p.items_done >= 3 => {
+                engine.pause(id);
+                // Let the worker park inside its current entry, then say so.
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                println!("PAUSED");
+                std::io::stdout().flush().unwrap();
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            }
+            JobEvent::Finished(r) if r.progress.job == id => {
+                panic!("finished before the kill: {r:#?}")
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_killed_extract_resumes_without_redoing_finished_files() {
+    let place = Place::new();
+    let src = place.tmp.path().join("data");
+    let mut expected = BTreeMap::new();
+    for n in 0..8u64 {
+        let bytes = noise(6 << 20, n + 1);
+        write(&src.join(format!("part-{n}.bin")), &bytes);
+        expected.insert(format!("data/part-{n}.bin"), bytes);
+    }
+    let zip = place.work().join("data.zip");
+    let engine = place.engine();
+    let mut zs = ZipSpec::new(vec![src.clone()], zip.clone());
+    zs.level = 0;
+    assert_eq!(
+        run_job(&engine, JobSpec::Zip(zs)).0.outcome,
+        JobOutcome::Done
+    );
+    let state = place.tmp.path().join("kill-state");
+    let spec = JobSpec::Extract(ExtractSpec::new(vec![zip.clone()], place.out()));
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "kill_child_extracts_until_paused",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(
+            "SHRINKWRAP_TEST_EXTRACT_CHILD",
+            serde_json::to_string(&spec).unwrap(),
+        )
+        .env("SHRINKWRAP_TEST_EXTRACT_STATE", &state)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.contains("PAUSED") {
+                let _ = tx.send(());
+                break;
+            }
+        }
+    });
+    rx.recv_timeout(JOB_DEADLINE)
+        .expect("the child paused its job");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Killed mid-entry: complete files and one half-written temporary.
+    let done_before: BTreeMap<String, u64> = tree(&place.out())
+        .into_iter()
+        .filter(|(name, _)| !name.ends_with(".part"))
+        .map(|(name, _)| {
+            let ino = fs::metadata(place.out().join(&name)).unwrap().ino();
+            (name, ino)
+        })
+        .collect();
+    assert!(done_before.len() >= 2, "{done_before:?}");
+    assert!(done_before.len() < 8, "{done_before:?}");
+
+    let (mut unfinished, set_aside) = shrinkwrap::engine::list_unfinished(&state);
+    assert!(set_aside.is_empty(), "{set_aside:?}");
+    assert_eq!(unfinished.len(), 1);
+    let resumer = Engine::with_state_dir(2, Some(state.clone()));
+    let id = resumer.resume_unfinished(unfinished.remove(0)).unwrap();
+    let (report, _) = wait_job(&resumer, id);
+    assert_eq!(report.outcome, JobOutcome::Done, "{report:#?}");
+    // Everything once, byte-exact, nothing renamed beside it, no temporary left.
+    assert_eq!(tree(&place.out()), expected);
+    assert_no_partial_files(&place.out());
+    // What was complete before the kill was kept, not written again.
+    for (name, ino) in done_before {
+        assert_eq!(
+            fs::metadata(place.out().join(&name)).unwrap().ino(),
+            ino,
+            "{name} was written again"
+        );
+    }
+}

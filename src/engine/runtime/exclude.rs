@@ -8,7 +8,7 @@
 //! it), any job kind, any front end.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ignore::Match;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
@@ -124,7 +124,7 @@ impl GitignoreStack {
 }
 
 /// A small regular file's text (lossy UTF-8), or `None`.
-fn read_small(path: &PathBuf) -> Option<String> {
+fn read_small(path: &Path) -> Option<String> {
     let (file, meta) = open_regular(path).ok()?;
     if meta.len() > GITIGNORE_MAX_BYTES {
         return None;
@@ -162,7 +162,8 @@ mod tests {
         );
         assert_eq!(rules.user_match("p/a.txt", false), None);
         assert!(check_pattern("").is_err());
-        assert!(check_pattern("a[").is_err());
+        assert!(check_pattern("{a").is_err());
+        assert!(check_pattern("[z-a]").is_err());
         assert!(check_pattern("*.tmp").is_ok());
     }
 

@@ -48,10 +48,12 @@ use crate::engine::kinds::zip::aes::Password;
 use crate::engine::model::error::{IoCause, ItemError, JobError, KindCause};
 use crate::engine::model::events::ProblemKind;
 use crate::engine::model::kind::{Counts, JobKind, KindInfo, OutputShape};
-use crate::engine::model::paths::folder_display_name;
+use crate::engine::model::paths::{folder_display_name, normalize_path};
 use crate::engine::model::plan::{Action, Plan, PlanItem, SkipReason};
+use crate::engine::runtime::claims::comparable_path;
 use crate::engine::runtime::input::CHUNK_BYTES;
 use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, Planned, Run};
+use crate::engine::runtime::journal::{RecordedAction, RecordedItem, ResumeState, mtime_ns};
 use crate::engine::runtime::resolver::Resolver;
 use crate::engine::runtime::scan::{ScanOptions, Scanned, SymlinkPolicy};
 
@@ -135,6 +137,81 @@ pub(crate) struct ExtractJob {
 enum Decision {
     Refuse(ExtractError),
     Make(Make),
+}
+
+/// A resumed job's view of what the interrupted run planned and completed.
+struct Recorded<'r> {
+    /// Normalised entry label -> its recorded item.
+    by_label: HashMap<PathBuf, usize>,
+    items: &'r [RecordedItem],
+    state: &'r ResumeState,
+}
+
+impl<'r> Recorded<'r> {
+    fn new(state: &'r ResumeState) -> Option<Recorded<'r>> {
+        let items = state.items.as_deref()?;
+        let by_label = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (normalize_path(&item.input), i))
+            .collect();
+        Some(Recorded {
+            by_label,
+            items,
+            state,
+        })
+    }
+
+    /// What becomes of an entry to make (`stated_bytes` long) whose label is `label`: the output
+    /// and action the interrupted run planned, or skipped when that run completed it. An output
+    /// it put in place after its last journal sync is complete (outputs are only ever renamed
+    /// into place whole): a file there created since the job started (its status-change time:
+    /// the entry's own modification time is restored, so that one says nothing) of the entry's
+    /// size is kept.
+    fn resume(&self, label: &Path, stated_bytes: u64, is_file: bool) -> (Option<PathBuf>, Action) {
+        let Some(&index) = self.by_label.get(&normalize_path(label)) else {
+            return (
+                None,
+                Action::Skip(SkipReason::AsPlanned(
+                    "not in the interrupted job's plan".to_owned(),
+                )),
+            );
+        };
+        let rec = &self.items[index];
+        let Some(output) = rec
+            .output
+            .clone()
+            .filter(|_| rec.action != RecordedAction::Skip)
+        else {
+            return (
+                rec.output.clone(),
+                Action::Skip(SkipReason::AsPlanned(
+                    rec.reason.clone().unwrap_or_else(|| "skipped".to_owned()),
+                )),
+            );
+        };
+        use std::os::unix::fs::MetadataExt;
+        let started_ns = i64::try_from(self.state.started_ns).unwrap_or(i64::MAX);
+        let action = match fs::symlink_metadata(&output) {
+            Ok(m) if self.state.done.get(&index) == Some(&(m.len(), mtime_ns(&m))) => {
+                Action::Skip(SkipReason::AlreadyDone)
+            }
+            Ok(m) => {
+                let changed_ns = m.ctime().saturating_mul(1_000_000_000) + m.ctime_nsec();
+                let ours = changed_ns >= started_ns;
+                if ours && (!is_file || (m.is_file() && m.len() == stated_bytes)) {
+                    Action::Skip(SkipReason::AlreadyDone)
+                } else if ours || rec.action == RecordedAction::Overwrite {
+                    Action::Overwrite
+                } else {
+                    Action::Write
+                }
+            }
+            Err(_) if rec.action == RecordedAction::Overwrite => Action::Overwrite,
+            Err(_) => Action::Write,
+        };
+        (Some(output), action)
+    }
 }
 
 impl ExtractJob {
@@ -270,6 +347,7 @@ impl ExtractJob {
         archive_index: usize,
         file: &ArchiveFile,
         resolver: &mut Resolver<'_>,
+        recorded: Option<&Recorded<'_>>,
         on_disk: &mut HashMap<PathBuf, OnDisk>,
         items: &mut Vec<PlanItem>,
         works: &mut Vec<Work>,
@@ -408,8 +486,8 @@ impl ExtractJob {
                 refuse(items, e);
                 continue;
             }
-            let (output, action) = match &make {
-                Make::Folder => {
+            let (output, action) = match (&make, recorded) {
+                (Make::Folder, _) => {
                     if let Some(file) = planned_files.get(&wanted) {
                         refuse(
                             items,
@@ -424,6 +502,19 @@ impl ExtractJob {
                         continue;
                     }
                     (wanted, Action::Write)
+                }
+                (_, Some(recorded)) => {
+                    let (output, action) = recorded.resume(&input, entry.size, make == Make::File);
+                    let Some(output) = output else {
+                        items.push(PlanItem {
+                            input,
+                            output: None,
+                            action,
+                            input_bytes: entry.compressed_size,
+                        });
+                        continue;
+                    };
+                    (output, action)
                 }
                 _ => resolver.resolve(&wanted, entry.mtime),
             };
@@ -737,6 +828,7 @@ impl JobKindImpl for ExtractJob {
         let mut works = Vec::new();
         let mut archives = Vec::new();
         let mut on_disk = HashMap::new();
+        let recorded = run.resume.as_ref().and_then(Recorded::new);
         for entry in &scanned.entries {
             if run.stopping() {
                 break;
@@ -752,6 +844,7 @@ impl JobKindImpl for ExtractJob {
                     archives.len(),
                     &file,
                     &mut resolver,
+                    recorded.as_ref(),
                     &mut on_disk,
                     &mut items,
                     &mut works,
@@ -768,11 +861,22 @@ impl JobKindImpl for ExtractJob {
                 }),
             }
         }
-        if items.is_empty() && !run.stopping() {
+        // Nothing that even looked like an archive (an archive of no entries is fine).
+        if items.is_empty() && archives.is_empty() && !run.stopping() {
             return Err(JobError::Kind(KindCause::new(ExtractError::NoArchives)));
         }
         run.claims
             .add_outputs(run.core.id, resolver.taken().cloned());
+        if recorded.is_some() {
+            run.claims.add_outputs(
+                run.core.id,
+                items
+                    .iter()
+                    .filter(|i| !i.action.is_skip())
+                    .filter_map(|i| i.output.as_deref())
+                    .map(comparable_path),
+            );
+        }
         // Sequential reading: each archive's entries in the order their data lies.
         works.sort_by_key(|w| (w.archive, w.entry.header_start));
         let bytes_total: u64 = works.iter().map(|w| w.entry.size).sum();
