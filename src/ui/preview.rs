@@ -336,6 +336,8 @@ fn skip_phrase(reason: &SkipReason) -> &'static str {
         SkipReason::AlreadyDone => "made before the interruption",
         SkipReason::AsPlanned(_) => "skipped as planned",
         SkipReason::InputGone => "input gone",
+        SkipReason::Excluded { .. } => "excluded",
+        SkipReason::Kind(_) => "refused",
     }
 }
 

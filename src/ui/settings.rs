@@ -438,6 +438,9 @@ pub fn build_jobs(
                         destination,
                         level,
                         on_exists,
+                        excludes: Vec::new(),
+                        honour_gitignore: false,
+                        password: None,
                     })]
                 }
                 ArchiveLayout::ArchivePerFolder => {

@@ -9,6 +9,7 @@
 //! Must not touch: the runtime's duties (claims, temporary files, journal, progress), any front
 //! end.
 
+pub mod extract;
 pub mod thumbs;
 pub mod zip;
 
@@ -78,6 +79,7 @@ macro_rules! register_kinds {
 register_kinds! {
     Zip(ZipSpec) => zip,
     Thumbs(ThumbSpec) => thumbs,
+    Extract(extract::spec::ExtractSpec) => extract,
 }
 
 impl JobSpec {
@@ -148,6 +150,10 @@ mod tests {
             JobSpec::Thumbs(ThumbSpec::new(
                 vec![PathBuf::from("/a")],
                 PathBuf::from("/t"),
+            )),
+            JobSpec::Extract(extract::spec::ExtractSpec::new(
+                vec![PathBuf::from("/a.zip")],
+                PathBuf::from("/x"),
             )),
         ];
         assert_eq!(specs.len(), KINDS.len());

@@ -7,6 +7,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::engine::model::id::JobId;
 
@@ -106,6 +107,57 @@ impl std::fmt::Display for IoCause {
     }
 }
 
+/// A job kind's own typed error or skip reason. The model carries it as a [`KindCause`] without
+/// naming the kind; a front end that wants its own words downcasts it to the kind's type.
+pub trait KindError: std::error::Error + Send + Sync + 'static {
+    /// Whether this is an error of the item (the job ends "done with errors") rather than a
+    /// deliberate skip.
+    fn is_error(&self) -> bool {
+        true
+    }
+}
+
+/// A kind's typed error ([`KindError`]), shared: cheap to clone, compared by its message.
+#[derive(Clone)]
+pub struct KindCause(Arc<dyn KindError>);
+
+impl KindCause {
+    pub fn new(error: impl KindError) -> KindCause {
+        KindCause(Arc::new(error))
+    }
+
+    /// Whether this is an error of the item rather than a deliberate skip.
+    pub fn is_error(&self) -> bool {
+        self.0.is_error()
+    }
+
+    /// The kind's own error, when it is a `T`.
+    pub fn downcast_ref<T: KindError>(&self) -> Option<&T> {
+        let error: &(dyn std::error::Error + 'static) = &*self.0;
+        error.downcast_ref::<T>()
+    }
+}
+
+impl std::fmt::Debug for KindCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for KindCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl PartialEq for KindCause {
+    fn eq(&self, other: &KindCause) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for KindCause {}
+
 /// Why a job was refused when submitted.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
@@ -143,6 +195,9 @@ pub enum SpecError {
         /// What is wrong with it.
         why: String,
     },
+    /// A kind's own reason (a missing password...).
+    #[error("{0}")]
+    Kind(KindCause),
 }
 
 /// Why a whole job could not run (the job ends `failed`).
@@ -201,6 +256,9 @@ pub enum JobError {
     /// A resumed job could not take its journal over.
     #[error("{0}")]
     Resume(#[from] ResumeError),
+    /// A kind's own reason for failing the whole job (not enough free space...).
+    #[error("{0}")]
+    Kind(KindCause),
     /// A bug: a panic or a broken invariant, with what is known of it.
     #[error("internal error: {0}")]
     Internal(String),
@@ -312,6 +370,9 @@ pub enum ItemError {
         /// The user's path it concerns.
         path: PathBuf,
     },
+    /// A kind's own reason for this item (a CRC mismatch in an archive entry...).
+    #[error("{0}")]
+    Kind(KindCause),
     /// A bug: a panic or a broken invariant, with what is known of it.
     #[error("internal error: {0}")]
     Internal(String),

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use super::kind::JobKind;
+use crate::engine::model::error::KindCause;
 use crate::engine::model::id::JobId;
 
 /// What will happen at one output.
@@ -73,12 +74,21 @@ pub enum SkipReason {
     AsPlanned(String),
     /// A resumed job: the input is gone since the job started (an error, not a choice).
     InputGone,
+    /// Left out by an exclude pattern (or a `.gitignore` file), as the user asked.
+    Excluded { pattern: String },
+    /// A kind's own reason (an archive entry whose name leaves the output folder...); an error
+    /// or a deliberate skip as the kind says.
+    Kind(KindCause),
 }
 
 impl SkipReason {
     /// Whether this skip is an error of the item (the job ends "done with errors").
     pub fn is_error(&self) -> bool {
-        matches!(self, SkipReason::InputGone)
+        match self {
+            SkipReason::InputGone => true,
+            SkipReason::Kind(cause) => cause.is_error(),
+            _ => false,
+        }
     }
 }
 
@@ -114,6 +124,8 @@ impl std::fmt::Display for SkipReason {
             SkipReason::AlreadyDone => write!(f, "made before the interruption"),
             SkipReason::AsPlanned(reason) => f.write_str(reason),
             SkipReason::InputGone => write!(f, "vanished since the job started"),
+            SkipReason::Excluded { pattern } => write!(f, "excluded by the pattern {pattern}"),
+            SkipReason::Kind(cause) => cause.fmt(f),
         }
     }
 }

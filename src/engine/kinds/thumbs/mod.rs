@@ -507,6 +507,7 @@ impl JobKindImpl for ThumbJob {
                 .map(|p| vec![p])
                 .unwrap_or_default(),
             only: self.spec.only.iter().map(|p| normalize_path(p)).collect(),
+            excludes: Default::default(),
         }
     }
 

@@ -1,9 +1,11 @@
 //! The zip job kind: many inputs into one `.zip` archive.
 //!
 //! Owns: this kind's plan (the archive's path and what happens there, decided before the scan;
-//! one entry per scanned file, folder or kept symlink, in sorted name order), the dry run's
-//! estimate of the archive's size, and the job's course: start the writer, hand out the pool's
-//! work, rebuild the archive after a full disk, put the complete archive in place.
+//! one entry per scanned file, folder or kept symlink, in sorted name order, then a skipped item
+//! for each file or folder the exclude patterns left out), the dry run's estimate of the
+//! archive's size, and the job's course: start the writer, hand out the pool's work, rebuild the
+//! archive after a full disk, put the complete archive in place (encrypted with AES-256 when the
+//! spec has a password: see `archive` and `aes`).
 //!
 //! The parts, each in its file: the entry rules (`entry.rs`: names, times, modes, known
 //! compressed types), how work is cut into batches and blocks and what runs next (`feed.rs`),
@@ -21,6 +23,7 @@
 //! Must not touch: inputs (opened read-only, never followed through a swapped-in link or FIFO),
 //! any front end.
 
+pub mod aes;
 pub mod archive;
 pub mod compress;
 mod entry;
@@ -42,6 +45,7 @@ use crate::engine::model::kind::{Counts, JobKind, KindInfo, OutputShape};
 use crate::engine::model::paths::parent_dir;
 use crate::engine::model::plan::{Action, Plan, PlanItem, PlannedFile, SkipReason};
 use crate::engine::runtime::claims::comparable_path;
+use crate::engine::runtime::exclude::ExcludeRules;
 use crate::engine::runtime::input::open_regular;
 use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, KindSpec, Planned, Run};
 use crate::engine::runtime::resolver::numbered_free_name;
@@ -187,6 +191,7 @@ impl ZipJob {
             feed: Arc::clone(&self.feed),
             dest: path,
             level: self.spec.level,
+            password: self.spec.password.clone(),
         };
         let me = Arc::clone(self);
         let writer_run = Arc::clone(run);
@@ -399,6 +404,7 @@ impl JobKindImpl for ZipJob {
             exclude_files: self.replaced.get().copied().into_iter().collect(),
             exclude_dirs: Vec::new(),
             only: Default::default(),
+            excludes: ExcludeRules::new(&self.spec.excludes, self.spec.honour_gitignore),
         }
     }
 
@@ -437,6 +443,17 @@ impl JobKindImpl for ZipJob {
                     Action::Write
                 },
                 input_bytes: entry.size,
+            });
+        }
+        // What the exclude patterns left out, listed (a folder once).
+        for excluded in scanned.excluded {
+            items.push(PlanItem {
+                input: excluded.source,
+                output: Some(PathBuf::from(excluded.name)),
+                action: Action::Skip(SkipReason::Excluded {
+                    pattern: excluded.pattern,
+                }),
+                input_bytes: 0,
             });
         }
         if kept.is_empty() {
