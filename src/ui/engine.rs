@@ -41,8 +41,6 @@ pub trait WindowEngine {
     fn set_waker(&self, waker: Waker);
     fn set_workers(&self, workers: usize);
     fn workers(&self) -> usize;
-    /// Whether any job (dry runs included) has not ended.
-    fn is_busy(&self) -> bool;
     /// Where journals are kept (`None`: journals are off).
     fn state_dir(&self) -> Option<&Path>;
 }
@@ -98,9 +96,6 @@ impl WindowEngine for Engine {
     }
     fn workers(&self) -> usize {
         Engine::workers(self)
-    }
-    fn is_busy(&self) -> bool {
-        Engine::is_busy(self)
     }
     fn state_dir(&self) -> Option<&Path> {
         Engine::state_dir(self)

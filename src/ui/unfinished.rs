@@ -136,7 +136,7 @@ pub enum JournalNews {
 /// What the helper thread is asked.
 pub enum JournalRequest {
     List(PathBuf),
-    Discard(UnfinishedJob),
+    Discard(Box<UnfinishedJob>),
 }
 
 /// Lists and discards on the helper thread.
@@ -204,7 +204,7 @@ impl JournalThreads {
     /// Discards `job` (its journal and leftover temporary files) on the helper thread. Returns
     /// false when it could not be asked.
     pub fn discard(&mut self, job: UnfinishedJob) -> bool {
-        self.ask(JournalRequest::Discard(job))
+        self.ask(JournalRequest::Discard(Box::new(job)))
     }
 
     fn ask(&mut self, request: JournalRequest) -> bool {

@@ -44,9 +44,11 @@ struct FakeJob {
 struct FakeState {
     next_id: u64,
     jobs: Vec<FakeJob>,
-    /// Jobs not started yet, in start order.
+    /// Jobs not started yet, in start order (held dry runs first, as the engine puts them).
     queued: Vec<JobId>,
     calls: Vec<Call>,
+    /// Dry runs wait in the queue, unanswered (as behind a busy worker).
+    hold_dry_runs: bool,
 }
 
 struct Inner {
@@ -91,6 +93,22 @@ impl FakeEngine {
         if let Some(waker) = self.0.waker.lock().unwrap().as_ref() {
             waker();
         }
+    }
+
+    /// From now on dry runs wait at the front of the queue, unanswered, like the real engine's
+    /// behind a busy worker.
+    pub fn hold_dry_runs(&self) {
+        self.state().hold_dry_runs = true;
+    }
+
+    /// The dry runs waiting in the queue.
+    pub fn queued_dry_runs(&self) -> usize {
+        let state = self.state();
+        state
+            .queued
+            .iter()
+            .filter(|id| state.jobs.iter().any(|j| j.id == **id && j.dry_run))
+            .count()
     }
 
     /// Every call the window made, in order.
@@ -218,6 +236,11 @@ impl FakeEngine {
         Ok(id)
     }
 
+    /// Whether some job has not ended.
+    pub fn is_busy(&self) -> bool {
+        !self.live().is_empty()
+    }
+
     fn live(&self) -> Vec<JobId> {
         self.state()
             .jobs
@@ -261,12 +284,23 @@ impl WindowEngine for FakeEngine {
     }
 
     fn submit_all(&self, specs: Vec<JobSpec>) -> Vec<Result<JobId, SubmitError>> {
-        specs.into_iter().map(|spec| self.add(spec, false)).collect()
+        specs
+            .into_iter()
+            .map(|spec| self.add(spec, false))
+            .collect()
     }
 
-    /// Answers at once: an empty plan into the spec's output, and a dry run's report.
+    /// Answers at once: an empty plan into the spec's output, and a dry run's report (unless
+    /// dry runs are held).
     fn submit_dry_run(&self, spec: JobSpec) -> Result<JobId, SubmitError> {
         let id = self.add(spec.clone(), true)?;
+        {
+            let mut state = self.state();
+            if state.hold_dry_runs {
+                state.queued.insert(0, id);
+                return Ok(id);
+            }
+        }
         let plan = Plan::new(
             id,
             spec.kind(),
@@ -372,10 +406,6 @@ impl WindowEngine for FakeEngine {
 
     fn workers(&self) -> usize {
         self.0.workers.load(Ordering::Relaxed)
-    }
-
-    fn is_busy(&self) -> bool {
-        !self.live().is_empty()
     }
 
     fn state_dir(&self) -> Option<&Path> {

@@ -121,15 +121,29 @@ impl App {
         );
     }
 
-    /// Moves a waiting job one place or to the front, then shows the engine's start order.
+    /// Moves a waiting job one place (past the waiting job before or after it) or to the
+    /// front, then shows the engine's start order.
     pub(super) fn move_queued(&mut self, id: JobId, to: QueueMove) {
-        if self.engine.move_queued(id, to) {
-            self.follow_engine_order();
+        let waiting = self.state.queue.waiting_ids();
+        let Some(at) = waiting.iter().position(|&w| w == id) else {
+            return;
+        };
+        let past = match to {
+            QueueMove::Up => at.checked_sub(1).map(|i| waiting[i]),
+            QueueMove::Down => waiting.get(at + 1).copied(),
+            QueueMove::Next => {
+                if self.engine.move_queued(id, QueueMove::Next) {
+                    self.follow_engine_order();
+                }
+                return;
+            }
+        };
+        if let Some(past) = past {
+            self.move_past(id, past, to);
         }
     }
 
-    /// A drag put `job` (not started) where `to` is: the engine moves it one place at a time,
-    /// then the rows take the engine's start order.
+    /// A drag put `job` (not started) where `to` is: it moves past `to`, taking its place.
     pub(super) fn move_queued_to(&mut self, job: JobId, to: JobId) {
         let waiting = self.state.queue.waiting_ids();
         let (Some(from), Some(target)) = (
@@ -138,13 +152,30 @@ impl App {
         ) else {
             return;
         };
-        let (step, count) = if target < from {
-            (QueueMove::Up, from - target)
+        let step = if target < from {
+            QueueMove::Up
         } else {
-            (QueueMove::Down, target - from)
+            QueueMove::Down
         };
-        for _ in 0..count {
-            if !self.engine.move_queued(job, step) {
+        self.move_past(job, to, step);
+    }
+
+    /// Moves `job` up or down one place at a time until it has passed `past` in the engine's
+    /// start order (the engine's queue also holds the preview's dry runs, which have no card:
+    /// one step may only pass one of those), then shows the engine's order.
+    fn move_past(&mut self, job: JobId, past: JobId, step: QueueMove) {
+        let steps_at_most = self.engine.queued_order().len();
+        for _ in 0..steps_at_most {
+            let order = self.engine.queued_order();
+            let place = |id| order.iter().position(|&o| o == id);
+            let (Some(at), Some(other)) = (place(job), place(past)) else {
+                break;
+            };
+            let passed = match step {
+                QueueMove::Down => at > other,
+                _ => at < other,
+            };
+            if passed || !self.engine.move_queued(job, step) {
                 break;
             }
         }

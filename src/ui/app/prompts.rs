@@ -86,10 +86,7 @@ impl App {
             }
         }
         if let QuitState::Cancelling { since } = self.state.quit {
-            // Every job has ended (and removed its partial files) once the engine is idle, even
-            // before their final events are drawn.
-            let ended = !self.state.queue.any_active() || !self.engine.is_busy();
-            if ended || since.elapsed() > QUIT_CANCEL_GRACE {
+            if !self.state.queue.any_active() || since.elapsed() > QUIT_CANCEL_GRACE {
                 self.close(ctx);
             } else {
                 ctx.request_repaint_after(POLL_INTERVAL);
