@@ -1,6 +1,6 @@
-//! Archives written by `archive_writer::ArchiveWriter` from blocks deflated by `deflate_blocks`:
-//! read back by the zip crate, `unzip`, `python3 -m zipfile -t` and `7z t`, byte-compared with
-//! their sources; aborted entries, Zip64 boundaries, errors.
+//! Archives written by `archive::ArchiveWriter` from blocks deflated by
+//! `compress::BlockCompressor`: read back by the zip crate, `unzip`, `python3 -m zipfile -t` and
+//! `7z t`, byte-compared with their sources; aborted entries, Zip64 boundaries, errors.
 
 mod common;
 

@@ -369,6 +369,16 @@ fn an_archive_found_only_by_the_job_asks_at_once_and_the_failed_card_offers_the_
         outcome.contains("already exists"),
         "the row says the archive exists: {outcome}"
     );
+    // The window's hint, once (the engine's message carries none; the command line's flags
+    // are not the window's words).
+    assert_eq!(
+        outcome
+            .matches("choose to replace it, or keep both")
+            .count(),
+        1,
+        "{outcome}"
+    );
+    assert!(!outcome.contains("--overwrite"), "{outcome}");
     // The window asks at once.
     assert!(
         matches!(

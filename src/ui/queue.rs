@@ -213,6 +213,13 @@ impl JobRow {
                 "nothing made".to_owned()
             });
         }
+        if self.existing_destination().is_some()
+            && let Some(hint) = kinds::entry_of(self.kind).and_then(|e| e.existing_hint)
+        {
+            // The engine says what went wrong; the kind says how to go on (its card offers the
+            // answers).
+            return Some(format!("{} ({hint})", report.summary()));
+        }
         Some(report.summary())
     }
 
@@ -254,7 +261,8 @@ impl JobRow {
     /// its kind answers that itself (an archive's card offers Replace and Keep both).
     pub fn run_again_spec(&self) -> Option<JobSpec> {
         let report = self.report.as_ref()?;
-        let answers_existing = kinds::entry_of(self.kind).is_some_and(|e| e.answers_existing);
+        let answers_existing =
+            kinds::entry_of(self.kind).is_some_and(|e| e.existing_hint.is_some());
         let again = match report.outcome {
             JobOutcome::Failed => self.existing_destination().is_none() || !answers_existing,
             JobOutcome::Cancelled | JobOutcome::Stopped => true,

@@ -16,6 +16,9 @@ use shrinkwrap::engine::{
 };
 use shrinkwrap::ui::WindowEngine;
 
+/// Events waiting for the window, at most (a test makes a few dozen).
+const EVENT_CAPACITY: usize = 4096;
+
 /// A call the window made.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Call {
@@ -71,7 +74,7 @@ impl Default for FakeEngine {
 
 impl FakeEngine {
     pub fn new(workers: usize) -> FakeEngine {
-        let (events_tx, events) = flume::unbounded();
+        let (events_tx, events) = flume::bounded(EVENT_CAPACITY);
         FakeEngine(Arc::new(Inner {
             events_tx,
             events,
@@ -89,7 +92,11 @@ impl FakeEngine {
     }
 
     fn emit(&self, event: JobEvent) {
-        self.0.events_tx.send(event).unwrap();
+        // Never waits: the window may be the caller (a dry run is answered inside its call).
+        self.0
+            .events_tx
+            .try_send(event)
+            .expect("the window reads its events every frame");
         if let Some(waker) = self.0.waker.lock().unwrap().as_ref() {
             waker();
         }

@@ -167,8 +167,8 @@ pub struct KindEntry {
     /// A finished card shows the outputs as images (a strip of thumbnails).
     pub output_images: bool,
     /// A job that failed because its destination exists is answered by the kind (on its card
-    /// and in its question), not by "Run again".
-    pub answers_existing: bool,
+    /// and in its question), not by "Run again": how to go on, for the card's outcome line.
+    pub existing_hint: Option<&'static str>,
     pub badge_color: fn(&egui::Visuals) -> egui::Color32,
     pub plan_head: fn(&PlanView) -> String,
     pub card_summary: fn(&JobRow, &JobReport) -> Vec<String>,
@@ -185,7 +185,7 @@ const fn entry<K: WindowKind>() -> KindEntry {
         launch_flag: K::LAUNCH_FLAG,
         desktop_action: K::DESKTOP_ACTION,
         output_images: K::OUTPUT_IMAGES,
-        answers_existing: K::ANSWERS_EXISTING,
+        existing_hint: K::EXISTING_HINT,
         badge_color: K::badge_color,
         plan_head: K::plan_head,
         card_summary: K::card_summary,
@@ -246,7 +246,9 @@ pub trait WindowKind: KindForm + Default + Clone + PartialEq + Debug + 'static {
     const LAUNCH_FLAG: &'static str;
     const DESKTOP_ACTION: DesktopAction;
     const OUTPUT_IMAGES: bool = false;
-    const ANSWERS_EXISTING: bool = false;
+    /// When the kind answers a job that failed because its destination exists (its card's
+    /// buttons), how to go on, in the card's words.
+    const EXISTING_HINT: Option<&'static str> = None;
 
     /// The kind's own commands (answers to its questions, clicks in its plan lines).
     type Command: Debug + Clone + PartialEq;

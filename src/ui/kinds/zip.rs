@@ -899,7 +899,7 @@ impl WindowKind for ZipForm {
         id: "Compress",
         name: "Compress with Shrinkwrap",
     };
-    const ANSWERS_EXISTING: bool = true;
+    const EXISTING_HINT: Option<&'static str> = Some("choose to replace it, or keep both");
 
     type Command = ZipCommand;
     type Question = ZipQuestion;

@@ -1,5 +1,5 @@
 //! A lean zip archive writer (PKWARE APPNOTE 6.3.10) for the zip job's writer thread: entries
-//! whose data comes already compressed (by `deflate_blocks` on the workers) or stored, folders,
+//! whose data comes already compressed (by `compress.rs` on the workers) or stored, folders,
 //! symbolic links, the central directory and Zip64 where needed.
 //!
 //! Why not `zip::ZipWriter` (9.4) for this: it has no public way to start an entry with data
@@ -49,7 +49,7 @@ const EXTENDED_TIMESTAMP_ID: u16 = 0x5455;
 /// Marker in a 32-bit size or offset field: the value is in the Zip64 field.
 const MARKER_32: u32 = 0xFFFF_FFFF;
 /// Sizes and offsets from this value on need Zip64.
-pub const ZIP64_BYTES: u64 = 0xFFFF_FFFF;
+pub(crate) const ZIP64_BYTES: u64 = 0xFFFF_FFFF;
 /// Entry counts from this value on need the Zip64 end records.
 pub const ZIP64_ENTRIES: u64 = 0xFFFF;
 const VERSION_MADE_BY: u16 = (3 << 8) | 63;

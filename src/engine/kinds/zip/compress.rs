@@ -16,7 +16,7 @@
 //! Owns: the per-worker compressor state and the format of blocks; how a file is cut into blocks
 //! ([`BlockPlan`]) and read for one ([`read_block`]).
 //! Must not touch: threads (the caller runs blocks on its own workers, each with its own
-//! [`BlockCompressor`]), the archive (see `archive_writer`), progress or cancel (a block is at most
+//! [`BlockCompressor`]), the archive (see `archive.rs`), progress or cancel (a block is at most
 //! [`MAX_BLOCK_BYTES`] of input, so checking cancel between blocks is often enough).
 
 use std::fs::File;
@@ -28,27 +28,27 @@ use flate2::{Compress, Compression, FlushCompress, Status};
 
 /// The deflate window (RFC 1951 2.0: distances reach back at most 32,768 bytes): the most
 /// dictionary a block can use.
-pub const WINDOW_BYTES: usize = 32 << 10;
+const WINDOW_BYTES: usize = 32 << 10;
 /// Input per block for one big file. Measured on `big.tar` (481 MB, level 6, one thread): 128 KiB
 /// to 1 MiB blocks all cost the same CPU within noise (8.0-8.3 s) and sizes within 0.01 %
 /// (priming with the dictionary is a few percent of a block's work); 512 KiB keeps a 2-worker
 /// pipeline with 8 blocks in flight under 10 MiB and halves the task count of 256 KiB.
 pub const DEFAULT_BLOCK_BYTES: usize = 512 << 10;
 /// Input per block, at most: cancel is checked between blocks and must be seen within 1 MiB.
-pub const MAX_BLOCK_BYTES: usize = 1 << 20;
+const MAX_BLOCK_BYTES: usize = 1 << 20;
 /// Blocks from this size on are probed before being deflated (see `BlockCompressor::set_probe`).
-pub const PROBE_MIN_BLOCK_BYTES: usize = 128 << 10;
+const PROBE_MIN_BLOCK_BYTES: usize = 128 << 10;
 /// Samples taken from a block to probe it.
-pub const PROBE_SAMPLES: usize = 8;
+const PROBE_SAMPLES: usize = 8;
 /// Bytes per probe sample.
-pub const PROBE_SAMPLE_BYTES: usize = 4 << 10;
+const PROBE_SAMPLE_BYTES: usize = 4 << 10;
 /// Level the probe samples are deflated at: zlib-rs level 2 is its fastest with dynamic Huffman
 /// codes (level 1 uses fixed codes, which expand data that dynamic codes still shrink a little:
 /// on `big.tar` it stored 219 of 918 blocks and made the archive 1.4 % larger; level 2 stores
 /// 156, for 0.06 %).
 const PROBE_LEVEL: u32 = 2;
 /// The highest deflate level (zlib's 9); level 0 emits stored blocks only.
-pub const MAX_LEVEL: u8 = 9;
+const MAX_LEVEL: u8 = 9;
 /// Bytes past a dictionary's end that are zeroed before it is loaded (see `deflate`).
 const DICTIONARY_GUARD_BYTES: usize = 8;
 /// Zeros for that.
@@ -447,43 +447,6 @@ fn window_crc32(dictionary: &[u8], data: &[u8]) -> u32 {
     hasher.finalize()
 }
 
-/// The data stored blocks carry, for turning a block that came out stored back into plain bytes
-/// (a small file whose only block is stored is better archived with method Stored). `None` when
-/// `deflate` is not a sequence of stored blocks starting on a byte boundary.
-pub fn stored_payload(deflate: &[u8]) -> Option<impl Iterator<Item = &[u8]>> {
-    // Validate first, so the iterator cannot fail half-way.
-    let mut at = 0;
-    while at < deflate.len() {
-        if deflate.get(at..at + 2) == Some(&EMPTY_FINAL_BLOCK[..]) && at + 2 == deflate.len() {
-            break;
-        }
-        let header = deflate.get(at..at + STORED_HEADER_BYTES)?;
-        if header[0] & !1 != 0 {
-            return None;
-        }
-        let len = u16::from_le_bytes([header[1], header[2]]);
-        if !len != u16::from_le_bytes([header[3], header[4]]) {
-            return None;
-        }
-        at += STORED_HEADER_BYTES + usize::from(len);
-    }
-    if at > deflate.len() {
-        return None;
-    }
-    let mut at = 0;
-    Some(std::iter::from_fn(move || {
-        while at + STORED_HEADER_BYTES <= deflate.len() {
-            let len = usize::from(u16::from_le_bytes([deflate[at + 1], deflate[at + 2]]));
-            let payload = &deflate[at + STORED_HEADER_BYTES..at + STORED_HEADER_BYTES + len];
-            at += STORED_HEADER_BYTES + len;
-            if !payload.is_empty() {
-                return Some(payload);
-            }
-        }
-        None
-    }))
-}
-
 /// How a file of `file_bytes` is cut into blocks of `block_bytes` (the last one shorter). An
 /// empty file is one empty block, so every stream has a block that can end it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -586,6 +549,42 @@ pub fn read_block(
 mod tests {
     use super::*;
     use flate2::{Decompress, FlushDecompress};
+
+    /// The data stored blocks carry. `None` when `deflate` is not a sequence of stored blocks
+    /// starting on a byte boundary.
+    fn stored_payload(deflate: &[u8]) -> Option<impl Iterator<Item = &[u8]>> {
+        // Validate first, so the iterator cannot fail half-way.
+        let mut at = 0;
+        while at < deflate.len() {
+            if deflate.get(at..at + 2) == Some(&EMPTY_FINAL_BLOCK[..]) && at + 2 == deflate.len() {
+                break;
+            }
+            let header = deflate.get(at..at + STORED_HEADER_BYTES)?;
+            if header[0] & !1 != 0 {
+                return None;
+            }
+            let len = u16::from_le_bytes([header[1], header[2]]);
+            if !len != u16::from_le_bytes([header[3], header[4]]) {
+                return None;
+            }
+            at += STORED_HEADER_BYTES + usize::from(len);
+        }
+        if at > deflate.len() {
+            return None;
+        }
+        let mut at = 0;
+        Some(std::iter::from_fn(move || {
+            while at + STORED_HEADER_BYTES <= deflate.len() {
+                let len = usize::from(u16::from_le_bytes([deflate[at + 1], deflate[at + 2]]));
+                let payload = &deflate[at + STORED_HEADER_BYTES..at + STORED_HEADER_BYTES + len];
+                at += STORED_HEADER_BYTES + len;
+                if !payload.is_empty() {
+                    return Some(payload);
+                }
+            }
+            None
+        }))
+    }
 
     fn noise(len: usize, seed: u64) -> Vec<u8> {
         let mut state = seed | 1;

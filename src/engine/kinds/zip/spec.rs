@@ -13,6 +13,8 @@ use crate::engine::runtime::job::KindSpec;
 
 /// Deflate level used when none is given.
 pub const DEFAULT_ZIP_LEVEL: u8 = 6;
+/// The highest deflate level (smallest archive); 0 stores.
+pub const MAX_ZIP_LEVEL: u8 = 9;
 
 /// What to do when the archive already exists.
 #[derive(
@@ -20,7 +22,7 @@ pub const DEFAULT_ZIP_LEVEL: u8 = 6;
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum ExistingArchive {
-    /// Fail at once, before any work (the window then asks; the CLI names `--overwrite`).
+    /// Fail at once, before any work (each front end then offers its own way to choose).
     #[default]
     Fail,
     /// Replace it once the new archive is complete.
@@ -32,9 +34,11 @@ pub enum ExistingArchive {
 /// "Compress these inputs into this archive."
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ZipSpec {
+    #[serde(with = "crate::engine::model::paths::path_json::vec")]
     pub inputs: Vec<PathBuf>,
     /// The archive to write. An existing folder (or a path ending in `/`) means
     /// "`<input name>.zip` in that folder"; a name without `.zip` gets it.
+    #[serde(with = "crate::engine::model::paths::path_json")]
     pub destination: PathBuf,
     /// 0 (store) to 9 (smallest).
     pub level: u8,
@@ -47,7 +51,7 @@ impl ZipSpec {
             inputs,
             destination,
             level: DEFAULT_ZIP_LEVEL,
-            on_exists: ExistingArchive::Fail,
+            on_exists: ExistingArchive::default(),
         }
     }
 
@@ -128,7 +132,7 @@ impl KindSpec for ZipSpec {
         vec![self.destination.clone()]
     }
     fn validate(&self) -> Result<(), SpecError> {
-        if self.level > 9 {
+        if self.level > MAX_ZIP_LEVEL {
             return Err(SpecError::Level(self.level));
         }
         Ok(())
