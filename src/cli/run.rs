@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::kinds::CliKind;
 use super::plan::print_plan;
 use super::progress::Bars;
-use super::report::print_reports;
+use super::report::{print_reports, print_results};
 use crate::engine::{
     Engine, JobEvent, JobId, JobReport, JobSpec, SubmitError, default_state_dir, default_workers,
     exit_status_with_refused,
@@ -40,9 +41,10 @@ pub(super) struct RunArgs {
     pub no_journal: bool,
 }
 
-/// Runs new jobs (or only plans them, with `--dry-run`); returns the exit status.
-pub(super) fn run(specs: Vec<JobSpec>, options: &RunArgs) -> u8 {
-    run_with(options, |engine| {
+/// Runs new jobs of subcommand `kind` (or only plans them, with `--dry-run`); returns the exit
+/// status.
+pub(super) fn run(kind: &'static dyn CliKind, specs: Vec<JobSpec>, options: &RunArgs) -> u8 {
+    run_with(Some(kind), options, |engine| {
         if options.dry_run {
             specs
                 .into_iter()
@@ -55,8 +57,10 @@ pub(super) fn run(specs: Vec<JobSpec>, options: &RunArgs) -> u8 {
 }
 
 /// Runs jobs to their end: the engine, Ctrl-C, progress bars or JSON, the reports and the exit
-/// status. `submit` queues the jobs.
+/// status. `submit` queues the jobs; `invoked`, the subcommand that asked for them (its words
+/// for its jobs' plans and results), when there is one.
 pub(super) fn run_with(
+    invoked: Option<&'static dyn CliKind>,
     options: &RunArgs,
     submit: impl FnOnce(&Engine) -> Vec<Result<JobId, SubmitError>>,
 ) -> u8 {
@@ -118,7 +122,7 @@ pub(super) fn run_with(
             }
             JobEvent::Plan(plan) => {
                 if !options.json && options.dry_run {
-                    print_plan(&plan);
+                    print_plan(&plan, invoked);
                 }
                 if !options.dry_run {
                     // Warnings are worth reading before the work: printed at once.
@@ -144,7 +148,10 @@ pub(super) fn run_with(
     if let Some(bars) = bars {
         bars.clear();
     }
-    print_reports(&reports, show_bars);
+    print_reports(&reports, show_bars, invoked);
+    if !options.json {
+        print_results(&reports, invoked);
+    }
     exit_status_with_refused(
         reports.iter().map(|r| r.outcome),
         refused,
