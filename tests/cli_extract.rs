@@ -210,7 +210,10 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
             .any(|l| l.trim_start().starts_with("write") && l.ends_with("out/proj/readme.txt")),
         "{said}"
     );
-    assert!(!tmp.path().join("out").exists(), "the dry run made the output folder");
+    assert!(
+        !tmp.path().join("out").exists(),
+        "the dry run made the output folder"
+    );
 
     let out = shrinkwrap(&["test", "p.zip", "--dry-run"], tmp.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -340,8 +343,5 @@ fn bad_arguments_exit_two_and_name_the_path() {
     assert!(!tmp.path().join("out").exists());
     let out = shrinkwrap(&["--help"], tmp.path());
     let help = stdout(&out);
-    assert!(
-        help.contains("extract") && help.contains("test"),
-        "{help}"
-    );
+    assert!(help.contains("extract") && help.contains("test"), "{help}");
 }

@@ -2059,7 +2059,10 @@ fn the_extract_tab_previews_the_plan_tests_and_extracts_a_zip() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("docs");
     write(&src.join("readme.txt"), b"hello\n");
-    write(&src.join("sub/notes.md"), "# notes\n".repeat(500).as_bytes());
+    write(
+        &src.join("sub/notes.md"),
+        "# notes\n".repeat(500).as_bytes(),
+    );
     let status = std::process::Command::new("zip")
         .args(["-qr", "docs.zip", "docs"])
         .current_dir(tmp.path())
@@ -2075,17 +2078,31 @@ fn the_extract_tab_previews_the_plan_tests_and_extracts_a_zip() {
     harness.settle();
     assert!(has_label(&harness, "Password"), "the password field");
     assert!(has_label(&harness, "Test archives"));
-    type_into(&mut harness, "Folder to extract into", &out.display().to_string());
+    type_into(
+        &mut harness,
+        "Folder to extract into",
+        &out.display().to_string(),
+    );
     wait_for_preview(&mut harness);
     let view = harness.state().preview().view().unwrap();
     assert_eq!(view.kind.id, "extract");
-    assert_eq!((view.summary.outputs, view.summary.writes), (4, 4), "two files and two folders");
+    assert_eq!(
+        (view.summary.outputs, view.summary.writes),
+        (4, 4),
+        "two files and two folders"
+    );
     assert!(
         labels_containing(&harness, "4 files, all new") == 1,
         "the summary line"
     );
     // One top-level folder: straight into the output folder.
-    assert!(has_label(&harness, &out.join("docs/sub/notes.md").display().to_string()) || labels_containing(&harness, "docs/sub/notes.md") >= 1, "the item list shows the entry");
+    assert!(
+        has_label(
+            &harness,
+            &out.join("docs/sub/notes.md").display().to_string()
+        ) || labels_containing(&harness, "docs/sub/notes.md") >= 1,
+        "the item list shows the entry"
+    );
     assert!(!out.exists(), "a preview writes nothing");
     assert!(harness.state().queue().rows().is_empty());
 

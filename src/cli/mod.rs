@@ -27,8 +27,7 @@ use crate::engine::exit_status;
 use kinds::{ArgsError, CliKind};
 use run::RunArgs;
 
-const ABOUT: &str =
-    "Zip files, extract and test zip archives, and make image thumbnails on all cores, with progress and clean cancel";
+const ABOUT: &str = "Zip files, extract and test zip archives, and make image thumbnails on all cores, with progress and clean cancel";
 
 const AFTER_HELP: &str = "Without a subcommand shrinkwrap opens its window:\n  shrinkwrap [PATH]...                      the window, with PATHs as inputs\n  shrinkwrap --compress|--thumbnails|--extract PATH...  ...and queue that job at once\n  options: --quit-when-done, --screenshot FILE.png\n\nExit codes: 0 all went well, 1 finished with per-file errors (listed on stderr),\n2 failed job or bad arguments, 130 cancelled with Ctrl-C.";
 

@@ -160,12 +160,21 @@ mod tests {
                 .iter()
                 .filter(|c| c.kind() == *kind && c.name() == kind.id)
                 .collect();
-            assert_eq!(found.len(), 1, "{}: one subcommand named by its id", kind.id);
+            assert_eq!(
+                found.len(),
+                1,
+                "{}: one subcommand named by its id",
+                kind.id
+            );
             assert_eq!(by_name(kind.id).map(|c| c.kind()), Some(*kind));
             assert_eq!(of(*kind).map(|c| c.name()), Some(kind.id));
         }
         for cli in CLI_KINDS {
-            assert!(KINDS.contains(&cli.kind()), "{}: an unknown kind", cli.name());
+            assert!(
+                KINDS.contains(&cli.kind()),
+                "{}: an unknown kind",
+                cli.name()
+            );
             assert_eq!(
                 CLI_KINDS.iter().filter(|c| c.name() == cli.name()).count(),
                 1,
@@ -177,8 +186,14 @@ mod tests {
         // A second subcommand of a kind speaks for its own jobs; the kind's main one for others.
         let test = by_name("test").unwrap();
         let extract = crate::engine::kinds::extract::KIND;
-        assert_eq!(speaking_for(Some(test), extract).map(|c| c.name()), Some("test"));
-        assert_eq!(speaking_for(None, extract).map(|c| c.name()), Some("extract"));
+        assert_eq!(
+            speaking_for(Some(test), extract).map(|c| c.name()),
+            Some("test")
+        );
+        assert_eq!(
+            speaking_for(None, extract).map(|c| c.name()),
+            Some("extract")
+        );
         let zip = crate::engine::kinds::zip::KIND;
         assert_eq!(speaking_for(Some(test), zip).map(|c| c.name()), Some("zip"));
     }
