@@ -152,6 +152,58 @@ fn level_zero_stores_everything_and_level_nine_is_smaller() {
     assert!(sizes[2] < sizes[1] && sizes[1] < sizes[0], "{sizes:?}");
 }
 
+/// Bytes 144-255 only, as in a JPEG's or a font's compressed data: the probe's dynamic codes
+/// shrink them, level 1's fixed codes take 9 bits each, so a block of them is deflated and then
+/// given up (stored).
+fn high_bytes(len: usize, seed: u64) -> Vec<u8> {
+    noise(len, seed).iter().map(|b| 144 + b % 112).collect()
+}
+
+/// Issue 13: every level archives a mixed tree (a font, a JPEG wallpaper, a shared library,
+/// text, zeros, noise, small and empty files) that every reader accepts. Before the fix, level
+/// 1 ended this job with "internal error: buf.len() must fit in remaining()": a worker's
+/// compressor that had given up a block of the font panicked on its next large block.
+#[test]
+fn every_level_archives_fonts_wallpapers_and_libraries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("mixed");
+    write(&root.join("fonts/big.ttf"), &high_bytes(1_500_000, 1));
+    // A library: code-like text with every third byte arbitrary, runs of zeros, tables.
+    let mut library = text(3_000_000);
+    for (i, byte) in noise(3_000_000, 2).iter().enumerate().step_by(3) {
+        library[i] = *byte;
+    }
+    library[1_000_000..1_300_000].fill(0);
+    write(&root.join("lib/libfoo.so.1"), &library);
+    write(&root.join("wallpaper.jpg"), &high_bytes(1_000_000, 3));
+    write(&root.join("docs/notes.txt"), &text(400_000));
+    write(&root.join("docs/small.txt"), &text(3_000));
+    write(&root.join("docs/empty"), b"");
+    write(&root.join("data/noise.bin"), &noise(700_000, 4));
+    write(&root.join("data/zeros.img"), &vec![0; 1_200_000]);
+    write(&root.join("data/icon.jpg"), &high_bytes(90_000, 5));
+    let expected = expected_tree(&root);
+    let engine = Engine::new(2);
+    for level in 0..=9u8 {
+        let dest = tmp.path().join(format!("level-{level}.zip"));
+        let mut spec = ZipSpec::new(vec![root.clone()], dest.clone());
+        spec.level = level;
+        let (report, _) = run_job(&engine, JobSpec::Zip(spec));
+        assert_eq!(
+            report.progress.state,
+            JobState::Done,
+            "level {level}: {:?}",
+            report.failure
+        );
+        assert!(
+            report.problems.is_empty(),
+            "level {level}: {:?}",
+            report.problems
+        );
+        assert_archive_matches(&dest, &expected);
+    }
+}
+
 #[test]
 fn specials_and_bad_names_are_skipped_and_reported() {
     let tmp = tempfile::tempdir().unwrap();
