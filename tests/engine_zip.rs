@@ -204,6 +204,114 @@ fn every_level_archives_fonts_wallpapers_and_libraries() {
     }
 }
 
+/// Seconds since 1970-01-01 UTC of a date and time in UTC.
+fn utc_seconds(year: i32, month: u32, day: u32, hms: (u32, u32, u32)) -> i64 {
+    chrono::NaiveDate::from_ymd_opt(year, month, day)
+        .unwrap()
+        .and_hms_opt(hms.0, hms.1, hms.2)
+        .unwrap()
+        .and_utc()
+        .timestamp()
+}
+
+fn set_mtime(path: &Path, seconds: i64) {
+    let time = if seconds >= 0 {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(seconds as u64)
+    } else {
+        SystemTime::UNIX_EPOCH - Duration::from_secs(seconds.unsigned_abs())
+    };
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(time)
+        .unwrap();
+}
+
+fn mtime_seconds(path: &Path) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).unwrap().mtime()
+}
+
+/// Extracts `archive` into `into` with `unzip`, or with `7z x`.
+fn extract(archive: &Path, into: &Path, with_7z: bool) {
+    let out = if with_7z {
+        Command::new("7z")
+            .arg("x")
+            .arg(format!("-o{}", into.display()))
+            .arg(archive)
+            .output()
+            .unwrap()
+    } else {
+        Command::new("unzip")
+            .arg("-q")
+            .arg(archive)
+            .arg("-d")
+            .arg(into)
+            .output()
+            .unwrap()
+    };
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Issue 13: modification times from 2038-01-19 to 2106 survive the archive: `unzip` and `7z x`
+/// restore 2040 and 2100 to the second (the extended timestamp is written unsigned, as Info-ZIP
+/// writes it; a signed field clamped them all to 2038-01-19 03:14:07). Every time, 1960
+/// included, is restored by both exactly as from Info-ZIP's own archive of the same files.
+#[test]
+fn times_after_2038_are_restored_by_unzip_and_7z() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("times");
+    let files = [
+        ("2040.txt", utc_seconds(2040, 6, 1, (12, 34, 56))),
+        ("2100.txt", utc_seconds(2100, 3, 4, (5, 6, 8))),
+        ("2038-after.txt", utc_seconds(2038, 1, 19, (3, 14, 8))),
+        ("2106.txt", utc_seconds(2106, 2, 7, (6, 28, 14))),
+        ("2024.txt", utc_seconds(2024, 5, 6, (7, 8, 10))),
+        ("1960.txt", utc_seconds(1960, 2, 3, (4, 5, 6))),
+    ];
+    for (name, seconds) in files {
+        let path = root.join(name);
+        write(&path, name.as_bytes());
+        set_mtime(&path, seconds);
+    }
+    let ours = tmp.path().join("ours.zip");
+    let engine = Engine::new(2);
+    let (report, _) = run_job(&engine, zip_spec(&[&root], &ours));
+    assert_eq!(report.progress.state, JobState::Done, "{report:?}");
+    external_readers_accept(&ours);
+    let info_zip = tmp.path().join("info-zip.zip");
+    let zipped = Command::new("zip")
+        .current_dir(tmp.path())
+        .args(["-qr", "info-zip.zip", "times"])
+        .status()
+        .unwrap();
+    assert!(zipped.success());
+    for with_7z in [false, true] {
+        let tool = if with_7z { "7z x" } else { "unzip" };
+        let from_ours = tmp.path().join(format!("ours-{with_7z}"));
+        let from_info_zip = tmp.path().join(format!("info-zip-{with_7z}"));
+        extract(&ours, &from_ours, with_7z);
+        extract(&info_zip, &from_info_zip, with_7z);
+        for (name, seconds) in files {
+            let restored = mtime_seconds(&from_ours.join("times").join(name));
+            assert_eq!(
+                restored,
+                mtime_seconds(&from_info_zip.join("times").join(name)),
+                "{name} from our archive and from Info-ZIP's, by {tool}"
+            );
+            if seconds >= utc_seconds(1980, 1, 1, (0, 0, 0)) {
+                assert_eq!(restored, seconds, "{name} by {tool}");
+            }
+        }
+    }
+}
+
 #[test]
 fn specials_and_bad_names_are_skipped_and_reported() {
     let tmp = tempfile::tempdir().unwrap();

@@ -83,9 +83,10 @@ pub struct EntryMeta<'a> {
     pub dos_date: u16,
     /// MS-DOS time (bits 15-11 hour, 10-5 minute, 4-0 seconds / 2), local time.
     pub dos_time: u16,
-    /// Modification time, seconds since 1970-01-01 UTC, for the extended-timestamp field;
-    /// `None` writes no such field.
-    pub unix_mtime: Option<i32>,
+    /// Modification time for the extended-timestamp field, as the field's 32 bits: seconds
+    /// since 1970-01-01 UTC, read as unsigned up to 2106 as Info-ZIP writes it (two's
+    /// complement for times before 1970); `None` writes no such field.
+    pub unix_mtime: Option<u32>,
     /// The Unix mode (`st_mode`): file type and permission bits, e.g. `0o100644`.
     pub unix_mode: u32,
 }
@@ -128,7 +129,7 @@ struct Open {
     large: bool,
     dos_date: u16,
     dos_time: u16,
-    unix_mtime: Option<i32>,
+    unix_mtime: Option<u32>,
     unix_mode: u32,
 }
 
@@ -522,7 +523,7 @@ fn method_code(method: Method) -> u16 {
 
 /// The extended-timestamp field with the modification time only (its local and central forms
 /// are then the same).
-fn put_extended_timestamp(out: &mut Vec<u8>, mtime: i32) {
+fn put_extended_timestamp(out: &mut Vec<u8>, mtime: u32) {
     put_u16(out, EXTENDED_TIMESTAMP_ID);
     put_u16(out, 5);
     out.push(1); // flags: modification time present

@@ -103,13 +103,19 @@ pub(super) fn entry_meta<'n>(entry: &ZipEntry, name: &'n str) -> EntryMeta<'n> {
     }
 }
 
-/// Seconds since 1970-01-01 UTC, clamped to what the extended-timestamp field holds (i32).
-fn unix_seconds(mtime: SystemTime) -> i32 {
-    let secs = match mtime.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
-    };
-    secs.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+/// The extended-timestamp field's 32 bits for `mtime`: seconds since 1970-01-01 UTC as an
+/// unsigned number, as Info-ZIP's `zip` writes it, so times from 2038-01-19 03:14:08 to
+/// 2106-02-07 06:28:15 are kept (a signed field would clamp them all to 2038-01-19 03:14:07).
+/// Times before 1970 are written in two's complement, as Info-ZIP does (down to 1901-12-13);
+/// `unzip` tells the two apart by the entry's DOS date. Clamped at both ends.
+fn unix_seconds(mtime: SystemTime) -> u32 {
+    match mtime.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => u32::try_from(d.as_secs()).unwrap_or(u32::MAX),
+        Err(e) => {
+            let before = i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX);
+            (-before).max(i64::from(i32::MIN)) as i32 as u32
+        }
+    }
 }
 
 /// MS-DOS date and time (APPNOTE 4.4.6: date bits 15-9 year - 1980, 8-5 month, 4-0 day; time
@@ -168,7 +174,17 @@ mod tests {
         assert_eq!(u32::from((time >> 5) & 63), local.minute());
         assert_eq!(u32::from(time & 31) * 2, local.second() / 2 * 2);
         assert_eq!(unix_seconds(t), 1_715_000_000);
-        assert_eq!(unix_seconds(far), i32::MAX);
+        // 2040 and 2100 as Info-ZIP writes them (unsigned); beyond 2106, the last second.
+        let y2040 = SystemTime::UNIX_EPOCH + Duration::from_secs(2_208_988_800);
+        assert_eq!(unix_seconds(y2040), 2_208_988_800);
+        let y2100 = SystemTime::UNIX_EPOCH + Duration::from_secs(4_102_444_800);
+        assert_eq!(unix_seconds(y2100), 4_102_444_800);
+        assert_eq!(unix_seconds(far), u32::MAX);
+        // Before 1970: two's complement, clamped at 1901-12-13.
+        let y1960 = SystemTime::UNIX_EPOCH - Duration::from_secs(315_619_200);
+        assert_eq!(unix_seconds(y1960), (-315_619_200i32) as u32);
+        let y1800 = SystemTime::UNIX_EPOCH - Duration::from_secs(5_364_662_400);
+        assert_eq!(unix_seconds(y1800), i32::MIN as u32);
     }
 
     #[test]
