@@ -25,7 +25,7 @@ const MTIME: u32 = 1_715_000_000;
 
 fn meta(name: &str, mode: u32) -> EntryMeta<'_> {
     EntryMeta {
-        name,
+        name: name.as_bytes(),
         dos_date: DOS_DATE,
         dos_time: DOS_TIME,
         unix_mtime: Some(MTIME),
@@ -115,7 +115,7 @@ fn check_metadata(archive: &Path) {
         assert!(
             f.extra_data_fields().any(|e| matches!(
                 e,
-                zip::ExtraField::ExtendedTimestamp(ts) if ts.mod_time() == Some(MTIME as u32)
+                zip::ExtraField::ExtendedTimestamp(ts) if ts.mod_time() == Some(MTIME)
             )),
             "{name}: no extended timestamp"
         );

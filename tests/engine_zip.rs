@@ -312,6 +312,103 @@ fn times_after_2038_are_restored_by_unzip_and_7z() {
     }
 }
 
+/// (name, general-purpose flags) of every central directory record of `archive`.
+fn central_names_and_flags(archive: &Path) -> Vec<(Vec<u8>, u16)> {
+    let bytes = fs::read(archive).unwrap();
+    let le16 = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+    let le32 = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    let end = (0..bytes.len() - 21)
+        .rev()
+        .find(|&i| bytes[i..i + 4] == [0x50, 0x4b, 5, 6])
+        .unwrap();
+    let count = le16(end + 10) as usize;
+    let mut at = le32(end + 16) as usize;
+    let mut out = Vec::new();
+    for _ in 0..count {
+        assert_eq!(le32(at), 0x0201_4b50, "central record expected");
+        let name_len = le16(at + 28) as usize;
+        let extra_len = le16(at + 30) as usize;
+        let comment_len = le16(at + 32) as usize;
+        out.push((bytes[at + 46..at + 46 + name_len].to_vec(), le16(at + 8)));
+        at += 46 + name_len + extra_len + comment_len;
+    }
+    out
+}
+
+/// Issue 13: names that are not valid UTF-8 (Latin-1, from an old disk) are archived with their
+/// bytes and without the UTF-8 flag, as Info-ZIP's `zip` stores them, where they were skipped
+/// before: the zip crate and `unzip -l` list the same bytes, `unzip` extracts them under the
+/// same names and contents, and every reader accepts the archive.
+#[test]
+fn latin1_names_are_kept_as_their_bytes() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("old");
+    let files: [(&[u8], &[u8]); 4] = [
+        (b"caf\xe9.txt", b"un caf\xe9"),
+        (b"r\xe9sum\xe9s/na\xefve.txt", b"na\xefve"),
+        (b"r\xe9sum\xe9s/plain.txt", b"ascii inside a Latin-1 folder"),
+        ("déjà.txt".as_bytes(), "UTF-8 déjà".as_bytes()),
+    ];
+    for (name, content) in files {
+        write(&root.join(OsStr::from_bytes(name)), content);
+    }
+    let dest = tmp.path().join("old.zip");
+    let engine = Engine::new(2);
+    let (report, _) = run_job(&engine, zip_spec(&[&root], &dest));
+    assert_eq!(report.progress.state, JobState::Done, "{report:?}");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let expected: Vec<Vec<u8>> = vec![
+        b"old/".to_vec(),
+        b"old/caf\xe9.txt".to_vec(),
+        "old/déjà.txt".as_bytes().to_vec(),
+        b"old/r\xe9sum\xe9s/".to_vec(),
+        b"old/r\xe9sum\xe9s/na\xefve.txt".to_vec(),
+        b"old/r\xe9sum\xe9s/plain.txt".to_vec(),
+    ];
+    // The headers: the bytes as they were, the UTF-8 flag only on the name that is UTF-8.
+    let records = central_names_and_flags(&dest);
+    let names: Vec<Vec<u8>> = records.iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(names, expected);
+    for (name, flags) in &records {
+        let utf8 = !name.is_ascii() && std::str::from_utf8(name).is_ok();
+        assert_eq!(flags & (1 << 11) != 0, utf8, "{name:?}");
+    }
+    // The zip crate: same raw names and contents.
+    let mut zip = zip::ZipArchive::new(fs::File::open(&dest).unwrap()).unwrap();
+    for (i, name) in expected.iter().enumerate() {
+        let mut entry = zip.by_index(i).unwrap();
+        assert_eq!(entry.name_raw(), &name[..]);
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut content).unwrap();
+        if let Some((_, bytes)) = files
+            .iter()
+            .find(|(n, _)| b"old/".iter().chain(n.iter()).eq(name.iter()))
+        {
+            assert!(content == *bytes, "{name:?}");
+        }
+    }
+    external_readers_accept(&dest);
+    // unzip -l lists the same bytes; unzip extracts the same names with the same contents.
+    let listed = Command::new("unzip").arg("-l").arg(&dest).output().unwrap();
+    assert!(listed.status.success());
+    for name in &expected {
+        assert!(
+            listed.stdout.windows(name.len()).any(|w| w == &name[..]),
+            "{} not listed by unzip -l: {}",
+            String::from_utf8_lossy(name),
+            String::from_utf8_lossy(&listed.stdout)
+        );
+    }
+    let out = tmp.path().join("unzipped");
+    extract(&dest, &out, false);
+    for (name, content) in files {
+        let path = out.join("old").join(OsStr::from_bytes(name));
+        assert!(fs::read(&path).unwrap() == content, "{path:?}");
+    }
+}
+
 #[test]
 fn specials_and_bad_names_are_skipped_and_reported() {
     let tmp = tempfile::tempdir().unwrap();

@@ -770,6 +770,7 @@ mod tests {
                 exclude_files: Vec::new(),
                 exclude_dirs: Vec::new(),
                 only: Default::default(),
+                keep_non_utf8_names: false,
             }
         }
         fn plan(&self, run: &Run, _scanned: Scanned) -> Result<Planned, JobError> {

@@ -15,7 +15,9 @@
 //!
 //! Format choices, for every reader (Info-ZIP `unzip`, Python `zipfile`, 7-Zip, the zip crate):
 //! - Version made by: Unix (3), spec 6.3; version needed 1.0 (stored), 2.0 (deflated, folders),
-//!   4.5 (Zip64). General-purpose flag bit 11 (UTF-8) when the name is not ASCII; never a data
+//!   4.5 (Zip64). General-purpose flag bit 11 (UTF-8) when the name is UTF-8 and not ASCII; a
+//!   name that is not UTF-8 (Latin-1 from an old disk) keeps its bytes without the flag, as
+//!   Info-ZIP's `zip` stores it, and readers take it in their legacy code page; never a data
 //!   descriptor: the writer seeks back instead (APPNOTE 4.3.9 is not needed).
 //! - External attributes: the Unix mode in the high 16 bits, plus the MS-DOS folder bit for
 //!   folders (4.4.15).
@@ -77,8 +79,8 @@ pub fn needs_zip64(uncompressed_bytes: u64) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryMeta<'a> {
     /// Name in the archive: '/'-separated, relative; a folder's ends with '/'. At most 65,535
-    /// bytes of UTF-8.
-    pub name: &'a str,
+    /// bytes, of UTF-8 or (flagged as not UTF-8) as the file system gave them.
+    pub name: &'a [u8],
     /// MS-DOS date (APPNOTE 4.4.6: bits 15-9 year - 1980, 8-5 month, 4-0 day), local time.
     pub dos_date: u16,
     /// MS-DOS time (bits 15-11 hour, 10-5 minute, 4-0 seconds / 2), local time.
@@ -144,7 +146,7 @@ pub struct ArchiveWriter<W: Write + Seek + Truncate> {
     entries: u64,
     open: Option<Open>,
     /// Name of the open entry (its central record is written when it ends); reused.
-    open_name: String,
+    open_name: Vec<u8>,
     /// Reused for building one header.
     header: Vec<u8>,
     /// Furthest position ever written: beyond the archive's end when an entry was aborted last.
@@ -161,7 +163,7 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
             central: Vec::new(),
             entries: 0,
             open: None,
-            open_name: String::new(),
+            open_name: Vec::new(),
             header: Vec::with_capacity(512),
             high_water,
         })
@@ -252,7 +254,7 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         let header_start = self.position();
         self.write_local_header(meta, method, large, None)?;
         self.open_name.clear();
-        self.open_name.push_str(meta.name);
+        self.open_name.extend_from_slice(meta.name);
         self.open = Some(Open {
             header_start,
             data_start: self.position(),
@@ -395,7 +397,7 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         large: bool,
         sizes: Option<(u32, u64, u64)>,
     ) -> Result<(), ArchiveError> {
-        let name = meta.name.as_bytes();
+        let name = meta.name;
         if name.len() > usize::from(u16::MAX) {
             return Err(ArchiveError::NameTooLong);
         }
@@ -436,7 +438,7 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
     /// Appends an entry's central record (APPNOTE 4.3.12) to the central directory.
     fn push_central(
         &mut self,
-        name: &str,
+        name: &[u8],
         entry: &Open,
         crc32: u32,
         compressed_bytes: u64,
@@ -486,7 +488,7 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
                 entry.header_start as u32
             },
         );
-        c.extend_from_slice(name.as_bytes());
+        c.extend_from_slice(name);
         if zip64 {
             put_u16(c, ZIP64_EXTRA_ID);
             put_u16(c, 24);
@@ -510,8 +512,13 @@ fn version_needed(method: Method, unix_mode: u32, zip64: bool) -> u16 {
     }
 }
 
-fn flags(name: &str) -> u16 {
-    if name.is_ascii() { 0 } else { FLAG_UTF8 }
+/// General-purpose flags: bit 11 (UTF-8) for a name that is UTF-8 and not ASCII.
+fn flags(name: &[u8]) -> u16 {
+    if !name.is_ascii() && std::str::from_utf8(name).is_ok() {
+        FLAG_UTF8
+    } else {
+        0
+    }
 }
 
 fn method_code(method: Method) -> u16 {

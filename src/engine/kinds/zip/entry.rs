@@ -7,6 +7,7 @@
 //! Must not touch: files (an entry's source is only named here, never opened), the archive's
 //! bytes (`archive.rs`), threads.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -58,14 +59,19 @@ pub(super) fn source<'p>(plan: &'p Plan, entry: &ZipEntry) -> &'p Path {
     &plan.items[entry.item].input
 }
 
-/// The name of `entry` in the archive ('/'-separated; a folder's ends with '/'). Names are
-/// UTF-8: the scan skips any other.
-pub(super) fn name<'p>(plan: &'p Plan, entry: &ZipEntry) -> &'p str {
+/// The name of `entry` in the archive ('/'-separated; a folder's ends with '/'), as bytes: UTF-8,
+/// or as the file system gave them (a Latin-1 name from an old disk is archived as it is, as
+/// Info-ZIP's `zip` does).
+pub(super) fn name<'p>(plan: &'p Plan, entry: &ZipEntry) -> &'p [u8] {
     plan.items[entry.item]
         .output
         .as_deref()
-        .and_then(Path::to_str)
-        .unwrap_or_default()
+        .map_or(&[][..], |o| o.as_os_str().as_bytes())
+}
+
+/// The name of `entry` for the user's eyes (the card's "current item").
+pub(super) fn display_name(plan: &Plan, entry: &ZipEntry) -> String {
+    String::from_utf8_lossy(name(plan, entry)).into_owned()
 }
 
 /// Whether a file is stored as it is rather than deflated.
@@ -74,20 +80,20 @@ pub(super) fn stored_whole(entry: &ZipEntry, level: u8) -> bool {
 }
 
 /// Whether `name` has the extension of a known compressed type.
-pub(super) fn is_precompressed(name: &str) -> bool {
-    let ext = match name.rsplit_once('.') {
-        Some((_, ext)) if !ext.contains('/') => ext,
+pub(super) fn is_precompressed(name: &[u8]) -> bool {
+    let ext = match name.iter().rposition(|b| *b == b'.') {
+        Some(dot) if !name[dot + 1..].contains(&b'/') => &name[dot + 1..],
         _ => return false,
     };
     STORED_EXTENSIONS
         .iter()
-        .any(|known| known.eq_ignore_ascii_case(ext))
+        .any(|known| known.as_bytes().eq_ignore_ascii_case(ext))
 }
 
 /// What the headers say of an entry (see `archive::EntryMeta`): its modification time as
 /// DOS local time plus the extended-timestamp field in UTC, and its full unix mode, setuid,
 /// setgid and sticky bits included (Info-ZIP stores all 12 bits and `unzip -K` restores them).
-pub(super) fn entry_meta<'n>(entry: &ZipEntry, name: &'n str) -> EntryMeta<'n> {
+pub(super) fn entry_meta<'n>(entry: &ZipEntry, name: &'n [u8]) -> EntryMeta<'n> {
     let file_type = match entry.kind {
         EntryKind::File => S_IFREG,
         EntryKind::Dir => S_IFDIR,
@@ -189,12 +195,12 @@ mod tests {
 
     #[test]
     fn known_compressed_types_by_extension() {
-        assert!(is_precompressed("a/b/photo.PNG"));
+        assert!(is_precompressed(b"a/b/photo.PNG"));
         // JPEG is deflated block by block (see STORED_EXTENSIONS).
-        assert!(!is_precompressed("a/b/photo.jpg"));
-        assert!(is_precompressed("x.tar.gz"));
-        assert!(!is_precompressed("notes.txt"));
-        assert!(!is_precompressed("dir.zip/readme"));
-        assert!(!is_precompressed("zip"));
+        assert!(!is_precompressed(b"a/b/photo.jpg"));
+        assert!(is_precompressed(b"x.tar.gz"));
+        assert!(!is_precompressed(b"notes.txt"));
+        assert!(!is_precompressed(b"dir.zip/readme"));
+        assert!(!is_precompressed(b"zip"));
     }
 }
