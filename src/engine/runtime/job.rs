@@ -923,6 +923,7 @@ mod tests {
                 exclude_dirs: Vec::new(),
                 only: Default::default(),
                 excludes: Default::default(),
+                keep_non_utf8_names: false,
             }
         }
         fn plan(&self, run: &Run, _scanned: Scanned) -> Result<Planned, JobError> {
