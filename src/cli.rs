@@ -24,9 +24,9 @@ use crate::engine::kinds::thumbs::metadata::MetadataPolicy;
 use crate::engine::{
     Action, ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, DEFAULT_ZIP_LEVEL, Engine,
     ExistingArchive, JSON_SCHEMA_VERSION, JobError, JobEvent, JobId, JobOutcome, JobReport,
-    JobSpec, JobState, JournalInUse, JournalListing, MAX_THUMB_SIDE_PX, Plan, ProblemKind,
-    ResumeError, SubmitError, ThumbFormat, ThumbSpec, ZipSpec, default_state_dir, default_workers,
-    exit_status, list_journals, set_aside,
+    JobSpec, JobState, JournalInUse, JournalListing, MAX_THUMB_SIDE_PX, OnDiskFull, PauseReason,
+    Plan, ProblemKind, Progress, ResumeError, SubmitError, ThumbFormat, ThumbSpec, ZipSpec,
+    default_state_dir, default_workers, exit_status, list_journals, set_aside,
 };
 
 #[derive(Parser, Debug)]
@@ -74,6 +74,16 @@ struct Common {
     /// Keep no journal: the job cannot be resumed after a crash.
     #[arg(long)]
     no_journal: bool,
+    /// When the disk is full: wait (say so on stderr, and go on by itself once there is room)
+    /// or fail at once (exit 2, nothing partial left).
+    #[arg(long, value_enum, value_name = "wait|fail", default_value = "wait")]
+    on_disk_full: DiskFullArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum DiskFullArg {
+    Wait,
+    Fail,
 }
 
 #[derive(Args, Debug)]
@@ -488,6 +498,10 @@ fn run_with(
         default_state_dir()
     };
     let engine = Arc::new(Engine::with_state_dir(workers, state_dir));
+    engine.set_on_disk_full(match common.on_disk_full {
+        DiskFullArg::Wait => OnDiskFull::Wait,
+        DiskFullArg::Fail => OnDiskFull::Fail,
+    });
     let interrupted = Arc::new(AtomicBool::new(false));
     {
         let engine: Weak<Engine> = Arc::downgrade(&engine);
@@ -514,6 +528,7 @@ fn run_with(
     let show_bars = !common.json && !common.dry_run && std::io::stderr().is_terminal();
     let mut bars = show_bars.then(Bars::new);
     let mut reports: Vec<JobReport> = Vec::new();
+    let mut waiting_for_room: HashMap<JobId, PathBuf> = HashMap::new();
     let stdout = std::io::stdout();
     while !pending.is_empty() {
         let event = match engine.events().recv_timeout(Duration::from_millis(200)) {
@@ -530,6 +545,14 @@ fn run_with(
         }
         match event {
             JobEvent::Progress(p) => {
+                if let Some(note) = disk_full_note(&mut waiting_for_room, &p) {
+                    match bars.as_ref() {
+                        Some(b) => {
+                            let _ = b.multi.println(note);
+                        }
+                        None => eprintln!("{note}"),
+                    }
+                }
                 if let Some(bars) = bars.as_mut() {
                     let bar = bars.bar(p.job, &p.name);
                     bar.set_length(p.bytes_total);
@@ -590,6 +613,37 @@ fn run_with(
         interrupted.load(Ordering::SeqCst),
     );
     if refused { status.max(2) } else { status }
+}
+
+/// What to say on stderr, at once, when a job pauses on a full disk (which folder, how much room
+/// is left, that it goes on by itself) and when it goes on again. `waiting` holds the jobs
+/// waiting for room.
+fn disk_full_note(waiting: &mut HashMap<JobId, PathBuf>, p: &Progress) -> Option<String> {
+    match &p.paused {
+        Some(PauseReason::DiskFull { folder, free_bytes }) => {
+            if waiting.get(&p.job) == Some(folder) {
+                return None;
+            }
+            waiting.insert(p.job, folder.clone());
+            Some(format!(
+                "shrinkwrap: {}: the disk is full in {} ({} left); waiting for room: the job goes \
+                 on by itself once there is more (Ctrl-C cancels it; --on-disk-full fail stops \
+                 at once instead)",
+                p.name,
+                folder.display(),
+                human_bytes(*free_bytes as f64)
+            ))
+        }
+        _ if p.state == JobState::Paused => None,
+        _ => {
+            let folder = waiting.remove(&p.job)?;
+            Some(format!(
+                "shrinkwrap: {}: there is room again in {}; going on",
+                p.name,
+                folder.display()
+            ))
+        }
+    }
 }
 
 /// The plan of a dry run, for people: a summary, warnings, then one line per item.
