@@ -214,7 +214,7 @@ fn ours(a: &Args, archive: &Path) -> Result<u64, String> {
     let result = (|| -> Result<(), String> {
         let mut w = ArchiveWriter::new(file_out).map_err(|e| e.to_string())?;
         let meta = EntryMeta {
-            name: &name,
+            name: name.as_bytes(),
             dos_date: 0x21,
             dos_time: 0,
             unix_mtime: None,

@@ -120,7 +120,7 @@ fn own(inputs: &[Vec<u8>], dir: &Path) {
     for (i, (s, out)) in blocks.iter().enumerate() {
         let name = name(i);
         let meta = EntryMeta {
-            name: &name,
+            name: name.as_bytes(),
             dos_date: 0x21,
             dos_time: 0,
             unix_mtime: Some(1_715_000_000),

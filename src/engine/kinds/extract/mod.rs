@@ -798,6 +798,8 @@ impl JobKindImpl for ExtractJob {
                 .map(|p| vec![p])
                 .unwrap_or_default(),
             only: Default::default(),
+            // An archive with a Latin-1 name is still a file to open.
+            keep_non_utf8_names: true,
             excludes: Default::default(),
         }
     }
@@ -819,7 +821,8 @@ impl JobKindImpl for ExtractJob {
                 break;
             }
             // A file given by name is tried whatever its name; in folders, `*.zip` only.
-            if entry.name.contains('/') && !is_zip_name(&entry.name) {
+            let name = entry.name.to_string_lossy();
+            if name.contains('/') && !is_zip_name(&name) {
                 continue;
             }
             let planned = ArchiveFile::open(&entry.source).and_then(|file| {

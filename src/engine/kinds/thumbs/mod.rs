@@ -107,7 +107,7 @@ impl ThumbJob {
 
     /// Whether an entry is an image: by name when it says so, else by its first bytes.
     fn is_image(entry: &Entry) -> bool {
-        if has_image_extension(&entry.name) {
+        if entry.name.to_str().is_some_and(has_image_extension) {
             return true;
         }
         let mut head = [0u8; 32];
@@ -151,7 +151,7 @@ impl ThumbJob {
     fn process(&self, run: &Run, plan: &Plan, unit_index: usize, unit: &Unit) {
         let core = &run.core;
         let entry = &unit.entry;
-        core.set_current(entry.name.clone());
+        core.set_current(entry.name.to_string_lossy());
         let mut data = Vec::new();
         let read = read_whole(
             &entry.source,
@@ -200,7 +200,7 @@ impl ThumbJob {
             Err(e @ (ItemError::NotAnImage | ItemError::Empty)) => {
                 // A file that only claims to be an image by its name is an error; anything else
                 // that is not an image is passed over.
-                let kind = if has_image_extension(&entry.name) {
+                let kind = if entry.name.to_str().is_some_and(has_image_extension) {
                     ProblemKind::Error
                 } else {
                     ProblemKind::Skipped
@@ -508,6 +508,8 @@ impl JobKindImpl for ThumbJob {
                 .unwrap_or_default(),
             only: self.spec.only.iter().map(|p| normalize_path(p)).collect(),
             excludes: Default::default(),
+            // Thumbnails are named from the template: their names stay UTF-8.
+            keep_non_utf8_names: false,
         }
     }
 

@@ -7,6 +7,7 @@
 //! Must not touch: files (an entry's source is only named here, never opened), the archive's
 //! bytes (`archive.rs`), threads.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -58,14 +59,19 @@ pub(super) fn source<'p>(plan: &'p Plan, entry: &ZipEntry) -> &'p Path {
     &plan.items[entry.item].input
 }
 
-/// The name of `entry` in the archive ('/'-separated; a folder's ends with '/'). Names are
-/// UTF-8: the scan skips any other.
-pub(super) fn name<'p>(plan: &'p Plan, entry: &ZipEntry) -> &'p str {
+/// The name of `entry` in the archive ('/'-separated; a folder's ends with '/'), as bytes: UTF-8,
+/// or as the file system gave them (a Latin-1 name from an old disk is archived as it is, as
+/// Info-ZIP's `zip` does).
+pub(super) fn name<'p>(plan: &'p Plan, entry: &ZipEntry) -> &'p [u8] {
     plan.items[entry.item]
         .output
         .as_deref()
-        .and_then(Path::to_str)
-        .unwrap_or_default()
+        .map_or(&[][..], |o| o.as_os_str().as_bytes())
+}
+
+/// The name of `entry` for the user's eyes (the card's "current item").
+pub(super) fn display_name(plan: &Plan, entry: &ZipEntry) -> String {
+    String::from_utf8_lossy(name(plan, entry)).into_owned()
 }
 
 /// Whether a file is stored as it is rather than deflated.
@@ -74,20 +80,20 @@ pub(super) fn stored_whole(entry: &ZipEntry, level: u8) -> bool {
 }
 
 /// Whether `name` has the extension of a known compressed type.
-pub(super) fn is_precompressed(name: &str) -> bool {
-    let ext = match name.rsplit_once('.') {
-        Some((_, ext)) if !ext.contains('/') => ext,
+pub(super) fn is_precompressed(name: &[u8]) -> bool {
+    let ext = match name.iter().rposition(|b| *b == b'.') {
+        Some(dot) if !name[dot + 1..].contains(&b'/') => &name[dot + 1..],
         _ => return false,
     };
     STORED_EXTENSIONS
         .iter()
-        .any(|known| known.eq_ignore_ascii_case(ext))
+        .any(|known| known.as_bytes().eq_ignore_ascii_case(ext))
 }
 
 /// What the headers say of an entry (see `archive::EntryMeta`): its modification time as
 /// DOS local time plus the extended-timestamp field in UTC, and its full unix mode, setuid,
 /// setgid and sticky bits included (Info-ZIP stores all 12 bits and `unzip -K` restores them).
-pub(super) fn entry_meta<'n>(entry: &ZipEntry, name: &'n str) -> EntryMeta<'n> {
+pub(super) fn entry_meta<'n>(entry: &ZipEntry, name: &'n [u8]) -> EntryMeta<'n> {
     let file_type = match entry.kind {
         EntryKind::File => S_IFREG,
         EntryKind::Dir => S_IFDIR,
@@ -103,13 +109,19 @@ pub(super) fn entry_meta<'n>(entry: &ZipEntry, name: &'n str) -> EntryMeta<'n> {
     }
 }
 
-/// Seconds since 1970-01-01 UTC, clamped to what the extended-timestamp field holds (i32).
-fn unix_seconds(mtime: SystemTime) -> i32 {
-    let secs = match mtime.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
-    };
-    secs.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+/// The extended-timestamp field's 32 bits for `mtime`: seconds since 1970-01-01 UTC as an
+/// unsigned number, as Info-ZIP's `zip` writes it, so times from 2038-01-19 03:14:08 to
+/// 2106-02-07 06:28:15 are kept (a signed field would clamp them all to 2038-01-19 03:14:07).
+/// Times before 1970 are written in two's complement, as Info-ZIP does (down to 1901-12-13);
+/// `unzip` tells the two apart by the entry's DOS date. Clamped at both ends.
+fn unix_seconds(mtime: SystemTime) -> u32 {
+    match mtime.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => u32::try_from(d.as_secs()).unwrap_or(u32::MAX),
+        Err(e) => {
+            let before = i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX);
+            (-before).max(i64::from(i32::MIN)) as i32 as u32
+        }
+    }
 }
 
 /// MS-DOS date and time (APPNOTE 4.4.6: date bits 15-9 year - 1980, 8-5 month, 4-0 day; time
@@ -168,17 +180,27 @@ mod tests {
         assert_eq!(u32::from((time >> 5) & 63), local.minute());
         assert_eq!(u32::from(time & 31) * 2, local.second() / 2 * 2);
         assert_eq!(unix_seconds(t), 1_715_000_000);
-        assert_eq!(unix_seconds(far), i32::MAX);
+        // 2040 and 2100 as Info-ZIP writes them (unsigned); beyond 2106, the last second.
+        let y2040 = SystemTime::UNIX_EPOCH + Duration::from_secs(2_208_988_800);
+        assert_eq!(unix_seconds(y2040), 2_208_988_800);
+        let y2100 = SystemTime::UNIX_EPOCH + Duration::from_secs(4_102_444_800);
+        assert_eq!(unix_seconds(y2100), 4_102_444_800);
+        assert_eq!(unix_seconds(far), u32::MAX);
+        // Before 1970: two's complement, clamped at 1901-12-13.
+        let y1960 = SystemTime::UNIX_EPOCH - Duration::from_secs(315_619_200);
+        assert_eq!(unix_seconds(y1960), (-315_619_200i32) as u32);
+        let y1800 = SystemTime::UNIX_EPOCH - Duration::from_secs(5_364_662_400);
+        assert_eq!(unix_seconds(y1800), i32::MIN as u32);
     }
 
     #[test]
     fn known_compressed_types_by_extension() {
-        assert!(is_precompressed("a/b/photo.PNG"));
+        assert!(is_precompressed(b"a/b/photo.PNG"));
         // JPEG is deflated block by block (see STORED_EXTENSIONS).
-        assert!(!is_precompressed("a/b/photo.jpg"));
-        assert!(is_precompressed("x.tar.gz"));
-        assert!(!is_precompressed("notes.txt"));
-        assert!(!is_precompressed("dir.zip/readme"));
-        assert!(!is_precompressed("zip"));
+        assert!(!is_precompressed(b"a/b/photo.jpg"));
+        assert!(is_precompressed(b"x.tar.gz"));
+        assert!(!is_precompressed(b"notes.txt"));
+        assert!(!is_precompressed(b"dir.zip/readme"));
+        assert!(!is_precompressed(b"zip"));
     }
 }

@@ -315,7 +315,7 @@ mod tests {
             size,
             mtime: None,
             mode: 0o644,
-            precompressed: is_precompressed(name),
+            precompressed: is_precompressed(name.as_bytes()),
         }
     }
 

@@ -35,6 +35,7 @@ mod writer;
 
 use std::fs;
 use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -405,6 +406,8 @@ impl JobKindImpl for ZipJob {
             exclude_dirs: Vec::new(),
             only: Default::default(),
             excludes: ExcludeRules::new(&self.spec.excludes, self.spec.honour_gitignore),
+            // Latin-1 names from old disks are archived with their bytes, as Info-ZIP does.
+            keep_non_utf8_names: true,
         }
     }
 
@@ -416,10 +419,13 @@ impl JobKindImpl for ZipJob {
             // Sorted by name: a repeated name directly follows its first use (a folder's
             // output is its name and a '/').
             let duplicate = kept.last().is_some_and(|k| {
-                let output = items[k.item].output.as_deref().and_then(Path::to_str);
-                output.map(|o| o.strip_suffix('/').unwrap_or(o)) == Some(entry.name.as_str())
+                let output = items[k.item]
+                    .output
+                    .as_deref()
+                    .map(|o| o.as_os_str().as_bytes());
+                output.map(|o| o.strip_suffix(b"/").unwrap_or(o)) == Some(entry.name.as_bytes())
             });
-            let precompressed = is_precompressed(&entry.name);
+            let precompressed = is_precompressed(entry.name.as_bytes());
             if !duplicate {
                 kept.push(ZipEntry {
                     item: items.len(),
@@ -432,7 +438,7 @@ impl JobKindImpl for ZipJob {
             }
             let mut output = entry.name;
             if entry.kind == EntryKind::Dir {
-                output.push('/');
+                output.push("/");
             }
             items.push(PlanItem {
                 input: entry.source,
@@ -549,7 +555,7 @@ impl JobKindImpl for ZipJob {
                 .iter()
                 .zip(&written.archived)
                 .filter(|(_, archived)| **archived)
-                .map(|(entry, _)| PathBuf::from(name(plan, entry)))
+                .map(|(entry, _)| plan.items[entry.item].output.clone().unwrap_or_default())
                 .collect(),
             None => Vec::new(),
         };

@@ -27,7 +27,9 @@ use crate::engine::kinds::zip::archive::{
     ArchiveError, ArchiveWriter, Method, ZIP64_BYTES, needs_zip64,
 };
 use crate::engine::kinds::zip::compress::{BlockPlan, BlockSequence, read_block};
-use crate::engine::kinds::zip::entry::{ZipEntry, entry_meta, name, source, stored_whole};
+use crate::engine::kinds::zip::entry::{
+    ZipEntry, display_name, entry_meta, name, source, stored_whole,
+};
 use crate::engine::kinds::zip::feed::{Feed, UNWRITTEN_MAX, Unit};
 use crate::engine::kinds::zip::worker::{
     BLOCK_BYTES, BlockFailure, Done, FileDone, Opened, ResultBuf, Worker,
@@ -119,7 +121,7 @@ pub(super) fn write_archive(input: ArchiveInput, temp: &TempOutput) -> Result<Ve
             } => writer.batch(first, end, files, input_bytes)?,
             Unit::Blocks { entry, blocks } => writer.blocks(entry, blocks)?,
             Unit::Stream { entry } => {
-                run.core.set_current(name(&plan, &entries[entry]));
+                run.core.set_current(display_name(&plan, &entries[entry]));
                 let mut progress = Progress::new(&run.core, entries[entry].size);
                 writer.stream(entry, &mut progress)?;
                 progress.finish();
@@ -272,7 +274,7 @@ impl Writer<'_> {
             .iter()
             .find(|e| e.kind == EntryKind::File)
         {
-            core.set_current(name(plan, entry));
+            core.set_current(display_name(plan, entry));
         }
         let mut file_index = 0;
         let mut data_at = 0;
@@ -341,7 +343,7 @@ impl Writer<'_> {
     fn blocks(&mut self, index: usize, blocks: u64) -> Result<(), WriteEnd> {
         let entry = &self.entries[index];
         let core = &self.run.core;
-        core.set_current(name(self.plan, entry));
+        core.set_current(display_name(self.plan, entry));
         let mut progress = Progress::new(core, entry.size);
         let mut sequence = BlockSequence::new();
         let mut started = false;
