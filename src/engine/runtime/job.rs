@@ -34,7 +34,9 @@ use crate::engine::model::events::{JobEvent, JobOutcome, JobState, PauseReason, 
 use crate::engine::model::kind::{JobKind, SpecInfo};
 use crate::engine::model::plan::{Action, Plan};
 use crate::engine::runtime::claims::Claims;
-use crate::engine::runtime::journal::{JournalWriter, ResumeState, remove_leftover_temps};
+use crate::engine::runtime::journal::{
+    JournalWriter, ResumeState, SourceId, remove_leftover_temps,
+};
 use crate::engine::runtime::reporter::ProgressHub;
 use crate::engine::runtime::scan::{ScanOptions, Scanned, scan};
 pub(crate) use crate::engine::runtime::scheduler::panic_message;
@@ -135,8 +137,18 @@ pub(crate) trait JobKindImpl: Send + Sync + 'static {
 pub(crate) struct Journaling {
     /// The folder for journals; `None`: no journal (dry runs, or no state folder).
     pub dir: Option<std::path::PathBuf>,
-    /// A resumed job: the journal it takes over and what it recorded.
-    pub resume: Option<(std::path::PathBuf, ResumeState)>,
+    /// A resumed job: the journal it takes over.
+    pub resume: Option<ResumeFrom>,
+}
+
+/// The journal a resumed job takes over (when its first task runs: the lock, then what the
+/// journal says, read again under the lock).
+pub(crate) struct ResumeFrom {
+    pub journal: std::path::PathBuf,
+    /// The tag of the job's temporary names, as listed (it never changes).
+    pub tag: String,
+    /// The journal's lock, when the front end claimed it already.
+    pub lock: Option<Arc<std::fs::File>>,
 }
 
 /// The shared context of one job: what every task and thread of it can use.
@@ -147,10 +159,11 @@ pub(crate) struct Run {
     pub dry_run: bool,
     /// The spec as submitted (recorded in the journal).
     pub spec: Arc<dyn SpecInfo>,
-    /// What a resumed job recorded before it was interrupted.
-    pub resume: Option<ResumeState>,
+    /// What a resumed job recorded before it was interrupted (set once its journal is taken
+    /// over, before the kind is asked anything).
+    resume: OnceLock<ResumeState>,
     journal_dir: Option<std::path::PathBuf>,
-    resume_journal: Option<std::path::PathBuf>,
+    resume_from: Mutex<Option<ResumeFrom>>,
     journal: Mutex<Option<JournalWriter>>,
     hub: Arc<ProgressHub>,
     sched: Weak<Scheduler>,
@@ -161,11 +174,14 @@ pub(crate) struct Run {
     /// Tasks of the kind handed out and not yet ended (the lifecycle counts them).
     tasks: AtomicUsize,
     plan: OnceLock<Arc<Plan>>,
-    /// Paused: no new work is handed out and running work parks at its next chunk.
-    paused: Mutex<bool>,
+    /// Where running work parks while the job is paused (the pause itself is the status's).
+    park: Mutex<()>,
     resumed: Condvar,
     /// "Stop after current": no new work; the job ends when the running work has.
     stop_requested: AtomicBool,
+    /// Folders this job created for its outputs (removed when it is cancelled or fails, if
+    /// still empty).
+    created_dirs: Mutex<Vec<std::path::PathBuf>>,
 }
 
 impl Run {
@@ -178,19 +194,19 @@ impl Run {
         dry_run: bool,
         journaling: Journaling,
     ) -> Run {
-        let (resume_journal, resume) = match journaling.resume {
-            Some((path, state)) => (Some(path), Some(state)),
-            None => (None, None),
+        let temps = match &journaling.resume {
+            Some(from) if !from.tag.is_empty() => TempFiles::with_tag(&from.tag),
+            _ => TempFiles::default(),
         };
         Run {
             core,
             claims,
-            temps: TempFiles::default(),
+            temps,
             dry_run,
             spec,
-            resume,
+            resume: OnceLock::new(),
             journal_dir: if dry_run { None } else { journaling.dir },
-            resume_journal,
+            resume_from: Mutex::new(journaling.resume),
             journal: Mutex::new(None),
             hub,
             sched: Arc::downgrade(sched),
@@ -198,72 +214,120 @@ impl Run {
             threads: AtomicUsize::new(0),
             tasks: AtomicUsize::new(0),
             plan: OnceLock::new(),
-            paused: Mutex::new(false),
+            park: Mutex::new(()),
             resumed: Condvar::new(),
             stop_requested: AtomicBool::new(false),
+            created_dirs: Mutex::new(Vec::new()),
         }
     }
 
-    /// Records in the journal that plan item `item` is in place at `dest`.
-    pub fn journal_done(&self, item: usize, dest: &std::path::Path) {
-        let mut journal = crate::engine::lock(&self.journal);
-        if let Some(j) = journal.as_mut()
-            && let Ok(meta) = std::fs::metadata(dest)
-            && j.done(item, &meta).is_err()
-        {
-            // A journal that cannot be written is given up: the job itself goes on.
-            *journal = None;
-        }
+    /// What a resumed job recorded before it was interrupted (`None`: not resumed).
+    pub fn resumed(&self) -> Option<&ResumeState> {
+        self.resume.get()
     }
 
-    /// Starts (or, resuming, takes over) the journal and records the plan. A journal that
-    /// cannot be kept is a warning, never a reason to stop the job.
-    fn open_journal(&self, plan: &Plan) {
-        let opened = match (&self.resume_journal, &self.journal_dir) {
-            (Some(path), _) => JournalWriter::reopen(path),
-            (None, Some(dir)) => JournalWriter::create(dir, &*self.spec),
-            (None, None) => return,
+    /// A resumed job takes its journal over before anything else: its lock (exactly one process
+    /// runs a journal's job), what it says (read again under the lock), its torn tail cut; then
+    /// the temporary files it left are removed (only those with its tag).
+    fn take_over_journal(&self) -> Result<(), JobError> {
+        let Some(from) = crate::engine::lock(&self.resume_from).take() else {
+            return Ok(());
         };
-        match opened.and_then(|mut j| j.plan(plan).map(|()| j)) {
-            Ok(j) => *crate::engine::lock(&self.journal) = Some(j),
-            Err(e) => self.core.warning(
-                self.journal_dir.clone().unwrap_or_default(),
-                format!(
-                    "cannot keep the job's journal ({e}): it could not be resumed after a crash"
-                ),
+        let (writer, state) = JournalWriter::take_over(&from.journal, from.lock)?;
+        remove_leftover_temps(&state);
+        let _ = self.resume.set(state);
+        *crate::engine::lock(&self.journal) = Some(writer);
+        Ok(())
+    }
+
+    /// Starts the journal (a resumed job has taken its own over) and records the plan. A
+    /// journal that cannot be kept is a warning, never a reason to stop the job.
+    fn open_journal(&self, plan: &Plan) {
+        let mut journal = crate::engine::lock(&self.journal);
+        if journal.is_none() {
+            let Some(dir) = &self.journal_dir else {
+                return;
+            };
+            match JournalWriter::create(dir, &*self.spec, self.temps.tag()) {
+                Ok(j) => *journal = Some(j),
+                Err(e) => return self.journal_lost(e),
+            }
+        }
+        if let Some(j) = journal.as_mut()
+            && let Err(e) = j.plan(plan)
+        {
+            Self::give_up_journal(&mut journal);
+            self.journal_lost(e);
+        }
+    }
+
+    /// A journal the job cannot keep writing is removed (it would mislead a later resume); the
+    /// job goes on without one.
+    fn give_up_journal(journal: &mut Option<JournalWriter>) {
+        if let Some(j) = journal.take() {
+            j.finish();
+        }
+    }
+
+    fn journal_lost(&self, e: std::io::Error) {
+        self.core.warning(
+            self.journal_dir.clone().unwrap_or_default(),
+            format!(
+                "cannot keep the job's journal ({}): it could not be resumed after a crash",
+                crate::engine::model::error::IoCause::of(e)
             ),
+        );
+    }
+
+    /// Records in the journal that `temp` is about to be put in place at `dest` (its identity,
+    /// and its source's): the resumed job knows its own outputs by it.
+    fn journal_placing(&self, dest: &std::path::Path, temp: &TempOutput, source: Option<SourceId>) {
+        let mut journal = crate::engine::lock(&self.journal);
+        let Some(j) = journal.as_mut() else {
+            return;
+        };
+        let Some(meta) = temp.file().and_then(|f| f.metadata().ok()) else {
+            return;
+        };
+        let dest = crate::engine::model::paths::normalize_path(dest);
+        if let Err(e) = j.placed(&dest, &meta, source) {
+            Self::give_up_journal(&mut journal);
+            drop(journal);
+            self.journal_lost(e);
         }
     }
 
     /// Pauses the job: nothing new starts, and work in progress parks at its next chunk
     /// ([`Run::wait_while_paused`]).
     pub fn pause(&self, reason: PauseReason) {
-        *crate::engine::lock(&self.paused) = true;
         self.core.set_paused(reason);
         self.hub.kick();
     }
 
     /// Resumes a paused job where it was.
     pub fn resume(&self) {
-        *crate::engine::lock(&self.paused) = false;
         self.core.clear_paused();
+        // Taken and let go after the pause is cleared: a task between its check and its wait
+        // holds it, so it cannot miss this wake-up.
+        drop(crate::engine::lock(&self.park));
         self.resumed.notify_all();
         self.hub.kick();
         self.notify();
     }
 
+    /// Whether the job is paused (the one pause state is the job's status, with its reason).
     pub fn is_paused(&self) -> bool {
-        *crate::engine::lock(&self.paused)
+        self.core.is_paused()
     }
 
     /// Parks the calling task or thread while the job is paused. Returns false when the job
     /// was cancelled (or failed) meanwhile: the caller stops.
     pub fn wait_while_paused(&self) -> bool {
-        let mut paused = crate::engine::lock(&self.paused);
-        while *paused && !self.stopping() {
-            paused = self
+        let mut parked = crate::engine::lock(&self.park);
+        while self.core.is_paused() && !self.stopping() {
+            parked = self
                 .resumed
-                .wait_timeout(paused, Duration::from_millis(100))
+                .wait_timeout(parked, Duration::from_millis(100))
                 .map(|(g, _)| g)
                 .unwrap_or_else(|e| e.into_inner().0);
         }
@@ -337,7 +401,7 @@ impl Run {
         body: impl FnOnce() + Send + 'static,
     ) -> Result<(), JobError> {
         self.threads.fetch_add(1, Ordering::SeqCst);
-        self.core.busy.fetch_add(1, Ordering::Relaxed);
+        self.core.threads.fetch_add(1, Ordering::Relaxed);
         let run = Arc::clone(self);
         let thread_name = name.to_owned();
         let spawned = std::thread::Builder::new()
@@ -356,7 +420,7 @@ impl Run {
             Ok(_) => Ok(()),
             Err(e) => {
                 self.threads.fetch_sub(1, Ordering::SeqCst);
-                self.core.busy.fetch_sub(1, Ordering::Relaxed);
+                self.core.threads.fetch_sub(1, Ordering::Relaxed);
                 Err(JobError::Internal(format!("cannot start a thread: {e}")))
             }
         }
@@ -374,14 +438,34 @@ impl Run {
             if d.as_os_str().is_empty() || std::fs::symlink_metadata(d).is_ok() {
                 break;
             }
-            missing.push(crate::engine::runtime::claims::comparable_path(d));
+            missing.push(d.to_path_buf());
             at = d.parent();
         }
         if missing.is_empty() {
             return Ok(());
         }
-        self.claims.add_outputs(self.core.id, missing);
-        std::fs::create_dir_all(dir).map_err(crate::engine::model::error::IoCause::of)
+        self.claims.add_outputs(
+            self.core.id,
+            missing
+                .iter()
+                .map(|d| crate::engine::runtime::claims::comparable_path(d)),
+        );
+        let made = std::fs::create_dir_all(dir).map_err(crate::engine::model::error::IoCause::of);
+        crate::engine::lock(&self.created_dirs).extend(missing);
+        made
+    }
+
+    /// Removes the folders this job created that are still empty (a cancelled or failed job
+    /// leaves nothing behind; a folder that holds anything, the user's or another job's, stays).
+    fn remove_created_dirs(&self) {
+        let mut dirs = std::mem::take(&mut *crate::engine::lock(&self.created_dirs));
+        // Deepest first, so a parent is empty once its children are gone.
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        dirs.dedup();
+        for dir in dirs {
+            // `remove_dir` only removes an empty folder.
+            let _ = std::fs::remove_dir(&dir);
+        }
     }
 
     /// Creates the temporary file for output `dest` (the user's final path). The error names the
@@ -402,6 +486,18 @@ impl Run {
         dest: &std::path::Path,
         action: &Action,
     ) -> Result<(), ItemError> {
+        self.place_from(temp, dest, action, None)
+    }
+
+    /// [`Run::place`] for an output made from one source, as it was when read (`source`): a
+    /// resumed job makes the output again when its source changed since.
+    pub fn place_from(
+        &self,
+        temp: TempOutput,
+        dest: &std::path::Path,
+        action: &Action,
+        source: Option<SourceId>,
+    ) -> Result<(), ItemError> {
         let replace = matches!(action, Action::Overwrite);
         if replace
             && let Ok(meta) = std::fs::metadata(dest)
@@ -418,6 +514,7 @@ impl Run {
                 path: dest.to_path_buf(),
             });
         }
+        self.journal_placing(dest, &temp, source);
         temp.place(dest, replace).map_err(|e| match e {
             PlaceError::Exists => ItemError::OutputAppeared {
                 path: dest.to_path_buf(),
@@ -435,7 +532,7 @@ struct ThreadGuard(Arc<Run>);
 impl Drop for ThreadGuard {
     fn drop(&mut self) {
         self.0.threads.fetch_sub(1, Ordering::SeqCst);
-        self.0.core.busy.fetch_sub(1, Ordering::Relaxed);
+        self.0.core.threads.fetch_sub(1, Ordering::Relaxed);
         self.0.notify();
     }
 }
@@ -482,9 +579,8 @@ impl<K: JobKindImpl> Job<K> {
         let run = &self.run;
         let core = &run.core;
         run.set_state(JobState::Scanning);
-        if let Some(resume) = &run.resume {
-            // What the interrupted run left half-written goes first.
-            remove_leftover_temps(resume);
+        if let Err(e) = run.take_over_journal() {
+            return self.end(Some(e));
         }
         if let Err(e) = self.kind.prepare(run) {
             return self.end(Some(e));
@@ -496,6 +592,19 @@ impl<K: JobKindImpl> Job<K> {
             return self.end(None);
         };
         run.claims.end_scan(core.id, scanned.input_files.clone());
+        if scanned.entries.is_empty()
+            && self
+                .kind
+                .inputs()
+                .iter()
+                .all(|p| std::fs::symlink_metadata(p).is_err())
+        {
+            // Every input is missing (each one listed by the scan): the same failure for every
+            // kind, not "done with errors" for one and "failed" for another.
+            return self.end(Some(JobError::NothingToDo(
+                "nothing to do: none of the inputs exists",
+            )));
+        }
         run.set_state(JobState::Planning);
         let mut plan = match self.kind.plan(run, scanned) {
             Ok(Planned {
@@ -510,6 +619,9 @@ impl<K: JobKindImpl> Job<K> {
         };
         if run.stopping() {
             return self.end(None);
+        }
+        if let Some(warning) = unwritable_destination(&plan, run.core.kind) {
+            plan.warnings.push(warning);
         }
         if run.dry_run {
             plan.summary.estimated_output_bytes = self.kind.estimate_output_bytes(run, &plan);
@@ -576,6 +688,9 @@ impl<K: JobKindImpl> Job<K> {
         } else {
             JobOutcome::Done
         };
+        if matches!(outcome, JobOutcome::Failed | JobOutcome::Cancelled) {
+            run.remove_created_dirs();
+        }
         self.life().phase = Phase::Over;
         if let Some(report) = run.core.finish(outcome, failure) {
             run.hub.push(JobEvent::Finished(report));
@@ -720,6 +835,43 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
     }
 }
 
+/// A warning when the folder a plan writes into (or the nearest of its folders that exists, for
+/// one still to be made) does not take new files. Asks the OS without writing anything (a dry
+/// run writes nothing).
+fn unwritable_destination(plan: &Plan, kind: JobKind) -> Option<crate::engine::PlanWarning> {
+    use crate::engine::model::error::IoCause;
+    use crate::engine::model::kind::OutputShape;
+    use std::os::unix::ffi::OsStrExt;
+    let mut folder = match kind.output {
+        OutputShape::OneFile => crate::engine::model::paths::parent_dir(&plan.destination),
+        OutputShape::FolderOfFiles => plan.destination.as_path(),
+    }
+    .to_path_buf();
+    while std::fs::symlink_metadata(&folder).is_err() {
+        match folder.parent() {
+            Some(p) if !p.as_os_str().is_empty() => folder = p.to_path_buf(),
+            _ => {
+                folder = std::path::PathBuf::from(".");
+                break;
+            }
+        }
+    }
+    let reason = match std::fs::metadata(&folder) {
+        Ok(m) if !m.is_dir() => Some(IoCause::NotAFolder),
+        Ok(_) => {
+            let c_path = std::ffi::CString::new(folder.as_os_str().as_bytes()).ok()?;
+            // SAFETY: `c_path` is a valid NUL-terminated string for the duration of the call.
+            let refused = unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) } != 0;
+            refused.then(|| IoCause::of(std::io::Error::last_os_error()))
+        }
+        Err(e) => Some(IoCause::of(e)),
+    }?;
+    Some(crate::engine::PlanWarning::DestinationNotWritable {
+        folder,
+        reason: reason.to_string(),
+    })
+}
+
 /// Records the skipped items of a plan as skipped problems (when the run starts, so a dry run
 /// lists them only once, in its plan).
 fn report_plan_skips(run: &Run, plan: &Plan) {
@@ -770,6 +922,7 @@ mod tests {
                 exclude_files: Vec::new(),
                 exclude_dirs: Vec::new(),
                 only: Default::default(),
+                excludes: Default::default(),
                 keep_non_utf8_names: false,
             }
         }

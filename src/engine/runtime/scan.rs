@@ -3,9 +3,11 @@
 //! Owns: the rules for what is an entry and what is reported and skipped (special files are
 //! never opened: everything is classified with `symlink_metadata` first; names with control
 //! characters, and names that are not valid UTF-8 unless the job keeps them as bytes; symlinks
-//! by the job's policy, loops among them; unreadable folders), de-duplicating inputs (the same path given twice, or a path inside another input,
-//! is one input), and leaving out the outputs and temporary files of every live job (through
-//! [`Claims`]). Scanning runs as a task on the pool and counts into the job's totals as it goes.
+//! by the job's policy, loops among them; unreadable folders), de-duplicating inputs (the same
+//! path given twice, or a path inside another input, is one input), and leaving out the outputs and temporary files of every live job (through
+//! [`Claims`]), and leaving out what the job's exclude patterns and `.gitignore` files name
+//! (listed in [`Scanned::excluded`]: an excluded folder once, not walked into). Scanning runs as
+//! a task on the pool and counts into the job's totals as it goes.
 //! Must not touch: file contents, outputs, any front end.
 
 use std::collections::HashSet;
@@ -20,6 +22,7 @@ use crate::engine::model::error::ItemError;
 use crate::engine::model::events::ProblemKind;
 use crate::engine::normalize_path;
 use crate::engine::runtime::claims::Claims;
+use crate::engine::runtime::exclude::{ExcludeRules, GitignoreStack};
 use crate::engine::runtime::status::JobCore;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +73,18 @@ pub(crate) struct ScanOptions {
     /// as they are (zip: an archive keeps them, as Info-ZIP's does); otherwise such a file or
     /// folder is skipped and reported.
     pub keep_non_utf8_names: bool,
+    /// The user's exclude patterns and `.gitignore` files (empty: nothing excluded).
+    pub excludes: ExcludeRules,
+}
+
+/// A file or folder left out by an exclude pattern or a `.gitignore` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Excluded {
+    pub source: PathBuf,
+    /// Its name as an entry would have had it.
+    pub name: String,
+    /// The pattern that excluded it (for a `.gitignore` line, with the file it is in).
+    pub pattern: String,
 }
 
 /// What a scan found.
@@ -78,6 +93,8 @@ pub(crate) struct Scanned {
     pub entries: Vec<Entry>,
     /// (device, inode) of every file entry: what this job reads.
     pub input_files: HashSet<(u64, u64)>,
+    /// What the exclude patterns left out, in walk order (an excluded folder once).
+    pub excluded: Vec<Excluded>,
 }
 
 fn kind_name(ft: &fs::FileType) -> &'static str {
@@ -119,6 +136,7 @@ struct Scanner<'a> {
     roots: Vec<PathBuf>,
     entries: Vec<Entry>,
     input_files: HashSet<(u64, u64)>,
+    excluded: Vec<Excluded>,
 }
 
 /// Walks `inputs` and returns the entries sorted by name. Problems are reported to `core`.
@@ -157,6 +175,7 @@ pub(crate) fn scan(
         roots: seen.into_iter().collect(),
         entries: Vec::new(),
         input_files: HashSet::new(),
+        excluded: Vec::new(),
     };
     for input in kept {
         if core.is_cancelled() {
@@ -177,6 +196,7 @@ pub(crate) fn scan(
     Some(Scanned {
         entries,
         input_files: scanner.input_files,
+        excluded: scanner.excluded,
     })
 }
 
@@ -224,10 +244,47 @@ impl Scanner<'_> {
         if ft.is_dir() {
             self.walk_dir(&resolved, &root_name);
         } else if ft.is_file() {
+            if let Some(pattern) = self
+                .opts
+                .excludes
+                .user_match(&root_name.to_string_lossy(), false)
+            {
+                return self.exclude(input, &root_name, pattern);
+            }
             self.push_file(&resolved, root_name, &meta);
         } else {
             self.skip(input, ItemError::Special(kind_name(&ft)));
         }
+    }
+
+    fn exclude(&mut self, source: &Path, name: &OsStr, pattern: String) {
+        self.excluded.push(Excluded {
+            source: source.to_path_buf(),
+            name: name.to_string_lossy().into_owned(),
+            pattern,
+        });
+    }
+
+    /// The exclude pattern or `.gitignore` line that leaves out this entry of the walk, if any
+    /// (patterns are text: a name that is not UTF-8 is matched in its lossy form).
+    fn exclude_match(
+        &self,
+        gitignores: &GitignoreStack,
+        path: &Path,
+        name: &OsStr,
+        is_dir: bool,
+    ) -> Option<String> {
+        if let Some(pattern) = self
+            .opts
+            .excludes
+            .user_match(&name.to_string_lossy(), is_dir)
+        {
+            return Some(pattern);
+        }
+        if self.opts.excludes.honour_gitignore {
+            return gitignores.matched(path, is_dir);
+        }
+        None
     }
 
     fn excluded(&self, path: &Path, meta: &Metadata) -> bool {
@@ -260,6 +317,7 @@ impl Scanner<'_> {
             .sort_by_file_name()
             .into_iter();
         let mut count: u64 = 0;
+        let mut gitignores = GitignoreStack::default();
         while let Some(item) = walker.next() {
             if self.core.is_cancelled() {
                 return;
@@ -317,6 +375,21 @@ impl Scanner<'_> {
                 }
             };
             let ft = lmeta.file_type();
+            if !self.opts.excludes.is_empty() {
+                gitignores.enter(entry.depth());
+                if entry.depth() > 0
+                    && let Some(pattern) = self.exclude_match(&gitignores, path, &name, ft.is_dir())
+                {
+                    if ft.is_dir() {
+                        walker.skip_current_dir();
+                    }
+                    self.exclude(path, &name, pattern);
+                    continue;
+                }
+                if ft.is_dir() && self.opts.excludes.honour_gitignore {
+                    gitignores.push_folder(path, entry.depth());
+                }
+            }
             if ft.is_dir() {
                 // A folder a live job created for its outputs holds only outputs.
                 if entry.depth() > 0 && self.claims.excludes(path) {

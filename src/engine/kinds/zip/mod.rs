@@ -1,9 +1,11 @@
 //! The zip job kind: many inputs into one `.zip` archive.
 //!
 //! Owns: this kind's plan (the archive's path and what happens there, decided before the scan;
-//! one entry per scanned file, folder or kept symlink, in sorted name order), the dry run's
-//! estimate of the archive's size, and the job's course: start the writer, hand out the pool's
-//! work, rebuild the archive after a full disk, put the complete archive in place.
+//! one entry per scanned file, folder or kept symlink, in sorted name order, then a skipped item
+//! for each file or folder the exclude patterns left out), the dry run's estimate of the
+//! archive's size, and the job's course: start the writer, hand out the pool's work, rebuild the
+//! archive after a full disk, put the complete archive in place (encrypted with AES-256 when the
+//! spec has a password: see `archive` and `aes`).
 //!
 //! The parts, each in its file: the entry rules (`entry.rs`: names, times, modes, known
 //! compressed types), how work is cut into batches and blocks and what runs next (`feed.rs`),
@@ -21,6 +23,7 @@
 //! Must not touch: inputs (opened read-only, never followed through a swapped-in link or FIFO),
 //! any front end.
 
+pub mod aes;
 pub mod archive;
 pub mod compress;
 mod entry;
@@ -38,14 +41,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use crate::engine::model::error::{ItemError, JobError};
+use crate::engine::model::error::{ItemError, JobError, SpecError};
 use crate::engine::model::kind::{Counts, JobKind, KindInfo, OutputShape};
 use crate::engine::model::paths::parent_dir;
 use crate::engine::model::plan::{Action, Plan, PlanItem, PlannedFile, SkipReason};
 use crate::engine::runtime::claims::comparable_path;
+use crate::engine::runtime::exclude::ExcludeRules;
 use crate::engine::runtime::input::open_regular;
-use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, Planned, Run};
-use crate::engine::runtime::journal::{RecordedAction, mtime_ns};
+use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, KindSpec, Planned, Run};
 use crate::engine::runtime::resolver::numbered_free_name;
 use crate::engine::runtime::scan::{EntryKind, ScanOptions, Scanned, SymlinkPolicy};
 use crate::engine::runtime::status::CancelFlag;
@@ -69,8 +72,9 @@ pub const KIND: JobKind = JobKind::new(&KindInfo {
     output: OutputShape::OneFile,
 });
 
-/// The job for `spec`.
-pub(crate) fn new_job(spec: ZipSpec) -> Result<ZipJob, JobError> {
+/// The job for `spec`, once its options are checked.
+pub(crate) fn new_job(spec: ZipSpec) -> Result<ZipJob, SpecError> {
+    KindSpec::validate(&spec)?;
     Ok(ZipJob::new(spec))
 }
 
@@ -188,6 +192,7 @@ impl ZipJob {
             feed: Arc::clone(&self.feed),
             dest: path,
             level: self.spec.level,
+            password: self.spec.password.clone(),
         };
         let me = Arc::clone(self);
         let writer_run = Arc::clone(run);
@@ -331,10 +336,8 @@ impl JobKindImpl for ZipJob {
     /// Decides the archive's path and action before the scan: an existing archive is found at
     /// once, before any work.
     fn prepare(&self, run: &Run) -> Result<(), JobError> {
-        if let Some(resume) = &run.resume
-            && let Some((path, recorded)) = &resume.archive
-        {
-            return self.prepare_resumed(run, path, recorded, resume.started_ns);
+        if let Some(done) = self.prepare_resumed(run) {
+            return done;
         }
         let wanted = self.wanted_destination();
         let wanted_cmp = comparable_path(&wanted);
@@ -404,6 +407,7 @@ impl JobKindImpl for ZipJob {
             only: Default::default(),
             // Latin-1 names from old disks are archived with their bytes, as Info-ZIP does.
             keep_non_utf8_names: true,
+            excludes: ExcludeRules::new(&self.spec.excludes, self.spec.honour_gitignore),
         }
     }
 
@@ -445,6 +449,17 @@ impl JobKindImpl for ZipJob {
                     Action::Write
                 },
                 input_bytes: entry.size,
+            });
+        }
+        // What the exclude patterns left out, listed (a folder once).
+        for excluded in scanned.excluded {
+            items.push(PlanItem {
+                input: excluded.source,
+                output: Some(PathBuf::from(excluded.name)),
+                action: Action::Skip(SkipReason::Excluded {
+                    pattern: excluded.pattern,
+                }),
+                input_bytes: 0,
             });
         }
         if kept.is_empty() {
@@ -553,45 +568,33 @@ impl JobKindImpl for ZipJob {
 }
 
 impl ZipJob {
-    /// A resumed job writes the archive its plan chose (rebuilt from the start). An archive
-    /// there newer than the job's start is its own (complete, but not yet recorded): replaced.
-    fn prepare_resumed(
-        &self,
-        run: &Run,
-        path: &Path,
-        recorded: &RecordedAction,
-        started_ns: u64,
-    ) -> Result<(), JobError> {
+    /// A resumed job rebuilds the archive its plan chose, at the same path, when that path is
+    /// free or holds the archive the job itself put there (known by its recorded identity).
+    /// Anything else there (an archive the user saved meanwhile) is met as a fresh run meets an
+    /// existing archive: `None`, and [`JobKindImpl::prepare`] decides by the job's settings.
+    fn prepare_resumed(&self, run: &Run) -> Option<Result<(), JobError>> {
+        let resume = run.resumed()?;
+        let (path, _) = resume.archive.as_ref()?;
         let me = run.core.id;
         let cmp = comparable_path(path);
-        let action = match fs::metadata(path) {
+        let action = match fs::symlink_metadata(path) {
             Err(_) => Action::Write,
-            Ok(m) if m.is_dir() => {
-                return Err(JobError::DestinationExists {
-                    path: path.to_path_buf(),
-                });
-            }
-            Ok(m) => {
-                let ours = mtime_ns(&m) >= i64::try_from(started_ns).unwrap_or(i64::MAX);
-                if !ours && *recorded != RecordedAction::Overwrite {
-                    return Err(JobError::DestinationExists {
-                        path: path.to_path_buf(),
-                    });
-                }
+            Ok(m) if resume.own(path, &m).is_some() => {
                 if run.claims.input_of(me, &cmp, &m).is_some() {
-                    return Err(JobError::DestinationIsInput {
+                    return Some(Err(JobError::DestinationIsInput {
                         path: path.to_path_buf(),
-                    });
+                    }));
                 }
                 let _ = self.replaced.set((m.dev(), m.ino()));
                 Action::Overwrite
             }
+            Ok(_) => return None,
         };
         if let Some(job) = run.claims.claimed_by(me, &cmp) {
-            return Err(JobError::DestinationClaimed {
+            return Some(Err(JobError::DestinationClaimed {
                 path: path.to_path_buf(),
                 job,
-            });
+            }));
         }
         run.claims
             .add_outputs(me, [cmp, crate::engine::model::paths::normalize_path(path)]);
@@ -599,7 +602,7 @@ impl ZipJob {
             run.core.set_name(name.to_string_lossy().into_owned());
         }
         let _ = self.destination.set((path.to_path_buf(), action));
-        Ok(())
+        Some(Ok(()))
     }
 }
 

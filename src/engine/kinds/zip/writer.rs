@@ -55,6 +55,8 @@ pub(super) struct ArchiveInput {
     /// The archive's final path (errors name it).
     pub dest: PathBuf,
     pub level: u8,
+    /// Encrypt every entry (WinZip AES-256) under this password.
+    pub password: Option<super::aes::Password>,
 }
 
 /// Why the writer stopped before completing the archive.
@@ -75,6 +77,7 @@ pub(super) fn write_archive(input: ArchiveInput, temp: &TempOutput) -> Result<Ve
         feed,
         dest,
         level,
+        password,
     } = input;
     let io_err = |e: io::Error| {
         WriteEnd::Failed(JobError::WriteArchive {
@@ -83,7 +86,15 @@ pub(super) fn write_archive(input: ArchiveInput, temp: &TempOutput) -> Result<Ve
         })
     };
     let file = temp.reopen().map_err(io_err)?;
-    let out = ArchiveWriter::new(file).map_err(io_err)?;
+    let mut out = ArchiveWriter::new(file).map_err(io_err)?;
+    if let Some(password) = &password {
+        let bytes = password.bytes().ok_or_else(|| {
+            WriteEnd::Failed(JobError::Spec(
+                super::spec::SpecProblem::PasswordNotKept.into(),
+            ))
+        })?;
+        out.set_password(bytes);
+    }
     let mut writer = Writer {
         run: &run,
         plan: &plan,
