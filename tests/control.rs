@@ -309,7 +309,7 @@ fn a_full_disk_pauses_a_thumbnail_job_once_and_resume_finishes_it() {
         "all thumbnails must fit once the filler is gone: {largest} bytes each"
     );
     match &paused.paused {
-        Some(PauseReason::DiskFull { folder }) => {
+        Some(PauseReason::DiskFull { folder, .. }) => {
             assert!(folder.starts_with(disk.path()), "{folder:?}");
             assert!(!folder.to_string_lossy().contains(".part"));
         }
@@ -328,8 +328,10 @@ fn a_full_disk_pauses_a_thumbnail_job_once_and_resume_finishes_it() {
     assert_no_partial_files(disk.path());
 }
 
+/// The engine watches the free space: the job goes on by itself (for the window too) and
+/// rebuilds its archive.
 #[test]
-fn a_full_disk_pauses_a_zip_job_and_resume_rebuilds_the_archive() {
+fn a_full_disk_pauses_a_zip_job_and_it_goes_on_by_itself_when_there_is_room() {
     let Some(disk) = SmallDisk::mount("6m") else {
         return;
     };
@@ -353,7 +355,8 @@ fn a_full_disk_pauses_a_zip_job_and_resume_rebuilds_the_archive() {
     assert_eq!(parked.errors, 0);
     assert_no_partial_files(disk.path());
     fs::remove_file(&filler).unwrap();
-    engine.resume(id);
+    // No Resume: the free space is watched.
+
     let (report, _): (JobReport, _) = wait_job(&engine, id);
     assert_eq!(report.outcome, JobOutcome::Done, "{report:?}");
     assert_archive_matches(&dest, &expected_tree(&input));

@@ -11,14 +11,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use clap::Args;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
 
 use super::plan::print_plan;
-use super::progress::Bars;
+use super::progress::{Bars, human_bytes};
 use super::report::print_reports;
 use crate::engine::{
-    Engine, JobEvent, JobId, JobReport, JobSpec, SubmitError, default_state_dir, default_workers,
-    exit_status_with_refused,
+    Engine, JobEvent, JobId, JobReport, JobSpec, JobState, OnDiskFull, PauseReason, Progress,
+    SubmitError, default_state_dir, default_workers, exit_status_with_refused,
 };
 
 // The options of every job subcommand (and `resume`), after the kind's own. (A `///` comment
@@ -38,6 +41,19 @@ pub(super) struct RunArgs {
     /// Keep no journal: the job cannot be resumed after a crash.
     #[arg(long)]
     pub no_journal: bool,
+    /// When the disk is full: wait (say so on stderr, and go on by itself once there is room)
+    /// or fail at once (exit 2, nothing partial left).
+    #[arg(long, value_enum, value_name = "wait|fail", default_value = "wait")]
+    pub on_disk_full: DiskFullArg,
+}
+
+/// `--on-disk-full`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(super) enum DiskFullArg {
+    /// Pause, say so, and go on by itself once there is room.
+    Wait,
+    /// Fail the job at once.
+    Fail,
 }
 
 /// Runs new jobs (or only plans them, with `--dry-run`); returns the exit status.
@@ -70,6 +86,11 @@ pub(super) fn run_with(
         default_state_dir()
     };
     let engine = Arc::new(Engine::with_state_dir(workers, state_dir));
+    engine.set_on_disk_full(match options.on_disk_full {
+        DiskFullArg::Wait => OnDiskFull::Wait,
+        DiskFullArg::Fail => OnDiskFull::Fail,
+    });
+    let mut waiting_for_room: HashMap<JobId, PathBuf> = HashMap::new();
     let interrupted = Arc::new(AtomicBool::new(false));
     {
         let engine: Weak<Engine> = Arc::downgrade(&engine);
@@ -112,6 +133,13 @@ pub(super) fn run_with(
         }
         match event {
             JobEvent::Progress(p) => {
+                // A full disk is said at once on stderr, bars or not, JSON or not.
+                if let Some(note) = disk_full_note(&mut waiting_for_room, &p) {
+                    match bars.as_ref() {
+                        Some(b) => b.println(note),
+                        None => eprintln!("{note}"),
+                    }
+                }
                 if let Some(bars) = bars.as_mut() {
                     bars.show(&p);
                 }
@@ -150,4 +178,35 @@ pub(super) fn run_with(
         refused,
         interrupted.load(Ordering::SeqCst),
     )
+}
+
+/// What to say on stderr, at once, when a job pauses on a full disk (which folder, how much room
+/// is left, that it goes on by itself) and when it goes on again. `waiting` holds the jobs
+/// waiting for room.
+fn disk_full_note(waiting: &mut HashMap<JobId, PathBuf>, p: &Progress) -> Option<String> {
+    match &p.paused {
+        Some(PauseReason::DiskFull { folder, free_bytes }) => {
+            if waiting.get(&p.job) == Some(folder) {
+                return None;
+            }
+            waiting.insert(p.job, folder.clone());
+            Some(format!(
+                "shrinkwrap: {}: the disk is full in {} ({} left); waiting for room: the job goes \
+                 on by itself once there is more (Ctrl-C cancels it; --on-disk-full fail stops \
+                 at once instead)",
+                p.name,
+                folder.display(),
+                human_bytes(*free_bytes as f64)
+            ))
+        }
+        _ if p.state == JobState::Paused => None,
+        _ => {
+            let folder = waiting.remove(&p.job)?;
+            Some(format!(
+                "shrinkwrap: {}: there is room again in {}; going on",
+                p.name,
+                folder.display()
+            ))
+        }
+    }
 }

@@ -39,7 +39,8 @@ pub use kinds::{JobSpec, KINDS, kind_by_id};
 pub use model::error::{IoCause, ItemError, JobError, ResumeError, SpecError, SubmitError};
 pub use model::events::{
     Cause, Failure, ItemProblem, JSON_SCHEMA_VERSION, JobEvent, JobId, JobOutcome, JobReport,
-    JobState, PauseReason, ProblemKind, Progress, exit_status, exit_status_with_refused,
+    JobState, OnDiskFull, PauseReason, ProblemKind, Progress, exit_status,
+    exit_status_with_refused,
 };
 pub use model::kind::{Counts, JobKind, KindInfo, OutputShape};
 pub use model::paths::{folder_display_name, normalize_path, parent_dir, path_json};
@@ -112,6 +113,8 @@ pub struct Engine {
     claims: Arc<Claims>,
     /// Where job journals go (`None`: none kept).
     state_dir: Option<std::path::PathBuf>,
+    /// What jobs submitted from now on do when their disk is full.
+    on_disk_full: Mutex<OnDiskFull>,
     jobs: Mutex<HashMap<JobId, Arc<dyn JobDriver>>>,
     events: flume::Receiver<JobEvent>,
     next_id: AtomicU64,
@@ -140,6 +143,7 @@ impl Engine {
             hub,
             claims: Arc::new(Claims::default()),
             state_dir,
+            on_disk_full: Mutex::new(OnDiskFull::Wait),
             jobs: Mutex::new(HashMap::new()),
             events: rx,
             next_id: AtomicU64::new(1),
@@ -206,6 +210,12 @@ impl Engine {
         Ok(id)
     }
 
+    /// What jobs submitted from now on do when their disk is full: wait for room (the default:
+    /// they pause and go on by themselves once there is room) or fail at once.
+    pub fn set_on_disk_full(&self, policy: OnDiskFull) {
+        *lock(&self.on_disk_full) = policy;
+    }
+
     /// The folder this engine keeps job journals in (`None`: journals are off).
     pub fn state_dir(&self) -> Option<&std::path::Path> {
         self.state_dir.as_deref()
@@ -237,7 +247,8 @@ impl Engine {
                 dir: self.state_dir.clone(),
                 resume,
             },
-        );
+        )
+        .with_on_disk_full(*lock(&self.on_disk_full));
         let driver = build(run);
         {
             let mut jobs = self.jobs();
@@ -267,7 +278,8 @@ impl Engine {
         }
     }
 
-    /// Resumes a paused job (also one paused by a full disk) without redoing work.
+    /// Resumes a paused job without redoing work (a job paused by a full disk goes on by itself
+    /// once there is room; this tries at once).
     pub fn resume(&self, id: JobId) {
         if let Some(job) = self.job(id) {
             job.resume();

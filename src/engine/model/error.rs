@@ -253,6 +253,9 @@ pub enum JobError {
     /// Every input was skipped or there were none: what the user reads.
     #[error("{0}")]
     NothingToDo(&'static str),
+    /// The disk filled up and the job was told not to wait for room.
+    #[error("the disk is full ({folder}: {free_bytes} bytes free); nothing partial was left")]
+    DiskFull { folder: PathBuf, free_bytes: u64 },
     /// A resumed job could not take its journal over.
     #[error("{0}")]
     Resume(#[from] ResumeError),

@@ -87,10 +87,12 @@ impl JobState {
 pub enum PauseReason {
     /// The user paused it (or the whole queue).
     User,
-    /// Writing failed because the disk is full: the job waits for space and a Resume.
+    /// Writing into `folder` failed because its disk is full (`free_bytes` left then): the job
+    /// waits for room and goes on by itself once there is some (a Resume goes on at once).
     DiskFull {
-        /// The folder being written into.
+        #[serde(with = "crate::engine::model::paths::path_json")]
         folder: PathBuf,
+        free_bytes: u64,
     },
 }
 
@@ -98,13 +100,23 @@ impl std::fmt::Display for PauseReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PauseReason::User => f.write_str("paused"),
-            PauseReason::DiskFull { folder } => write!(
+            PauseReason::DiskFull { folder, .. } => write!(
                 f,
-                "paused: the disk is full ({}); free some space, then resume",
+                "paused: the disk is full ({}); it goes on by itself once there is room",
                 folder.display()
             ),
         }
     }
+}
+
+/// What a job does when its disk is full (a front end's choice, for every job it submits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnDiskFull {
+    /// Pause, say so, and go on by itself once there is room (watched on a timer).
+    #[default]
+    Wait,
+    /// Fail at once: nothing partial is left (a command line that must never wait).
+    Fail,
 }
 
 /// Whether a problem item was an error or deliberately passed over.

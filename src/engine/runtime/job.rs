@@ -30,10 +30,13 @@ use std::time::Duration;
 
 use crate::engine::model::error::SpecError;
 use crate::engine::model::error::{ItemError, JobError};
-use crate::engine::model::events::{JobEvent, JobOutcome, JobState, PauseReason, ProblemKind};
+use crate::engine::model::events::{
+    JobEvent, JobOutcome, JobState, OnDiskFull, PauseReason, ProblemKind,
+};
 use crate::engine::model::kind::{JobKind, SpecInfo};
 use crate::engine::model::plan::{Action, Plan};
 use crate::engine::runtime::claims::Claims;
+use crate::engine::runtime::disk;
 use crate::engine::runtime::journal::{
     JournalWriter, ResumeState, SourceId, remove_leftover_temps,
 };
@@ -174,9 +177,14 @@ pub(crate) struct Run {
     /// Tasks of the kind handed out and not yet ended (the lifecycle counts them).
     tasks: AtomicUsize,
     plan: OnceLock<Arc<Plan>>,
-    /// Where running work parks while the job is paused (the pause itself is the status's).
-    park: Mutex<()>,
+    /// Paused (by the user, by a full disk, or both): no new work is handed out and running
+    /// work parks at its next chunk.
+    paused: Mutex<Pauses>,
     resumed: Condvar,
+    /// What to do when the disk is full.
+    on_disk_full: OnDiskFull,
+    /// This run, for the threads it starts itself (set by [`Job::new`]).
+    me: OnceLock<Weak<Run>>,
     /// "Stop after current": no new work; the job ends when the running work has.
     stop_requested: AtomicBool,
     /// Folders this job created for its outputs (removed when it is cancelled or fails, if
@@ -214,8 +222,10 @@ impl Run {
             threads: AtomicUsize::new(0),
             tasks: AtomicUsize::new(0),
             plan: OnceLock::new(),
-            park: Mutex::new(()),
+            paused: Mutex::new(Pauses::default()),
             resumed: Condvar::new(),
+            on_disk_full: OnDiskFull::Wait,
+            me: OnceLock::new(),
             stop_requested: AtomicBool::new(false),
             created_dirs: Mutex::new(Vec::new()),
         }
@@ -297,37 +307,57 @@ impl Run {
         }
     }
 
+    /// What the job does when its disk is full (the engine's setting when it was submitted).
+    pub fn with_on_disk_full(mut self, policy: OnDiskFull) -> Run {
+        self.on_disk_full = policy;
+        self
+    }
+
+    /// Sends the job's figures now, never dropped: a pause and a resume always reach the front
+    /// end (a script reading `--json` sees both, however quick).
+    fn announce(&self) {
+        self.hub
+            .push(JobEvent::Progress(self.core.progress(0.0, 0.0)));
+    }
+
     /// Pauses the job: nothing new starts, and work in progress parks at its next chunk
     /// ([`Run::wait_while_paused`]).
     pub fn pause(&self, reason: PauseReason) {
+        crate::engine::lock(&self.paused).user = true;
         self.core.set_paused(reason);
-        self.hub.kick();
+        self.announce();
     }
 
-    /// Resumes a paused job where it was.
+    /// Resumes a paused job where it was (also one paused by a full disk: it tries at once).
     pub fn resume(&self) {
+        let was = {
+            let mut p = crate::engine::lock(&self.paused);
+            let was = p.any();
+            p.user = false;
+            p.disk = None;
+            was
+        };
         self.core.clear_paused();
-        // Taken and let go after the pause is cleared: a task between its check and its wait
-        // holds it, so it cannot miss this wake-up.
-        drop(crate::engine::lock(&self.park));
         self.resumed.notify_all();
-        self.hub.kick();
+        if was {
+            self.announce();
+        }
         self.notify();
     }
 
-    /// Whether the job is paused (the one pause state is the job's status, with its reason).
+    /// Whether the job is paused (by the user, by a full disk, or both).
     pub fn is_paused(&self) -> bool {
-        self.core.is_paused()
+        crate::engine::lock(&self.paused).any()
     }
 
     /// Parks the calling task or thread while the job is paused. Returns false when the job
     /// was cancelled (or failed) meanwhile: the caller stops.
     pub fn wait_while_paused(&self) -> bool {
-        let mut parked = crate::engine::lock(&self.park);
-        while self.core.is_paused() && !self.stopping() {
-            parked = self
+        let mut paused = crate::engine::lock(&self.paused);
+        while paused.any() && !self.stopping() {
+            paused = self
                 .resumed
-                .wait_timeout(parked, Duration::from_millis(100))
+                .wait_timeout(paused, Duration::from_millis(100))
                 .map(|(g, _)| g)
                 .unwrap_or_else(|e| e.into_inner().0);
         }
@@ -335,11 +365,79 @@ impl Run {
     }
 
     /// The disk is full while writing into `folder`: the job pauses with one clear message
-    /// instead of failing every item that follows. The caller puts its item back.
+    /// (the folder, the room left) instead of failing every item that follows, and a thread
+    /// watches the free space: once there is room again the job goes on by itself. With
+    /// [`OnDiskFull::Fail`] the job fails at once instead (its temporary files go, as always).
+    /// The caller puts its item back, and has dropped its temporary file already (so the room
+    /// it took is counted as free now).
     pub fn disk_full(&self, folder: &std::path::Path) {
-        self.pause(PauseReason::DiskFull {
+        let free_bytes = disk::free_bytes(folder).unwrap_or(0);
+        if self.on_disk_full == OnDiskFull::Fail {
+            return self.fail(JobError::DiskFull {
+                folder: folder.to_path_buf(),
+                free_bytes,
+            });
+        }
+        let start_watch = {
+            let mut p = crate::engine::lock(&self.paused);
+            p.disk = Some((folder.to_path_buf(), free_bytes));
+            !std::mem::replace(&mut p.watching, true)
+        };
+        self.core.set_paused(PauseReason::DiskFull {
             folder: folder.to_path_buf(),
+            free_bytes,
         });
+        self.announce();
+        if start_watch {
+            let started = self.me.get().and_then(Weak::upgrade).map(|me| {
+                let run = Arc::clone(&me);
+                me.spawn_thread("shrinkwrap-disk-watch", false, move || run.watch_disk())
+            });
+            if !matches!(started, Some(Ok(()))) {
+                // No watcher: the job waits for a Resume (the message says it is paused).
+                crate::engine::lock(&self.paused).watching = false;
+            }
+        }
+    }
+
+    /// The watcher of a job paused by a full disk: looks at the free space every
+    /// [`disk::WATCH_INTERVAL`] and resumes the job once there is room again; ends when the job
+    /// is resumed otherwise, cancelled or failed.
+    fn watch_disk(&self) {
+        let mut p = crate::engine::lock(&self.paused);
+        loop {
+            let waiting = match (&p.disk, self.stopping()) {
+                (Some(d), false) => d.clone(),
+                _ => {
+                    p.watching = false;
+                    return;
+                }
+            };
+            drop(p);
+            let free = disk::free_bytes(&waiting.0);
+            p = crate::engine::lock(&self.paused);
+            if p.disk.as_ref() == Some(&waiting)
+                && free.is_some_and(|now| disk::room_again(waiting.1, now))
+            {
+                p.disk = None;
+                p.watching = false;
+                let user = p.user;
+                drop(p);
+                self.core.clear_paused();
+                if user {
+                    self.core.set_paused(PauseReason::User);
+                }
+                self.resumed.notify_all();
+                self.announce();
+                self.notify();
+                return;
+            }
+            p = self
+                .resumed
+                .wait_timeout(p, disk::WATCH_INTERVAL)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
     }
 
     /// Asks the job to stop after the work in progress. Returns false when the kind cannot.
@@ -400,14 +498,27 @@ impl Run {
         name: &str,
         body: impl FnOnce() + Send + 'static,
     ) -> Result<(), JobError> {
+        self.spawn_thread(name, true, body)
+    }
+
+    /// [`Run::spawn`]; `works`: the thread counts among the job's busy workers (a watcher that
+    /// only waits does not).
+    fn spawn_thread(
+        self: &Arc<Self>,
+        name: &str,
+        works: bool,
+        body: impl FnOnce() + Send + 'static,
+    ) -> Result<(), JobError> {
         self.threads.fetch_add(1, Ordering::SeqCst);
-        self.core.threads.fetch_add(1, Ordering::Relaxed);
+        if works {
+            self.core.busy.fetch_add(1, Ordering::Relaxed);
+        }
         let run = Arc::clone(self);
         let thread_name = name.to_owned();
         let spawned = std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
-                let guard = ThreadGuard(Arc::clone(&run));
+                let guard = ThreadGuard(Arc::clone(&run), works);
                 if let Err(panic) = catch_unwind(AssertUnwindSafe(body)) {
                     run.fail(JobError::Internal(format!(
                         "the {thread_name} thread stopped: {}",
@@ -420,7 +531,9 @@ impl Run {
             Ok(_) => Ok(()),
             Err(e) => {
                 self.threads.fetch_sub(1, Ordering::SeqCst);
-                self.core.threads.fetch_sub(1, Ordering::Relaxed);
+                if works {
+                    self.core.busy.fetch_sub(1, Ordering::Relaxed);
+                }
                 Err(JobError::Internal(format!("cannot start a thread: {e}")))
             }
         }
@@ -527,13 +640,32 @@ impl Run {
     }
 }
 
-struct ThreadGuard(Arc<Run>);
+/// Uncounts a job's thread when it ends (`.1`: it counted as busy).
+struct ThreadGuard(Arc<Run>, bool);
 
 impl Drop for ThreadGuard {
     fn drop(&mut self) {
         self.0.threads.fetch_sub(1, Ordering::SeqCst);
-        self.0.core.threads.fetch_sub(1, Ordering::Relaxed);
+        if self.1 {
+            self.0.core.busy.fetch_sub(1, Ordering::Relaxed);
+        }
         self.0.notify();
+    }
+}
+
+/// Why a job is paused now (both can hold at once).
+#[derive(Default)]
+struct Pauses {
+    user: bool,
+    /// A full disk: the folder, and the bytes free when it filled.
+    disk: Option<(std::path::PathBuf, u64)>,
+    /// A thread watches the free space (at most one at a time).
+    watching: bool,
+}
+
+impl Pauses {
+    fn any(&self) -> bool {
+        self.user || self.disk.is_some()
     }
 }
 
@@ -561,9 +693,11 @@ pub(crate) struct Job<K: JobKindImpl> {
 
 impl<K: JobKindImpl> Job<K> {
     pub fn new(kind: K, run: Run) -> Arc<Self> {
+        let run = Arc::new(run);
+        let _ = run.me.set(Arc::downgrade(&run));
         Arc::new(Job {
             kind: Arc::new(kind),
-            run: Arc::new(run),
+            run,
             life: Mutex::new(Lifecycle {
                 phase: Phase::Queued,
             }),

@@ -3,8 +3,8 @@
 //! Owns: the rules for what is an entry and what is reported and skipped (special files are
 //! never opened: everything is classified with `symlink_metadata` first; names with control
 //! characters, and names that are not valid UTF-8 unless the job keeps them as bytes; symlinks
-//! by the job's policy, loops among them; unreadable folders), de-duplicating inputs (the same
-//! path given twice, or a path inside another input, is one input), and leaving out the outputs and temporary files of every live job (through
+//! by the job's policy, loops among them; unreadable folders), de-duplicating inputs (the same path given twice, or a path inside another input,
+//! is one input), and leaving out the outputs and temporary files of every live job (through
 //! [`Claims`]), and leaving out what the job's exclude patterns and `.gitignore` files name
 //! (listed in [`Scanned::excluded`]: an excluded folder once, not walked into). Scanning runs as
 //! a task on the pool and counts into the job's totals as it goes.
@@ -69,12 +69,12 @@ pub(crate) struct ScanOptions {
     /// When not empty, only these files (normalised paths) are entries; the others are passed
     /// over silently.
     pub only: HashSet<PathBuf>,
+    /// The user's exclude patterns and `.gitignore` files (empty: nothing excluded).
+    pub excludes: ExcludeRules,
     /// Names that are not valid UTF-8 (Latin-1 from an old disk) are entries with their bytes
     /// as they are (zip: an archive keeps them, as Info-ZIP's does); otherwise such a file or
     /// folder is skipped and reported.
     pub keep_non_utf8_names: bool,
-    /// The user's exclude patterns and `.gitignore` files (empty: nothing excluded).
-    pub excludes: ExcludeRules,
 }
 
 /// A file or folder left out by an exclude pattern or a `.gitignore` file.
@@ -249,7 +249,7 @@ impl Scanner<'_> {
                 .excludes
                 .user_match(&root_name.to_string_lossy(), false)
             {
-                return self.exclude(input, &root_name, pattern);
+                return self.exclude(input, root_name.to_string_lossy().into_owned(), pattern);
             }
             self.push_file(&resolved, root_name, &meta);
         } else {
@@ -257,28 +257,23 @@ impl Scanner<'_> {
         }
     }
 
-    fn exclude(&mut self, source: &Path, name: &OsStr, pattern: String) {
+    fn exclude(&mut self, source: &Path, name: String, pattern: String) {
         self.excluded.push(Excluded {
             source: source.to_path_buf(),
-            name: name.to_string_lossy().into_owned(),
+            name,
             pattern,
         });
     }
 
-    /// The exclude pattern or `.gitignore` line that leaves out this entry of the walk, if any
-    /// (patterns are text: a name that is not UTF-8 is matched in its lossy form).
+    /// The exclude pattern or `.gitignore` line that leaves out this entry of the walk, if any.
     fn exclude_match(
         &self,
         gitignores: &GitignoreStack,
         path: &Path,
-        name: &OsStr,
+        name: &str,
         is_dir: bool,
     ) -> Option<String> {
-        if let Some(pattern) = self
-            .opts
-            .excludes
-            .user_match(&name.to_string_lossy(), is_dir)
-        {
+        if let Some(pattern) = self.opts.excludes.user_match(name, is_dir) {
             return Some(pattern);
         }
         if self.opts.excludes.honour_gitignore {
@@ -378,12 +373,13 @@ impl Scanner<'_> {
             if !self.opts.excludes.is_empty() {
                 gitignores.enter(entry.depth());
                 if entry.depth() > 0
-                    && let Some(pattern) = self.exclude_match(&gitignores, path, &name, ft.is_dir())
+                    && let Some(pattern) =
+                        self.exclude_match(&gitignores, path, &name.to_string_lossy(), ft.is_dir())
                 {
                     if ft.is_dir() {
                         walker.skip_current_dir();
                     }
-                    self.exclude(path, &name, pattern);
+                    self.exclude(path, name.to_string_lossy().into_owned(), pattern);
                     continue;
                 }
                 if ft.is_dir() && self.opts.excludes.honour_gitignore {

@@ -798,7 +798,8 @@ impl JobKindImpl for ExtractJob {
                 .map(|p| vec![p])
                 .unwrap_or_default(),
             only: Default::default(),
-            keep_non_utf8_names: false,
+            // An archive with a Latin-1 name is still a file to open.
+            keep_non_utf8_names: true,
             excludes: Default::default(),
         }
     }
@@ -820,7 +821,6 @@ impl JobKindImpl for ExtractJob {
                 break;
             }
             // A file given by name is tried whatever its name; in folders, `*.zip` only.
-            // Names are UTF-8 here: this kind's scan skips any other.
             let name = entry.name.to_string_lossy();
             if name.contains('/') && !is_zip_name(&name) {
                 continue;

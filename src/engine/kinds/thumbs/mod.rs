@@ -507,9 +507,9 @@ impl JobKindImpl for ThumbJob {
                 .map(|p| vec![p])
                 .unwrap_or_default(),
             only: self.spec.only.iter().map(|p| normalize_path(p)).collect(),
+            excludes: Default::default(),
             // Thumbnails are named from the template: their names stay UTF-8.
             keep_non_utf8_names: false,
-            excludes: Default::default(),
         }
     }
 

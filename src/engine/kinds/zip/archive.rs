@@ -650,7 +650,7 @@ fn version_needed(method: Method, unix_mode: u32, zip64: bool, aes: bool) -> u16
     }
 }
 
-/// General-purpose flags: bit 11 (UTF-8) for a name that is UTF-8 and not ASCII, bit 0 for an
+/// General-purpose flags: bit 11 (UTF-8) for a name that is UTF-8 and not ASCII; bit 0 for an
 /// encrypted (AES) entry.
 fn flags(name: &[u8], aes: bool) -> u16 {
     let utf8 = if !name.is_ascii() && std::str::from_utf8(name).is_ok() {

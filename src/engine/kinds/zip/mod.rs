@@ -405,9 +405,9 @@ impl JobKindImpl for ZipJob {
             exclude_files: self.replaced.get().copied().into_iter().collect(),
             exclude_dirs: Vec::new(),
             only: Default::default(),
+            excludes: ExcludeRules::new(&self.spec.excludes, self.spec.honour_gitignore),
             // Latin-1 names from old disks are archived with their bytes, as Info-ZIP does.
             keep_non_utf8_names: true,
-            excludes: ExcludeRules::new(&self.spec.excludes, self.spec.honour_gitignore),
         }
     }
 
