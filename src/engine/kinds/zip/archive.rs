@@ -22,7 +22,7 @@
 //! - External attributes: the Unix mode in the high 16 bits, plus the MS-DOS folder bit for
 //!   folders (4.4.15).
 //! - Extended timestamp (0x5455, Info-ZIP) with the modification time, in local and central
-//!   headers, when given.
+//!   headers, when given: 32 bits read as unsigned up to 2106, as Info-ZIP writes them.
 //! - Zip64 (4.5.3): a local header gets a Zip64 field (both sizes) when the entry is started
 //!   `large` (it may reach 4 GiB); a central record gets one with all three of uncompressed
 //!   size, compressed size and local header offset whenever any of them reaches 0xFFFFFFFF
