@@ -757,21 +757,32 @@ fn aes_archives_both_ways_with_7zip_and_the_zip_crate() {
     build_tree(&root);
     let engine = place.engine();
 
-    // Ours, read by 7-Zip and by the zip crate.
-    let ours = place.work().join("ours.zip");
-    let mut zs = ZipSpec::new(vec![root.clone()], ours.clone());
-    zs.password = Some(Password::new("PASSWORD"));
-    let (made, _) = run_job(&engine, JobSpec::Zip(zs));
-    assert_eq!(made.outcome, JobOutcome::Done, "{made:#?}");
-    let by_7z = place.tmp.path().join("by-7z");
-    let status = Command::new("7z")
-        .args(["x", "-pPASSWORD", "-bso0", "-bsp0"])
-        .arg(format!("-o{}", by_7z.display()))
-        .arg(&ours)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(tree(&root), tree(&by_7z.join("tree")));
+    // Ours (stored and deflated, whole and in blocks), read by 7-Zip, by the zip crate and by
+    // our own extract.
+    for level in [0u8, 6] {
+        let ours = place.work().join(format!("ours-{level}.zip"));
+        let mut zs = ZipSpec::new(vec![root.clone()], ours.clone());
+        zs.password = Some(Password::new("PASSWORD"));
+        zs.level = level;
+        let (made, _) = run_job(&engine, JobSpec::Zip(zs));
+        assert_eq!(made.outcome, JobOutcome::Done, "{made:#?}");
+        let by_7z = place.tmp.path().join(format!("by-7z-{level}"));
+        let status = Command::new("7z")
+            .args(["x", "-pPASSWORD", "-bso0", "-bsp0"])
+            .arg(format!("-o{}", by_7z.display()))
+            .arg(&ours)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(tree(&root), tree(&by_7z.join("tree")), "level {level}");
+        let by_us = place.tmp.path().join(format!("by-us-{level}"));
+        let mut spec = ExtractSpec::new(vec![ours.clone()], by_us.clone());
+        spec.password = Some(Password::new("PASSWORD"));
+        let report = extract(&engine, spec);
+        assert_eq!(report.outcome, JobOutcome::Done, "{report:#?}");
+        assert_same_tree(&root, &by_us.join("tree"));
+    }
+    let ours = place.work().join("ours-6.zip");
     let mut archive = zip::ZipArchive::new(fs::File::open(&ours).unwrap()).unwrap();
     let mut notes = Vec::new();
     archive
