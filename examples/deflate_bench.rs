@@ -1,13 +1,14 @@
-//! Benchmark harness for `deflate_blocks` + `archive_writer` (not part of CI timing): compresses one
-//! file into a one-entry zip with N threads, and runs `pigz -p N -c` on the same file in the same
-//! run, alternately, printing wall time, output size and peak RSS of each, and their ratios.
+//! Benchmark harness for `compress::BlockCompressor` + `archive::ArchiveWriter` (not part of CI
+//! timing): compresses one file into a one-entry zip with N threads, and runs `pigz -p N -c` on
+//! the same file in the same run, alternately, printing wall time, output size and peak RSS of
+//! each, and their ratios.
 //!
 //! ```sh
 //! cargo run --release --example deflate_bench -- FILE [--threads 2] [--level 6] \
 //!     [--block-kib 512] [--in-flight 8] [--rounds 3] [--no-pigz] [--out DIR]
 //! ```
 //!
-//! The archive is written by `archive_writer` (the last block ends the deflate stream).
+//! The archive is written by `archive::ArchiveWriter` (the last block ends the deflate stream).
 //! Threads are spawned here, not in the module: each has its own `BlockCompressor` and buffers,
 //! takes the next block index, reads it with `read_block`, compresses it and sends it to the
 //! writer (this thread), which appends blocks in order. A block is taken only while fewer than
@@ -129,10 +130,12 @@ fn ours(a: &Args, archive: &Path) -> Result<u64, String> {
         written: Mutex::new(0),
         moved: Condvar::new(),
     });
-    let (done_tx, done_rx) = flume::unbounded::<Done>();
+    // At most `in_flight` blocks are out at once, so these channels never hold more.
+    let capacity = usize::try_from(a.in_flight).unwrap_or(usize::MAX).max(1) + a.threads;
+    let (done_tx, done_rx) = flume::bounded::<Done>(capacity);
     // (blocks, nanoseconds compressing them): [deflated, stored].
     let stats: Arc<[(AtomicU64, AtomicU64); 2]> = Arc::new(Default::default());
-    let (free_tx, free_rx) = flume::unbounded::<Vec<u8>>();
+    let (free_tx, free_rx) = flume::bounded::<Vec<u8>>(capacity);
     let mut workers = Vec::new();
     for _ in 0..a.threads {
         let (file, next, cancel, window) = (
@@ -143,41 +146,46 @@ fn ours(a: &Args, archive: &Path) -> Result<u64, String> {
         );
         let (done_tx, free_rx, stats) = (done_tx.clone(), free_rx.clone(), Arc::clone(&stats));
         let (level, in_flight) = (a.level, a.in_flight);
-        workers.push(std::thread::spawn(move || -> Result<(), String> {
-            let mut compressor = BlockCompressor::new(level).map_err(|e| e.to_string())?;
-            let mut input = Vec::new();
-            loop {
-                // Cancel is checked before every block: at most 1 MiB of input apart.
-                if cancel.load(Ordering::Relaxed) {
-                    return Ok(());
-                }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= count {
-                    return Ok(());
-                }
-                {
-                    let mut written = window.written.lock().map_err(|e| e.to_string())?;
-                    while i >= *written + in_flight {
-                        written = window.moved.wait(written).map_err(|e| e.to_string())?;
+        let builder = std::thread::Builder::new().name("deflate-bench-worker".to_owned());
+        workers.push(
+            builder
+                .spawn(move || -> Result<(), String> {
+                    let mut compressor = BlockCompressor::new(level).map_err(|e| e.to_string())?;
+                    let mut input = Vec::new();
+                    loop {
+                        // Cancel is checked before every block: at most 1 MiB of input apart.
+                        if cancel.load(Ordering::Relaxed) {
+                            return Ok(());
+                        }
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= count {
+                            return Ok(());
+                        }
+                        {
+                            let mut written = window.written.lock().map_err(|e| e.to_string())?;
+                            while i >= *written + in_flight {
+                                written = window.moved.wait(written).map_err(|e| e.to_string())?;
+                            }
+                        }
+                        let dict_len =
+                            read_block(&file, &plan, i, &mut input).map_err(|e| e.to_string())?;
+                        let (dict, data) = input.split_at(dict_len);
+                        let mut out = free_rx.try_recv().unwrap_or_default();
+                        let t = Instant::now();
+                        let summary = compressor
+                            .compress_block(level, dict, data, plan.end(i), &mut out)
+                            .map_err(|e| e.to_string())?;
+                        let ns = t.elapsed().as_nanos() as u64;
+                        let which = usize::from(summary.stored);
+                        stats[which].0.fetch_add(1, Ordering::Relaxed);
+                        stats[which].1.fetch_add(ns, Ordering::Relaxed);
+                        if done_tx.send((i, summary, out)).is_err() {
+                            return Ok(());
+                        }
                     }
-                }
-                let dict_len =
-                    read_block(&file, &plan, i, &mut input).map_err(|e| e.to_string())?;
-                let (dict, data) = input.split_at(dict_len);
-                let mut out = free_rx.try_recv().unwrap_or_default();
-                let t = Instant::now();
-                let summary = compressor
-                    .compress_block(level, dict, data, plan.end(i), &mut out)
-                    .map_err(|e| e.to_string())?;
-                let ns = t.elapsed().as_nanos() as u64;
-                let which = usize::from(summary.stored);
-                stats[which].0.fetch_add(1, Ordering::Relaxed);
-                stats[which].1.fetch_add(ns, Ordering::Relaxed);
-                if done_tx.send((i, summary, out)).is_err() {
-                    return Ok(());
-                }
-            }
-        }));
+                })
+                .map_err(|e| e.to_string())?,
+        );
     }
     drop(done_tx);
     let name = a
@@ -206,7 +214,7 @@ fn ours(a: &Args, archive: &Path) -> Result<u64, String> {
     let result = (|| -> Result<(), String> {
         let mut w = ArchiveWriter::new(file_out).map_err(|e| e.to_string())?;
         let meta = EntryMeta {
-            name: &name,
+            name: name.as_bytes(),
             dos_date: 0x21,
             dos_time: 0,
             unix_mtime: None,

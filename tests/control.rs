@@ -309,7 +309,7 @@ fn a_full_disk_pauses_a_thumbnail_job_once_and_resume_finishes_it() {
         "all thumbnails must fit once the filler is gone: {largest} bytes each"
     );
     match &paused.paused {
-        Some(PauseReason::DiskFull { folder }) => {
+        Some(PauseReason::DiskFull { folder, .. }) => {
             assert!(folder.starts_with(disk.path()), "{folder:?}");
             assert!(!folder.to_string_lossy().contains(".part"));
         }
@@ -328,8 +328,10 @@ fn a_full_disk_pauses_a_thumbnail_job_once_and_resume_finishes_it() {
     assert_no_partial_files(disk.path());
 }
 
+/// The engine watches the free space: the job goes on by itself (for the window too) and
+/// rebuilds its archive.
 #[test]
-fn a_full_disk_pauses_a_zip_job_and_resume_rebuilds_the_archive() {
+fn a_full_disk_pauses_a_zip_job_and_it_goes_on_by_itself_when_there_is_room() {
     let Some(disk) = SmallDisk::mount("6m") else {
         return;
     };
@@ -353,7 +355,8 @@ fn a_full_disk_pauses_a_zip_job_and_resume_rebuilds_the_archive() {
     assert_eq!(parked.errors, 0);
     assert_no_partial_files(disk.path());
     fs::remove_file(&filler).unwrap();
-    engine.resume(id);
+    // No Resume: the free space is watched.
+
     let (report, _): (JobReport, _) = wait_job(&engine, id);
     assert_eq!(report.outcome, JobOutcome::Done, "{report:?}");
     assert_archive_matches(&dest, &expected_tree(&input));
@@ -396,5 +399,61 @@ fn retry_failed_redoes_only_the_failed_items_at_the_same_paths() {
             ino,
             "{f:?} touched"
         );
+    }
+}
+
+#[test]
+fn a_cancelled_job_leaves_no_folder_it_created_and_keeps_the_users() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    write(&input.join("big.log"), &text(96 << 20));
+    let photos_in = tmp.path().join("photos");
+    photos(&photos_in, 12, 1200);
+    // The user's own (empty) folder on the way: it must stay.
+    let users = tmp.path().join("users-folder");
+    std::fs::create_dir(&users).unwrap();
+    let engine = Engine::new(2);
+    let zip = engine
+        .submit(JobSpec::Zip(ZipSpec::new(
+            vec![input.clone()],
+            users.join("new/deeper/in.zip"),
+        )))
+        .unwrap();
+    let thumbs = engine
+        .submit(JobSpec::Thumbs(ThumbSpec::new(
+            vec![photos_in.clone()],
+            tmp.path().join("thumbs-out/nested"),
+        )))
+        .unwrap();
+    wait_progress(&engine, zip, |p| p.bytes_done > 0);
+    wait_progress(&engine, thumbs, |p| p.state == JobState::Running);
+    engine.cancel(zip);
+    engine.cancel(thumbs);
+    let zip_report = wait_job(&engine, zip).0;
+    let thumbs_report = wait_job(&engine, thumbs).0;
+    assert_eq!(zip_report.outcome, JobOutcome::Cancelled);
+    assert_eq!(thumbs_report.outcome, JobOutcome::Cancelled);
+    assert!(users.is_dir(), "the user's folder stays");
+    assert!(
+        !users.join("new").exists(),
+        "the folders the zip job made are gone"
+    );
+    // Thumbnails finished before the cancel are complete files and stay; no folder the job
+    // made is left empty.
+    let thumbs_out = tmp.path().join("thumbs-out");
+    let kept = files_below(&thumbs_out);
+    assert_eq!(
+        thumbs_out.exists(),
+        !kept.is_empty(),
+        "the folders the thumbnail job made are gone unless they hold finished thumbnails"
+    );
+    for dir in walkdir::WalkDir::new(&thumbs_out).into_iter().flatten() {
+        if dir.file_type().is_dir() {
+            assert!(
+                fs::read_dir(dir.path()).unwrap().next().is_some(),
+                "{} was left empty",
+                dir.path().display()
+            );
+        }
     }
 }

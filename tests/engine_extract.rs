@@ -1132,17 +1132,20 @@ fn a_killed_extract_resumes_without_redoing_finished_files() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if line.contains("PAUSED") {
-                let _ = tx.send(());
-                break;
+    let (tx, rx) = flume::bounded(1);
+    let reader = std::thread::Builder::new().name("child-stdout".to_owned());
+    reader
+        .spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if line.contains("PAUSED") {
+                    let _ = tx.send(());
+                    break;
+                }
             }
-        }
-    });
+        })
+        .unwrap();
     rx.recv_timeout(JOB_DEADLINE)
         .expect("the child paused its job");
     child.kill().unwrap();

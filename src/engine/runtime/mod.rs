@@ -8,6 +8,7 @@
 //! - [`claims`]: the engine-wide claims on inputs and outputs;
 //! - [`journal`]: what a job is doing, on disk, so a crash can be resumed;
 //! - [`temp`]: temporary outputs, renamed into place when complete;
+//! - [`disk`]: free space, for the full-disk pause that goes on by itself;
 //! - [`scan`] and [`input`]: walking the inputs, reading them with cancel in mind; [`exclude`]:
 //!   the exclude patterns and `.gitignore` files the scan applies.
 //!
@@ -15,6 +16,7 @@
 //! [`job::KindSpec`]; nothing here names one), any front end.
 
 pub mod claims;
+pub mod disk;
 pub mod exclude;
 pub mod input;
 pub mod job;

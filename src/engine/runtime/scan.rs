@@ -2,8 +2,8 @@
 //!
 //! Owns: the rules for what is an entry and what is reported and skipped (special files are
 //! never opened: everything is classified with `symlink_metadata` first; names with control
-//! characters or invalid UTF-8; symlinks by the job's policy, loops among them; unreadable
-//! folders), de-duplicating inputs (the same path given twice, or a path inside another input,
+//! characters, and names that are not valid UTF-8 unless the job keeps them as bytes; symlinks
+//! by the job's policy, loops among them; unreadable folders), de-duplicating inputs (the same path given twice, or a path inside another input,
 //! is one input), and leaving out the outputs and temporary files of every live job (through
 //! [`Claims`]), and leaving out what the job's exclude patterns and `.gitignore` files name
 //! (listed in [`Scanned::excluded`]: an excluded folder once, not walked into). Scanning runs as
@@ -11,7 +11,9 @@
 //! Must not touch: file contents, outputs, any front end.
 
 use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, Metadata};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
@@ -37,8 +39,10 @@ pub(crate) enum EntryKind {
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub source: PathBuf,
-    /// Relative name with `/` separators: folder inputs keep their top-level name.
-    pub name: String,
+    /// Relative name with `/` separators: folder inputs keep their top-level name. UTF-8, or
+    /// the file system's bytes as they are when the job keeps names that are not
+    /// ([`ScanOptions::keep_non_utf8_names`]).
+    pub name: OsString,
     pub kind: EntryKind,
     pub size: u64,
     pub mtime: Option<SystemTime>,
@@ -67,6 +71,10 @@ pub(crate) struct ScanOptions {
     pub only: HashSet<PathBuf>,
     /// The user's exclude patterns and `.gitignore` files (empty: nothing excluded).
     pub excludes: ExcludeRules,
+    /// Names that are not valid UTF-8 (Latin-1 from an old disk) are entries with their bytes
+    /// as they are (zip: an archive keeps them, as Info-ZIP's does); otherwise such a file or
+    /// folder is skipped and reported.
+    pub keep_non_utf8_names: bool,
 }
 
 /// A file or folder left out by an exclude pattern or a `.gitignore` file.
@@ -105,6 +113,20 @@ fn kind_name(ft: &fs::FileType) -> &'static str {
 
 fn has_control_char(s: &str) -> bool {
     s.chars().any(|c| c.is_control())
+}
+
+/// One component of a name, checked: `Ok` with it when it may be part of an entry's name.
+fn checked_component(name: &OsStr, keep_non_utf8: bool) -> Result<&OsStr, ItemError> {
+    match name.to_str() {
+        Some(s) if has_control_char(s) => Err(ItemError::ControlCharacter),
+        Some(_) => Ok(name),
+        // Bytes of another encoding: only the ASCII control characters are known for sure.
+        None if keep_non_utf8 => match name.as_bytes().iter().any(|b| b.is_ascii_control()) {
+            true => Err(ItemError::ControlCharacter),
+            false => Ok(name),
+        },
+        None => Err(ItemError::NotUtf8),
+    }
 }
 
 struct Scanner<'a> {
@@ -205,28 +227,29 @@ impl Scanner<'_> {
             (lmeta, input.to_path_buf())
         };
         let root_name = match input.file_name() {
-            Some(n) => match n.to_str() {
-                Some(s) if has_control_char(s) => {
-                    return self.skip(input, ItemError::ControlCharacter);
-                }
-                Some(s) => s.to_owned(),
-                None => return self.skip(input, ItemError::NotUtf8),
+            Some(n) => match checked_component(n, self.opts.keep_non_utf8_names) {
+                Ok(n) => n.to_os_string(),
+                Err(e) => return self.skip(input, e),
             },
             // "/", "." or "..": name it after what it resolves to.
             None => match fs::canonicalize(input)
                 .ok()
-                .and_then(|p| p.file_name().and_then(|n| n.to_str().map(str::to_owned)))
+                .and_then(|p| p.file_name().and_then(|n| n.to_str().map(OsString::from)))
             {
                 Some(s) => s,
-                None => "root".to_owned(),
+                None => OsString::from("root"),
             },
         };
         let ft = meta.file_type();
         if ft.is_dir() {
             self.walk_dir(&resolved, &root_name);
         } else if ft.is_file() {
-            if let Some(pattern) = self.opts.excludes.user_match(&root_name, false) {
-                return self.exclude(input, root_name, pattern);
+            if let Some(pattern) = self
+                .opts
+                .excludes
+                .user_match(&root_name.to_string_lossy(), false)
+            {
+                return self.exclude(input, root_name.to_string_lossy().into_owned(), pattern);
             }
             self.push_file(&resolved, root_name, &meta);
         } else {
@@ -263,7 +286,7 @@ impl Scanner<'_> {
         self.opts.exclude_files.contains(&(meta.dev(), meta.ino())) || self.claims.excludes(path)
     }
 
-    fn push_file(&mut self, source: &Path, name: String, meta: &Metadata) {
+    fn push_file(&mut self, source: &Path, name: OsString, meta: &Metadata) {
         if self.excluded(source, meta) {
             return;
         }
@@ -283,7 +306,7 @@ impl Scanner<'_> {
         });
     }
 
-    fn walk_dir(&mut self, root: &Path, root_name: &str) {
+    fn walk_dir(&mut self, root: &Path, root_name: &OsStr) {
         let mut walker = walkdir::WalkDir::new(root)
             .follow_links(false)
             .sort_by_file_name()
@@ -317,16 +340,15 @@ impl Scanner<'_> {
                 Err(_) => continue,
             };
             let is_dir = entry.file_type().is_dir();
-            let mut name = root_name.to_owned();
+            let mut name = root_name.to_os_string();
             let mut bad = None;
             for comp in rel.components() {
-                match comp.as_os_str().to_str() {
-                    Some(s) if has_control_char(s) => bad = Some(ItemError::ControlCharacter),
-                    Some(s) => {
-                        name.push('/');
-                        name.push_str(s);
+                match checked_component(comp.as_os_str(), self.opts.keep_non_utf8_names) {
+                    Ok(s) => {
+                        name.push("/");
+                        name.push(s);
                     }
-                    None => bad = Some(ItemError::NotUtf8),
+                    Err(e) => bad = Some(e),
                 }
             }
             if let Some(err) = bad {
@@ -351,12 +373,13 @@ impl Scanner<'_> {
             if !self.opts.excludes.is_empty() {
                 gitignores.enter(entry.depth());
                 if entry.depth() > 0
-                    && let Some(pattern) = self.exclude_match(&gitignores, path, &name, ft.is_dir())
+                    && let Some(pattern) =
+                        self.exclude_match(&gitignores, path, &name.to_string_lossy(), ft.is_dir())
                 {
                     if ft.is_dir() {
                         walker.skip_current_dir();
                     }
-                    self.exclude(path, name, pattern);
+                    self.exclude(path, name.to_string_lossy().into_owned(), pattern);
                     continue;
                 }
                 if ft.is_dir() && self.opts.excludes.honour_gitignore {
@@ -401,7 +424,7 @@ impl Scanner<'_> {
         }
     }
 
-    fn symlink(&mut self, path: &Path, name: String, lmeta: &Metadata) {
+    fn symlink(&mut self, path: &Path, name: OsString, lmeta: &Metadata) {
         match self.opts.symlinks {
             SymlinkPolicy::FollowFiles => match fs::metadata(path) {
                 Ok(m) if m.is_file() => match fs::canonicalize(path) {
@@ -435,7 +458,7 @@ impl Scanner<'_> {
     /// The link's text when it is relative and resolves to something inside the selection, both
     /// on disk and within the archive's names, and is not a loop (a link to a folder that
     /// contains it: archivers that follow it recurse, 7-Zip refuses such an archive).
-    fn inside_target(&self, path: &Path, name: &str) -> Result<String, LinkProblem> {
+    fn inside_target(&self, path: &Path, name: &OsStr) -> Result<String, LinkProblem> {
         use LinkProblem::{Loop, Outside};
         let target = fs::read_link(path).map_err(|_| Outside("cannot be read"))?;
         let resolved = fs::canonicalize(path).ok();
@@ -458,22 +481,23 @@ impl Scanner<'_> {
         if !self.roots.iter().any(|r| resolved.starts_with(r)) {
             return Err(Outside("points outside the selection"));
         }
-        // Within the archive, the link must not climb above the top level either.
-        let mut depth: Vec<&str> = name.split('/').collect();
-        depth.pop();
+        // Within the archive, the link must not climb above the top level either: `depth` is
+        // the number of folders above the link's name, then above where the target leads.
+        let mut depth = name.as_bytes().iter().filter(|b| **b == b'/').count();
         for comp in target.components() {
             match comp {
                 Component::ParentDir => {
-                    if depth.pop().is_none() {
+                    if depth == 0 {
                         return Err(Outside("points outside the selection"));
                     }
+                    depth -= 1;
                 }
-                Component::Normal(_) => depth.push(""),
+                Component::Normal(_) => depth += 1,
                 Component::CurDir => {}
                 _ => return Err(Outside("points outside the selection")),
             }
         }
-        if depth.is_empty() {
+        if depth == 0 {
             return Err(Outside("points outside the selection"));
         }
         Ok(text.to_owned())

@@ -45,15 +45,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::engine::kinds::zip::aes::Password;
-use crate::engine::model::error::{IoCause, ItemError, JobError, KindCause};
+use crate::engine::model::error::{IoCause, ItemError, JobError, KindCause, SpecError};
 use crate::engine::model::events::ProblemKind;
 use crate::engine::model::kind::{Counts, JobKind, KindInfo, OutputShape};
 use crate::engine::model::paths::{folder_display_name, normalize_path};
 use crate::engine::model::plan::{Action, Plan, PlanItem, SkipReason};
 use crate::engine::runtime::claims::comparable_path;
 use crate::engine::runtime::input::CHUNK_BYTES;
-use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, Planned, Run};
-use crate::engine::runtime::journal::{RecordedAction, RecordedItem, ResumeState, mtime_ns};
+use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, KindSpec, Planned, Run};
+use crate::engine::runtime::journal::{RecordedAction, RecordedItem, ResumeState};
 use crate::engine::runtime::resolver::Resolver;
 use crate::engine::runtime::scan::{ScanOptions, Scanned, SymlinkPolicy};
 
@@ -81,7 +81,8 @@ pub const KIND: JobKind = JobKind::new(&KindInfo {
 });
 
 /// The job for `spec`.
-pub(crate) fn new_job(spec: ExtractSpec) -> Result<ExtractJob, JobError> {
+pub(crate) fn new_job(spec: ExtractSpec) -> Result<ExtractJob, SpecError> {
+    KindSpec::validate(&spec)?;
     Ok(ExtractJob::new(spec))
 }
 
@@ -162,13 +163,10 @@ impl<'r> Recorded<'r> {
         })
     }
 
-    /// What becomes of an entry to make (`stated_bytes` long) whose label is `label`: the output
-    /// and action the interrupted run planned, or skipped when that run completed it. An output
-    /// it put in place after its last journal sync is complete (outputs are only ever renamed
-    /// into place whole): a file there created since the job started (its status-change time:
-    /// the entry's own modification time is restored, so that one says nothing) of the entry's
-    /// size is kept.
-    fn resume(&self, label: &Path, stated_bytes: u64, is_file: bool) -> (Option<PathBuf>, Action) {
+    /// What becomes of an entry to make whose label is `label`: the output and action the
+    /// interrupted run planned, or skipped when that run completed it (the file there is the
+    /// very one it put there, by the identity the journal recorded).
+    fn resume(&self, label: &Path, is_file: bool) -> (Option<PathBuf>, Action) {
         let Some(&index) = self.by_label.get(&normalize_path(label)) else {
             return (
                 None,
@@ -190,25 +188,14 @@ impl<'r> Recorded<'r> {
                 )),
             );
         };
-        use std::os::unix::fs::MetadataExt;
-        let started_ns = i64::try_from(self.state.started_ns).unwrap_or(i64::MAX);
+        // Only the very file the job put there (its recorded identity) counts as done; anything
+        // else there now is not the job's, and placing will not replace it unless the plan said
+        // overwrite.
         let action = match fs::symlink_metadata(&output) {
-            Ok(m) if self.state.done.get(&index) == Some(&(m.len(), mtime_ns(&m))) => {
-                Action::Skip(SkipReason::AlreadyDone)
-            }
-            Ok(m) => {
-                let changed_ns = m.ctime().saturating_mul(1_000_000_000) + m.ctime_nsec();
-                let ours = changed_ns >= started_ns;
-                if ours && (!is_file || (m.is_file() && m.len() == stated_bytes)) {
-                    Action::Skip(SkipReason::AlreadyDone)
-                } else if ours || rec.action == RecordedAction::Overwrite {
-                    Action::Overwrite
-                } else {
-                    Action::Write
-                }
-            }
-            Err(_) if rec.action == RecordedAction::Overwrite => Action::Overwrite,
-            Err(_) => Action::Write,
+            Ok(m) if self.state.own(&output, &m).is_some() => Action::Skip(SkipReason::AlreadyDone),
+            Ok(m) if !is_file && m.is_dir() => Action::Skip(SkipReason::AlreadyDone),
+            _ if rec.action == RecordedAction::Overwrite => Action::Overwrite,
+            _ => Action::Write,
         };
         (Some(output), action)
     }
@@ -504,7 +491,7 @@ impl ExtractJob {
                     (wanted, Action::Write)
                 }
                 (_, Some(recorded)) => {
-                    let (output, action) = recorded.resume(&input, entry.size, make == Make::File);
+                    let (output, action) = recorded.resume(&input, make == Make::File);
                     let Some(output) = output else {
                         items.push(PlanItem {
                             input,
@@ -639,9 +626,7 @@ impl ExtractJob {
             };
             match outcome {
                 Ok(output) => {
-                    if work.make != Make::Check {
-                        run.journal_done(work.item, &output);
-                    }
+                    // Placing the output recorded it in the journal.
                     made.push((work.item, output));
                     run.core.item_done(work.entry.size.saturating_sub(counted));
                 }
@@ -813,6 +798,8 @@ impl JobKindImpl for ExtractJob {
                 .map(|p| vec![p])
                 .unwrap_or_default(),
             only: Default::default(),
+            // An archive with a Latin-1 name is still a file to open.
+            keep_non_utf8_names: true,
             excludes: Default::default(),
         }
     }
@@ -828,13 +815,14 @@ impl JobKindImpl for ExtractJob {
         let mut works = Vec::new();
         let mut archives = Vec::new();
         let mut on_disk = HashMap::new();
-        let recorded = run.resume.as_ref().and_then(Recorded::new);
+        let recorded = run.resumed().and_then(Recorded::new);
         for entry in &scanned.entries {
             if run.stopping() {
                 break;
             }
             // A file given by name is tried whatever its name; in folders, `*.zip` only.
-            if entry.name.contains('/') && !is_zip_name(&entry.name) {
+            let name = entry.name.to_string_lossy();
+            if name.contains('/') && !is_zip_name(&name) {
                 continue;
             }
             let planned = ArchiveFile::open(&entry.source).and_then(|file| {

@@ -30,7 +30,7 @@ use crate::engine::kinds::thumbs::thumbnail::{
     DecodeWarning, MAX_FILE_BYTES, detect_format, has_image_extension,
     make_thumbnails_on_this_thread,
 };
-use crate::engine::model::error::{ItemError, JobError};
+use crate::engine::model::error::{ItemError, JobError, SpecError};
 use crate::engine::model::events::ProblemKind;
 use crate::engine::model::kind::{Counts, JobKind, KindInfo, OutputShape};
 use crate::engine::model::paths::{normalize_path, parent_dir};
@@ -38,7 +38,7 @@ use crate::engine::model::plan::{Action, Plan, PlanItem, PlanWarning, SkipReason
 use crate::engine::runtime::claims::comparable_path;
 use crate::engine::runtime::input::{read_head, read_whole};
 use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, Planned, Run, panic_message};
-use crate::engine::runtime::journal::{RecordedAction, ResumeState, mtime_ns};
+use crate::engine::runtime::journal::{RecordedAction, ResumeState, SourceId};
 use crate::engine::runtime::resolver::Resolver;
 use crate::engine::runtime::scan::{Entry, ScanOptions, Scanned, SymlinkPolicy};
 use spec::{NameTemplate, ThumbSpec};
@@ -57,8 +57,8 @@ pub const KIND: JobKind = JobKind::new(&KindInfo {
     output: OutputShape::FolderOfFiles,
 });
 
-/// The job for `spec` (its name template parsed once, here).
-pub(crate) fn new_job(spec: ThumbSpec) -> Result<ThumbJob, JobError> {
+/// The job for `spec`, once its options are checked (its name template parsed once, here).
+pub(crate) fn new_job(spec: ThumbSpec) -> Result<ThumbJob, SpecError> {
     ThumbJob::new(spec)
 }
 
@@ -92,8 +92,8 @@ pub(crate) struct ThumbJob {
 }
 
 impl ThumbJob {
-    pub fn new(spec: ThumbSpec) -> Result<ThumbJob, JobError> {
-        let template = spec.template()?;
+    pub fn new(spec: ThumbSpec) -> Result<ThumbJob, SpecError> {
+        let template = spec.checked_template()?;
         Ok(ThumbJob {
             spec,
             template,
@@ -107,7 +107,7 @@ impl ThumbJob {
 
     /// Whether an entry is an image: by name when it says so, else by its first bytes.
     fn is_image(entry: &Entry) -> bool {
-        if has_image_extension(&entry.name) {
+        if entry.name.to_str().is_some_and(has_image_extension) {
             return true;
         }
         let mut head = [0u8; 32];
@@ -151,7 +151,7 @@ impl ThumbJob {
     fn process(&self, run: &Run, plan: &Plan, unit_index: usize, unit: &Unit) {
         let core = &run.core;
         let entry = &unit.entry;
-        core.set_current(entry.name.clone());
+        core.set_current(entry.name.to_string_lossy());
         let mut data = Vec::new();
         let read = read_whole(
             &entry.source,
@@ -200,7 +200,7 @@ impl ThumbJob {
             Err(e @ (ItemError::NotAnImage | ItemError::Empty)) => {
                 // A file that only claims to be an image by its name is an error; anything else
                 // that is not an image is passed over.
-                let kind = if has_image_extension(&entry.name) {
+                let kind = if entry.name.to_str().is_some_and(has_image_extension) {
                     ProblemKind::Error
                 } else {
                     ProblemKind::Skipped
@@ -237,10 +237,10 @@ impl ThumbJob {
             let Some(dest) = item.output.as_deref() else {
                 continue;
             };
-            match Self::put_in_place(run, &thumb.encoded, dest, &item.action) {
+            let source = SourceId::new(entry.size, entry.mtime);
+            match Self::put_in_place(run, &thumb.encoded, dest, &item.action, source) {
                 Ok(()) => {
                     core.add_output(dest.to_path_buf(), thumb.encoded.len() as u64);
-                    run.journal_done(index, dest);
                     made.push((index, dest.to_path_buf()));
                 }
                 Err(None) => {
@@ -342,9 +342,12 @@ impl ThumbJob {
         (items, units, warnings)
     }
 
-    /// A resumed job's plan: the interrupted run's own plan, with what it completed (and is
-    /// still there, unchanged) skipped and the rest to do again. Outputs it put in place but had
-    /// not recorded yet (newer than the job's start, not empty) are complete: kept too.
+    /// A resumed job's plan: the interrupted run's own plan, item for item. An output the job
+    /// put in place itself (the same file, by its recorded identity) is kept when its source is
+    /// unchanged, and made again (replacing only that file) when its source changed since, as
+    /// `update` and a plain re-run would. Anything else at an output's place (a file someone
+    /// saved there meanwhile) is treated by the job's conflict policy, exactly as the original
+    /// run treats an existing file.
     fn plan_from_journal(
         &self,
         run: &Run,
@@ -357,7 +360,19 @@ impl ThumbJob {
             .iter()
             .map(|e| (e.source.as_path(), e))
             .collect();
-        let started_ns = i64::try_from(resume.started_ns).unwrap_or(i64::MAX);
+        let mut resolver = Resolver::new(
+            &run.claims,
+            run.core.id,
+            self.spec.on_conflict,
+            &scanned.input_files,
+        );
+        for rec in recorded {
+            if rec.action != RecordedAction::Skip
+                && let Some(out) = &rec.output
+            {
+                resolver.reserve(out);
+            }
+        }
         let mut items = Vec::with_capacity(recorded.len());
         let mut units: Vec<Unit> = Vec::new();
         let mut unit_of: HashMap<&Path, usize> = HashMap::new();
@@ -373,26 +388,31 @@ impl ThumbJob {
                     .copied()
                     .unwrap_or_else(|| self.spec.max_side_px())
             });
-            let action = match (&rec.action, &rec.output, entry) {
-                (RecordedAction::Skip, _, _) | (_, None, _) => Action::Skip(SkipReason::AsPlanned(
-                    rec.reason.clone().unwrap_or_else(|| "skipped".to_owned()),
-                )),
-                (_, Some(_), None) => Action::Skip(SkipReason::InputGone),
-                (recorded_action, Some(out), Some(_)) => match fs::symlink_metadata(out) {
-                    Ok(m) if resume.done.get(&index) == Some(&(m.len(), mtime_ns(&m))) => {
-                        Action::Skip(SkipReason::AlreadyDone)
+            let (output, action) = match (&rec.action, &rec.output, entry) {
+                (RecordedAction::Skip, _, _) | (_, None, _) => (
+                    rec.output.clone(),
+                    Action::Skip(SkipReason::AsPlanned(
+                        rec.reason.clone().unwrap_or_else(|| "skipped".to_owned()),
+                    )),
+                ),
+                (_, Some(out), None) => (Some(out.clone()), Action::Skip(SkipReason::InputGone)),
+                (_, Some(out), Some(entry)) => {
+                    let source = SourceId::new(entry.size, entry.mtime);
+                    match fs::symlink_metadata(out) {
+                        Err(_) => (Some(out.clone()), Action::Write),
+                        Ok(m) => match resume.own(out, &m) {
+                            Some(placed) if placed.source.is_none_or(|s| s == source) => {
+                                (Some(out.clone()), Action::Skip(SkipReason::AlreadyDone))
+                            }
+                            // Its own thumbnail, of a source that changed since.
+                            Some(_) => (Some(out.clone()), Action::Overwrite),
+                            None => {
+                                let (path, action) = resolver.resolve_again(out, entry.mtime);
+                                (Some(path), action)
+                            }
+                        },
                     }
-                    // Put in place by the interrupted run in its last moments (after the
-                    // journal's last sync): outputs are only ever renamed into place complete,
-                    // so it is done. An empty one is what a power cut can leave of a file whose
-                    // data never reached the disk: made again.
-                    Ok(m) if mtime_ns(&m) >= started_ns && m.is_file() && m.len() > 0 => {
-                        Action::Skip(SkipReason::AlreadyDone)
-                    }
-                    Ok(m) if mtime_ns(&m) >= started_ns => Action::Overwrite,
-                    Ok(_) if *recorded_action == RecordedAction::Overwrite => Action::Overwrite,
-                    _ => Action::Write,
-                },
+                }
             };
             if !action.is_skip()
                 && let (Some(entry), Some(size_px)) = (entry, size_px)
@@ -408,7 +428,7 @@ impl ThumbJob {
             }
             items.push(PlanItem {
                 input: rec.input.clone(),
-                output: rec.output.clone(),
+                output,
                 action,
                 input_bytes: entry.map_or(0, |e| e.size),
             });
@@ -424,13 +444,14 @@ impl ThumbJob {
         (items, units)
     }
 
-    /// Writes one encoded thumbnail under a temporary name and puts it in place as planned.
-    /// `Err(None)`: cancelled.
+    /// Writes one encoded thumbnail under a temporary name and puts it in place as planned
+    /// (recorded with its `source` as read). `Err(None)`: cancelled.
     fn put_in_place(
         run: &Run,
         encoded: &[u8],
         dest: &Path,
         action: &Action,
+        source: SourceId,
     ) -> Result<(), Option<ItemError>> {
         if let Some(dir) = dest.parent() {
             run.create_dirs(dir).map_err(|cause| {
@@ -450,7 +471,8 @@ impl ThumbJob {
         if run.stopping() {
             return Err(None);
         }
-        run.place(temp, dest, action).map_err(Some)
+        run.place_from(temp, dest, action, Some(source))
+            .map_err(Some)
     }
 }
 
@@ -459,6 +481,9 @@ fn decode_warning_text(warning: &DecodeWarning) -> &'static str {
     match warning {
         DecodeWarning::MissingEndMarker => {
             "the JPEG has no end marker; every scan was complete, so it was decoded"
+        }
+        DecodeWarning::DataAfterImage => {
+            "the image was complete; data after it (no end marker) could not be read and was ignored"
         }
     }
 }
@@ -483,11 +508,13 @@ impl JobKindImpl for ThumbJob {
                 .unwrap_or_default(),
             only: self.spec.only.iter().map(|p| normalize_path(p)).collect(),
             excludes: Default::default(),
+            // Thumbnails are named from the template: their names stay UTF-8.
+            keep_non_utf8_names: false,
         }
     }
 
     fn plan(&self, run: &Run, scanned: Scanned) -> Result<Planned, JobError> {
-        let (items, units, warnings) = match run.resume.as_ref() {
+        let (items, units, warnings) = match run.resumed() {
             Some(resume) if resume.items.is_some() => {
                 let (items, units) = self.plan_from_journal(run, &scanned, resume);
                 (items, units, Vec::new())

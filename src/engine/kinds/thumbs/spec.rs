@@ -17,6 +17,10 @@ use crate::engine::runtime::job::KindSpec;
 pub const DEFAULT_THUMB_SIDE_PX: u32 = 256;
 /// JPEG quality when none is given.
 pub const DEFAULT_JPEG_QUALITY: u8 = 85;
+/// The lowest JPEG and WebP quality accepted.
+pub const MIN_QUALITY: u8 = 1;
+/// The highest JPEG and WebP quality accepted.
+pub const MAX_QUALITY: u8 = 100;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
@@ -53,7 +57,9 @@ pub const MAX_THUMB_SIDE_PX: u32 = 16_384;
 /// "Make thumbnails of these inputs into this folder."
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ThumbSpec {
+    #[serde(with = "crate::engine::model::paths::path_json::vec")]
     pub inputs: Vec<PathBuf>,
+    #[serde(with = "crate::engine::model::paths::path_json")]
     pub output_dir: PathBuf,
     /// Each thumbnail fits in a square of this many pixels; never upscaled. One output per size
     /// and image, all from one decode.
@@ -76,7 +82,7 @@ pub struct ThumbSpec {
     pub on_conflict: ConflictPolicy,
     /// When not empty, only these files among the inputs are processed ("Retry failed": the
     /// same inputs, so every output keeps its path, but only the items that failed).
-    #[serde(default)]
+    #[serde(default, with = "crate::engine::model::paths::path_json::vec")]
     pub only: Vec<PathBuf>,
 }
 
@@ -87,12 +93,12 @@ impl ThumbSpec {
             output_dir,
             sizes_px: vec![DEFAULT_THUMB_SIDE_PX],
             name_template: None,
-            format: ThumbFormat::Jpeg,
+            format: ThumbFormat::default(),
             quality: DEFAULT_JPEG_QUALITY,
             lossless: false,
-            metadata: MetadataPolicy::Strip,
-            color: ColorMode::ConvertToSrgb,
-            on_conflict: ConflictPolicy::Update,
+            metadata: MetadataPolicy::default(),
+            color: ColorMode::default(),
+            on_conflict: ConflictPolicy::default(),
             only: Vec::new(),
         }
     }
@@ -123,7 +129,8 @@ impl ThumbSpec {
         }
     }
 
-    fn check(&self) -> Result<(), SpecError> {
+    /// Checks the options and parses the name template (once), for the job to keep.
+    pub(crate) fn checked_template(&self) -> Result<NameTemplate, SpecError> {
         if self.sizes_px.is_empty() {
             return Err(SpecError::NoSizes);
         }
@@ -134,10 +141,10 @@ impl ThumbSpec {
         {
             return Err(SpecError::Size(bad));
         }
-        if !(1..=100).contains(&self.quality) {
+        if !(MIN_QUALITY..=MAX_QUALITY).contains(&self.quality) {
             return Err(SpecError::Quality(self.quality));
         }
-        self.template().map(|_| ())
+        self.template()
     }
 
     /// The default output folder: `<first input's folder>/thumbnails`.
@@ -279,7 +286,7 @@ impl KindSpec for ThumbSpec {
         &self.output_dir
     }
     fn validate(&self) -> Result<(), SpecError> {
-        self.check()
+        self.checked_template().map(|_| ())
     }
 }
 

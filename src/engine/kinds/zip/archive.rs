@@ -1,5 +1,5 @@
 //! A lean zip archive writer (PKWARE APPNOTE 6.3.10) for the zip job's writer thread: entries
-//! whose data comes already compressed (by `deflate_blocks` on the workers) or stored, folders,
+//! whose data comes already compressed (by `compress.rs` on the workers) or stored, folders,
 //! symbolic links, the central directory and Zip64 where needed.
 //!
 //! Why not `zip::ZipWriter` (9.4) for this: it has no public way to start an entry with data
@@ -15,7 +15,9 @@
 //!
 //! Format choices, for every reader (Info-ZIP `unzip`, Python `zipfile`, 7-Zip, the zip crate):
 //! - Version made by: Unix (3), spec 6.3; version needed 1.0 (stored), 2.0 (deflated, folders),
-//!   4.5 (Zip64). General-purpose flag bit 11 (UTF-8) when the name is not ASCII; never a data
+//!   4.5 (Zip64). General-purpose flag bit 11 (UTF-8) when the name is UTF-8 and not ASCII; a
+//!   name that is not UTF-8 (Latin-1 from an old disk) keeps its bytes without the flag, as
+//!   Info-ZIP's `zip` stores it, and readers take it in their legacy code page; never a data
 //!   descriptor: the writer seeks back instead (APPNOTE 4.3.9 is not needed).
 //! - External attributes: the Unix mode in the high 16 bits, plus the MS-DOS folder bit for
 //!   folders (4.4.15).
@@ -68,7 +70,7 @@ const VERSION_AES: u16 = 51;
 /// Marker in a 32-bit size or offset field: the value is in the Zip64 field.
 const MARKER_32: u32 = 0xFFFF_FFFF;
 /// Sizes and offsets from this value on need Zip64.
-pub const ZIP64_BYTES: u64 = 0xFFFF_FFFF;
+pub(crate) const ZIP64_BYTES: u64 = 0xFFFF_FFFF;
 /// Entry counts from this value on need the Zip64 end records.
 pub const ZIP64_ENTRIES: u64 = 0xFFFF;
 const VERSION_MADE_BY: u16 = (3 << 8) | 63;
@@ -96,15 +98,16 @@ pub fn needs_zip64(uncompressed_bytes: u64) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryMeta<'a> {
     /// Name in the archive: '/'-separated, relative; a folder's ends with '/'. At most 65,535
-    /// bytes of UTF-8.
-    pub name: &'a str,
+    /// bytes, of UTF-8 or (flagged as not UTF-8) as the file system gave them.
+    pub name: &'a [u8],
     /// MS-DOS date (APPNOTE 4.4.6: bits 15-9 year - 1980, 8-5 month, 4-0 day), local time.
     pub dos_date: u16,
     /// MS-DOS time (bits 15-11 hour, 10-5 minute, 4-0 seconds / 2), local time.
     pub dos_time: u16,
-    /// Modification time, seconds since 1970-01-01 UTC, for the extended-timestamp field;
-    /// `None` writes no such field.
-    pub unix_mtime: Option<i32>,
+    /// Modification time for the extended-timestamp field, as the field's 32 bits: seconds
+    /// since 1970-01-01 UTC, read as unsigned up to 2106 as Info-ZIP writes it (two's
+    /// complement for times before 1970); `None` writes no such field.
+    pub unix_mtime: Option<u32>,
     /// The Unix mode (`st_mode`): file type and permission bits, e.g. `0o100644`.
     pub unix_mode: u32,
 }
@@ -149,7 +152,7 @@ struct Open {
     large: bool,
     dos_date: u16,
     dos_time: u16,
-    unix_mtime: Option<i32>,
+    unix_mtime: Option<u32>,
     unix_mode: u32,
     /// A WinZip AES entry.
     aes: bool,
@@ -166,7 +169,7 @@ pub struct ArchiveWriter<W: Write + Seek + Truncate> {
     entries: u64,
     open: Option<Open>,
     /// Name of the open entry (its central record is written when it ends); reused.
-    open_name: String,
+    open_name: Vec<u8>,
     /// Reused for building one header.
     header: Vec<u8>,
     /// Furthest position ever written: beyond the archive's end when an entry was aborted last.
@@ -189,7 +192,7 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
             central: Vec::new(),
             entries: 0,
             open: None,
-            open_name: String::new(),
+            open_name: Vec::new(),
             header: Vec::with_capacity(512),
             high_water,
             password: None,
@@ -333,7 +336,7 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         }
         self.cipher = cipher;
         self.open_name.clear();
-        self.open_name.push_str(meta.name);
+        self.open_name.extend_from_slice(meta.name);
         self.open = Some(Open {
             header_start,
             data_start,
@@ -496,7 +499,7 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         aes: bool,
         sizes: Option<(u32, u64, u64)>,
     ) -> Result<(), ArchiveError> {
-        let name = meta.name.as_bytes();
+        let name = meta.name;
         if name.len() > usize::from(u16::MAX) {
             return Err(ArchiveError::NameTooLong);
         }
@@ -543,7 +546,7 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
     /// Appends an entry's central record (APPNOTE 4.3.12) to the central directory.
     fn push_central(
         &mut self,
-        name: &str,
+        name: &[u8],
         entry: &Open,
         crc32: u32,
         compressed_bytes: u64,
@@ -608,7 +611,7 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
                 entry.header_start as u32
             },
         );
-        c.extend_from_slice(name.as_bytes());
+        c.extend_from_slice(name);
         if zip64 {
             put_u16(c, ZIP64_EXTRA_ID);
             put_u16(c, 24);
@@ -647,8 +650,14 @@ fn version_needed(method: Method, unix_mode: u32, zip64: bool, aes: bool) -> u16
     }
 }
 
-fn flags(name: &str, aes: bool) -> u16 {
-    let utf8 = if name.is_ascii() { 0 } else { FLAG_UTF8 };
+/// General-purpose flags: bit 11 (UTF-8) for a name that is UTF-8 and not ASCII; bit 0 for an
+/// encrypted (AES) entry.
+fn flags(name: &[u8], aes: bool) -> u16 {
+    let utf8 = if !name.is_ascii() && std::str::from_utf8(name).is_ok() {
+        FLAG_UTF8
+    } else {
+        0
+    };
     if aes { utf8 | FLAG_ENCRYPTED } else { utf8 }
 }
 
@@ -661,7 +670,7 @@ fn method_code(method: Method) -> u16 {
 
 /// The extended-timestamp field with the modification time only (its local and central forms
 /// are then the same).
-fn put_extended_timestamp(out: &mut Vec<u8>, mtime: i32) {
+fn put_extended_timestamp(out: &mut Vec<u8>, mtime: u32) {
     put_u16(out, EXTENDED_TIMESTAMP_ID);
     put_u16(out, 5);
     out.push(1); // flags: modification time present

@@ -14,6 +14,8 @@ use crate::engine::runtime::job::KindSpec;
 
 /// Deflate level used when none is given.
 pub const DEFAULT_ZIP_LEVEL: u8 = 6;
+/// The highest deflate level (smallest archive); 0 stores.
+pub const MAX_ZIP_LEVEL: u8 = 9;
 
 /// What to do when the archive already exists.
 #[derive(
@@ -21,7 +23,7 @@ pub const DEFAULT_ZIP_LEVEL: u8 = 6;
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum ExistingArchive {
-    /// Fail at once, before any work (the window then asks; the CLI names `--overwrite`).
+    /// Fail at once, before any work (each front end then offers its own way to choose).
     #[default]
     Fail,
     /// Replace it once the new archive is complete.
@@ -33,9 +35,11 @@ pub enum ExistingArchive {
 /// "Compress these inputs into this archive."
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ZipSpec {
+    #[serde(with = "crate::engine::model::paths::path_json::vec")]
     pub inputs: Vec<PathBuf>,
     /// The archive to write. An existing folder (or a path ending in `/`) means
     /// "`<input name>.zip` in that folder"; a name without `.zip` gets it.
+    #[serde(with = "crate::engine::model::paths::path_json")]
     pub destination: PathBuf,
     /// 0 (store) to 9 (smallest).
     pub level: u8,
@@ -88,7 +92,7 @@ impl ZipSpec {
             inputs,
             destination,
             level: DEFAULT_ZIP_LEVEL,
-            on_exists: ExistingArchive::Fail,
+            on_exists: ExistingArchive::default(),
             excludes: Vec::new(),
             honour_gitignore: false,
             password: None,
@@ -171,7 +175,7 @@ impl KindSpec for ZipSpec {
         vec![self.destination.clone()]
     }
     fn validate(&self) -> Result<(), SpecError> {
-        if self.level > 9 {
+        if self.level > MAX_ZIP_LEVEL {
             return Err(SpecError::Level(self.level));
         }
         match &self.password {
