@@ -713,7 +713,13 @@ impl ExtractJob {
             .as_deref()
             .ok_or_else(|| ItemError::Internal("a planned link has no output".into()))?;
         self.folders.ensure(run, crate::engine::parent_dir(dest))?;
-        make_link(target, dest, matches!(item.action, Action::Overwrite))?;
+        // A resumed job finds the links its interrupted run made (links are not journaled: they
+        // are made whole in one call): the same link there is done.
+        let made_before = run.resumed().is_some()
+            && fs::read_link(dest).is_ok_and(|t| t.as_os_str().as_bytes() == target);
+        if !made_before {
+            make_link(target, dest, matches!(item.action, Action::Overwrite))?;
+        }
         run.core.add_output(dest.to_path_buf(), 0);
         Ok(dest.to_path_buf())
     }
