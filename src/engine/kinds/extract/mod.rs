@@ -607,7 +607,10 @@ impl ExtractJob {
             }
             let work = &works[at];
             let item = &plan.items[work.item];
-            run.core.set_current(item.input.to_string_lossy());
+            // Named once per task, and for every entry large enough to be watched.
+            if at == range.start || work.entry.size >= CHUNK_BYTES as u64 {
+                run.core.set_current(item.input.to_string_lossy());
+            }
             let entry = EntryRead {
                 index: work.entry.index,
                 stated_bytes: work.entry.size,
