@@ -757,21 +757,32 @@ fn aes_archives_both_ways_with_7zip_and_the_zip_crate() {
     build_tree(&root);
     let engine = place.engine();
 
-    // Ours, read by 7-Zip and by the zip crate.
-    let ours = place.work().join("ours.zip");
-    let mut zs = ZipSpec::new(vec![root.clone()], ours.clone());
-    zs.password = Some(Password::new("PASSWORD"));
-    let (made, _) = run_job(&engine, JobSpec::Zip(zs));
-    assert_eq!(made.outcome, JobOutcome::Done, "{made:#?}");
-    let by_7z = place.tmp.path().join("by-7z");
-    let status = Command::new("7z")
-        .args(["x", "-pPASSWORD", "-bso0", "-bsp0"])
-        .arg(format!("-o{}", by_7z.display()))
-        .arg(&ours)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(tree(&root), tree(&by_7z.join("tree")));
+    // Ours (stored and deflated, whole and in blocks), read by 7-Zip, by the zip crate and by
+    // our own extract.
+    for level in [0u8, 6] {
+        let ours = place.work().join(format!("ours-{level}.zip"));
+        let mut zs = ZipSpec::new(vec![root.clone()], ours.clone());
+        zs.password = Some(Password::new("PASSWORD"));
+        zs.level = level;
+        let (made, _) = run_job(&engine, JobSpec::Zip(zs));
+        assert_eq!(made.outcome, JobOutcome::Done, "{made:#?}");
+        let by_7z = place.tmp.path().join(format!("by-7z-{level}"));
+        let status = Command::new("7z")
+            .args(["x", "-pPASSWORD", "-bso0", "-bsp0"])
+            .arg(format!("-o{}", by_7z.display()))
+            .arg(&ours)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(tree(&root), tree(&by_7z.join("tree")), "level {level}");
+        let by_us = place.tmp.path().join(format!("by-us-{level}"));
+        let mut spec = ExtractSpec::new(vec![ours.clone()], by_us.clone());
+        spec.password = Some(Password::new("PASSWORD"));
+        let report = extract(&engine, spec);
+        assert_eq!(report.outcome, JobOutcome::Done, "{report:#?}");
+        assert_same_tree(&root, &by_us.join("tree"));
+    }
+    let ours = place.work().join("ours-6.zip");
     let mut archive = zip::ZipArchive::new(fs::File::open(&ours).unwrap()).unwrap();
     let mut notes = Vec::new();
     archive
@@ -1170,4 +1181,71 @@ fn a_killed_extract_resumes_without_redoing_finished_files() {
             "{name} was written again"
         );
     }
+}
+
+#[test]
+fn names_that_are_not_utf8_come_back_with_their_bytes() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let place = Place::new();
+    let root = place.tmp.path().join("latin1");
+    let file = root.join(OsStr::from_bytes(b"caf\xe9.txt"));
+    let folder = root.join(OsStr::from_bytes(b"r\xe9sum\xe9s"));
+    write(&file, b"coffee\n");
+    write(&folder.join("cv.txt"), b"cv\n");
+    let zip = place.work().join("latin1.zip");
+    let engine = place.engine();
+    let (made, _) = run_job(
+        &engine,
+        JobSpec::Zip(ZipSpec::new(vec![root.clone()], zip.clone())),
+    );
+    assert_eq!(made.outcome, JobOutcome::Done, "{made:#?}");
+    let report = extract(&engine, ExtractSpec::new(vec![zip], place.out()));
+    assert_eq!(report.outcome, JobOutcome::Done, "{report:#?}");
+    let out = place.out().join("latin1");
+    assert_eq!(
+        fs::read(out.join(OsStr::from_bytes(b"caf\xe9.txt"))).unwrap(),
+        b"coffee\n"
+    );
+    assert_eq!(
+        fs::read(out.join(OsStr::from_bytes(b"r\xe9sum\xe9s/cv.txt"))).unwrap(),
+        b"cv\n"
+    );
+}
+
+#[test]
+#[ignore = "100,000 files in and out; run by .ci/run"]
+fn a_hundred_thousand_entries_with_zip64_end_records_come_back() {
+    let place = Place::new();
+    let root = place.tmp.path().join("many");
+    for d in 0..100 {
+        let dir = root.join(format!("d{d:02}"));
+        fs::create_dir_all(&dir).unwrap();
+        for f in 0..1000 {
+            fs::write(dir.join(format!("f{f:03}.txt")), format!("{d}/{f}\n")).unwrap();
+        }
+    }
+    let zip = place.work().join("many.zip");
+    let engine = place.engine();
+    let (made, _) = run_job(
+        &engine,
+        JobSpec::Zip(ZipSpec::new(vec![root.clone()], zip.clone())),
+    );
+    assert_eq!(made.outcome, JobOutcome::Done);
+    // More than 65,535 entries: the archive needs the Zip64 end records.
+    assert_eq!(
+        zip::ZipArchive::new(fs::File::open(&zip).unwrap())
+            .unwrap()
+            .len(),
+        100_101
+    );
+    let report = extract(&engine, ExtractSpec::new(vec![zip], place.out()));
+    assert_eq!(
+        report.outcome,
+        JobOutcome::Done,
+        "{:?}",
+        report.problems.first()
+    );
+    assert_eq!(report.outputs.len(), 100_101);
+    assert_eq!(tree(&root), tree(&place.out().join("many")));
 }

@@ -607,7 +607,10 @@ impl ExtractJob {
             }
             let work = &works[at];
             let item = &plan.items[work.item];
-            run.core.set_current(item.input.to_string_lossy());
+            // Named once per task, and for every entry large enough to be watched.
+            if at == range.start || work.entry.size >= CHUNK_BYTES as u64 {
+                run.core.set_current(item.input.to_string_lossy());
+            }
             let entry = EntryRead {
                 index: work.entry.index,
                 stated_bytes: work.entry.size,
@@ -713,7 +716,13 @@ impl ExtractJob {
             .as_deref()
             .ok_or_else(|| ItemError::Internal("a planned link has no output".into()))?;
         self.folders.ensure(run, crate::engine::parent_dir(dest))?;
-        make_link(target, dest, matches!(item.action, Action::Overwrite))?;
+        // A resumed job finds the links its interrupted run made (links are not journaled: they
+        // are made whole in one call): the same link there is done.
+        let made_before = run.resumed().is_some()
+            && fs::read_link(dest).is_ok_and(|t| t.as_os_str().as_bytes() == target);
+        if !made_before {
+            make_link(target, dest, matches!(item.action, Action::Overwrite))?;
+        }
         run.core.add_output(dest.to_path_buf(), 0);
         Ok(dest.to_path_buf())
     }
