@@ -1,11 +1,13 @@
 //! A queue that survives: the jobs a crash, a `kill -9` or a power cut left unfinished, as the
 //! window lists them at start (what, where, how far, when) with Resume and Discard.
 //!
-//! Listing reads every journal in the state folder and discarding removes files, so both run on
-//! the `shrinkwrap-journals` helper thread (started at the first request); their news comes back
-//! over its bounded channel with a repaint.
-//! Journals that cannot be resumed (damaged, from a newer version, inputs gone) are set aside by
-//! the engine while listing; their one-line reasons are kept here for the notice line.
+//! Listing reads every journal in the state folder, discarding removes files, and setting a
+//! journal aside moves it, so all three run on the `shrinkwrap-journals` helper thread (started
+//! at the first request); their news comes back over its bounded channel with a repaint.
+//! Listing moves nothing: journals that cannot be resumed (damaged, from a newer version, inputs
+//! gone) are reported with their one-line reasons (shown in the notice line) and moved into
+//! `set-aside/` by the engine's [`set_aside`] once the person resumes or discards a job, as the
+//! command line's `resume` does.
 //!
 //! Owns: [`Unfinished`] (the list the view draws), [`JournalThreads`] (the helper thread).
 //! Must not touch: the journal format or resuming (the engine's `list_unfinished`,
@@ -15,7 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::engine::{SetAside, UnfinishedJob, discard_unfinished, list_unfinished};
+use crate::engine::{SetAside, UnfinishedJob, discard_unfinished, list_unfinished, set_aside};
 
 use super::helper::{Helper, Reply, Waker, Work};
 
@@ -82,8 +84,11 @@ pub fn started_text(started: SystemTime, now: SystemTime) -> String {
 pub struct Unfinished {
     pub status: ListStatus,
     pub entries: Vec<UnfinishedEntry>,
-    /// Journals set aside while listing (each shown as its one line).
+    /// Journals that cannot be resumed, found while listing (each shown as its one line), and
+    /// where they went once set aside.
     pub set_aside: Vec<SetAside>,
+    /// Those journals are being moved into `set-aside/`.
+    pub setting_aside: bool,
 }
 
 impl Default for Unfinished {
@@ -92,11 +97,35 @@ impl Default for Unfinished {
             status: ListStatus::Off,
             entries: Vec::new(),
             set_aside: Vec::new(),
+            setting_aside: false,
         }
     }
 }
 
 impl Unfinished {
+    /// The journals that cannot be resumed and are not set aside yet, marked as being moved
+    /// (the person resumed or discarded a job: they go to `set-aside/` now).
+    pub fn take_set_aside(&mut self) -> Vec<SetAside> {
+        if self.setting_aside {
+            return Vec::new();
+        }
+        let entries: Vec<SetAside> = self
+            .set_aside
+            .iter()
+            .filter(|e| !e.moved)
+            .cloned()
+            .collect();
+        self.setting_aside = !entries.is_empty();
+        entries
+    }
+
+    /// Where the journal `journal`, set aside, went.
+    pub fn set_aside_done(&mut self, journal: &Path, moved: SetAside) {
+        if let Some(listed) = self.set_aside.iter_mut().find(|e| e.journal == journal) {
+            *listed = moved;
+        }
+    }
+
     pub fn entry(&self, journal: &Path) -> Option<&UnfinishedEntry> {
         self.entries.iter().find(|e| e.job.journal == journal)
     }
@@ -131,12 +160,16 @@ pub enum JournalNews {
         journal: PathBuf,
         result: Result<(), String>,
     },
+    /// Journals that cannot be resumed were set aside: for each journal, where it went, or why
+    /// it could not be moved (a sentence).
+    SetAside(Vec<(PathBuf, Result<SetAside, String>)>),
 }
 
 /// What the helper thread is asked.
 pub enum JournalRequest {
     List(PathBuf),
     Discard(Box<UnfinishedJob>),
+    SetAside(Vec<SetAside>),
 }
 
 /// Lists and discards on the helper thread.
@@ -162,6 +195,21 @@ impl Work for JournalWork {
                     )
                 }),
             },
+            JournalRequest::SetAside(entries) => JournalNews::SetAside(
+                entries
+                    .iter()
+                    .map(|entry| {
+                        let moved = set_aside(entry).map_err(|e| {
+                            format!(
+                                "{} (it could not be set aside: {}).",
+                                super::notify::capitalize(&entry.to_string()),
+                                crate::engine::IoCause::of(e)
+                            )
+                        });
+                        (entry.journal.clone(), moved)
+                    })
+                    .collect(),
+            ),
         });
     }
 
@@ -177,6 +225,18 @@ impl Work for JournalWork {
                     job.spec.display_name()
                 )),
             },
+            JournalRequest::SetAside(entries) => JournalNews::SetAside(
+                entries
+                    .iter()
+                    .map(|entry| {
+                        let why = format!(
+                            "{} (it could not be set aside: {message}).",
+                            super::notify::capitalize(&entry.to_string())
+                        );
+                        (entry.journal.clone(), Err(why))
+                    })
+                    .collect(),
+            ),
         });
     }
 }
@@ -205,6 +265,12 @@ impl JournalThreads {
     /// false when it could not be asked.
     pub fn discard(&mut self, job: UnfinishedJob) -> bool {
         self.ask(JournalRequest::Discard(Box::new(job)))
+    }
+
+    /// Moves `entries` (journals that cannot be resumed) into `set-aside/` on the helper
+    /// thread. Returns false when it could not be asked.
+    pub fn set_aside(&mut self, entries: Vec<SetAside>) -> bool {
+        self.ask(JournalRequest::SetAside(entries))
     }
 
     fn ask(&mut self, request: JournalRequest) -> bool {

@@ -53,15 +53,20 @@ impl App {
             Command::CopyProblems(id) => self.copy_problems(ctx, id),
             Command::ExportProblems(id, format) => self.export_problems(ctx, id, format),
             Command::ResumeUnfinished(journal) => {
+                self.set_aside_journals();
                 if let Some(job) = self.state.unfinished.take(&journal) {
                     self.resume_unfinished(vec![job]);
                 }
             }
             Command::ResumeAllUnfinished => {
+                self.set_aside_journals();
                 let jobs = self.state.unfinished.take_all();
                 self.resume_unfinished(jobs);
             }
-            Command::DiscardUnfinished(journal) => self.discard_unfinished(&journal),
+            Command::DiscardUnfinished(journal) => {
+                self.set_aside_journals();
+                self.discard_unfinished(&journal);
+            }
             Command::SetWorkers(workers) => self.set_workers(workers),
             Command::DismissNotice => self.state.notice = None,
             Command::ConfirmQuit => {
@@ -101,6 +106,19 @@ impl App {
         let workers = workers.clamp(*WORKERS_RANGE.start(), *WORKERS_RANGE.end());
         self.state.settings.workers = Some(workers);
         self.engine.set_workers(workers);
+    }
+
+    /// The person resumes or discards: the journals that cannot be resumed go to `set-aside/`
+    /// (once), as the command line's `resume` does.
+    fn set_aside_journals(&mut self) {
+        let entries = self.state.unfinished.take_set_aside();
+        if !entries.is_empty() && !self.helpers.journals.set_aside(entries) {
+            self.state.unfinished.setting_aside = false;
+            self.state.notify(
+                NoticeLevel::Warning,
+                "The journals that cannot be resumed could not be set aside (no helper thread).",
+            );
+        }
     }
 
     fn discard_unfinished(&mut self, journal: &std::path::Path) {

@@ -144,6 +144,19 @@ impl App {
                     self.state.notify(NoticeLevel::Warning, lines.join("\n"));
                 }
             }
+            JournalNews::SetAside(results) => {
+                unfinished.setting_aside = false;
+                let mut failures = Vec::new();
+                for (journal, result) in results {
+                    match result {
+                        Ok(moved) => unfinished.set_aside_done(&journal, moved),
+                        Err(text) => failures.push(text),
+                    }
+                }
+                if !failures.is_empty() {
+                    self.state.notify(NoticeLevel::Warning, failures.join("\n"));
+                }
+            }
             JournalNews::ListFailed(text) => {
                 unfinished.status = ListStatus::Listed;
                 self.state.notify(NoticeLevel::Warning, text);

@@ -1,8 +1,9 @@
-//! The window's one dispatch over job kinds: each kind's window parts live in its own module
-//! here, and the rest of the window reaches them only through [`KindForm`] (a kind's form and
-//! what depends on it) and [`KindEntry`] (what the window knows of a kind without its form),
-//! read from the engine's [`JobKind`] description where that says enough (what progress counts,
-//! whether "stop after current" and "retry failed" make sense, what the outputs are called).
+//! The window's one dispatch over job kinds. Each kind's window parts live in its own module
+//! here; the rest of the window reaches them only through [`KindForm`] (a kind's form and what
+//! depends on it) and [`KindEntry`] (what the window knows of a kind without its form), and reads
+//! the engine's description of the kind ([`JobKind`]) for everything that says (what progress
+//! counts, whether "stop after current" and "retry failed" make sense, what the outputs are
+//! called, whether they are one file or a folder of files).
 //!
 //! A kind's module holds all of that kind's window parts: its settings form and destination
 //! fields (remembered between runs under its own storage key), building its job specs, the
@@ -11,8 +12,9 @@
 //! and the desktop-file action that runs it.
 //!
 //! Adding a kind to the window: its module here (a type implementing [`WindowKind`] and
-//! [`KindForm`]), and one line in `register_window_kinds!` below. A test checks that every kind
-//! the engine knows has its line, and that the desktop file offers each kind's action.
+//! [`KindForm`]) and one line in `register_window_kinds!` below (which also declares the
+//! module); its desktop action goes into `assets/shrinkwrap.desktop`. Tests check that every
+//! kind the engine knows has its line, and that the desktop file offers each kind's action.
 //!
 //! Owns: [`WindowKind`], [`KindForm`], [`KindEntry`], [`KindForms`] (every kind's form),
 //! [`KindCommand`] and [`Prompt`] (a kind's own commands and questions, carried by the generic
@@ -222,6 +224,24 @@ pub fn first_kind() -> JobKind {
 /// The kind with this id, if the window has it.
 pub fn kind_by_id(id: &str) -> Option<JobKind> {
     ENTRIES.iter().map(|e| e.kind).find(|k| k.id == id)
+}
+
+/// The first words of the plan's summary line, as `kind` says them (the generic words for a
+/// kind the window has no module for).
+pub fn plan_head_of(view: &PlanView) -> String {
+    match entry_of(view.kind) {
+        Some(entry) => (entry.plan_head)(view),
+        None => plan_head(view),
+    }
+}
+
+/// What a finished card says about its output, as its kind says it (the generic words for a
+/// kind the window has no module for).
+pub fn card_summary_of(row: &JobRow, report: &JobReport) -> Vec<String> {
+    match entry_of(row.kind) {
+        Some(entry) => (entry.card_summary)(row, report),
+        None => card_summary(row, report),
+    }
 }
 
 /// A kind's badge colour (the accent for a kind the window does not know).
@@ -506,9 +526,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_engine_kind_has_its_window_module_once() {
+    fn every_window_kind_is_an_engine_kind_once_in_the_engines_order() {
         let window: Vec<&str> = ENTRIES.iter().map(|e| e.kind.id).collect();
-        let engine: Vec<&str> = crate::engine::KINDS.iter().map(|k| k.id).collect();
+        let engine: Vec<&str> = crate::engine::KINDS
+            .iter()
+            .map(|k| k.id)
+            .filter(|id| window.contains(id))
+            .collect();
         assert_eq!(window, engine, "one line per kind, in the engine's order");
         let forms = KindForms::default();
         for entry in ENTRIES {
@@ -552,6 +576,46 @@ mod tests {
             assert!(
                 section.contains(&format!("Exec=shrinkwrap {} %F", entry.launch_flag).as_str()),
                 "{header}: {section:?}"
+            );
+        }
+    }
+
+    /// A kind the engine knows and the window has no module for yet (its jobs can still come
+    /// back as unfinished journals) is shown in the generic words, from its description.
+    #[test]
+    fn a_kind_without_a_window_module_is_shown_generically() {
+        use crate::engine::{JobOutcome, Progress};
+        let forms = KindForms::default();
+        for &kind in crate::engine::KINDS {
+            if entry_of(kind).is_some() {
+                continue;
+            }
+            assert!(forms.get(kind).is_none());
+            let view = PlanView::new(kind, Vec::new(), Vec::new(), Vec::new());
+            assert_eq!(plan_head_of(&view), plan_head(&view));
+            let mut row = JobRow::new(
+                JobId(1),
+                &JobSpec::Zip(crate::engine::ZipSpec::new(
+                    vec![PathBuf::from("/in")],
+                    PathBuf::from("/out.zip"),
+                )),
+            );
+            row.kind = kind;
+            let report = JobReport {
+                progress: Progress::queued(JobId(1), kind, "out".to_owned()),
+                outcome: JobOutcome::Done,
+                dry_run: false,
+                failure: None,
+                problems: Vec::new(),
+                warnings: Vec::new(),
+                outputs: vec![PathBuf::from("/out/a")],
+                archive: None,
+                output_bytes: 1500,
+            };
+            assert_eq!(card_summary_of(&row, &report), card_summary(&row, &report));
+            assert_eq!(
+                badge_color(&egui::Visuals::dark(), kind),
+                super::super::view::theme::accent(&egui::Visuals::dark())
             );
         }
     }

@@ -97,10 +97,7 @@ fn plan_details(ui: &mut egui::Ui, state: &UiState, view: &PlanView, commands: &
 /// archive "1,204 entries; 2 skipped · 120 MB in · about 60 MB out".
 pub fn summary_line(view: &PlanView) -> String {
     let s = &view.summary;
-    let mut head = match kinds::entry_of(view.kind) {
-        Some(entry) => (entry.plan_head)(view),
-        None => kinds::plan_head(view),
-    };
+    let mut head = kinds::plan_head_of(view);
     if s.skips > 0 {
         let reasons: Vec<String> = view
             .skip_reasons

@@ -589,9 +589,7 @@ fn finished_details(
         "took {}",
         format::duration(report.progress.elapsed)
     )];
-    if let Some(entry) = kinds::entry_of(row.kind) {
-        parts.extend((entry.card_summary)(row, report));
-    }
+    parts.extend(kinds::card_summary_of(row, report));
     if !report.outputs.is_empty() || report.archive.is_some() {
         parts.push(format!("in {}", row.folder_to_open().display()));
     }
