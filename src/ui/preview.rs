@@ -539,6 +539,7 @@ impl PlanView {
             .iter()
             .map(|w| match w {
                 PlanWarning::OutputBesideInputs { folders } => folders.as_slice(),
+                PlanWarning::OutputIsInputFolder { folder } => std::slice::from_ref(folder),
             })
             .next()
     }

@@ -2,14 +2,17 @@
 //!
 //! Owns: the rules for what is an entry and what is reported and skipped (special files are
 //! never opened: everything is classified with `symlink_metadata` first; names with control
-//! characters or invalid UTF-8; symlinks by the job's policy, loops among them; unreadable
-//! folders), de-duplicating inputs (the same path given twice, or a path inside another input,
+//! characters; names that are not valid UTF-8, unless the kind keeps them byte for byte
+//! ([`ScanOptions::names_as_bytes`]); symlinks by the job's policy, loops among them;
+//! unreadable folders), de-duplicating inputs (the same path given twice, or a path inside another input,
 //! is one input), and leaving out the outputs and temporary files of every live job (through
 //! [`Claims`]). Scanning runs as a task on the pool and counts into the job's totals as it goes.
 //! Must not touch: file contents, outputs, any front end.
 
 use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, Metadata};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
@@ -34,8 +37,12 @@ pub(crate) enum EntryKind {
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub source: PathBuf,
-    /// Relative name with `/` separators: folder inputs keep their top-level name.
+    /// Relative name with `/` separators: folder inputs keep their top-level name. Shown with
+    /// U+FFFD for invalid sequences when the name is not valid UTF-8 (see `raw_name`).
     pub name: String,
+    /// The relative name's bytes, when they are not valid UTF-8 (kept only with
+    /// [`ScanOptions::names_as_bytes`]); `None`: `name` is exact.
+    pub raw_name: Option<OsString>,
     pub kind: EntryKind,
     pub size: u64,
     pub mtime: Option<SystemTime>,
@@ -62,6 +69,23 @@ pub(crate) struct ScanOptions {
     /// When not empty, only these files (normalised paths) are entries; the others are passed
     /// over silently.
     pub only: HashSet<PathBuf>,
+    /// Keep names that are not valid UTF-8 (Latin-1 names from old disks and cameras) byte for
+    /// byte in [`Entry::raw_name`], instead of skipping them with "not valid UTF-8".
+    pub names_as_bytes: bool,
+}
+
+impl Entry {
+    /// The relative name exactly, bytes and all.
+    pub fn name_os(&self) -> &OsStr {
+        self.raw_name
+            .as_deref()
+            .unwrap_or_else(|| OsStr::new(&self.name))
+    }
+}
+
+/// Whether a name that is not UTF-8 holds a control character (tab, newline...).
+fn has_control_byte(bytes: &[u8]) -> bool {
+    bytes.iter().any(|&b| b < 0x20 || b == 0x7f)
 }
 
 /// What a scan found.
@@ -184,28 +208,39 @@ impl Scanner<'_> {
         } else {
             (lmeta, input.to_path_buf())
         };
-        let root_name = match input.file_name() {
+        let (root_name, root_raw) = match input.file_name() {
             Some(n) => match n.to_str() {
                 Some(s) if has_control_char(s) => {
                     return self.skip(input, ItemError::ControlCharacter);
                 }
-                Some(s) => s.to_owned(),
-                None => return self.skip(input, ItemError::NotUtf8),
+                Some(s) => (s.to_owned(), None),
+                None if !self.opts.names_as_bytes => {
+                    return self.skip(input, ItemError::NotUtf8);
+                }
+                None if has_control_byte(n.as_bytes()) => {
+                    return self.skip(input, ItemError::ControlCharacter);
+                }
+                None => (n.to_string_lossy().into_owned(), Some(n.to_os_string())),
             },
             // "/", "." or "..": name it after what it resolves to.
-            None => match fs::canonicalize(input)
-                .ok()
-                .and_then(|p| p.file_name().and_then(|n| n.to_str().map(str::to_owned)))
-            {
-                Some(s) => s,
-                None => "root".to_owned(),
-            },
+            None => {
+                let real = fs::canonicalize(input)
+                    .ok()
+                    .and_then(|p| p.file_name().map(OsStr::to_os_string));
+                match real {
+                    Some(n) if n.to_str().is_some() => (n.to_string_lossy().into_owned(), None),
+                    Some(n) if self.opts.names_as_bytes => {
+                        (n.to_string_lossy().into_owned(), Some(n))
+                    }
+                    _ => ("root".to_owned(), None),
+                }
+            }
         };
         let ft = meta.file_type();
         if ft.is_dir() {
-            self.walk_dir(&resolved, &root_name);
+            self.walk_dir(&resolved, &root_name, root_raw.as_deref());
         } else if ft.is_file() {
-            self.push_file(&resolved, root_name, &meta);
+            self.push_file(&resolved, root_name, root_raw, &meta);
         } else {
             self.skip(input, ItemError::Special(kind_name(&ft)));
         }
@@ -215,7 +250,13 @@ impl Scanner<'_> {
         self.opts.exclude_files.contains(&(meta.dev(), meta.ino())) || self.claims.excludes(path)
     }
 
-    fn push_file(&mut self, source: &Path, name: String, meta: &Metadata) {
+    fn push_file(
+        &mut self,
+        source: &Path,
+        name: String,
+        raw_name: Option<OsString>,
+        meta: &Metadata,
+    ) {
         if self.excluded(source, meta) {
             return;
         }
@@ -228,6 +269,7 @@ impl Scanner<'_> {
         self.entries.push(Entry {
             source: source.to_path_buf(),
             name,
+            raw_name,
             kind: EntryKind::File,
             size,
             mtime: meta.modified().ok(),
@@ -235,7 +277,7 @@ impl Scanner<'_> {
         });
     }
 
-    fn walk_dir(&mut self, root: &Path, root_name: &str) {
+    fn walk_dir(&mut self, root: &Path, root_name: &str, root_raw: Option<&OsStr>) {
         let mut walker = walkdir::WalkDir::new(root)
             .follow_links(false)
             .sort_by_file_name()
@@ -270,16 +312,36 @@ impl Scanner<'_> {
             let is_dir = entry.file_type().is_dir();
             let mut name = root_name.to_owned();
             let mut bad = None;
+            let raw_needed =
+                root_raw.is_some() || (self.opts.names_as_bytes && rel.to_str().is_none());
             for comp in rel.components() {
-                match comp.as_os_str().to_str() {
+                let comp = comp.as_os_str();
+                match comp.to_str() {
                     Some(s) if has_control_char(s) => bad = Some(ItemError::ControlCharacter),
                     Some(s) => {
                         name.push('/');
                         name.push_str(s);
                     }
-                    None => bad = Some(ItemError::NotUtf8),
+                    None if !self.opts.names_as_bytes => bad = Some(ItemError::NotUtf8),
+                    None if has_control_byte(comp.as_bytes()) => {
+                        bad = Some(ItemError::ControlCharacter)
+                    }
+                    None => {
+                        name.push('/');
+                        name.push_str(&comp.to_string_lossy());
+                    }
                 }
             }
+            let raw_name = raw_needed.then(|| {
+                let mut raw = root_raw
+                    .map(OsStr::to_os_string)
+                    .unwrap_or_else(|| OsString::from(root_name));
+                for comp in rel.components() {
+                    raw.push("/");
+                    raw.push(comp.as_os_str());
+                }
+                raw
+            });
             if let Some(err) = bad {
                 self.skip(path, err);
                 if is_dir {
@@ -321,6 +383,7 @@ impl Scanner<'_> {
                     self.entries.push(Entry {
                         source: path.to_path_buf(),
                         name,
+                        raw_name,
                         kind: EntryKind::Dir,
                         size: 0,
                         mtime: lmeta.modified().ok(),
@@ -328,20 +391,20 @@ impl Scanner<'_> {
                     });
                 }
             } else if ft.is_file() {
-                self.push_file(path, name, &lmeta);
+                self.push_file(path, name, raw_name, &lmeta);
             } else if ft.is_symlink() {
-                self.symlink(path, name, &lmeta);
+                self.symlink(path, name, raw_name, &lmeta);
             } else {
                 self.skip(path, ItemError::Special(kind_name(&ft)));
             }
         }
     }
 
-    fn symlink(&mut self, path: &Path, name: String, lmeta: &Metadata) {
+    fn symlink(&mut self, path: &Path, name: String, raw_name: Option<OsString>, lmeta: &Metadata) {
         match self.opts.symlinks {
             SymlinkPolicy::FollowFiles => match fs::metadata(path) {
                 Ok(m) if m.is_file() => match fs::canonicalize(path) {
-                    Ok(target) => self.push_file(&target, name, &m),
+                    Ok(target) => self.push_file(&target, name, raw_name, &m),
                     Err(_) => self.skip(path, ItemError::Symlink("is dangling or loops")),
                 },
                 Ok(m) if m.is_dir() => {
@@ -357,6 +420,7 @@ impl Scanner<'_> {
                     self.entries.push(Entry {
                         source: path.to_path_buf(),
                         name,
+                        raw_name,
                         kind: EntryKind::Symlink { target },
                         size: 0,
                         mtime: lmeta.modified().ok(),

@@ -1436,6 +1436,8 @@ impl JobKindImpl for ZipJob {
             exclude_files: self.replaced.get().copied().into_iter().collect(),
             exclude_dirs: Vec::new(),
             only: Default::default(),
+            // Archive entries need UTF-8 names until the archive writer keeps names' bytes.
+            names_as_bytes: false,
         }
     }
 
