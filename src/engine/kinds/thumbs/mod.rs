@@ -2,8 +2,10 @@
 //! size) in the output folder, keeping the input folder structure.
 //!
 //! Owns: this kind's plan (which inputs are images, each output's name from the name template,
-//! collisions and the conflict policy through the plan's [`Resolver`], the "beside the originals"
-//! warning), its units of work (one per image: read once, decode once, one output per size),
+//! collisions and the conflict policy through the plan's [`Resolver`], names kept byte for byte,
+//! the "beside the originals" and "the output folder is the input folder" warnings, the
+//! thumbnail folders its scan never walks into, and a resumed job's plan: its own outputs known
+//! by their recorded identity, made again when their source changed), its units of work (one per image: read once, decode once, one output per size),
 //! and putting each thumbnail in place through the lifecycle. The pixels are `thumbnail`'s
 //! business; the lifecycle, temporary files and claims are `job`'s.
 //! Must not touch: inputs (read-only), any front end.
