@@ -31,15 +31,16 @@ use std::time::{Duration, Instant};
 pub use kinds::thumbs::color::ColorMode;
 pub use kinds::thumbs::metadata::MetadataPolicy;
 pub use kinds::thumbs::spec::{
-    DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, MAX_THUMB_SIDE_PX, NameTemplate, ThumbFormat,
-    ThumbSpec,
+    DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, MAX_QUALITY, MAX_THUMB_SIDE_PX, MIN_QUALITY,
+    NameTemplate, ThumbFormat, ThumbSpec,
 };
-pub use kinds::zip::spec::{DEFAULT_ZIP_LEVEL, ExistingArchive, ZipSpec};
+pub use kinds::zip::spec::{DEFAULT_ZIP_LEVEL, ExistingArchive, MAX_ZIP_LEVEL, ZipSpec};
 pub use kinds::{JobSpec, KINDS, kind_by_id};
 pub use model::error::{IoCause, ItemError, JobError, ResumeError, SpecError, SubmitError};
 pub use model::events::{
     Cause, Failure, ItemProblem, JSON_SCHEMA_VERSION, JobEvent, JobId, JobOutcome, JobReport,
     JobState, OnDiskFull, PauseReason, ProblemKind, Progress, exit_status,
+    exit_status_with_refused,
 };
 pub use model::kind::{Counts, JobKind, KindInfo, OutputShape};
 pub use model::paths::{folder_display_name, normalize_path, parent_dir, path_json};
@@ -227,7 +228,7 @@ impl Engine {
         dry_run: bool,
         resume: Option<runtime::job::ResumeFrom>,
     ) -> Result<Prepared, SubmitError> {
-        spec.validate()?;
+        let build = spec.clone().build()?;
         let id = JobId(self.next_id.fetch_add(1, Ordering::Relaxed));
         if !dry_run {
             self.claims
@@ -240,7 +241,7 @@ impl Engine {
             Arc::clone(&self.claims),
             Arc::clone(&self.hub),
             &self.sched,
-            Arc::new(spec.clone()),
+            Arc::new(spec),
             dry_run,
             Journaling {
                 dir: self.state_dir.clone(),
@@ -248,19 +249,7 @@ impl Engine {
             },
         )
         .with_on_disk_full(*lock(&self.on_disk_full));
-        let driver = match spec.into_driver(run) {
-            Ok(driver) => driver,
-            Err(e) => {
-                self.claims.release(id);
-                return Err(SubmitError::Invalid(match e {
-                    JobError::Spec(s) => s,
-                    other => SpecError::Template {
-                        template: String::new(),
-                        why: other.to_string(),
-                    },
-                }));
-            }
-        };
+        let driver = build(run);
         {
             let mut jobs = self.jobs();
             jobs.retain(|_, j| !j.core().state().is_final());
@@ -370,6 +359,7 @@ impl Engine {
         self.jobs().values().any(|j| !j.core().state().is_final())
     }
 
+    /// The number of worker threads.
     pub fn workers(&self) -> usize {
         self.sched.workers()
     }

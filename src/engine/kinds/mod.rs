@@ -9,19 +9,23 @@
 //! Must not touch: the runtime's duties (claims, temporary files, journal, progress), any front
 //! end.
 
+pub mod extract;
 pub mod thumbs;
 pub mod zip;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::engine::model::error::{JobError, SpecError};
+use crate::engine::model::error::SpecError;
 use crate::engine::model::kind::{JobKind, SpecInfo};
 use crate::engine::runtime::job::{Job, KindSpec, Run};
 use crate::engine::runtime::scheduler::JobDriver;
 
 pub use thumbs::spec::ThumbSpec;
 pub use zip::spec::ZipSpec;
+
+/// A checked job waiting for its run: the last step of submission.
+pub(crate) type Build = Box<dyn FnOnce(Run) -> Arc<dyn JobDriver> + Send>;
 
 /// Declares the kinds: the [`JobSpec`] enum, its dispatch, and [`KINDS`], from one line each.
 macro_rules! register_kinds {
@@ -52,12 +56,16 @@ macro_rules! register_kinds {
                 }
             }
 
-            /// The job that carries out this spec in `run`.
-            pub(crate) fn into_driver(self, run: Run) -> Result<Arc<dyn JobDriver>, JobError> {
+            /// Checks the spec (once: options, then anything the kind parses, such as a name
+            /// template) and makes its kind, ready to be given its run.
+            pub(crate) fn build(self) -> Result<Build, SpecError> {
+                if self.inputs().is_empty() {
+                    return Err(SpecError::NoInputs);
+                }
                 match self {
                     $(JobSpec::$variant(s) => {
-                        let driver: Arc<dyn JobDriver> = Job::new($module::new_job(s)?, run);
-                        Ok(driver)
+                        let kind = $module::new_job(s)?;
+                        Ok(Box::new(move |run| -> Arc<dyn JobDriver> { Job::new(kind, run) }))
                     })*
                 }
             }
@@ -71,6 +79,7 @@ macro_rules! register_kinds {
 register_kinds! {
     Zip(ZipSpec) => zip,
     Thumbs(ThumbSpec) => thumbs,
+    Extract(extract::spec::ExtractSpec) => extract,
 }
 
 impl JobSpec {
@@ -94,7 +103,8 @@ impl JobSpec {
         self.parts().inputs()
     }
 
-    /// Checks the options (ranges, template). Inputs and destinations are checked by the plan.
+    /// Checks the options (ranges, template), for a front end's form. Inputs and destinations
+    /// are checked by the plan. Submission checks once more, as it builds the job.
     pub fn validate(&self) -> Result<(), SpecError> {
         if self.inputs().is_empty() {
             return Err(SpecError::NoInputs);
@@ -140,6 +150,10 @@ mod tests {
             JobSpec::Thumbs(ThumbSpec::new(
                 vec![PathBuf::from("/a")],
                 PathBuf::from("/t"),
+            )),
+            JobSpec::Extract(extract::spec::ExtractSpec::new(
+                vec![PathBuf::from("/a.zip")],
+                PathBuf::from("/x"),
             )),
         ];
         assert_eq!(specs.len(), KINDS.len());

@@ -3,8 +3,9 @@
 //! wire form of all of these.
 //!
 //! Owns: the public event types and their serialization (the JSON schema, versioned by
-//! [`JSON_SCHEMA_VERSION`]), [`JobOutcome`] and [`exit_status`], which both front ends use so a
-//! script gets the same exit status from the window (`--quit-when-done`) as from the CLI.
+//! [`JSON_SCHEMA_VERSION`]), [`JobOutcome`] and [`exit_status`] (and
+//! [`exit_status_with_refused`]), which both front ends use so a script gets the same exit
+//! status from the window (`--quit-when-done`) as from the CLI.
 //! Must not touch: job logic, threads, the file system, any front end.
 
 use std::path::PathBuf;
@@ -21,37 +22,37 @@ use crate::engine::model::plan::{Plan, SkipReason};
 /// `eta_s`), every event carries `schema`, the plan event exists.
 pub const JSON_SCHEMA_VERSION: u32 = 2;
 
-/// Identifies a job within one engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct JobId(pub u64);
-
-impl std::fmt::Display for JobId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "#{}", self.0)
-    }
-}
+pub use super::id::JobId;
 
 /// Where a job is in its life: queued, then the lifecycle's steps (scan, plan, run), then one
 /// of the final states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
+    /// Waiting for a worker (or for the jobs queued before it).
     Queued,
+    /// Walking the inputs.
     Scanning,
+    /// Deciding every output (the plan).
     Planning,
+    /// Making the outputs.
     Running,
     /// Paused by the user or by a full disk: running tasks park, nothing new starts.
     Paused,
+    /// Finished, every item made.
     Done,
     /// Finished, but some items failed (see the report's problems).
     DoneWithErrors,
+    /// Ended without its outputs (the report says why).
     Failed,
+    /// Cancelled: what it was writing was removed.
     Cancelled,
     /// "Stop after current": the items in progress finished, nothing new started.
     Stopped,
 }
 
 impl JobState {
+    /// Whether the job has ended (done, with errors, failed, cancelled, stopped).
     pub fn is_final(self) -> bool {
         matches!(
             self,
@@ -63,6 +64,7 @@ impl JobState {
         )
     }
 
+    /// The state in one lower-case word.
     pub fn label(self) -> &'static str {
         match self {
             JobState::Queued => "queued",
@@ -132,7 +134,9 @@ pub enum ProblemKind {
 /// Shown (and serialized) as its message in the user's terms.
 #[derive(Debug, Clone)]
 pub enum Cause {
+    /// A per-item error met while running.
     Item(Arc<ItemError>),
+    /// An item the plan skipped, and why.
     Plan(SkipReason),
     /// A non-fatal note (a decoder warning).
     Note(String),
@@ -187,6 +191,7 @@ impl From<SkipReason> for Cause {
 pub struct Failure(pub Arc<JobError>);
 
 impl Failure {
+    /// The job error behind the failure.
     pub fn error(&self) -> &JobError {
         &self.0
     }
@@ -213,9 +218,12 @@ impl Serialize for Failure {
 /// One item that was not processed, with the user's path and the cause in the user's terms.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ItemProblem {
+    /// The user's path of the item.
     #[serde(with = "crate::engine::model::paths::path_json")]
     pub path: PathBuf,
+    /// An error or a deliberate skip.
     pub kind: ProblemKind,
+    /// Why.
     pub cause: Cause,
 }
 
@@ -228,16 +236,23 @@ impl std::fmt::Display for ItemProblem {
 /// A snapshot of one job's progress.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Progress {
+    /// The job.
     pub job: JobId,
+    /// Its kind.
     pub kind: JobKind,
     /// The archive's file name or the output folder's name (known exactly once planned).
     pub name: String,
+    /// Where it is in its life.
     pub state: JobState,
+    /// Items processed (images, archive entries).
     pub items_done: u64,
+    /// Items to process, once the plan is made.
     pub items_total: u64,
     /// Bytes of input processed.
     pub bytes_done: u64,
+    /// Input bytes to read, once the plan is made.
     pub bytes_total: u64,
+    /// What a worker is on now (a name for the window).
     pub current_item: Option<String>,
     /// Time since the job started scanning (zero while queued).
     #[serde(rename = "elapsed_s", serialize_with = "secs")]
@@ -249,7 +264,9 @@ pub struct Progress {
     /// Time left at the recent rate; `None` when unknown, paused, or no worker runs the job.
     #[serde(rename = "eta_s", serialize_with = "opt_secs")]
     pub eta: Option<Duration>,
+    /// Items that failed.
     pub errors: u64,
+    /// Items skipped.
     pub skipped: u64,
     /// Tasks and threads of this job running right now (0: waiting for a worker).
     pub workers_busy: u64,
@@ -348,6 +365,7 @@ impl JobOutcome {
         }
     }
 
+    /// The outcome a final state stands for (`None` for a state that is not final).
     pub fn from_state(state: JobState) -> Option<JobOutcome> {
         match state {
             JobState::Done => Some(JobOutcome::Done),
@@ -374,15 +392,34 @@ pub fn exit_status(outcomes: impl IntoIterator<Item = JobOutcome>, interrupted: 
         .map_or(2, JobOutcome::exit_status)
 }
 
+/// [`exit_status`] of a run in which `refused` more jobs could not be queued (the engine refused
+/// them at submission: an invalid spec, the same job already queued): each counts as a failed
+/// job.
+pub fn exit_status_with_refused(
+    outcomes: impl IntoIterator<Item = JobOutcome>,
+    refused: usize,
+    interrupted: bool,
+) -> u8 {
+    exit_status(
+        outcomes
+            .into_iter()
+            .chain(std::iter::repeat_n(JobOutcome::Failed, refused)),
+        interrupted,
+    )
+}
+
 /// The final account of a job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobReport {
+    /// The last figures.
     pub progress: Progress,
+    /// How it ended.
     pub outcome: JobOutcome,
     /// A dry run: the plan was made and nothing was written.
     pub dry_run: bool,
     /// Why the whole job failed, when it did.
     pub failure: Option<Failure>,
+    /// Per-item errors and skips, in the order met.
     pub problems: Vec<ItemProblem>,
     /// Non-fatal notes (e.g. a JPEG decoded without its end marker).
     pub warnings: Vec<ItemProblem>,
@@ -443,6 +480,7 @@ pub enum JobEvent {
 }
 
 impl JobEvent {
+    /// The job the event is about.
     pub fn job(&self) -> JobId {
         match self {
             JobEvent::Progress(p) => p.job,
@@ -479,6 +517,14 @@ mod tests {
         assert_eq!(exit_status([Cancelled, Failed, Done], false), 2);
         assert_eq!(exit_status([Failed], true), 130);
         assert_eq!(exit_status([], false), 2);
+        // A job refused at submission is a failed one, whatever else finished.
+        assert_eq!(
+            exit_status_with_refused([Done, DoneWithErrors], 1, false),
+            2
+        );
+        assert_eq!(exit_status_with_refused([Done], 0, false), 0);
+        assert_eq!(exit_status_with_refused([], 2, false), 2);
+        assert_eq!(exit_status_with_refused([Done], 1, true), 130);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod error;
 pub mod events;
+pub mod id;
 pub mod kind;
 pub mod paths;
 pub mod plan;

@@ -13,7 +13,8 @@ use serde::ser::SerializeMap;
 
 use super::kind::JobKind;
 use super::paths::path_json::PathJson;
-use crate::engine::model::events::JobId;
+use crate::engine::model::error::KindCause;
+use crate::engine::model::id::JobId;
 
 /// What will happen at one output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,12 +24,16 @@ pub enum Action {
     /// Replaces an existing file (the policy asked for it, and it is no job's input).
     Overwrite,
     /// The wanted name was taken; the output gets this plan item's `output` name instead.
-    Rename { wanted: PathBuf },
+    Rename {
+        /// The name the output wanted.
+        wanted: PathBuf,
+    },
     /// No output.
     Skip(SkipReason),
 }
 
 impl Action {
+    /// The action in one lower-case word (`write`, `overwrite`, `rename`, `skip`).
     pub fn label(&self) -> &'static str {
         match self {
             Action::Write => "write",
@@ -38,6 +43,7 @@ impl Action {
         }
     }
 
+    /// Whether nothing is made here.
     pub fn is_skip(&self) -> bool {
         matches!(self, Action::Skip(_))
     }
@@ -51,7 +57,10 @@ pub enum SkipReason {
     /// Policy "update": the existing thumbnail is newer than its source.
     UpToDate,
     /// The existing file is an input of this job or of another queued or running job.
-    WouldReplaceInput { job: Option<JobId> },
+    WouldReplaceInput {
+        /// The other job whose input it is (`None`: this job's own).
+        job: Option<JobId>,
+    },
     /// Another queued or running job writes this file.
     ClaimedByJob(JobId),
     /// A folder has the output's name.
@@ -66,12 +75,21 @@ pub enum SkipReason {
     AsPlanned(String),
     /// A resumed job: the input is gone since the job started (an error, not a choice).
     InputGone,
+    /// Left out by an exclude pattern (or a `.gitignore` file), as the user asked.
+    Excluded { pattern: String },
+    /// A kind's own reason (an archive entry whose name leaves the output folder...); an error
+    /// or a deliberate skip as the kind says.
+    Kind(KindCause),
 }
 
 impl SkipReason {
     /// Whether this skip is an error of the item (the job ends "done with errors").
     pub fn is_error(&self) -> bool {
-        matches!(self, SkipReason::InputGone)
+        match self {
+            SkipReason::InputGone => true,
+            SkipReason::Kind(cause) => cause.is_error(),
+            _ => false,
+        }
     }
 }
 
@@ -107,6 +125,8 @@ impl std::fmt::Display for SkipReason {
             SkipReason::AlreadyDone => write!(f, "made before the interruption"),
             SkipReason::AsPlanned(reason) => f.write_str(reason),
             SkipReason::InputGone => write!(f, "vanished since the job started"),
+            SkipReason::Excluded { pattern } => write!(f, "excluded by the pattern {pattern}"),
+            SkipReason::Kind(cause) => cause.fmt(f),
         }
     }
 }
@@ -119,6 +139,7 @@ pub struct PlanItem {
     /// The thumbnail's path, or the archive entry's name; `None` when nothing could be named
     /// (an input that is not an image).
     pub output: Option<PathBuf>,
+    /// What happens at this output.
     pub action: Action,
     /// Size of the source, in bytes.
     pub input_bytes: u64,
@@ -143,7 +164,9 @@ impl Serialize for PlanItem {
 /// The archive of a zip job: where it goes and what happens there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedFile {
+    /// The file (the archive).
     pub path: PathBuf,
+    /// What happens there.
     pub action: Action,
 }
 
@@ -165,14 +188,25 @@ impl Serialize for PlannedFile {
 pub enum PlanWarning {
     /// Thumbnails would land in the same folders as their originals.
     OutputBesideInputs {
+        /// The folders, each once.
         #[serde(with = "crate::engine::model::paths::path_json::vec")]
         folders: Vec<PathBuf>,
     },
     /// The output folder is this input folder itself: the thumbnails go into a subfolder of it
     /// named after it (never taken as inputs, on this run or the next).
     OutputIsInputFolder {
+        /// The input folder.
         #[serde(with = "crate::engine::model::paths::path_json")]
         folder: PathBuf,
+    },
+    /// The output folder (or the nearest folder of it that exists) does not take new files:
+    /// starting would fail at the first write.
+    DestinationNotWritable {
+        /// The folder that refuses.
+        #[serde(with = "crate::engine::model::paths::path_json")]
+        folder: PathBuf,
+        /// Why, in the user's terms ("permission denied", "the file system is read-only").
+        reason: String,
     },
 }
 
@@ -206,6 +240,9 @@ impl std::fmt::Display for PlanWarning {
                     folder.display()
                 )
             }
+            PlanWarning::DestinationNotWritable { folder, reason } => {
+                write!(f, "cannot write into {}: {reason}", folder.display())
+            }
         }
     }
 }
@@ -215,9 +252,13 @@ impl std::fmt::Display for PlanWarning {
 pub struct PlanSummary {
     /// Outputs that will be made (everything but skips).
     pub outputs: u64,
+    /// New files.
     pub writes: u64,
+    /// Files replaced.
     pub overwrites: u64,
+    /// Outputs renamed because their name was taken.
     pub renames: u64,
+    /// Items skipped.
     pub skips: u64,
     /// Bytes of the inputs that will be read.
     pub input_bytes: u64,
@@ -228,7 +269,9 @@ pub struct PlanSummary {
 /// Every output of a job, decided before any is written.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
+    /// The job.
     pub job: JobId,
+    /// Its kind.
     pub kind: JobKind,
     /// The archive's file name or the output folder's name.
     pub name: String,
@@ -238,8 +281,11 @@ pub struct Plan {
     /// A zip job's archive and what happens to it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archive: Option<PlannedFile>,
+    /// Every output, in plan order (sorted inputs).
     pub items: Vec<PlanItem>,
+    /// What the user should know before starting.
     pub warnings: Vec<PlanWarning>,
+    /// Counts over the items.
     pub summary: PlanSummary,
 }
 
@@ -305,11 +351,14 @@ pub enum ConflictPolicy {
     Update,
     /// Pick a new unique name: `photo (1).jpg`.
     Rename,
+    /// Replace the existing file.
     Overwrite,
+    /// Keep the existing file and make nothing.
     Skip,
 }
 
 impl ConflictPolicy {
+    /// The policy as the window names it.
     pub fn label(self) -> &'static str {
         match self {
             ConflictPolicy::Update => "Update",
@@ -318,6 +367,7 @@ impl ConflictPolicy {
             ConflictPolicy::Skip => "Skip",
         }
     }
+    /// Every policy, in the order the window offers them.
     pub const ALL: [ConflictPolicy; 4] = [
         ConflictPolicy::Update,
         ConflictPolicy::Rename,

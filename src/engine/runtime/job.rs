@@ -180,6 +180,8 @@ pub(crate) struct Run {
     failure: Mutex<Option<JobError>>,
     /// Threads started with `spawn` that have not ended.
     threads: AtomicUsize,
+    /// Tasks of the kind handed out and not yet ended (the lifecycle counts them).
+    tasks: AtomicUsize,
     plan: OnceLock<Arc<Plan>>,
     /// Paused (by the user, by a full disk, or both): no new work is handed out and running
     /// work parks at its next chunk.
@@ -191,6 +193,9 @@ pub(crate) struct Run {
     me: OnceLock<Weak<Run>>,
     /// "Stop after current": no new work; the job ends when the running work has.
     stop_requested: AtomicBool,
+    /// Folders this job created for its outputs (removed when it is cancelled or fails, if
+    /// still empty).
+    created_dirs: Mutex<Vec<std::path::PathBuf>>,
 }
 
 impl Run {
@@ -221,12 +226,14 @@ impl Run {
             sched: Arc::downgrade(sched),
             failure: Mutex::new(None),
             threads: AtomicUsize::new(0),
+            tasks: AtomicUsize::new(0),
             plan: OnceLock::new(),
             paused: Mutex::new(Pauses::default()),
             resumed: Condvar::new(),
             on_disk_full: OnDiskFull::Wait,
             me: OnceLock::new(),
             stop_requested: AtomicBool::new(false),
+            created_dirs: Mutex::new(Vec::new()),
         }
     }
 
@@ -344,6 +351,7 @@ impl Run {
         self.notify();
     }
 
+    /// Whether the job is paused (by the user, by a full disk, or both).
     pub fn is_paused(&self) -> bool {
         crate::engine::lock(&self.paused).any()
     }
@@ -445,6 +453,13 @@ impl Run {
         true
     }
 
+    /// Tasks of the kind handed out that have not ended (each ends after its last statement,
+    /// panic or not). A kind that must wait for its own tasks before doing something asks this
+    /// rather than keeping a count of its own.
+    pub fn tasks_running(&self) -> usize {
+        self.tasks.load(Ordering::SeqCst)
+    }
+
     /// The plan, once made.
     pub fn plan(&self) -> Option<&Arc<Plan>> {
         self.plan.get()
@@ -542,14 +557,34 @@ impl Run {
             if d.as_os_str().is_empty() || std::fs::symlink_metadata(d).is_ok() {
                 break;
             }
-            missing.push(crate::engine::runtime::claims::comparable_path(d));
+            missing.push(d.to_path_buf());
             at = d.parent();
         }
         if missing.is_empty() {
             return Ok(());
         }
-        self.claims.add_outputs(self.core.id, missing);
-        std::fs::create_dir_all(dir).map_err(crate::engine::model::error::IoCause::of)
+        self.claims.add_outputs(
+            self.core.id,
+            missing
+                .iter()
+                .map(|d| crate::engine::runtime::claims::comparable_path(d)),
+        );
+        let made = std::fs::create_dir_all(dir).map_err(crate::engine::model::error::IoCause::of);
+        crate::engine::lock(&self.created_dirs).extend(missing);
+        made
+    }
+
+    /// Removes the folders this job created that are still empty (a cancelled or failed job
+    /// leaves nothing behind; a folder that holds anything, the user's or another job's, stays).
+    fn remove_created_dirs(&self) {
+        let mut dirs = std::mem::take(&mut *crate::engine::lock(&self.created_dirs));
+        // Deepest first, so a parent is empty once its children are gone.
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        dirs.dedup();
+        for dir in dirs {
+            // `remove_dir` only removes an empty folder.
+            let _ = std::fs::remove_dir(&dir);
+        }
     }
 
     /// Creates the temporary file for output `dest` (the user's final path). The error names the
@@ -653,8 +688,6 @@ enum Phase {
 
 struct Lifecycle {
     phase: Phase,
-    /// Tasks of the kind handed out and not yet ended.
-    tasks: usize,
 }
 
 /// A job: the lifecycle around one kind. This is what the scheduler drives.
@@ -673,7 +706,6 @@ impl<K: JobKindImpl> Job<K> {
             run,
             life: Mutex::new(Lifecycle {
                 phase: Phase::Queued,
-                tasks: 0,
             }),
         })
     }
@@ -700,6 +732,19 @@ impl<K: JobKindImpl> Job<K> {
             return self.end(None);
         };
         run.claims.end_scan(core.id, scanned.input_files.clone());
+        if scanned.entries.is_empty()
+            && self
+                .kind
+                .inputs()
+                .iter()
+                .all(|p| std::fs::symlink_metadata(p).is_err())
+        {
+            // Every input is missing (each one listed by the scan): the same failure for every
+            // kind, not "done with errors" for one and "failed" for another.
+            return self.end(Some(JobError::NothingToDo(
+                "nothing to do: none of the inputs exists",
+            )));
+        }
         run.set_state(JobState::Planning);
         let mut plan = match self.kind.plan(run, scanned) {
             Ok(Planned {
@@ -714,6 +759,9 @@ impl<K: JobKindImpl> Job<K> {
         };
         if run.stopping() {
             return self.end(None);
+        }
+        if let Some(warning) = unwritable_destination(&plan, run.core.kind) {
+            plan.warnings.push(warning);
         }
         if run.dry_run {
             plan.summary.estimated_output_bytes = self.kind.estimate_output_bytes(run, &plan);
@@ -780,6 +828,9 @@ impl<K: JobKindImpl> Job<K> {
         } else {
             JobOutcome::Done
         };
+        if matches!(outcome, JobOutcome::Failed | JobOutcome::Cancelled) {
+            run.remove_created_dirs();
+        }
         self.life().phase = Phase::Over;
         if let Some(report) = run.core.finish(outcome, failure) {
             run.hub.push(JobEvent::Finished(report));
@@ -805,7 +856,7 @@ struct TaskGuard<K: JobKindImpl>(Arc<Job<K>>);
 
 impl<K: JobKindImpl> Drop for TaskGuard<K> {
     fn drop(&mut self) {
-        self.0.life().tasks -= 1;
+        self.0.run.tasks.fetch_sub(1, Ordering::SeqCst);
         self.0.run.core.busy.fetch_sub(1, Ordering::Relaxed);
         self.0.run.notify();
     }
@@ -829,7 +880,8 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
                 Poll::Task(Box::new(move || job.prepare_and_plan()))
             }
             Phase::Running => {
-                let quiet = life.tasks == 0 && self.run.threads.load(Ordering::SeqCst) == 0;
+                let quiet =
+                    self.run.tasks_running() == 0 && self.run.threads.load(Ordering::SeqCst) == 0;
                 if self.run.stopping() {
                     if !quiet {
                         return Poll::Idle;
@@ -853,7 +905,7 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
                 }
                 match Arc::clone(&self.kind).next_task(&self.run) {
                     KindPoll::Task(task) => {
-                        life.tasks += 1;
+                        self.run.tasks.fetch_add(1, Ordering::SeqCst);
                         self.run.core.busy.fetch_add(1, Ordering::Relaxed);
                         drop(life);
                         Poll::Task(self.wrap(task))
@@ -923,6 +975,43 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
     }
 }
 
+/// A warning when the folder a plan writes into (or the nearest of its folders that exists, for
+/// one still to be made) does not take new files. Asks the OS without writing anything (a dry
+/// run writes nothing).
+fn unwritable_destination(plan: &Plan, kind: JobKind) -> Option<crate::engine::PlanWarning> {
+    use crate::engine::model::error::IoCause;
+    use crate::engine::model::kind::OutputShape;
+    use std::os::unix::ffi::OsStrExt;
+    let mut folder = match kind.output {
+        OutputShape::OneFile => crate::engine::model::paths::parent_dir(&plan.destination),
+        OutputShape::FolderOfFiles => plan.destination.as_path(),
+    }
+    .to_path_buf();
+    while std::fs::symlink_metadata(&folder).is_err() {
+        match folder.parent() {
+            Some(p) if !p.as_os_str().is_empty() => folder = p.to_path_buf(),
+            _ => {
+                folder = std::path::PathBuf::from(".");
+                break;
+            }
+        }
+    }
+    let reason = match std::fs::metadata(&folder) {
+        Ok(m) if !m.is_dir() => Some(IoCause::NotAFolder),
+        Ok(_) => {
+            let c_path = std::ffi::CString::new(folder.as_os_str().as_bytes()).ok()?;
+            // SAFETY: `c_path` is a valid NUL-terminated string for the duration of the call.
+            let refused = unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) } != 0;
+            refused.then(|| IoCause::of(std::io::Error::last_os_error()))
+        }
+        Err(e) => Some(IoCause::of(e)),
+    }?;
+    Some(crate::engine::PlanWarning::DestinationNotWritable {
+        folder,
+        reason: reason.to_string(),
+    })
+}
+
 /// Records the skipped items of a plan as skipped problems (when the run starts, so a dry run
 /// lists them only once, in its plan).
 fn report_plan_skips(run: &Run, plan: &Plan) {
@@ -973,7 +1062,8 @@ mod tests {
                 exclude_files: Vec::new(),
                 exclude_dirs: Vec::new(),
                 only: Default::default(),
-                names_as_bytes: false,
+                excludes: Default::default(),
+                keep_non_utf8_names: false,
             }
         }
         fn plan(&self, run: &Run, _scanned: Scanned) -> Result<Planned, JobError> {

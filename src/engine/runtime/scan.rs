@@ -2,11 +2,12 @@
 //!
 //! Owns: the rules for what is an entry and what is reported and skipped (special files are
 //! never opened: everything is classified with `symlink_metadata` first; names with control
-//! characters; names that are not valid UTF-8, unless the kind keeps them byte for byte
-//! ([`ScanOptions::names_as_bytes`]); symlinks by the job's policy, loops among them;
-//! unreadable folders), de-duplicating inputs (the same path given twice, or a path inside another input,
+//! characters, and names that are not valid UTF-8 unless the job keeps them as bytes; symlinks
+//! by the job's policy, loops among them; unreadable folders), de-duplicating inputs (the same path given twice, or a path inside another input,
 //! is one input), and leaving out the outputs and temporary files of every live job (through
-//! [`Claims`]). Scanning runs as a task on the pool and counts into the job's totals as it goes.
+//! [`Claims`]), and leaving out what the job's exclude patterns and `.gitignore` files name
+//! (listed in [`Scanned::excluded`]: an excluded folder once, not walked into). Scanning runs as
+//! a task on the pool and counts into the job's totals as it goes.
 //! Must not touch: file contents, outputs, any front end.
 
 use std::collections::HashSet;
@@ -21,6 +22,7 @@ use crate::engine::model::error::ItemError;
 use crate::engine::model::events::ProblemKind;
 use crate::engine::normalize_path;
 use crate::engine::runtime::claims::Claims;
+use crate::engine::runtime::exclude::{ExcludeRules, GitignoreStack};
 use crate::engine::runtime::status::JobCore;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,12 +39,10 @@ pub(crate) enum EntryKind {
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub source: PathBuf,
-    /// Relative name with `/` separators: folder inputs keep their top-level name. Shown with
-    /// U+FFFD for invalid sequences when the name is not valid UTF-8 (see `raw_name`).
-    pub name: String,
-    /// The relative name's bytes, when they are not valid UTF-8 (kept only with
-    /// [`ScanOptions::names_as_bytes`]); `None`: `name` is exact.
-    pub raw_name: Option<OsString>,
+    /// Relative name with `/` separators: folder inputs keep their top-level name. UTF-8, or
+    /// the file system's bytes as they are when the job keeps names that are not
+    /// ([`ScanOptions::keep_non_utf8_names`]).
+    pub name: OsString,
     pub kind: EntryKind,
     pub size: u64,
     pub mtime: Option<SystemTime>,
@@ -69,23 +69,22 @@ pub(crate) struct ScanOptions {
     /// When not empty, only these files (normalised paths) are entries; the others are passed
     /// over silently.
     pub only: HashSet<PathBuf>,
-    /// Keep names that are not valid UTF-8 (Latin-1 names from old disks and cameras) byte for
-    /// byte in [`Entry::raw_name`], instead of skipping them with "not valid UTF-8".
-    pub names_as_bytes: bool,
+    /// The user's exclude patterns and `.gitignore` files (empty: nothing excluded).
+    pub excludes: ExcludeRules,
+    /// Names that are not valid UTF-8 (Latin-1 from an old disk) are entries with their bytes
+    /// as they are (zip: an archive keeps them, as Info-ZIP's does); otherwise such a file or
+    /// folder is skipped and reported.
+    pub keep_non_utf8_names: bool,
 }
 
-impl Entry {
-    /// The relative name exactly, bytes and all.
-    pub fn name_os(&self) -> &OsStr {
-        self.raw_name
-            .as_deref()
-            .unwrap_or_else(|| OsStr::new(&self.name))
-    }
-}
-
-/// Whether a name that is not UTF-8 holds a control character (tab, newline...).
-fn has_control_byte(bytes: &[u8]) -> bool {
-    bytes.iter().any(|&b| b < 0x20 || b == 0x7f)
+/// A file or folder left out by an exclude pattern or a `.gitignore` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Excluded {
+    pub source: PathBuf,
+    /// Its name as an entry would have had it.
+    pub name: String,
+    /// The pattern that excluded it (for a `.gitignore` line, with the file it is in).
+    pub pattern: String,
 }
 
 /// What a scan found.
@@ -94,6 +93,8 @@ pub(crate) struct Scanned {
     pub entries: Vec<Entry>,
     /// (device, inode) of every file entry: what this job reads.
     pub input_files: HashSet<(u64, u64)>,
+    /// What the exclude patterns left out, in walk order (an excluded folder once).
+    pub excluded: Vec<Excluded>,
 }
 
 fn kind_name(ft: &fs::FileType) -> &'static str {
@@ -114,6 +115,20 @@ fn has_control_char(s: &str) -> bool {
     s.chars().any(|c| c.is_control())
 }
 
+/// One component of a name, checked: `Ok` with it when it may be part of an entry's name.
+fn checked_component(name: &OsStr, keep_non_utf8: bool) -> Result<&OsStr, ItemError> {
+    match name.to_str() {
+        Some(s) if has_control_char(s) => Err(ItemError::ControlCharacter),
+        Some(_) => Ok(name),
+        // Bytes of another encoding: only the ASCII control characters are known for sure.
+        None if keep_non_utf8 => match name.as_bytes().iter().any(|b| b.is_ascii_control()) {
+            true => Err(ItemError::ControlCharacter),
+            false => Ok(name),
+        },
+        None => Err(ItemError::NotUtf8),
+    }
+}
+
 struct Scanner<'a> {
     core: &'a JobCore,
     opts: &'a ScanOptions,
@@ -121,6 +136,7 @@ struct Scanner<'a> {
     roots: Vec<PathBuf>,
     entries: Vec<Entry>,
     input_files: HashSet<(u64, u64)>,
+    excluded: Vec<Excluded>,
 }
 
 /// Walks `inputs` and returns the entries sorted by name. Problems are reported to `core`.
@@ -159,6 +175,7 @@ pub(crate) fn scan(
         roots: seen.into_iter().collect(),
         entries: Vec::new(),
         input_files: HashSet::new(),
+        excluded: Vec::new(),
     };
     for input in kept {
         if core.is_cancelled() {
@@ -179,6 +196,7 @@ pub(crate) fn scan(
     Some(Scanned {
         entries,
         input_files: scanner.input_files,
+        excluded: scanner.excluded,
     })
 }
 
@@ -208,55 +226,67 @@ impl Scanner<'_> {
         } else {
             (lmeta, input.to_path_buf())
         };
-        let (root_name, root_raw) = match input.file_name() {
-            Some(n) => match n.to_str() {
-                Some(s) if has_control_char(s) => {
-                    return self.skip(input, ItemError::ControlCharacter);
-                }
-                Some(s) => (s.to_owned(), None),
-                None if !self.opts.names_as_bytes => {
-                    return self.skip(input, ItemError::NotUtf8);
-                }
-                None if has_control_byte(n.as_bytes()) => {
-                    return self.skip(input, ItemError::ControlCharacter);
-                }
-                None => (n.to_string_lossy().into_owned(), Some(n.to_os_string())),
+        let root_name = match input.file_name() {
+            Some(n) => match checked_component(n, self.opts.keep_non_utf8_names) {
+                Ok(n) => n.to_os_string(),
+                Err(e) => return self.skip(input, e),
             },
             // "/", "." or "..": name it after what it resolves to.
-            None => {
-                let real = fs::canonicalize(input)
-                    .ok()
-                    .and_then(|p| p.file_name().map(OsStr::to_os_string));
-                match real {
-                    Some(n) if n.to_str().is_some() => (n.to_string_lossy().into_owned(), None),
-                    Some(n) if self.opts.names_as_bytes => {
-                        (n.to_string_lossy().into_owned(), Some(n))
-                    }
-                    _ => ("root".to_owned(), None),
-                }
-            }
+            None => match fs::canonicalize(input)
+                .ok()
+                .and_then(|p| p.file_name().and_then(|n| n.to_str().map(OsString::from)))
+            {
+                Some(s) => s,
+                None => OsString::from("root"),
+            },
         };
         let ft = meta.file_type();
         if ft.is_dir() {
-            self.walk_dir(&resolved, &root_name, root_raw.as_deref());
+            self.walk_dir(&resolved, &root_name);
         } else if ft.is_file() {
-            self.push_file(&resolved, root_name, root_raw, &meta);
+            if let Some(pattern) = self
+                .opts
+                .excludes
+                .user_match(&root_name.to_string_lossy(), false)
+            {
+                return self.exclude(input, root_name.to_string_lossy().into_owned(), pattern);
+            }
+            self.push_file(&resolved, root_name, &meta);
         } else {
             self.skip(input, ItemError::Special(kind_name(&ft)));
         }
+    }
+
+    fn exclude(&mut self, source: &Path, name: String, pattern: String) {
+        self.excluded.push(Excluded {
+            source: source.to_path_buf(),
+            name,
+            pattern,
+        });
+    }
+
+    /// The exclude pattern or `.gitignore` line that leaves out this entry of the walk, if any.
+    fn exclude_match(
+        &self,
+        gitignores: &GitignoreStack,
+        path: &Path,
+        name: &str,
+        is_dir: bool,
+    ) -> Option<String> {
+        if let Some(pattern) = self.opts.excludes.user_match(name, is_dir) {
+            return Some(pattern);
+        }
+        if self.opts.excludes.honour_gitignore {
+            return gitignores.matched(path, is_dir);
+        }
+        None
     }
 
     fn excluded(&self, path: &Path, meta: &Metadata) -> bool {
         self.opts.exclude_files.contains(&(meta.dev(), meta.ino())) || self.claims.excludes(path)
     }
 
-    fn push_file(
-        &mut self,
-        source: &Path,
-        name: String,
-        raw_name: Option<OsString>,
-        meta: &Metadata,
-    ) {
+    fn push_file(&mut self, source: &Path, name: OsString, meta: &Metadata) {
         if self.excluded(source, meta) {
             return;
         }
@@ -269,7 +299,6 @@ impl Scanner<'_> {
         self.entries.push(Entry {
             source: source.to_path_buf(),
             name,
-            raw_name,
             kind: EntryKind::File,
             size,
             mtime: meta.modified().ok(),
@@ -277,12 +306,13 @@ impl Scanner<'_> {
         });
     }
 
-    fn walk_dir(&mut self, root: &Path, root_name: &str, root_raw: Option<&OsStr>) {
+    fn walk_dir(&mut self, root: &Path, root_name: &OsStr) {
         let mut walker = walkdir::WalkDir::new(root)
             .follow_links(false)
             .sort_by_file_name()
             .into_iter();
         let mut count: u64 = 0;
+        let mut gitignores = GitignoreStack::default();
         while let Some(item) = walker.next() {
             if self.core.is_cancelled() {
                 return;
@@ -310,38 +340,17 @@ impl Scanner<'_> {
                 Err(_) => continue,
             };
             let is_dir = entry.file_type().is_dir();
-            let mut name = root_name.to_owned();
+            let mut name = root_name.to_os_string();
             let mut bad = None;
-            let raw_needed =
-                root_raw.is_some() || (self.opts.names_as_bytes && rel.to_str().is_none());
             for comp in rel.components() {
-                let comp = comp.as_os_str();
-                match comp.to_str() {
-                    Some(s) if has_control_char(s) => bad = Some(ItemError::ControlCharacter),
-                    Some(s) => {
-                        name.push('/');
-                        name.push_str(s);
+                match checked_component(comp.as_os_str(), self.opts.keep_non_utf8_names) {
+                    Ok(s) => {
+                        name.push("/");
+                        name.push(s);
                     }
-                    None if !self.opts.names_as_bytes => bad = Some(ItemError::NotUtf8),
-                    None if has_control_byte(comp.as_bytes()) => {
-                        bad = Some(ItemError::ControlCharacter)
-                    }
-                    None => {
-                        name.push('/');
-                        name.push_str(&comp.to_string_lossy());
-                    }
+                    Err(e) => bad = Some(e),
                 }
             }
-            let raw_name = raw_needed.then(|| {
-                let mut raw = root_raw
-                    .map(OsStr::to_os_string)
-                    .unwrap_or_else(|| OsString::from(root_name));
-                for comp in rel.components() {
-                    raw.push("/");
-                    raw.push(comp.as_os_str());
-                }
-                raw
-            });
             if let Some(err) = bad {
                 self.skip(path, err);
                 if is_dir {
@@ -361,6 +370,22 @@ impl Scanner<'_> {
                 }
             };
             let ft = lmeta.file_type();
+            if !self.opts.excludes.is_empty() {
+                gitignores.enter(entry.depth());
+                if entry.depth() > 0
+                    && let Some(pattern) =
+                        self.exclude_match(&gitignores, path, &name.to_string_lossy(), ft.is_dir())
+                {
+                    if ft.is_dir() {
+                        walker.skip_current_dir();
+                    }
+                    self.exclude(path, name.to_string_lossy().into_owned(), pattern);
+                    continue;
+                }
+                if ft.is_dir() && self.opts.excludes.honour_gitignore {
+                    gitignores.push_folder(path, entry.depth());
+                }
+            }
             if ft.is_dir() {
                 // A folder a live job created for its outputs holds only outputs.
                 if entry.depth() > 0 && self.claims.excludes(path) {
@@ -383,7 +408,6 @@ impl Scanner<'_> {
                     self.entries.push(Entry {
                         source: path.to_path_buf(),
                         name,
-                        raw_name,
                         kind: EntryKind::Dir,
                         size: 0,
                         mtime: lmeta.modified().ok(),
@@ -391,20 +415,20 @@ impl Scanner<'_> {
                     });
                 }
             } else if ft.is_file() {
-                self.push_file(path, name, raw_name, &lmeta);
+                self.push_file(path, name, &lmeta);
             } else if ft.is_symlink() {
-                self.symlink(path, name, raw_name, &lmeta);
+                self.symlink(path, name, &lmeta);
             } else {
                 self.skip(path, ItemError::Special(kind_name(&ft)));
             }
         }
     }
 
-    fn symlink(&mut self, path: &Path, name: String, raw_name: Option<OsString>, lmeta: &Metadata) {
+    fn symlink(&mut self, path: &Path, name: OsString, lmeta: &Metadata) {
         match self.opts.symlinks {
             SymlinkPolicy::FollowFiles => match fs::metadata(path) {
                 Ok(m) if m.is_file() => match fs::canonicalize(path) {
-                    Ok(target) => self.push_file(&target, name, raw_name, &m),
+                    Ok(target) => self.push_file(&target, name, &m),
                     Err(_) => self.skip(path, ItemError::Symlink("is dangling or loops")),
                 },
                 Ok(m) if m.is_dir() => {
@@ -420,7 +444,6 @@ impl Scanner<'_> {
                     self.entries.push(Entry {
                         source: path.to_path_buf(),
                         name,
-                        raw_name,
                         kind: EntryKind::Symlink { target },
                         size: 0,
                         mtime: lmeta.modified().ok(),
@@ -435,7 +458,7 @@ impl Scanner<'_> {
     /// The link's text when it is relative and resolves to something inside the selection, both
     /// on disk and within the archive's names, and is not a loop (a link to a folder that
     /// contains it: archivers that follow it recurse, 7-Zip refuses such an archive).
-    fn inside_target(&self, path: &Path, name: &str) -> Result<String, LinkProblem> {
+    fn inside_target(&self, path: &Path, name: &OsStr) -> Result<String, LinkProblem> {
         use LinkProblem::{Loop, Outside};
         let target = fs::read_link(path).map_err(|_| Outside("cannot be read"))?;
         let resolved = fs::canonicalize(path).ok();
@@ -458,22 +481,23 @@ impl Scanner<'_> {
         if !self.roots.iter().any(|r| resolved.starts_with(r)) {
             return Err(Outside("points outside the selection"));
         }
-        // Within the archive, the link must not climb above the top level either.
-        let mut depth: Vec<&str> = name.split('/').collect();
-        depth.pop();
+        // Within the archive, the link must not climb above the top level either: `depth` is
+        // the number of folders above the link's name, then above where the target leads.
+        let mut depth = name.as_bytes().iter().filter(|b| **b == b'/').count();
         for comp in target.components() {
             match comp {
                 Component::ParentDir => {
-                    if depth.pop().is_none() {
+                    if depth == 0 {
                         return Err(Outside("points outside the selection"));
                     }
+                    depth -= 1;
                 }
-                Component::Normal(_) => depth.push(""),
+                Component::Normal(_) => depth += 1,
                 Component::CurDir => {}
                 _ => return Err(Outside("points outside the selection")),
             }
         }
-        if depth.is_empty() {
+        if depth == 0 {
             return Err(Outside("points outside the selection"));
         }
         Ok(text.to_owned())

@@ -5,8 +5,9 @@
 //! collisions and the conflict policy through the plan's [`Resolver`], names kept byte for byte,
 //! the "beside the originals" and "the output folder is the input folder" warnings, the
 //! thumbnail folders its scan never walks into, and a resumed job's plan: its own outputs known
-//! by their recorded identity, made again when their source changed), its units of work (one per image: read once, decode once, one output per size),
-//! and putting each thumbnail in place through the lifecycle. The pixels are `thumbnail`'s
+//! by their recorded identity, made again when their source changed), its units of work (one
+//! per image: read once, decode once, one output per size), and putting each thumbnail in place
+//! through the lifecycle. The pixels are `thumbnail`'s
 //! business; the lifecycle, temporary files and claims are `job`'s.
 //! Must not touch: inputs (read-only), any front end.
 
@@ -32,7 +33,7 @@ use crate::engine::kinds::thumbs::thumbnail::{
     DecodeWarning, MAX_FILE_BYTES, detect_format, has_image_extension,
     make_thumbnails_on_this_thread,
 };
-use crate::engine::model::error::{ItemError, JobError};
+use crate::engine::model::error::{ItemError, JobError, SpecError};
 use crate::engine::model::events::ProblemKind;
 use crate::engine::model::kind::{Counts, JobKind, KindInfo, OutputShape};
 use crate::engine::model::paths::{normalize_path, parent_dir};
@@ -59,8 +60,8 @@ pub const KIND: JobKind = JobKind::new(&KindInfo {
     output: OutputShape::FolderOfFiles,
 });
 
-/// The job for `spec` (its name template parsed once, here).
-pub(crate) fn new_job(spec: ThumbSpec) -> Result<ThumbJob, JobError> {
+/// The job for `spec`, once its options are checked (its name template parsed once, here).
+pub(crate) fn new_job(spec: ThumbSpec) -> Result<ThumbJob, SpecError> {
     ThumbJob::new(spec)
 }
 
@@ -94,8 +95,8 @@ pub(crate) struct ThumbJob {
 }
 
 impl ThumbJob {
-    pub fn new(spec: ThumbSpec) -> Result<ThumbJob, JobError> {
-        let template = spec.template()?;
+    pub fn new(spec: ThumbSpec) -> Result<ThumbJob, SpecError> {
+        let template = spec.checked_template()?;
         Ok(ThumbJob {
             spec,
             template,
@@ -109,7 +110,7 @@ impl ThumbJob {
 
     /// Whether an entry is an image: by name when it says so, else by its first bytes.
     fn is_image(entry: &Entry) -> bool {
-        if has_image_extension(&entry.name) {
+        if has_image_extension(&entry.name.to_string_lossy()) {
             return true;
         }
         let mut head = [0u8; 32];
@@ -130,7 +131,7 @@ impl ThumbJob {
         size_px: u32,
         dirs: &mut HashMap<PathBuf, Option<PathBuf>>,
     ) -> PathBuf {
-        let rel = Path::new(entry.name_os());
+        let rel = Path::new(&entry.name);
         let in_folder = rel.parent().is_some_and(|p| !p.as_os_str().is_empty());
         let naming = if in_folder {
             rel.to_path_buf()
@@ -193,7 +194,7 @@ impl ThumbJob {
     fn process(&self, run: &Run, plan: &Plan, unit_index: usize, unit: &Unit) {
         let core = &run.core;
         let entry = &unit.entry;
-        core.set_current(entry.name.clone());
+        core.set_current(entry.name.to_string_lossy());
         let mut data = Vec::new();
         let read = read_whole(
             &entry.source,
@@ -242,7 +243,7 @@ impl ThumbJob {
             Err(e @ (ItemError::NotAnImage | ItemError::Empty)) => {
                 // A file that only claims to be an image by its name is an error; anything else
                 // that is not an image is passed over.
-                let kind = if has_image_extension(&entry.name) {
+                let kind = if has_image_extension(&entry.name.to_string_lossy()) {
                     ProblemKind::Error
                 } else {
                     ProblemKind::Skipped
@@ -538,6 +539,9 @@ fn decode_warning_text(warning: &DecodeWarning) -> &'static str {
         DecodeWarning::MissingEndMarker => {
             "the JPEG has no end marker; every scan was complete, so it was decoded"
         }
+        DecodeWarning::DataAfterImage => {
+            "the image was complete; data after it (no end marker) could not be read and was ignored"
+        }
     }
 }
 
@@ -557,7 +561,9 @@ impl JobKindImpl for ThumbJob {
             exclude_files: Vec::new(),
             exclude_dirs: self.thumbnail_folders(),
             only: self.spec.only.iter().map(|p| normalize_path(p)).collect(),
-            names_as_bytes: true,
+            excludes: Default::default(),
+            // A thumbnail keeps its source's name bytes (a Latin-1 name stays Latin-1).
+            keep_non_utf8_names: true,
         }
     }
 

@@ -19,6 +19,10 @@ use crate::engine::runtime::job::KindSpec;
 pub const DEFAULT_THUMB_SIDE_PX: u32 = 256;
 /// JPEG quality when none is given.
 pub const DEFAULT_JPEG_QUALITY: u8 = 85;
+/// The lowest JPEG and WebP quality accepted.
+pub const MIN_QUALITY: u8 = 1;
+/// The highest JPEG and WebP quality accepted.
+pub const MAX_QUALITY: u8 = 100;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
@@ -91,12 +95,12 @@ impl ThumbSpec {
             output_dir,
             sizes_px: vec![DEFAULT_THUMB_SIDE_PX],
             name_template: None,
-            format: ThumbFormat::Jpeg,
+            format: ThumbFormat::default(),
             quality: DEFAULT_JPEG_QUALITY,
             lossless: false,
-            metadata: MetadataPolicy::Strip,
-            color: ColorMode::ConvertToSrgb,
-            on_conflict: ConflictPolicy::Update,
+            metadata: MetadataPolicy::default(),
+            color: ColorMode::default(),
+            on_conflict: ConflictPolicy::default(),
             only: Vec::new(),
         }
     }
@@ -127,7 +131,8 @@ impl ThumbSpec {
         }
     }
 
-    fn check(&self) -> Result<(), SpecError> {
+    /// Checks the options and parses the name template (once), for the job to keep.
+    pub(crate) fn checked_template(&self) -> Result<NameTemplate, SpecError> {
         if self.sizes_px.is_empty() {
             return Err(SpecError::NoSizes);
         }
@@ -138,10 +143,10 @@ impl ThumbSpec {
         {
             return Err(SpecError::Size(bad));
         }
-        if !(1..=100).contains(&self.quality) {
+        if !(MIN_QUALITY..=MAX_QUALITY).contains(&self.quality) {
             return Err(SpecError::Quality(self.quality));
         }
-        self.template().map(|_| ())
+        self.template()
     }
 
     /// The default output folder: `<first input's folder>/thumbnails`.
@@ -285,7 +290,7 @@ impl KindSpec for ThumbSpec {
         &self.output_dir
     }
     fn validate(&self) -> Result<(), SpecError> {
-        self.check()
+        self.checked_template().map(|_| ())
     }
 }
 
