@@ -1580,7 +1580,15 @@ fn unfinished_jobs_after_a_crash_are_listed_and_resume_and_discard_do_what_they_
     assert_eq!(thumbnails_in(&out_a).len(), 30);
     assert!(part_files(&out_a).is_empty());
     assert!(!journal_a.exists(), "the journal goes with the job");
-    assert!(journals_in(&journal_dir).is_empty());
+    // Listing moves nothing now (issue 13): the damaged journal planted above stays where it
+    // is until someone resumes or discards it (the window does not offer that for a damaged one
+    // yet). Every journal of the jobs that ran is gone.
+    let left = journals_in(&journal_dir);
+    assert!(
+        left.iter()
+            .all(|j| j.file_name().is_some_and(|n| n == "1-damaged.journal")),
+        "{left:?}"
+    );
     for (file, ino) in made_before {
         assert_eq!(
             fs::metadata(out_a.join(&file)).unwrap().ino(),
@@ -2052,4 +2060,82 @@ fn every_widget_a_person_can_use_has_an_accessible_name() {
     step_until(&mut harness, "the jobs to end", |app| {
         !app.queue().any_active()
     });
+}
+
+#[test]
+fn the_extract_tab_previews_the_plan_tests_and_extracts_a_zip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("docs");
+    write(&src.join("readme.txt"), b"hello\n");
+    write(
+        &src.join("sub/notes.md"),
+        "# notes\n".repeat(500).as_bytes(),
+    );
+    let status = std::process::Command::new("zip")
+        .args(["-qr", "docs.zip", "docs"])
+        .current_dir(tmp.path())
+        .status()
+        .expect("Info-ZIP's zip is installed");
+    assert!(status.success());
+    let archive = tmp.path().join("docs.zip");
+    let out = tmp.path().join("out");
+
+    let mut harness = harness(2, Settings::default());
+    drop_onto_window(&mut harness, &archive);
+    harness.get_by_label("Extract").click();
+    harness.settle();
+    assert!(has_label(&harness, "Password"), "the password field");
+    assert!(has_label(&harness, "Test archives"));
+    type_into(
+        &mut harness,
+        "Folder to extract into",
+        &out.display().to_string(),
+    );
+    wait_for_preview(&mut harness);
+    let view = harness.state().preview().view().unwrap();
+    assert_eq!(view.kind.id, "extract");
+    assert_eq!(
+        (view.summary.outputs, view.summary.writes),
+        (4, 4),
+        "two files and two folders"
+    );
+    assert!(
+        labels_containing(&harness, "4 files, all new") == 1,
+        "the summary line"
+    );
+    // One top-level folder: straight into the output folder.
+    assert!(
+        has_label(
+            &harness,
+            &out.join("docs/sub/notes.md").display().to_string()
+        ) || labels_containing(&harness, "docs/sub/notes.md") >= 1,
+        "the item list shows the entry"
+    );
+    assert!(!out.exists(), "a preview writes nothing");
+    assert!(harness.state().queue().rows().is_empty());
+
+    // Test: a job of its own, writing nothing.
+    harness.get_by_label("Test archives").click();
+    harness.settle();
+    assert_eq!(harness.state().queue().rows().len(), 1, "the test's card");
+    step_until(&mut harness, "the test to finish", |app| {
+        app.queue().rows()[0].is_finished()
+    });
+    assert_eq!(harness.state().queue().rows()[0].state(), JobState::Done);
+    assert!(!out.exists(), "a test writes nothing");
+
+    harness.get_by_label("Extract archives").click();
+    harness.settle();
+    assert_eq!(harness.state().queue().rows().len(), 2);
+    step_until(&mut harness, "the extract to finish", |app| {
+        app.queue().rows()[1].is_finished()
+    });
+    assert_eq!(harness.state().queue().rows()[1].state(), JobState::Done);
+    assert_eq!(fs::read(out.join("docs/readme.txt")).unwrap(), b"hello\n");
+    assert_eq!(
+        fs::read(out.join("docs/sub/notes.md")).unwrap(),
+        "# notes\n".repeat(500).as_bytes()
+    );
+    assert!(part_files(&out).is_empty());
+    harness.settle();
 }

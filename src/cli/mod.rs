@@ -1,5 +1,6 @@
 //! The headless front end on the same engine as the window: one subcommand per job kind
-//! (`shrinkwrap zip ...`, `shrinkwrap thumbs ...`) and `shrinkwrap resume`.
+//! (`shrinkwrap zip ...`, `shrinkwrap thumbs ...`, `shrinkwrap extract ...`, and `shrinkwrap
+//! test ...` for extract's "test") and `shrinkwrap resume`.
 //!
 //! Owns: the top-level command line, built from the registry of [`kinds`] (each kind names its
 //! subcommand by its id and adds its own arguments), and the one dispatch that sends a parsed
@@ -26,10 +27,9 @@ use crate::engine::exit_status;
 use kinds::{ArgsError, CliKind};
 use run::RunArgs;
 
-const ABOUT: &str =
-    "Zip files and make image thumbnails on all cores, with progress and clean cancel";
+const ABOUT: &str = "Zip files, extract and test zip archives, and make image thumbnails on all cores, with progress and clean cancel";
 
-const AFTER_HELP: &str = "Without a subcommand shrinkwrap opens its window:\n  shrinkwrap [PATH]...                      the window, with PATHs as inputs\n  shrinkwrap --compress|--thumbnails PATH...  ...and queue that job at once\n  options: --quit-when-done, --screenshot FILE.png\n\nExit codes: 0 all went well, 1 finished with per-file errors (listed on stderr),\n2 failed job or bad arguments, 130 cancelled with Ctrl-C.";
+const AFTER_HELP: &str = "Without a subcommand shrinkwrap opens its window:\n  shrinkwrap [PATH]...                      the window, with PATHs as inputs\n  shrinkwrap --compress|--thumbnails|--extract PATH...  ...and queue that job at once\n  options: --quit-when-done, --screenshot FILE.png\n\nExit codes: 0 all went well, 1 finished with per-file errors (listed on stderr),\n2 failed job or bad arguments, 130 cancelled with Ctrl-C.";
 
 /// The exit status of a command line that queued nothing (bad arguments): the engine's status
 /// for a run without any outcome, a failure.
@@ -42,7 +42,7 @@ fn bad_arguments() -> u8 {
 fn command() -> clap::Command {
     let kinds = kinds::all()
         .iter()
-        .map(|kind| RunArgs::augment_args(kind.subcommand(clap::Command::new(kind.kind().id))));
+        .map(|kind| RunArgs::augment_args(kind.subcommand(clap::Command::new(kind.name()))));
     clap::Command::new("shrinkwrap")
         .version(env!("CARGO_PKG_VERSION"))
         .about(ABOUT)
@@ -90,7 +90,7 @@ fn clap_error(e: &clap::Error) -> u8 {
 }
 
 /// Runs a kind's subcommand: its jobs, with the run options.
-fn run_kind(kind: &dyn CliKind, matches: &ArgMatches) -> u8 {
+fn run_kind(kind: &'static dyn CliKind, matches: &ArgMatches) -> u8 {
     if kind.tunes_allocator() {
         crate::tune_allocator();
     }
@@ -99,7 +99,7 @@ fn run_kind(kind: &dyn CliKind, matches: &ArgMatches) -> u8 {
         Err(e) => return clap_error(&e),
     };
     match kind.specs(matches) {
-        Ok(specs) => run::run(specs, &options),
+        Ok(specs) => run::run(kind, specs, &options),
         Err(ArgsError::Parse(e)) => clap_error(&e),
         Err(ArgsError::Invalid(message)) => {
             eprintln!("shrinkwrap: {message}");
@@ -140,6 +140,9 @@ mod tests {
         let line = |first: &str| vec![OsString::from("shrinkwrap"), OsString::from(first)];
         for kind in crate::engine::KINDS {
             assert!(is_cli_invocation(&line(kind.id)), "{}", kind.id);
+        }
+        for kind in kinds::all() {
+            assert!(is_cli_invocation(&line(kind.name())), "{}", kind.name());
         }
         for first in ["resume", "help", "--help", "-h", "--version", "-V"] {
             assert!(is_cli_invocation(&line(first)), "{first}");

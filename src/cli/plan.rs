@@ -7,7 +7,7 @@
 
 use std::io::Write;
 
-use super::kinds;
+use super::kinds::{self, CliKind};
 use super::progress::human_bytes;
 use crate::engine::{Action, Plan};
 
@@ -22,15 +22,19 @@ pub(super) fn file_action(action: &Action) -> String {
     }
 }
 
-/// Prints a dry run's plan on stdout.
-pub(super) fn print_plan(plan: &Plan) {
+/// Prints a dry run's plan on stdout, in the words of the subcommand that was run (`invoked`).
+pub(super) fn print_plan(plan: &Plan, invoked: Option<&'static dyn CliKind>) {
     let stdout = std::io::stdout();
-    let _ = write_plan(&mut stdout.lock(), plan);
+    let _ = write_plan(&mut stdout.lock(), plan, invoked);
 }
 
 /// Writes the plan for people: the heading, the counts, warnings, one line per item.
-fn write_plan(out: &mut impl Write, plan: &Plan) -> std::io::Result<()> {
-    let heading = match kinds::of(plan.kind) {
+fn write_plan(
+    out: &mut impl Write,
+    plan: &Plan,
+    invoked: Option<&'static dyn CliKind>,
+) -> std::io::Result<()> {
+    let heading = match kinds::speaking_for(invoked, plan.kind) {
         Some(kind) => kind.plan_heading(plan),
         None => kinds::plan_heading(plan),
     };
@@ -128,7 +132,7 @@ mod tests {
             Vec::new(),
         );
         let mut out = Vec::new();
-        write_plan(&mut out, &plan).unwrap();
+        write_plan(&mut out, &plan, None).unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(

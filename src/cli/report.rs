@@ -1,28 +1,47 @@
 //! The lines printed on stderr once the jobs have ended: each problem and warning naming the
 //! user's path, a failed job's cause (with its kind's hint, in its subcommand's flags, added
-//! once here), and a summary line per job on a terminal or for a cancelled job.
+//! once here), and a summary line per job on a terminal or for a cancelled job. On stdout, only
+//! the result lines a subcommand gives of its own (`test`'s entries checked; never with
+//! `--json`, whose final report carries them).
 //!
-//! Must not touch: the exit status (`run`, from the engine's ranking), stdout (the plan and
-//! `--json` go there), the error messages themselves (the engine's, free of any front end's
+//! Must not touch: the exit status (`run`, from the engine's ranking), the plan and the `--json`
+//! stream on stdout, the error messages themselves (the engine's, free of any front end's
 //! wording).
 
 use std::io::Write;
 
-use super::kinds;
+use super::kinds::{self, CliKind};
 use super::progress::human_bytes;
 use crate::engine::{JobOutcome, JobReport, ProblemKind};
 
 /// Prints the reports on stderr; `on_terminal`: the summary line of every job, not only of a
 /// cancelled one.
-pub(super) fn print_reports(reports: &[JobReport], on_terminal: bool) {
+pub(super) fn print_reports(
+    reports: &[JobReport],
+    on_terminal: bool,
+    invoked: Option<&'static dyn CliKind>,
+) {
     let stderr = std::io::stderr();
-    let _ = write_reports(&mut stderr.lock(), reports, on_terminal);
+    let _ = write_reports(&mut stderr.lock(), reports, on_terminal, invoked);
+}
+
+/// Prints on stdout what each job's subcommand gives as its result (a test's entries checked).
+pub(super) fn print_results(reports: &[JobReport], invoked: Option<&'static dyn CliKind>) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for r in reports {
+        if let Some(kind) = kinds::speaking_for(invoked, r.progress.kind) {
+            let _ = kind.write_results(r, &mut out);
+        }
+    }
+    let _ = out.flush();
 }
 
 fn write_reports(
     err: &mut impl Write,
     reports: &[JobReport],
     on_terminal: bool,
+    invoked: Option<&'static dyn CliKind>,
 ) -> std::io::Result<()> {
     for r in reports {
         for problem in &r.problems {
@@ -46,7 +65,7 @@ fn write_reports(
             )?;
         }
         if let Some(failure) = &r.failure {
-            let hint = kinds::of(r.progress.kind)
+            let hint = kinds::speaking_for(invoked, r.progress.kind)
                 .and_then(|kind| kind.failure_hint(failure.error()))
                 .unwrap_or("");
             writeln!(err, "shrinkwrap: {}: {failure}{hint}", r.progress.name)?;

@@ -78,7 +78,7 @@ pub(super) fn main(matches: &ArgMatches) -> u8 {
         println!("Nothing to resume.");
         return 0;
     }
-    run_with(&options, |engine| {
+    run_with(None, &options, |engine| {
         jobs.into_iter()
             .map(|job| engine.resume_unfinished(job))
             .collect()

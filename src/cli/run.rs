@@ -16,9 +16,10 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
+use super::kinds::CliKind;
 use super::plan::print_plan;
 use super::progress::{Bars, human_bytes};
-use super::report::print_reports;
+use super::report::{print_reports, print_results};
 use crate::engine::{
     Engine, JobEvent, JobId, JobReport, JobSpec, JobState, OnDiskFull, PauseReason, Progress,
     SubmitError, default_state_dir, default_workers, exit_status_with_refused,
@@ -56,9 +57,10 @@ pub(super) enum DiskFullArg {
     Fail,
 }
 
-/// Runs new jobs (or only plans them, with `--dry-run`); returns the exit status.
-pub(super) fn run(specs: Vec<JobSpec>, options: &RunArgs) -> u8 {
-    run_with(options, |engine| {
+/// Runs new jobs of subcommand `kind` (or only plans them, with `--dry-run`); returns the exit
+/// status.
+pub(super) fn run(kind: &'static dyn CliKind, specs: Vec<JobSpec>, options: &RunArgs) -> u8 {
+    run_with(Some(kind), options, |engine| {
         if options.dry_run {
             specs
                 .into_iter()
@@ -71,8 +73,10 @@ pub(super) fn run(specs: Vec<JobSpec>, options: &RunArgs) -> u8 {
 }
 
 /// Runs jobs to their end: the engine, Ctrl-C, progress bars or JSON, the reports and the exit
-/// status. `submit` queues the jobs.
+/// status. `submit` queues the jobs; `invoked`, the subcommand that asked for them (its words
+/// for its jobs' plans and results), when there is one.
 pub(super) fn run_with(
+    invoked: Option<&'static dyn CliKind>,
     options: &RunArgs,
     submit: impl FnOnce(&Engine) -> Vec<Result<JobId, SubmitError>>,
 ) -> u8 {
@@ -146,7 +150,7 @@ pub(super) fn run_with(
             }
             JobEvent::Plan(plan) => {
                 if !options.json && options.dry_run {
-                    print_plan(&plan);
+                    print_plan(&plan, invoked);
                 }
                 if !options.dry_run {
                     // Warnings are worth reading before the work: printed at once.
@@ -172,7 +176,10 @@ pub(super) fn run_with(
     if let Some(bars) = bars {
         bars.clear();
     }
-    print_reports(&reports, show_bars);
+    print_reports(&reports, show_bars, invoked);
+    if !options.json {
+        print_results(&reports, invoked);
+    }
     exit_status_with_refused(
         reports.iter().map(|r| r.outcome),
         refused,

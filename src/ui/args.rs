@@ -1,4 +1,4 @@
-//! The window's command line: `shrinkwrap [--compress|--thumbnails] [--paused]
+//! The window's command line: `shrinkwrap [--compress|--thumbnails|--extract] [--paused]
 //! [--quit-when-done] [--screenshot FILE.png] [PATH...]` (one flag per kind: each kind's module
 //! declares its own).
 //!
@@ -154,11 +154,11 @@ mod tests {
     fn bad_combinations_are_refused() {
         assert_eq!(
             parse(&["--compress"]),
-            Err("--compress and --thumbnails need at least one PATH".to_owned())
+            Err("--compress, --thumbnails and --extract need at least one PATH".to_owned())
         );
         assert_eq!(
             parse(&["--compress", "--thumbnails", "a"]),
-            Err("choose either --compress or --thumbnails".to_owned())
+            Err("choose either --compress, --thumbnails or --extract".to_owned())
         );
         assert!(parse(&["--quit-when-done", "a"]).is_err());
         assert!(parse(&["--frobnicate"]).is_err());
@@ -167,7 +167,7 @@ mod tests {
         assert!(parse(&["--paused", "--thumbnails", "a"]).unwrap().paused);
         assert_eq!(
             window_usage(),
-            "usage: shrinkwrap [--compress | --thumbnails] [--paused] [--quit-when-done] \
+            "usage: shrinkwrap [--compress | --thumbnails | --extract] [--paused] [--quit-when-done] \
              [--screenshot FILE.png] [PATH...]"
         );
     }

@@ -6,13 +6,18 @@
 //! a job comes from the kind's [`KindInfo`](crate::engine::KindInfo) (its id is the
 //! subcommand's name, its nouns the plan's words), never from matching on kinds.
 //!
+//! A kind may offer more than one subcommand (extract also offers `test`): each is its own
+//! [`CliKind`] named by [`CliKind::name`], listed on its module's one line.
+//!
 //! Adding a kind: its module here and one line in `register_cli_kinds!`.
 //! Must not touch: running jobs and printing events (`run`, `plan`, `report`), job logic and
 //! shared policy (validation, naming, defaults: the engine kinds' spec modules).
 
+use std::io::Write;
+
 use clap::ArgMatches;
 
-use crate::engine::{JobError, JobKind, JobSpec, OutputShape, Plan};
+use crate::engine::{JobError, JobKind, JobReport, JobSpec, OutputShape, Plan};
 
 /// Why a kind's arguments make no job.
 pub(crate) enum ArgsError {
@@ -34,8 +39,14 @@ pub(crate) trait CliKind: Sync {
     /// The engine's kind: its id names the subcommand.
     fn kind(&self) -> JobKind;
 
-    /// Adds the help line and the kind's own arguments to its subcommand (already named after
-    /// the kind's id; the run options, `--jobs`, `--json`, `--dry-run`, `--no-journal`, are
+    /// The subcommand's name: the kind's id, unless this is a second subcommand of the kind
+    /// (`test` for extract).
+    fn name(&self) -> &'static str {
+        self.kind().id
+    }
+
+    /// Adds the help line and the kind's own arguments to its subcommand (already named
+    /// [`name`](CliKind::name); the run options, `--jobs`, `--json`, `--dry-run`, `--no-journal`, are
     /// added after them by the dispatch).
     fn subcommand(&self, command: clap::Command) -> clap::Command;
 
@@ -59,21 +70,30 @@ pub(crate) trait CliKind: Sync {
         let _ = error;
         None
     }
+
+    /// Lines for stdout once a job of this subcommand has ended (not with `--json`, whose final
+    /// report carries the same): what the subcommand's user reads as its result, beyond the
+    /// problems every job reports on stderr. None by default.
+    fn write_results(&self, report: &JobReport, out: &mut dyn Write) -> std::io::Result<()> {
+        let _ = (report, out);
+        Ok(())
+    }
 }
 
 /// Declares the modules of the kinds and [`all`]'s list, from one line each.
 macro_rules! register_cli_kinds {
-    ($($module:ident => $kind:ident),* $(,)?) => {
+    ($($module:ident => $($kind:ident)|+),* $(,)?) => {
         $(mod $module;)*
 
         /// Every kind's command-line parts, in the order `--help` lists the subcommands.
-        const CLI_KINDS: &[&dyn CliKind] = &[$(&$module::$kind,)*];
+        const CLI_KINDS: &[&dyn CliKind] = &[$($(&$module::$kind,)+)*];
     };
 }
 
 register_cli_kinds! {
     zip => ZipCli,
     thumbs => ThumbsCli,
+    extract => ExtractCli | TestCli,
 }
 
 /// Every kind the command line offers, in `--help`'s order.
@@ -81,15 +101,27 @@ pub(crate) fn all() -> &'static [&'static dyn CliKind] {
     CLI_KINDS
 }
 
-/// The kind whose subcommand is `name`.
+/// The subcommand named `name`.
 pub(crate) fn by_name(name: &str) -> Option<&'static dyn CliKind> {
-    CLI_KINDS.iter().copied().find(|k| k.kind().id == name)
+    CLI_KINDS.iter().copied().find(|k| k.name() == name)
 }
 
-/// The command-line parts of `kind` (a journal may name a kind this build has no subcommand
-/// for: the generic wording then applies).
+/// The command-line parts of `kind`: its main subcommand, the one named by its id (a journal
+/// may name a kind this build has no subcommand for: the generic wording then applies).
 pub(crate) fn of(kind: JobKind) -> Option<&'static dyn CliKind> {
-    CLI_KINDS.iter().copied().find(|k| k.kind() == kind)
+    CLI_KINDS
+        .iter()
+        .copied()
+        .find(|k| k.kind() == kind && k.name() == kind.id)
+}
+
+/// The parts that speak for a job of `kind`: the subcommand that was run (`invoked`) when it is
+/// of that kind, else the kind's main subcommand.
+pub(crate) fn speaking_for(
+    invoked: Option<&'static dyn CliKind>,
+    kind: JobKind,
+) -> Option<&'static dyn CliKind> {
+    invoked.filter(|k| k.kind() == kind).or_else(|| of(kind))
 }
 
 /// The generic plan heading, from the kind's description: "Plan: archive x.zip (a new file);
@@ -124,17 +156,46 @@ mod tests {
     #[test]
     fn every_engine_kind_has_one_subcommand_named_by_its_id() {
         for kind in KINDS {
-            let found: Vec<_> = CLI_KINDS.iter().filter(|c| c.kind() == *kind).collect();
-            assert_eq!(found.len(), 1, "{}: one command-line module", kind.id);
+            let found: Vec<_> = CLI_KINDS
+                .iter()
+                .filter(|c| c.kind() == *kind && c.name() == kind.id)
+                .collect();
+            assert_eq!(
+                found.len(),
+                1,
+                "{}: one subcommand named by its id",
+                kind.id
+            );
             assert_eq!(by_name(kind.id).map(|c| c.kind()), Some(*kind));
-            assert_eq!(of(*kind).map(|c| c.kind()), Some(*kind));
+            assert_eq!(of(*kind).map(|c| c.name()), Some(kind.id));
         }
-        assert_eq!(
-            CLI_KINDS.len(),
-            KINDS.len(),
-            "no command for an unknown kind"
-        );
+        for cli in CLI_KINDS {
+            assert!(
+                KINDS.contains(&cli.kind()),
+                "{}: an unknown kind",
+                cli.name()
+            );
+            assert_eq!(
+                CLI_KINDS.iter().filter(|c| c.name() == cli.name()).count(),
+                1,
+                "{}: one subcommand of that name",
+                cli.name()
+            );
+        }
         assert!(by_name("resume").is_none(), "resume is no kind");
+        // A second subcommand of a kind speaks for its own jobs; the kind's main one for others.
+        let test = by_name("test").unwrap();
+        let extract = crate::engine::kinds::extract::KIND;
+        assert_eq!(
+            speaking_for(Some(test), extract).map(|c| c.name()),
+            Some("test")
+        );
+        assert_eq!(
+            speaking_for(None, extract).map(|c| c.name()),
+            Some("extract")
+        );
+        let zip = crate::engine::kinds::zip::KIND;
+        assert_eq!(speaking_for(Some(test), zip).map(|c| c.name()), Some("zip"));
     }
 
     static FOLDER_KIND: KindInfo = KindInfo {

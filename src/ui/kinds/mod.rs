@@ -141,6 +141,7 @@ macro_rules! register_window_kinds {
 register_window_kinds! {
     Zip => zip::ZipForm,
     Thumbs => thumbs::ThumbsForm,
+    Extract => extract::ExtractForm,
 }
 
 /// A desktop-file action that opens the window with a kind's job queued
@@ -557,6 +558,9 @@ mod tests {
 
     #[test]
     fn flags_read_as_a_list() {
-        assert_eq!(launch_flags_text("or"), "--compress or --thumbnails");
+        assert_eq!(
+            launch_flags_text("or"),
+            "--compress, --thumbnails or --extract"
+        );
     }
 }
