@@ -545,6 +545,7 @@ impl PlanView {
     pub fn beside_inputs(&self) -> Option<&[PathBuf]> {
         self.warnings.iter().find_map(|w| match w {
             PlanWarning::OutputBesideInputs { folders } => Some(folders.as_slice()),
+            PlanWarning::OutputIsInputFolder { folder } => Some(std::slice::from_ref(folder)),
             _ => None,
         })
     }

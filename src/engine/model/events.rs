@@ -219,6 +219,7 @@ impl Serialize for Failure {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ItemProblem {
     /// The user's path of the item.
+    #[serde(with = "crate::engine::model::paths::path_json")]
     pub path: PathBuf,
     /// An error or a deliberate skip.
     pub kind: ProblemKind,
@@ -424,8 +425,10 @@ pub struct JobReport {
     pub warnings: Vec<ItemProblem>,
     /// What was made, in plan order, as the plan names it: the thumbnails' paths, or the archive's
     /// entry names. Equal to the plan's non-skipped outputs when nothing failed.
+    #[serde(with = "crate::engine::model::paths::path_json::vec")]
     pub outputs: Vec<PathBuf>,
     /// The archive of a zip job, once renamed into place.
+    #[serde(with = "crate::engine::model::paths::path_json::option")]
     pub archive: Option<PathBuf>,
     /// Bytes written to outputs (the archive, or all thumbnails).
     pub output_bytes: u64,

@@ -14,6 +14,12 @@
 //! the job uses (a panic fails the job, it never leaves it running), the plan event, and the one
 //! typed outcome ([`JobOutcome`]) the report carries.
 //!
+//! Also here, once for every kind: the journal (a resumed job takes its journal over before
+//! anything else, under its exclusive lock; each output is recorded with its identity just
+//! before it is renamed into place, [`Run::place_from`]) and pauses: the user's, and a full
+//! disk's, which announces the folder and the room left and is watched by a thread that resumes
+//! the job once there is room again (or fails it at once, as the front end chose).
+//!
 //! The lifecycle does every duty a kind would otherwise have to remember: it reports the plan's
 //! skipped items when the run starts, sets the progress totals the plan gives, writes the kind's
 //! final report ([`Finished`]) into the job's status, and decides "stop after current" from the

@@ -3,7 +3,9 @@
 //! Collisions inside the job are resolved first, in sorted input order, from the inputs alone
 //! (so the same inputs and settings give the same outputs every run, for any worker count); then
 //! the conflict policy is applied against the disk and the other live jobs. Whatever the policy,
-//! an output never replaces an input of this or any queued or running job.
+//! an output never replaces an input of this or any queued or running job. A resumed job's
+//! recorded outputs keep their names; only where someone else's file now stands is the policy
+//! applied again ([`Resolver::resolve_again`]).
 //! Must not touch: file contents, writing anything, any front end.
 
 use std::collections::HashSet;

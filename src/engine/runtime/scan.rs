@@ -3,9 +3,10 @@
 //! Owns: the rules for what is an entry and what is reported and skipped (special files are
 //! never opened: everything is classified with `symlink_metadata` first; names with control
 //! characters, and names that are not valid UTF-8 unless the job keeps them as bytes; symlinks
-//! by the job's policy, loops among them; unreadable folders), de-duplicating inputs (the same path given twice, or a path inside another input,
-//! is one input), and leaving out the outputs and temporary files of every live job (through
-//! [`Claims`]), and leaving out what the job's exclude patterns and `.gitignore` files name
+//! by the job's policy, loops among them; unreadable folders), de-duplicating inputs (the same
+//! path given twice, or a path inside another input, is one input), leaving out the outputs
+//! and temporary files of every live job (through [`Claims`]), the folders the kind names
+//! ([`ScanOptions::exclude_dirs`]: a thumbnail job's own thumbnail folders), and leaving out what the job's exclude patterns and `.gitignore` files name
 //! (listed in [`Scanned::excluded`]: an excluded folder once, not walked into). Scanning runs as
 //! a task on the pool and counts into the job's totals as it goes.
 //! Must not touch: file contents, outputs, any front end.

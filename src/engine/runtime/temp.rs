@@ -309,4 +309,41 @@ mod tests {
         temps.remove_all();
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
+
+    #[test]
+    fn temporary_names_fit_wherever_the_final_name_fits() {
+        use std::os::unix::ffi::OsStringExt;
+        let dir = tempfile::tempdir().unwrap();
+        let temps = TempFiles::with_tag("abc123");
+        for len in 1..=NAME_MAX_BYTES {
+            // Two-byte characters, so that a cut may fall inside one; and one name not UTF-8.
+            let mut name: Vec<u8> = "é".repeat(len / 2).into_bytes();
+            if len % 2 == 1 {
+                name.push(if len % 4 == 1 { b'x' } else { 0xe9 });
+            }
+            assert_eq!(name.len(), len);
+            let dest = dir.path().join(OsString::from_vec(name));
+            let t = temps.create(&dest).unwrap_or_else(|e| panic!("{len}: {e}"));
+            let temp_name = t
+                .file
+                .as_ref()
+                .unwrap()
+                .path()
+                .file_name()
+                .unwrap()
+                .to_os_string();
+            assert!(temp_name.len() <= NAME_MAX_BYTES.max(len), "{len}");
+            assert!(is_temp_of(&temp_name, "abc123"), "{temp_name:?}");
+            if std::str::from_utf8(dest.file_name().unwrap().as_bytes()).is_ok() {
+                assert!(
+                    temp_name.to_str().is_some(),
+                    "cut at a character boundary: {len}"
+                );
+            }
+            t.place(&dest, false).unwrap();
+            assert!(dest.is_file());
+            fs::remove_file(&dest).unwrap();
+        }
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 }

@@ -2,9 +2,12 @@
 //! size) in the output folder, keeping the input folder structure.
 //!
 //! Owns: this kind's plan (which inputs are images, each output's name from the name template,
-//! collisions and the conflict policy through the plan's [`Resolver`], the "beside the originals"
-//! warning), its units of work (one per image: read once, decode once, one output per size),
-//! and putting each thumbnail in place through the lifecycle. The pixels are `thumbnail`'s
+//! collisions and the conflict policy through the plan's [`Resolver`], names kept byte for byte,
+//! the "beside the originals" and "the output folder is the input folder" warnings, the
+//! thumbnail folders its scan never walks into, and a resumed job's plan: its own outputs known
+//! by their recorded identity, made again when their source changed), its units of work (one
+//! per image: read once, decode once, one output per size), and putting each thumbnail in place
+//! through the lifecycle. The pixels are `thumbnail`'s
 //! business; the lifecycle, temporary files and claims are `job`'s.
 //! Must not touch: inputs (read-only), any front end.
 
@@ -107,7 +110,7 @@ impl ThumbJob {
 
     /// Whether an entry is an image: by name when it says so, else by its first bytes.
     fn is_image(entry: &Entry) -> bool {
-        if entry.name.to_str().is_some_and(has_image_extension) {
+        if has_image_extension(&entry.name.to_string_lossy()) {
             return true;
         }
         let mut head = [0u8; 32];
@@ -118,21 +121,61 @@ impl ThumbJob {
         }
     }
 
-    /// The path an output would have before collisions are resolved.
-    fn wanted_path(&self, entry: &Entry, size_px: u32) -> PathBuf {
+    /// The path an output would have before collisions are resolved: the entry's relative
+    /// path (its bytes kept) below the output folder, its file name from the template. The
+    /// `{parent}` of a file given on its own is its real folder's name, however the path was
+    /// typed (`dirs` caches the real folders).
+    fn wanted_path(
+        &self,
+        entry: &Entry,
+        size_px: u32,
+        dirs: &mut HashMap<PathBuf, Option<PathBuf>>,
+    ) -> PathBuf {
         let rel = Path::new(&entry.name);
-        // `{parent}` of a file given on its own is its real folder's name.
-        let naming = match rel.parent() {
-            Some(p) if !p.as_os_str().is_empty() => rel.to_path_buf(),
-            _ => parent_dir(&entry.source).join(rel),
+        let in_folder = rel.parent().is_some_and(|p| !p.as_os_str().is_empty());
+        let naming = if in_folder {
+            rel.to_path_buf()
+        } else {
+            let dir = real_dir(dirs, parent_dir(&entry.source));
+            dir.unwrap_or_else(|| normalize_path(parent_dir(&entry.source)))
+                .join(rel)
         };
         let file = self
             .template
-            .render(&naming, size_px, self.spec.format.extension());
+            .render_os(&naming, size_px, self.spec.format.extension());
         match rel.parent() {
-            Some(p) if !p.as_os_str().is_empty() => self.spec.output_dir.join(p).join(file),
+            Some(p) if in_folder => self.spec.output_dir.join(p).join(file),
             _ => self.spec.output_dir.join(file),
         }
+    }
+
+    /// The folders that hold this job's thumbnails (of earlier runs too), canonical, which its
+    /// scan never walks into: the output folder, and the subfolder of it each folder input's
+    /// thumbnails go to (`<output>/<input's name>`: inside the input itself when the output
+    /// folder is the input folder). A job's outputs are never its inputs, whatever the folders.
+    fn thumbnail_folders(&self) -> Vec<PathBuf> {
+        let out = &self.spec.output_dir;
+        let mut dirs: Vec<PathBuf> = fs::canonicalize(out).into_iter().collect();
+        for input in &self.spec.inputs {
+            if !input.is_dir() {
+                continue;
+            }
+            let name = input
+                .file_name()
+                .map(std::ffi::OsStr::to_os_string)
+                .or_else(|| {
+                    fs::canonicalize(input)
+                        .ok()
+                        .and_then(|p| p.file_name().map(std::ffi::OsStr::to_os_string))
+                });
+            if let Some(name) = name
+                && let Ok(dir) = fs::canonicalize(out.join(name))
+                && !dirs.contains(&dir)
+            {
+                dirs.push(dir);
+            }
+        }
+        dirs
     }
 
     /// What to render for one output of `size_px`.
@@ -200,7 +243,7 @@ impl ThumbJob {
             Err(e @ (ItemError::NotAnImage | ItemError::Empty)) => {
                 // A file that only claims to be an image by its name is an error; anything else
                 // that is not an image is passed over.
-                let kind = if entry.name.to_str().is_some_and(has_image_extension) {
+                let kind = if has_image_extension(&entry.name.to_string_lossy()) {
                     ProblemKind::Error
                 } else {
                     ProblemKind::Skipped
@@ -301,13 +344,9 @@ impl ThumbJob {
             }
             let mut outputs = Vec::new();
             for &size_px in &self.spec.sizes_px {
-                let wanted = self.wanted_path(entry, size_px);
+                let wanted = self.wanted_path(entry, size_px, &mut canonical_dirs);
                 let (output, action) = resolver.resolve(&wanted, entry.mtime);
-                let source_dir = parent_dir(&entry.source).to_path_buf();
-                let source_dir = canonical_dirs
-                    .entry(source_dir.clone())
-                    .or_insert_with(|| fs::canonicalize(&source_dir).ok())
-                    .clone();
+                let source_dir = real_dir(&mut canonical_dirs, parent_dir(&entry.source));
                 let output_dir = comparable_path(&output).parent().map(Path::to_path_buf);
                 if let (Some(s), Some(o)) = (source_dir, output_dir)
                     && s == o
@@ -334,11 +373,21 @@ impl ThumbJob {
         }
         run.claims
             .add_outputs(run.core.id, resolver.taken().cloned());
-        let warnings = if beside.is_empty() {
-            Vec::new()
-        } else {
-            vec![PlanWarning::OutputBesideInputs { folders: beside }]
-        };
+        let mut warnings = Vec::new();
+        if !beside.is_empty() {
+            warnings.push(PlanWarning::OutputBesideInputs { folders: beside });
+        }
+        // The output folder is an input folder itself: its thumbnails go into a subfolder of
+        // it (named after it), which the scan never takes as input.
+        let output_dir = fs::canonicalize(&self.spec.output_dir).ok();
+        for input in &self.spec.inputs {
+            if output_dir.is_some() && fs::canonicalize(input).ok() == output_dir {
+                warnings.push(PlanWarning::OutputIsInputFolder {
+                    folder: input.clone(),
+                });
+                break;
+            }
+        }
         (items, units, warnings)
     }
 
@@ -476,6 +525,14 @@ impl ThumbJob {
     }
 }
 
+/// The real folder of `dir` (symlinks resolved), looked up once per folder.
+fn real_dir(cache: &mut HashMap<PathBuf, Option<PathBuf>>, dir: &Path) -> Option<PathBuf> {
+    cache
+        .entry(dir.to_path_buf())
+        .or_insert_with(|| fs::canonicalize(dir).ok())
+        .clone()
+}
+
 /// A decoder's note in the user's terms.
 fn decode_warning_text(warning: &DecodeWarning) -> &'static str {
     match warning {
@@ -502,14 +559,11 @@ impl JobKindImpl for ThumbJob {
             symlinks: SymlinkPolicy::FollowFiles,
             include_dirs: false,
             exclude_files: Vec::new(),
-            // Below an input, the output folder holds earlier thumbnails: never thumbnailed.
-            exclude_dirs: fs::canonicalize(&self.spec.output_dir)
-                .map(|p| vec![p])
-                .unwrap_or_default(),
+            exclude_dirs: self.thumbnail_folders(),
             only: self.spec.only.iter().map(|p| normalize_path(p)).collect(),
             excludes: Default::default(),
-            // Thumbnails are named from the template: their names stay UTF-8.
-            keep_non_utf8_names: false,
+            // A thumbnail keeps its source's name bytes (a Latin-1 name stays Latin-1).
+            keep_non_utf8_names: true,
         }
     }
 

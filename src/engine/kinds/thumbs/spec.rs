@@ -3,6 +3,8 @@
 //!
 //! Pure data: no file system access, no threads, no front end.
 
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::engine::kinds::thumbs::color::ColorMode;
@@ -227,37 +229,39 @@ impl NameTemplate {
         Ok(NameTemplate { parts })
     }
 
-    /// The file name for `source` (a relative or absolute path) at `size_px`, with `extension`.
+    /// The file name for `source` (a relative or absolute path) at `size_px`, with `extension`,
+    /// for reading (a name that is not UTF-8 shows U+FFFD: see [`NameTemplate::render_os`]).
     pub fn render(&self, source: &Path, size_px: u32, extension: &str) -> String {
-        let mut out = String::new();
+        self.render_os(source, size_px, extension)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// The file name for `source` (a relative or absolute path) at `size_px`, with `extension`.
+    /// The source's stem and folder keep their bytes (a Latin-1 name stays Latin-1); `{ext}` is
+    /// lowercased.
+    pub fn render_os(&self, source: &Path, size_px: u32, extension: &str) -> OsString {
+        let mut out = OsString::new();
         for part in &self.parts {
             match part {
-                TemplatePart::Text(t) => out.push_str(t),
-                TemplatePart::Stem => out.push_str(
-                    &source
-                        .file_stem()
-                        .map(|s| s.to_string_lossy())
-                        .unwrap_or_else(|| "image".into()),
-                ),
-                TemplatePart::Size => out.push_str(&size_px.to_string()),
-                TemplatePart::Ext => out.push_str(
-                    &source
-                        .extension()
-                        .map(|s| s.to_string_lossy().to_lowercase())
-                        .unwrap_or_default(),
-                ),
-                TemplatePart::Parent => out.push_str(
-                    &source
+                TemplatePart::Text(t) => out.push(t),
+                TemplatePart::Stem => out.push(source.file_stem().unwrap_or(OsStr::new("image"))),
+                TemplatePart::Size => out.push(size_px.to_string()),
+                TemplatePart::Ext => {
+                    let ext = source.extension().unwrap_or_default();
+                    out.push(OsStr::from_bytes(&ext.as_bytes().to_ascii_lowercase()));
+                }
+                TemplatePart::Parent => out.push(
+                    source
                         .parent()
                         .and_then(|p| p.file_name())
-                        .map(|s| s.to_string_lossy())
-                        .unwrap_or_else(|| "images".into()),
+                        .unwrap_or(OsStr::new("images")),
                 ),
             }
         }
         if !extension.is_empty() {
-            out.push('.');
-            out.push_str(extension);
+            out.push(".");
+            out.push(extension);
         }
         out
     }
@@ -306,5 +310,16 @@ mod tests {
         assert!(NameTemplate::parse("{nope}").is_err());
         assert!(NameTemplate::parse("a/{stem}").is_err());
         assert!(NameTemplate::parse("").is_err());
+    }
+
+    #[test]
+    fn names_keep_their_bytes() {
+        use std::os::unix::ffi::OsStringExt;
+        let t = NameTemplate::parse("{parent}-{stem}.{ext}").unwrap();
+        let source = PathBuf::from(OsString::from_vec(b"Urlaub \xe9t\xe9/caf\xe9.JPG".to_vec()));
+        assert_eq!(
+            t.render_os(&source, 256, "jpg").into_vec(),
+            b"Urlaub \xe9t\xe9-caf\xe9.jpg.jpg".to_vec()
+        );
     }
 }
