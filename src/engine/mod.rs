@@ -52,6 +52,7 @@ pub use runtime::reporter::{EVENT_CHANNEL_CAPACITY, REPORT_INTERVAL, Waker};
 pub use runtime::scheduler::QueueMove;
 
 use runtime::claims::Claims;
+use runtime::lock;
 use runtime::job::{Journaling, Run};
 use runtime::reporter::ProgressHub;
 use runtime::scheduler::{JobDriver, Scheduler};
@@ -87,12 +88,6 @@ pub fn set_aside(entry: &SetAside) -> std::io::Result<SetAside> {
 /// removes the temporary files the job left and the journal.
 pub fn discard_unfinished(job: &UnfinishedJob) -> std::io::Result<()> {
     runtime::journal::discard_unfinished(job)
-}
-
-/// Locks a mutex, carrying on after a panic elsewhere poisoned it: every engine mutex guards data
-/// that stays consistent between statements, so the poison carries no information here.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The number of workers to use when none is chosen: one per core.

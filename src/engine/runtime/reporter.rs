@@ -53,7 +53,7 @@ impl ProgressHub {
     }
 
     fn lock(&self) -> MutexGuard<'_, HubState> {
-        crate::engine::lock(&self.inner)
+        crate::engine::runtime::lock(&self.inner)
     }
 
     pub fn watch(&self, core: Arc<JobCore>) {
@@ -62,7 +62,7 @@ impl ProgressHub {
     }
 
     pub fn set_waker(&self, waker: Option<Waker>) {
-        *crate::engine::lock(&self.waker) = waker;
+        *crate::engine::runtime::lock(&self.waker) = waker;
     }
 
     pub fn kick(&self) {
@@ -85,7 +85,7 @@ impl ProgressHub {
     }
 
     fn call_waker(&self) {
-        let waker = crate::engine::lock(&self.waker).clone();
+        let waker = crate::engine::runtime::lock(&self.waker).clone();
         if let Some(w) = waker {
             w();
         }

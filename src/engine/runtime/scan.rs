@@ -21,7 +21,7 @@ use std::time::SystemTime;
 
 use crate::engine::model::error::ItemError;
 use crate::engine::model::events::ProblemKind;
-use crate::engine::normalize_path;
+use crate::engine::model::paths::normalize_path;
 use crate::engine::runtime::claims::Claims;
 use crate::engine::runtime::exclude::{ExcludeRules, GitignoreStack};
 use crate::engine::runtime::status::JobCore;

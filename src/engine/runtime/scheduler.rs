@@ -89,7 +89,7 @@ impl Scheduler {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        crate::engine::lock(&self.state)
+        crate::engine::runtime::lock(&self.state)
     }
 
     pub fn workers(&self) -> usize {
@@ -120,7 +120,7 @@ impl Scheduler {
         }
         drop(st);
         self.work_ready.notify_all();
-        let mut handles = crate::engine::lock(&self.handles);
+        let mut handles = crate::engine::runtime::lock(&self.handles);
         handles.retain(|h| !h.is_finished());
         handles.extend(spawned);
     }
@@ -197,7 +197,7 @@ impl Scheduler {
     pub fn shutdown(&self) {
         self.lock().shutdown = true;
         self.work_ready.notify_all();
-        let handles = std::mem::take(&mut *crate::engine::lock(&self.handles));
+        let handles = std::mem::take(&mut *crate::engine::runtime::lock(&self.handles));
         for h in handles {
             let _ = h.join();
         }

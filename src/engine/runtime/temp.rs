@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use tempfile::NamedTempFile;
 
 use crate::engine::model::error::IoCause;
-use crate::engine::parent_dir;
+use crate::engine::model::paths::parent_dir;
 
 /// Permission bits of a finished output (temporary files are private until then).
 const OUTPUT_MODE: u32 = 0o644;
@@ -181,7 +181,7 @@ impl TempFiles {
                 cause
             }
         })?;
-        crate::engine::lock(&self.live).insert(file.path().to_path_buf());
+        crate::engine::runtime::lock(&self.live).insert(file.path().to_path_buf());
         Ok(TempOutput {
             file: Some(file),
             register: self.clone(),
@@ -191,7 +191,7 @@ impl TempFiles {
     /// Removes every temporary file still registered (a task that was cut short, a thread that
     /// panicked). Called by the lifecycle before a job reports its end.
     pub fn remove_all(&self) {
-        let paths: Vec<PathBuf> = crate::engine::lock(&self.live).drain().collect();
+        let paths: Vec<PathBuf> = crate::engine::runtime::lock(&self.live).drain().collect();
         for path in paths {
             let _ = fs::remove_file(path);
         }
@@ -200,11 +200,11 @@ impl TempFiles {
     /// How many temporary files exist now.
     #[cfg(test)]
     pub fn count(&self) -> usize {
-        crate::engine::lock(&self.live).len()
+        crate::engine::runtime::lock(&self.live).len()
     }
 
     fn forget(&self, path: &Path) {
-        crate::engine::lock(&self.live).remove(path);
+        crate::engine::runtime::lock(&self.live).remove(path);
     }
 }
 

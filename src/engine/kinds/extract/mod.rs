@@ -213,11 +213,11 @@ impl ExtractJob {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        crate::engine::lock(&self.state)
+        crate::engine::runtime::lock(&self.state)
     }
 
     fn password(&self) -> Option<Vec<u8>> {
-        crate::engine::lock(&self.password).clone()
+        crate::engine::runtime::lock(&self.password).clone()
     }
 
     /// The password of the spec, or the first line of its password file.
@@ -671,7 +671,7 @@ impl ExtractJob {
             .output
             .as_deref()
             .ok_or_else(|| ItemError::Internal("a planned file has no output".into()))?;
-        self.folders.ensure(run, crate::engine::parent_dir(dest))?;
+        self.folders.ensure(run, crate::engine::model::paths::parent_dir(dest))?;
         let mut temp = run.create_temp(dest).map_err(|e| match e {
             ItemError::Write { path, cause } if cause.is_disk_full() => Failed::DiskFull(path),
             other => Failed::Error(other),
@@ -715,7 +715,7 @@ impl ExtractJob {
             .output
             .as_deref()
             .ok_or_else(|| ItemError::Internal("a planned link has no output".into()))?;
-        self.folders.ensure(run, crate::engine::parent_dir(dest))?;
+        self.folders.ensure(run, crate::engine::model::paths::parent_dir(dest))?;
         // A resumed job finds the links its interrupted run made (links are not journaled: they
         // are made whole in one call): the same link there is done.
         let made_before = run.resumed().is_some()
@@ -793,7 +793,7 @@ impl JobKindImpl for ExtractJob {
         let password = self
             .read_password()
             .map_err(|e| JobError::Kind(KindCause::new(e)))?;
-        *crate::engine::lock(&self.password) = password;
+        *crate::engine::runtime::lock(&self.password) = password;
         Ok(())
     }
 

@@ -66,7 +66,7 @@ impl From<ExtractError> for Failed {
 pub fn write_failed(path: &Path, e: io::Error) -> Failed {
     let cause = IoCause::of(e);
     if cause.is_disk_full() {
-        Failed::DiskFull(crate::engine::parent_dir(path).to_path_buf())
+        Failed::DiskFull(crate::engine::model::paths::parent_dir(path).to_path_buf())
     } else {
         Failed::Error(ItemError::Write {
             path: path.to_path_buf(),
@@ -94,14 +94,14 @@ impl Folders {
 
     /// Whether this job created `dir`.
     pub fn created(&self, dir: &Path) -> bool {
-        crate::engine::lock(&self.created).contains(dir)
+        crate::engine::runtime::lock(&self.created).contains(dir)
     }
 
     /// Makes sure `dir` (the output folder or below it) is a real folder, creating the missing
     /// parts one by one; an existing part that is a link or not a folder is an error (nothing is
     /// ever written through a link).
     pub(crate) fn ensure(&self, run: &Run, dir: &Path) -> Result<(), Failed> {
-        if crate::engine::lock(&self.checked).contains(dir) {
+        if crate::engine::runtime::lock(&self.checked).contains(dir) {
             return Ok(());
         }
         let rel = dir.strip_prefix(&self.root).map_err(|_| {
@@ -110,11 +110,11 @@ impl Folders {
         let mut at = self.root.clone();
         for part in rel.components() {
             at.push(part);
-            if crate::engine::lock(&self.checked).contains(&at) {
+            if crate::engine::runtime::lock(&self.checked).contains(&at) {
                 continue;
             }
             self.ensure_one(run, &at)?;
-            crate::engine::lock(&self.checked).insert(at.clone());
+            crate::engine::runtime::lock(&self.checked).insert(at.clone());
         }
         Ok(())
     }
@@ -140,7 +140,7 @@ impl Folders {
                     run.claims.add_outputs(run.core.id, [comparable_path(at)]);
                     match fs::create_dir(at) {
                         Ok(()) => {
-                            crate::engine::lock(&self.created).insert(at.to_path_buf());
+                            crate::engine::runtime::lock(&self.created).insert(at.to_path_buf());
                             return Ok(());
                         }
                         // Made meanwhile (by another worker): look again.
@@ -300,7 +300,7 @@ pub fn make_link(target: &[u8], dest: &Path, replace: bool) -> Result<(), ItemEr
             }
         });
     }
-    let dir = crate::engine::parent_dir(dest);
+    let dir = crate::engine::model::paths::parent_dir(dest);
     let name = dest.file_name().unwrap_or_default().to_string_lossy();
     for attempt in 0..16u32 {
         let mut salt = [0u8; 6];

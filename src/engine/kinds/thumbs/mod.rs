@@ -105,7 +105,7 @@ impl ThumbJob {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        crate::engine::lock(&self.state)
+        crate::engine::runtime::lock(&self.state)
     }
 
     /// Whether an entry is an image: by name when it says so, else by its first bytes.
@@ -294,7 +294,7 @@ impl ThumbJob {
                     // One clear pause instead of an error for every item that follows; this
                     // image's missing sizes are made after Resume.
                     let folder = if path == dest {
-                        crate::engine::parent_dir(dest).to_path_buf()
+                        crate::engine::model::paths::parent_dir(dest).to_path_buf()
                     } else {
                         path
                     };

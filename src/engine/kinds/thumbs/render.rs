@@ -11,7 +11,7 @@ use fast_image_resize as fr;
 use image::DynamicImage;
 use image::metadata::Orientation;
 
-use crate::engine::ThumbFormat;
+use crate::engine::kinds::thumbs::spec::ThumbFormat;
 use crate::engine::kinds::thumbs::color::{
     ColorCache, ColorMode, ColorOutcome, PixelLayout, ProfileSpace, profile_space,
 };

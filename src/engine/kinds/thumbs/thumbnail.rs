@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 
-use crate::engine::ThumbFormat;
+use crate::engine::kinds::thumbs::spec::ThumbFormat;
 use crate::engine::kinds::thumbs::color::ColorMode;
 use crate::engine::kinds::thumbs::decode::{DecodeScratch, Decoded, decode};
 pub use crate::engine::kinds::thumbs::decode::{

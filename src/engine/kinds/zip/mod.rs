@@ -134,7 +134,7 @@ impl ZipJob {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        crate::engine::lock(&self.state)
+        crate::engine::runtime::lock(&self.state)
     }
 
     fn dest(&self) -> Result<&(PathBuf, Action), JobError> {

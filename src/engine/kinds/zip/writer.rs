@@ -396,7 +396,7 @@ impl Writer<'_> {
                     match big.opened.get() {
                         Some(Opened::Failed(error)) => {
                             failure =
-                                Some(crate::engine::lock(error).take().unwrap_or_else(|| {
+                                Some(crate::engine::runtime::lock(error).take().unwrap_or_else(|| {
                                     ItemError::Internal("the file could not be opened".into())
                                 }));
                         }
