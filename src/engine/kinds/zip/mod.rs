@@ -10,8 +10,8 @@
 //! The parts, each in its file: the entry rules (`entry.rs`: names, times, modes, known
 //! compressed types), how work is cut into batches and blocks and what runs next (`feed.rs`),
 //! what a pool worker does (`worker.rs`), the ordered writer thread (`writer.rs`), the deflate
-//! blocks (`compress.rs`), the archive format (`archive.rs`, `sink.rs`) and the spec
-//! (`spec.rs`).
+//! blocks (`compress.rs`), the archive format (`archive.rs`, `sink.rs`), WinZip AES-256
+//! encryption of entries (`aes.rs`) and the spec (`spec.rs`).
 //!
 //! The archive is written under a temporary name in the target folder by one writer thread
 //! (started under the lifecycle's panic guard) and put in place by the lifecycle's rules when
