@@ -24,9 +24,8 @@ pub mod kinds;
 pub mod model;
 pub mod runtime;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -112,7 +111,6 @@ pub struct Engine {
     state_dir: Option<std::path::PathBuf>,
     /// What jobs submitted from now on do when their disk is full.
     on_disk_full: Mutex<OnDiskFull>,
-    jobs: Mutex<HashMap<JobId, Arc<dyn JobDriver>>>,
     events: flume::Receiver<JobEvent>,
     next_id: AtomicU64,
     reporter: Option<JoinHandle<()>>,
@@ -141,15 +139,10 @@ impl Engine {
             claims: Arc::new(Claims::default()),
             state_dir,
             on_disk_full: Mutex::new(OnDiskFull::Wait),
-            jobs: Mutex::new(HashMap::new()),
             events: rx,
             next_id: AtomicU64::new(1),
             reporter,
         }
-    }
-
-    fn jobs(&self) -> MutexGuard<'_, HashMap<JobId, Arc<dyn JobDriver>>> {
-        lock(&self.jobs)
     }
 
     /// Queues a job and returns its id at once (no file system access: the scan and the plan
@@ -247,11 +240,6 @@ impl Engine {
         )
         .with_on_disk_full(*lock(&self.on_disk_full));
         let driver = build(run);
-        {
-            let mut jobs = self.jobs();
-            jobs.retain(|_, j| !j.core().state().is_final());
-            jobs.insert(id, Arc::clone(&driver));
-        }
         self.hub.watch(core);
         Ok((id, driver))
     }
@@ -260,8 +248,7 @@ impl Engine {
     /// tasks, its running tasks stop within a chunk of input, and its partial outputs are
     /// removed before its final `cancelled` event. Never blocks.
     pub fn cancel(&self, id: JobId) {
-        let job = self.jobs().get(&id).cloned();
-        if let Some(job) = job {
+        if let Some(job) = self.job(id) {
             job.cancel();
         }
     }
@@ -316,22 +303,19 @@ impl Engine {
         self.sched.queued_order()
     }
 
+    /// A queued or running job. The scheduler's queue is the one list of jobs: the engine keeps
+    /// none of its own.
     fn job(&self, id: JobId) -> Option<Arc<dyn JobDriver>> {
-        self.jobs().get(&id).cloned()
+        self.sched.find(id)
     }
 
     fn live_jobs(&self) -> Vec<Arc<dyn JobDriver>> {
-        self.jobs()
-            .values()
-            .filter(|j| !j.core().state().is_final())
-            .cloned()
-            .collect()
+        self.sched.live()
     }
 
     /// Cancels every job. Never blocks.
     pub fn cancel_all(&self) {
-        let jobs: Vec<_> = self.jobs().values().cloned().collect();
-        for job in jobs {
+        for job in self.live_jobs() {
             job.cancel();
         }
     }
@@ -348,12 +332,14 @@ impl Engine {
 
     /// Current figures of a job that has not finished yet.
     pub fn progress(&self, id: JobId) -> Option<Progress> {
-        self.jobs().get(&id).map(|j| j.core().progress(0.0, 0.0))
+        self.job(id)
+            .filter(|j| !j.core().state().is_final())
+            .map(|j| j.core().progress(0.0, 0.0))
     }
 
     /// Whether any job is queued or running.
     pub fn is_busy(&self) -> bool {
-        self.jobs().values().any(|j| !j.core().state().is_final())
+        self.sched.any_live()
     }
 
     /// The number of worker threads.

@@ -164,6 +164,27 @@ impl Scheduler {
         true
     }
 
+    /// The queued or running job with this id (a job leaves the queue once it has ended and a
+    /// worker has seen it end).
+    pub fn find(&self, id: crate::engine::model::events::JobId) -> Option<Arc<dyn JobDriver>> {
+        self.lock().jobs.iter().find(|j| j.core().id == id).cloned()
+    }
+
+    /// Every job that has not ended, in queue order.
+    pub fn live(&self) -> Vec<Arc<dyn JobDriver>> {
+        self.lock()
+            .jobs
+            .iter()
+            .filter(|j| !j.core().state().is_final())
+            .cloned()
+            .collect()
+    }
+
+    /// Whether any job has not ended.
+    pub fn any_live(&self) -> bool {
+        self.lock().jobs.iter().any(|j| !j.core().state().is_final())
+    }
+
     /// The jobs not started yet, in the order they will start.
     pub fn queued_order(&self) -> Vec<crate::engine::model::events::JobId> {
         self.lock()
