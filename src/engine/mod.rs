@@ -129,9 +129,10 @@ impl Engine {
         let hub = ProgressHub::new();
         let (tx, rx) = flume::bounded(EVENT_CHANNEL_CAPACITY);
         let reporter_hub = Arc::clone(&hub);
+        let reporter_jobs = Arc::downgrade(&sched);
         let reporter = std::thread::Builder::new()
             .name("shrinkwrap-progress".to_owned())
-            .spawn(move || reporter_hub.run(tx))
+            .spawn(move || reporter_hub.run(tx, reporter_jobs))
             .ok();
         Engine {
             sched,
@@ -151,6 +152,7 @@ impl Engine {
     pub fn submit(&self, spec: JobSpec) -> Result<JobId, SubmitError> {
         let (id, driver) = self.prepare_job(spec, false, None)?;
         self.sched.submit(driver);
+        self.hub.kick();
         Ok(id)
     }
 
@@ -167,6 +169,7 @@ impl Engine {
             .map(|p| {
                 p.map(|(id, driver)| {
                     self.sched.submit(driver);
+                    self.hub.kick();
                     id
                 })
             })
@@ -179,6 +182,7 @@ impl Engine {
     pub fn submit_dry_run(&self, spec: JobSpec) -> Result<JobId, SubmitError> {
         let (id, driver) = self.prepare_job(spec, true, None)?;
         self.sched.submit_first(driver);
+        self.hub.kick();
         Ok(id)
     }
 
@@ -197,6 +201,7 @@ impl Engine {
         };
         let (id, driver) = self.prepare_job(job.spec, false, Some(from))?;
         self.sched.submit(driver);
+        self.hub.kick();
         Ok(id)
     }
 
@@ -240,7 +245,6 @@ impl Engine {
         )
         .with_on_disk_full(*lock(&self.on_disk_full));
         let driver = build(run);
-        self.hub.watch(core);
         Ok((id, driver))
     }
 
