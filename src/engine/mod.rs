@@ -53,8 +53,8 @@ pub use runtime::reporter::{EVENT_CHANNEL_CAPACITY, REPORT_INTERVAL, Waker};
 pub use runtime::scheduler::QueueMove;
 
 use runtime::claims::Claims;
-use runtime::lock;
 use runtime::job::{Journaling, Run};
+use runtime::lock;
 use runtime::reporter::ProgressHub;
 use runtime::scheduler::{JobDriver, Scheduler};
 use runtime::status::JobCore;

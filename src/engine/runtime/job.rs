@@ -978,7 +978,10 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
 /// A warning when the folder a plan writes into (or the nearest of its folders that exists, for
 /// one still to be made) does not take new files. Asks the OS without writing anything (a dry
 /// run writes nothing).
-fn unwritable_destination(plan: &Plan, kind: JobKind) -> Option<crate::engine::model::plan::PlanWarning> {
+fn unwritable_destination(
+    plan: &Plan,
+    kind: JobKind,
+) -> Option<crate::engine::model::plan::PlanWarning> {
     use crate::engine::model::error::IoCause;
     use crate::engine::model::kind::OutputShape;
     use std::os::unix::ffi::OsStrExt;
@@ -1006,10 +1009,12 @@ fn unwritable_destination(plan: &Plan, kind: JobKind) -> Option<crate::engine::m
         }
         Err(e) => Some(IoCause::of(e)),
     }?;
-    Some(crate::engine::model::plan::PlanWarning::DestinationNotWritable {
-        folder,
-        reason: reason.to_string(),
-    })
+    Some(
+        crate::engine::model::plan::PlanWarning::DestinationNotWritable {
+            folder,
+            reason: reason.to_string(),
+        },
+    )
 }
 
 /// Records the skipped items of a plan as skipped problems (when the run starts, so a dry run
@@ -1113,10 +1118,12 @@ mod tests {
         let sched = Scheduler::new(2);
         let hub = ProgressHub::new();
         let core = Arc::new(JobCore::new(JobId(1), ZIP, "t".into(), false));
-        let spec = Arc::new(crate::engine::kinds::JobSpec::Zip(crate::engine::kinds::zip::spec::ZipSpec::new(
-            vec![dir.path().join("input.txt")],
-            dir.path().join("x.zip"),
-        )));
+        let spec = Arc::new(crate::engine::kinds::JobSpec::Zip(
+            crate::engine::kinds::zip::spec::ZipSpec::new(
+                vec![dir.path().join("input.txt")],
+                dir.path().join("x.zip"),
+            ),
+        ));
         let run = Run::new(
             Arc::clone(&core),
             Arc::new(Claims::default()),

@@ -847,7 +847,10 @@ pub fn list_journals<S: SpecInfo + serde::de::DeserializeOwned>(dir: &Path) -> L
             Err(e) => {
                 listing.cannot_resume.push(SetAside {
                     journal: path,
-                    reason: format!("cannot read it: {}", crate::engine::model::error::IoCause::of(e)),
+                    reason: format!(
+                        "cannot read it: {}",
+                        crate::engine::model::error::IoCause::of(e)
+                    ),
                     moved: false,
                 });
                 continue;
@@ -859,7 +862,10 @@ pub fn list_journals<S: SpecInfo + serde::de::DeserializeOwned>(dir: &Path) -> L
             if locked {
                 listing.cannot_resume.push(SetAside {
                     journal: path,
-                    reason: format!("cannot read it: {}", crate::engine::model::error::IoCause::of(e)),
+                    reason: format!(
+                        "cannot read it: {}",
+                        crate::engine::model::error::IoCause::of(e)
+                    ),
                     moved: false,
                 });
             }

@@ -111,8 +111,7 @@ impl ProgressHub {
                 if st.shutdown && st.must_deliver.is_empty() {
                     return;
                 }
-                if st.kicked || st.shutdown || !watched.is_empty() || !st.must_deliver.is_empty()
-                {
+                if st.kicked || st.shutdown || !watched.is_empty() || !st.must_deliver.is_empty() {
                     st.kicked = false;
                     break (watched, std::mem::take(&mut st.must_deliver));
                 }

@@ -182,7 +182,10 @@ impl Scheduler {
 
     /// Whether any job has not ended.
     pub fn any_live(&self) -> bool {
-        self.lock().jobs.iter().any(|j| !j.core().state().is_final())
+        self.lock()
+            .jobs
+            .iter()
+            .any(|j| !j.core().state().is_final())
     }
 
     /// The jobs not started yet, in the order they will start.

@@ -671,7 +671,8 @@ impl ExtractJob {
             .output
             .as_deref()
             .ok_or_else(|| ItemError::Internal("a planned file has no output".into()))?;
-        self.folders.ensure(run, crate::engine::model::paths::parent_dir(dest))?;
+        self.folders
+            .ensure(run, crate::engine::model::paths::parent_dir(dest))?;
         let mut temp = run.create_temp(dest).map_err(|e| match e {
             ItemError::Write { path, cause } if cause.is_disk_full() => Failed::DiskFull(path),
             other => Failed::Error(other),
@@ -715,7 +716,8 @@ impl ExtractJob {
             .output
             .as_deref()
             .ok_or_else(|| ItemError::Internal("a planned link has no output".into()))?;
-        self.folders.ensure(run, crate::engine::model::paths::parent_dir(dest))?;
+        self.folders
+            .ensure(run, crate::engine::model::paths::parent_dir(dest))?;
         // A resumed job finds the links its interrupted run made (links are not journaled: they
         // are made whole in one call): the same link there is done.
         let made_before = run.resumed().is_some()
