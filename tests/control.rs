@@ -40,18 +40,13 @@ fn wait_progress(engine: &Engine, id: JobId, pred: impl Fn(&Progress) -> bool) -
     }
 }
 
-/// The job's figures once its in-flight work is parked: no task of it on a worker, and the
-/// counts unchanged since the last look (a loaded machine can take longer than one look's
-/// interval to finish the image in progress, so "unchanged once" alone is not enough).
+/// The job's figures once they stop changing (in-flight work parked).
 fn settled(engine: &Engine, id: JobId) -> Progress {
     let mut last = engine.progress(id).unwrap();
     loop {
         std::thread::sleep(Duration::from_millis(400));
         let now = engine.progress(id).unwrap();
-        if now.workers_busy == 0
-            && now.bytes_done == last.bytes_done
-            && now.items_done == last.items_done
-        {
+        if now.bytes_done == last.bytes_done && now.items_done == last.items_done {
             return now;
         }
         last = now;

@@ -18,8 +18,6 @@
 //! Must not touch: egui or any other front-end crate; the UI thread (nothing here is called from
 //! a frame except the non-blocking methods of [`Engine`]).
 
-#![warn(missing_docs)]
-
 pub mod kinds;
 pub mod model;
 pub mod runtime;
