@@ -723,7 +723,12 @@ impl ExtractJob {
         let made_before = run.resumed().is_some()
             && fs::read_link(dest).is_ok_and(|t| t.as_os_str().as_bytes() == target);
         if !made_before {
-            make_link(target, dest, matches!(item.action, Action::Overwrite))?;
+            make_link(
+                &run.temps,
+                target,
+                dest,
+                matches!(item.action, Action::Overwrite),
+            )?;
         }
         run.core.add_output(dest.to_path_buf(), 0);
         Ok(dest.to_path_buf())
@@ -731,23 +736,11 @@ impl ExtractJob {
 
     /// The free space where the output folder is (its nearest existing folder).
     fn free_bytes(&self) -> Option<(PathBuf, u64)> {
-        let mut at = self.spec.output_dir.clone();
-        loop {
-            if at.is_dir() {
-                let c = std::ffi::CString::new(at.as_os_str().as_bytes()).ok()?;
-                let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-                // SAFETY: `c` is a valid NUL-terminated path and `st` a valid out-pointer.
-                let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
-                if rc != 0 {
-                    return None;
-                }
-                let free = (st.f_bavail as u64).saturating_mul(st.f_frsize as u64);
-                return Some((at, free));
-            }
-            if !at.pop() {
-                return None;
-            }
-        }
+        let at = self.spec.output_dir.ancestors().find(|a| a.is_dir())?;
+        Some((
+            at.to_path_buf(),
+            crate::engine::runtime::disk::free_bytes(at)?,
+        ))
     }
 }
 

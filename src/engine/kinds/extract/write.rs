@@ -7,6 +7,7 @@
 //! Owns: [`Folders`], [`inflate`] (reading one entry with its checks: stated size, CRC-32,
 //! cancel and pause), [`make_link`]. Must not touch: the plan's decisions, inputs.
 
+use crate::engine::runtime::temp::TempFiles;
 use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs;
@@ -286,7 +287,12 @@ pub fn read_link_target(
 /// Creates the link `dest` -> `target`. `replace`: an existing file at `dest` is replaced (the
 /// link is made under a temporary name beside it and renamed over it); else an existing `dest`
 /// is an error and nothing is replaced.
-pub fn make_link(target: &[u8], dest: &Path, replace: bool) -> Result<(), ItemError> {
+pub(crate) fn make_link(
+    temps: &TempFiles,
+    target: &[u8],
+    dest: &Path,
+    replace: bool,
+) -> Result<(), ItemError> {
     let target = OsStr::from_bytes(target);
     let link_error = |e: io::Error| kind_error(ExtractError::Link(IoCause::of(e)));
     if !replace {
@@ -300,25 +306,7 @@ pub fn make_link(target: &[u8], dest: &Path, replace: bool) -> Result<(), ItemEr
             }
         });
     }
-    let dir = crate::engine::model::paths::parent_dir(dest);
-    let name = dest.file_name().unwrap_or_default().to_string_lossy();
-    for attempt in 0..16u32 {
-        let mut salt = [0u8; 6];
-        let _ = getrandom::fill(&mut salt);
-        let suffix: String = salt.iter().map(|b| format!("{b:02x}")).collect();
-        let temp = dir.join(format!(".{name}.{suffix}{attempt}.part"));
-        match std::os::unix::fs::symlink(target, &temp) {
-            Ok(()) => {
-                return fs::rename(&temp, dest).map_err(|e| {
-                    let _ = fs::remove_file(&temp);
-                    link_error(e)
-                });
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(link_error(e)),
-        }
-    }
-    Err(link_error(io::Error::from(io::ErrorKind::AlreadyExists)))
+    temps.link(target, dest).map_err(link_error)
 }
 
 /// The permission bits to give an output: the entry's plain bits (`rwx` for all three), the
