@@ -238,6 +238,8 @@ fn build_specs(command: Command) -> Result<(Vec<JobSpec>, Common), String> {
                     destination: a.output,
                     level: a.level,
                     on_exists,
+                    only: Vec::new(),
+                    shard: None,
                 })]
             };
             Ok((specs, a.common))
@@ -273,6 +275,7 @@ fn build_specs(command: Command) -> Result<(Vec<JobSpec>, Common), String> {
                     ConflictArg::Skip => ConflictPolicy::Skip,
                 },
                 only: Vec::new(),
+                shard: None,
             };
             Ok((vec![JobSpec::Thumbs(spec)], a.common))
         }

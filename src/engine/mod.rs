@@ -15,12 +15,17 @@
 //! coalesced (and dropped when the front end is slow), but each job's plan and final event are
 //! kept until they can be delivered.
 //!
+//! Several jobs the same way, and one job on many machines, are [`workflow`]'s: job files,
+//! chains (a job that takes another's outputs: [`Engine::submit_after`]), file lists, shards
+//! and presets.
+//!
 //! Must not touch: egui or any other front-end crate; the UI thread (nothing here is called from
 //! a frame except the non-blocking methods of [`Engine`]).
 
 pub mod kinds;
 pub mod model;
 pub mod runtime;
+pub mod workflow;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,7 +41,7 @@ pub use kinds::thumbs::spec::{
 };
 pub use kinds::zip::spec::{DEFAULT_ZIP_LEVEL, ExistingArchive, ZipSpec};
 pub use kinds::{JobSpec, KINDS, kind_by_id};
-pub use model::error::{IoCause, ItemError, JobError, SpecError, SubmitError};
+pub use model::error::{ChainBroken, IoCause, ItemError, JobError, SpecError, SubmitError};
 pub use model::events::{
     Cause, Failure, ItemProblem, JSON_SCHEMA_VERSION, JobEvent, JobId, JobOutcome, JobReport,
     JobState, PauseReason, ProblemKind, Progress, exit_status,
@@ -46,6 +51,7 @@ pub use model::paths::{folder_display_name, normalize_path, parent_dir};
 pub use model::plan::{
     Action, ConflictPolicy, Plan, PlanItem, PlanSummary, PlanWarning, PlannedFile, SkipReason,
 };
+pub use model::shard::{Shard, ShardError};
 pub use runtime::journal::{JOURNAL_VERSION, SetAside, default_state_dir};
 pub use runtime::reporter::{EVENT_CHANNEL_CAPACITY, REPORT_INTERVAL, Waker};
 pub use runtime::scheduler::QueueMove;
@@ -192,34 +198,34 @@ impl Engine {
         dry_run: bool,
         resume: Option<(std::path::PathBuf, runtime::journal::ResumeState)>,
     ) -> Result<Prepared, SubmitError> {
-        let build = spec.clone().build()?;
-        let id = JobId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        if !dry_run {
-            self.claims
-                .register(id, &spec)
-                .map_err(SubmitError::Duplicate)?;
-        }
+        let id = self.new_id();
         let core = Arc::new(JobCore::new(id, spec.kind(), spec.display_name(), dry_run));
-        let run = Run::new(
-            Arc::clone(&core),
-            Arc::clone(&self.claims),
-            Arc::clone(&self.hub),
-            &self.sched,
-            Arc::new(spec),
-            dry_run,
-            Journaling {
-                dir: self.state_dir.clone(),
-                resume,
-            },
-        );
-        let driver = build(run);
-        {
-            let mut jobs = self.jobs();
-            jobs.retain(|_, j| !j.core().state().is_final());
-            jobs.insert(id, Arc::clone(&driver));
-        }
+        let driver = self.builder().build(spec, Arc::clone(&core), dry_run, resume)?;
+        self.track(id, Arc::clone(&driver));
         self.hub.watch(core);
         Ok((id, driver))
+    }
+
+    /// A fresh job id.
+    fn new_id(&self) -> JobId {
+        JobId(self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Keeps `driver` among the engine's jobs (those that ended are forgotten meanwhile).
+    fn track(&self, id: JobId, driver: Arc<dyn JobDriver>) {
+        let mut jobs = self.jobs();
+        jobs.retain(|_, j| !j.core().state().is_final());
+        jobs.insert(id, driver);
+    }
+
+    /// What building a job needs of this engine, for a job built later (a chained one).
+    fn builder(&self) -> JobBuilder {
+        JobBuilder {
+            sched: Arc::downgrade(&self.sched),
+            hub: Arc::clone(&self.hub),
+            claims: Arc::clone(&self.claims),
+            state_dir: self.state_dir.clone(),
+        }
     }
 
     /// Cancels one job: a queued job leaves the queue at once; a running one stops starting
@@ -342,6 +348,49 @@ impl Engine {
             std::thread::sleep(Duration::from_millis(5));
         }
         true
+    }
+}
+
+/// What building a job needs of its engine, held by a job that is built after its submission
+/// (a chained job: its inputs are known only when the job before it has ended). The scheduler
+/// is held weakly: a job in its queue must not keep it alive.
+struct JobBuilder {
+    sched: std::sync::Weak<Scheduler>,
+    hub: Arc<ProgressHub>,
+    claims: Arc<Claims>,
+    state_dir: Option<std::path::PathBuf>,
+}
+
+impl JobBuilder {
+    /// Checks `spec`, claims what it reads and writes under `core`'s id (unless a dry run), and
+    /// makes the job around `core`, ready to be queued.
+    fn build(
+        &self,
+        spec: JobSpec,
+        core: Arc<JobCore>,
+        dry_run: bool,
+        resume: Option<(std::path::PathBuf, runtime::journal::ResumeState)>,
+    ) -> Result<Arc<dyn JobDriver>, SubmitError> {
+        let build = spec.clone().build()?;
+        let sched = self.sched.upgrade().ok_or(SubmitError::EngineStopped)?;
+        if !dry_run {
+            self.claims
+                .register(core.id, &spec)
+                .map_err(SubmitError::Duplicate)?;
+        }
+        let run = Run::new(
+            core,
+            Arc::clone(&self.claims),
+            Arc::clone(&self.hub),
+            &sched,
+            Arc::new(spec),
+            dry_run,
+            Journaling {
+                dir: self.state_dir.clone(),
+                resume,
+            },
+        );
+        Ok(build(run))
     }
 }
 

@@ -253,6 +253,7 @@ impl Settings {
             color: self.color,
             on_conflict: self.on_conflict,
             only: Vec::new(),
+            shard: None,
         }
     }
 
@@ -438,6 +439,8 @@ pub fn build_jobs(
                         destination,
                         level,
                         on_exists,
+                        only: Vec::new(),
+                        shard: None,
                     })]
                 }
                 ArchiveLayout::ArchivePerFolder => {

@@ -9,6 +9,7 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::engine::model::id::JobId;
+use crate::engine::model::shard::ShardError;
 
 /// An operating-system error in the user's terms.
 #[derive(Debug)]
@@ -103,6 +104,14 @@ pub enum SubmitError {
     Duplicate(JobId),
     #[error("{0}")]
     Invalid(#[from] SpecError),
+    #[error("job {0} is not queued or running: nothing can take its outputs")]
+    UnknownJob(JobId),
+    #[error("job {0} is a dry run: it writes nothing another job could take")]
+    AfterDryRun(JobId),
+    #[error("the engine has stopped")]
+    EngineStopped,
+    #[error("the job whose outputs were to be its inputs ({0}) was not queued")]
+    FirstNotQueued(String),
 }
 
 /// A job specification that cannot run as given.
@@ -120,6 +129,21 @@ pub enum SpecError {
     Quality(u8),
     #[error("name template {template:?}: {why}")]
     Template { template: String, why: String },
+    #[error("{0}")]
+    Shard(#[from] ShardError),
+}
+
+/// Why a chained job (one that takes another job's outputs as its inputs) did not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ChainBroken {
+    #[error("failed")]
+    Failed,
+    #[error("was cancelled")]
+    Cancelled,
+    #[error("was stopped before the end")]
+    Stopped,
+    #[error("made no outputs")]
+    MadeNothing,
 }
 
 /// Why a whole job could not run (the job ends `failed`).
@@ -141,6 +165,17 @@ pub enum JobError {
     Spec(#[from] SpecError),
     #[error("{0}")]
     NothingToDo(&'static str),
+    #[error("not started: {name} (job {job}), whose outputs were to be its inputs, {why}")]
+    NotStarted {
+        /// The job it takes its inputs from.
+        job: JobId,
+        /// That job's name as its card shows it.
+        name: String,
+        why: ChainBroken,
+    },
+    /// A chained job whose inputs became known, refused as a submission would have been.
+    #[error("{0}")]
+    Refused(SubmitError),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -698,6 +698,10 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
         self.life().phase != Phase::Queued
     }
 
+    fn plan(&self) -> Option<Arc<Plan>> {
+        self.run.plan().cloned()
+    }
+
     fn cancel(&self) {
         self.run.core.cancel.cancel();
         self.run.resumed.notify_all();
@@ -764,6 +768,7 @@ mod tests {
                 exclude_files: Vec::new(),
                 exclude_dirs: Vec::new(),
                 only: Default::default(),
+                shard: None,
             }
         }
         fn plan(&self, run: &Run, _scanned: Scanned) -> Result<Planned, JobError> {

@@ -6,6 +6,9 @@
 //! folders), de-duplicating inputs (the same path given twice, or a path inside another input,
 //! is one input), and leaving out the outputs and temporary files of every live job (through
 //! [`Claims`]). Scanning runs as a task on the pool and counts into the job's totals as it goes.
+//! Two filters narrow what a job takes: its shard ([`Shard::contains`] on the path relative to
+//! the input folder; the top folder itself is in every shard) and its `only` list (a file of the
+//! list that is not there is an error of the job, named by the user's path).
 //! Must not touch: file contents, outputs, any front end.
 
 use std::collections::HashSet;
@@ -14,8 +17,9 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::engine::model::error::ItemError;
+use crate::engine::model::error::{IoCause, ItemError};
 use crate::engine::model::events::ProblemKind;
+use crate::engine::model::shard::Shard;
 use crate::engine::normalize_path;
 use crate::engine::runtime::claims::Claims;
 use crate::engine::runtime::status::JobCore;
@@ -62,6 +66,8 @@ pub(crate) struct ScanOptions {
     /// When not empty, only these files (normalised paths) are entries; the others are passed
     /// over silently.
     pub only: HashSet<PathBuf>,
+    /// Only the entries of this shard.
+    pub shard: Option<Shard>,
 }
 
 /// What a scan found.
@@ -97,6 +103,8 @@ struct Scanner<'a> {
     roots: Vec<PathBuf>,
     entries: Vec<Entry>,
     input_files: HashSet<(u64, u64)>,
+    /// The files of `only` met so far.
+    only_met: HashSet<PathBuf>,
 }
 
 /// Walks `inputs` and returns the entries sorted by name. Problems are reported to `core`.
@@ -135,6 +143,7 @@ pub(crate) fn scan(
         roots: seen.into_iter().collect(),
         entries: Vec::new(),
         input_files: HashSet::new(),
+        only_met: HashSet::new(),
     };
     for input in kept {
         if core.is_cancelled() {
@@ -144,6 +153,16 @@ pub(crate) fn scan(
     }
     if core.is_cancelled() {
         return None;
+    }
+    // A listed file that is not there (one that is, but was passed over, had its reason).
+    let mut missing: Vec<&PathBuf> = opts
+        .only
+        .iter()
+        .filter(|p| !scanner.only_met.contains(*p) && fs::symlink_metadata(p).is_err())
+        .collect();
+    missing.sort();
+    for path in missing {
+        core.problem(path, ProblemKind::Error, ItemError::Read(IoCause::NotFound));
     }
     let mut entries = scanner.entries;
     entries.sort_by(|a, b| {
@@ -205,6 +224,9 @@ impl Scanner<'_> {
         if ft.is_dir() {
             self.walk_dir(&resolved, &root_name);
         } else if ft.is_file() {
+            if self.opts.shard.is_some_and(|s| !s.contains(&root_name)) {
+                return;
+            }
             self.push_file(&resolved, root_name, &meta);
         } else {
             self.skip(input, ItemError::Special(kind_name(&ft)));
@@ -219,8 +241,12 @@ impl Scanner<'_> {
         if self.excluded(source, meta) {
             return;
         }
-        if !self.opts.only.is_empty() && !self.opts.only.contains(&normalize_path(source)) {
-            return;
+        if !self.opts.only.is_empty() {
+            let normal = normalize_path(source);
+            if !self.opts.only.contains(&normal) {
+                return;
+            }
+            self.only_met.insert(normal);
         }
         self.input_files.insert((meta.dev(), meta.ino()));
         let size = meta.len();
@@ -268,6 +294,15 @@ impl Scanner<'_> {
                 Err(_) => continue,
             };
             let is_dir = entry.file_type().is_dir();
+            // Another shard's: not an entry here (a folder is still walked into).
+            let other_shard = entry.depth() > 0
+                && self
+                    .opts
+                    .shard
+                    .is_some_and(|s| !s.contains(&rel.to_string_lossy()));
+            if other_shard && !is_dir {
+                continue;
+            }
             let mut name = root_name.to_owned();
             let mut bad = None;
             for comp in rel.components() {
@@ -281,7 +316,9 @@ impl Scanner<'_> {
                 }
             }
             if let Some(err) = bad {
-                self.skip(path, err);
+                if !other_shard {
+                    self.skip(path, err);
+                }
                 if is_dir {
                     walker.skip_current_dir();
                 }
@@ -316,7 +353,7 @@ impl Scanner<'_> {
                     walker.skip_current_dir();
                     continue;
                 }
-                if self.opts.include_dirs {
+                if self.opts.include_dirs && !other_shard {
                     self.core.add_totals(1, 0);
                     self.entries.push(Entry {
                         source: path.to_path_buf(),

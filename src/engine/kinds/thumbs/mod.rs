@@ -482,6 +482,7 @@ impl JobKindImpl for ThumbJob {
                 .map(|p| vec![p])
                 .unwrap_or_default(),
             only: self.spec.only.iter().map(|p| normalize_path(p)).collect(),
+            shard: self.spec.shard,
         }
     }
 

@@ -11,6 +11,7 @@ use crate::engine::model::error::SpecError;
 use crate::engine::model::kind::JobKind;
 use crate::engine::model::paths::{normalize_path, normalized_inputs, parent_dir};
 use crate::engine::model::plan::ConflictPolicy;
+use crate::engine::model::shard::Shard;
 use crate::engine::runtime::job::KindSpec;
 
 /// Long side of the thumbnail box when none is given.
@@ -78,6 +79,10 @@ pub struct ThumbSpec {
     /// same inputs, so every output keeps its path, but only the items that failed).
     #[serde(default)]
     pub only: Vec<PathBuf>,
+    /// Only this share of the inputs ([`Shard::contains`]); each thumbnail gets the path a full
+    /// run gives it.
+    #[serde(default)]
+    pub shard: Option<Shard>,
 }
 
 impl ThumbSpec {
@@ -94,6 +99,7 @@ impl ThumbSpec {
             color: ColorMode::ConvertToSrgb,
             on_conflict: ConflictPolicy::Update,
             only: Vec::new(),
+            shard: None,
         }
     }
 
@@ -137,6 +143,9 @@ impl ThumbSpec {
         }
         if !(1..=100).contains(&self.quality) {
             return Err(SpecError::Quality(self.quality));
+        }
+        if let Some(shard) = self.shard {
+            shard.check()?;
         }
         self.template()
     }

@@ -450,8 +450,18 @@ impl ZipJob {
     }
 
     /// The archive path the spec asks for: an existing folder (or a path ending in `/`) means
-    /// `<default name>.zip` inside it; a name without extension gets `.zip`.
+    /// `<default name>.zip` inside it; a name without extension gets `.zip`. A shard writes its
+    /// part of that archive: `NAME.part-I-of-N.zip`.
     fn wanted_destination(&self) -> PathBuf {
+        let whole = self.whole_destination();
+        match self.spec.shard {
+            Some(shard) => shard.part_file_name(&whole),
+            None => whole,
+        }
+    }
+
+    /// The archive the whole job (every shard) would write.
+    fn whole_destination(&self) -> PathBuf {
         let d = &self.spec.destination;
         let ends_with_slash = d.as_os_str().as_encoded_bytes().ends_with(b"/");
         if ends_with_slash || d.is_dir() {
@@ -1439,7 +1449,13 @@ impl JobKindImpl for ZipJob {
             include_dirs: true,
             exclude_files: self.replaced.get().copied().into_iter().collect(),
             exclude_dirs: Vec::new(),
-            only: Default::default(),
+            only: self
+                .spec
+                .only
+                .iter()
+                .map(|p| crate::engine::model::paths::normalize_path(p))
+                .collect(),
+            shard: self.spec.shard,
         }
     }
 

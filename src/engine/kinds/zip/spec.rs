@@ -9,6 +9,7 @@ use crate::engine::model::kind::JobKind;
 use crate::engine::model::paths::{
     folder_display_name, normalize_path, normalized_inputs, parent_dir,
 };
+use crate::engine::model::shard::Shard;
 use crate::engine::runtime::job::KindSpec;
 
 /// Deflate level used when none is given.
@@ -39,6 +40,14 @@ pub struct ZipSpec {
     /// 0 (store) to 9 (smallest).
     pub level: u8,
     pub on_exists: ExistingArchive,
+    /// When not empty, only these files among the inputs go in, named as the whole inputs
+    /// would name them (a list given with `--files-from`, or what a chained job made).
+    #[serde(default)]
+    pub only: Vec<PathBuf>,
+    /// Only this share of the inputs ([`Shard::contains`]), written to
+    /// `NAME.part-I-of-N.zip` ([`Shard::part_file_name`]) with the entries a full run names.
+    #[serde(default)]
+    pub shard: Option<Shard>,
 }
 
 impl ZipSpec {
@@ -48,6 +57,8 @@ impl ZipSpec {
             destination,
             level: DEFAULT_ZIP_LEVEL,
             on_exists: ExistingArchive::Fail,
+            only: Vec::new(),
+            shard: None,
         }
     }
 
@@ -87,10 +98,9 @@ impl ZipSpec {
                 }
                 used.push(destination.clone());
                 ZipSpec {
-                    inputs: vec![folder.clone()],
-                    destination,
                     level,
                     on_exists,
+                    ..ZipSpec::new(vec![folder.clone()], destination)
                 }
             })
             .collect()
@@ -109,6 +119,7 @@ impl ZipSpec {
         ZipSpec {
             inputs: normalized_inputs(&self.inputs),
             destination: normalize_path(&self.destination),
+            only: normalized_inputs(&self.only),
             ..self.clone()
         }
     }
@@ -125,11 +136,20 @@ impl KindSpec for ZipSpec {
         &self.destination
     }
     fn known_outputs(&self) -> Vec<PathBuf> {
-        vec![self.destination.clone()]
+        match self.shard {
+            // A named archive (not a folder to put one in): the shard writes its part.
+            Some(shard) if self.destination.extension().is_some() => {
+                vec![shard.part_file_name(&self.destination)]
+            }
+            _ => vec![self.destination.clone()],
+        }
     }
     fn validate(&self) -> Result<(), SpecError> {
         if self.level > 9 {
             return Err(SpecError::Level(self.level));
+        }
+        if let Some(shard) = self.shard {
+            shard.check()?;
         }
         Ok(())
     }
