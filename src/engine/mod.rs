@@ -200,7 +200,9 @@ impl Engine {
     ) -> Result<Prepared, SubmitError> {
         let id = self.new_id();
         let core = Arc::new(JobCore::new(id, spec.kind(), spec.display_name(), dry_run));
-        let driver = self.builder().build(spec, Arc::clone(&core), dry_run, resume)?;
+        let driver = self
+            .builder()
+            .build(spec, Arc::clone(&core), dry_run, resume)?;
         self.track(id, Arc::clone(&driver));
         self.hub.watch(core);
         Ok((id, driver))

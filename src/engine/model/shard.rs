@@ -6,13 +6,14 @@
 //! folder, so a file's shard depends on that path alone. Adding files never moves finished ones
 //! to another shard, and every shard can be re-run or resumed on its own.
 //!
-//! The hash is 64-bit FNV-1a (offset basis `0xcbf29ce484222325`, prime `0x100000001b3`), fixed
-//! here and never to change (a different hash would move files between shards of a running
-//! batch), over the UTF-8 bytes of the relative path with `/` between folders and without the
-//! file name's last extension; the shard is `hash × N / 2^64` (the high bits: FNV-1a's low bits
-//! depend only on the low bits of each byte). The extension is left out so that `x.jpg` and
-//! `x.png`, whose thumbnails compete for one name, always meet in one shard and get the names a
-//! full run gives them.
+//! The hash is fixed here and never to change (a different hash would move files between
+//! shards of a batch under way): 64-bit FNV-1a (offset basis `0xcbf29ce484222325`, prime
+//! `0x100000001b3`) over the UTF-8 bytes of the relative path with `/` between folders and
+//! without the file name's last extension, then MurmurHash3's 64-bit finalizer (`fmix64`), so
+//! that every byte of the name moves every bit (FNV-1a alone leaves the top bits nearly blind
+//! to the last characters: `img01`, `img02`... would crowd into one shard); the shard is
+//! `hash × N / 2^64`. The extension is left out so that `x.jpg` and `x.png`, whose thumbnails
+//! compete for one name, always meet in one shard and get the names a full run gives them.
 //!
 //! Must not touch: the file system, any job kind (the scan applies [`Shard::contains`]; a zip
 //! job names its part archive with [`Shard::part_file_name`]).
@@ -47,6 +48,17 @@ fn fnv1a_64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(FNV_OFFSET_BASIS, |hash, &b| {
         (hash ^ u64::from(b)).wrapping_mul(FNV_PRIME)
     })
+}
+
+/// MurmurHash3's 64-bit finalizer: a bijection that makes every input bit flip about half of
+/// the output bits.
+fn fmix64(mut k: u64) -> u64 {
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    k ^= k >> 33;
+    k
 }
 
 /// The part of a relative path the shard is chosen by: the path without its file name's last
@@ -93,7 +105,7 @@ impl Shard {
     /// The shard (0..count) of the file at `relative` (its path relative to its input folder,
     /// `/` between folders; for a file given as an input itself, its name).
     pub fn of(relative: &str, count: u32) -> u32 {
-        let hash = fnv1a_64(shard_key(relative).as_bytes());
+        let hash = fmix64(fnv1a_64(shard_key(relative).as_bytes()));
         ((u128::from(hash) * u128::from(count)) >> 64) as u32
     }
 
@@ -150,10 +162,16 @@ mod tests {
     fn shards_parse_print_and_refuse() {
         assert_eq!(Shard::parse("2/4"), Ok(Shard { index: 2, count: 4 }));
         assert_eq!(Shard::parse(" 0 / 1 ").unwrap().to_string(), "0/1");
-        assert_eq!(Shard::parse("4/4"), Err(ShardError::IndexTooLarge { index: 4, count: 4 }));
+        assert_eq!(
+            Shard::parse("4/4"),
+            Err(ShardError::IndexTooLarge { index: 4, count: 4 })
+        );
         assert_eq!(Shard::parse("0/0"), Err(ShardError::ZeroCount));
         for bad in ["", "1", "a/4", "1/4/2", "-1/4", "1/"] {
-            assert!(matches!(Shard::parse(bad), Err(ShardError::Syntax(_))), "{bad}");
+            assert!(
+                matches!(Shard::parse(bad), Err(ShardError::Syntax(_))),
+                "{bad}"
+            );
         }
     }
 
@@ -172,6 +190,42 @@ mod tests {
         // 1000 expected per shard; a fair split stays well within 10 %.
         for size in sizes {
             assert!((900..=1100).contains(&size), "{sizes:?}");
+        }
+    }
+
+    #[test]
+    fn names_that_differ_only_at_the_end_spread_over_the_shards() {
+        // Short names differing in their last characters: FNV-1a's high bits alone put most of
+        // these in one or two shards.
+        for count in [2u32, 3, 4, 8] {
+            let mut sizes = vec![0u32; count as usize];
+            for i in 0..64 {
+                sizes[Shard::of(&format!("set{}/img{i:02}.png", i % 3), count) as usize] += 1;
+            }
+            let fair = 64 / count;
+            for &size in &sizes {
+                assert!(size >= fair / 3, "{count} shards: {sizes:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_shard_of_a_name_never_changes() {
+        // Fixed forever: a batch split across machines must agree on every file's shard, whatever
+        // version of the program each runs.
+        // Values from an independent implementation (Python) of the documented rule.
+        assert_eq!(fmix64(fnv1a_64(b"a/x")), 0x9530_21a7_5799_5576);
+        for (path, of_4, of_7) in [
+            ("a/x.jpg", 2, 4),
+            ("2024/IMG_0001.JPG", 3, 6),
+            ("photos.txt", 3, 5),
+            ("deep/er/name.tar.gz", 0, 1),
+        ] {
+            assert_eq!(
+                (Shard::of(path, 4), Shard::of(path, 7)),
+                (of_4, of_7),
+                "{path}"
+            );
         }
     }
 

@@ -8,7 +8,8 @@
 //! [`Claims`]). Scanning runs as a task on the pool and counts into the job's totals as it goes.
 //! Two filters narrow what a job takes: its shard ([`Shard::contains`] on the path relative to
 //! the input folder; the top folder itself is in every shard) and its `only` list (a file of the
-//! list that is not there is an error of the job, named by the user's path).
+//! list that is not there is an error of the job, named by the user's path; with a list, the
+//! only folder entries are the folders that hold a listed file).
 //! Must not touch: file contents, outputs, any front end.
 
 use std::collections::HashSet;
@@ -105,6 +106,8 @@ struct Scanner<'a> {
     input_files: HashSet<(u64, u64)>,
     /// The files of `only` met so far.
     only_met: HashSet<PathBuf>,
+    /// The folders that hold a file of `only`: with a list, the only folder entries.
+    only_dirs: HashSet<PathBuf>,
 }
 
 /// Walks `inputs` and returns the entries sorted by name. Problems are reported to `core`.
@@ -144,6 +147,12 @@ pub(crate) fn scan(
         entries: Vec::new(),
         input_files: HashSet::new(),
         only_met: HashSet::new(),
+        only_dirs: opts
+            .only
+            .iter()
+            .flat_map(|p| p.ancestors().skip(1))
+            .map(Path::to_path_buf)
+            .collect(),
     };
     for input in kept {
         if core.is_cancelled() {
@@ -353,7 +362,9 @@ impl Scanner<'_> {
                     walker.skip_current_dir();
                     continue;
                 }
-                if self.opts.include_dirs && !other_shard {
+                let listed =
+                    self.opts.only.is_empty() || self.only_dirs.contains(&normalize_path(path));
+                if self.opts.include_dirs && !other_shard && listed {
                     self.core.add_totals(1, 0);
                     self.entries.push(Entry {
                         source: path.to_path_buf(),

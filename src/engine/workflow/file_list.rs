@@ -286,13 +286,19 @@ mod tests {
     fn a_list_is_the_inputs_or_picks_files_among_them() {
         let l = listed(b"/p/a.jpg\n/p/sub/b.jpg\n/p/a.jpg\n", "/").unwrap();
         let as_inputs = InputSelection::from_list(vec![], l.clone(), Path::new("l")).unwrap();
-        assert_eq!(as_inputs.inputs, [Path::new("/p/a.jpg"), Path::new("/p/sub/b.jpg")]);
+        assert_eq!(
+            as_inputs.inputs,
+            [Path::new("/p/a.jpg"), Path::new("/p/sub/b.jpg")]
+        );
         assert!(as_inputs.only.is_empty());
         let picked = InputSelection::from_list(vec!["/p".into()], l, Path::new("l")).unwrap();
         assert_eq!(picked.inputs, [Path::new("/p")]);
         assert_eq!(picked.only.len(), 2);
         let outside = listed(b"/p/a.jpg\n/q/c.jpg\n", "/").unwrap();
         let err = InputSelection::from_list(vec!["/p".into()], outside, Path::new("l"));
-        assert!(matches!(err, Err(FileListError::OutsideInputs { line: 2, .. })));
+        assert!(matches!(
+            err,
+            Err(FileListError::OutsideInputs { line: 2, .. })
+        ));
     }
 }

@@ -149,7 +149,9 @@ pub enum JobFileProblem {
     UnknownName(String),
     #[error("`inputs_from`: a job cannot take its own outputs, directly or through others ({0})")]
     Cycle(String),
-    #[error("`inputs_from`: job `{0}` makes one archive per folder (`each`): no job can take its outputs")]
+    #[error(
+        "`inputs_from`: job `{0}` makes one archive per folder (`each`): no job can take its outputs"
+    )]
     FromEach(String),
     #[error("{0}")]
     Shard(#[from] ShardError),
@@ -256,11 +258,18 @@ pub fn parse_job_file(
         problem,
     };
     let base = parent_dir(&normalize_path(file)).to_path_buf();
-    let doc = toml::de::DeTable::parse(text)
-        .map_err(|e| err(e.span().map(|s| s.start), JobFileProblem::Syntax(e.message().to_owned())))?;
+    let doc = toml::de::DeTable::parse(text).map_err(|e| {
+        err(
+            e.span().map(|s| s.start),
+            JobFileProblem::Syntax(e.message().to_owned()),
+        )
+    })?;
     for (key, span, _) in super::toml_in::entries(doc.get_ref()) {
         if key != "job" {
-            return Err(err(Some(span.start), JobFileProblem::TopLevelKey(key.to_owned())));
+            return Err(err(
+                Some(span.start),
+                JobFileProblem::TopLevelKey(key.to_owned()),
+            ));
         }
     }
     let Some(jobs) = doc.get_ref().get("job") else {
@@ -288,15 +297,16 @@ pub fn parse_job_file(
     if read.is_empty() {
         return Err(err(None, JobFileProblem::NoJobs));
     }
-    link(read).map_err(|(line, problem)| JobFileError {
-        file: file.to_path_buf(),
-        line: Some(line),
-        problem,
-    })
-    .map(|jobs| JobFile {
-        path: file.to_path_buf(),
-        jobs,
-    })
+    link(read)
+        .map_err(|(line, problem)| JobFileError {
+            file: file.to_path_buf(),
+            line: Some(line),
+            problem,
+        })
+        .map(|jobs| JobFile {
+            path: file.to_path_buf(),
+            jobs,
+        })
 }
 
 fn located<P: Into<JobFileProblem>>(at: usize) -> impl FnOnce(P) -> Located<JobFileProblem> {
@@ -338,8 +348,10 @@ fn read_job(
     let (common, options) = split_keys(table, kind, &common_keys).map_err(key_problem)?;
     let at = |key: &str| table.get(key).map_or(span.start, |v| v.span().start);
     let keys: CommonKeys = read_as(common, span.clone()).map_err(key_problem)?;
-    let options = read_table(options, span.clone(), |d| KindOptions::deserialize_for(kind, d))
-        .map_err(key_problem)?;
+    let options = read_table(options, span.clone(), |d| {
+        KindOptions::deserialize_for(kind, d)
+    })
+    .map_err(key_problem)?;
     let options = match &keys.preset {
         Some(name) => {
             let preset = find_preset(presets, name).map_err(located(at("preset")))?;
@@ -353,13 +365,10 @@ fn read_job(
         }
         None => options,
     };
-    let output = keys
-        .output
-        .map(|o| base.join(o))
-        .ok_or(Located {
-            at: Some(span.start),
-            problem: JobFileProblem::NoOutput,
-        })?;
+    let output = keys.output.map(|o| base.join(o)).ok_or(Located {
+        at: Some(span.start),
+        problem: JobFileProblem::NoOutput,
+    })?;
     let inputs: Vec<PathBuf> = keys
         .inputs
         .unwrap_or_default()
@@ -382,9 +391,7 @@ fn read_job(
         "zip" => JobSpec::Zip(ZipSpec::new(inputs.clone(), output.clone())),
         _ => JobSpec::Thumbs(ThumbSpec::new(inputs.clone(), output.clone())),
     };
-    options
-        .apply(&mut spec)
-        .map_err(located(span.start))?;
+    options.apply(&mut spec).map_err(located(span.start))?;
     if let Some(text) = &keys.shard {
         let shard = Shard::parse(text).map_err(located(at("shard")))?;
         set_shard(&mut spec, Some(shard));
@@ -456,7 +463,9 @@ fn each_folder(
         return Err(JobFileProblem::EachNotAFolder(file.clone()));
     }
     if zip.destination.exists() && !zip.destination.is_dir() {
-        return Err(JobFileProblem::EachOutputNotAFolder(zip.destination.clone()));
+        return Err(JobFileProblem::EachOutputNotAFolder(
+            zip.destination.clone(),
+        ));
     }
     Ok(
         ZipSpec::per_folder(&zip.inputs, &zip.destination, zip.level, zip.on_exists)
@@ -691,26 +700,94 @@ level = 9
     #[test]
     fn mistakes_name_the_file_and_the_line() {
         let cases: &[(&str, usize, &str)] = &[
-            ("[[job]]\nkind = \"zip\"\ninputs = [\"a\"]\noutput = \"a.zip\"\nlevle = 9\n", 5, "`levle` is not a key of a zip job"),
-            ("[[job]]\nkind = \"zip\"\ninputs = [\"a\"]\noutput = \"a.zip\"\nsize = 9\n", 5, "`size` is a key of thumbs jobs, not of zip jobs"),
-            ("[[job]]\nkind = \"zip\"\ninputs = [\"a\"]\noutput = \"a.zip\"\nkeep-both = true\n", 5, "write `keep_both`"),
-            ("[[job]]\nkind = \"zip\"\ninputs = [\"a\"]\noutput = \"a.zip\"\ndry_run = true\n", 5, "option of the run"),
-            ("\n[[job]]\nkind = \"extract\"\ninputs = [\"a.zip\"]\noutput = \"x\"\n", 3, "unknown kind `extract` (this build knows: zip, thumbs)"),
-            ("[[job]]\nkind = \"thumbs\"\ninputs = [\"a\"]\noutput = \"t\"\nquality = \"high\"\n", 5, "`quality`"),
-            ("[[job]]\nkind = \"thumbs\"\ninputs = [\"a\"]\noutput = \"t\"\nformat = \"avif\"\n", 5, "avif"),
-            ("[[job]]\nkind = \"thumbs\"\ninputs = [\"a\"]\noutput = \"t\"\nquality = 0\n", 5, "quality 0 is out of range"),
-            ("[[job]]\nkind = \"thumbs\"\ninputs = [\"a\"]\noutput = \"t\"\nshard = \"4/4\"\n", 5, "must be below 4"),
-            ("[[job]]\nkind = \"thumbs\"\ninputs = [\"a\"]\n", 1, "no `output`"),
-            ("[[job]]\nkind = \"zip\"\noutput = \"a.zip\"\n", 1, "no inputs"),
-            ("[[job]]\nkind = \"zip\"\ninputs = [\"a\"]\ninputs_from = \"x\"\noutput = \"a.zip\"\n", 3, "cannot also have `inputs`"),
-            ("[[job]]\nkind = \"zip\"\ninputs_from = \"nobody\"\noutput = \"a.zip\"\n", 3, "no job is named `nobody`"),
-            ("[[job]]\nname = \"a\"\nkind = \"zip\"\ninputs_from = \"b\"\noutput = \"a.zip\"\n\n[[job]]\nname = \"b\"\nkind = \"zip\"\ninputs_from = \"a\"\noutput = \"b.zip\"\n", 1, "cannot take its own outputs"),
-            ("[[job]]\nname = \"a\"\nkind = \"zip\"\ninputs = [\"x\"]\noutput = \"a.zip\"\n[[job]]\nname = \"a\"\nkind = \"zip\"\ninputs = [\"y\"]\noutput = \"b.zip\"\n", 6, "two jobs are named `a`"),
+            (
+                "[[job]]\nkind = \"zip\"\ninputs = [\"a\"]\noutput = \"a.zip\"\nlevle = 9\n",
+                5,
+                "`levle` is not a key of a zip job",
+            ),
+            (
+                "[[job]]\nkind = \"zip\"\ninputs = [\"a\"]\noutput = \"a.zip\"\nsize = 9\n",
+                5,
+                "`size` is a key of thumbs jobs, not of zip jobs",
+            ),
+            (
+                "[[job]]\nkind = \"zip\"\ninputs = [\"a\"]\noutput = \"a.zip\"\nkeep-both = true\n",
+                5,
+                "write `keep_both`",
+            ),
+            (
+                "[[job]]\nkind = \"zip\"\ninputs = [\"a\"]\noutput = \"a.zip\"\ndry_run = true\n",
+                5,
+                "option of the run",
+            ),
+            (
+                "\n[[job]]\nkind = \"extract\"\ninputs = [\"a.zip\"]\noutput = \"x\"\n",
+                3,
+                "unknown kind `extract` (this build knows: zip, thumbs)",
+            ),
+            (
+                "[[job]]\nkind = \"thumbs\"\ninputs = [\"a\"]\noutput = \"t\"\nquality = \"high\"\n",
+                5,
+                "`quality`",
+            ),
+            (
+                "[[job]]\nkind = \"thumbs\"\ninputs = [\"a\"]\noutput = \"t\"\nformat = \"avif\"\n",
+                5,
+                "avif",
+            ),
+            (
+                "[[job]]\nkind = \"thumbs\"\ninputs = [\"a\"]\noutput = \"t\"\nquality = 0\n",
+                5,
+                "quality 0 is out of range",
+            ),
+            (
+                "[[job]]\nkind = \"thumbs\"\ninputs = [\"a\"]\noutput = \"t\"\nshard = \"4/4\"\n",
+                5,
+                "must be below 4",
+            ),
+            (
+                "[[job]]\nkind = \"thumbs\"\ninputs = [\"a\"]\n",
+                1,
+                "no `output`",
+            ),
+            (
+                "[[job]]\nkind = \"zip\"\noutput = \"a.zip\"\n",
+                1,
+                "no inputs",
+            ),
+            (
+                "[[job]]\nkind = \"zip\"\ninputs = [\"a\"]\ninputs_from = \"x\"\noutput = \"a.zip\"\n",
+                3,
+                "cannot also have `inputs`",
+            ),
+            (
+                "[[job]]\nkind = \"zip\"\ninputs_from = \"nobody\"\noutput = \"a.zip\"\n",
+                3,
+                "no job is named `nobody`",
+            ),
+            (
+                "[[job]]\nname = \"a\"\nkind = \"zip\"\ninputs_from = \"b\"\noutput = \"a.zip\"\n\n[[job]]\nname = \"b\"\nkind = \"zip\"\ninputs_from = \"a\"\noutput = \"b.zip\"\n",
+                1,
+                "cannot take its own outputs",
+            ),
+            (
+                "[[job]]\nname = \"a\"\nkind = \"zip\"\ninputs = [\"x\"]\noutput = \"a.zip\"\n[[job]]\nname = \"a\"\nkind = \"zip\"\ninputs = [\"y\"]\noutput = \"b.zip\"\n",
+                6,
+                "two jobs are named `a`",
+            ),
             ("title = \"x\"\n", 1, "`title` is not a key of a job file"),
             ("[[job]]\nkind = \"zip\"\ninputs = [\"a\"\n", 3, ""),
             ("", 0, "no [[job]] table"),
-            ("[[job]]\nkind = \"zip\"\ninputs = [\"a\"]\noutput = \"a.zip\"\npreset = \"nope\"\n", 5, "no preset named \"nope\""),
-            ("[[job]]\nkind = \"zip\"\ninputs = [\"a\"]\noutput = \"a.zip\"\npreset = \"web 1024 px WebP\"\n", 5, "options of a thumbs job, not of a zip job"),
+            (
+                "[[job]]\nkind = \"zip\"\ninputs = [\"a\"]\noutput = \"a.zip\"\npreset = \"nope\"\n",
+                5,
+                "no preset named \"nope\"",
+            ),
+            (
+                "[[job]]\nkind = \"zip\"\ninputs = [\"a\"]\noutput = \"a.zip\"\npreset = \"web 1024 px WebP\"\n",
+                5,
+                "options of a thumbs job, not of a zip job",
+            ),
         ];
         for (text, line, says) in cases {
             let (got_line, message) = problem(text);
@@ -727,12 +804,16 @@ level = 9
         let JobSpec::Thumbs(t) = &file.jobs[0].spec else {
             panic!()
         };
-        assert_eq!((t.sizes_px.as_slice(), t.format, t.quality), (&[1024][..], ThumbFormat::Webp, 60));
+        assert_eq!(
+            (t.sizes_px.as_slice(), t.format, t.quality),
+            (&[1024][..], ThumbFormat::Webp, 60)
+        );
     }
 
     #[test]
     fn specs_round_trip_through_job_files() {
-        let mut thumbs = ThumbSpec::new(vec!["/d/photos".into(), "/e/more".into()], "/d/out".into());
+        let mut thumbs =
+            ThumbSpec::new(vec!["/d/photos".into(), "/e/more".into()], "/d/out".into());
         thumbs.sizes_px = vec![128, 512];
         thumbs.name_template = Some("{parent}-{stem}_{size}".into());
         thumbs.format = ThumbFormat::Png;
@@ -767,8 +848,18 @@ level = 9
         let first = JobSpec::Thumbs(ThumbSpec::new(vec!["/p".into()], "/t".into()));
         let second = JobSpec::Zip(ZipSpec::new(Vec::new(), "/t.zip".into()));
         let jobs = [
-            FileJob { name: None, line: 0, spec: first, inputs_from: None },
-            FileJob { name: None, line: 0, spec: second, inputs_from: Some(0) },
+            FileJob {
+                name: None,
+                line: 0,
+                spec: first,
+                inputs_from: None,
+            },
+            FileJob {
+                name: None,
+                line: 0,
+                spec: second,
+                inputs_from: Some(0),
+            },
         ];
         let text = job_file_text(&jobs, None).unwrap();
         let file = parse_job_file(&text, Path::new("/x.toml"), None).unwrap();

@@ -135,9 +135,7 @@ impl ZipOptions {
             (Some(true), Some(true)) => return Err(OptionsError::OverwriteAndKeepBoth),
             (Some(true), _) => ExistingArchive::Replace,
             (_, Some(true)) => ExistingArchive::KeepBoth,
-            (Some(false), _) if spec.on_exists == ExistingArchive::Replace => {
-                ExistingArchive::Fail
-            }
+            (Some(false), _) if spec.on_exists == ExistingArchive::Replace => ExistingArchive::Fail,
             (_, Some(false)) if spec.on_exists == ExistingArchive::KeepBoth => {
                 ExistingArchive::Fail
             }
@@ -376,9 +374,7 @@ impl KindOptions {
     pub fn overlay(&self, later: &KindOptions) -> KindOptions {
         match (self, later) {
             (KindOptions::Zip(a), KindOptions::Zip(b)) => KindOptions::Zip(a.overlay(b)),
-            (KindOptions::Thumbs(a), KindOptions::Thumbs(b)) => {
-                KindOptions::Thumbs(a.overlay(b))
-            }
+            (KindOptions::Thumbs(a), KindOptions::Thumbs(b)) => KindOptions::Thumbs(a.overlay(b)),
             (_, later) => later.clone(),
         }
     }

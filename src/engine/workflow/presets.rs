@@ -47,7 +47,9 @@ pub struct Preset {
 pub enum PresetError {
     #[error("no preset named {0:?}")]
     NotFound(String),
-    #[error("{0:?} is a built-in preset: it cannot be changed or deleted (save under another name)")]
+    #[error(
+        "{0:?} is a built-in preset: it cannot be changed or deleted (save under another name)"
+    )]
     Builtin(String),
     #[error("a preset named {0:?} exists already")]
     Exists(String),
@@ -108,7 +110,10 @@ pub fn default_config_dir() -> Option<PathBuf> {
 
 /// The preset `name` (case ignored): a built-in one, or one of `store` when there is one.
 pub fn find_preset(store: Option<&PresetStore>, name: &str) -> Result<Preset, PresetError> {
-    if let Some(p) = builtin_presets().into_iter().find(|p| same_name(&p.name, name)) {
+    if let Some(p) = builtin_presets()
+        .into_iter()
+        .find(|p| same_name(&p.name, name))
+    {
         return Ok(p);
     }
     match store {
@@ -290,14 +295,20 @@ fn parse_presets(text: &str, path: &Path) -> Result<Vec<Preset>, PresetError> {
         .map_err(|e| err(e.span().map_or(0, |s| s.start), e.message().to_owned()))?;
     for (key, span, _) in entries(doc.get_ref()) {
         if key != "preset" {
-            return Err(err(span.start, format!("`{key}` is not a key of a presets file")));
+            return Err(err(
+                span.start,
+                format!("`{key}` is not a key of a presets file"),
+            ));
         }
     }
     let Some(list) = doc.get_ref().get("preset") else {
         return Ok(Vec::new());
     };
     let Some(array) = list.get_ref().as_array() else {
-        return Err(err(list.span().start, "`preset` must be [[preset]] tables".into()));
+        return Err(err(
+            list.span().start,
+            "`preset` must be [[preset]] tables".into(),
+        ));
     };
     let mut out = Vec::new();
     for item in array {
@@ -305,18 +316,25 @@ fn parse_presets(text: &str, path: &Path) -> Result<Vec<Preset>, PresetError> {
         let Some(table) = item.get_ref().as_table() else {
             return Err(err(at, "`preset` must be [[preset]] tables".into()));
         };
-        let (kind, kind_at) =
-            kind_of(table).ok_or_else(|| err(at, format!("no `kind` (one of: {})", known_kinds())))?;
+        let (kind, kind_at) = kind_of(table)
+            .ok_or_else(|| err(at, format!("no `kind` (one of: {})", known_kinds())))?;
         let kind = job_file_kind(kind).ok_or_else(|| {
-            err(kind_at, format!("unknown kind `{kind}` (this build knows: {})", known_kinds()))
+            err(
+                kind_at,
+                format!(
+                    "unknown kind `{kind}` (this build knows: {})",
+                    known_kinds()
+                ),
+            )
         })?;
-        let located = |l: super::toml_in::Located<KeyProblem>| {
-            err(l.at.unwrap_or(at), l.problem.to_string())
-        };
+        let located =
+            |l: super::toml_in::Located<KeyProblem>| err(l.at.unwrap_or(at), l.problem.to_string());
         let (common, options) = split_keys(table, kind, &["name", "kind"]).map_err(located)?;
         let keys: PresetKeys = read_as(common, item.span()).map_err(located)?;
-        let options = read_table(options, item.span(), |d| KindOptions::deserialize_for(kind, d))
-            .map_err(located)?;
+        let options = read_table(options, item.span(), |d| {
+            KindOptions::deserialize_for(kind, d)
+        })
+        .map_err(located)?;
         out.push(Preset {
             name: keys.name,
             options,
@@ -351,7 +369,10 @@ mod tests {
         found.options.apply(&mut fresh).unwrap();
         assert_eq!(fresh, JobSpec::Thumbs(spec));
         store.rename("tiny pngs", "Small").unwrap();
-        assert!(matches!(store.get("Tiny PNGs"), Err(PresetError::NotFound(_))));
+        assert!(matches!(
+            store.get("Tiny PNGs"),
+            Err(PresetError::NotFound(_))
+        ));
         assert_eq!(store.get("small").unwrap().name, "Small");
         store.delete("Small").unwrap();
         assert_eq!(store.list().unwrap().len(), builtin_presets().len());
@@ -372,12 +393,18 @@ mod tests {
             store.save("Web 1024 px WebP", web),
             Err(PresetError::Builtin(_))
         ));
-        assert!(matches!(store.delete("archive for email"), Err(PresetError::Builtin(_))));
+        assert!(matches!(
+            store.delete("archive for email"),
+            Err(PresetError::Builtin(_))
+        ));
         assert!(matches!(
             store.rename("archive for email", "x"),
             Err(PresetError::Builtin(_))
         ));
-        assert!(matches!(store.save("  ", KindOptions::empty("zip").unwrap()), Err(PresetError::NoName)));
+        assert!(matches!(
+            store.save("  ", KindOptions::empty("zip").unwrap()),
+            Err(PresetError::NoName)
+        ));
     }
 
     #[test]

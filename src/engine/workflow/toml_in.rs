@@ -23,7 +23,11 @@ pub(crate) struct Located<P> {
 /// The 1-based line of byte `offset` in `text`.
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Why a key of a table is refused.
@@ -102,7 +106,8 @@ pub(crate) fn split_keys<'i>(
 fn refuse_key(key: &str, kind: &'static str, common: &[&str]) -> KeyProblem {
     let own = KindOptions::keys(kind).unwrap_or(&[]);
     let underscored = key.replace('-', "_");
-    if underscored != key && (common.contains(&underscored.as_str()) || own.contains(&&*underscored))
+    if underscored != key
+        && (common.contains(&underscored.as_str()) || own.contains(&&*underscored))
     {
         return KeyProblem::Dash {
             key: key.to_owned(),

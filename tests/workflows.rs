@@ -1,0 +1,592 @@
+//! Workflows end to end on real files: job files, chains, file lists, shards and "Copy as
+//! command" run by the built binary.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::*;
+use image::{DynamicImage, ImageFormat, RgbImage};
+use shrinkwrap::engine::workflow::{
+    InputSelection, PresetStore, Shard, Which, command_args, read_file_list, read_job_file,
+    set_shard,
+};
+use shrinkwrap::engine::{
+    ChainBroken, Engine, JobError, JobEvent, JobId, JobOutcome, JobReport, JobSpec, JobState,
+    ProblemKind, ThumbFormat, ThumbSpec, ZipSpec,
+};
+
+/// An image file's bytes: a gradient of `w`×`h` seeded by `seed`.
+fn image(w: u32, h: u32, seed: u32, format: ImageFormat) -> Vec<u8> {
+    let img = RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([
+            ((x * 255 / w + seed * 37) % 256) as u8,
+            ((y * 255 / h + seed * 11) % 256) as u8,
+            (seed * 53 % 256) as u8,
+        ])
+    });
+    let mut out = Cursor::new(Vec::new());
+    DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, format)
+        .unwrap();
+    out.into_inner()
+}
+
+/// `photos/` with images at several depths, one text file, and two images that differ only by
+/// their extension (their thumbnails compete for one name).
+fn photos(root: &Path) -> PathBuf {
+    let dir = root.join("photos");
+    write(&dir.join("a.png"), &image(90, 60, 1, ImageFormat::Png));
+    write(&dir.join("b.jpg"), &image(60, 90, 2, ImageFormat::Jpeg));
+    write(&dir.join("2024/c.png"), &image(70, 70, 3, ImageFormat::Png));
+    write(
+        &dir.join("2024/deep/d.jpg"),
+        &image(50, 80, 4, ImageFormat::Jpeg),
+    );
+    write(
+        &dir.join("2024/x.jpg"),
+        &image(40, 40, 5, ImageFormat::Jpeg),
+    );
+    write(&dir.join("2024/x.png"), &image(40, 40, 6, ImageFormat::Png));
+    write(&dir.join("notes.txt"), b"not an image");
+    dir
+}
+
+fn engine(root: &Path) -> Engine {
+    Engine::with_state_dir(2, Some(root.join(".state")))
+}
+
+/// Every event until the jobs `ids` have all ended: their final reports (in `ids` order) and
+/// every state their progress showed.
+fn run_to_end(engine: &Engine, ids: &[JobId]) -> (Vec<JobReport>, BTreeMap<JobId, Vec<JobState>>) {
+    let deadline = std::time::Instant::now() + JOB_DEADLINE;
+    let mut reports: Vec<Option<JobReport>> = vec![None; ids.len()];
+    let mut states: BTreeMap<JobId, Vec<JobState>> = BTreeMap::new();
+    while reports.iter().any(Option::is_none) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(
+            !left.is_zero(),
+            "jobs {ids:?} did not end in {JOB_DEADLINE:?}"
+        );
+        match engine.events().recv_timeout(left) {
+            Ok(JobEvent::Progress(p)) => states.entry(p.job).or_default().push(p.state),
+            Ok(JobEvent::Finished(r)) => {
+                if let Some(i) = ids.iter().position(|id| *id == r.progress.job) {
+                    reports[i] = Some(r);
+                }
+            }
+            Ok(JobEvent::Plan(_)) => {}
+            Err(e) => panic!("event channel: {e:?}"),
+        }
+    }
+    (reports.into_iter().flatten().collect(), states)
+}
+
+/// Bytes as a short digest, for comparing many files with readable failures.
+fn digest(bytes: &[u8]) -> u32 {
+    crc32fast::hash(bytes)
+}
+
+/// The file entries of an archive: name -> digest of the bytes.
+fn archive_files(archive: &Path) -> BTreeMap<String, u32> {
+    read_archive(archive)
+        .into_iter()
+        .filter_map(|(name, bytes)| bytes.map(|b| (name, digest(&b))))
+        .collect()
+}
+
+/// What a folder holds, as an archive of it names it: `<folder name>/<relative path>` ->
+/// digest.
+fn as_entries(folder: &Path) -> BTreeMap<String, u32> {
+    let top = folder.file_name().unwrap().to_str().unwrap();
+    files_below(folder)
+        .into_iter()
+        .map(|rel| {
+            let bytes = fs::read(folder.join(&rel)).unwrap();
+            (format!("{top}/{}", rel.to_str().unwrap()), digest(&bytes))
+        })
+        .collect()
+}
+
+const ISSUE_JOB_FILE: &str = r#"[[job]]
+name = "small"
+kind = "thumbs"
+inputs = ["photos"]
+output = "out/small"
+size = [256]
+format = "webp"
+
+[[job]]
+kind = "zip"
+inputs_from = "small"        # the outputs of the job named "small"
+output = "out/small.zip"
+level = 9
+"#;
+
+#[test]
+fn the_issues_job_file_zips_exactly_the_thumbnails() {
+    let tmp = tempfile::tempdir().unwrap();
+    photos(tmp.path());
+    // Files in the output folder that the thumbnail job does not make stay out of the archive.
+    write(
+        &tmp.path().join("out/small/older.webp"),
+        b"an earlier run's file",
+    );
+    write(&tmp.path().join("out/small/junk/old.txt"), b"junk");
+    let job_file = tmp.path().join("jobs.toml");
+    fs::write(&job_file, ISSUE_JOB_FILE).unwrap();
+    let file = read_job_file(&job_file, None).unwrap();
+    let engine = engine(tmp.path());
+    let ids: Vec<JobId> = engine
+        .submit_job_file(&file)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let (reports, _) = run_to_end(&engine, &ids);
+    assert_eq!(
+        reports[0].outcome,
+        JobOutcome::Done,
+        "{}",
+        reports[0].summary()
+    );
+    assert_eq!(
+        reports[1].outcome,
+        JobOutcome::Done,
+        "{}",
+        reports[1].summary()
+    );
+    // Six images, each one thumbnail (x.jpg and x.png get two names).
+    let made: BTreeSet<&PathBuf> = reports[0].outputs.iter().collect();
+    assert_eq!(made.len(), 6, "{made:?}");
+    let archive = tmp.path().join("out/small.zip");
+    assert_eq!(reports[1].archive.as_deref(), Some(archive.as_path()));
+    let expected: BTreeMap<String, u32> = made
+        .iter()
+        .map(|p| {
+            let rel = p.strip_prefix(tmp.path().join("out")).unwrap();
+            (
+                rel.to_str().unwrap().to_owned(),
+                digest(&fs::read(p).unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(archive_files(&archive), expected);
+    // No folder entry for a folder without thumbnails.
+    let folders: Vec<String> = read_archive(&archive)
+        .into_iter()
+        .filter(|(_, b)| b.is_none())
+        .map(|(n, _)| n)
+        .collect();
+    assert!(folders.iter().all(|f| !f.contains("junk")), "{folders:?}");
+    external_readers_accept(&archive);
+    assert_no_partial_files(tmp.path());
+}
+
+#[test]
+fn a_chain_takes_thumbnails_that_were_already_up_to_date() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = photos(tmp.path());
+    // Without the two images whose thumbnails compete for one name (a second run plans the
+    // second one as up to date under the first one's name: the resolver's rule, not the chain's).
+    fs::remove_file(photos.join("2024/x.png")).unwrap();
+    let out = tmp.path().join("out");
+    let engine = engine(tmp.path());
+    let thumbs = JobSpec::Thumbs(ThumbSpec::new(vec![photos], out.join("t")));
+    let (first, _) = run_job(&engine, thumbs.clone());
+    assert_eq!(first.outputs.len(), 5);
+    // Again: every thumbnail is up to date, none is made, and the chained archive still holds
+    // them all.
+    let id = engine.submit(thumbs).unwrap();
+    let zip = engine
+        .submit_after(
+            id,
+            JobSpec::Zip(ZipSpec::new(Vec::new(), out.join("t.zip"))),
+        )
+        .unwrap();
+    let (reports, _) = run_to_end(&engine, &[id, zip]);
+    assert!(reports[0].outputs.is_empty(), "{:?}", reports[0].outputs);
+    assert_eq!(
+        reports[1].outcome,
+        JobOutcome::Done,
+        "{}",
+        reports[1].summary()
+    );
+    assert_eq!(
+        archive_files(&out.join("t.zip")),
+        as_entries(&out.join("t"))
+    );
+}
+
+#[test]
+fn a_chain_whose_first_job_fails_never_starts_and_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = photos(tmp.path());
+    write(&tmp.path().join("taken.zip"), b"keep me");
+    let engine = engine(tmp.path());
+    // The archive exists and the job may not replace it: the first job fails.
+    let first = engine
+        .submit(JobSpec::Zip(ZipSpec::new(
+            vec![photos],
+            tmp.path().join("taken.zip"),
+        )))
+        .unwrap();
+    let out = tmp.path().join("never");
+    let second = engine
+        .submit_after(
+            first,
+            JobSpec::Thumbs(ThumbSpec::new(Vec::new(), out.clone())),
+        )
+        .unwrap();
+    let (reports, states) = run_to_end(&engine, &[first, second]);
+    assert_eq!(reports[0].outcome, JobOutcome::Failed);
+    assert_eq!(reports[1].outcome, JobOutcome::Failed);
+    let failure = reports[1].failure.as_ref().expect("a reason");
+    assert!(
+        matches!(
+            failure.error(),
+            JobError::NotStarted { job, why: ChainBroken::Failed, .. } if *job == first
+        ),
+        "{failure}"
+    );
+    assert!(failure.to_string().contains("taken.zip"), "{failure}");
+    // It never left the queue, and wrote nothing.
+    let seen = states.get(&second).cloned().unwrap_or_default();
+    assert!(seen.iter().all(|s| *s == JobState::Queued), "{seen:?}");
+    assert!(!out.exists());
+    assert_eq!(fs::read(tmp.path().join("taken.zip")).unwrap(), b"keep me");
+}
+
+#[test]
+fn a_chain_whose_first_job_is_cancelled_is_cancelled_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = photos(tmp.path());
+    let engine = engine(tmp.path());
+    let first = engine
+        .submit(JobSpec::Thumbs(ThumbSpec::new(
+            vec![photos],
+            tmp.path().join("t"),
+        )))
+        .unwrap();
+    let second = engine
+        .submit_after(
+            first,
+            JobSpec::Zip(ZipSpec::new(Vec::new(), tmp.path().join("t.zip"))),
+        )
+        .unwrap();
+    engine.cancel(first);
+    let (reports, _) = run_to_end(&engine, &[first, second]);
+    assert_eq!(reports[0].outcome, JobOutcome::Cancelled);
+    assert_eq!(reports[1].outcome, JobOutcome::Cancelled);
+    assert!(
+        reports[1].summary().contains("was cancelled"),
+        "{}",
+        reports[1].summary()
+    );
+    assert!(!tmp.path().join("t.zip").exists());
+    // Cancelling a chained job while it waits: it ends at once, nothing started.
+    let photos = tmp.path().join("photos");
+    let first = engine
+        .submit(JobSpec::Thumbs(ThumbSpec::new(
+            vec![photos],
+            tmp.path().join("u"),
+        )))
+        .unwrap();
+    let second = engine
+        .submit_after(
+            first,
+            JobSpec::Zip(ZipSpec::new(Vec::new(), tmp.path().join("u.zip"))),
+        )
+        .unwrap();
+    engine.cancel(second);
+    let (reports, _) = run_to_end(&engine, &[first, second]);
+    assert_eq!(reports[0].outcome, JobOutcome::Done);
+    assert_eq!(reports[1].outcome, JobOutcome::Cancelled);
+    assert!(!tmp.path().join("u.zip").exists());
+}
+
+#[test]
+fn three_jobs_chain_thumbnails_of_thumbnails_into_an_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = photos(tmp.path());
+    let out = tmp.path().join("out");
+    let engine = engine(tmp.path());
+    let big = engine
+        .submit(JobSpec::Thumbs(ThumbSpec::new(
+            vec![photos],
+            out.join("big"),
+        )))
+        .unwrap();
+    let mut small = ThumbSpec::new(Vec::new(), out.join("small"));
+    small.sizes_px = vec![16];
+    small.format = ThumbFormat::Png;
+    let small = engine.submit_after(big, JobSpec::Thumbs(small)).unwrap();
+    let zip = engine
+        .submit_after(
+            small,
+            JobSpec::Zip(ZipSpec::new(Vec::new(), out.join("small.zip"))),
+        )
+        .unwrap();
+    let (reports, _) = run_to_end(&engine, &[big, small, zip]);
+    for r in &reports {
+        assert_eq!(r.outcome, JobOutcome::Done, "{}", r.summary());
+    }
+    assert_eq!(reports[1].outputs.len(), 6);
+    for made in &reports[1].outputs {
+        let img = image::open(made).unwrap();
+        assert!(img.width() <= 16 && img.height() <= 16);
+    }
+    assert_eq!(
+        archive_files(&out.join("small.zip")),
+        as_entries(&out.join("small"))
+    );
+}
+
+#[test]
+fn a_file_list_picks_files_among_the_inputs_and_keeps_their_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = photos(tmp.path());
+    // The list comes through a real pipe, as `--files-from -` reads standard input.
+    let mut printf = Command::new("printf")
+        .arg("%s\\n")
+        .args(["photos/2024/c.png", "", "photos/gone.png", "photos/a.png"])
+        .current_dir(tmp.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let listed = read_file_list(printf.stdout.take().unwrap(), Path::new("-"), tmp.path()).unwrap();
+    assert!(printf.wait().unwrap().success());
+    assert_eq!(listed.len(), 3);
+    let mut spec = JobSpec::Thumbs(ThumbSpec::new(vec![photos.clone()], tmp.path().join("t")));
+    InputSelection::from_list(vec![photos.clone()], listed, Path::new("-"))
+        .unwrap()
+        .apply_to(&mut spec);
+    let (report, _) = run_job(&engine(tmp.path()), spec);
+    assert_eq!(
+        report.outcome,
+        JobOutcome::DoneWithErrors,
+        "{}",
+        report.summary()
+    );
+    assert_eq!(
+        files_below(&tmp.path().join("t")),
+        [Path::new("photos/2024/c.jpg"), Path::new("photos/a.jpg")]
+    );
+    // The listed file that is not there is an error, under the listed path.
+    assert_eq!(report.problems.len(), 1, "{:?}", report.problems);
+    assert_eq!(report.problems[0].path, photos.join("gone.png"));
+    assert_eq!(report.problems[0].kind, ProblemKind::Error);
+
+    // A list without inputs is the inputs, as if given on the command line.
+    let list = tmp.path().join("lists/two.txt");
+    write(&list, b"../photos/b.jpg\n../photos/2024/deep/d.jpg\n");
+    let listed = read_file_list(
+        fs::File::open(&list).unwrap(),
+        &list,
+        list.parent().unwrap(),
+    )
+    .unwrap();
+    let mut spec = JobSpec::Thumbs(ThumbSpec::new(Vec::new(), tmp.path().join("u")));
+    InputSelection::from_list(Vec::new(), listed, &list)
+        .unwrap()
+        .apply_to(&mut spec);
+    let (report, _) = run_job(&engine(tmp.path()), spec);
+    assert_eq!(report.outcome, JobOutcome::Done, "{}", report.summary());
+    assert_eq!(
+        files_below(&tmp.path().join("u")),
+        [Path::new("b.jpg"), Path::new("d.jpg")]
+    );
+}
+
+/// Runs `spec` as shards 0..count, one after the other; each shard's report.
+fn run_shards(engine: &Engine, spec: &JobSpec, count: u32) -> Vec<JobReport> {
+    (0..count)
+        .map(|index| {
+            let mut shard = spec.clone();
+            set_shard(&mut shard, Some(Shard::new(index, count).unwrap()));
+            let (report, _) = run_job(engine, shard);
+            assert_eq!(report.outcome, JobOutcome::Done, "{}", report.summary());
+            report
+        })
+        .collect()
+}
+
+/// A folder's files: relative path -> digest.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, u32> {
+    files_below(dir)
+        .into_iter()
+        .map(|rel| {
+            let bytes = fs::read(dir.join(&rel)).unwrap();
+            (rel, digest(&bytes))
+        })
+        .collect()
+}
+
+#[test]
+fn four_thumbnail_shards_make_exactly_what_one_run_makes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = photos(tmp.path());
+    for i in 0..30 {
+        let format = if i % 2 == 0 {
+            ImageFormat::Png
+        } else {
+            ImageFormat::Jpeg
+        };
+        let ext = if i % 2 == 0 { "png" } else { "jpg" };
+        write(
+            &photos.join(format!("set{}/img{i:02}.{ext}", i % 3)),
+            &image(30 + i, 20 + i, 10 + i, format),
+        );
+    }
+    let engine = engine(tmp.path());
+    let spec =
+        |out: &str| JobSpec::Thumbs(ThumbSpec::new(vec![photos.clone()], tmp.path().join(out)));
+    let (full, _) = run_job(&engine, spec("full"));
+    assert_eq!(full.outputs.len(), 36);
+    let shards = run_shards(&engine, &spec("sharded"), 4);
+    // The same paths (relative to the output folder) and the same bytes as the full run.
+    assert_eq!(
+        tree(&tmp.path().join("sharded")),
+        tree(&tmp.path().join("full"))
+    );
+    // No thumbnail made by two shards; every shard has some.
+    let mut owner: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    for (i, r) in shards.iter().enumerate() {
+        assert!(
+            !r.outputs.is_empty(),
+            "shard {i} made nothing: {:?}",
+            shards.iter().map(|r| r.outputs.len()).collect::<Vec<_>>()
+        );
+        for out in &r.outputs {
+            assert!(
+                owner.insert(out.clone(), i).is_none(),
+                "{} in two shards",
+                out.display()
+            );
+        }
+    }
+    assert_eq!(owner.len(), full.outputs.len());
+
+    // Adding files moves none of the earlier ones to another shard.
+    for i in 0..25 {
+        write(
+            &photos.join(format!("later/new{i:02}.png")),
+            &image(25, 25, 100 + i, ImageFormat::Png),
+        );
+    }
+    let again = run_shards(&engine, &spec("again"), 4);
+    for (i, r) in again.iter().enumerate() {
+        let rel =
+            |p: &PathBuf, dir: &str| p.strip_prefix(tmp.path().join(dir)).unwrap().to_path_buf();
+        let before: BTreeSet<PathBuf> = shards[i]
+            .outputs
+            .iter()
+            .map(|p| rel(p, "sharded"))
+            .collect();
+        let now: BTreeSet<PathBuf> = r.outputs.iter().map(|p| rel(p, "again")).collect();
+        assert!(
+            before.is_subset(&now),
+            "shard {i}: {before:?} not in {now:?}"
+        );
+    }
+}
+
+#[test]
+fn four_zip_shards_hold_the_entries_of_one_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = tmp.path().join("docs");
+    for i in 0..40 {
+        write(
+            &docs.join(format!("d{}/f{i:02}.txt", i % 4)),
+            &text(100 + i * 37),
+        );
+    }
+    let engine = engine(tmp.path());
+    let spec = JobSpec::Zip(ZipSpec::new(vec![docs], tmp.path().join("docs.zip")));
+    run_job(&engine, spec.clone());
+    let whole = archive_files(&tmp.path().join("docs.zip"));
+    let shards = run_shards(&engine, &spec, 4);
+    let mut union: BTreeMap<String, u32> = BTreeMap::new();
+    for (i, r) in shards.iter().enumerate() {
+        let part = tmp.path().join(format!("docs.part-{i}-of-4.zip"));
+        assert_eq!(r.archive.as_deref(), Some(part.as_path()));
+        external_readers_accept(&part);
+        for (name, bytes) in archive_files(&part) {
+            assert!(
+                union.insert(name.clone(), bytes).is_none(),
+                "{name} in two parts"
+            );
+        }
+    }
+    assert_eq!(union, whole);
+}
+
+#[test]
+fn copy_as_command_runs_the_same_job() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = photos(tmp.path());
+    let mut thumbs = ThumbSpec::new(vec![photos.clone()], tmp.path().join("by-engine"));
+    thumbs.sizes_px = vec![24, 40];
+    thumbs.format = ThumbFormat::Png;
+    thumbs.name_template = Some("{stem} at {size}".into());
+    let mut zip = ZipSpec::new(vec![photos], tmp.path().join("by-engine.zip"));
+    zip.level = 1;
+    let engine = engine(tmp.path());
+    for spec in [JobSpec::Thumbs(thumbs), JobSpec::Zip(zip)] {
+        run_job(&engine, spec.clone());
+        let mut by_cli = spec.clone();
+        let out = match &mut by_cli {
+            JobSpec::Thumbs(t) => {
+                t.output_dir = tmp.path().join("by-cli");
+                t.output_dir.clone()
+            }
+            JobSpec::Zip(z) => {
+                z.destination = tmp.path().join("by-cli.zip");
+                z.destination.clone()
+            }
+        };
+        let args = command_args(&by_cli).unwrap();
+        assert_eq!(args[0], "shrinkwrap");
+        let run = cli(tmp.path()).args(&args[1..]).output().unwrap();
+        assert_eq!(run.status.code(), Some(0), "{args:?}: {}", stderr(&run));
+        match spec {
+            JobSpec::Thumbs(t) => assert_eq!(tree(&out), tree(&t.output_dir)),
+            JobSpec::Zip(z) => assert_eq!(archive_files(&out), archive_files(&z.destination)),
+        }
+    }
+}
+
+#[test]
+fn a_saved_preset_applies_through_a_job_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    photos(tmp.path());
+    let store = PresetStore::new(tmp.path().join("config"));
+    let mut options = ThumbSpec::new(Vec::new(), PathBuf::new());
+    options.sizes_px = vec![20];
+    options.format = ThumbFormat::Png;
+    store
+        .save(
+            "tiny",
+            shrinkwrap::engine::workflow::KindOptions::of_spec(
+                &JobSpec::Thumbs(options),
+                Which::All,
+            ),
+        )
+        .unwrap();
+    let job_file = tmp.path().join("jobs.toml");
+    fs::write(
+        &job_file,
+        "[[job]]\nkind = \"thumbs\"\ninputs = \"photos\"\noutput = \"t\"\npreset = \"Tiny\"\n",
+    )
+    .unwrap();
+    let file = read_job_file(&job_file, Some(&store)).unwrap();
+    let (report, _) = run_job(&engine(tmp.path()), file.jobs[0].spec.clone());
+    assert_eq!(report.outputs.len(), 6);
+    for out in &report.outputs {
+        assert_eq!(out.extension().unwrap(), "png");
+        assert!(image::open(out).unwrap().width() <= 20);
+    }
+}
