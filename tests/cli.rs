@@ -206,3 +206,33 @@ fn ctrl_c_cancels_cleanly_with_exit_130() {
         files_below(&tmp.path().join("out"))
     );
 }
+
+#[test]
+fn a_missing_input_means_the_same_exit_status_for_every_kind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new(&mut jpeg)
+        .encode(&[90u8; 32 * 24 * 3], 32, 24, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    write(&tmp.path().join("here/p.jpg"), &jpeg);
+    let kinds: [(&str, &[&str]); 2] = [
+        ("zip", &["--output", "out.zip"]),
+        ("thumbs", &["--output", "thumbs"]),
+    ];
+    for (kind, output) in kinds {
+        // Every input missing: the job fails (2), naming the path as typed.
+        let mut args = vec![kind, "gone"];
+        args.extend_from_slice(output);
+        let out = shrinkwrap(&args, tmp.path());
+        assert_eq!(out.status.code(), Some(2), "{kind}: {}", stderr(&out));
+        assert!(stderr(&out).contains("gone"), "{kind}: {}", stderr(&out));
+        // One of two missing: the rest is made, and the missing one is an error (1).
+        let mut args = vec![kind, "gone", "here"];
+        args.extend_from_slice(output);
+        let out = shrinkwrap(&args, tmp.path());
+        assert_eq!(out.status.code(), Some(1), "{kind}: {}", stderr(&out));
+        assert!(stderr(&out).contains("gone"), "{kind}: {}", stderr(&out));
+    }
+    assert!(tmp.path().join("out.zip").is_file());
+    assert!(tmp.path().join("thumbs/here/p.jpg").is_file());
+}

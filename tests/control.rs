@@ -398,3 +398,59 @@ fn retry_failed_redoes_only_the_failed_items_at_the_same_paths() {
         );
     }
 }
+
+#[test]
+fn a_cancelled_job_leaves_no_folder_it_created_and_keeps_the_users() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    write(&input.join("big.log"), &text(96 << 20));
+    let photos_in = tmp.path().join("photos");
+    photos(&photos_in, 12, 1200);
+    // The user's own (empty) folder on the way: it must stay.
+    let users = tmp.path().join("users-folder");
+    std::fs::create_dir(&users).unwrap();
+    let engine = Engine::new(2);
+    let zip = engine
+        .submit(JobSpec::Zip(ZipSpec::new(
+            vec![input.clone()],
+            users.join("new/deeper/in.zip"),
+        )))
+        .unwrap();
+    let thumbs = engine
+        .submit(JobSpec::Thumbs(ThumbSpec::new(
+            vec![photos_in.clone()],
+            tmp.path().join("thumbs-out/nested"),
+        )))
+        .unwrap();
+    wait_progress(&engine, zip, |p| p.bytes_done > 0);
+    wait_progress(&engine, thumbs, |p| p.state == JobState::Running);
+    engine.cancel(zip);
+    engine.cancel(thumbs);
+    let zip_report = wait_job(&engine, zip).0;
+    let thumbs_report = wait_job(&engine, thumbs).0;
+    assert_eq!(zip_report.outcome, JobOutcome::Cancelled);
+    assert_eq!(thumbs_report.outcome, JobOutcome::Cancelled);
+    assert!(users.is_dir(), "the user's folder stays");
+    assert!(
+        !users.join("new").exists(),
+        "the folders the zip job made are gone"
+    );
+    // Thumbnails finished before the cancel are complete files and stay; no folder the job
+    // made is left empty.
+    let thumbs_out = tmp.path().join("thumbs-out");
+    let kept = files_below(&thumbs_out);
+    assert_eq!(
+        thumbs_out.exists(),
+        !kept.is_empty(),
+        "the folders the thumbnail job made are gone unless they hold finished thumbnails"
+    );
+    for dir in walkdir::WalkDir::new(&thumbs_out).into_iter().flatten() {
+        if dir.file_type().is_dir() {
+            assert!(
+                fs::read_dir(dir.path()).unwrap().next().is_some(),
+                "{} was left empty",
+                dir.path().display()
+            );
+        }
+    }
+}

@@ -15,7 +15,7 @@ use common::*;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 use shrinkwrap::engine::{
     Action, ConflictPolicy, Engine, ExistingArchive, JobEvent, JobOutcome, JobSpec, JobState, Plan,
-    ProblemKind, SkipReason, SubmitError, ThumbSpec, ZipSpec,
+    PlanWarning, ProblemKind, SkipReason, SubmitError, ThumbSpec, ZipSpec,
 };
 
 fn jpeg(w: u32, h: u32, seed: u8) -> Vec<u8> {
@@ -615,4 +615,63 @@ fn identical_runs_with_existing_archive_replace_only_when_complete() {
     assert_eq!(report.outcome, JobOutcome::Done);
     assert_eq!(plan.unwrap().archive.unwrap().action, Action::Overwrite);
     assert_archive_matches(&dest, &expected_tree(&tmp.path().join("d")));
+}
+
+/// Runs a dry run and returns its plan.
+fn dry_plan(engine: &Engine, spec: JobSpec) -> Plan {
+    let id = engine.submit_dry_run(spec).unwrap();
+    loop {
+        match engine.events().recv_timeout(JOB_DEADLINE).unwrap() {
+            JobEvent::Plan(p) if p.job == id => return (*p).clone(),
+            JobEvent::Finished(r) if r.progress.job == id => panic!("no plan: {r:?}"),
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_destination_that_takes_no_files_is_flagged_in_the_plan_for_every_kind() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(&tmp.path().join("d/a.jpg"), &jpeg(300, 200, 1));
+    // A read-only folder: a read-only tmpfs where this runs as root (root ignores permission
+    // bits), else a folder without write permission.
+    let locked = tmp.path().join("locked");
+    fs::create_dir(&locked).unwrap();
+    let is_root = unsafe { libc::geteuid() } == 0;
+    let mounted = is_root
+        && Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs"])
+            .arg(&locked)
+            .status()
+            .is_ok_and(|s| s.success());
+    if !mounted {
+        if is_root {
+            eprintln!("skipped: cannot mount a read-only tmpfs here");
+            return;
+        }
+        let mut perms = fs::metadata(&locked).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o555);
+        fs::set_permissions(&locked, perms).unwrap();
+    }
+    let engine = Engine::new(2);
+    let inputs = vec![tmp.path().join("d")];
+    for spec in [
+        JobSpec::Zip(ZipSpec::new(inputs.clone(), locked.join("sub/d.zip"))),
+        JobSpec::Thumbs(ThumbSpec::new(inputs.clone(), locked.join("thumbs"))),
+    ] {
+        let plan = dry_plan(&engine, spec.clone());
+        let flagged = plan.warnings.iter().any(|w| {
+            matches!(w, PlanWarning::DestinationNotWritable { folder, .. } if *folder == locked)
+        });
+        assert!(flagged, "{:?}: {:?}", spec.kind(), plan.warnings);
+    }
+    // A writable destination is not flagged.
+    let plan = dry_plan(
+        &engine,
+        JobSpec::Thumbs(ThumbSpec::new(inputs, tmp.path().join("fine/thumbs"))),
+    );
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    if mounted {
+        let _ = Command::new("umount").arg(&locked).status();
+    }
 }

@@ -345,6 +345,7 @@ fn cmyk_pixels_go_through_their_cmyk_profile() {
         }
     });
     let mut source = decoded(DynamicImage::ImageRgb8(img), Some(icc));
+    source.pixels_are_cmyk_converted = true;
     let mut scratch = RenderScratch::new();
     let out = render(&mut source, &[request(100, ThumbFormat::Png)], &mut scratch).unwrap();
     assert_eq!(out[0].color, ColorOutcome::Converted);
@@ -357,6 +358,87 @@ fn cmyk_pixels_go_through_their_cmyk_profile() {
     let out = render(&mut source, &[req], &mut scratch).unwrap();
     assert_eq!(out[0].color, ColorOutcome::Converted);
     assert_eq!(read_back(&out[0].encoded).icc, None);
+}
+
+/// The same flat colour as a JPEG, a PNG and a WebP source, each carrying `icc`.
+fn flat_sources(rgb: [u8; 3], icc: &[u8], grey: bool) -> Vec<(&'static str, Vec<u8>)> {
+    use img_parts::{ImageICC, jpeg::Jpeg, webp::WebP};
+    let (w, h) = (240, 160);
+    let (pixels, color) = if grey {
+        (vec![rgb[0]; (w * h) as usize], ExtendedColorType::L8)
+    } else {
+        (
+            RgbImage::from_pixel(w, h, image::Rgb(rgb)).into_raw(),
+            ExtendedColorType::Rgb8,
+        )
+    };
+    let mut png = Vec::new();
+    let mut enc = PngEncoder::new(&mut png);
+    enc.set_icc_profile(icc.to_vec()).unwrap();
+    enc.write_image(&pixels, w, h, color).unwrap();
+    let mut jpeg = Vec::new();
+    JpegEncoder::new_with_quality(&mut jpeg, 95)
+        .write_image(&pixels, w, h, color)
+        .unwrap();
+    let mut jpeg = Jpeg::from_bytes(jpeg.into()).unwrap();
+    jpeg.set_icc_profile(Some(icc.to_vec().into()));
+    let jpeg = jpeg.encoder().bytes().to_vec();
+    let mut webp = Vec::new();
+    let rgb_pixels: Vec<u8> = if grey {
+        pixels.iter().flat_map(|&v| [v, v, v]).collect()
+    } else {
+        pixels.clone()
+    };
+    image::codecs::webp::WebPEncoder::new_lossless(&mut webp)
+        .write_image(&rgb_pixels, w, h, ExtendedColorType::Rgb8)
+        .unwrap();
+    let mut webp = WebP::from_bytes(webp.into()).unwrap();
+    webp.set_icc_profile(Some(icc.to_vec().into()));
+    let webp = webp.encoder().bytes().to_vec();
+    vec![("png", png), ("jpeg", jpeg), ("webp", webp)]
+}
+
+#[test]
+fn a_profile_that_does_not_fit_the_pixels_is_ignored_with_a_warning_in_every_format() {
+    // The case: RGB pixels (200, 60, 40) tagged with a CMYK profile came out
+    // (255, 76, 33). A profile of another colour space than the pixels describes nothing.
+    let cmyk = cmyk_profile();
+    let grey = ColorProfile::new_gray_with_gamma(1.0).encode().unwrap();
+    let p3 = ColorProfile::new_display_p3().encode().unwrap();
+    let mut scratch = ThumbScratch::default();
+    // (profile, what it is, source pixels grey)
+    let cases: [(&[u8], &str, bool); 3] = [
+        (&cmyk, "a CMYK profile", false),
+        (&grey, "a grey profile", false),
+        (&p3, "an RGB profile", true),
+    ];
+    for (icc, named, grey_pixels) in cases {
+        let rgb = if grey_pixels {
+            [120, 120, 120]
+        } else {
+            [200, 60, 40]
+        };
+        for (format, file) in flat_sources(rgb, icc, grey_pixels) {
+            if grey_pixels && format == "webp" {
+                // WebP has no grey pixels: an RGB profile fits what it holds.
+                continue;
+            }
+            let what = format!("{named} on {format}");
+            let made = make_thumbnails(&file, &[request(96, ThumbFormat::Png)], &mut scratch)
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let out = &made.outputs[0];
+            match &out.color {
+                ColorOutcome::Ignored(why) => {
+                    assert!(why.contains(named), "{what}: {why}")
+                }
+                other => panic!("{what}: the profile was applied: {other:?}"),
+            }
+            let back = read_back(&out.encoded);
+            assert_eq!(back.icc, None, "{what}");
+            // Lossless sources keep the exact colour; the JPEG source within its loss.
+            assert_close(center_rgb(&back.image), rgb, 4, &what);
+        }
+    }
 }
 
 #[test]

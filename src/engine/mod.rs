@@ -25,6 +25,7 @@
 pub mod kinds;
 pub mod model;
 pub mod runtime;
+#[warn(missing_docs)]
 pub mod workflow;
 
 use std::collections::HashMap;
@@ -329,6 +330,7 @@ impl Engine {
         self.jobs().values().any(|j| !j.core().state().is_final())
     }
 
+    /// The number of worker threads.
     pub fn workers(&self) -> usize {
         self.sched.workers()
     }

@@ -535,12 +535,10 @@ impl PlanView {
 
     /// The folders thumbnails would share with their originals.
     pub fn beside_inputs(&self) -> Option<&[PathBuf]> {
-        self.warnings
-            .iter()
-            .map(|w| match w {
-                PlanWarning::OutputBesideInputs { folders } => folders.as_slice(),
-            })
-            .next()
+        self.warnings.iter().find_map(|w| match w {
+            PlanWarning::OutputBesideInputs { folders } => Some(folders.as_slice()),
+            _ => None,
+        })
     }
 
     /// The output folder (thumbnails) or the first archive's (zip) the plan writes into.

@@ -14,19 +14,29 @@ use crate::engine::model::shard::ShardError;
 /// An operating-system error in the user's terms.
 #[derive(Debug)]
 pub enum IoCause {
+    /// No space left on the device.
     DiskFull,
+    /// The user's disk quota is used up.
     QuotaExceeded,
+    /// The file system is mounted read-only.
     ReadOnly,
+    /// The OS refused access (permissions, or an immutable file).
     PermissionDenied,
+    /// The file or folder does not exist.
     NotFound,
+    /// A part of the path is a file where a folder was expected.
     NotAFolder,
+    /// A folder is where a file was expected.
     IsAFolder,
+    /// The name (or the whole path) is longer than the file system allows.
     NameTooLong,
+    /// The process or the system ran out of file descriptors.
     TooManyOpenFiles,
     /// The medium reported an input/output error.
     DeviceError,
     /// The folder exists but does not take new files (a virtual file system such as /proc).
     FolderRefusesFiles,
+    /// Any other OS error, with its own text.
     Other(io::Error),
 }
 
@@ -100,16 +110,22 @@ impl std::fmt::Display for IoCause {
 /// Why a job was refused when submitted.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
+    /// An identical job (same normalised spec) is queued or running: its id.
     #[error("the same job is already queued or running ({0})")]
     Duplicate(JobId),
+    /// The spec cannot run as given.
     #[error("{0}")]
     Invalid(#[from] SpecError),
+    /// A job to chain after that the engine does not know (any more).
     #[error("job {0} is not queued or running: nothing can take its outputs")]
     UnknownJob(JobId),
+    /// A job to chain after that is a dry run.
     #[error("job {0} is a dry run: it writes nothing another job could take")]
     AfterDryRun(JobId),
+    /// The engine is shutting down.
     #[error("the engine has stopped")]
     EngineStopped,
+    /// A job of a job file whose first job (named) was refused.
     #[error("the job whose outputs were to be its inputs ({0}) was not queued")]
     FirstNotQueued(String),
 }
@@ -117,31 +133,48 @@ pub enum SubmitError {
 /// A job specification that cannot run as given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
+    /// No inputs were given.
     #[error("nothing to do: no inputs")]
     NoInputs,
+    /// A deflate level above 9.
     #[error("compression level {0} is out of range (0 to 9)")]
     Level(u8),
+    /// A thumbnail size of 0 or above the largest accepted, in pixels.
     #[error("thumbnail size {0} px is out of range (1 to 16384)")]
     Size(u32),
+    /// A thumbnail job without any size.
     #[error("no thumbnail size given")]
     NoSizes,
+    /// A quality outside 1 to 100.
     #[error("quality {0} is out of range (1 to 100)")]
     Quality(u8),
+    /// A name template that cannot make names: the template, and why.
     #[error("name template {template:?}: {why}")]
-    Template { template: String, why: String },
+    Template {
+        /// The template as given.
+        template: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A shard that is not one (`I/N` with 0 ≤ I < N).
     #[error("{0}")]
     Shard(#[from] ShardError),
 }
 
-/// Why a chained job (one that takes another job's outputs as its inputs) did not start.
+/// Why a chained job (one that takes another job's outputs as its inputs) did not start: what
+/// became of the job it takes them from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ChainBroken {
+    /// It failed.
     #[error("failed")]
     Failed,
+    /// It was cancelled.
     #[error("was cancelled")]
     Cancelled,
+    /// It was stopped after the items in progress.
     #[error("was stopped before the end")]
     Stopped,
+    /// It ended with no output to take.
     #[error("made no outputs")]
     MadeNothing,
 }
@@ -149,33 +182,71 @@ pub enum ChainBroken {
 /// Why a whole job could not run (the job ends `failed`).
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
+    /// The output exists and the job was not told to replace it or keep both.
     #[error("{path} already exists (choose to replace it, or keep both)")]
-    DestinationExists { path: PathBuf },
+    DestinationExists {
+        /// The user's path it concerns.
+        path: PathBuf,
+    },
+    /// The output is an input of this or another live job: never replaced.
     #[error("{path} is an input of this job or of another queued job; it is never replaced")]
-    DestinationIsInput { path: PathBuf },
+    DestinationIsInput {
+        /// The user's path it concerns.
+        path: PathBuf,
+    },
+    /// Another live job (`job`) writes this output.
     #[error("{path} is being written by another queued job ({job})")]
-    DestinationClaimed { path: PathBuf, job: JobId },
+    DestinationClaimed {
+        /// The user's path it concerns.
+        path: PathBuf,
+        /// The other job.
+        job: JobId,
+    },
+    /// The output folder `path` could not be created or written into.
     #[error("cannot write into {path}: {cause}")]
-    CreateOutput { path: PathBuf, cause: IoCause },
+    CreateOutput {
+        /// The user's path it concerns.
+        path: PathBuf,
+        /// What the OS said, in the user's terms.
+        cause: IoCause,
+    },
+    /// Writing the archive `path` failed.
     #[error("cannot write {path}: {cause}")]
-    WriteArchive { path: PathBuf, cause: IoCause },
+    WriteArchive {
+        /// The user's path it concerns.
+        path: PathBuf,
+        /// What the OS said, in the user's terms.
+        cause: IoCause,
+    },
+    /// The archive `path` cannot be written in the format (a limit of zip).
     #[error("cannot write {path}: {detail}")]
-    ArchiveFormat { path: PathBuf, detail: String },
+    ArchiveFormat {
+        /// The user's path it concerns.
+        path: PathBuf,
+        /// What the format cannot hold.
+        detail: String,
+    },
+    /// The spec cannot run as given.
     #[error("{0}")]
     Spec(#[from] SpecError),
+    /// Every input was skipped or there were none: what the user reads.
     #[error("{0}")]
     NothingToDo(&'static str),
+    /// A chained job that never started: the job it takes its inputs from (`job`, named
+    /// `name`) did not give it any, and why.
     #[error("not started: {name} (job {job}), whose outputs were to be its inputs, {why}")]
     NotStarted {
         /// The job it takes its inputs from.
         job: JobId,
         /// That job's name as its card shows it.
         name: String,
+        /// What became of that job.
         why: ChainBroken,
     },
     /// A chained job whose inputs became known, refused as a submission would have been.
     #[error("{0}")]
     Refused(SubmitError),
+    /// A bug: a panic or a broken invariant, with what is known of it.
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -183,50 +254,88 @@ pub enum JobError {
 /// Why one item (file, folder, image) of a job was not processed. The job carries on.
 #[derive(Debug, thiserror::Error)]
 pub enum ItemError {
+    /// The input could not be read.
     #[error("cannot read: {0}")]
     Read(IoCause),
+    /// A folder could not be listed: why.
     #[error("cannot list folder: {0}")]
     ListFolder(String),
+    /// The output `path` could not be written.
     #[error("cannot write {path}: {cause}")]
-    Write { path: PathBuf, cause: IoCause },
+    Write {
+        /// The user's path it concerns.
+        path: PathBuf,
+        /// What the OS said, in the user's terms.
+        cause: IoCause,
+    },
+    /// A FIFO, socket or device: what it is.
     #[error("not a regular file or folder ({0})")]
     Special(&'static str),
+    /// A symbolic link the policy does not follow: why.
     #[error("symbolic link {0}")]
     Symlink(&'static str),
+    /// A symbolic link to a folder that contains it.
     #[error("symbolic link to a folder that contains it (a loop)")]
     SymlinkLoop,
+    /// The name holds a control character (tab, newline...).
     #[error("name contains a control character (tab, newline...)")]
     ControlCharacter,
+    /// The name is not valid UTF-8.
     #[error("name is not valid UTF-8")]
     NotUtf8,
+    /// The file was listed, then disappeared before it was read.
     #[error("vanished since it was listed")]
     Vanished,
+    /// The path became something else after it was listed (what it is now).
     #[error("changed type since it was listed (now {0})")]
     ChangedType(&'static str),
+    /// Compression failed: why.
     #[error("compression failed: {0}")]
     Compress(String),
+    /// The content is none of the image formats read.
     #[error("not an image (content is not JPEG, PNG, WebP, GIF, BMP or TIFF)")]
     NotAnImage,
+    /// The file is empty.
     #[error("empty file")]
     Empty,
+    /// The decoder refused the image: why.
     #[error("not a valid image: {0}")]
     BadImage(String),
+    /// The image is damaged (cut short, bad data): where and how.
     #[error("damaged image: {0}")]
     Damaged(String),
+    /// The image is larger than decoding accepts.
     #[error("image too large: {width}x{height} pixels (limit {limit_mpx} megapixels)")]
     TooLarge {
+        /// Width, in pixels.
         width: u64,
+        /// Height, in pixels.
         height: u64,
+        /// The limit, in megapixels.
         limit_mpx: u64,
     },
+    /// The file is too large to be an image we read, in bytes.
     #[error("file too large for an image: {bytes} bytes")]
-    FileTooLarge { bytes: u64 },
+    FileTooLarge {
+        /// The file's size, in bytes.
+        bytes: u64,
+    },
+    /// The thumbnail could not be encoded: why.
     #[error("cannot encode thumbnail: {0}")]
     Encode(String),
+    /// A file appeared at the output after the plan: kept, not replaced.
     #[error("{path} appeared since the plan was made; it was not replaced")]
-    OutputAppeared { path: PathBuf },
+    OutputAppeared {
+        /// The user's path it concerns.
+        path: PathBuf,
+    },
+    /// The output became an input of a live job after the plan: not replaced.
     #[error("{path} became an input of a queued job since the plan was made; it was not replaced")]
-    OutputIsInput { path: PathBuf },
+    OutputIsInput {
+        /// The user's path it concerns.
+        path: PathBuf,
+    },
+    /// A bug: a panic or a broken invariant, with what is known of it.
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -28,22 +28,30 @@ pub use super::id::JobId;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
+    /// Waiting for a worker (or for the jobs queued before it).
     Queued,
+    /// Walking the inputs.
     Scanning,
+    /// Deciding every output (the plan).
     Planning,
+    /// Making the outputs.
     Running,
     /// Paused by the user or by a full disk: running tasks park, nothing new starts.
     Paused,
+    /// Finished, every item made.
     Done,
     /// Finished, but some items failed (see the report's problems).
     DoneWithErrors,
+    /// Ended without its outputs (the report says why).
     Failed,
+    /// Cancelled: what it was writing was removed.
     Cancelled,
     /// "Stop after current": the items in progress finished, nothing new started.
     Stopped,
 }
 
 impl JobState {
+    /// Whether the job has ended (done, with errors, failed, cancelled, stopped).
     pub fn is_final(self) -> bool {
         matches!(
             self,
@@ -55,6 +63,7 @@ impl JobState {
         )
     }
 
+    /// The state in one lower-case word.
     pub fn label(self) -> &'static str {
         match self {
             JobState::Queued => "queued",
@@ -78,7 +87,10 @@ pub enum PauseReason {
     /// The user paused it (or the whole queue).
     User,
     /// Writing failed because the disk is full: the job waits for space and a Resume.
-    DiskFull { folder: PathBuf },
+    DiskFull {
+        /// The folder being written into.
+        folder: PathBuf,
+    },
 }
 
 impl std::fmt::Display for PauseReason {
@@ -109,7 +121,9 @@ pub enum ProblemKind {
 /// Shown (and serialized) as its message in the user's terms.
 #[derive(Debug, Clone)]
 pub enum Cause {
+    /// A per-item error met while running.
     Item(Arc<ItemError>),
+    /// An item the plan skipped, and why.
     Plan(SkipReason),
     /// A non-fatal note (a decoder warning).
     Note(String),
@@ -164,6 +178,7 @@ impl From<SkipReason> for Cause {
 pub struct Failure(pub Arc<JobError>);
 
 impl Failure {
+    /// The job error behind the failure.
     pub fn error(&self) -> &JobError {
         &self.0
     }
@@ -190,8 +205,11 @@ impl Serialize for Failure {
 /// One item that was not processed, with the user's path and the cause in the user's terms.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ItemProblem {
+    /// The user's path of the item.
     pub path: PathBuf,
+    /// An error or a deliberate skip.
     pub kind: ProblemKind,
+    /// Why.
     pub cause: Cause,
 }
 
@@ -204,16 +222,23 @@ impl std::fmt::Display for ItemProblem {
 /// A snapshot of one job's progress.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Progress {
+    /// The job.
     pub job: JobId,
+    /// Its kind.
     pub kind: JobKind,
     /// The archive's file name or the output folder's name (known exactly once planned).
     pub name: String,
+    /// Where it is in its life.
     pub state: JobState,
+    /// Items processed (images, archive entries).
     pub items_done: u64,
+    /// Items to process, once the plan is made.
     pub items_total: u64,
     /// Bytes of input processed.
     pub bytes_done: u64,
+    /// Input bytes to read, once the plan is made.
     pub bytes_total: u64,
+    /// What a worker is on now (a name for the window).
     pub current_item: Option<String>,
     /// Time since the job started scanning (zero while queued).
     #[serde(rename = "elapsed_s", serialize_with = "secs")]
@@ -225,7 +250,9 @@ pub struct Progress {
     /// Time left at the recent rate; `None` when unknown, paused, or no worker runs the job.
     #[serde(rename = "eta_s", serialize_with = "opt_secs")]
     pub eta: Option<Duration>,
+    /// Items that failed.
     pub errors: u64,
+    /// Items skipped.
     pub skipped: u64,
     /// Tasks and threads of this job running right now (0: waiting for a worker).
     pub workers_busy: u64,
@@ -324,6 +351,7 @@ impl JobOutcome {
         }
     }
 
+    /// The outcome a final state stands for (`None` for a state that is not final).
     pub fn from_state(state: JobState) -> Option<JobOutcome> {
         match state {
             JobState::Done => Some(JobOutcome::Done),
@@ -353,13 +381,16 @@ pub fn exit_status(outcomes: impl IntoIterator<Item = JobOutcome>, interrupted: 
 /// The final account of a job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobReport {
+    /// The last figures.
     pub progress: Progress,
+    /// How it ended.
     pub outcome: JobOutcome,
     /// A dry run: the plan was made and nothing was written.
     pub dry_run: bool,
     /// Why the whole job failed, when it did (or, for a cancelled job that never started, why
     /// not: the job it takes its inputs from was cancelled).
     pub failure: Option<Failure>,
+    /// Per-item errors and skips, in the order met.
     pub problems: Vec<ItemProblem>,
     /// Non-fatal notes (e.g. a JPEG decoded without its end marker).
     pub warnings: Vec<ItemProblem>,
@@ -422,6 +453,7 @@ pub enum JobEvent {
 }
 
 impl JobEvent {
+    /// The job the event is about.
     pub fn job(&self) -> JobId {
         match self {
             JobEvent::Progress(p) => p.job,

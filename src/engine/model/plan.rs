@@ -22,12 +22,16 @@ pub enum Action {
     /// Replaces an existing file (the policy asked for it, and it is no job's input).
     Overwrite,
     /// The wanted name was taken; the output gets this plan item's `output` name instead.
-    Rename { wanted: PathBuf },
+    Rename {
+        /// The name the output wanted.
+        wanted: PathBuf,
+    },
     /// No output.
     Skip(SkipReason),
 }
 
 impl Action {
+    /// The action in one lower-case word (`write`, `overwrite`, `rename`, `skip`).
     pub fn label(&self) -> &'static str {
         match self {
             Action::Write => "write",
@@ -37,6 +41,7 @@ impl Action {
         }
     }
 
+    /// Whether nothing is made here.
     pub fn is_skip(&self) -> bool {
         matches!(self, Action::Skip(_))
     }
@@ -50,7 +55,10 @@ pub enum SkipReason {
     /// Policy "update": the existing thumbnail is newer than its source.
     UpToDate,
     /// The existing file is an input of this job or of another queued or running job.
-    WouldReplaceInput { job: Option<JobId> },
+    WouldReplaceInput {
+        /// The other job whose input it is (`None`: this job's own).
+        job: Option<JobId>,
+    },
     /// Another queued or running job writes this file.
     ClaimedByJob(JobId),
     /// A folder has the output's name.
@@ -118,6 +126,7 @@ pub struct PlanItem {
     /// The thumbnail's path, or the archive entry's name; `None` when nothing could be named
     /// (an input that is not an image).
     pub output: Option<PathBuf>,
+    /// What happens at this output.
     pub action: Action,
     /// Size of the source, in bytes.
     pub input_bytes: u64,
@@ -142,7 +151,9 @@ impl Serialize for PlanItem {
 /// The archive of a zip job: where it goes and what happens there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedFile {
+    /// The file (the archive).
     pub path: PathBuf,
+    /// What happens there.
     pub action: Action,
 }
 
@@ -163,7 +174,18 @@ impl Serialize for PlannedFile {
 #[serde(tag = "warning", rename_all = "snake_case")]
 pub enum PlanWarning {
     /// Thumbnails would land in the same folders as their originals.
-    OutputBesideInputs { folders: Vec<PathBuf> },
+    OutputBesideInputs {
+        /// The folders, each once.
+        folders: Vec<PathBuf>,
+    },
+    /// The output folder (or the nearest folder of it that exists) does not take new files:
+    /// starting would fail at the first write.
+    DestinationNotWritable {
+        /// The folder that refuses.
+        folder: PathBuf,
+        /// Why, in the user's terms ("permission denied", "the file system is read-only").
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for PlanWarning {
@@ -183,6 +205,9 @@ impl std::fmt::Display for PlanWarning {
                 }
                 write!(f, "; a \"thumbnails\" subfolder keeps them apart")
             }
+            PlanWarning::DestinationNotWritable { folder, reason } => {
+                write!(f, "cannot write into {}: {reason}", folder.display())
+            }
         }
     }
 }
@@ -192,9 +217,13 @@ impl std::fmt::Display for PlanWarning {
 pub struct PlanSummary {
     /// Outputs that will be made (everything but skips).
     pub outputs: u64,
+    /// New files.
     pub writes: u64,
+    /// Files replaced.
     pub overwrites: u64,
+    /// Outputs renamed because their name was taken.
     pub renames: u64,
+    /// Items skipped.
     pub skips: u64,
     /// Bytes of the inputs that will be read.
     pub input_bytes: u64,
@@ -205,7 +234,9 @@ pub struct PlanSummary {
 /// Every output of a job, decided before any is written.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Plan {
+    /// The job.
     pub job: JobId,
+    /// Its kind.
     pub kind: JobKind,
     /// The archive's file name or the output folder's name.
     pub name: String,
@@ -214,8 +245,11 @@ pub struct Plan {
     /// A zip job's archive and what happens to it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archive: Option<PlannedFile>,
+    /// Every output, in plan order (sorted inputs).
     pub items: Vec<PlanItem>,
+    /// What the user should know before starting.
     pub warnings: Vec<PlanWarning>,
+    /// Counts over the items.
     pub summary: PlanSummary,
 }
 
@@ -281,11 +315,14 @@ pub enum ConflictPolicy {
     Update,
     /// Pick a new unique name: `photo (1).jpg`.
     Rename,
+    /// Replace the existing file.
     Overwrite,
+    /// Keep the existing file and make nothing.
     Skip,
 }
 
 impl ConflictPolicy {
+    /// The policy as the window names it.
     pub fn label(self) -> &'static str {
         match self {
             ConflictPolicy::Update => "Update",
@@ -294,6 +331,7 @@ impl ConflictPolicy {
             ConflictPolicy::Skip => "Skip",
         }
     }
+    /// Every policy, in the order the window offers them.
     pub const ALL: [ConflictPolicy; 4] = [
         ConflictPolicy::Update,
         ConflictPolicy::Rename,

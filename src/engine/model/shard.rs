@@ -32,12 +32,20 @@ pub struct Shard {
 /// Why a shard is not valid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShardError {
+    /// The text given, which is not `I/N`.
     #[error("shard {0:?} is not of the form I/N (as 0/4: the first of four)")]
     Syntax(String),
+    /// `I/0`.
     #[error("a job cannot be split into 0 shards")]
     ZeroCount,
+    /// `I/N` with I ≥ N.
     #[error("shard {index}/{count}: the index counts from 0 and must be below {count}")]
-    IndexTooLarge { index: u32, count: u32 },
+    IndexTooLarge {
+        /// The index given.
+        index: u32,
+        /// The count given.
+        count: u32,
+    },
 }
 
 const FNV_OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;

@@ -164,6 +164,9 @@ pub(crate) struct Run {
     resumed: Condvar,
     /// "Stop after current": no new work; the job ends when the running work has.
     stop_requested: AtomicBool,
+    /// Folders this job created for its outputs (removed when it is cancelled or fails, if
+    /// still empty).
+    created_dirs: Mutex<Vec<std::path::PathBuf>>,
 }
 
 impl Run {
@@ -198,6 +201,7 @@ impl Run {
             park: Mutex::new(()),
             resumed: Condvar::new(),
             stop_requested: AtomicBool::new(false),
+            created_dirs: Mutex::new(Vec::new()),
         }
     }
 
@@ -329,7 +333,7 @@ impl Run {
         body: impl FnOnce() + Send + 'static,
     ) -> Result<(), JobError> {
         self.threads.fetch_add(1, Ordering::SeqCst);
-        self.core.busy.fetch_add(1, Ordering::Relaxed);
+        self.core.threads.fetch_add(1, Ordering::Relaxed);
         let run = Arc::clone(self);
         let thread_name = name.to_owned();
         let spawned = std::thread::Builder::new()
@@ -348,7 +352,7 @@ impl Run {
             Ok(_) => Ok(()),
             Err(e) => {
                 self.threads.fetch_sub(1, Ordering::SeqCst);
-                self.core.busy.fetch_sub(1, Ordering::Relaxed);
+                self.core.threads.fetch_sub(1, Ordering::Relaxed);
                 Err(JobError::Internal(format!("cannot start a thread: {e}")))
             }
         }
@@ -366,14 +370,34 @@ impl Run {
             if d.as_os_str().is_empty() || std::fs::symlink_metadata(d).is_ok() {
                 break;
             }
-            missing.push(crate::engine::runtime::claims::comparable_path(d));
+            missing.push(d.to_path_buf());
             at = d.parent();
         }
         if missing.is_empty() {
             return Ok(());
         }
-        self.claims.add_outputs(self.core.id, missing);
-        std::fs::create_dir_all(dir).map_err(crate::engine::model::error::IoCause::of)
+        self.claims.add_outputs(
+            self.core.id,
+            missing
+                .iter()
+                .map(|d| crate::engine::runtime::claims::comparable_path(d)),
+        );
+        let made = std::fs::create_dir_all(dir).map_err(crate::engine::model::error::IoCause::of);
+        crate::engine::lock(&self.created_dirs).extend(missing);
+        made
+    }
+
+    /// Removes the folders this job created that are still empty (a cancelled or failed job
+    /// leaves nothing behind; a folder that holds anything, the user's or another job's, stays).
+    fn remove_created_dirs(&self) {
+        let mut dirs = std::mem::take(&mut *crate::engine::lock(&self.created_dirs));
+        // Deepest first, so a parent is empty once its children are gone.
+        dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+        dirs.dedup();
+        for dir in dirs {
+            // `remove_dir` only removes an empty folder.
+            let _ = std::fs::remove_dir(&dir);
+        }
     }
 
     /// Creates the temporary file for output `dest` (the user's final path). The error names the
@@ -427,7 +451,7 @@ struct ThreadGuard(Arc<Run>);
 impl Drop for ThreadGuard {
     fn drop(&mut self) {
         self.0.threads.fetch_sub(1, Ordering::SeqCst);
-        self.0.core.busy.fetch_sub(1, Ordering::Relaxed);
+        self.0.core.threads.fetch_sub(1, Ordering::Relaxed);
         self.0.notify();
     }
 }
@@ -491,6 +515,19 @@ impl<K: JobKindImpl> Job<K> {
             return self.end(None);
         };
         run.claims.end_scan(core.id, scanned.input_files.clone());
+        if scanned.entries.is_empty()
+            && self
+                .kind
+                .inputs()
+                .iter()
+                .all(|p| std::fs::symlink_metadata(p).is_err())
+        {
+            // Every input is missing (each one listed by the scan): the same failure for every
+            // kind, not "done with errors" for one and "failed" for another.
+            return self.end(Some(JobError::NothingToDo(
+                "nothing to do: none of the inputs exists",
+            )));
+        }
         run.set_state(JobState::Planning);
         let mut plan = match self.kind.plan(run, scanned) {
             Ok(Planned {
@@ -505,6 +542,9 @@ impl<K: JobKindImpl> Job<K> {
         };
         if run.stopping() {
             return self.end(None);
+        }
+        if let Some(warning) = unwritable_destination(&plan, run.core.kind) {
+            plan.warnings.push(warning);
         }
         if run.dry_run {
             plan.summary.estimated_output_bytes = self.kind.estimate_output_bytes(run, &plan);
@@ -571,6 +611,9 @@ impl<K: JobKindImpl> Job<K> {
         } else {
             JobOutcome::Done
         };
+        if matches!(outcome, JobOutcome::Failed | JobOutcome::Cancelled) {
+            run.remove_created_dirs();
+        }
         self.life().phase = Phase::Over;
         if let Some(report) = run.core.finish(outcome, failure) {
             run.hub.push(JobEvent::Finished(report));
@@ -716,6 +759,43 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
         drop(life);
         self.run.notify();
     }
+}
+
+/// A warning when the folder a plan writes into (or the nearest of its folders that exists, for
+/// one still to be made) does not take new files. Asks the OS without writing anything (a dry
+/// run writes nothing).
+fn unwritable_destination(plan: &Plan, kind: JobKind) -> Option<crate::engine::PlanWarning> {
+    use crate::engine::model::error::IoCause;
+    use crate::engine::model::kind::OutputShape;
+    use std::os::unix::ffi::OsStrExt;
+    let mut folder = match kind.output {
+        OutputShape::OneFile => crate::engine::model::paths::parent_dir(&plan.destination),
+        OutputShape::FolderOfFiles => plan.destination.as_path(),
+    }
+    .to_path_buf();
+    while std::fs::symlink_metadata(&folder).is_err() {
+        match folder.parent() {
+            Some(p) if !p.as_os_str().is_empty() => folder = p.to_path_buf(),
+            _ => {
+                folder = std::path::PathBuf::from(".");
+                break;
+            }
+        }
+    }
+    let reason = match std::fs::metadata(&folder) {
+        Ok(m) if !m.is_dir() => Some(IoCause::NotAFolder),
+        Ok(_) => {
+            let c_path = std::ffi::CString::new(folder.as_os_str().as_bytes()).ok()?;
+            // SAFETY: `c_path` is a valid NUL-terminated string for the duration of the call.
+            let refused = unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) } != 0;
+            refused.then(|| IoCause::of(std::io::Error::last_os_error()))
+        }
+        Err(e) => Some(IoCause::of(e)),
+    }?;
+    Some(crate::engine::PlanWarning::DestinationNotWritable {
+        folder,
+        reason: reason.to_string(),
+    })
 }
 
 /// Records the skipped items of a plan as skipped problems (when the run starts, so a dry run

@@ -23,9 +23,11 @@ use crate::engine::model::kind::{Counts, JobKind};
 pub struct CancelFlag(Arc<AtomicBool>);
 
 impl CancelFlag {
+    /// Asks every task and thread of the job to stop.
     pub fn cancel(&self) {
         self.0.store(true, Ordering::Relaxed);
     }
+    /// Whether the job was cancelled (or failed).
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::Relaxed)
     }
@@ -66,8 +68,10 @@ pub(crate) struct JobCore {
     pub bytes_total: AtomicU64,
     pub errors: AtomicU64,
     pub skipped: AtomicU64,
-    /// Tasks and threads of the job running now (kept by the lifecycle).
+    /// Tasks of the job on pool workers now (kept by the lifecycle): `workers_busy`.
     pub busy: AtomicU64,
+    /// Threads of the job's own running now (a zip job's writer): not pool workers, but work.
+    pub threads: AtomicU64,
     status: Mutex<Status>,
 }
 
@@ -84,6 +88,7 @@ impl JobCore {
             errors: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
             busy: AtomicU64::new(0),
+            threads: AtomicU64::new(0),
             status: Mutex::new(Status {
                 state: JobState::Queued,
                 name,
@@ -294,6 +299,7 @@ impl JobCore {
         let items_done = self.items_done.load(Ordering::Relaxed);
         let items_total = self.items_total.load(Ordering::Relaxed).max(items_done);
         let busy = self.busy.load(Ordering::Relaxed);
+        let working = busy + self.threads.load(Ordering::Relaxed);
         let paused = st.pause.clone().filter(|_| !st.state.is_final());
         let state = if paused.is_some() {
             JobState::Paused
@@ -306,7 +312,7 @@ impl JobCore {
             Counts::Items => (items_total.saturating_sub(items_done), items_per_sec),
             Counts::Bytes => (bytes_total.saturating_sub(bytes_done), bytes_per_sec),
         };
-        let eta = if state == JobState::Running && busy > 0 && rate > 0.0 && left > 0 {
+        let eta = if state == JobState::Running && working > 0 && rate > 0.0 && left > 0 {
             Some(Duration::from_secs_f64(left as f64 / rate))
         } else {
             None

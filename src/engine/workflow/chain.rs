@@ -31,7 +31,7 @@ use crate::engine::model::kind::OutputShape;
 use crate::engine::model::plan::{Action, Plan, SkipReason};
 use crate::engine::runtime::scheduler::{JobDriver, Poll, Scheduler};
 use crate::engine::runtime::status::JobCore;
-use crate::engine::{Engine, JobBuilder, lock};
+use crate::engine::{Engine, JobBuilder, Prepared, lock};
 
 /// What a chained job takes as its inputs.
 pub type ChainedInputs = InputSelection;
@@ -74,12 +74,59 @@ pub fn chained_inputs(plan: &Plan, report: &JobReport) -> ChainedInputs {
 impl Engine {
     /// Queues `then` to run on the outputs of job `first` once `first` has ended (see the
     /// module's doc); `then`'s own inputs are replaced by those. Returns its id at once. Refused
-    /// when `then`'s options are invalid, when `first` is not a queued or running job of this
-    /// engine, or when it is a dry run.
+    /// when `then`'s options are invalid, when `first` is not a job of this engine that is
+    /// queued, running or just ended (call it right after submitting `first`: the engine forgets
+    /// ended jobs as new ones come), or when `first` is a dry run.
     pub fn submit_after(&self, first: JobId, then: JobSpec) -> Result<JobId, SubmitError> {
         let upstream = self.job(first).ok_or(SubmitError::UnknownJob(first))?;
+        let (id, driver) = self.prepare_chained(upstream, then)?;
+        self.sched.submit(driver);
+        Ok(id)
+    }
+
+    /// Queues the jobs of a job file, chains included. Every job is registered before any is
+    /// queued (as [`Engine::submit_all`]: no job of the file scans another's output), then all
+    /// are queued in the file's order. One result per job, in that order; a job that takes its
+    /// inputs from a refused one is refused too.
+    pub fn submit_job_file(&self, file: &JobFile) -> Vec<Result<JobId, SubmitError>> {
+        let mut prepared: Vec<Result<Prepared, SubmitError>> = Vec::with_capacity(file.jobs.len());
+        for job in &file.jobs {
+            let result = match job.inputs_from {
+                None => self.prepare_job(job.spec.clone(), false, None),
+                // The file's order has each job after the one it takes from.
+                Some(from) => match prepared.get(from) {
+                    Some(Ok((_, upstream))) => {
+                        self.prepare_chained(Arc::clone(upstream), job.spec.clone())
+                    }
+                    _ => Err(SubmitError::FirstNotQueued(
+                        file.jobs
+                            .get(from)
+                            .and_then(|j| j.name.clone())
+                            .unwrap_or_else(|| format!("job {}", from + 1)),
+                    )),
+                },
+            };
+            prepared.push(result);
+        }
+        prepared
+            .into_iter()
+            .map(|p| {
+                p.map(|(id, driver)| {
+                    self.sched.submit(driver);
+                    id
+                })
+            })
+            .collect()
+    }
+
+    /// Registers a job chained after `upstream` without queuing it yet.
+    fn prepare_chained(
+        &self,
+        upstream: Arc<dyn JobDriver>,
+        then: JobSpec,
+    ) -> Result<Prepared, SubmitError> {
         if upstream.core().status().dry_run {
-            return Err(SubmitError::AfterDryRun(first));
+            return Err(SubmitError::AfterDryRun(upstream.core().id));
         }
         // The options are checked now, on a stand-in for the inputs it will get.
         let mut checked = then.clone();
@@ -91,7 +138,7 @@ impl Engine {
         checked.validate()?;
         let id = self.new_id();
         let core = Arc::new(JobCore::new(id, then.kind(), then.display_name(), false));
-        let job = Arc::new(ChainedJob {
+        let job: Arc<dyn JobDriver> = Arc::new(ChainedJob {
             core: Arc::clone(&core),
             upstream,
             template: then,
@@ -99,45 +146,9 @@ impl Engine {
             phase: Mutex::new(Phase::Waiting),
             inner: OnceLock::new(),
         });
-        self.track(id, Arc::clone(&job) as Arc<dyn JobDriver>);
+        self.track(id, Arc::clone(&job));
         self.hub.watch(core);
-        self.sched.submit(job);
-        Ok(id)
-    }
-
-    /// Queues the jobs of a job file: those of their own as one batch (as
-    /// [`Engine::submit_all`]), then each chained one after the job it takes from. One result
-    /// per job, in the file's job order.
-    pub fn submit_job_file(&self, file: &JobFile) -> Vec<Result<JobId, SubmitError>> {
-        let own: Vec<usize> = (0..file.jobs.len())
-            .filter(|&i| file.jobs[i].inputs_from.is_none())
-            .collect();
-        let mut results: Vec<Option<Result<JobId, SubmitError>>> =
-            (0..file.jobs.len()).map(|_| None).collect();
-        let batch = self.submit_all(own.iter().map(|&i| file.jobs[i].spec.clone()).collect());
-        for (i, result) in own.into_iter().zip(batch) {
-            results[i] = Some(result);
-        }
-        // The file's order has each job after the one it takes from.
-        for (i, job) in file.jobs.iter().enumerate() {
-            let Some(from) = job.inputs_from else {
-                continue;
-            };
-            let first = match results.get(from) {
-                Some(Some(Ok(id))) => Ok(*id),
-                _ => Err(SubmitError::FirstNotQueued(
-                    file.jobs
-                        .get(from)
-                        .and_then(|j| j.name.clone())
-                        .unwrap_or_else(|| format!("job {}", from + 1)),
-                )),
-            };
-            results[i] = Some(first.and_then(|id| self.submit_after(id, job.spec.clone())));
-        }
-        results
-            .into_iter()
-            .map(|r| r.unwrap_or(Err(SubmitError::EngineStopped)))
-            .collect()
+        Ok((id, job))
     }
 }
 

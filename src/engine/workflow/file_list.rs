@@ -36,18 +36,44 @@ pub const MAX_LIST_LINE_BYTES: usize = 64 * 1024;
 /// Why a file list cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum FileListError {
+    /// The list cannot be read.
     #[error("cannot read the file list {}: {cause}", list.display())]
-    Read { list: PathBuf, cause: IoCause },
+    Read {
+        /// The list (`standard input` for `-`).
+        list: PathBuf,
+        /// What the OS said, in the user's terms.
+        cause: IoCause,
+    },
+    /// The list has no path in it.
     #[error("the file list {} names no file", list.display())]
-    Empty { list: PathBuf },
+    Empty {
+        /// The list.
+        list: PathBuf,
+    },
+    /// A line longer than [`MAX_LIST_LINE_BYTES`]: not a list of paths.
     #[error("the file list {}, line {line}: longer than {MAX_LIST_LINE_BYTES} bytes (not a list of paths?)", list.display())]
-    LineTooLong { list: PathBuf, line: usize },
+    LineTooLong {
+        /// The list.
+        list: PathBuf,
+        /// The line, from 1.
+        line: usize,
+    },
+    /// A line with a NUL byte, which no path holds.
     #[error("the file list {}, line {line}: a path cannot contain a NUL byte", list.display())]
-    Nul { list: PathBuf, line: usize },
+    Nul {
+        /// The list.
+        list: PathBuf,
+        /// The line, from 1.
+        line: usize,
+    },
+    /// A listed path outside every input of the job.
     #[error("the file list {}, line {line}: {} is not inside any of the inputs", list.display(), path.display())]
     OutsideInputs {
+        /// The list.
         list: PathBuf,
+        /// The line, from 1.
         line: usize,
+        /// The path as listed, made absolute.
         path: PathBuf,
     },
 }
@@ -55,6 +81,7 @@ pub enum FileListError {
 /// One path of a list, with its line (1-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listed {
+    /// The line, from 1.
     pub line: usize,
     /// Absolute (a relative line joined to the base folder) and lexically normalised.
     pub path: PathBuf,
@@ -167,7 +194,9 @@ fn read_line_capped(reader: &mut impl BufRead, line: &mut Vec<u8>) -> Result<boo
 /// What a job works on: its inputs, and when not empty, the only files among them it takes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InputSelection {
+    /// The job's inputs.
     pub inputs: Vec<PathBuf>,
+    /// When not empty, the only files among the inputs the job takes.
     pub only: Vec<PathBuf>,
 }
 

@@ -108,59 +108,89 @@ pub struct FileJob {
 /// The jobs of a job file, each after the job it takes its inputs from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobFile {
+    /// Where the job file is.
     pub path: PathBuf,
+    /// Its jobs, each after the job it takes its inputs from.
     pub jobs: Vec<FileJob>,
 }
 
 /// What is wrong in a job file.
 #[derive(Debug, thiserror::Error)]
 pub enum JobFileProblem {
+    /// The file cannot be read.
     #[error("cannot read: {0}")]
     Read(IoCause),
+    /// Not TOML: the parser's words.
     #[error("{0}")]
     Syntax(String),
+    /// No `[[job]]` table.
     #[error("no [[job]] table (a job file lists its jobs as [[job]] tables)")]
     NoJobs,
+    /// A key outside the `[[job]]` tables.
     #[error("`{0}` is not a key of a job file (each job is a [[job]] table)")]
     TopLevelKey(String),
+    /// `job` is not a list of tables.
     #[error("`job` must be a list of [[job]] tables")]
     NotTables,
+    /// A job without `kind`: the kinds there are.
     #[error("the job has no `kind` (one of: {0})")]
     NoKind(String),
+    /// A kind this build does not know.
     #[error("unknown kind `{kind}` (this build knows: {known})")]
-    UnknownKind { kind: String, known: String },
+    UnknownKind {
+        /// The kind given.
+        kind: String,
+        /// The kinds there are.
+        known: String,
+    },
+    /// A key that is not one of this job's, or a bad value.
     #[error("{0}")]
     Key(#[from] KeyProblem),
+    /// A job without `output`.
     #[error("the job has no `output`")]
     NoOutput,
+    /// A job with nothing to work on.
     #[error("the job has no inputs: give `inputs`, `files_from` or `inputs_from`")]
     NoInputs,
+    /// `inputs_from` with `inputs` or `files_from` (the key named).
     #[error("`inputs_from` takes the inputs from another job: this job cannot also have `{0}`")]
     InputsFromAnd(&'static str),
+    /// `each` with a key it cannot go with.
     #[error("`each` makes one archive per folder of `inputs`: it cannot take {0}")]
     EachWith(&'static str),
+    /// `each` with an input that is not a folder.
     #[error("`each` takes folders: {} is not one", .0.display())]
     EachNotAFolder(PathBuf),
+    /// `each` with an `output` that is a file.
     #[error("`each` writes archives into the folder `output`: {} is not a folder", .0.display())]
     EachOutputNotAFolder(PathBuf),
+    /// Two jobs of one name.
     #[error("two jobs are named `{0}`")]
     DuplicateName(String),
+    /// `inputs_from` names no job.
     #[error("`inputs_from`: no job is named `{0}`")]
     UnknownName(String),
+    /// Jobs that take their inputs from each other, round in a circle (their names).
     #[error("`inputs_from`: a job cannot take its own outputs, directly or through others ({0})")]
     Cycle(String),
+    /// `inputs_from` names a job with `each`.
     #[error(
         "`inputs_from`: job `{0}` makes one archive per folder (`each`): no job can take its outputs"
     )]
     FromEach(String),
+    /// A bad `shard`.
     #[error("{0}")]
     Shard(#[from] ShardError),
+    /// Options that cannot go together, or a preset of another kind.
     #[error("{0}")]
     Options(#[from] OptionsError),
+    /// A job that cannot run as given.
     #[error("{0}")]
     Spec(#[from] SpecError),
+    /// A `files_from` list that cannot be used.
     #[error("{0}")]
     FileList(#[from] FileListError),
+    /// A `preset` that cannot be found or read.
     #[error("{0}")]
     Preset(#[from] PresetError),
 }
@@ -168,8 +198,11 @@ pub enum JobFileProblem {
 /// A problem in a job file, with the file and the line (when it is about one place).
 #[derive(Debug)]
 pub struct JobFileError {
+    /// The job file.
     pub file: PathBuf,
+    /// The line (from 1) of the problem, when it is about one place.
     pub line: Option<usize>,
+    /// What is wrong.
     pub problem: JobFileProblem,
 }
 
@@ -865,6 +898,34 @@ level = 9
         let file = parse_job_file(&text, Path::new("/x.toml"), None).unwrap();
         assert_eq!(file.jobs[1].inputs_from, Some(0));
         assert_eq!(file.jobs[0].name.as_deref(), Some("job-1"));
+    }
+
+    #[test]
+    fn every_key_is_in_the_doc_table() {
+        use crate::engine::workflow::options::{THUMBS_OPTION_KEYS, ZIP_OPTION_KEYS};
+        let table: Vec<&str> = include_str!("job_file.rs")
+            .lines()
+            .filter(|l| l.starts_with("//! | `"))
+            .collect();
+        let keys = JOB_KEYS
+            .iter()
+            .chain(ZIP_JOB_KEYS)
+            .chain(ZIP_OPTION_KEYS)
+            .chain(THUMBS_OPTION_KEYS);
+        let mut documented = 0;
+        for key in keys {
+            let row = format!("//! | `{key}` |");
+            assert!(
+                table.iter().any(|l| l.starts_with(&row)),
+                "`{key}` is not documented"
+            );
+            documented += 1;
+        }
+        assert_eq!(
+            table.len(),
+            documented,
+            "the table documents a key that does not exist"
+        );
     }
 
     #[test]

@@ -48,11 +48,13 @@ use crate::engine::kinds::JobSpec;
 /// Why a spec has no job-file or command-line form.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExportError {
+    /// The job takes only some files among its inputs: neither form says which.
     #[error(
         "the job takes only some files among its inputs (a retry, a list or a chained job): \
          save the chain, or the whole job, instead"
     )]
     OnlySomeFiles,
+    /// A path that is not text.
     #[error("{} is not valid UTF-8: it cannot be written as text", .0.display())]
     NotUtf8(PathBuf),
 }

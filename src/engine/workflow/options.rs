@@ -42,11 +42,15 @@ pub const THUMBS_OPTION_KEYS: &[&str] = &[
 /// Why an option set cannot be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OptionsError {
+    /// Options of one kind applied to a job of another.
     #[error("these are options of a {options} job, not of a {job} job")]
     KindMismatch {
+        /// The options' kind.
         options: &'static str,
+        /// The job's kind.
         job: &'static str,
     },
+    /// Both ways of treating an existing archive at once.
     #[error("`overwrite` and `keep_both` cannot both be true")]
     OverwriteAndKeepBoth,
 }
@@ -104,7 +108,9 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<u32>
 /// One kind's option set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KindOptions {
+    /// A zip job's.
     Zip(ZipOptions),
+    /// A thumbnail job's.
     Thumbs(ThumbsOptions),
 }
 

@@ -36,7 +36,9 @@ pub const PRESETS_FILE: &str = "presets.toml";
 /// A named option set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Preset {
+    /// Its name (compared without regard to case).
     pub name: String,
+    /// The options it sets.
     pub options: KindOptions,
     /// Shipped with the program: cannot be changed or deleted.
     pub builtin: bool,
@@ -45,26 +47,47 @@ pub struct Preset {
 /// Why a preset cannot be found, read or saved.
 #[derive(Debug, thiserror::Error)]
 pub enum PresetError {
+    /// No preset of that name.
     #[error("no preset named {0:?}")]
     NotFound(String),
+    /// A built-in preset cannot be saved over, renamed or deleted.
     #[error(
         "{0:?} is a built-in preset: it cannot be changed or deleted (save under another name)"
     )]
     Builtin(String),
+    /// Renaming onto a name that is taken.
     #[error("a preset named {0:?} exists already")]
     Exists(String),
+    /// An empty name.
     #[error("a preset needs a name")]
     NoName,
+    /// No config folder to keep presets in.
     #[error("no config folder (HOME is not set and {CONFIG_DIR_ENV} is not given)")]
     NoConfigFolder,
+    /// The presets file cannot be read.
     #[error("cannot read {}: {cause}", path.display())]
-    Read { path: PathBuf, cause: IoCause },
+    Read {
+        /// The presets file.
+        path: PathBuf,
+        /// What the OS said, in the user's terms.
+        cause: IoCause,
+    },
+    /// The presets file cannot be written.
     #[error("cannot save {}: {cause}", path.display())]
-    Write { path: PathBuf, cause: IoCause },
+    Write {
+        /// The presets file.
+        path: PathBuf,
+        /// What the OS said, in the user's terms.
+        cause: IoCause,
+    },
+    /// The presets file is damaged (edited by hand, perhaps).
     #[error("{}, line {line}: {problem}", path.display())]
     File {
+        /// The presets file.
         path: PathBuf,
+        /// The line, from 1.
         line: usize,
+        /// What is wrong there.
         problem: String,
     },
 }

@@ -33,24 +33,46 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
 /// Why a key of a table is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyProblem {
+    /// A key no job of this kind has.
     #[error("`{key}` is not a key of a {kind} job (its keys: {known})")]
     Unknown {
+        /// The key.
         key: String,
+        /// The job's kind.
         kind: &'static str,
+        /// The keys it has.
         known: String,
     },
+    /// A key of another kind's jobs.
     #[error("`{key}` is a key of {other} jobs, not of {kind} jobs")]
     OtherKind {
+        /// The key.
         key: String,
+        /// The job's kind.
         kind: &'static str,
+        /// The kind whose key it is.
         other: &'static str,
     },
+    /// A command-line flag of the whole run (`jobs`, `json`, `dry_run`, `no_journal`).
     #[error("`{0}` is an option of the run, not of a job: give it on the command line")]
     RunOption(String),
+    /// A key written with `-` for `_`.
     #[error("`{key}`: write `{suggestion}`, with `_` for `-`")]
-    Dash { key: String, suggestion: String },
+    Dash {
+        /// The key as written.
+        key: String,
+        /// The key.
+        suggestion: String,
+    },
+    /// A value of the wrong type or out of range: the parser's words.
     #[error("`{key}`: {message}")]
-    BadValue { key: String, message: String },
+    BadValue {
+        /// The key.
+        key: String,
+        /// What is wrong with its value.
+        message: String,
+    },
+    /// Anything else, in the parser's words.
     #[error("{0}")]
     Other(String),
 }

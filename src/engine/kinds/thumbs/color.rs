@@ -101,6 +101,38 @@ impl PixelLayout {
     }
 }
 
+/// Why a profile of colour space `space` cannot describe pixels in `layout` (`from_cmyk`: a
+/// CMYK source converted to RGB by the decoder), or `None` when it can.
+pub fn profile_mismatch(
+    space: ProfileSpace,
+    layout: PixelLayout,
+    from_cmyk: bool,
+) -> Option<String> {
+    let fits = match space {
+        ProfileSpace::Cmyk => from_cmyk && layout == PixelLayout::Rgb,
+        ProfileSpace::Rgb => !from_cmyk && !layout.is_gray(),
+        ProfileSpace::Gray => !from_cmyk && layout.is_gray(),
+        ProfileSpace::Other => false,
+    };
+    if fits {
+        return None;
+    }
+    let profile = match space {
+        ProfileSpace::Cmyk => "a CMYK profile",
+        ProfileSpace::Rgb => "an RGB profile",
+        ProfileSpace::Gray => "a grey profile",
+        ProfileSpace::Other => "a profile of an unsupported colour space",
+    };
+    let pixels = if from_cmyk {
+        "CMYK"
+    } else if layout.is_gray() {
+        "grey"
+    } else {
+        "RGB"
+    };
+    Some(format!("{profile} does not describe {pixels} pixels"))
+}
+
 /// What the colour stage did to one image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ColorOutcome {
@@ -173,26 +205,28 @@ impl ColorCache {
 
     /// Converts `pixels` (`layout`, `width_px` x `height_px`, no row padding) described by
     /// `icc` to sRGB, writing the result into `out` in the same layout (alpha copied).
+    /// `from_cmyk`: the pixels are a CMYK source's, converted to RGB by the decoder (only then
+    /// does a CMYK profile describe them, and only a CMYK profile does).
     /// Returns `Converted`; or, leaving `out` untouched, `AlreadySrgb` when the profile is an
-    /// sRGB variant and `Ignored` when the profile cannot be used for these pixels.
+    /// sRGB variant and `Ignored` when the profile cannot be used for these pixels (a profile
+    /// whose colour space does not match the pixels is never applied).
     pub fn convert_to_srgb(
         &mut self,
         icc: &[u8],
         layout: PixelLayout,
+        from_cmyk: bool,
         pixels: &[u8],
         out: &mut Vec<u8>,
     ) -> ColorOutcome {
         let space = profile_space(icc);
-        let source_layout = match (space, layout) {
-            (ProfileSpace::Rgb, PixelLayout::Rgb | PixelLayout::Rgba) => layout,
-            (ProfileSpace::Gray, PixelLayout::Gray | PixelLayout::GrayAlpha) => layout,
-            // CMYK has no alpha and reaches us as uncalibrated RGB (module docs).
-            (ProfileSpace::Cmyk, PixelLayout::Rgb) => PixelLayout::Rgba,
-            (space, layout) => {
-                return ColorOutcome::Ignored(format!(
-                    "a {space:?} profile does not fit {layout:?} pixels"
-                ));
-            }
+        if let Some(mismatch) = profile_mismatch(space, layout, from_cmyk) {
+            return ColorOutcome::Ignored(mismatch);
+        }
+        // CMYK has no alpha and reaches us as uncalibrated RGB (module docs).
+        let source_layout = if space == ProfileSpace::Cmyk {
+            PixelLayout::Rgba
+        } else {
+            layout
         };
         let transform = match self.transform(icc, space, source_layout) {
             Ok(Cached::Transform(t)) => t,
@@ -372,16 +406,17 @@ mod tests {
         let p3 = ColorProfile::new_display_p3().encode().unwrap();
         let mut cache = ColorCache::new();
         let mut out = Vec::new();
-        let outcome = cache.convert_to_srgb(&p3, PixelLayout::Rgb, &[255, 0, 0], &mut out);
+        let outcome = cache.convert_to_srgb(&p3, PixelLayout::Rgb, false, &[255, 0, 0], &mut out);
         assert_eq!(outcome, ColorOutcome::Converted);
         assert!(out[0] >= 250 && out[1] <= 20 && out[2] <= 20, "{out:?}");
         // Alpha passes through untouched.
-        let outcome = cache.convert_to_srgb(&p3, PixelLayout::Rgba, &[255, 0, 0, 77], &mut out);
+        let outcome =
+            cache.convert_to_srgb(&p3, PixelLayout::Rgba, false, &[255, 0, 0, 77], &mut out);
         assert_eq!(outcome, ColorOutcome::Converted);
         assert_eq!(out[3], 77);
         assert_eq!(cache.transforms_built, 2, "one per layout");
         // Same bytes again: no new transform.
-        cache.convert_to_srgb(&p3, PixelLayout::Rgb, &[255, 255, 255], &mut out);
+        cache.convert_to_srgb(&p3, PixelLayout::Rgb, false, &[255, 255, 255], &mut out);
         assert_eq!(cache.transforms_built, 2);
         assert!(out.iter().all(|&c| c >= 253), "white stays white: {out:?}");
     }
@@ -391,11 +426,13 @@ mod tests {
         let srgb = ColorProfile::new_srgb().encode().unwrap();
         let mut cache = ColorCache::new();
         let mut out = vec![7];
-        let outcome = cache.convert_to_srgb(&srgb, PixelLayout::Rgba, &[1, 2, 3, 4], &mut out);
+        let outcome =
+            cache.convert_to_srgb(&srgb, PixelLayout::Rgba, false, &[1, 2, 3, 4], &mut out);
         assert_eq!(outcome, ColorOutcome::AlreadySrgb);
         assert_eq!(out, [7], "output untouched");
         let adobe = ColorProfile::new_adobe_rgb().encode().unwrap();
-        let outcome = cache.convert_to_srgb(&adobe, PixelLayout::Rgb, &[0, 200, 0], &mut out);
+        let outcome =
+            cache.convert_to_srgb(&adobe, PixelLayout::Rgb, false, &[0, 200, 0], &mut out);
         assert_eq!(outcome, ColorOutcome::Converted, "Adobe RGB is not sRGB");
     }
 
@@ -404,12 +441,61 @@ mod tests {
         let mut cache = ColorCache::new();
         let mut out = vec![7];
         let junk = [0u8; 200];
-        let outcome = cache.convert_to_srgb(&junk, PixelLayout::Rgb, &[1, 2, 3], &mut out);
+        let outcome = cache.convert_to_srgb(&junk, PixelLayout::Rgb, false, &[1, 2, 3], &mut out);
         assert!(matches!(outcome, ColorOutcome::Ignored(_)), "{outcome:?}");
         let gray = ColorProfile::new_gray_with_gamma(1.8).encode().unwrap();
-        let outcome = cache.convert_to_srgb(&gray, PixelLayout::Rgb, &[1, 2, 3], &mut out);
+        let outcome = cache.convert_to_srgb(&gray, PixelLayout::Rgb, false, &[1, 2, 3], &mut out);
         assert!(matches!(outcome, ColorOutcome::Ignored(_)), "{outcome:?}");
         assert_eq!(out, [7], "output untouched");
+    }
+
+    #[test]
+    fn a_profile_of_another_colour_space_than_the_pixels_is_never_applied() {
+        use PixelLayout as L;
+        use ProfileSpace::{Cmyk, Gray, Other, Rgb};
+        // (profile, pixels, from a CMYK source, fits)
+        let cases = [
+            (Cmyk, L::Rgb, true, true),
+            (Cmyk, L::Rgb, false, false),
+            (Cmyk, L::Rgba, false, false),
+            (Cmyk, L::Gray, false, false),
+            (Rgb, L::Rgb, false, true),
+            (Rgb, L::Rgba, false, true),
+            (Rgb, L::Rgb, true, false),
+            (Rgb, L::Gray, false, false),
+            (Gray, L::Gray, false, true),
+            (Gray, L::GrayAlpha, false, true),
+            (Gray, L::Rgb, false, false),
+            (Gray, L::Rgb, true, false),
+            (Other, L::Rgb, false, false),
+        ];
+        for (space, layout, from_cmyk, fits) in cases {
+            let why = profile_mismatch(space, layout, from_cmyk);
+            assert_eq!(
+                why.is_none(),
+                fits,
+                "{space:?} {layout:?} {from_cmyk}: {why:?}"
+            );
+        }
+        // Through the cache: an RGB image with a CMYK profile is left alone.
+        let mut cache = ColorCache::new();
+        let cmyk = ColorProfile::new_srgb().encode().map(|mut p| {
+            p[16..20].copy_from_slice(b"CMYK");
+            p
+        });
+        let mut out = vec![9];
+        let outcome = cache.convert_to_srgb(
+            &cmyk.unwrap(),
+            PixelLayout::Rgb,
+            false,
+            &[200, 60, 40],
+            &mut out,
+        );
+        assert!(
+            matches!(outcome, ColorOutcome::Ignored(ref w) if w.contains("CMYK")),
+            "{outcome:?}"
+        );
+        assert_eq!(out, [9], "output untouched");
     }
 
     #[test]
@@ -418,7 +504,8 @@ mod tests {
         let linear = ColorProfile::new_gray_with_gamma(1.0).encode().unwrap();
         let mut cache = ColorCache::new();
         let mut out = Vec::new();
-        let outcome = cache.convert_to_srgb(&linear, PixelLayout::Gray, &[0, 128, 255], &mut out);
+        let outcome =
+            cache.convert_to_srgb(&linear, PixelLayout::Gray, false, &[0, 128, 255], &mut out);
         assert_eq!(outcome, ColorOutcome::Converted);
         assert_eq!(out.len(), 3);
         assert!(

@@ -15,7 +15,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use crate::engine::kinds::thumbs::jpeg::{
-    JpegDecoder, JpegError, JpegPixels, JpegRequest, StreamEnd,
+    JpegDecoder, JpegError, JpegPixels, JpegRequest, StreamEnd, end_before_foreign_data,
 };
 use crate::engine::model::error::ItemError;
 
@@ -56,6 +56,8 @@ pub struct Decoded {
 pub enum DecodeWarning {
     /// Every scan is complete but the file ends without its EOI marker (JPEG, ITU T.81 B.2.1).
     MissingEndMarker,
+    /// The image is complete; bytes after it could not be read and were ignored.
+    DataAfterImage,
 }
 
 /// Reusable per-worker decoder state (libjpeg structures, scratch buffers); created once per
@@ -148,10 +150,23 @@ fn decode_jpeg(
         max_pixels: MAX_PIXELS,
         max_alloc_bytes: MAX_DECODE_ALLOC_BYTES,
     };
-    let jpeg = scratch
-        .jpeg()?
-        .decode(data, &request)
-        .map_err(map_jpeg_error)?;
+    let decoder = scratch.jpeg()?;
+    let (jpeg, data_after_image) = match decoder.decode(data, &request) {
+        Ok(jpeg) => (jpeg, false),
+        // A complete image followed by foreign bytes: decode what is the JPEG's own.
+        Err(e) => match end_before_foreign_data(data) {
+            Some(end) => {
+                let mut own = Vec::with_capacity(end + 2);
+                own.extend_from_slice(&data[..end]);
+                own.extend_from_slice(&[0xFF, 0xD9]);
+                match decoder.decode(&own, &request) {
+                    Ok(jpeg) => (jpeg, true),
+                    Err(_) => return Err(map_jpeg_error(e)),
+                }
+            }
+            None => return Err(map_jpeg_error(e)),
+        },
+    };
     let (w, h) = (jpeg.width_px, jpeg.height_px);
     let image = match jpeg.layout {
         JpegPixels::Luma8 => image::GrayImage::from_raw(w, h, jpeg.pixels).map(DynamicImage::from),
@@ -164,6 +179,7 @@ fn decode_jpeg(
         .and_then(Orientation::from_exif_chunk)
         .unwrap_or(Orientation::NoTransforms);
     let warnings = match jpeg.end {
+        _ if data_after_image => vec![DecodeWarning::DataAfterImage],
         StreamEnd::EndMarker => Vec::new(),
         StreamEnd::MissingEndMarker => vec![DecodeWarning::MissingEndMarker],
     };
@@ -230,9 +246,14 @@ fn decode_with_image_crate(data: &[u8], format: ImageFormat) -> Result<Decoded, 
         .map(strip_exif_prefix);
     let xmp = decoder.xmp_metadata().ok().flatten();
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let image = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
+    let image = to_8_bit(DynamicImage::from_decoder(decoder).map_err(map_image_error)?);
+    let image = if format == ImageFormat::Bmp {
+        drop_unused_bmp_alpha(image)?
+    } else {
+        image
+    };
     Ok(Decoded {
-        image: drop_opaque_alpha(to_8_bit(image))?,
+        image: drop_opaque_alpha(image)?,
         orientation,
         icc_profile,
         exif,
@@ -287,6 +308,28 @@ fn drop_opaque_alpha(image: DynamicImage) -> Result<DynamicImage, ItemError> {
         }
         other => other,
     })
+}
+
+/// A 32-bit BMP whose alpha is 0 everywhere does not use its fourth byte (many writers leave
+/// it zero; browsers show such files opaque): its pixels are taken as opaque.
+fn drop_unused_bmp_alpha(image: DynamicImage) -> Result<DynamicImage, ItemError> {
+    Ok(match image {
+        DynamicImage::ImageRgba8(rgba) if alpha_is_all(rgba.as_raw(), 4, 0) => {
+            let (w, h) = rgba.dimensions();
+            let rgb = compact_channels(rgba.into_raw(), 4, 3);
+            DynamicImage::ImageRgb8(image::RgbImage::from_raw(w, h, rgb).ok_or_else(|| {
+                ItemError::Internal("pixel buffer does not match its size".to_owned())
+            })?)
+        }
+        other => other,
+    })
+}
+
+/// Whether the last of every `channels` samples is `value`.
+fn alpha_is_all(samples: &[u8], channels: usize, value: u8) -> bool {
+    samples
+        .chunks_exact(channels)
+        .all(|px| px[channels - 1] == value)
 }
 
 /// Whether the last of every `channels` samples is 255. Checks in blocks so that a transparent
@@ -479,6 +522,45 @@ mod tests {
                 "{name}"
             );
             assert_eq!(cut.image.as_bytes(), complete.image.as_bytes(), "{name}");
+        }
+    }
+
+    #[test]
+    fn bytes_after_a_complete_image_are_a_warning_not_an_error() {
+        // Phone panoramas and motion photos: every scan complete, no EOI, other bytes after
+        // (here an unknown marker 0xFF8E, then a video-like payload).
+        let rgb = gradient_rgb(80, 56);
+        let mut trailing = vec![0xFF, 0x8E, 0x00, 0x10];
+        trailing.extend((0..4096u32).map(|i| (i * 31 % 251) as u8));
+        for coding in [
+            Coding::Baseline,
+            Coding::Progressive,
+            Coding::ArithmeticSequential,
+        ] {
+            let data = encode(80, 56, Source::Rgb(&rgb), coding, 90);
+            let complete = full_size(&data);
+            let mut motion = data[..data.len() - 2].to_vec();
+            motion.extend_from_slice(&trailing);
+            let mut scratch = DecodeScratch::new();
+            match decode(&motion, u32::MAX, &mut scratch) {
+                Ok(d) => {
+                    // libjpeg reads a baseline file's rows before it meets the foreign marker
+                    // and may end without complaint; a progressive file is read whole first.
+                    let warned = d.warnings == vec![DecodeWarning::DataAfterImage];
+                    assert!(
+                        warned || d.warnings.is_empty(),
+                        "{coding:?}: {:?}",
+                        d.warnings
+                    );
+                    if coding == Coding::Progressive {
+                        assert!(warned, "{coding:?}: the ignored data is said");
+                    }
+                    assert_eq!(d.image.as_bytes(), complete.image.as_bytes(), "{coding:?}");
+                }
+                Err(e) => panic!("{coding:?}: a complete image with data after it: {e}"),
+            }
+            // The decoder is fine for the next image.
+            assert!(decode(&data, u32::MAX, &mut scratch).is_ok(), "{coding:?}");
         }
     }
 
@@ -791,6 +873,61 @@ mod tests {
         assert_eq!(d.icc_profile.as_deref(), Some(&profile[..]));
         assert_eq!(d.exif.as_deref(), Some(&exif_with_orientation(8)[..]));
         assert_eq!(d.orientation, Orientation::Rotate270);
+    }
+
+    /// A 32-bit BMP (BITMAPV4HEADER with an alpha mask) of `w` x `h` BGRA pixels.
+    fn bmp32(w: u32, h: u32, bgra: impl Fn(u32, u32) -> [u8; 4]) -> Vec<u8> {
+        let header = 14 + 108;
+        let size = header + (w * h * 4) as usize;
+        let mut out = Vec::with_capacity(size);
+        out.extend_from_slice(b"BM");
+        out.extend_from_slice(&(size as u32).to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&(header as u32).to_le_bytes());
+        out.extend_from_slice(&108u32.to_le_bytes());
+        out.extend_from_slice(&(w as i32).to_le_bytes());
+        out.extend_from_slice(&(h as i32).to_le_bytes());
+        out.extend_from_slice(&1u16.to_le_bytes());
+        out.extend_from_slice(&32u16.to_le_bytes());
+        out.extend_from_slice(&3u32.to_le_bytes()); // BI_BITFIELDS
+        out.extend_from_slice(&(w * h * 4).to_le_bytes());
+        out.extend_from_slice(&[0; 16]); // resolution, colours used/important
+        for mask in [0x00FF_0000u32, 0x0000_FF00, 0x0000_00FF, 0xFF00_0000] {
+            out.extend_from_slice(&mask.to_le_bytes());
+        }
+        out.extend_from_slice(b" niW"); // LCS_WINDOWS_COLOR_SPACE
+        out.extend_from_slice(&[0; 48]); // endpoints, gamma
+        for y in (0..h).rev() {
+            for x in 0..w {
+                out.extend_from_slice(&bgra(x, y));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_32_bit_bmp_whose_alpha_is_zero_everywhere_is_opaque() {
+        let (w, h) = (40, 30);
+        let colour = |x: u32, y: u32| [(x * 6) as u8, (y * 8) as u8, 200];
+        let unused = bmp32(w, h, |x, y| {
+            let [r, g, b] = colour(x, y);
+            [b, g, r, 0]
+        });
+        let d = full_size(&unused);
+        let rgb = d
+            .image
+            .as_rgb8()
+            .expect("an unused alpha channel is dropped");
+        assert_eq!(rgb.get_pixel(5, 7).0, colour(5, 7));
+        // One pixel with alpha: the channel is used, and the zeros are real transparency.
+        let used = bmp32(w, h, |x, y| {
+            let [r, g, b] = colour(x, y);
+            [b, g, r, u8::from(x == 3 && y == 3) * 128]
+        });
+        let d = full_size(&used);
+        let rgba = d.image.as_rgba8().expect("a used alpha channel stays");
+        assert_eq!(rgba.get_pixel(5, 7).0[3], 0);
+        assert_eq!(rgba.get_pixel(3, 3).0[3], 128);
     }
 
     #[test]

@@ -770,6 +770,24 @@ struct Segment<'a> {
     span: std::ops::Range<usize>,
 }
 
+/// Where a JPEG's own data ends when a scan is followed by bytes that are not a JPEG marker
+/// (phone panoramas and motion photos append their own data, without an EOI): the offset of
+/// the first such marker after a scan, or `None` when every marker is a JPEG one.
+pub(crate) fn end_before_foreign_data(d: &[u8]) -> Option<usize> {
+    let mut scanned = false;
+    let mut end = None;
+    walk_segments(d, |seg| {
+        let jpeg_marker = matches!(seg.marker, 0xC0..=0xCF | 0xDA..=0xDF | 0xE0..=0xEF | 0xFE);
+        if scanned && !jpeg_marker {
+            end = Some(seg.span.start);
+            return false;
+        }
+        scanned |= seg.marker == 0xDA;
+        true
+    });
+    end
+}
+
 /// Calls `visit` for each marker segment after SOI, skipping entropy-coded data (which runs
 /// until a 0xFF that is neither stuffing, 0xFF00, nor a restart marker, RSTn). Stops at EOI or
 /// when `visit` returns false. Returns whether EOI was reached.

@@ -460,6 +460,9 @@ fn decode_warning_text(warning: &DecodeWarning) -> &'static str {
         DecodeWarning::MissingEndMarker => {
             "the JPEG has no end marker; every scan was complete, so it was decoded"
         }
+        DecodeWarning::DataAfterImage => {
+            "the image was complete; data after it (no end marker) could not be read and was ignored"
+        }
     }
 }
 

@@ -204,12 +204,22 @@ fn render_one(
     let mut embed_icc = None;
     let outcome = match icc {
         None => ColorOutcome::Untagged,
-        Some(icc) if request.color == ColorMode::KeepProfile && can_keep(icc, layout, request) => {
+        Some(icc)
+            if request.color == ColorMode::KeepProfile
+                && !decoded.pixels_are_cmyk_converted
+                && can_keep(icc, layout, request) =>
+        {
             embed_icc = Some(icc);
             ColorOutcome::ProfileKept
         }
         Some(icc) => {
-            let outcome = color.convert_to_srgb(icc, layout, resized, converted);
+            let outcome = color.convert_to_srgb(
+                icc,
+                layout,
+                decoded.pixels_are_cmyk_converted,
+                resized,
+                converted,
+            );
             if outcome == ColorOutcome::Converted {
                 pixels = converted;
             }
