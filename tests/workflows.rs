@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 
 use common::*;
 use image::{DynamicImage, ImageFormat, RgbImage};
+use shrinkwrap::engine::workflow::watch::{FolderWatch, WatchJobs, WatchNews, WatchOptions};
 use shrinkwrap::engine::workflow::{
     InputSelection, PresetStore, Shard, Which, command_args, read_file_list, read_job_file,
     set_shard,
@@ -588,5 +589,140 @@ fn a_saved_preset_applies_through_a_job_file() {
     for out in &report.outputs {
         assert_eq!(out.extension().unwrap(), "png");
         assert!(image::open(out).unwrap().width() <= 20);
+    }
+}
+
+/// What a watch test wants next.
+enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Runs a watch of `spec` as a front end would: the job itself once the watch is watching,
+/// then one watch job at a time. `idle` is asked what next whenever no watch job runs or
+/// waits. Every final report, in the order they came, and whether events drove the watch.
+fn watch_until(
+    engine: &Engine,
+    spec: &JobSpec,
+    options: WatchOptions,
+    mut idle: impl FnMut(&[JobReport]) -> Flow,
+) -> (Vec<JobReport>, bool) {
+    let watch = FolderWatch::start(spec, options).unwrap();
+    let mut jobs = WatchJobs::new(spec.clone());
+    let mut reports: Vec<JobReport> = Vec::new();
+    let mut events_used = false;
+    let deadline = std::time::Instant::now() + JOB_DEADLINE;
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the watch never got there"
+        );
+        if let Ok(news) = watch
+            .news()
+            .recv_timeout(std::time::Duration::from_millis(20))
+        {
+            match news {
+                WatchNews::Watching { events } => {
+                    events_used = events;
+                    let id = engine.submit(spec.clone()).unwrap();
+                    jobs.started(id);
+                }
+                WatchNews::Ready(files) => {
+                    if let Some(next) = jobs.ready(files) {
+                        jobs.started(engine.submit(next).unwrap());
+                    }
+                }
+                WatchNews::Stopped(why) => panic!("the watch stopped: {why}"),
+            }
+        }
+        while let Ok(event) = engine.events().try_recv() {
+            if let JobEvent::Finished(r) = event {
+                let id = r.progress.job;
+                reports.push(r);
+                if let Some(next) = jobs.finished(id) {
+                    jobs.started(engine.submit(next).unwrap());
+                }
+            }
+        }
+        if !jobs.busy() && !reports.is_empty() && matches!(idle(&reports), Flow::Stop) {
+            break;
+        }
+    }
+    watch.stop();
+    (reports, events_used)
+}
+
+#[test]
+fn a_watched_folder_takes_files_once_settled_and_remakes_replaced_ones() {
+    for polling in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let photos = tmp.path().join("photos");
+        write(&photos.join("a.png"), &image(80, 60, 1, ImageFormat::Png));
+        let out = tmp.path().join("t");
+        let spec = JobSpec::Thumbs(ThumbSpec::new(vec![photos.clone()], out.clone()));
+        let engine = engine(tmp.path());
+        let late = image(90, 70, 2, ImageFormat::Png);
+        let replaced = image(60, 80, 3, ImageFormat::Png);
+        let thumb_a = out.join("photos/a.jpg");
+        let thumb_b = out.join("photos/b.jpg");
+        let mut step = 0;
+        let (reports, events) = watch_until(
+            &engine,
+            &spec,
+            WatchOptions {
+                polling,
+                ..WatchOptions::default()
+            },
+            |reports| {
+                match step {
+                    // The job itself has made a's thumbnail: b arrives in two halves, a second
+                    // apart.
+                    0 => {
+                        let half = late.len() / 2;
+                        write(&photos.join("b.png"), &late[..half]);
+                        std::thread::sleep(std::time::Duration::from_secs(1));
+                        let mut f = fs::OpenOptions::new()
+                            .append(true)
+                            .open(photos.join("b.png"))
+                            .unwrap();
+                        std::io::Write::write_all(&mut f, &late[half..]).unwrap();
+                        step = 1;
+                    }
+                    // b's thumbnail is made: a is replaced by another image.
+                    1 if thumb_b.exists() => {
+                        let staged = tmp.path().join("staged.png");
+                        write(&staged, &replaced);
+                        fs::rename(&staged, photos.join("a.png")).unwrap();
+                        step = 2;
+                    }
+                    2 if reports.len() >= 3 => return Flow::Stop,
+                    _ => {}
+                }
+                Flow::Continue
+            },
+        );
+        if !polling {
+            assert!(events, "file-system events should drive the watch here");
+        }
+        // The job itself, then one job for b (none for its first half), then one for a.
+        for r in &reports {
+            assert_eq!(r.outcome, JobOutcome::Done, "{}", r.summary());
+            assert!(r.problems.is_empty(), "{:?}", r.problems);
+        }
+        let made: Vec<Vec<PathBuf>> = reports.iter().map(|r| r.outputs.clone()).collect();
+        assert_eq!(
+            made,
+            [
+                vec![thumb_a.clone()],
+                vec![thumb_b.clone()],
+                vec![thumb_a.clone()]
+            ],
+            "polling: {polling}"
+        );
+        assert_eq!(
+            image::open(&thumb_a).unwrap().height(),
+            80,
+            "remade from the new a"
+        );
     }
 }

@@ -877,6 +877,44 @@ level = 9
     }
 
     #[test]
+    fn a_chain_of_three_runs_in_chain_order_whatever_the_file_order() {
+        let text = r#"
+[[job]]
+kind = "zip"
+inputs_from = "small"
+output = "out/small.zip"
+level = 9
+
+[[job]]
+name = "small"
+kind = "thumbs"
+inputs_from = "big"
+output = "out/small"
+size = 64
+format = "png"
+
+[[job]]
+name = "big"
+kind = "thumbs"
+inputs = "photos"
+output = "out/big"
+size = [1024]
+"#;
+        let file = parse(text).unwrap();
+        let order: Vec<(&str, Option<usize>)> = file
+            .jobs
+            .iter()
+            .map(|j| (j.spec.kind().id, j.inputs_from))
+            .collect();
+        assert_eq!(
+            order,
+            [("thumbs", None), ("thumbs", Some(0)), ("zip", Some(1))]
+        );
+        assert_eq!(file.jobs[0].name.as_deref(), Some("big"));
+        assert_eq!(file.jobs[2].line, 2);
+    }
+
+    #[test]
     fn a_chain_written_without_names_gets_them() {
         let first = JobSpec::Thumbs(ThumbSpec::new(vec!["/p".into()], "/t".into()));
         let second = JobSpec::Zip(ZipSpec::new(Vec::new(), "/t.zip".into()));

@@ -9,7 +9,8 @@
 //! - [`command`]: a spec as the command line that does the same job ("Copy as command");
 //! - [`file_list`]: `--files-from` lists and what they select;
 //! - [`presets`]: named option sets in the user's config folder, and the built-in ones;
-//! - [`options`]: a kind's options by the names job files, presets and flags give them.
+//! - [`options`]: a kind's options by the names job files, presets and flags give them;
+//! - [`watch`]: watched folders: new and changed files taken once settled, one job at a time.
 //!
 //! Shards ([`Shard`]) are the model's (the scan applies them); this module reads and writes them.
 //!
@@ -25,6 +26,7 @@ pub mod options;
 pub mod presets;
 mod toml_in;
 mod toml_out;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 
