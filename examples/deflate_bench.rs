@@ -1,13 +1,14 @@
-//! Benchmark harness for `deflate_blocks` + `archive_writer` (not part of CI timing): compresses one
-//! file into a one-entry zip with N threads, and runs `pigz -p N -c` on the same file in the same
-//! run, alternately, printing wall time, output size and peak RSS of each, and their ratios.
+//! Benchmark harness for `compress::BlockCompressor` + `archive::ArchiveWriter` (not part of CI
+//! timing): compresses one file into a one-entry zip with N threads, and runs `pigz -p N -c` on
+//! the same file in the same run, alternately, printing wall time, output size and peak RSS of
+//! each, and their ratios.
 //!
 //! ```sh
 //! cargo run --release --example deflate_bench -- FILE [--threads 2] [--level 6] \
 //!     [--block-kib 512] [--in-flight 8] [--rounds 3] [--no-pigz] [--out DIR]
 //! ```
 //!
-//! The archive is written by `archive_writer` (the last block ends the deflate stream).
+//! The archive is written by `archive::ArchiveWriter` (the last block ends the deflate stream).
 //! Threads are spawned here, not in the module: each has its own `BlockCompressor` and buffers,
 //! takes the next block index, reads it with `read_block`, compresses it and sends it to the
 //! writer (this thread), which appends blocks in order. A block is taken only while fewer than
@@ -213,7 +214,7 @@ fn ours(a: &Args, archive: &Path) -> Result<u64, String> {
     let result = (|| -> Result<(), String> {
         let mut w = ArchiveWriter::new(file_out).map_err(|e| e.to_string())?;
         let meta = EntryMeta {
-            name: &name,
+            name: name.as_bytes(),
             dos_date: 0x21,
             dos_time: 0,
             unix_mtime: None,

@@ -5,7 +5,7 @@
 //! - builder: what the zip job did before issue 7: `zip::write::ZipFileBuilder` (a fresh
 //!   deflate state per file) then `ZipWriter::add_prepared_file` through a `BufWriter`;
 //! - own: what it does now: one reused `BlockCompressor`, then
-//!   `archive_writer::ArchiveWriter::add_entry`.
+//!   `archive::ArchiveWriter::add_entry`.
 //!
 //! ```sh
 //! cargo run --release --example entry_bench -- [N] [OUT_DIR]
@@ -120,7 +120,7 @@ fn own(inputs: &[Vec<u8>], dir: &Path) {
     for (i, (s, out)) in blocks.iter().enumerate() {
         let name = name(i);
         let meta = EntryMeta {
-            name: &name,
+            name: name.as_bytes(),
             dos_date: 0x21,
             dos_time: 0,
             unix_mtime: Some(1_715_000_000),

@@ -1,4 +1,5 @@
-//! Entry point: `shrinkwrap zip|thumbs ...` runs the command line; anything else opens the window.
+//! Entry point: a job kind's subcommand (`shrinkwrap zip|thumbs ...`), `resume`, help or version
+//! runs the command line; anything else opens the window.
 
 use std::process::ExitCode;
 

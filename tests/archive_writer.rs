@@ -1,6 +1,6 @@
-//! Archives written by `archive_writer::ArchiveWriter` from blocks deflated by `deflate_blocks`:
-//! read back by the zip crate, `unzip`, `python3 -m zipfile -t` and `7z t`, byte-compared with
-//! their sources; aborted entries, Zip64 boundaries, errors.
+//! Archives written by `archive::ArchiveWriter` from blocks deflated by
+//! `compress::BlockCompressor`: read back by the zip crate, `unzip`, `python3 -m zipfile -t` and
+//! `7z t`, byte-compared with their sources; aborted entries, Zip64 boundaries, errors.
 
 mod common;
 
@@ -21,11 +21,11 @@ const BLOCK: usize = 64 << 10;
 /// 2024-05-06 07:08:10 as MS-DOS date and time.
 const DOS_DATE: u16 = ((2024 - 1980) << 9) | (5 << 5) | 6;
 const DOS_TIME: u16 = (7 << 11) | (8 << 5) | (10 / 2);
-const MTIME: i32 = 1_715_000_000;
+const MTIME: u32 = 1_715_000_000;
 
 fn meta(name: &str, mode: u32) -> EntryMeta<'_> {
     EntryMeta {
-        name,
+        name: name.as_bytes(),
         dos_date: DOS_DATE,
         dos_time: DOS_TIME,
         unix_mtime: Some(MTIME),
@@ -115,7 +115,7 @@ fn check_metadata(archive: &Path) {
         assert!(
             f.extra_data_fields().any(|e| matches!(
                 e,
-                zip::ExtraField::ExtendedTimestamp(ts) if ts.mod_time() == Some(MTIME as u32)
+                zip::ExtraField::ExtendedTimestamp(ts) if ts.mod_time() == Some(MTIME)
             )),
             "{name}: no extended timestamp"
         );

@@ -54,7 +54,11 @@ fn existing_archive_is_a_failed_job() {
     write(&tmp.path().join("x.zip"), b"keep me");
     let out = shrinkwrap(&["zip", "a.txt", "--output", "x.zip"], tmp.path());
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("x.zip already exists"), "{err}");
+    // One hint, in this front end's terms: the window's words are not the command line's.
+    assert_eq!(err.matches("--overwrite").count(), 1, "{err}");
+    assert!(!err.contains("choose to replace"), "{err}");
     assert_eq!(std::fs::read(tmp.path().join("x.zip")).unwrap(), b"keep me");
     let out = shrinkwrap(
         &["zip", "a.txt", "--output", "x.zip", "--overwrite"],
@@ -235,4 +239,57 @@ fn a_missing_input_means_the_same_exit_status_for_every_kind() {
     }
     assert!(tmp.path().join("out.zip").is_file());
     assert!(tmp.path().join("thumbs/here/p.jpg").is_file());
+}
+
+#[test]
+fn dry_run_prints_each_kinds_plan_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(&tmp.path().join("d/a.txt"), b"a");
+    write(&tmp.path().join("d/b.txt"), b"b");
+    write(&tmp.path().join("old.zip"), b"keep me");
+    for (args, heading, counts) in [
+        (
+            vec!["zip", "d", "--output", "new.zip", "--dry-run"],
+            "Plan: archive new.zip (a new file); nothing is written yet",
+            "  3 entries (3 new) · ",
+        ),
+        (
+            vec![
+                "zip",
+                "d",
+                "--output",
+                "old.zip",
+                "--keep-both",
+                "--dry-run",
+            ],
+            // The kept archive's new name is shown with its folder.
+            "Plan: archive ./old (1).zip (old.zip exists and is kept); nothing is written yet",
+            "  3 entries (3 new) · ",
+        ),
+        (
+            vec!["thumbs", "d", "--output", "t", "--dry-run"],
+            "Plan: thumbnails into t; nothing is written yet",
+            "  0 thumbnails · 2 skipped · ",
+        ),
+    ] {
+        let out = shrinkwrap(&args, tmp.path());
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], heading, "{args:?}");
+        assert!(lines[1].starts_with(counts), "{args:?}: {text}");
+    }
+    assert_eq!(
+        files_below(tmp.path()),
+        vec![
+            std::path::PathBuf::from("d/a.txt"),
+            std::path::PathBuf::from("d/b.txt"),
+            std::path::PathBuf::from("old.zip"),
+        ],
+        "a dry run writes nothing"
+    );
+    assert_eq!(
+        std::fs::read(tmp.path().join("old.zip")).unwrap(),
+        b"keep me"
+    );
 }

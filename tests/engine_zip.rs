@@ -152,6 +152,263 @@ fn level_zero_stores_everything_and_level_nine_is_smaller() {
     assert!(sizes[2] < sizes[1] && sizes[1] < sizes[0], "{sizes:?}");
 }
 
+/// Bytes 144-255 only, as in a JPEG's or a font's compressed data: the probe's dynamic codes
+/// shrink them, level 1's fixed codes take 9 bits each, so a block of them is deflated and then
+/// given up (stored).
+fn high_bytes(len: usize, seed: u64) -> Vec<u8> {
+    noise(len, seed).iter().map(|b| 144 + b % 112).collect()
+}
+
+/// Issue 13: every level archives a mixed tree (a font, a JPEG wallpaper, a shared library,
+/// text, zeros, noise, small and empty files) that every reader accepts. Before the fix, level
+/// 1 ended this job with "internal error: buf.len() must fit in remaining()": a worker's
+/// compressor that had given up a block of the font panicked on its next large block.
+#[test]
+fn every_level_archives_fonts_wallpapers_and_libraries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("mixed");
+    write(&root.join("fonts/big.ttf"), &high_bytes(1_500_000, 1));
+    // A library: code-like text with every third byte arbitrary, runs of zeros, tables.
+    let mut library = text(3_000_000);
+    for (i, byte) in noise(3_000_000, 2).iter().enumerate().step_by(3) {
+        library[i] = *byte;
+    }
+    library[1_000_000..1_300_000].fill(0);
+    write(&root.join("lib/libfoo.so.1"), &library);
+    write(&root.join("wallpaper.jpg"), &high_bytes(1_000_000, 3));
+    write(&root.join("docs/notes.txt"), &text(400_000));
+    write(&root.join("docs/small.txt"), &text(3_000));
+    write(&root.join("docs/empty"), b"");
+    write(&root.join("data/noise.bin"), &noise(700_000, 4));
+    write(&root.join("data/zeros.img"), &vec![0; 1_200_000]);
+    write(&root.join("data/icon.jpg"), &high_bytes(90_000, 5));
+    let expected = expected_tree(&root);
+    let engine = Engine::new(2);
+    for level in 0..=9u8 {
+        let dest = tmp.path().join(format!("level-{level}.zip"));
+        let mut spec = ZipSpec::new(vec![root.clone()], dest.clone());
+        spec.level = level;
+        let (report, _) = run_job(&engine, JobSpec::Zip(spec));
+        assert_eq!(
+            report.progress.state,
+            JobState::Done,
+            "level {level}: {:?}",
+            report.failure
+        );
+        assert!(
+            report.problems.is_empty(),
+            "level {level}: {:?}",
+            report.problems
+        );
+        assert_archive_matches(&dest, &expected);
+    }
+}
+
+/// Seconds since 1970-01-01 UTC of a date and time in UTC.
+fn utc_seconds(year: i32, month: u32, day: u32, hms: (u32, u32, u32)) -> i64 {
+    chrono::NaiveDate::from_ymd_opt(year, month, day)
+        .unwrap()
+        .and_hms_opt(hms.0, hms.1, hms.2)
+        .unwrap()
+        .and_utc()
+        .timestamp()
+}
+
+fn set_mtime(path: &Path, seconds: i64) {
+    let time = if seconds >= 0 {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(seconds as u64)
+    } else {
+        SystemTime::UNIX_EPOCH - Duration::from_secs(seconds.unsigned_abs())
+    };
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(time)
+        .unwrap();
+}
+
+fn mtime_seconds(path: &Path) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).unwrap().mtime()
+}
+
+/// Extracts `archive` into `into` with `unzip`, or with `7z x`.
+fn extract(archive: &Path, into: &Path, with_7z: bool) {
+    let out = if with_7z {
+        Command::new("7z")
+            .arg("x")
+            .arg(format!("-o{}", into.display()))
+            .arg(archive)
+            .output()
+            .unwrap()
+    } else {
+        Command::new("unzip")
+            .arg("-q")
+            .arg(archive)
+            .arg("-d")
+            .arg(into)
+            .output()
+            .unwrap()
+    };
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Issue 13: modification times from 2038-01-19 to 2106 survive the archive: `unzip` and `7z x`
+/// restore 2040 and 2100 to the second (the extended timestamp is written unsigned, as Info-ZIP
+/// writes it; a signed field clamped them all to 2038-01-19 03:14:07). Every time, 1960
+/// included, is restored by both exactly as from Info-ZIP's own archive of the same files.
+#[test]
+fn times_after_2038_are_restored_by_unzip_and_7z() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("times");
+    let files = [
+        ("2040.txt", utc_seconds(2040, 6, 1, (12, 34, 56))),
+        ("2100.txt", utc_seconds(2100, 3, 4, (5, 6, 8))),
+        ("2038-after.txt", utc_seconds(2038, 1, 19, (3, 14, 8))),
+        ("2106.txt", utc_seconds(2106, 2, 7, (6, 28, 14))),
+        ("2024.txt", utc_seconds(2024, 5, 6, (7, 8, 10))),
+        ("1960.txt", utc_seconds(1960, 2, 3, (4, 5, 6))),
+    ];
+    for (name, seconds) in files {
+        let path = root.join(name);
+        write(&path, name.as_bytes());
+        set_mtime(&path, seconds);
+    }
+    let ours = tmp.path().join("ours.zip");
+    let engine = Engine::new(2);
+    let (report, _) = run_job(&engine, zip_spec(&[&root], &ours));
+    assert_eq!(report.progress.state, JobState::Done, "{report:?}");
+    external_readers_accept(&ours);
+    let info_zip = tmp.path().join("info-zip.zip");
+    let zipped = Command::new("zip")
+        .current_dir(tmp.path())
+        .args(["-qr", "info-zip.zip", "times"])
+        .status()
+        .unwrap();
+    assert!(zipped.success());
+    for with_7z in [false, true] {
+        let tool = if with_7z { "7z x" } else { "unzip" };
+        let from_ours = tmp.path().join(format!("ours-{with_7z}"));
+        let from_info_zip = tmp.path().join(format!("info-zip-{with_7z}"));
+        extract(&ours, &from_ours, with_7z);
+        extract(&info_zip, &from_info_zip, with_7z);
+        for (name, seconds) in files {
+            let restored = mtime_seconds(&from_ours.join("times").join(name));
+            assert_eq!(
+                restored,
+                mtime_seconds(&from_info_zip.join("times").join(name)),
+                "{name} from our archive and from Info-ZIP's, by {tool}"
+            );
+            if seconds >= utc_seconds(1980, 1, 1, (0, 0, 0)) {
+                assert_eq!(restored, seconds, "{name} by {tool}");
+            }
+        }
+    }
+}
+
+/// (name, general-purpose flags) of every central directory record of `archive`.
+fn central_names_and_flags(archive: &Path) -> Vec<(Vec<u8>, u16)> {
+    let bytes = fs::read(archive).unwrap();
+    let le16 = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+    let le32 = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    let end = (0..bytes.len() - 21)
+        .rev()
+        .find(|&i| bytes[i..i + 4] == [0x50, 0x4b, 5, 6])
+        .unwrap();
+    let count = le16(end + 10) as usize;
+    let mut at = le32(end + 16) as usize;
+    let mut out = Vec::new();
+    for _ in 0..count {
+        assert_eq!(le32(at), 0x0201_4b50, "central record expected");
+        let name_len = le16(at + 28) as usize;
+        let extra_len = le16(at + 30) as usize;
+        let comment_len = le16(at + 32) as usize;
+        out.push((bytes[at + 46..at + 46 + name_len].to_vec(), le16(at + 8)));
+        at += 46 + name_len + extra_len + comment_len;
+    }
+    out
+}
+
+/// Issue 13: names that are not valid UTF-8 (Latin-1, from an old disk) are archived with their
+/// bytes and without the UTF-8 flag, as Info-ZIP's `zip` stores them, where they were skipped
+/// before: the zip crate and `unzip -l` list the same bytes, `unzip` extracts them under the
+/// same names and contents, and every reader accepts the archive.
+#[test]
+fn latin1_names_are_kept_as_their_bytes() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("old");
+    let files: [(&[u8], &[u8]); 4] = [
+        (b"caf\xe9.txt", b"un caf\xe9"),
+        (b"r\xe9sum\xe9s/na\xefve.txt", b"na\xefve"),
+        (b"r\xe9sum\xe9s/plain.txt", b"ascii inside a Latin-1 folder"),
+        ("déjà.txt".as_bytes(), "UTF-8 déjà".as_bytes()),
+    ];
+    for (name, content) in files {
+        write(&root.join(OsStr::from_bytes(name)), content);
+    }
+    let dest = tmp.path().join("old.zip");
+    let engine = Engine::new(2);
+    let (report, _) = run_job(&engine, zip_spec(&[&root], &dest));
+    assert_eq!(report.progress.state, JobState::Done, "{report:?}");
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let expected: Vec<Vec<u8>> = vec![
+        b"old/".to_vec(),
+        b"old/caf\xe9.txt".to_vec(),
+        "old/déjà.txt".as_bytes().to_vec(),
+        b"old/r\xe9sum\xe9s/".to_vec(),
+        b"old/r\xe9sum\xe9s/na\xefve.txt".to_vec(),
+        b"old/r\xe9sum\xe9s/plain.txt".to_vec(),
+    ];
+    // The headers: the bytes as they were, the UTF-8 flag only on the name that is UTF-8.
+    let records = central_names_and_flags(&dest);
+    let names: Vec<Vec<u8>> = records.iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(names, expected);
+    for (name, flags) in &records {
+        let utf8 = !name.is_ascii() && std::str::from_utf8(name).is_ok();
+        assert_eq!(flags & (1 << 11) != 0, utf8, "{name:?}");
+    }
+    // The zip crate: same raw names and contents.
+    let mut zip = zip::ZipArchive::new(fs::File::open(&dest).unwrap()).unwrap();
+    for (i, name) in expected.iter().enumerate() {
+        let mut entry = zip.by_index(i).unwrap();
+        assert_eq!(entry.name_raw(), &name[..]);
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut content).unwrap();
+        if let Some((_, bytes)) = files
+            .iter()
+            .find(|(n, _)| b"old/".iter().chain(n.iter()).eq(name.iter()))
+        {
+            assert!(content == *bytes, "{name:?}");
+        }
+    }
+    external_readers_accept(&dest);
+    // unzip -l lists the same bytes; unzip extracts the same names with the same contents.
+    let listed = Command::new("unzip").arg("-l").arg(&dest).output().unwrap();
+    assert!(listed.status.success());
+    for name in &expected {
+        assert!(
+            listed.stdout.windows(name.len()).any(|w| w == &name[..]),
+            "{} not listed by unzip -l: {}",
+            String::from_utf8_lossy(name),
+            String::from_utf8_lossy(&listed.stdout)
+        );
+    }
+    let out = tmp.path().join("unzipped");
+    extract(&dest, &out, false);
+    for (name, content) in files {
+        let path = out.join("old").join(OsStr::from_bytes(name));
+        assert!(fs::read(&path).unwrap() == content, "{path:?}");
+    }
+}
+
 #[test]
 fn specials_and_bad_names_are_skipped_and_reported() {
     let tmp = tempfile::tempdir().unwrap();

@@ -14,7 +14,6 @@ use image::{DynamicImage, ImageFormat, RgbImage};
 use shrinkwrap::engine::workflow::watch::{FolderWatch, WatchJobs, WatchNews, WatchOptions};
 use shrinkwrap::engine::workflow::{
     InputSelection, PresetStore, Shard, Which, command_args, read_file_list, read_job_file,
-    set_shard,
 };
 use shrinkwrap::engine::{
     ChainBroken, Engine, JobError, JobEvent, JobId, JobOutcome, JobReport, JobSpec, JobState,
@@ -407,7 +406,7 @@ fn run_shards(engine: &Engine, spec: &JobSpec, count: u32) -> Vec<JobReport> {
     (0..count)
         .map(|index| {
             let mut shard = spec.clone();
-            set_shard(&mut shard, Some(Shard::new(index, count).unwrap()));
+            shard.set_shard(Some(Shard::new(index, count).unwrap()));
             let (report, _) = run_job(engine, shard);
             assert_eq!(report.outcome, JobOutcome::Done, "{}", report.summary());
             report
@@ -548,6 +547,7 @@ fn copy_as_command_runs_the_same_job() {
                 z.destination = tmp.path().join("by-cli.zip");
                 z.destination.clone()
             }
+            other => panic!("not a job of this test: {other:?}"),
         };
         let args = command_args(&by_cli).unwrap();
         assert_eq!(args[0], "shrinkwrap");
@@ -556,6 +556,7 @@ fn copy_as_command_runs_the_same_job() {
         match spec {
             JobSpec::Thumbs(t) => assert_eq!(tree(&out), tree(&t.output_dir)),
             JobSpec::Zip(z) => assert_eq!(archive_files(&out), archive_files(&z.destination)),
+            other => panic!("not a job of this test: {other:?}"),
         }
     }
 }

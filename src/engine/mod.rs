@@ -37,18 +37,21 @@ use std::time::{Duration, Instant};
 pub use kinds::thumbs::color::ColorMode;
 pub use kinds::thumbs::metadata::MetadataPolicy;
 pub use kinds::thumbs::spec::{
-    DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, MAX_THUMB_SIDE_PX, NameTemplate, ThumbFormat,
-    ThumbSpec,
+    DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, MAX_QUALITY, MAX_THUMB_SIDE_PX, MIN_QUALITY,
+    NameTemplate, ThumbFormat, ThumbSpec,
 };
-pub use kinds::zip::spec::{DEFAULT_ZIP_LEVEL, ExistingArchive, ZipSpec};
+pub use kinds::zip::spec::{DEFAULT_ZIP_LEVEL, ExistingArchive, MAX_ZIP_LEVEL, ZipSpec};
 pub use kinds::{JobSpec, KINDS, kind_by_id};
-pub use model::error::{ChainBroken, IoCause, ItemError, JobError, SpecError, SubmitError};
+pub use model::error::{
+    ChainBroken, IoCause, ItemError, JobError, ResumeError, SpecError, SubmitError,
+};
 pub use model::events::{
     Cause, Failure, ItemProblem, JSON_SCHEMA_VERSION, JobEvent, JobId, JobOutcome, JobReport,
-    JobState, PauseReason, ProblemKind, Progress, exit_status,
+    JobState, OnDiskFull, PauseReason, ProblemKind, Progress, exit_status,
+    exit_status_with_refused,
 };
 pub use model::kind::{Counts, JobKind, KindInfo, OutputShape};
-pub use model::paths::{folder_display_name, normalize_path, parent_dir};
+pub use model::paths::{folder_display_name, normalize_path, parent_dir, path_json};
 pub use model::plan::{
     Action, ConflictPolicy, Plan, PlanItem, PlanSummary, PlanWarning, PlannedFile, SkipReason,
 };
@@ -65,15 +68,32 @@ use runtime::status::JobCore;
 
 /// An unfinished job found in the state folder (see [`list_unfinished`]).
 pub type UnfinishedJob = runtime::journal::Unfinished<JobSpec>;
+/// A journal a live job holds (see [`list_journals`]).
+pub type JournalInUse = runtime::journal::InUse<JobSpec>;
+/// Everything in the journal folder (see [`list_journals`]).
+pub type JournalListing = runtime::journal::Listing<JobSpec>;
 
 /// Lists the unfinished jobs in the journal folder `dir` (journals no live job holds), oldest
-/// first, and the journals that cannot be resumed, with why. Does file I/O: call it off the UI
-/// thread.
+/// first, and the journals that cannot be resumed, with why (left where they are: see
+/// [`set_aside`]). Does file I/O: call it off the UI thread.
 pub fn list_unfinished(dir: &std::path::Path) -> (Vec<UnfinishedJob>, Vec<SetAside>) {
     runtime::journal::list_unfinished(dir)
 }
 
-/// Forgets an unfinished job: removes the temporary files its outputs left and its journal.
+/// [`list_unfinished`], and the journals live jobs hold (in this process or another: their jobs
+/// are running or being resumed). Moves nothing. Does file I/O: call it off the UI thread.
+pub fn list_journals(dir: &std::path::Path) -> JournalListing {
+    runtime::journal::list_journals(dir)
+}
+
+/// Moves a journal that cannot be resumed into `set-aside/` (the front end does it when the
+/// user resumes or discards), and says where it went.
+pub fn set_aside(entry: &SetAside) -> std::io::Result<SetAside> {
+    runtime::journal::set_aside(entry)
+}
+
+/// Forgets an unfinished job: takes its journal (refused while another process runs the job),
+/// removes the temporary files the job left and the journal.
 pub fn discard_unfinished(job: &UnfinishedJob) -> std::io::Result<()> {
     runtime::journal::discard_unfinished(job)
 }
@@ -102,6 +122,8 @@ pub struct Engine {
     claims: Arc<Claims>,
     /// Where job journals go (`None`: none kept).
     state_dir: Option<std::path::PathBuf>,
+    /// What jobs submitted from now on do when their disk is full.
+    on_disk_full: Mutex<OnDiskFull>,
     jobs: Mutex<HashMap<JobId, Arc<dyn JobDriver>>>,
     events: flume::Receiver<JobEvent>,
     next_id: AtomicU64,
@@ -130,6 +152,7 @@ impl Engine {
             hub,
             claims: Arc::new(Claims::default()),
             state_dir,
+            on_disk_full: Mutex::new(OnDiskFull::Wait),
             jobs: Mutex::new(HashMap::new()),
             events: rx,
             next_id: AtomicU64::new(1),
@@ -178,13 +201,28 @@ impl Engine {
         Ok(id)
     }
 
-    /// Resumes an unfinished job found by [`list_unfinished`]: its leftover temporary files are
-    /// removed, outputs its journal shows complete and still there unchanged are kept, and the
-    /// rest is done (a zip job rebuilds its archive). Refused like [`Engine::submit`].
+    /// Resumes an unfinished job found by [`list_unfinished`]. Its first task takes the journal
+    /// over (its lock, unless [`UnfinishedJob::claim`] took it already: a job another process
+    /// runs fails with [`ResumeError::InUse`] and is left to it), removes the temporary files
+    /// the job left, keeps the outputs the job put in place that are still there unchanged
+    /// (and whose sources did not change), and does the rest; a file someone else put at an
+    /// output's place meanwhile is treated as the job's own rules treat an existing file (a
+    /// zip job rebuilds its archive). Refused like [`Engine::submit`].
     pub fn resume_unfinished(&self, job: UnfinishedJob) -> Result<JobId, SubmitError> {
-        let (id, driver) = self.prepare_job(job.spec, false, Some((job.journal, job.resume)))?;
+        let from = runtime::job::ResumeFrom {
+            tag: job.tag().to_owned(),
+            journal: job.journal,
+            lock: job.lock.0,
+        };
+        let (id, driver) = self.prepare_job(job.spec, false, Some(from))?;
         self.sched.submit(driver);
         Ok(id)
+    }
+
+    /// What jobs submitted from now on do when their disk is full: wait for room (the default:
+    /// they pause and go on by themselves once there is room) or fail at once.
+    pub fn set_on_disk_full(&self, policy: OnDiskFull) {
+        *lock(&self.on_disk_full) = policy;
     }
 
     /// The folder this engine keeps job journals in (`None`: journals are off).
@@ -197,7 +235,7 @@ impl Engine {
         &self,
         spec: JobSpec,
         dry_run: bool,
-        resume: Option<(std::path::PathBuf, runtime::journal::ResumeState)>,
+        resume: Option<runtime::job::ResumeFrom>,
     ) -> Result<Prepared, SubmitError> {
         let id = self.new_id();
         let core = Arc::new(JobCore::new(id, spec.kind(), spec.display_name(), dry_run));
@@ -228,6 +266,7 @@ impl Engine {
             hub: Arc::clone(&self.hub),
             claims: Arc::clone(&self.claims),
             state_dir: self.state_dir.clone(),
+            on_disk_full: *lock(&self.on_disk_full),
         }
     }
 
@@ -250,7 +289,8 @@ impl Engine {
         }
     }
 
-    /// Resumes a paused job (also one paused by a full disk) without redoing work.
+    /// Resumes a paused job without redoing work (a job paused by a full disk goes on by itself
+    /// once there is room; this tries at once).
     pub fn resume(&self, id: JobId) {
         if let Some(job) = self.job(id) {
             job.resume();
@@ -363,6 +403,7 @@ struct JobBuilder {
     hub: Arc<ProgressHub>,
     claims: Arc<Claims>,
     state_dir: Option<std::path::PathBuf>,
+    on_disk_full: OnDiskFull,
 }
 
 impl JobBuilder {
@@ -373,7 +414,7 @@ impl JobBuilder {
         spec: JobSpec,
         core: Arc<JobCore>,
         dry_run: bool,
-        resume: Option<(std::path::PathBuf, runtime::journal::ResumeState)>,
+        resume: Option<runtime::job::ResumeFrom>,
     ) -> Result<Arc<dyn JobDriver>, SubmitError> {
         let build = spec.clone().build()?;
         let sched = self.sched.upgrade().ok_or(SubmitError::EngineStopped)?;
@@ -393,7 +434,8 @@ impl JobBuilder {
                 dir: self.state_dir.clone(),
                 resume,
             },
-        );
+        )
+        .with_on_disk_full(self.on_disk_full);
         Ok(build(run))
     }
 }

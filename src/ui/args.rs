@@ -1,21 +1,26 @@
-//! The window's command line: `shrinkwrap [--compress|--thumbnails] [--paused]
-//! [--quit-when-done] [--screenshot FILE.png] [PATH...]`.
+//! The window's command line: `shrinkwrap [--compress|--thumbnails|--extract] [--paused]
+//! [--quit-when-done] [--screenshot FILE.png] [PATH...]` (one flag per kind: each kind's module
+//! declares its own).
 //!
 //! Owns: parsing those arguments into [`LaunchArgs`] (pure, no file system access).
-//! Must not touch: the headless `zip`/`thumbs` subcommands (that is `src/cli.rs`), the window.
+//! Must not touch: the headless subcommands (that is `src/cli.rs`), the window, a kind's flag
+//! (its module's).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use super::settings::Operation;
+use crate::engine::JobKind;
+
+use super::kinds::{self, launch_flags_text};
 
 /// What the window was asked to do at start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LaunchArgs {
     /// Paths to put in the input list ("Open with" from a file manager).
     pub paths: Vec<PathBuf>,
-    /// Queue this job at once with the remembered settings (`--compress`, `--thumbnails`).
-    pub queue_at_start: Option<Operation>,
+    /// Queue a job of this kind at once with the remembered settings (`--compress`,
+    /// `--thumbnails`).
+    pub queue_at_start: Option<JobKind>,
     /// Queue that job paused: it starts when resumed in the window (`--paused`).
     pub paused: bool,
     /// Close the window once the queue is empty (`--quit-when-done`).
@@ -24,9 +29,14 @@ pub struct LaunchArgs {
     pub screenshot: Option<PathBuf>,
 }
 
-/// One line per flag, for `--help`-less error messages.
-pub const WINDOW_USAGE: &str = "usage: shrinkwrap [--compress | --thumbnails] [--paused] \
-[--quit-when-done] [--screenshot FILE.png] [PATH...]";
+/// The usage line, for `--help`-less error messages.
+pub fn window_usage() -> String {
+    let flags: Vec<&str> = kinds::ENTRIES.iter().map(|e| e.launch_flag).collect();
+    format!(
+        "usage: shrinkwrap [{}] [--paused] [--quit-when-done] [--screenshot FILE.png] [PATH...]",
+        flags.join(" | ")
+    )
+}
 
 impl LaunchArgs {
     /// Parses the arguments after the program name. Anything that does not start with `--` is a
@@ -41,10 +51,13 @@ impl LaunchArgs {
                 launch.paths.push(PathBuf::from(arg));
                 continue;
             }
-            match text.unwrap_or_default() {
+            let flag = text.unwrap_or_default();
+            if let Some(entry) = kinds::ENTRIES.iter().find(|e| e.launch_flag == flag) {
+                launch.set_kind(entry.kind)?;
+                continue;
+            }
+            match flag {
                 "--" => flags_done = true,
-                "--compress" => launch.set_operation(Operation::Compress)?,
-                "--thumbnails" => launch.set_operation(Operation::Thumbnails)?,
                 "--quit-when-done" => launch.quit_when_done = true,
                 "--paused" => launch.paused = true,
                 "--screenshot" => {
@@ -63,13 +76,19 @@ impl LaunchArgs {
             }
         }
         if launch.queue_at_start.is_some() && launch.paths.is_empty() {
-            return Err("--compress and --thumbnails need at least one PATH".to_owned());
+            return Err(format!(
+                "{} need at least one PATH",
+                launch_flags_text("and")
+            ));
         }
         if launch.quit_when_done && launch.queue_at_start.is_none() {
-            return Err("--quit-when-done needs --compress or --thumbnails".to_owned());
+            return Err(format!(
+                "--quit-when-done needs {}",
+                launch_flags_text("or")
+            ));
         }
         if launch.paused && launch.queue_at_start.is_none() {
-            return Err("--paused needs --compress or --thumbnails".to_owned());
+            return Err(format!("--paused needs {}", launch_flags_text("or")));
         }
         if launch.paused && launch.quit_when_done {
             return Err(
@@ -81,13 +100,13 @@ impl LaunchArgs {
         Ok(launch)
     }
 
-    fn set_operation(&mut self, operation: Operation) -> Result<(), String> {
+    fn set_kind(&mut self, kind: JobKind) -> Result<(), String> {
         match self.queue_at_start {
-            Some(existing) if existing != operation => {
-                Err("choose either --compress or --thumbnails".to_owned())
+            Some(existing) if existing != kind => {
+                Err(format!("choose either {}", launch_flags_text("or")))
             }
             _ => {
-                self.queue_at_start = Some(operation);
+                self.queue_at_start = Some(kind);
                 Ok(())
             }
         }
@@ -112,7 +131,7 @@ mod tests {
     fn paths_and_flags() {
         let launch = parse(&["--compress", "a", "b/", "--quit-when-done"]).unwrap();
         assert_eq!(launch.paths, vec![PathBuf::from("a"), PathBuf::from("b/")]);
-        assert_eq!(launch.queue_at_start, Some(Operation::Compress));
+        assert_eq!(launch.queue_at_start, Some(crate::engine::kinds::zip::KIND));
         assert!(launch.quit_when_done);
     }
 
@@ -120,7 +139,10 @@ mod tests {
     fn screenshot_takes_a_file() {
         let launch = parse(&["--screenshot", "out.png", "--thumbnails", "x"]).unwrap();
         assert_eq!(launch.screenshot, Some(PathBuf::from("out.png")));
-        assert_eq!(launch.queue_at_start, Some(Operation::Thumbnails));
+        assert_eq!(
+            launch.queue_at_start,
+            Some(crate::engine::kinds::thumbs::KIND)
+        );
         assert!(parse(&["--screenshot"]).is_err());
         assert_eq!(
             parse(&["--screenshot=s.png"]).unwrap().screenshot,
@@ -130,13 +152,24 @@ mod tests {
 
     #[test]
     fn bad_combinations_are_refused() {
-        assert!(parse(&["--compress"]).is_err());
-        assert!(parse(&["--compress", "--thumbnails", "a"]).is_err());
+        assert_eq!(
+            parse(&["--compress"]),
+            Err("--compress, --thumbnails and --extract need at least one PATH".to_owned())
+        );
+        assert_eq!(
+            parse(&["--compress", "--thumbnails", "a"]),
+            Err("choose either --compress, --thumbnails or --extract".to_owned())
+        );
         assert!(parse(&["--quit-when-done", "a"]).is_err());
         assert!(parse(&["--frobnicate"]).is_err());
         assert!(parse(&["--paused", "a"]).is_err());
         assert!(parse(&["--paused", "--compress", "--quit-when-done", "a"]).is_err());
         assert!(parse(&["--paused", "--thumbnails", "a"]).unwrap().paused);
+        assert_eq!(
+            window_usage(),
+            "usage: shrinkwrap [--compress | --thumbnails | --extract] [--paused] [--quit-when-done] \
+             [--screenshot FILE.png] [PATH...]"
+        );
     }
 
     #[test]

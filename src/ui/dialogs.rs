@@ -1,22 +1,38 @@
-//! Native file dialogs (rfd) without blocking the window: each dialog runs on its own
-//! `shrinkwrap-dialog` thread and its answer comes back over a channel, with a repaint request.
+//! Native file dialogs (rfd) without blocking the window: dialogs run on the `shrinkwrap-dialog`
+//! helper thread (started at the first dialog) and their answer comes back over its channel,
+//! with a repaint request.
 //!
-//! Owns: [`DialogRunner`] (at most one dialog open at a time), the kinds of dialog the window
-//! opens, and telling "cancelled" from "the dialog could not be shown" (no portal, no zenity):
-//! rfd answers `None` for both, but a person cannot cancel within a fraction of a second.
-//! Must not touch: the frame code's thread (the dialog never runs there), the input list or
-//! settings (the window applies the answer).
+//! Owns: [`DialogRunner`] (at most one dialog open at a time), the dialogs the window opens
+//! (adding inputs, a file or folder a kind's form asks for, where to export a problem list), and
+//! telling "cancelled" from "the dialog could not be shown" (no portal, no zenity): rfd answers
+//! `None` for both, but a person cannot cancel within a fraction of a second.
+//! Must not touch: the frame code's thread (the dialog never runs there), the input list or a
+//! kind's form (the window applies the answer).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::engine::JobId;
+use crate::engine::{JobId, JobKind};
 
 use super::export::ExportFormat;
+use super::helper::{Helper, Reply, Waker, Work};
 
 /// An answer faster than this is not a person pressing Cancel: the dialog failed to show.
 const FASTEST_HUMAN_CANCEL: Duration = Duration::from_millis(300);
+
+/// A field of a kind's form that a dialog fills in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormField {
+    pub kind: JobKind,
+    /// The field's name, as the kind's form knows it.
+    pub name: &'static str,
+}
+
+impl FormField {
+    pub const fn new(kind: JobKind, name: &'static str) -> FormField {
+        FormField { kind, name }
+    }
+}
 
 /// What a dialog is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,12 +41,20 @@ pub enum DialogRequest {
     AddFiles { start_dir: Option<PathBuf> },
     /// "Add folder…": one or more folders.
     AddFolders { start_dir: Option<PathBuf> },
-    /// Where to save the single archive.
-    SaveArchive { suggested: Option<PathBuf> },
-    /// The folder receiving one archive per input folder.
-    ArchivesFolder { start_dir: Option<PathBuf> },
-    /// The thumbnails' output folder.
-    ThumbnailsFolder { start_dir: Option<PathBuf> },
+    /// Where to save a file a form asks for (e.g. the archive).
+    SaveFile {
+        title: &'static str,
+        /// The file type offered: its name and extension ("Zip archive", "zip").
+        filter: (&'static str, &'static str),
+        suggested: Option<PathBuf>,
+        field: FormField,
+    },
+    /// A folder a form asks for (e.g. the thumbnails' folder).
+    PickFolder {
+        title: &'static str,
+        start_dir: Option<PathBuf>,
+        field: FormField,
+    },
     /// Where to save a job's problem list.
     ExportProblems {
         job: JobId,
@@ -44,9 +68,9 @@ impl DialogRequest {
         match self {
             DialogRequest::AddFiles { .. } => "Add files",
             DialogRequest::AddFolders { .. } => "Add folders",
-            DialogRequest::SaveArchive { .. } => "Save archive as",
-            DialogRequest::ArchivesFolder { .. } => "Folder for the archives",
-            DialogRequest::ThumbnailsFolder { .. } => "Folder for the thumbnails",
+            DialogRequest::SaveFile { title, .. } | DialogRequest::PickFolder { title, .. } => {
+                title
+            }
             DialogRequest::ExportProblems { .. } => "Export the problem list",
         }
     }
@@ -61,8 +85,12 @@ impl DialogRequest {
         match self {
             DialogRequest::AddFiles { start_dir } => in_dir(dialog, start_dir).pick_files(),
             DialogRequest::AddFolders { start_dir } => in_dir(dialog, start_dir).pick_folders(),
-            DialogRequest::SaveArchive { suggested } => {
-                let mut dialog = dialog.add_filter("Zip archive", &["zip"]);
+            DialogRequest::SaveFile {
+                filter: (name, extension),
+                suggested,
+                ..
+            } => {
+                let mut dialog = dialog.add_filter(*name, &[*extension]);
                 if let Some(suggested) = suggested {
                     if let Some(dir) = suggested.parent().filter(|p| !p.as_os_str().is_empty()) {
                         dialog = dialog.set_directory(dir);
@@ -73,8 +101,7 @@ impl DialogRequest {
                 }
                 dialog.save_file().map(|p| vec![p])
             }
-            DialogRequest::ArchivesFolder { start_dir }
-            | DialogRequest::ThumbnailsFolder { start_dir } => {
+            DialogRequest::PickFolder { start_dir, .. } => {
                 in_dir(dialog, start_dir).pick_folder().map(|p| vec![p])
             }
             DialogRequest::ExportProblems {
@@ -108,20 +135,49 @@ pub struct DialogAnswer {
     pub outcome: DialogOutcome,
 }
 
-/// Opens dialogs on their own threads, one at a time.
+/// Runs the dialogs on the helper thread.
+struct DialogWork;
+
+impl Work for DialogWork {
+    type Request = DialogRequest;
+    type Result = DialogAnswer;
+
+    fn run(&mut self, request: &DialogRequest, reply: &Reply<DialogAnswer>) {
+        let started = Instant::now();
+        let outcome = match request.run_blocking() {
+            Some(paths) if !paths.is_empty() => DialogOutcome::Picked(paths),
+            _ if started.elapsed() >= FASTEST_HUMAN_CANCEL => DialogOutcome::Cancelled,
+            _ => DialogOutcome::Unavailable(UNAVAILABLE_TEXT.to_owned()),
+        };
+        // The window may be gone already; then nobody needs the answer.
+        reply.send(DialogAnswer {
+            request: request.clone(),
+            outcome,
+        });
+    }
+
+    fn panicked(&mut self, request: &DialogRequest, _: &str, reply: &Reply<DialogAnswer>) {
+        reply.send(DialogAnswer {
+            request: request.clone(),
+            outcome: DialogOutcome::Unavailable(UNAVAILABLE_TEXT.to_owned()),
+        });
+    }
+}
+
+/// Opens dialogs on the helper thread, one at a time.
 pub struct DialogRunner {
-    answers_tx: flume::Sender<DialogAnswer>,
-    answers: flume::Receiver<DialogAnswer>,
+    helper: Option<Helper<DialogWork>>,
+    /// An answer made here (the thread could not be started).
+    failed: Option<DialogAnswer>,
     open: bool,
-    waker: Arc<dyn Fn() + Send + Sync>,
+    waker: Waker,
 }
 
 impl DialogRunner {
-    pub fn new(waker: Arc<dyn Fn() + Send + Sync>) -> DialogRunner {
-        let (answers_tx, answers) = flume::bounded(1);
+    pub fn new(waker: Waker) -> DialogRunner {
         DialogRunner {
-            answers_tx,
-            answers,
+            helper: None,
+            failed: None,
             open: false,
             waker,
         }
@@ -132,47 +188,47 @@ impl DialogRunner {
         self.open
     }
 
-    /// Shows a dialog on a new thread; returns at once. Ignored while another one is open.
+    /// Shows a dialog on the helper thread; returns at once. Ignored while another one is open.
     pub fn open(&mut self, request: DialogRequest) {
         if self.open {
             return;
         }
-        let answers = self.answers_tx.clone();
-        let waker = Arc::clone(&self.waker);
-        let thread_request = request.clone();
-        let spawned = std::thread::Builder::new()
-            .name("shrinkwrap-dialog".to_owned())
-            .spawn(move || {
-                let request = thread_request;
-                let started = Instant::now();
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    request.run_blocking()
-                }));
-                let outcome = match result {
-                    Ok(Some(paths)) if !paths.is_empty() => DialogOutcome::Picked(paths),
-                    Ok(_) if started.elapsed() >= FASTEST_HUMAN_CANCEL => DialogOutcome::Cancelled,
-                    Ok(_) | Err(_) => DialogOutcome::Unavailable(UNAVAILABLE_TEXT.to_owned()),
-                };
-                // The window may be gone already; then nobody needs the answer.
-                let _ = answers.send(DialogAnswer { request, outcome });
-                waker();
-            });
-        match spawned {
-            Ok(_) => self.open = true,
-            Err(err) => {
-                let _ = self.answers_tx.try_send(DialogAnswer {
-                    request,
-                    outcome: DialogOutcome::Unavailable(format!(
-                        "The file dialog could not be started ({err})."
-                    )),
-                });
+        if self.helper.is_none() {
+            match Helper::start("shrinkwrap-dialog", 1, self.waker.clone(), DialogWork) {
+                Ok(helper) => self.helper = Some(helper),
+                Err(err) => {
+                    self.failed = Some(DialogAnswer {
+                        request,
+                        outcome: DialogOutcome::Unavailable(format!(
+                            "The file dialog could not be started ({err})."
+                        )),
+                    });
+                    return;
+                }
+            }
+        }
+        if let Some(helper) = &self.helper {
+            match helper.try_send(request) {
+                Ok(()) => self.open = true,
+                Err(refused) => {
+                    self.failed = Some(DialogAnswer {
+                        request: refused.into_inner(),
+                        outcome: DialogOutcome::Unavailable(
+                            "The file dialog could not be started (its thread has ended)."
+                                .to_owned(),
+                        ),
+                    });
+                }
             }
         }
     }
 
     /// The answer of the open dialog, once there is one (never blocks).
     pub fn poll(&mut self) -> Option<DialogAnswer> {
-        let answer = self.answers.try_recv().ok()?;
+        let answer = self
+            .failed
+            .take()
+            .or_else(|| self.helper.as_ref()?.try_recv())?;
         self.open = false;
         Some(answer)
     }

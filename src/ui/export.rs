@@ -1,19 +1,25 @@
 //! A finished job's problem list (errors and skipped items) as text to copy, or as a CSV or JSON
-//! file the person picks; files are written on a `shrinkwrap-export` helper thread.
+//! file the person picks; files are written on the `shrinkwrap-export` helper thread (started at
+//! the first export).
 //!
 //! Formats: CSV per RFC 4180 with a header row `kind,path,cause` (`kind` is `error` or
 //! `skipped`), written by the `csv` crate; JSON is one object `{"job", "outcome", "problems":
 //! [{"path", "kind", "cause"}]}` (the engine's `ItemProblem` serialization, as in `--json`).
 //! Both list errors first, then skipped items, as the window does.
 //!
-//! Owns: [`ExportFormat`], [`ProblemExport`], the text for the clipboard, the writer thread.
+//! Owns: [`ExportFormat`], [`ProblemExport`], the text for the clipboard, [`Exporter`] (the
+//! writer thread).
 //! Must not touch: the frame code's thread with file I/O, the dialog (the window asks where).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use crate::engine::{ItemProblem, ProblemKind};
+
+use super::helper::{Helper, Reply, Waker, Work};
+
+/// Exports waiting for the writer thread.
+const EXPORT_CHANNEL_CAPACITY: usize = 4;
 
 /// The file formats a problem list can be exported to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,26 +126,6 @@ impl ProblemExport {
         }
     }
 
-    /// Writes the file on a `shrinkwrap-export` thread; the notice text (done or why not) goes
-    /// to `done`, then `waker` is called.
-    pub fn write_in_background(
-        self,
-        format: ExportFormat,
-        path: PathBuf,
-        done: flume::Sender<Result<String, String>>,
-        waker: Arc<dyn Fn() + Send + Sync>,
-    ) {
-        let spawned = std::thread::Builder::new()
-            .name("shrinkwrap-export".to_owned())
-            .spawn(move || {
-                let _ = done.send(self.write_file(format, &path));
-                waker();
-            });
-        if let Err(err) = spawned {
-            eprintln!("shrinkwrap: cannot start the export: {err}");
-        }
-    }
-
     /// Writes the file (through a temporary file renamed into place, so a failed export leaves
     /// no half file). `Ok` is the notice that says where it went.
     pub fn write_file(&self, format: ExportFormat, path: &Path) -> Result<String, String> {
@@ -160,6 +146,86 @@ impl ProblemExport {
             super::format::plural(self.problems.len() as u64, "problem", "problems"),
             path.display()
         ))
+    }
+}
+
+/// One file to write.
+pub struct ExportRequest {
+    pub export: ProblemExport,
+    pub format: ExportFormat,
+    pub path: PathBuf,
+}
+
+/// Writes exports on the helper thread.
+struct ExportWork;
+
+impl Work for ExportWork {
+    type Request = ExportRequest;
+    /// The notice: where the file went, or why it could not be written.
+    type Result = Result<String, String>;
+
+    fn run(&mut self, request: &ExportRequest, reply: &Reply<Self::Result>) {
+        reply.send(request.export.write_file(request.format, &request.path));
+    }
+
+    fn panicked(&mut self, request: &ExportRequest, message: &str, reply: &Reply<Self::Result>) {
+        reply.send(Err(format!(
+            "Cannot export to {}: {message}.",
+            request.path.display()
+        )));
+    }
+}
+
+/// Writes problem lists to files, off the frame code's thread.
+pub struct Exporter {
+    helper: Option<Helper<ExportWork>>,
+    /// A notice made here (the thread could not be started, or is busy).
+    refused: Option<String>,
+    waker: Waker,
+}
+
+impl Exporter {
+    pub fn new(waker: Waker) -> Exporter {
+        Exporter {
+            helper: None,
+            refused: None,
+            waker,
+        }
+    }
+
+    /// Writes `request` on the helper thread; its notice comes back through
+    /// [`Exporter::try_recv`].
+    pub fn export(&mut self, request: ExportRequest) {
+        if self.helper.is_none() {
+            match Helper::start(
+                "shrinkwrap-export",
+                EXPORT_CHANNEL_CAPACITY,
+                self.waker.clone(),
+                ExportWork,
+            ) {
+                Ok(helper) => self.helper = Some(helper),
+                Err(err) => {
+                    self.refused = Some(format!("Cannot start the export: {err}."));
+                    return;
+                }
+            }
+        }
+        if let Some(helper) = &self.helper
+            && let Err(refused) = helper.try_send(request)
+        {
+            self.refused = Some(format!(
+                "Not exported to {}: earlier exports are still being written.",
+                refused.into_inner().path.display()
+            ));
+        }
+    }
+
+    /// A finished export's notice (never blocks).
+    pub fn try_recv(&mut self) -> Option<Result<String, String>> {
+        if let Some(text) = self.refused.take() {
+            return Some(Err(text));
+        }
+        self.helper.as_ref()?.try_recv()
     }
 }
 

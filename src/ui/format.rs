@@ -1,6 +1,7 @@
 //! Human-readable figures for the window: sizes, counts, speeds and durations.
 //!
-//! Owns: turning numbers into short text ("12.4 MB", "1,204", "3 min 05 s").
+//! Owns: turning numbers into short text ("12.4 MB", "1,204", "3 min 05 s"), and a path's name
+//! for a sentence.
 //! Must not touch: egui, the engine, the file system.
 
 use std::time::Duration;
@@ -94,6 +95,13 @@ pub fn eta(d: Duration) -> String {
         duration(rounded)
     };
     format!("{text} left")
+}
+
+/// The last component of `path` ("photos.zip"), or the whole path when it has none.
+pub fn file_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 /// A whole percentage of `fraction` (0.0 to 1.0), never 100 before the end.

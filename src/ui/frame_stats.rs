@@ -1,13 +1,15 @@
 //! Frame timing for measurements: with `SHRINKWRAP_FRAME_STATS=<FILE>` each frame appends
 //! `<seconds since start, when the frame began> <milliseconds the frame code took>` to FILE.
 //!
-//! Owns: the `shrinkwrap-frame-stats` writer thread and the bounded channel to it. The frame only
-//! does a `try_send` (a sample is dropped, and counted, if the writer falls behind).
+//! Owns: the `shrinkwrap-frame-stats` helper thread that writes the samples. The frame only does
+//! a `try_send` (a sample is dropped, and counted, if the writer falls behind).
 //! Must not touch: the frame code's thread with any I/O.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
+
+use super::helper::{Helper, Reply, Work};
 
 /// The environment variable naming the stats file.
 pub const FRAME_STATS_ENV: &str = "SHRINKWRAP_FRAME_STATS";
@@ -22,7 +24,7 @@ struct FrameSample {
 
 /// Records frame samples through the writer thread.
 pub struct FrameStats {
-    samples: flume::Sender<FrameSample>,
+    writer: Option<Helper<SampleWriter>>,
     started: Instant,
     dropped_samples: u64,
 }
@@ -36,15 +38,21 @@ impl FrameStats {
 
     /// Starts the writer thread; the file is opened (for appending) on that thread.
     pub fn start(path: PathBuf, started: Instant) -> FrameStats {
-        let (samples, rx) = flume::bounded::<FrameSample>(FRAME_STATS_CHANNEL_CAPACITY);
-        let spawned = std::thread::Builder::new()
-            .name("shrinkwrap-frame-stats".to_owned())
-            .spawn(move || write_samples(&path, &rx));
-        if let Err(err) = spawned {
-            eprintln!("shrinkwrap: could not start the frame stats writer: {err}");
-        }
+        let work = SampleWriter {
+            path,
+            out: None,
+            failed: false,
+        };
+        let writer = Helper::start(
+            "shrinkwrap-frame-stats",
+            FRAME_STATS_CHANNEL_CAPACITY,
+            std::sync::Arc::new(|| {}),
+            work,
+        )
+        .map_err(|err| eprintln!("shrinkwrap: could not start the frame stats writer: {err}"))
+        .ok();
         FrameStats {
-            samples,
+            writer,
             started,
             dropped_samples: 0,
         }
@@ -58,7 +66,11 @@ impl FrameStats {
                 .as_secs_f64(),
             frame_code_ms,
         };
-        if self.samples.try_send(sample).is_err() {
+        let sent = self
+            .writer
+            .as_ref()
+            .is_some_and(|w| w.try_send(sample).is_ok());
+        if !sent {
             self.dropped_samples += 1;
         }
     }
@@ -68,34 +80,61 @@ impl FrameStats {
     }
 }
 
-fn write_samples(path: &std::path::Path, rx: &flume::Receiver<FrameSample>) {
-    let file = match std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(err) => {
-            eprintln!(
-                "shrinkwrap: cannot write frame stats to {}: {err}",
-                path.display()
-            );
+/// Appends samples to the file on the helper thread: one line each, flushed when no sample
+/// waits (one write per burst; the file is current whenever the window is idle).
+struct SampleWriter {
+    path: PathBuf,
+    /// Opened at the first sample (on the helper thread).
+    out: Option<std::io::BufWriter<std::fs::File>>,
+    /// The file could not be opened or written: samples are dropped.
+    failed: bool,
+}
+
+impl SampleWriter {
+    fn fail(&mut self, what: &str, err: impl std::fmt::Display) {
+        eprintln!(
+            "shrinkwrap: cannot {what} frame stats to {}: {err}",
+            self.path.display()
+        );
+        self.failed = true;
+        self.out = None;
+    }
+}
+
+impl Work for SampleWriter {
+    type Request = FrameSample;
+    type Result = ();
+
+    fn run(&mut self, sample: &FrameSample, _: &Reply<()>) {
+        if self.failed {
             return;
         }
-    };
-    let mut out = std::io::BufWriter::new(file);
-    // Block for a sample, then take whatever else is queued, then flush: the file is current
-    // whenever the window is idle, and the writer does one write per burst.
-    while let Ok(sample) = rx.recv() {
-        let mut result = writeln!(out, "{:.6} {:.3}", sample.began_secs, sample.frame_code_ms);
-        while let Ok(sample) = rx.try_recv() {
-            result = result.and_then(|()| {
-                writeln!(out, "{:.6} {:.3}", sample.began_secs, sample.frame_code_ms)
-            });
+        if self.out.is_none() {
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)
+            {
+                Ok(file) => self.out = Some(std::io::BufWriter::new(file)),
+                Err(err) => return self.fail("write", err),
+            }
         }
-        if let Err(err) = result.and_then(|()| out.flush()) {
-            eprintln!("shrinkwrap: frame stats: {err}");
-            return;
+        if let Some(out) = &mut self.out
+            && let Err(err) = writeln!(out, "{:.6} {:.3}", sample.began_secs, sample.frame_code_ms)
+        {
+            self.fail("write", err);
+        }
+    }
+
+    fn panicked(&mut self, _: &FrameSample, message: &str, _: &Reply<()>) {
+        self.fail("write", message);
+    }
+
+    fn idle(&mut self) {
+        if let Some(out) = &mut self.out
+            && let Err(err) = out.flush()
+        {
+            self.fail("flush", err);
         }
     }
 }

@@ -2,15 +2,17 @@
 //! measured on a background thread.
 //!
 //! Owns: [`InputList`] (entries, selection, what still needs measuring) and [`Measurer`] (the
-//! `shrinkwrap-measure` thread that walks folders and reads sizes).
+//! `shrinkwrap-measure` helper thread that walks folders and reads sizes).
 //! Must not touch: the frame code's thread with any file I/O (the list itself never touches the
 //! file system; only the measurer thread does), drawing.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::engine::IoCause;
+
+use super::helper::{Helper, Reply, Waker, Work};
 
 /// Capacity of the measure request and result channels.
 const MEASURE_CHANNEL_CAPACITY: usize = 256;
@@ -178,7 +180,7 @@ impl InputList {
     /// Hands waiting paths to the measurer without blocking; returns whether some are left.
     pub fn send_unmeasured(&mut self, measurer: &Measurer) -> bool {
         while let Some(path) = self.unsent.pop_front() {
-            match measurer.requests.try_send(path) {
+            match measurer.try_send(path) {
                 Ok(()) => {}
                 Err(flume::TrySendError::Full(path)) => {
                     self.unsent.push_front(path);
@@ -195,43 +197,68 @@ impl InputList {
     }
 }
 
+/// Measures on the helper thread.
+struct MeasureWork;
+
+impl Work for MeasureWork {
+    type Request = PathBuf;
+    type Result = Measured;
+
+    fn run(&mut self, path: &PathBuf, reply: &Reply<Measured>) {
+        let size = measure_until(path, reply.stop_flag());
+        reply.send(Measured {
+            path: path.clone(),
+            size,
+        });
+    }
+
+    fn panicked(&mut self, path: &PathBuf, message: &str, reply: &Reply<Measured>) {
+        reply.send(Measured {
+            path: path.clone(),
+            size: InputSize::Unreadable(format!("could not be measured ({message})")),
+        });
+    }
+}
+
 /// The background thread that measures inputs: files by their size, folders by walking them.
 pub struct Measurer {
-    requests: flume::Sender<PathBuf>,
-    results: flume::Receiver<Measured>,
+    helper: Option<Helper<MeasureWork>>,
 }
 
 impl Measurer {
     /// Starts the `shrinkwrap-measure` thread; `waker` is called after each result.
-    pub fn start(waker: Arc<dyn Fn() + Send + Sync>) -> Measurer {
-        let (requests, request_rx) = flume::bounded::<PathBuf>(MEASURE_CHANNEL_CAPACITY);
-        let (result_tx, results) = flume::bounded::<Measured>(MEASURE_CHANNEL_CAPACITY);
-        let spawned = std::thread::Builder::new()
-            .name("shrinkwrap-measure".to_owned())
-            .spawn(move || {
-                // Ends when the window drops its sender (or stops reading results).
-                for path in request_rx.iter() {
-                    let size = measure(&path);
-                    if result_tx.send(Measured { path, size }).is_err() {
-                        return;
-                    }
-                    waker();
-                }
-            });
-        if let Err(err) = spawned {
-            eprintln!("shrinkwrap: could not start the measuring thread: {err}");
+    pub fn start(waker: Waker) -> Measurer {
+        let helper = Helper::start(
+            "shrinkwrap-measure",
+            MEASURE_CHANNEL_CAPACITY,
+            waker,
+            MeasureWork,
+        )
+        .map_err(|err| eprintln!("shrinkwrap: could not start the measuring thread: {err}"))
+        .ok();
+        Measurer { helper }
+    }
+
+    fn try_send(&self, path: PathBuf) -> Result<(), flume::TrySendError<PathBuf>> {
+        match &self.helper {
+            Some(helper) => helper.try_send(path),
+            None => Err(flume::TrySendError::Disconnected(path)),
         }
-        Measurer { requests, results }
     }
 
     /// Results ready now (never blocks).
     pub fn try_recv(&self) -> Option<Measured> {
-        self.results.try_recv().ok()
+        self.helper.as_ref()?.try_recv()
     }
 }
 
 /// Size of a file, or file count and total size of a folder tree (symbolic links not followed).
 pub fn measure(path: &Path) -> InputSize {
+    measure_until(path, &AtomicBool::new(false))
+}
+
+/// [`measure`], giving up (with what was counted) once `stop` is set.
+fn measure_until(path: &Path, stop: &AtomicBool) -> InputSize {
     let metadata = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
@@ -253,6 +280,9 @@ pub fn measure(path: &Path) -> InputSize {
         .into_iter()
         .flatten()
     {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         if entry.file_type().is_file() {
             files += 1;
             bytes += entry.metadata().map(|m| m.len()).unwrap_or(0);
@@ -309,11 +339,18 @@ mod tests {
     fn measurer_thread_reports_back() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a"), b"12345").unwrap();
-        let measurer = Measurer::start(Arc::new(|| {}));
+        let measurer = Measurer::start(std::sync::Arc::new(|| {}));
         let mut list = InputList::default();
         list.add([dir.path().join("a")]);
         assert!(!list.send_unmeasured(&measurer));
-        let measured = measurer.results.recv().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let measured = loop {
+            if let Some(measured) = measurer.try_recv() {
+                break measured;
+            }
+            assert!(std::time::Instant::now() < deadline, "no measurement");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
         list.apply(measured);
         assert_eq!(list.totals(), (1, 5));
         assert!(!list.measuring());

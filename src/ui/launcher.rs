@@ -1,42 +1,42 @@
 //! Opening a folder or a file with the desktop's default application ("Open folder", a click on
-//! a thumbnail), on a helper thread, and reaping the opener so no zombie process is left.
+//! a thumbnail), on the `shrinkwrap-open` helper thread, and reaping the opener so no zombie
+//! process is left.
 //!
 //! The `opener` crate spawns `xdg-open` and drops the child without waiting for it: every "Open
 //! folder" left a zombie until the window quit, and a failing `xdg-open` (no file manager, no
 //! handler for the type) was never reported. Here the opener program runs with its standard
-//! error captured; a failure within [`FAILURE_WINDOW`] comes back as a message in the user's
-//! terms, and the child is always waited for (some handlers run the viewer in the foreground:
-//! the helper thread then waits until it closes, which costs nothing but a sleeping thread).
+//! error going to an unnamed temporary file (nothing it or the viewer it starts writes can ever
+//! block on a full pipe); a failure within [`FAILURE_WINDOW`] comes back as a message in the
+//! user's terms, and every child is waited for: the helper thread watches the openers it started
+//! (some handlers run the viewer in the foreground: it is then reaped whenever it closes, even
+//! after the window has gone), while later requests are taken at once.
 //!
-//! Owns: [`Launcher`] and the `shrinkwrap-open` threads.
-//! Must not touch: the frame code's thread (nothing here runs there), app state (a failure goes
-//! back as text through the channel the window gives).
+//! Owns: [`Launcher`], its helper thread and the openers it watches.
+//! Must not touch: the frame code's thread (nothing here runs there), app state (a failure comes
+//! back as the text of a notice).
 
 use std::ffi::OsString;
-use std::io::Read;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::fs::File;
+use std::io::{Read, Seek};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+use super::helper::{Helper, Reply, Waker, Work};
 
 /// An opener that exits with a failure within this time failed to open the path; later exits
 /// are the viewer closing (whatever its status).
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(10);
-/// How often the helper thread looks whether the opener has exited, during [`FAILURE_WINDOW`].
+/// How often the helper thread looks whether an opener has exited, during [`FAILURE_WINDOW`].
 const POLL_INTERVAL: Duration = Duration::from_millis(25);
+/// How often it looks whether a viewer still open after [`FAILURE_WINDOW`] has closed.
+const REAP_INTERVAL: Duration = Duration::from_secs(1);
+/// Bytes of the opener's standard error read for the message.
+const STDERR_READ_BYTES: u64 = 4096;
+/// Open requests waiting for the helper thread.
+const OPEN_CHANNEL_CAPACITY: usize = 16;
 /// The desktop's opener on Linux and the BSDs.
 pub const DEFAULT_OPENER: &str = "xdg-open";
-
-/// What a thread reports back: the text of a notice.
-type Notices = flume::Sender<String>;
-
-/// Opens paths with a program (`xdg-open` unless a test gives another).
-#[derive(Clone)]
-pub struct Launcher {
-    program: OsString,
-    notices: Notices,
-    waker: Arc<dyn Fn() + Send + Sync>,
-}
 
 /// What is being opened (for the message).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,61 +45,29 @@ pub enum Target {
     File,
 }
 
-impl Launcher {
-    /// A launcher that runs `program PATH`; failures are sent to `notices`, then `waker` is
-    /// called.
-    pub fn new(
-        program: OsString,
-        notices: Notices,
-        waker: Arc<dyn Fn() + Send + Sync>,
-    ) -> Launcher {
-        Launcher {
-            program,
-            notices,
-            waker,
-        }
-    }
-
-    /// Opens `path` on a new `shrinkwrap-open` thread; returns at once.
-    pub fn open(&self, path: PathBuf, target: Target) {
-        let program = self.program.clone();
-        let notices = self.notices.clone();
-        let waker = Arc::clone(&self.waker);
-        let shown = path.display().to_string();
-        let spawned = std::thread::Builder::new()
-            .name("shrinkwrap-open".to_owned())
-            .spawn(move || {
-                if let Err(why) = open_and_reap(&program, &path) {
-                    let text = match target {
-                        Target::Folder => {
-                            format!("Cannot open {} in the file manager: {why}.", path.display())
-                        }
-                        Target::File => format!("Cannot open {}: {why}.", path.display()),
-                    };
-                    let _ = notices.try_send(text);
-                    waker();
-                }
-            });
-        if let Err(err) = spawned {
-            let _ = self
-                .notices
-                .try_send(format!("Cannot open {shown}: {err}."));
-        }
-    }
+/// One path to open.
+pub struct OpenRequest {
+    pub path: PathBuf,
+    pub target: Target,
 }
 
-/// Runs `program path` and waits for it. `Err` is why it failed, in the user's terms: it could
-/// not be started, or it exited with a failure within [`FAILURE_WINDOW`] (with the first line
-/// it wrote to standard error). The child is always reaped before this returns.
-pub fn open_and_reap(program: &std::ffi::OsStr, path: &std::path::Path) -> Result<(), String> {
-    let name = program.to_string_lossy().into_owned();
-    let mut child = Command::new(program)
-        .arg(path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| match e.kind() {
+/// An opener started and not reaped yet.
+struct Opening {
+    child: Child,
+    /// Its standard error (an unnamed temporary file).
+    stderr: File,
+    started: Instant,
+    name: String,
+    /// Whether it opened has been decided (and said).
+    decided: bool,
+    reaped: bool,
+}
+
+impl Opening {
+    /// Starts `program path`. `Err` is why it could not be started, in the user's terms.
+    fn start(program: &std::ffi::OsStr, path: &Path) -> Result<Opening, String> {
+        let name = program.to_string_lossy().into_owned();
+        let cannot_start = |e: std::io::Error| match e.kind() {
             std::io::ErrorKind::NotFound => {
                 format!("no file manager could be started ({name} is not installed)")
             }
@@ -107,53 +75,238 @@ pub fn open_and_reap(program: &std::ffi::OsStr, path: &std::path::Path) -> Resul
                 "no file manager could be started ({name}: {})",
                 crate::engine::IoCause::of(e)
             ),
-        })?;
-    let started = Instant::now();
-    // Standard error is read to its end on its own thread, so that a chatty opener never blocks
-    // on a full pipe while this one waits.
-    let stderr_reader = child.stderr.take().map(|mut pipe| {
-        std::thread::Builder::new()
-            .name("shrinkwrap-open-stderr".to_owned())
-            .spawn(move || {
-                let mut text = String::new();
-                let _ = pipe.read_to_string(&mut text);
-                text
-            })
-    });
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() < FAILURE_WINDOW => std::thread::sleep(POLL_INTERVAL),
-            // Still running: the viewer itself. Reap it whenever it closes; it did open.
-            Ok(None) => {
-                let _ = child.wait();
-                break None;
-            }
+        };
+        let stderr = tempfile::tempfile().map_err(cannot_start)?;
+        let child_stderr = stderr.try_clone().map_err(cannot_start)?;
+        let child = Command::new(program)
+            .arg(path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(child_stderr))
+            .spawn()
+            .map_err(cannot_start)?;
+        Ok(Opening {
+            child,
+            stderr,
+            started: Instant::now(),
+            name,
+            decided: false,
+            reaped: false,
+        })
+    }
+
+    fn in_failure_window(&self) -> bool {
+        !self.decided && self.started.elapsed() < FAILURE_WINDOW
+    }
+
+    /// Looks whether it has exited (reaping it if so). Returns the verdict once it is known:
+    /// `Ok` opened (or still running after [`FAILURE_WINDOW`]: the viewer itself), `Err` why
+    /// it failed.
+    fn poll(&mut self) -> Option<Result<(), String>> {
+        if self.reaped {
+            return None;
+        }
+        let status = match self.child.try_wait() {
+            Ok(Some(status)) => Some(status),
+            Ok(None) => None,
+            // It cannot be asked about any more: reap it, it did start.
             Err(_) => {
-                let _ = child.wait();
-                break None;
+                let _ = self.child.wait();
+                self.reaped = true;
+                return self.decide(Ok(()));
+            }
+        };
+        match status {
+            Some(status) => {
+                self.reaped = true;
+                let verdict = if status.success() {
+                    Ok(())
+                } else {
+                    Err(self.failure(status))
+                };
+                self.decide(verdict)
+            }
+            None if self.started.elapsed() >= FAILURE_WINDOW => self.decide(Ok(())),
+            None => None,
+        }
+    }
+
+    /// The verdict, the first time only.
+    fn decide(&mut self, verdict: Result<(), String>) -> Option<Result<(), String>> {
+        if self.decided {
+            return None;
+        }
+        self.decided = true;
+        Some(verdict)
+    }
+
+    /// Why a failed opener failed: the first line it wrote to standard error, else what its
+    /// status means.
+    fn failure(&mut self, status: ExitStatus) -> String {
+        let name = &self.name;
+        let mut text = String::new();
+        if self.stderr.rewind().is_ok() {
+            let _ = (&self.stderr)
+                .take(STDERR_READ_BYTES)
+                .read_to_string(&mut text);
+        }
+        match text.lines().map(str::trim).find(|l| !l.is_empty()) {
+            Some(line) => format!("{name} reported: {line}"),
+            None => match status.code() {
+                // xdg-open's documented exit codes.
+                Some(2) => format!("{name}: the path does not exist"),
+                Some(3) => format!("{name}: no program is set up to open it"),
+                Some(4) => format!("{name}: the program that opens it failed"),
+                _ => format!("{name} reported a failure ({status})"),
+            },
+        }
+    }
+}
+
+/// Runs `program path` and waits for it. `Err` is why it failed, in the user's terms: it could
+/// not be started, or it exited with a failure within [`FAILURE_WINDOW`] (with the first line
+/// it wrote to standard error). The child is always reaped before this returns.
+pub fn open_and_reap(program: &std::ffi::OsStr, path: &Path) -> Result<(), String> {
+    let mut opening = Opening::start(program, path)?;
+    let mut verdict = Ok(());
+    loop {
+        if let Some(decided) = opening.poll() {
+            verdict = decided;
+        }
+        if opening.reaped {
+            return verdict;
+        }
+        let interval = if opening.in_failure_window() {
+            POLL_INTERVAL
+        } else {
+            REAP_INTERVAL.min(Duration::from_millis(100))
+        };
+        std::thread::sleep(interval);
+    }
+}
+
+/// The notice for a path that could not be opened.
+fn notice(target: Target, path: &Path, why: &str) -> String {
+    match target {
+        Target::Folder => format!("Cannot open {} in the file manager: {why}.", path.display()),
+        Target::File => format!("Cannot open {}: {why}.", path.display()),
+    }
+}
+
+/// Starts openers and watches them on the helper thread.
+struct OpenWork {
+    program: OsString,
+    /// Openers started, each with what it opens.
+    watching: Vec<(Opening, OpenRequest)>,
+}
+
+impl Work for OpenWork {
+    type Request = OpenRequest;
+    /// The text of a notice.
+    type Result = String;
+
+    fn run(&mut self, request: &OpenRequest, reply: &Reply<String>) {
+        match Opening::start(&self.program, &request.path) {
+            Ok(opening) => self.watching.push((
+                opening,
+                OpenRequest {
+                    path: request.path.clone(),
+                    target: request.target,
+                },
+            )),
+            Err(why) => {
+                reply.send(notice(request.target, &request.path, &why));
             }
         }
-    };
-    let stderr = match stderr_reader {
-        Some(Ok(handle)) => handle.join().unwrap_or_default(),
-        _ => String::new(),
-    };
-    match status {
-        Some(status) if !status.success() => {
-            let first_line = stderr.lines().map(str::trim).find(|l| !l.is_empty());
-            Err(match first_line {
-                Some(line) => format!("{name} reported: {line}"),
-                None => match status.code() {
-                    // xdg-open's documented exit codes.
-                    Some(2) => format!("{name}: the path does not exist"),
-                    Some(3) => format!("{name}: no program is set up to open it"),
-                    Some(4) => format!("{name}: the program that opens it failed"),
-                    _ => format!("{name} reported a failure ({status})"),
-                },
-            })
+    }
+
+    fn panicked(&mut self, request: &OpenRequest, message: &str, reply: &Reply<String>) {
+        reply.send(notice(request.target, &request.path, message));
+    }
+
+    fn tick_interval(&self) -> Option<Duration> {
+        if self.watching.iter().any(|(o, _)| o.in_failure_window()) {
+            Some(POLL_INTERVAL)
+        } else if self.watching.is_empty() {
+            None
+        } else {
+            Some(REAP_INTERVAL)
         }
-        _ => Ok(()),
+    }
+
+    fn tick(&mut self, reply: &Reply<String>) {
+        for (opening, request) in &mut self.watching {
+            if let Some(Err(why)) = opening.poll() {
+                reply.send(notice(request.target, &request.path, &why));
+            }
+        }
+        self.watching.retain(|(o, _)| !o.reaped);
+    }
+
+    fn busy(&self) -> bool {
+        !self.watching.is_empty()
+    }
+}
+
+/// Opens paths with a program (`xdg-open` unless a test gives another).
+pub struct Launcher {
+    program: OsString,
+    helper: Option<Helper<OpenWork>>,
+    /// Notices made here (the thread could not be started, or is busy).
+    refused: Vec<String>,
+    waker: Waker,
+}
+
+impl Launcher {
+    /// A launcher that runs `program PATH`; a failure comes back through
+    /// [`Launcher::try_recv`], after a call of `waker`.
+    pub fn new(program: OsString, waker: Waker) -> Launcher {
+        Launcher {
+            program,
+            helper: None,
+            refused: Vec::new(),
+            waker,
+        }
+    }
+
+    /// Opens `path` on the helper thread (started now if needed); returns at once.
+    pub fn open(&mut self, path: PathBuf, target: Target) {
+        if self.helper.is_none() {
+            let work = OpenWork {
+                program: self.program.clone(),
+                watching: Vec::new(),
+            };
+            match Helper::start(
+                "shrinkwrap-open",
+                OPEN_CHANNEL_CAPACITY,
+                self.waker.clone(),
+                work,
+            ) {
+                Ok(helper) => self.helper = Some(helper),
+                Err(err) => {
+                    self.refused
+                        .push(notice(target, &path, &format!("no helper thread ({err})")));
+                    return;
+                }
+            }
+        }
+        if let Some(helper) = &self.helper
+            && let Err(refused) = helper.try_send(OpenRequest { path, target })
+        {
+            let request = refused.into_inner();
+            self.refused.push(notice(
+                request.target,
+                &request.path,
+                "too many paths are being opened at once",
+            ));
+        }
+    }
+
+    /// A notice ready now (never blocks).
+    pub fn try_recv(&mut self) -> Option<String> {
+        self.refused
+            .pop()
+            .or_else(|| self.helper.as_ref()?.try_recv())
     }
 }
 
@@ -193,6 +346,44 @@ mod tests {
         std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         path
+    }
+
+    #[test]
+    fn the_launcher_reports_failures_from_its_thread_and_reaps_every_opener() {
+        let dir = tempfile::tempdir().unwrap();
+        let failing = script(
+            dir.path(),
+            "failing",
+            "if [ -d \"$1\" ]; then echo 'no file manager here' >&2; exit 4; fi",
+        );
+        let program = failing.display().to_string();
+        let mut launcher = Launcher::new(failing.into_os_string(), std::sync::Arc::new(|| {}));
+        let file = dir.path().join("a.txt");
+        std::fs::write(&file, b"a").unwrap();
+        launcher.open(file, Target::File);
+        launcher.open(dir.path().to_path_buf(), Target::Folder);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let notice = loop {
+            if let Some(notice) = launcher.try_recv() {
+                break notice;
+            }
+            assert!(Instant::now() < deadline, "no notice");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert_eq!(
+            notice,
+            format!(
+                "Cannot open {} in the file manager: {program} reported: no file manager here.",
+                dir.path().display()
+            )
+        );
+        assert_eq!(launcher.try_recv(), None, "the file opened: no notice");
+        // Whoever ends first, the window or the openers, every opener is reaped.
+        drop(launcher);
+        while !zombie_children().is_empty() {
+            assert!(Instant::now() < deadline, "{:?}", zombie_children());
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     #[test]

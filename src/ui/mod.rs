@@ -4,22 +4,30 @@
 //! The split follows "logic apart from drawing":
 //! - [`app`]: the `eframe::App`; per frame it takes in engine events and helper-thread results,
 //!   lets [`view`] draw [`state::UiState`], then applies the [`state::Command`]s the views emitted.
+//! - [`kinds`]: everything that differs between job kinds, one module per kind, reached through
+//!   one dispatch; the rest of the window reads the engine's description of a kind.
 //! - [`state`], [`inputs`], [`queue`], [`settings`]: plain data and rules, no drawing.
 //! - [`preview`]: the plan preview, a debounced dry run of exactly what Start would submit.
 //! - [`view`]: drawing only.
-//! - [`dialogs`], [`strip_loader`], [`screenshot`], [`frame_stats`], and the measurer in
-//!   [`inputs`]: helper threads, so that a frame never does file I/O or waits for anything.
+//! - [`engine`]: the engine calls the window makes, as a trait (tests drive a fake).
+//! - [`helper`]: the one kind of background thread; [`dialogs`], [`strip_loader`],
+//!   [`screenshot`], [`frame_stats`], [`export`], [`launcher`], [`notify`], [`unfinished`] and
+//!   the measurer in [`inputs`] run on helpers, so that a frame never does file I/O or waits for
+//!   anything.
 //!
-//! Owns: `src/ui/`. Must not touch: the engine's internals (only its public, non-blocking API,
-//! and `cancel_all` at quit), the command line (`src/cli.rs`).
+//! Owns: `src/ui/`. Must not touch: the engine's internals (only its public, non-blocking API),
+//! the command line (`src/cli.rs`).
 
 pub mod app;
 pub mod args;
 pub mod dialogs;
+pub mod engine;
 pub mod export;
 pub mod format;
 pub mod frame_stats;
+pub mod helper;
 pub mod inputs;
+pub mod kinds;
 pub mod launcher;
 pub mod notify;
 pub mod preview;
@@ -40,7 +48,8 @@ use eframe::egui;
 
 pub use app::{App, AppOptions};
 pub use args::LaunchArgs;
-pub use settings::{Operation, Settings};
+pub use engine::WindowEngine;
+pub use settings::Settings;
 
 /// The window's size when it first opens (and always in `--screenshot` mode), in points.
 pub const INITIAL_WINDOW_SIZE: [f32; 2] = [1180.0, 760.0];
@@ -55,8 +64,11 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Ok(launch) => launch,
         Err(message) => {
             eprintln!("shrinkwrap: {message}");
-            eprintln!("{}", args::WINDOW_USAGE);
-            eprintln!("Run `shrinkwrap --help` for the command line (zip, thumbs).");
+            eprintln!("{}", args::window_usage());
+            eprintln!(
+                "Run `shrinkwrap --help` for the command line ({}).",
+                engine_kind_ids().join(", ")
+            );
             return ExitCode::from(2);
         }
     };
@@ -87,10 +99,20 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         Ok(()) => ExitCode::from(exit_status.load(Ordering::Relaxed)),
         Err(err) => {
             eprintln!("shrinkwrap: cannot open the window: {err}");
+            let commands: Vec<String> = engine_kind_ids()
+                .iter()
+                .map(|id| format!("`shrinkwrap {id} ...`"))
+                .collect();
             eprintln!(
-                "Without a display, use `shrinkwrap zip ...` or `shrinkwrap thumbs ...` (see --help)."
+                "Without a display, use {} (see --help).",
+                commands.join(" or ")
             );
             ExitCode::from(2)
         }
     }
+}
+
+/// The command line's subcommands: one per kind the engine knows.
+fn engine_kind_ids() -> Vec<&'static str> {
+    crate::engine::KINDS.iter().map(|k| k.id).collect()
 }

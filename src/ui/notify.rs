@@ -3,9 +3,10 @@
 //!
 //! The words come from [`Finishes`], a plain record of the jobs that ended since the person last
 //! looked at the window. The notification is sent over D-Bus by `notify-rust` (pure Rust, zbus)
-//! on the `shrinkwrap-notify` thread, started at the first notification: a frame never waits on
-//! D-Bus. No session bus or no notification service means nothing is shown: never an error, and
-//! never a wait for the window (the thread is detached, the channel bounded and never blocked on).
+//! on the `shrinkwrap-notify` helper thread, started at the first notification: a frame never
+//! waits on D-Bus. No session bus or no notification service means nothing is shown: never an
+//! error, and never a wait for the window (the channel is bounded and never blocked on; a
+//! notification that finds it full is dropped, a newer one follows anyway).
 //! Later notifications of one unfocused spell replace the earlier one instead of piling up.
 //!
 //! Owns: [`Finishes`], [`DesktopNotification`], [`Notifier`].
@@ -16,6 +17,7 @@ use crate::engine::JobOutcome;
 use crate::engine::OutputShape;
 
 use super::format;
+use super::helper::{Helper, Reply, Work};
 use super::queue::JobRow;
 
 /// Notifications waiting for the thread; more are dropped (a newer one follows anyway).
@@ -201,7 +203,7 @@ pub fn capitalize(text: &str) -> String {
 /// `--screenshot` runs, which must not disturb the desktop).
 pub struct Notifier {
     desktop: bool,
-    sender: Option<flume::Sender<DesktopNotification>>,
+    thread: Option<Helper<NotifyWork>>,
     /// Every notification asked for, newest last (the most recent few).
     sent: Vec<DesktopNotification>,
 }
@@ -214,7 +216,7 @@ impl Notifier {
     pub fn new(desktop: bool) -> Notifier {
         Notifier {
             desktop,
-            sender: None,
+            thread: None,
             sent: Vec::new(),
         }
     }
@@ -229,11 +231,18 @@ impl Notifier {
         if !self.desktop {
             return;
         }
-        if self.sender.is_none() {
-            self.sender = start_thread();
+        if self.thread.is_none() {
+            let work = NotifyWork { last_id: None };
+            self.thread = Helper::start(
+                "shrinkwrap-notify",
+                NOTIFY_CHANNEL_CAPACITY,
+                std::sync::Arc::new(|| {}),
+                work,
+            )
+            .ok();
         }
-        if let Some(sender) = &self.sender {
-            let _ = sender.try_send(note);
+        if let Some(thread) = &self.thread {
+            let _ = thread.try_send(note);
         }
     }
 
@@ -243,19 +252,23 @@ impl Notifier {
     }
 }
 
-fn start_thread() -> Option<flume::Sender<DesktopNotification>> {
-    let (sender, receiver) = flume::bounded::<DesktopNotification>(NOTIFY_CHANNEL_CAPACITY);
-    std::thread::Builder::new()
-        .name("shrinkwrap-notify".to_owned())
-        .spawn(move || {
-            // The id of the last notification shown, replaced by the next of the same spell.
-            let mut last_id: Option<u32> = None;
-            for note in receiver.iter() {
-                last_id = show(&note, last_id.filter(|_| note.replaces_previous));
-            }
-        })
-        .ok()
-        .map(|_| sender)
+/// Shows notifications on the helper thread; nothing comes back.
+struct NotifyWork {
+    /// The id of the last notification shown, replaced by the next of the same spell.
+    last_id: Option<u32>,
+}
+
+impl Work for NotifyWork {
+    type Request = DesktopNotification;
+    type Result = ();
+
+    fn run(&mut self, note: &DesktopNotification, _: &Reply<()>) {
+        self.last_id = show(note, self.last_id.filter(|_| note.replaces_previous));
+    }
+
+    fn panicked(&mut self, _: &DesktopNotification, _: &str, _: &Reply<()>) {
+        self.last_id = None;
+    }
 }
 
 /// Shows one notification; returns its id, `None` when there is no bus or no service.

@@ -3,11 +3,12 @@
 //! returns, gathered into one [`PlanView`] the window draws row by row.
 //!
 //! Owns: [`Preview`] (which dry runs are current; a newer preview supersedes an older one, whose
-//! dry runs are cancelled and whose late events are ignored by job id), [`PlanView`] (the plans
-//! of one preview as one list, read by index without copying 100,000 items) and
-//! [`PreviewSource`] (what a preview depends on, compared every frame).
-//! Must not touch: drawing, the queue (preview jobs never become cards), anything blocking: the
-//! engine calls made here only queue or cancel dry runs.
+//! dry runs are cancelled and whose late events are ignored by job id; a kind may follow a dry
+//! run with a probe, [`KindEntry::probe`](super::kinds::KindEntry)), [`PlanView`] (the plans of
+//! one preview as one list, read by index without copying 100,000 items) and [`PreviewSource`]
+//! (what a preview depends on, compared every frame).
+//! Must not touch: drawing, the queue (preview jobs never become cards), anything blocking (the
+//! engine calls made here only queue or cancel dry runs), what a kind's probe is.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -16,14 +17,25 @@ use std::time::{Duration, Instant};
 
 use crate::engine::OutputShape;
 use crate::engine::{
-    Action, Engine, ExistingArchive, JobError, JobEvent, JobId, JobKind, JobOutcome, JobReport,
-    JobSpec, Plan, PlanItem, PlanSummary, PlanWarning, PlannedFile, SkipReason, parent_dir,
+    Action, JobError, JobEvent, JobId, JobKind, JobOutcome, JobReport, JobSpec, Plan, PlanItem,
+    PlanSummary, PlanWarning, PlannedFile, SkipReason, parent_dir,
 };
 
-use super::settings::{Destinations, SampleNames, Settings};
+use super::engine::WindowEngine;
+use super::kinds;
+use super::settings::Settings;
 
 /// How long the inputs and settings must stay unchanged before a preview is computed.
 pub const PREVIEW_DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// One input and the names the plan gives its outputs (for a live preview of names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleNames {
+    /// The source's file name.
+    pub source: String,
+    /// The outputs' file names (e.g. one per thumbnail size).
+    pub outputs: Vec<String>,
+}
 
 /// What a preview is computed from. Compared every frame (cheap: no input paths, only a
 /// counter that changes with them).
@@ -31,28 +43,19 @@ pub const PREVIEW_DEBOUNCE: Duration = Duration::from_millis(300);
 pub struct PreviewSource {
     /// [`super::inputs::InputList::generation`].
     pub inputs_generation: u64,
-    /// The job settings (the worker count left out: it changes no output).
+    /// The chosen kind and every kind's form (the worker count left out: it changes no
+    /// output).
     pub settings: Settings,
-    pub destinations: Destinations,
-    /// The answer given to "the archive already exists" for these inputs and destination.
-    pub archive_choice: Option<ExistingArchive>,
 }
 
 impl PreviewSource {
-    pub fn new(
-        inputs_generation: u64,
-        settings: &Settings,
-        destinations: &Destinations,
-        archive_choice: Option<ExistingArchive>,
-    ) -> PreviewSource {
+    pub fn new(inputs_generation: u64, settings: &Settings) -> PreviewSource {
         PreviewSource {
             inputs_generation,
             settings: Settings {
                 workers: None,
                 ..settings.clone()
             },
-            destinations: destinations.clone(),
-            archive_choice,
         }
     }
 }
@@ -73,8 +76,8 @@ pub enum PreviewStatus {
 struct PreviewRun {
     id: JobId,
     spec: JobSpec,
-    /// The run asked with "keep both" to list the items of an archive that already exists
-    /// (the wanted archive, for the question).
+    /// A kind's probe (e.g. "keep both", to list the items of an archive that already exists):
+    /// the destination the person asked for.
     probe_for: Option<PathBuf>,
     plan: Option<Arc<Plan>>,
     report: Option<JobReport>,
@@ -170,7 +173,11 @@ impl Preview {
     /// Starts the preview of `specs` (what Start would submit now), or shows why there is none.
     /// `None`: there are no inputs. Cancels the dry runs of the preview it supersedes. Never
     /// blocks.
-    pub fn submit(&mut self, engine: &Engine, specs: Option<Result<Vec<JobSpec>, String>>) {
+    pub fn submit(
+        &mut self,
+        engine: &dyn WindowEngine,
+        specs: Option<Result<Vec<JobSpec>, String>>,
+    ) {
         self.dirty_since = None;
         let force = std::mem::take(&mut self.force);
         let specs = match specs {
@@ -206,7 +213,7 @@ impl Preview {
 
     fn start_run(
         &mut self,
-        engine: &Engine,
+        engine: &dyn WindowEngine,
         spec: JobSpec,
         probe_for: Option<PathBuf>,
     ) -> Result<(), String> {
@@ -224,7 +231,7 @@ impl Preview {
     }
 
     /// Cancels the current dry runs; their late events will be dropped.
-    fn supersede(&mut self, engine: &Engine) {
+    fn supersede(&mut self, engine: &dyn WindowEngine) {
         for run in self.runs.drain(..) {
             if run.report.is_none() {
                 engine.cancel(run.id);
@@ -239,9 +246,9 @@ impl Preview {
     }
 
     /// Takes an engine event if it belongs to a preview (current or superseded): returns
-    /// whether it did. A current dry run that finds an existing archive is followed by a "keep
-    /// both" dry run, so the preview can still list the archive's entries.
-    pub fn apply(&mut self, engine: &Engine, event: &JobEvent) -> bool {
+    /// whether it did. A current dry run may be followed by its kind's probe (a zip dry run that
+    /// finds its archive existing, by a "keep both" one that lists the entries).
+    pub fn apply(&mut self, engine: &dyn WindowEngine, event: &JobEvent) -> bool {
         let id = event.job();
         if self.superseded.contains(&id) {
             if matches!(event, JobEvent::Finished(_)) {
@@ -260,18 +267,16 @@ impl Preview {
             }
             JobEvent::Finished(report) => self.runs[index].report = Some(report.clone()),
         }
-        let existing = self.runs[index]
-            .report
-            .as_ref()
-            .and_then(existing_archive)
-            .map(Path::to_path_buf);
-        if let (Some(path), JobSpec::Zip(zip)) = (existing, &self.runs[index].spec)
-            && zip.on_exists == ExistingArchive::Fail
+        let run = &self.runs[index];
+        let probe = run.report.as_ref().and_then(|report| {
+            let entry = kinds::entry_of(run.spec.kind())?;
+            (entry.probe)(&run.spec, report)
+        });
+        if run.probe_for.is_none()
+            && let Some((spec, wanted)) = probe
         {
-            let mut probe = zip.clone();
-            probe.on_exists = ExistingArchive::KeepBoth;
-            // Without the probe the preview still asks; it only lacks the entries.
-            let _ = self.start_run(engine, JobSpec::Zip(probe), Some(path));
+            // Without the probe the preview still shows the failure; it only lacks the items.
+            let _ = self.start_run(engine, spec, Some(wanted));
         }
         if self.runs.iter().all(|r| r.report.is_some()) {
             let view = self.gather();
@@ -285,13 +290,13 @@ impl Preview {
         let kind = self
             .specs
             .first()
-            .map_or(crate::engine::kinds::zip::KIND, JobSpec::kind);
+            .map_or_else(kinds::first_kind, JobSpec::kind);
         let mut parts = Vec::new();
         let mut existing = Vec::new();
         let mut failures = Vec::new();
         for run in &self.runs {
             let Some(report) = &run.report else { continue };
-            if let Some(path) = existing_archive(report) {
+            if let Some(path) = existing_destination(report) {
                 existing.push(path.to_path_buf());
                 continue;
             }
@@ -314,8 +319,8 @@ impl Preview {
     }
 }
 
-/// The archive a job found in its way, when that is why it failed.
-fn existing_archive(report: &JobReport) -> Option<&Path> {
+/// The destination a job found in its way, when that is why it failed.
+fn existing_destination(report: &JobReport) -> Option<&Path> {
     match report.failure.as_ref()?.error() {
         JobError::DestinationExists { path } => Some(path),
         _ => None,
@@ -336,6 +341,8 @@ fn skip_phrase(reason: &SkipReason) -> &'static str {
         SkipReason::AlreadyDone => "made before the interruption",
         SkipReason::AsPlanned(_) => "skipped as planned",
         SkipReason::InputGone => "input gone",
+        SkipReason::Excluded { .. } => "excluded",
+        SkipReason::Kind(_) => "refused",
     }
 }
 
@@ -354,10 +361,10 @@ pub struct PlanPart {
     pub plan: Arc<Plan>,
     /// Inputs are shown relative to this folder (the first input's folder).
     input_base: PathBuf,
-    /// Thumbnails are shown relative to this folder (the output folder's parent).
+    /// Outputs in a folder are shown relative to this folder (the output folder's parent).
     output_base: PathBuf,
-    /// This plan was made with "keep both" only to list the entries of an archive that exists:
-    /// the archive the user asked for.
+    /// This plan is a kind's probe, made only to list the items of a destination that exists:
+    /// the destination the person asked for.
     pub existing: Option<PathBuf>,
 }
 
@@ -377,7 +384,8 @@ impl PlanPart {
         }
     }
 
-    /// The archive of a zip plan and what happens to it, unless it is a probe's.
+    /// The one output file of the plan (an archive) and what happens to it, unless the plan is
+    /// a probe's.
     pub fn archive(&self) -> Option<&PlannedFile> {
         self.plan
             .archive
@@ -404,8 +412,8 @@ impl PlanRow<'_> {
             .to_string()
     }
 
-    /// The output: the archive entry's name, or the thumbnail relative to the output folder's
-    /// parent ("thumbnails/a.jpg"); empty when there is none.
+    /// The output: the entry's name in the one output file, or the output relative to the
+    /// output folder's parent ("thumbnails/a.jpg"); empty when there is none.
     pub fn output_text(&self) -> String {
         let Some(output) = &self.item.output else {
             return String::new();
@@ -422,7 +430,7 @@ impl PlanRow<'_> {
 }
 
 /// The plans of one preview as one list (several for "one archive per folder"), with their
-/// summed summary, merged warnings, and the archives found in the way.
+/// summed summary, merged warnings, and the destinations found in the way.
 #[derive(Debug, Clone)]
 pub struct PlanView {
     pub kind: JobKind,
@@ -435,7 +443,7 @@ pub struct PlanView {
     /// ("up to date", "not an image").
     pub skip_reasons: Vec<(&'static str, u64)>,
     pub warnings: Vec<PlanWarning>,
-    /// Archives that already exist (the jobs would fail at once without an answer).
+    /// Destinations that already exist (the jobs would fail at once without an answer).
     pub existing: Vec<PathBuf>,
     /// Other reasons some of the jobs would fail, as sentences.
     pub failures: Vec<String>,
@@ -533,21 +541,22 @@ impl PlanView {
         Some(PlanRow { part, item })
     }
 
-    /// The folders thumbnails would share with their originals.
+    /// The folders outputs would share with their originals.
     pub fn beside_inputs(&self) -> Option<&[PathBuf]> {
         self.warnings.iter().find_map(|w| match w {
             PlanWarning::OutputBesideInputs { folders } => Some(folders.as_slice()),
+            PlanWarning::OutputIsInputFolder { folder } => Some(std::slice::from_ref(folder)),
             _ => None,
         })
     }
 
-    /// The output folder (thumbnails) or the first archive's (zip) the plan writes into.
+    /// The output folder, or the first output file, the plan writes into.
     pub fn destination(&self) -> Option<&Path> {
         self.parts.first().map(|p| p.plan.destination.as_path())
     }
 
-    /// The first `count` images and the thumbnail names the plan gives them (renames included),
-    /// for the live preview of the name template.
+    /// The first `count` inputs and the output names the plan gives them (renames included),
+    /// for a live preview of names.
     pub fn first_names(&self, count: usize) -> Vec<SampleNames> {
         let mut out: Vec<SampleNames> = Vec::new();
         let mut last_input: Option<&Path> = None;
@@ -685,7 +694,7 @@ pub(crate) mod tests {
 
     /// Feeds the engine's events to the preview until it is fresh; returns the ids of the events
     /// it took.
-    fn run_preview(engine: &Engine, preview: &mut Preview) -> Vec<JobId> {
+    fn run_preview(engine: &dyn WindowEngine, preview: &mut Preview) -> Vec<JobId> {
         let mut taken = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(120);
         while !preview.is_fresh() {
@@ -700,7 +709,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_newer_preview_supersedes_the_older_one() {
-        use crate::engine::ZipSpec;
+        use crate::engine::{Engine, ZipSpec};
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a"), dir.path().join("b"));
         for (folder, files) in [(&a, 50), (&b, 2)] {
@@ -744,14 +753,7 @@ pub(crate) mod tests {
     fn the_debounce_waits_for_the_settings_to_settle() {
         let mut preview = Preview::default();
         let t0 = Instant::now();
-        let source = |generation| {
-            PreviewSource::new(
-                generation,
-                &Settings::default(),
-                &Destinations::default(),
-                None,
-            )
-        };
+        let source = |generation| PreviewSource::new(generation, &Settings::default());
         assert_eq!(preview.due_in(t0), None);
         preview.note_source(source(1), t0);
         assert_eq!(preview.due_in(t0), Some(PREVIEW_DEBOUNCE));

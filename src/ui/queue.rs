@@ -1,29 +1,32 @@
 //! The job queue as the window shows it: one row per submitted job, kept after the job ends
-//! until "Clear finished". Jobs not started yet are in the engine's start order (moving one with
-//! Up, Down, Run next or a drag moves its row the same way), the others in the order they were
-//! submitted.
+//! until "Clear finished". Jobs not started yet are in the engine's start order (after a move,
+//! the rows take the order the engine reports, [`Queue::follow_order`]), the others in the order
+//! they were submitted.
 //!
-//! Owns: [`Queue`] and [`JobRow`] (latest progress, final report, thumbnail strip textures),
+//! Owns: [`Queue`] and [`JobRow`] (latest progress, final report, the strip of output images),
 //! applying engine events to them, the words a card and the title use for a job's state and
-//! outcome, what Retry and Run again submit, and the overall progress for the window title.
-//! Must not touch: the engine's scheduling (rows only mirror what the engine reports or agreed
-//! to), the file system, drawing.
+//! outcome, what Retry failed and Run again submit (as the kind's description allows), and the
+//! overall progress for the window title.
+//! Must not touch: the engine's scheduling (rows only mirror what the engine reports), the file
+//! system, drawing, anything of a particular kind (a kind's entry says what differs).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use eframe::egui;
 
-use crate::engine::OutputShape;
+use crate::engine::{Counts, OutputShape};
 use crate::engine::{
     JobError, JobEvent, JobId, JobKind, JobOutcome, JobReport, JobSpec, JobState, PauseReason,
-    Plan, ProblemKind, Progress, QueueMove,
+    Plan, ProblemKind, Progress,
 };
 
-/// How many thumbnails a finished thumbnail job shows before "Show all".
+use super::kinds;
+
+/// How many output images a finished job shows before "Show all".
 pub const STRIP_MAX_THUMBNAILS: usize = 24;
 
-/// One thumbnail of a finished job, as its strip shows it.
+/// One output image of a finished job, as its strip shows it.
 #[derive(Default)]
 pub enum ThumbSlot {
     /// Not asked from the loader yet (beyond the first ones, until shown).
@@ -35,7 +38,8 @@ pub enum ThumbSlot {
     Failed(String),
 }
 
-/// The thumbnails a finished thumbnail job made, in the order of its outputs.
+/// The images a finished job made (for a kind whose outputs are images), in the order of its
+/// outputs.
 #[derive(Default)]
 pub struct ThumbStrip {
     /// One slot per output of the report, same order.
@@ -101,7 +105,7 @@ pub struct JobRow {
     pub spec: JobSpec,
     pub kind: JobKind,
     pub name: String,
-    /// The archive, or the thumbnails' folder.
+    /// The one output file, or the outputs' folder.
     pub output: PathBuf,
     pub progress: Progress,
     /// The job has left the queue (a worker took it up); it can no longer be moved.
@@ -169,7 +173,7 @@ impl JobRow {
         !self.is_finished() && self.progress.state == JobState::Paused
     }
 
-    /// The folder "Open folder" shows: the archive's folder, or the thumbnails' folder.
+    /// The folder "Open folder" shows: the output file's folder, or the outputs' folder.
     pub fn folder_to_open(&self) -> &Path {
         match self.kind.output {
             OutputShape::OneFile => self
@@ -209,25 +213,22 @@ impl JobRow {
                 "nothing made".to_owned()
             });
         }
+        if self.existing_destination().is_some()
+            && let Some(hint) = kinds::entry_of(self.kind).and_then(|e| e.existing_hint)
+        {
+            // The engine says what went wrong; the kind says how to go on (its card offers the
+            // answers).
+            return Some(format!("{} ({hint})", report.summary()));
+        }
         Some(report.summary())
     }
 
-    /// The archive that already existed, when the job failed for that reason (the window then
-    /// offers Replace and Keep both).
-    pub fn existing_archive(&self) -> Option<&Path> {
+    /// The destination that already existed, when the job failed for that reason.
+    pub fn existing_destination(&self) -> Option<&Path> {
         match self.report.as_ref()?.failure.as_ref()?.error() {
             JobError::DestinationExists { path } => Some(path),
             _ => None,
         }
-    }
-
-    /// Output size over input size for a finished archive (e.g. 0.42).
-    pub fn compression_ratio(&self) -> Option<f64> {
-        let report = self.report.as_ref()?;
-        (self.kind == crate::engine::kinds::zip::KIND
-            && report.progress.bytes_total > 0
-            && report.output_bytes > 0)
-            .then(|| report.output_bytes as f64 / report.progress.bytes_total as f64)
     }
 
     /// The files that failed (problems of kind error that name a file).
@@ -240,38 +241,47 @@ impl JobRow {
             .collect()
     }
 
-    /// "Retry failed": a thumbnail job that finished with failed images gets a new job of just
-    /// those images, same inputs and settings (so every thumbnail keeps its path).
+    /// "Retry failed": a job of a kind that can redo only its failed items, finished with some,
+    /// gets a new job of just those, same inputs and settings (so every output keeps its path).
     pub fn retry_spec(&self) -> Option<JobSpec> {
         let report = self.report.as_ref()?;
-        let JobSpec::Thumbs(thumbs) = &self.spec else {
-            return None;
-        };
-        if report.outcome != JobOutcome::DoneWithErrors {
+        if !self.kind.can_retry_failed || report.outcome != JobOutcome::DoneWithErrors {
             return None;
         }
         let failed = self.failed_files();
-        (!failed.is_empty()).then(|| JobSpec::Thumbs(thumbs.retry(failed)))
+        if failed.is_empty() {
+            return None;
+        }
+        (kinds::entry_of(self.kind)?.retry_failed)(&self.spec, failed)
     }
 
-    /// "Run again": a job that failed, was cancelled or stopped (or an archive finished with
-    /// errors, which cannot be mended in place) is submitted again as it was. Not for a job that
-    /// failed because its archive exists: its card offers Replace and Keep both instead.
+    /// "Run again": a job that failed, was cancelled or stopped (or finished with errors, for a
+    /// kind that cannot redo only the failed items: an archive cannot be mended in place) is
+    /// submitted again as it was. Not for a job that failed because its destination exists when
+    /// its kind answers that itself (an archive's card offers Replace and Keep both).
     pub fn run_again_spec(&self) -> Option<JobSpec> {
         let report = self.report.as_ref()?;
+        let answers_existing =
+            kinds::entry_of(self.kind).is_some_and(|e| e.existing_hint.is_some());
         let again = match report.outcome {
-            JobOutcome::Failed => self.existing_archive().is_none(),
+            JobOutcome::Failed => self.existing_destination().is_none() || !answers_existing,
             JobOutcome::Cancelled | JobOutcome::Stopped => true,
-            JobOutcome::DoneWithErrors => self.kind == crate::engine::kinds::zip::KIND,
+            JobOutcome::DoneWithErrors => !self.kind.can_retry_failed,
             JobOutcome::Done => false,
         };
         again.then(|| self.spec.clone())
     }
 
-    /// The thumbnails' paths, in the strip's order.
-    pub fn thumbnail_paths(&self) -> &[PathBuf] {
+    /// The output images' paths, in the strip's order (none for a kind whose outputs are not
+    /// images).
+    pub fn image_paths(&self) -> &[PathBuf] {
         match &self.report {
-            Some(report) if self.kind.output == OutputShape::FolderOfFiles => &report.outputs,
+            Some(report)
+                if self.kind.output == OutputShape::FolderOfFiles
+                    && kinds::entry_of(self.kind).is_some_and(|e| e.output_images) =>
+            {
+                &report.outputs
+            }
             _ => &[],
         }
     }
@@ -363,31 +373,30 @@ impl Queue {
             .collect()
     }
 
-    /// Moves a waiting row the way the engine moved its job (call after `Engine::move_queued`
-    /// returned true): among the waiting rows, up or down one place, or first. Returns whether
-    /// the row moved.
-    pub fn move_waiting(&mut self, id: JobId, to: QueueMove) -> bool {
-        let waiting: Vec<usize> = (0..self.rows.len())
-            .filter(|&i| self.rows[i].is_waiting_to_start())
+    /// Puts the waiting rows in `order` (the engine's start order, [`queued_order`]): the rows
+    /// of the jobs it lists take the places those rows hold now, in its order. Rows it does not
+    /// list (started meanwhile, news on the way) keep their place.
+    ///
+    /// [`queued_order`]: super::engine::WindowEngine::queued_order
+    pub fn follow_order(&mut self, order: &[JobId]) {
+        let place = |id: JobId| order.iter().position(|&o| o == id);
+        let slots: Vec<usize> = (0..self.rows.len())
+            .filter(|&i| self.rows[i].is_waiting_to_start() && place(self.rows[i].id).is_some())
             .collect();
-        let Some(pos) = waiting.iter().position(|&i| self.rows[i].id == id) else {
-            return false;
-        };
-        let target = match to {
-            QueueMove::Up if pos > 0 => waiting[pos - 1],
-            QueueMove::Down if pos + 1 < waiting.len() => waiting[pos + 1],
-            QueueMove::Next if pos > 0 => waiting[0],
-            _ => return false,
-        };
-        let from = waiting[pos];
-        match to {
-            QueueMove::Up | QueueMove::Down => self.rows.swap(from, target),
-            QueueMove::Next => {
-                let row = self.rows.remove(from);
-                self.rows.insert(target, row);
-            }
+        let mut ordered: Vec<usize> = slots.clone();
+        ordered.sort_by_key(|&i| place(self.rows[i].id));
+        if ordered == slots {
+            return;
         }
-        true
+        let mut taken: Vec<Option<JobRow>> = std::mem::take(&mut self.rows)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let moved: Vec<JobRow> = ordered.iter().filter_map(|&i| taken[i].take()).collect();
+        for (slot, row) in slots.iter().zip(moved) {
+            taken[*slot] = Some(row);
+        }
+        self.rows = taken.into_iter().flatten().collect();
     }
 
     /// Applies one engine event. Returns the row when it is a job's final event.
@@ -422,7 +431,7 @@ impl Queue {
                 let (errors, skipped): (Vec<usize>, Vec<usize>) = (0..report.problems.len())
                     .partition(|&i| report.problems[i].kind == ProblemKind::Error);
                 row.problem_order = errors.into_iter().chain(skipped).collect();
-                if row.kind == crate::engine::kinds::thumbs::KIND {
+                if kinds::entry_of(row.kind).is_some_and(|e| e.output_images) {
                     row.strip.slots = report.outputs.iter().map(|_| ThumbSlot::NotAsked).collect();
                 }
                 row.report = Some(report);
@@ -478,8 +487,8 @@ impl Queue {
     }
 
     /// Progress of the running and queued jobs together, 0.0 to 1.0, or `None` when nothing
-    /// runs: by bytes when every active job is an archive with its size known, else the mean of
-    /// the jobs' own fractions (thumbnails count images, not bytes).
+    /// runs: by bytes when every active job counts bytes and knows its size, else the mean of the
+    /// jobs' own fractions (some count items, not bytes).
     pub fn overall_fraction(&self) -> Option<f32> {
         let active: Vec<&JobRow> = self.rows.iter().filter(|r| !r.is_finished()).collect();
         if active.is_empty() {
@@ -487,7 +496,7 @@ impl Queue {
         }
         let by_bytes = active
             .iter()
-            .all(|r| r.kind == crate::engine::kinds::zip::KIND && r.progress.bytes_total > 0);
+            .all(|r| r.kind.counts == Counts::Bytes && r.progress.bytes_total > 0);
         if by_bytes {
             let (done, total) = active.iter().fold((0u64, 0u64), |(d, t), r| {
                 (d + r.progress.bytes_done, t + r.progress.bytes_total)
@@ -589,7 +598,14 @@ mod tests {
         };
         assert!(queue.apply(JobEvent::Finished(report)).is_some());
         assert_eq!(queue.rows()[1].outcome().as_deref(), Some("done"));
-        assert_eq!(queue.rows()[1].compression_ratio(), Some(0.4));
+        let row = &queue.rows()[1];
+        assert_eq!(
+            (kinds::entry_of(row.kind).unwrap().card_summary)(row, row.report.as_ref().unwrap()),
+            vec![
+                "archive 40 B (40 % of 100 B)".to_owned(),
+                "0 entries".to_owned()
+            ]
+        );
         assert_eq!(queue.rows()[1].folder_to_open(), Path::new("/out"));
         assert_eq!(queue.window_title(), "50 % · 1 job — Shrinkwrap");
         queue.clear_finished();
@@ -619,5 +635,25 @@ mod tests {
         assert_eq!(queue.rows()[0].state(), JobState::Cancelled);
         assert_eq!(queue.exit_status(), 130);
         assert_eq!(queue.window_title(), "Shrinkwrap");
+    }
+
+    #[test]
+    fn waiting_rows_follow_the_engines_order() {
+        let mut queue = Queue::default();
+        for (i, name) in ["a", "b", "c", "d"].iter().enumerate() {
+            queue.push(JobId(i as u64 + 1), &spec(name));
+        }
+        // "a" has started: it is not in the engine's queue and keeps its place.
+        let row = &queue.rows()[0];
+        let running = progress(row, JobState::Running, 1, 10);
+        queue.apply(JobEvent::Progress(running));
+        let names =
+            |q: &Queue| -> Vec<String> { q.rows().iter().map(|r| r.name.clone()).collect() };
+        queue.follow_order(&[JobId(4), JobId(2), JobId(3)]);
+        assert_eq!(names(&queue), ["a.zip", "d.zip", "b.zip", "c.zip"]);
+        assert_eq!(queue.waiting_ids(), vec![JobId(4), JobId(2), JobId(3)]);
+        // A job the engine no longer lists (started, its news not here yet) stays where it is.
+        queue.follow_order(&[JobId(3), JobId(4)]);
+        assert_eq!(names(&queue), ["a.zip", "c.zip", "b.zip", "d.zip"]);
     }
 }

@@ -1,8 +1,8 @@
 //! `--screenshot FILE.png`: once the window shows what it was opened with, grab the real
-//! rendered frame (`ViewportCommand::Screenshot`), write it as PNG on a background thread, and
-//! close the window.
+//! rendered frame (`ViewportCommand::Screenshot`), write it as PNG on the `shrinkwrap-screenshot`
+//! helper thread, and close the window.
 //!
-//! Owns: the [`Screenshot`] state machine and the `shrinkwrap-screenshot` writer thread.
+//! Owns: the [`Screenshot`] state machine and its writer thread.
 //! Must not touch: the frame code's thread with encoding or file I/O; what "ready" means (the
 //! window decides and tells [`Screenshot::poll`]).
 
@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eframe::egui::{self, ColorImage};
+
+use super::helper::{Helper, Reply, Waker, Work};
 
 /// Frames the window must have been ready in a row before it is captured (layout settles).
 const READY_FRAMES_BEFORE_CAPTURE: u32 = 3;
@@ -37,40 +39,50 @@ pub enum ScreenshotStep {
     Finished(Result<(), String>),
 }
 
+/// Writes the captured frame on the helper thread.
+struct PngWork {
+    path: PathBuf,
+}
+
+impl Work for PngWork {
+    type Request = Arc<ColorImage>;
+    type Result = Result<(), String>;
+
+    fn run(&mut self, image: &Arc<ColorImage>, reply: &Reply<Self::Result>) {
+        reply.send(write_png(&self.path, image));
+    }
+
+    fn panicked(&mut self, _: &Arc<ColorImage>, message: &str, reply: &Reply<Self::Result>) {
+        reply.send(Err(format!(
+            "cannot write {}: {message}",
+            self.path.display()
+        )));
+    }
+}
+
 pub struct Screenshot {
     path: PathBuf,
     phase: Phase,
     started: Instant,
-    images_tx: flume::Sender<Arc<ColorImage>>,
-    written_rx: flume::Receiver<Result<(), String>>,
+    writer: Option<Helper<PngWork>>,
 }
 
 impl Screenshot {
     /// Starts the writer thread for `path`; `waker` is called once the file is written.
-    pub fn new(path: PathBuf, waker: Arc<dyn Fn() + Send + Sync>) -> Screenshot {
-        let (images_tx, images_rx) = flume::bounded::<Arc<ColorImage>>(1);
-        let (written_tx, written_rx) = flume::bounded::<Result<(), String>>(1);
-        let thread_path = path.clone();
-        let spawned = std::thread::Builder::new()
-            .name("shrinkwrap-screenshot".to_owned())
-            .spawn(move || {
-                if let Ok(image) = images_rx.recv() {
-                    let _ = written_tx.send(write_png(&thread_path, &image));
-                    waker();
-                }
-            });
-        let phase = match spawned {
-            Ok(_) => Phase::Waiting { ready_frames: 0 },
-            Err(err) => {
-                Phase::Written(Err(format!("could not start the screenshot writer: {err}")))
-            }
+    pub fn new(path: PathBuf, waker: Waker) -> Screenshot {
+        let work = PngWork { path: path.clone() };
+        let (writer, phase) = match Helper::start("shrinkwrap-screenshot", 1, waker, work) {
+            Ok(writer) => (Some(writer), Phase::Waiting { ready_frames: 0 }),
+            Err(err) => (
+                None,
+                Phase::Written(Err(format!("could not start the screenshot writer: {err}"))),
+            ),
         };
         Screenshot {
             path,
             phase,
             started: Instant::now(),
-            images_tx,
-            written_rx,
+            writer,
         }
     }
 
@@ -86,10 +98,11 @@ impl Screenshot {
                 if *ready_frames >= READY_FRAMES_BEFORE_CAPTURE
                     || self.started.elapsed() > CAPTURE_DEADLINE
                 {
-                    let images = self.images_tx.clone();
-                    ctx.request_screenshot(move |image| {
-                        let _ = images.try_send(image);
-                    });
+                    if let Some(images) = self.writer.as_ref().and_then(Helper::requests) {
+                        ctx.request_screenshot(move |image| {
+                            let _ = images.try_send(image);
+                        });
+                    }
                     ctx.request_repaint();
                     self.phase = Phase::Capturing;
                 } else if ready {
@@ -100,7 +113,7 @@ impl Screenshot {
                 ScreenshotStep::Wait
             }
             Phase::Capturing => {
-                if let Ok(result) = self.written_rx.try_recv() {
+                if let Some(result) = self.writer.as_ref().and_then(Helper::try_recv) {
                     self.phase = Phase::Written(result.clone());
                     ScreenshotStep::Finished(result)
                 } else {

@@ -1,260 +1,146 @@
 //! The job settings a person picks in the window, remembered between runs, and how they turn
 //! into engine job specs.
 //!
-//! Owns: [`Settings`] (serialized through eframe persistence), the destination fields typed in
-//! the window ([`Destinations`]), and [`build_jobs`], which maps inputs + settings to
-//! [`JobSpec`]s, plus the local preview of thumbnail names ([`sample_names`]). Pure data: no file
-//! system access, no egui.
-//! Must not touch: the engine's naming and validation (the engine turns a folder or a name
-//! without extension into an archive path, and decides whether a destination already exists;
-//! the window passes what was typed, as typed), drawing.
+//! Owns: [`Settings`] (which kind the job column prepares, the worker count, and every kind's
+//! form), remembering them through eframe persistence (the common part under [`SETTINGS_KEY`],
+//! each kind's form under its own key, with what older versions stored still read), paths as a
+//! person types them ([`typed_path`]), and [`build_jobs`], the checks every kind's specs get.
+//! Pure data: no file system access, no egui.
+//! Must not touch: what a kind's form holds or how it builds its specs (its module in
+//! [`super::kinds`]), the engine's naming and validation (the window passes what was typed, as
+//! typed), drawing.
 
 use std::path::PathBuf;
 
-use crate::engine::kinds::thumbs::color::ColorMode;
-use crate::engine::kinds::thumbs::metadata::MetadataPolicy;
-use crate::engine::{
-    ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, ExistingArchive, JobSpec,
-    MAX_THUMB_SIDE_PX, NameTemplate, ThumbFormat, ThumbSpec, ZipSpec, default_workers, parent_dir,
-};
+use serde::de::DeserializeOwned;
 
-/// The eframe storage key of [`Settings`].
+use crate::engine::{JobKind, JobSpec, default_workers};
+
+use super::kinds::{self, KindForm, KindForms};
+
+/// The eframe storage key of the common settings (and, before each kind had its own key, of
+/// every setting).
 pub const SETTINGS_KEY: &str = "shrinkwrap.settings";
-/// The eframe storage key of [`RememberedFolders`].
-pub const FOLDERS_KEY: &str = "shrinkwrap.folders";
-
-/// Which kind of job the settings panel prepares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum Operation {
-    #[default]
-    Compress,
-    Thumbnails,
-}
-
-impl Operation {
-    pub fn label(self) -> &'static str {
-        match self {
-            Operation::Compress => "Compress",
-            Operation::Thumbnails => "Thumbnails",
-        }
-    }
-}
-
-/// One archive for all inputs, or one archive per input folder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum ArchiveLayout {
-    #[default]
-    SingleArchive,
-    ArchivePerFolder,
-}
-
-/// The four compression presets a person chooses from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum CompressionLevel {
-    Store,
-    Fast,
-    #[default]
-    Normal,
-    Maximum,
-}
-
-impl CompressionLevel {
-    pub const ALL: [CompressionLevel; 4] = [
-        CompressionLevel::Store,
-        CompressionLevel::Fast,
-        CompressionLevel::Normal,
-        CompressionLevel::Maximum,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            CompressionLevel::Store => "Store",
-            CompressionLevel::Fast => "Fast",
-            CompressionLevel::Normal => "Normal",
-            CompressionLevel::Maximum => "Maximum",
-        }
-    }
-
-    /// The deflate level (0 = stored, no compression).
-    pub fn deflate_level(self) -> u8 {
-        match self {
-            CompressionLevel::Store => 0,
-            CompressionLevel::Fast => 1,
-            CompressionLevel::Normal => 6,
-            CompressionLevel::Maximum => 9,
-        }
-    }
-
-    pub fn hint(self) -> &'static str {
-        match self {
-            CompressionLevel::Store => {
-                "No compression: fastest, for media that is already compressed"
-            }
-            CompressionLevel::Fast => "Deflate level 1",
-            CompressionLevel::Normal => "Deflate level 6, like zip's default",
-            CompressionLevel::Maximum => "Deflate level 9: smallest, slowest",
-        }
-    }
-}
-
-/// What to do when an archive to be written already exists, as remembered between runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-pub enum ArchiveExists {
-    /// Ask: the preview shows the question before Start, and Start asks if it is unanswered.
-    #[default]
-    Ask,
-    /// Replace it once the new archive is complete.
-    Replace,
-    /// Keep it and write `name (1).zip`.
-    KeepBoth,
-}
-
-impl ArchiveExists {
-    pub const ALL: [ArchiveExists; 3] = [
-        ArchiveExists::Ask,
-        ArchiveExists::Replace,
-        ArchiveExists::KeepBoth,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            ArchiveExists::Ask => "Ask",
-            ArchiveExists::Replace => "Replace",
-            ArchiveExists::KeepBoth => "Keep both",
-        }
-    }
-
-    pub fn hint(self) -> &'static str {
-        match self {
-            ArchiveExists::Ask => "Ask before writing over an archive that already exists",
-            ArchiveExists::Replace => "Replace an existing archive once the new one is complete",
-            ArchiveExists::KeepBoth => {
-                "Keep an existing archive and name the new one “name (1).zip”"
-            }
-        }
-    }
-
-    /// The engine's policy: "ask" is "fail at once", which the window turns into the question.
-    pub fn policy(self) -> ExistingArchive {
-        match self {
-            ArchiveExists::Ask => ExistingArchive::Fail,
-            ArchiveExists::Replace => ExistingArchive::Replace,
-            ArchiveExists::KeepBoth => ExistingArchive::KeepBoth,
-        }
-    }
-}
-
-/// Thumbnail sizes offered as one-click presets (toggles), in pixels.
-pub const THUMB_SIZE_PRESETS_PX: [u32; 4] = [128, 256, 512, 1024];
-/// Range of a custom thumbnail size, in pixels.
-pub const CUSTOM_THUMB_SIDE_RANGE_PX: std::ops::RangeInclusive<u32> = 16..=MAX_THUMB_SIDE_PX;
-/// At most this many sizes in one job.
-pub const MAX_THUMB_SIZES: usize = 8;
+/// The eframe storage key where older versions kept the output folders.
+pub const LEGACY_FOLDERS_KEY: &str = "shrinkwrap.folders";
 /// Range of the worker-count setting.
 pub const WORKERS_RANGE: std::ops::RangeInclusive<usize> = 1..=64;
 
 /// Everything the window remembers between runs.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    pub operation: Operation,
-    pub archive_layout: ArchiveLayout,
-    pub compression: CompressionLevel,
-    /// What to do when an archive already exists.
-    pub existing_archive: ArchiveExists,
-    /// The thumbnails' sizes (long side, pixels), ascending, without repeats, at least one.
-    pub thumb_sizes_px: Vec<u32>,
-    /// The size the "Add" field proposes, in pixels.
-    pub custom_thumb_side_px: u32,
-    /// The thumbnails' file name template; empty means the engine's default (`{stem}` for one
-    /// size, `{stem}_{size}` for several).
-    pub name_template: String,
-    pub thumb_format: ThumbFormat,
-    pub jpeg_quality: u8,
-    /// WebP thumbnails lossless instead of lossy.
-    pub webp_lossless: bool,
-    /// What EXIF/XMP metadata thumbnails keep.
-    pub metadata: MetadataPolicy,
-    /// Convert colours to sRGB, or keep the source's ICC profile.
-    pub color: ColorMode,
-    pub on_conflict: ConflictPolicy,
+    /// The kind the job column prepares (its tab).
+    pub kind: JobKind,
     /// `None`: one worker per core.
     pub workers: Option<usize>,
+    /// Every kind's form: its settings, destination fields and answers.
+    pub kinds: KindForms,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            operation: Operation::Compress,
-            archive_layout: ArchiveLayout::SingleArchive,
-            compression: CompressionLevel::Normal,
-            existing_archive: ArchiveExists::Ask,
-            thumb_sizes_px: vec![DEFAULT_THUMB_SIDE_PX],
-            custom_thumb_side_px: 320,
-            name_template: String::new(),
-            thumb_format: ThumbFormat::Jpeg,
-            jpeg_quality: DEFAULT_JPEG_QUALITY,
-            webp_lossless: false,
-            metadata: MetadataPolicy::Strip,
-            color: ColorMode::ConvertToSrgb,
-            on_conflict: ConflictPolicy::Update,
+            kind: kinds::first_kind(),
             workers: None,
+            kinds: KindForms::default(),
         }
     }
 }
 
+/// The common settings as stored.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+struct Stored {
+    /// The chosen kind's id.
+    kind: String,
+    workers: Option<usize>,
+    /// Older versions stored the chosen tab as `operation: Compress` (the kind's verb).
+    #[serde(skip_serializing)]
+    operation: LegacyVerb,
+}
+
+/// The name of a unit enum variant, whatever the enum (`Compress` in `operation: Compress`).
+#[derive(Debug, Default)]
+struct LegacyVerb(Option<String>);
+
+impl<'de> serde::Deserialize<'de> for LegacyVerb {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<LegacyVerb, D::Error> {
+        struct Name(String);
+        impl<'de> serde::Deserialize<'de> for Name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
+                struct V;
+                impl serde::de::Visitor<'_> for V {
+                    type Value = Name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("a variant name")
+                    }
+                    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Name, E> {
+                        Ok(Name(name.to_owned()))
+                    }
+                }
+                d.deserialize_identifier(V)
+            }
+        }
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = LegacyVerb;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a unit variant")
+            }
+            fn visit_enum<A: serde::de::EnumAccess<'de>>(
+                self,
+                data: A,
+            ) -> Result<LegacyVerb, A::Error> {
+                use serde::de::VariantAccess;
+                let (Name(name), variant) = data.variant::<Name>()?;
+                variant.unit_variant()?;
+                Ok(LegacyVerb(Some(name)))
+            }
+        }
+        deserializer.deserialize_enum("Operation", &[], V)
+    }
+}
+
 impl Settings {
-    /// Adds a thumbnail size (clamped into range); returns whether the list changed.
-    pub fn add_thumb_size(&mut self, px: u32) -> bool {
-        let px = clamp_side_px(px);
-        if self.thumb_sizes_px.contains(&px) || self.thumb_sizes_px.len() >= MAX_THUMB_SIZES {
-            return false;
+    /// The settings remembered in `storage` (the defaults without one), clamped into range.
+    pub fn load(storage: Option<&dyn eframe::Storage>) -> Settings {
+        let stored: Stored = storage
+            .and_then(|s| eframe::get_value(s, SETTINGS_KEY))
+            .unwrap_or_default();
+        let kind = kinds::kind_by_id(&stored.kind)
+            .or_else(|| {
+                let verb = stored.operation.0.as_deref()?;
+                kinds::ENTRIES
+                    .iter()
+                    .map(|e| e.kind)
+                    .find(|k| k.info().verb == verb)
+            })
+            .unwrap_or_else(kinds::first_kind);
+        Settings {
+            kind,
+            workers: stored.workers,
+            kinds: KindForms::load(storage),
         }
-        self.thumb_sizes_px.push(px);
-        self.thumb_sizes_px.sort_unstable();
-        true
+        .sanitized()
     }
 
-    /// Removes a thumbnail size unless it is the last one; returns whether the list changed.
-    pub fn remove_thumb_size(&mut self, px: u32) -> bool {
-        if self.thumb_sizes_px.len() <= 1 {
-            return false;
-        }
-        let before = self.thumb_sizes_px.len();
-        self.thumb_sizes_px.retain(|&s| s != px);
-        self.thumb_sizes_px.len() != before
+    /// Remembers the settings in `storage`.
+    pub fn save(&self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(
+            storage,
+            SETTINGS_KEY,
+            &Stored {
+                kind: self.kind.id.to_owned(),
+                workers: self.workers,
+                operation: LegacyVerb::default(),
+            },
+        );
+        self.kinds.for_each(|form| form.save(storage));
     }
 
-    /// The name template to pass to the engine: `None` (the default) when the field is empty.
-    pub fn name_template(&self) -> Option<String> {
-        let t = self.name_template.trim();
-        (!t.is_empty()).then(|| t.to_owned())
-    }
-
-    /// The template in force, parsed: the typed one, else the default for the number of sizes.
-    /// The error is the engine's message ("name template \"{x}\": unknown placeholder ...").
-    pub fn parsed_template(&self) -> Result<NameTemplate, String> {
-        self.thumb_spec(Vec::new(), PathBuf::new())
-            .template()
-            .map_err(|e| e.to_string())
-    }
-
-    /// The thumbnail spec for these inputs and folder.
-    fn thumb_spec(&self, inputs: Vec<PathBuf>, output_dir: PathBuf) -> ThumbSpec {
-        ThumbSpec {
-            inputs,
-            output_dir,
-            sizes_px: self.thumb_sizes_px.clone(),
-            name_template: self.name_template(),
-            format: self.thumb_format,
-            quality: self.jpeg_quality.clamp(1, 100),
-            lossless: self.webp_lossless,
-            metadata: self.metadata,
-            color: self.color,
-            on_conflict: self.on_conflict,
-            only: Vec::new(),
-            shard: None,
-        }
+    /// The form of the chosen kind.
+    pub fn form(&self) -> Option<&dyn KindForm> {
+        self.kinds.get(self.kind)
     }
 
     /// The worker count to run with.
@@ -267,20 +153,7 @@ impl Settings {
     /// Settings read back from storage are clamped into their ranges (the file may be old or
     /// edited by hand).
     pub fn sanitized(mut self) -> Settings {
-        self.jpeg_quality = self.jpeg_quality.clamp(1, 100);
-        self.custom_thumb_side_px = clamp_side_px(self.custom_thumb_side_px);
-        let mut sizes: Vec<u32> = self
-            .thumb_sizes_px
-            .iter()
-            .map(|&px| clamp_side_px(px))
-            .collect();
-        sizes.sort_unstable();
-        sizes.dedup();
-        sizes.truncate(MAX_THUMB_SIZES);
-        if sizes.is_empty() {
-            sizes.push(DEFAULT_THUMB_SIDE_PX);
-        }
-        self.thumb_sizes_px = sizes;
+        self.kinds.for_each_mut(|form| form.sanitize());
         self.workers = self
             .workers
             .map(|n| n.clamp(*WORKERS_RANGE.start(), *WORKERS_RANGE.end()));
@@ -288,71 +161,53 @@ impl Settings {
     }
 }
 
-fn clamp_side_px(px: u32) -> u32 {
-    px.clamp(
-        *CUSTOM_THUMB_SIDE_RANGE_PX.start(),
-        *CUSTOM_THUMB_SIDE_RANGE_PX.end(),
-    )
+/// The storage key of a kind's form.
+fn kind_key(kind: JobKind) -> String {
+    format!("shrinkwrap.kind.{}", kind.id)
 }
 
-/// The output folders typed (or picked) in the window, remembered between runs like the
-/// settings. The single archive's path is not: a file name remembered would make every new
-/// archive collide with the last one.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct RememberedFolders {
-    pub thumbnails_folder: String,
-    pub archives_folder: String,
+/// Remembers a kind's form (its stored part) under the kind's own key.
+pub fn save_kind<T: serde::Serialize>(storage: &mut dyn eframe::Storage, kind: JobKind, value: &T) {
+    eframe::set_value(storage, &kind_key(kind), value);
 }
 
-impl RememberedFolders {
-    pub fn of(destinations: &Destinations) -> RememberedFolders {
-        RememberedFolders {
-            thumbnails_folder: destinations.thumbnails_folder.trim().to_owned(),
-            archives_folder: destinations.archives_folder.trim().to_owned(),
-        }
+/// A kind's remembered form: under the kind's own key; else, from a store written before each
+/// kind had one, `merge(from the shared settings, from the shared folders)` (the stored type
+/// keeps the old field names, and fields of other kinds are ignored); else the defaults.
+pub fn load_kind<T: DeserializeOwned + Default>(
+    storage: Option<&dyn eframe::Storage>,
+    kind: JobKind,
+    merge: impl FnOnce(T, T) -> T,
+) -> T {
+    let Some(storage) = storage else {
+        return T::default();
+    };
+    if let Some(value) = eframe::get_value(storage, &kind_key(kind)) {
+        return value;
     }
-
-    /// The destination fields at start: these folders, an empty archive path.
-    pub fn destinations(&self) -> Destinations {
-        Destinations {
-            archive: String::new(),
-            archives_folder: self.archives_folder.clone(),
-            thumbnails_folder: self.thumbnails_folder.clone(),
-        }
+    let settings: Option<T> = eframe::get_value(storage, SETTINGS_KEY);
+    let folders: Option<T> = eframe::get_value(storage, LEGACY_FOLDERS_KEY);
+    match (settings, folders) {
+        (None, None) => T::default(),
+        (settings, folders) => merge(settings.unwrap_or_default(), folders.unwrap_or_default()),
     }
 }
 
-/// The destination fields of the window, as typed (or filled in by a dialog). An empty field means
-/// "the default, next to the first input". The folders are remembered ([`RememberedFolders`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Destinations {
-    /// The archive of "one archive" mode.
-    pub archive: String,
-    /// The folder that receives the archives of "one archive per folder" mode.
-    pub archives_folder: String,
-    /// The thumbnails' output folder.
-    pub thumbnails_folder: String,
-}
-
-impl Destinations {
-    /// The archive destination to pass to the engine: the typed path as typed (the engine reads
-    /// a folder as "`<default name>.zip` in it" and adds `.zip` to a bare name), else the
-    /// default next to the first input.
-    pub fn archive_path(&self, inputs: &[PathBuf]) -> Option<PathBuf> {
-        typed_path(&self.archive).or_else(|| ZipSpec::default_destination(inputs))
+/// The jobs Start would submit with `form` over `inputs`, checked (options in range, a
+/// template that parses). The error is a sentence for the window.
+pub fn build_jobs(
+    form: &dyn KindForm,
+    inputs: &[PathBuf],
+    inputs_generation: u64,
+) -> Result<Vec<JobSpec>, String> {
+    if inputs.is_empty() {
+        return Err("Add some files or folders first.".to_owned());
     }
-
-    /// Where "one archive per folder" writes: the typed folder, else the first input's folder.
-    pub fn archives_folder_path(&self, inputs: &[PathBuf]) -> Option<PathBuf> {
-        typed_path(&self.archives_folder)
-            .or_else(|| Some(parent_dir(inputs.first()?).to_path_buf()))
+    let specs = form.build(inputs, inputs_generation)?;
+    for spec in &specs {
+        spec.validate().map_err(|e| capitalized(&e.to_string()))?;
     }
-
-    /// The thumbnails' folder: the typed one, else `thumbnails` beside the first input.
-    pub fn thumbnails_folder_path(&self, inputs: &[PathBuf]) -> Option<PathBuf> {
-        typed_path(&self.thumbnails_folder).or_else(|| ThumbSpec::default_output_dir(inputs))
-    }
+    Ok(specs)
 }
 
 /// A path typed by a person: trimmed, without surrounding quotes, `~/` expanded, `file://` URIs
@@ -411,101 +266,6 @@ fn percent_decode(text: &str) -> std::ffi::OsString {
     std::ffi::OsString::from_vec(out)
 }
 
-/// The jobs to submit for `operation` over `inputs` with these settings and destinations.
-/// `archive_choice` is the answer to "the archive already exists" given for these inputs and
-/// destination, if any; else the remembered [`Settings::existing_archive`] applies. The error is
-/// a sentence for the window.
-pub fn build_jobs(
-    operation: Operation,
-    settings: &Settings,
-    inputs: &[PathBuf],
-    destinations: &Destinations,
-    archive_choice: Option<ExistingArchive>,
-) -> Result<Vec<JobSpec>, String> {
-    if inputs.is_empty() {
-        return Err("Add some files or folders first.".to_owned());
-    }
-    let specs = match operation {
-        Operation::Compress => {
-            let level = settings.compression.deflate_level();
-            let on_exists = archive_choice.unwrap_or(settings.existing_archive.policy());
-            match settings.archive_layout {
-                ArchiveLayout::SingleArchive => {
-                    let destination = destinations
-                        .archive_path(inputs)
-                        .ok_or("Choose where to save the archive.")?;
-                    vec![JobSpec::Zip(ZipSpec {
-                        inputs: inputs.to_vec(),
-                        destination,
-                        level,
-                        on_exists,
-                        only: Vec::new(),
-                        shard: None,
-                    })]
-                }
-                ArchiveLayout::ArchivePerFolder => {
-                    let folder = destinations
-                        .archives_folder_path(inputs)
-                        .ok_or("Choose a folder for the archives.")?;
-                    ZipSpec::per_folder(inputs, &folder, level, on_exists)
-                        .into_iter()
-                        .map(JobSpec::Zip)
-                        .collect()
-                }
-            }
-        }
-        Operation::Thumbnails => {
-            let output_dir = destinations
-                .thumbnails_folder_path(inputs)
-                .ok_or("Choose a folder for the thumbnails.")?;
-            vec![JobSpec::Thumbs(
-                settings.thumb_spec(inputs.to_vec(), output_dir),
-            )]
-        }
-    };
-    for spec in &specs {
-        spec.validate().map_err(|e| capitalized(&e.to_string()))?;
-    }
-    Ok(specs)
-}
-
-/// One input and the thumbnail names it gets, for the live preview of the name template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SampleNames {
-    /// The source's file name.
-    pub source: String,
-    /// The thumbnails' file names, one per size.
-    pub outputs: Vec<String>,
-}
-
-/// The first `count` sources' thumbnail names, rendered locally with the template (no file
-/// system access): `sources` are file paths (a folder input stands for the images inside it,
-/// which the window does not list; the caller passes an example name there). The error is the
-/// template's, in the user's terms.
-pub fn sample_names(
-    settings: &Settings,
-    sources: &[PathBuf],
-    count: usize,
-) -> Result<Vec<SampleNames>, String> {
-    let template = settings.parsed_template()?;
-    let extension = settings.thumb_format.extension();
-    Ok(sources
-        .iter()
-        .take(count)
-        .map(|source| SampleNames {
-            source: source
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            outputs: settings
-                .thumb_sizes_px
-                .iter()
-                .map(|&px| template.render(source, px, extension))
-                .collect(),
-        })
-        .collect())
-}
-
 /// "name template ..." -> "Name template ...".
 fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
@@ -516,168 +276,131 @@ fn capitalized(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use std::collections::HashMap;
 
-    fn jobs(
-        operation: Operation,
-        settings: &Settings,
-        inputs: &[PathBuf],
-        destinations: &Destinations,
-    ) -> Vec<JobSpec> {
-        build_jobs(operation, settings, inputs, destinations, None).unwrap()
+    /// Storage in memory, standing in for eframe's file storage.
+    #[derive(Default)]
+    pub(crate) struct MemoryStorage(HashMap<String, String>);
+
+    impl eframe::Storage for MemoryStorage {
+        fn get_string(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+        fn set_string(&mut self, key: &str, value: String) {
+            self.0.insert(key.to_owned(), value);
+        }
+        fn remove_string(&mut self, key: &str) {
+            self.0.remove(key);
+        }
+        fn flush(&mut self) {}
+    }
+
+    impl MemoryStorage {
+        /// What the window stored before each kind had its own key: every setting in one
+        /// struct, the folders in another (the same types, serialized the same way). The thumbs
+        /// tab chosen, per-folder archives at Maximum replacing, 256 and 512 px WebP at 70, 3
+        /// workers, the folders `/srv/zips` and `/srv/photos/small`.
+        pub(crate) fn old_format() -> MemoryStorage {
+            use crate::engine::{ColorMode, ConflictPolicy, MetadataPolicy, ThumbFormat};
+            use crate::ui::kinds::zip::{ArchiveExists, ArchiveLayout, CompressionLevel};
+            #[derive(serde::Serialize)]
+            enum Operation {
+                #[allow(dead_code)]
+                Compress,
+                Thumbnails,
+            }
+            #[derive(serde::Serialize)]
+            struct OldSettings {
+                operation: Operation,
+                archive_layout: ArchiveLayout,
+                compression: CompressionLevel,
+                existing_archive: ArchiveExists,
+                thumb_sizes_px: Vec<u32>,
+                custom_thumb_side_px: u32,
+                name_template: String,
+                thumb_format: ThumbFormat,
+                jpeg_quality: u8,
+                webp_lossless: bool,
+                metadata: MetadataPolicy,
+                color: ColorMode,
+                on_conflict: ConflictPolicy,
+                workers: Option<usize>,
+            }
+            #[derive(serde::Serialize)]
+            struct OldFolders {
+                thumbnails_folder: String,
+                archives_folder: String,
+            }
+            let mut storage = MemoryStorage::default();
+            eframe::set_value(
+                &mut storage,
+                SETTINGS_KEY,
+                &OldSettings {
+                    operation: Operation::Thumbnails,
+                    archive_layout: ArchiveLayout::ArchivePerFolder,
+                    compression: CompressionLevel::Maximum,
+                    existing_archive: ArchiveExists::Replace,
+                    thumb_sizes_px: vec![256, 512],
+                    custom_thumb_side_px: 320,
+                    name_template: String::new(),
+                    thumb_format: ThumbFormat::Webp,
+                    jpeg_quality: 70,
+                    webp_lossless: false,
+                    metadata: MetadataPolicy::KeepSafe,
+                    color: ColorMode::KeepProfile,
+                    on_conflict: ConflictPolicy::Rename,
+                    workers: Some(3),
+                },
+            );
+            eframe::set_value(
+                &mut storage,
+                LEGACY_FOLDERS_KEY,
+                &OldFolders {
+                    thumbnails_folder: "/srv/photos/small".to_owned(),
+                    archives_folder: "/srv/zips".to_owned(),
+                },
+            );
+            storage
+        }
     }
 
     #[test]
-    fn default_archive_is_next_to_the_first_input() {
-        let inputs = vec![PathBuf::from("/data/photos")];
-        let jobs = jobs(
-            Operation::Compress,
-            &Settings::default(),
-            &inputs,
-            &Destinations::default(),
-        );
-        let [JobSpec::Zip(zip)] = jobs.as_slice() else {
-            panic!("one zip job expected: {jobs:?}")
-        };
-        assert_eq!(zip.destination, PathBuf::from("/data/photos.zip"));
-        assert_eq!(zip.level, 6);
-        assert_eq!(zip.on_exists, ExistingArchive::Fail);
-    }
-
-    #[test]
-    fn typed_archive_is_passed_as_typed_and_the_choice_wins() {
-        let inputs = vec![PathBuf::from("/data/a.txt")];
-        let destinations = Destinations {
-            archive: " /tmp/out ".to_owned(),
-            ..Default::default()
-        };
-        // The engine decides what "/tmp/out" means (a folder, or "out.zip").
-        assert_eq!(
-            destinations.archive_path(&inputs),
-            Some(PathBuf::from("/tmp/out"))
-        );
-        let settings = Settings {
-            existing_archive: ArchiveExists::Replace,
-            ..Default::default()
-        };
-        let remembered = jobs(Operation::Compress, &settings, &inputs, &destinations);
-        let chosen = build_jobs(
-            Operation::Compress,
-            &settings,
-            &inputs,
-            &destinations,
-            Some(ExistingArchive::KeepBoth),
-        )
-        .unwrap();
-        let on_exists = |specs: &[JobSpec]| match specs {
-            [JobSpec::Zip(z)] => z.on_exists,
-            other => panic!("one zip job expected: {other:?}"),
-        };
-        assert_eq!(on_exists(&remembered), ExistingArchive::Replace);
-        assert_eq!(on_exists(&chosen), ExistingArchive::KeepBoth);
-    }
-
-    #[test]
-    fn one_archive_per_folder() {
-        let inputs = vec![PathBuf::from("/data/a"), PathBuf::from("/data/b")];
-        let settings = Settings {
-            archive_layout: ArchiveLayout::ArchivePerFolder,
-            compression: CompressionLevel::Maximum,
-            ..Default::default()
-        };
-        let jobs = jobs(
-            Operation::Compress,
-            &settings,
-            &inputs,
-            &Destinations::default(),
-        );
-        let outputs: Vec<_> = jobs.iter().map(|j| j.output_path().to_path_buf()).collect();
-        assert_eq!(
-            outputs,
-            vec![PathBuf::from("/data/a.zip"), PathBuf::from("/data/b.zip")]
-        );
-    }
-
-    #[test]
-    fn thumbnails_use_the_settings() {
-        let inputs = vec![PathBuf::from("/pics/x.jpg")];
+    fn settings_round_trip_and_an_old_store_still_loads() {
         let mut settings = Settings {
-            thumb_format: ThumbFormat::Webp,
-            on_conflict: ConflictPolicy::Skip,
-            name_template: " {parent}-{stem}_{size} ".to_owned(),
+            kind: crate::engine::kinds::thumbs::KIND,
+            workers: Some(5),
             ..Default::default()
         };
-        assert!(settings.add_thumb_size(1024));
-        assert!(settings.add_thumb_size(64));
-        assert!(!settings.add_thumb_size(64), "no repeats");
-        let jobs = jobs(
-            Operation::Thumbnails,
-            &settings,
-            &inputs,
-            &Destinations::default(),
-        );
-        let [JobSpec::Thumbs(t)] = jobs.as_slice() else {
-            panic!("one thumbnail job expected")
-        };
-        assert_eq!(t.output_dir, PathBuf::from("/pics/thumbnails"));
-        assert_eq!(t.sizes_px, vec![64, 256, 1024]);
-        assert_eq!(t.name_template.as_deref(), Some("{parent}-{stem}_{size}"));
-        assert_eq!(t.format, ThumbFormat::Webp);
-        assert_eq!(t.on_conflict, ConflictPolicy::Skip);
-    }
+        settings.kinds.thumbs.jpeg_quality = 55;
+        let mut storage = MemoryStorage::default();
+        settings.save(&mut storage);
+        assert_eq!(Settings::load(Some(&storage)), settings);
 
-    #[test]
-    fn the_last_size_stays() {
-        let mut settings = Settings::default();
-        assert!(!settings.remove_thumb_size(DEFAULT_THUMB_SIDE_PX));
-        assert_eq!(settings.thumb_sizes_px, vec![DEFAULT_THUMB_SIDE_PX]);
-        settings.add_thumb_size(512);
-        assert!(settings.remove_thumb_size(DEFAULT_THUMB_SIDE_PX));
-        assert_eq!(settings.thumb_sizes_px, vec![512]);
-    }
-
-    #[test]
-    fn template_names_render_locally_and_errors_read_well() {
-        let mut settings = Settings::default();
-        let sources = [PathBuf::from("/p/trip/a.JPG"), PathBuf::from("/p/b.png")];
-        let names = sample_names(&settings, &sources, 1).unwrap();
+        let old = Settings::load(Some(&MemoryStorage::old_format()));
+        assert_eq!(old.kind, crate::engine::kinds::thumbs::KIND);
+        assert_eq!(old.workers, Some(3));
         assert_eq!(
-            names,
-            vec![SampleNames {
-                source: "a.JPG".to_owned(),
-                outputs: vec!["a.jpg".to_owned()]
-            }]
+            old.kinds.thumbs.metadata,
+            crate::engine::MetadataPolicy::KeepSafe
         );
-        settings.add_thumb_size(512);
-        let names = sample_names(&settings, &sources, 5).unwrap();
-        assert_eq!(names[1].outputs, vec!["b_256.jpg", "b_512.jpg"]);
-        settings.name_template = "{parent}/{stem}".to_owned();
-        let err = sample_names(&settings, &sources, 5).unwrap_err();
-        assert!(err.contains("cannot contain '/'"), "{err}");
-        let err = build_jobs(
-            Operation::Thumbnails,
-            &settings,
-            &sources,
-            &Destinations::default(),
-            None,
-        )
-        .unwrap_err();
-        assert!(err.starts_with("Name template"), "{err}");
+        assert_eq!(
+            old.kinds.thumbs.color,
+            crate::engine::ColorMode::KeepProfile
+        );
+        assert_eq!(
+            old.kinds.thumbs.on_conflict,
+            crate::engine::ConflictPolicy::Rename
+        );
+
+        assert_eq!(Settings::load(None), Settings::default());
     }
 
     #[test]
     fn no_inputs_no_jobs() {
-        assert!(
-            build_jobs(
-                Operation::Compress,
-                &Settings::default(),
-                &[],
-                &Destinations::default(),
-                None,
-            )
-            .is_err()
-        );
+        let settings = Settings::default();
+        assert!(build_jobs(settings.form().unwrap(), &[], 0).is_err());
     }
 
     #[test]
@@ -695,26 +418,11 @@ mod tests {
     }
 
     #[test]
-    fn stored_settings_are_clamped() {
+    fn stored_workers_are_clamped() {
         let settings = Settings {
-            jpeg_quality: 0,
-            custom_thumb_side_px: 1,
-            thumb_sizes_px: vec![99_999, 1, 1],
             workers: Some(0),
             ..Default::default()
         };
-        let settings = settings.sanitized();
-        assert_eq!(settings.jpeg_quality, 1);
-        assert_eq!(settings.custom_thumb_side_px, 16);
-        assert_eq!(settings.thumb_sizes_px, vec![16, MAX_THUMB_SIDE_PX]);
-        assert_eq!(settings.workers, Some(1));
-        let empty = Settings {
-            thumb_sizes_px: Vec::new(),
-            ..Default::default()
-        };
-        assert_eq!(
-            empty.sanitized().thumb_sizes_px,
-            vec![DEFAULT_THUMB_SIDE_PX]
-        );
+        assert_eq!(settings.sanitized().workers, Some(1));
     }
 }

@@ -1,23 +1,26 @@
 //! Everything the window draws, in one place, and the commands the drawing code emits.
 //!
-//! Owns: [`UiState`] (inputs, settings, destination fields, the plan preview, the queue, the
-//! unfinished jobs found at start, the notice line, the questions the window asks, the quit
-//! prompt) and [`Command`] (what a click or a key asks for; the app applies commands after the
-//! frame is drawn, so views only read state and edit their own fields).
-//! Must not touch: the engine, threads, the file system.
+//! Owns: [`UiState`] (inputs, settings with every kind's form, the plan preview, the queue, the
+//! unfinished jobs found at start, the notice line, the question a kind asks, the quit prompt)
+//! and [`Command`] (what a click or a key asks for; the app applies commands after the frame is
+//! drawn, so views only read state and edit their own fields).
+//! Must not touch: the engine, threads, the file system, what a kind's question or command
+//! holds (its module's).
 
 use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::engine::{ExistingArchive, JobId, JobSpec, QueueMove};
+use crate::engine::{JobId, JobKind, QueueMove};
 
 use super::dialogs::DialogRequest;
 use super::export::ExportFormat;
 use super::inputs::InputList;
+pub use super::kinds::Prompt;
+use super::kinds::{KindCommand, PlanCx};
 use super::preview::Preview;
 use super::queue::Queue;
-use super::settings::{ArchiveLayout, Destinations, Operation, Settings};
+use super::settings::Settings;
 use super::unfinished::Unfinished;
 
 /// How serious a notice is (its colour).
@@ -48,72 +51,6 @@ pub enum QuitState {
     Closing,
 }
 
-/// A question the window asks in a modal before it queues anything.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Prompt {
-    /// Archives already exist: Replace, Keep both (as `name (1).zip`) or Cancel.
-    ArchiveExists {
-        /// The archives in the way.
-        archives: Vec<PathBuf>,
-        /// The jobs to submit with the answer.
-        specs: Vec<JobSpec>,
-        /// Failed jobs these replace (their cards go once the new jobs are queued).
-        failed: Vec<JobId>,
-    },
-    /// "One archive per folder" with plain files among the inputs makes several archives.
-    ManyArchives {
-        archives: usize,
-        /// The names of the inputs that are plain files.
-        files: Vec<String>,
-    },
-}
-
-/// An answer to "the archive already exists", valid while the inputs and destination it was
-/// given for are unchanged.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ArchiveChoice {
-    pub key: ChoiceKey,
-    pub on_exists: ExistingArchive,
-}
-
-/// What an answer about an existing archive depends on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChoiceKey {
-    inputs_generation: u64,
-    layout: ArchiveLayout,
-    archive: String,
-    archives_folder: String,
-}
-
-/// The person's answer to [`Prompt::ArchiveExists`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExistsAnswer {
-    Replace,
-    KeepBoth,
-    Cancel,
-}
-
-impl ExistsAnswer {
-    /// The engine's policy for this answer (`None`: cancel).
-    pub fn policy(self) -> Option<ExistingArchive> {
-        match self {
-            ExistsAnswer::Replace => Some(ExistingArchive::Replace),
-            ExistsAnswer::KeepBoth => Some(ExistingArchive::KeepBoth),
-            ExistsAnswer::Cancel => None,
-        }
-    }
-}
-
-/// The person's answer to [`Prompt::ManyArchives`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ManyArchivesAnswer {
-    /// Make them all.
-    Confirm,
-    /// Switch to one archive for all inputs (nothing is queued: the preview shows it first).
-    OneArchive,
-    Cancel,
-}
-
 /// What the person asked for this frame.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -125,7 +62,8 @@ pub enum Command {
     SelectInput(usize),
     ClearInputs,
     OpenDialog(DialogRequest),
-    Start(Operation),
+    /// Start: queue the jobs of this kind's form (after its questions, if any).
+    Start(JobKind),
     Cancel(JobId),
     CancelAll,
     SelectJob(JobId),
@@ -135,23 +73,15 @@ pub enum Command {
     DismissNotice,
     ConfirmQuit,
     KeepRunning,
-    /// Answer to the modal "the archive already exists".
-    AnswerArchiveExists(ExistsAnswer),
-    /// Answer to the modal "this makes N archives".
-    AnswerManyArchives(ManyArchivesAnswer),
-    /// An answer given in advance in the preview (`None`: ask again).
-    ChooseExisting(Option<ExistingArchive>),
-    /// Submits a job that failed because its archive exists again, with this policy.
-    RetryArchive(JobId, ExistingArchive),
-    /// Sets the thumbnails' folder (the preview's "Use a thumbnails subfolder").
-    SetThumbnailsFolder(PathBuf),
+    /// A kind's own command (an answer to its question, a click in its plan lines or card).
+    Kind(KindCommand),
     /// Pauses one job (queued or running).
     Pause(JobId),
     /// Resumes a paused job (also one paused by a full disk).
     Resume(JobId),
     PauseAll,
     ResumeAll,
-    /// "Stop after current" (thumbnail jobs).
+    /// "Stop after current" (kinds that can stop early).
     StopAfterCurrent(JobId),
     /// Moves a job not started yet among the waiting ones.
     MoveQueued(JobId, QueueMove),
@@ -192,21 +122,17 @@ pub struct StartRefusal {
 
 /// The state the views draw.
 pub struct UiState {
+    /// The settings, with every kind's form (settings, destination fields, answers).
     pub settings: Settings,
-    pub destinations: Destinations,
     pub inputs: InputList,
     pub queue: Queue,
     /// The dry run of what Start would do, and its plan.
     pub preview: Preview,
-    /// The modal question open now, if any.
+    /// The modal question a kind asks now, if any.
     pub prompt: Option<Prompt>,
-    /// The answer given in advance to "the archive already exists".
-    pub archive_choice: Option<ArchiveChoice>,
-    /// Start was pressed while inputs were being measured (their kinds decide whether
-    /// "one archive per folder" must ask first): it goes ahead once they are.
-    pub pending_start: Option<Operation>,
-    /// Inputs generation for which "make N archives" was confirmed.
-    pub many_archives_confirmed: Option<u64>,
+    /// Start was pressed while inputs were being measured and the kind needs them measured (to
+    /// know what to ask): it goes ahead once they are.
+    pub pending_start: Option<JobKind>,
     /// A job identical to what Start would submit is queued or running (Start is disabled).
     pub start_blocked_by: Option<JobId>,
     /// The "paste a path" field.
@@ -227,14 +153,11 @@ impl UiState {
     pub fn new(settings: Settings) -> UiState {
         UiState {
             settings,
-            destinations: Destinations::default(),
             inputs: InputList::default(),
             queue: Queue::default(),
             preview: Preview::default(),
             prompt: None,
-            archive_choice: None,
             pending_start: None,
-            many_archives_confirmed: None,
             start_blocked_by: None,
             path_field: String::new(),
             notice: None,
@@ -248,14 +171,11 @@ impl UiState {
 
     /// Why Start (the button or Ctrl+Enter) cannot queue a job now, or `None` when it can.
     pub fn start_refusal(&self) -> Option<StartRefusal> {
-        let operation = self.settings.operation;
-        let template_error = (operation == Operation::Thumbnails)
-            .then(|| self.settings.parsed_template().err())
-            .flatten();
+        let form_refusal = self.settings.form().and_then(|form| form.refusal());
         let refusal = |button, why: String| Some(StartRefusal { button, why });
         if self.inputs.is_empty() {
             refusal(None, "Add files or folders first".to_owned())
-        } else if let Some(error) = template_error {
+        } else if let Some(error) = form_refusal {
             refusal(None, error)
         } else if let Some(id) = self.start_blocked_by {
             refusal(
@@ -274,22 +194,12 @@ impl UiState {
         }
     }
 
-    /// What an answer about an existing archive given now would be tied to.
-    pub fn choice_key(&self) -> ChoiceKey {
-        ChoiceKey {
+    /// What a kind's plan lines see now.
+    pub fn plan_cx(&self) -> PlanCx {
+        PlanCx {
             inputs_generation: self.inputs.generation(),
-            layout: self.settings.archive_layout,
-            archive: self.destinations.archive.clone(),
-            archives_folder: self.destinations.archives_folder.clone(),
+            question_open: self.prompt.is_some(),
         }
-    }
-
-    /// The answer about an existing archive that holds for the current inputs and destination.
-    pub fn archive_choice(&self) -> Option<ExistingArchive> {
-        self.archive_choice
-            .as_ref()
-            .filter(|c| c.key == self.choice_key())
-            .map(|c| c.on_exists)
     }
 
     pub fn notify(&mut self, level: NoticeLevel, text: impl Into<String>) {

@@ -1,24 +1,25 @@
-//! Loads the thumbnails a finished job made, for the strip under its row: decoding and scaling
-//! happen on the `shrinkwrap-strip` thread; the frame only uploads the ready [`ColorImage`]s as
-//! textures.
+//! Loads the images a finished job made, for the strip under its card: decoding and scaling
+//! happen on the `shrinkwrap-strip` helper thread; the frame only uploads the ready
+//! [`ColorImage`]s as textures.
 //!
-//! Owns: the loader thread and its bounded channels.
+//! Owns: the loader's helper thread and its requests (one image each).
 //! Must not touch: the frame code's thread with any file I/O or decoding; textures (the window
 //! makes them from what this sends).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use eframe::egui::ColorImage;
 
 use crate::engine::JobId;
+
+use super::helper::{Helper, Reply, Waker, Work};
 
 /// Long side of a strip image, in pixels (enough for the strip's height on a 2x screen).
 pub const STRIP_IMAGE_SIDE_PX: u32 = 160;
 /// Capacity of the request and result channels.
 const STRIP_CHANNEL_CAPACITY: usize = 64;
 
-/// One decoded thumbnail (or the cause it could not be shown).
+/// One decoded image (or the cause it could not be shown).
 pub struct StripImage {
     pub job: JobId,
     /// Its place among the job's outputs (the order the strip shows).
@@ -27,67 +28,70 @@ pub struct StripImage {
     pub image: Result<ColorImage, String>,
 }
 
-struct StripRequest {
-    job: JobId,
-    /// The place of `paths[0]` among the job's outputs.
-    first_index: usize,
-    paths: Vec<PathBuf>,
+/// One image to load.
+pub struct StripRequest {
+    pub job: JobId,
+    /// Its place among the job's outputs.
+    pub index: usize,
+    pub path: PathBuf,
+}
+
+/// Decodes on the helper thread.
+struct StripWork;
+
+impl Work for StripWork {
+    type Request = StripRequest;
+    type Result = StripImage;
+
+    fn run(&mut self, request: &StripRequest, reply: &Reply<StripImage>) {
+        if reply.stopping() {
+            return;
+        }
+        reply.send(StripImage {
+            job: request.job,
+            index: request.index,
+            path: request.path.clone(),
+            image: load_strip_image(&request.path),
+        });
+    }
+
+    fn panicked(&mut self, request: &StripRequest, message: &str, reply: &Reply<StripImage>) {
+        reply.send(StripImage {
+            job: request.job,
+            index: request.index,
+            path: request.path.clone(),
+            image: Err(message.to_owned()),
+        });
+    }
 }
 
 /// The background decoder of strip images.
 pub struct StripLoader {
-    requests: flume::Sender<StripRequest>,
-    results: flume::Receiver<StripImage>,
+    helper: Option<Helper<StripWork>>,
 }
 
 impl StripLoader {
     /// Starts the `shrinkwrap-strip` thread; `waker` is called after each decoded image.
-    pub fn start(waker: Arc<dyn Fn() + Send + Sync>) -> StripLoader {
-        let (requests, request_rx) = flume::bounded::<StripRequest>(STRIP_CHANNEL_CAPACITY);
-        let (result_tx, results) = flume::bounded::<StripImage>(STRIP_CHANNEL_CAPACITY);
-        let spawned = std::thread::Builder::new()
-            .name("shrinkwrap-strip".to_owned())
-            .spawn(move || {
-                for request in request_rx.iter() {
-                    for (offset, path) in request.paths.into_iter().enumerate() {
-                        let image = load_strip_image(&path);
-                        if result_tx
-                            .send(StripImage {
-                                job: request.job,
-                                index: request.first_index + offset,
-                                path,
-                                image,
-                            })
-                            .is_err()
-                        {
-                            return;
-                        }
-                        waker();
-                    }
-                }
-            });
-        if let Err(err) = spawned {
-            eprintln!("shrinkwrap: could not start the thumbnail strip thread: {err}");
-        }
-        StripLoader { requests, results }
+    pub fn start(waker: Waker) -> StripLoader {
+        let helper = Helper::start("shrinkwrap-strip", STRIP_CHANNEL_CAPACITY, waker, StripWork)
+            .map_err(|err| {
+                eprintln!("shrinkwrap: could not start the thumbnail strip thread: {err}")
+            })
+            .ok();
+        StripLoader { helper }
     }
 
-    /// Asks for the images of `paths`, the job's outputs from `first_index` on, without
-    /// blocking; returns false when the loader is busy with too many requests (those stay
-    /// unasked and can be asked again).
-    pub fn request(&self, job: JobId, first_index: usize, paths: Vec<PathBuf>) -> bool {
-        self.requests
-            .try_send(StripRequest {
-                job,
-                first_index,
-                paths,
-            })
-            .is_ok()
+    /// Asks for one image without blocking; returns false when the loader is busy with too many
+    /// requests (that one stays unasked and can be asked again).
+    pub fn request(&self, request: StripRequest) -> bool {
+        self.helper
+            .as_ref()
+            .is_some_and(|helper| helper.try_send(request).is_ok())
     }
 
     /// An image ready now (never blocks).
     pub fn try_recv(&self) -> Option<StripImage> {
-        self.results.try_recv().ok()
+        self.helper.as_ref()?.try_recv()
     }
 }
 

@@ -2,6 +2,8 @@
 //! and reading archives back with independent readers.
 #![allow(dead_code)]
 
+pub mod fake_engine;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::engine::model::id::JobId;
 use crate::engine::model::shard::ShardError;
@@ -107,6 +108,57 @@ impl std::fmt::Display for IoCause {
     }
 }
 
+/// A job kind's own typed error or skip reason. The model carries it as a [`KindCause`] without
+/// naming the kind; a front end that wants its own words downcasts it to the kind's type.
+pub trait KindError: std::error::Error + Send + Sync + 'static {
+    /// Whether this is an error of the item (the job ends "done with errors") rather than a
+    /// deliberate skip.
+    fn is_error(&self) -> bool {
+        true
+    }
+}
+
+/// A kind's typed error ([`KindError`]), shared: cheap to clone, compared by its message.
+#[derive(Clone)]
+pub struct KindCause(Arc<dyn KindError>);
+
+impl KindCause {
+    pub fn new(error: impl KindError) -> KindCause {
+        KindCause(Arc::new(error))
+    }
+
+    /// Whether this is an error of the item rather than a deliberate skip.
+    pub fn is_error(&self) -> bool {
+        self.0.is_error()
+    }
+
+    /// The kind's own error, when it is a `T`.
+    pub fn downcast_ref<T: KindError>(&self) -> Option<&T> {
+        let error: &(dyn std::error::Error + 'static) = &*self.0;
+        error.downcast_ref::<T>()
+    }
+}
+
+impl std::fmt::Debug for KindCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for KindCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl PartialEq for KindCause {
+    fn eq(&self, other: &KindCause) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for KindCause {}
+
 /// Why a job was refused when submitted.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
@@ -156,6 +208,9 @@ pub enum SpecError {
         /// What is wrong with it.
         why: String,
     },
+    /// A kind's own reason (a missing password...).
+    #[error("{0}")]
+    Kind(KindCause),
     /// A shard that is not one (`I/N` with 0 ≤ I < N).
     #[error("{0}")]
     Shard(#[from] ShardError),
@@ -183,7 +238,7 @@ pub enum ChainBroken {
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     /// The output exists and the job was not told to replace it or keep both.
-    #[error("{path} already exists (choose to replace it, or keep both)")]
+    #[error("{path} already exists")]
     DestinationExists {
         /// The user's path it concerns.
         path: PathBuf,
@@ -232,6 +287,15 @@ pub enum JobError {
     /// Every input was skipped or there were none: what the user reads.
     #[error("{0}")]
     NothingToDo(&'static str),
+    /// The disk filled up and the job was told not to wait for room.
+    #[error("the disk is full ({folder}: {free_bytes} bytes free); nothing partial was left")]
+    DiskFull { folder: PathBuf, free_bytes: u64 },
+    /// A resumed job could not take its journal over.
+    #[error("{0}")]
+    Resume(#[from] ResumeError),
+    /// A kind's own reason for failing the whole job (not enough free space...).
+    #[error("{0}")]
+    Kind(KindCause),
     /// A chained job that never started: the job it takes its inputs from (`job`, named
     /// `name`) did not give it any, and why.
     #[error("not started: {name} (job {job}), whose outputs were to be its inputs, {why}")]
@@ -249,6 +313,28 @@ pub enum JobError {
     /// A bug: a panic or a broken invariant, with what is known of it.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Why an unfinished job's journal could not be taken over (to resume or discard the job).
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    /// Another process (or job) holds the journal: it runs the job now.
+    #[error("this job is already being resumed or run by another Shrinkwrap; it is left to it")]
+    InUse,
+    /// The journal is gone: its job was resumed to its end, or discarded, meanwhile.
+    #[error("the job is no longer unfinished (another Shrinkwrap resumed or discarded it)")]
+    Gone,
+    /// What the journal says cannot be resumed (why, in the user's terms).
+    #[error("it cannot be resumed: {0}")]
+    CannotResume(String),
+    #[error("cannot open its journal: {0}")]
+    Io(IoCause),
+}
+
+impl From<io::Error> for ResumeError {
+    fn from(e: io::Error) -> Self {
+        ResumeError::Io(IoCause::of(e))
+    }
 }
 
 /// Why one item (file, folder, image) of a job was not processed. The job carries on.
@@ -335,6 +421,9 @@ pub enum ItemError {
         /// The user's path it concerns.
         path: PathBuf,
     },
+    /// A kind's own reason for this item (a CRC mismatch in an archive entry...).
+    #[error("{0}")]
+    Kind(KindCause),
     /// A bug: a panic or a broken invariant, with what is known of it.
     #[error("internal error: {0}")]
     Internal(String),

@@ -3,8 +3,9 @@
 //! wire form of all of these.
 //!
 //! Owns: the public event types and their serialization (the JSON schema, versioned by
-//! [`JSON_SCHEMA_VERSION`]), [`JobOutcome`] and [`exit_status`], which both front ends use so a
-//! script gets the same exit status from the window (`--quit-when-done`) as from the CLI.
+//! [`JSON_SCHEMA_VERSION`]), [`JobOutcome`] and [`exit_status`] (and
+//! [`exit_status_with_refused`]), which both front ends use so a script gets the same exit
+//! status from the window (`--quit-when-done`) as from the CLI.
 //! Must not touch: job logic, threads, the file system, any front end.
 
 use std::path::PathBuf;
@@ -86,10 +87,12 @@ impl JobState {
 pub enum PauseReason {
     /// The user paused it (or the whole queue).
     User,
-    /// Writing failed because the disk is full: the job waits for space and a Resume.
+    /// Writing into `folder` failed because its disk is full (`free_bytes` left then): the job
+    /// waits for room and goes on by itself once there is some (a Resume goes on at once).
     DiskFull {
-        /// The folder being written into.
+        #[serde(with = "crate::engine::model::paths::path_json")]
         folder: PathBuf,
+        free_bytes: u64,
     },
 }
 
@@ -97,13 +100,23 @@ impl std::fmt::Display for PauseReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PauseReason::User => f.write_str("paused"),
-            PauseReason::DiskFull { folder } => write!(
+            PauseReason::DiskFull { folder, .. } => write!(
                 f,
-                "paused: the disk is full ({}); free some space, then resume",
+                "paused: the disk is full ({}); it goes on by itself once there is room",
                 folder.display()
             ),
         }
     }
+}
+
+/// What a job does when its disk is full (a front end's choice, for every job it submits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnDiskFull {
+    /// Pause, say so, and go on by itself once there is room (watched on a timer).
+    #[default]
+    Wait,
+    /// Fail at once: nothing partial is left (a command line that must never wait).
+    Fail,
 }
 
 /// Whether a problem item was an error or deliberately passed over.
@@ -206,6 +219,7 @@ impl Serialize for Failure {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ItemProblem {
     /// The user's path of the item.
+    #[serde(with = "crate::engine::model::paths::path_json")]
     pub path: PathBuf,
     /// An error or a deliberate skip.
     pub kind: ProblemKind,
@@ -378,6 +392,22 @@ pub fn exit_status(outcomes: impl IntoIterator<Item = JobOutcome>, interrupted: 
         .map_or(2, JobOutcome::exit_status)
 }
 
+/// [`exit_status`] of a run in which `refused` more jobs could not be queued (the engine refused
+/// them at submission: an invalid spec, the same job already queued): each counts as a failed
+/// job.
+pub fn exit_status_with_refused(
+    outcomes: impl IntoIterator<Item = JobOutcome>,
+    refused: usize,
+    interrupted: bool,
+) -> u8 {
+    exit_status(
+        outcomes
+            .into_iter()
+            .chain(std::iter::repeat_n(JobOutcome::Failed, refused)),
+        interrupted,
+    )
+}
+
 /// The final account of a job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobReport {
@@ -396,8 +426,10 @@ pub struct JobReport {
     pub warnings: Vec<ItemProblem>,
     /// What was made, in plan order, as the plan names it: the thumbnails' paths, or the archive's
     /// entry names. Equal to the plan's non-skipped outputs when nothing failed.
+    #[serde(with = "crate::engine::model::paths::path_json::vec")]
     pub outputs: Vec<PathBuf>,
     /// The archive of a zip job, once renamed into place.
+    #[serde(with = "crate::engine::model::paths::path_json::option")]
     pub archive: Option<PathBuf>,
     /// Bytes written to outputs (the archive, or all thumbnails).
     pub output_bytes: u64,
@@ -490,6 +522,14 @@ mod tests {
         assert_eq!(exit_status([Cancelled, Failed, Done], false), 2);
         assert_eq!(exit_status([Failed], true), 130);
         assert_eq!(exit_status([], false), 2);
+        // A job refused at submission is a failed one, whatever else finished.
+        assert_eq!(
+            exit_status_with_refused([Done, DoneWithErrors], 1, false),
+            2
+        );
+        assert_eq!(exit_status_with_refused([Done], 0, false), 0);
+        assert_eq!(exit_status_with_refused([], 2, false), 2);
+        assert_eq!(exit_status_with_refused([Done], 1, true), 130);
     }
 
     #[test]

@@ -12,6 +12,8 @@ use serde::Serialize;
 use serde::ser::SerializeMap;
 
 use super::kind::JobKind;
+use super::paths::path_json::PathJson;
+use crate::engine::model::error::KindCause;
 use crate::engine::model::id::JobId;
 
 /// What will happen at one output.
@@ -73,12 +75,21 @@ pub enum SkipReason {
     AsPlanned(String),
     /// A resumed job: the input is gone since the job started (an error, not a choice).
     InputGone,
+    /// Left out by an exclude pattern (or a `.gitignore` file), as the user asked.
+    Excluded { pattern: String },
+    /// A kind's own reason (an archive entry whose name leaves the output folder...); an error
+    /// or a deliberate skip as the kind says.
+    Kind(KindCause),
 }
 
 impl SkipReason {
     /// Whether this skip is an error of the item (the job ends "done with errors").
     pub fn is_error(&self) -> bool {
-        matches!(self, SkipReason::InputGone)
+        match self {
+            SkipReason::InputGone => true,
+            SkipReason::Kind(cause) => cause.is_error(),
+            _ => false,
+        }
     }
 }
 
@@ -114,6 +125,8 @@ impl std::fmt::Display for SkipReason {
             SkipReason::AlreadyDone => write!(f, "made before the interruption"),
             SkipReason::AsPlanned(reason) => f.write_str(reason),
             SkipReason::InputGone => write!(f, "vanished since the job started"),
+            SkipReason::Excluded { pattern } => write!(f, "excluded by the pattern {pattern}"),
+            SkipReason::Kind(cause) => cause.fmt(f),
         }
     }
 }
@@ -135,11 +148,11 @@ pub struct PlanItem {
 impl Serialize for PlanItem {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("input", &self.input)?;
-        m.serialize_entry("output", &self.output)?;
+        m.serialize_entry("input", &PathJson(&self.input))?;
+        m.serialize_entry("output", &self.output.as_deref().map(PathJson))?;
         m.serialize_entry("action", self.action.label())?;
         match &self.action {
-            Action::Rename { wanted } => m.serialize_entry("wanted", wanted)?,
+            Action::Rename { wanted } => m.serialize_entry("wanted", &PathJson(wanted))?,
             Action::Skip(reason) => m.serialize_entry("reason", &reason.to_string())?,
             _ => m.serialize_entry("reason", &None::<String>)?,
         }
@@ -160,10 +173,10 @@ pub struct PlannedFile {
 impl Serialize for PlannedFile {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("path", &self.path)?;
+        m.serialize_entry("path", &PathJson(&self.path))?;
         m.serialize_entry("action", self.action.label())?;
         if let Action::Rename { wanted } = &self.action {
-            m.serialize_entry("wanted", wanted)?;
+            m.serialize_entry("wanted", &PathJson(wanted))?;
         }
         m.end()
     }
@@ -176,12 +189,21 @@ pub enum PlanWarning {
     /// Thumbnails would land in the same folders as their originals.
     OutputBesideInputs {
         /// The folders, each once.
+        #[serde(with = "crate::engine::model::paths::path_json::vec")]
         folders: Vec<PathBuf>,
+    },
+    /// The output folder is this input folder itself: the thumbnails go into a subfolder of it
+    /// named after it (never taken as inputs, on this run or the next).
+    OutputIsInputFolder {
+        /// The input folder.
+        #[serde(with = "crate::engine::model::paths::path_json")]
+        folder: PathBuf,
     },
     /// The output folder (or the nearest folder of it that exists) does not take new files:
     /// starting would fail at the first write.
     DestinationNotWritable {
         /// The folder that refuses.
+        #[serde(with = "crate::engine::model::paths::path_json")]
         folder: PathBuf,
         /// Why, in the user's terms ("permission denied", "the file system is read-only").
         reason: String,
@@ -204,6 +226,19 @@ impl std::fmt::Display for PlanWarning {
                     write!(f, ")")?;
                 }
                 write!(f, "; a \"thumbnails\" subfolder keeps them apart")
+            }
+            PlanWarning::OutputIsInputFolder { folder } => {
+                let name = folder
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                write!(
+                    f,
+                    "the output folder is the input folder {} itself: the thumbnails go into its \
+                     subfolder {name}/ and are never taken as inputs; a \"thumbnails\" subfolder \
+                     keeps them apart",
+                    folder.display()
+                )
             }
             PlanWarning::DestinationNotWritable { folder, reason } => {
                 write!(f, "cannot write into {}: {reason}", folder.display())
@@ -241,6 +276,7 @@ pub struct Plan {
     /// The archive's file name or the output folder's name.
     pub name: String,
     /// The archive (zip) or the output folder (thumbnails).
+    #[serde(with = "crate::engine::model::paths::path_json")]
     pub destination: PathBuf,
     /// A zip job's archive and what happens to it.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -10,8 +10,9 @@
 //! Must not touch: job logic, writing files, any front end.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -19,6 +20,7 @@ use std::sync::Mutex;
 use crate::engine::model::events::JobId;
 use crate::engine::model::kind::SpecInfo;
 use crate::engine::model::paths::normalize_path;
+use crate::engine::runtime::temp::{may_be_cut, temp_name_parts};
 
 /// The comparable form of a path that may or may not exist: its folder canonicalised when that
 /// folder exists (symlinks resolved), else the lexically normalised absolute path.
@@ -207,29 +209,43 @@ impl Claims {
     }
 
     /// Whether a scan must leave out this entry (a file met while walking, as the walk spells
-    /// it): an output of a live job, or a temporary file beside one (`.<name>.XXXXXX.part`).
-    /// Cheap for the usual entry: only a name that matches a claimed output's costs a lookup of
-    /// its folder.
+    /// it): an output of a live job, or a temporary file beside one (`.<name>.<random>.part`,
+    /// whose `<name>` may be cut short: see `temp`). Cheap for the usual entry: only a name that
+    /// matches a claimed output's costs a lookup of its folder.
     pub fn excludes(&self, path: &Path) -> bool {
         let Some(name) = path.file_name() else {
             return false;
         };
-        let target = {
+        let targets: Vec<OsString> = {
             let inner = self.lock();
             if inner.outputs.is_empty() {
                 return false;
             }
             if inner.output_names.contains_key(name) {
-                name.to_os_string()
+                vec![name.to_os_string()]
             } else {
-                match temp_target(name) {
-                    Some(t) if inner.output_names.contains_key(t.as_os_str()) => t,
-                    _ => return false,
+                let Some((target, _)) = temp_name_parts(name) else {
+                    return false;
+                };
+                let target = OsStr::from_bytes(target);
+                if inner.output_names.contains_key(target) {
+                    vec![target.to_os_string()]
+                } else if may_be_cut(name) {
+                    inner
+                        .output_names
+                        .keys()
+                        .filter(|n| n.as_bytes().starts_with(target.as_bytes()))
+                        .cloned()
+                        .collect()
+                } else {
+                    return false;
                 }
             }
         };
-        let full = comparable_path(&path.with_file_name(target));
-        self.lock().outputs.contains_key(&full)
+        targets.into_iter().any(|target| {
+            let full = comparable_path(&path.with_file_name(target));
+            self.lock().outputs.contains_key(&full)
+        })
     }
 
     /// The live job, other than `me`, that claimed this output (a comparable path), if any.
@@ -294,14 +310,6 @@ impl Claims {
     }
 }
 
-/// For a temporary name `.<target>.XXXXXX.part`, the target's name.
-pub(crate) fn temp_target(name: &std::ffi::OsStr) -> Option<OsString> {
-    let name = name.to_str()?;
-    let inner = name.strip_prefix('.')?.strip_suffix(".part")?;
-    let (target, random) = inner.rsplit_once('.')?;
-    (!target.is_empty() && !random.is_empty()).then(|| OsString::from(target))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,11 +349,21 @@ mod tests {
     }
 
     #[test]
-    fn temp_names_are_recognised() {
-        assert_eq!(
-            temp_target(std::ffi::OsStr::new(".a.zip.XyZ123.part")),
-            Some(OsString::from("a.zip"))
-        );
-        assert_eq!(temp_target(std::ffi::OsStr::new("a.zip.part")), None);
+    fn temporaries_of_long_names_are_excluded_too() {
+        let claims = Claims::default();
+        let long = format!("{}.jpg", "é".repeat(120));
+        let spec = JobSpec::Zip(ZipSpec::new(
+            vec![PathBuf::from("/in")],
+            PathBuf::from("/out").join(&long),
+        ));
+        claims.register(JobId(1), &spec).unwrap();
+        // The temporary name of a 244-byte name keeps 240 bytes of it.
+        let cut = &long.as_bytes()[..240];
+        let mut temp = b".".to_vec();
+        temp.extend_from_slice(cut);
+        temp.extend_from_slice(b".abcdefXy.part");
+        let temp = PathBuf::from("/out").join(OsStr::from_bytes(&temp));
+        assert!(claims.excludes(&temp));
+        assert!(!claims.excludes(Path::new("/out/.other.abcdefXy.part")));
     }
 }

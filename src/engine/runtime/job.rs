@@ -14,6 +14,12 @@
 //! the job uses (a panic fails the job, it never leaves it running), the plan event, and the one
 //! typed outcome ([`JobOutcome`]) the report carries.
 //!
+//! Also here, once for every kind: the journal (a resumed job takes its journal over before
+//! anything else, under its exclusive lock; each output is recorded with its identity just
+//! before it is renamed into place, [`Run::place_from`]) and pauses: the user's, and a full
+//! disk's, which announces the folder and the room left and is watched by a thread that resumes
+//! the job once there is room again (or fails it at once, as the front end chose).
+//!
 //! The lifecycle does every duty a kind would otherwise have to remember: it reports the plan's
 //! skipped items when the run starts, sets the progress totals the plan gives, writes the kind's
 //! final report ([`Finished`]) into the job's status, and decides "stop after current" from the
@@ -30,11 +36,16 @@ use std::time::Duration;
 
 use crate::engine::model::error::SpecError;
 use crate::engine::model::error::{ItemError, JobError};
-use crate::engine::model::events::{JobEvent, JobOutcome, JobState, PauseReason, ProblemKind};
+use crate::engine::model::events::{
+    JobEvent, JobOutcome, JobState, OnDiskFull, PauseReason, ProblemKind,
+};
 use crate::engine::model::kind::{JobKind, SpecInfo};
 use crate::engine::model::plan::{Action, Plan};
 use crate::engine::runtime::claims::Claims;
-use crate::engine::runtime::journal::{JournalWriter, ResumeState, remove_leftover_temps};
+use crate::engine::runtime::disk;
+use crate::engine::runtime::journal::{
+    JournalWriter, ResumeState, SourceId, remove_leftover_temps,
+};
 use crate::engine::runtime::reporter::ProgressHub;
 use crate::engine::runtime::scan::{ScanOptions, Scanned, scan};
 pub(crate) use crate::engine::runtime::scheduler::panic_message;
@@ -75,6 +86,29 @@ pub(crate) trait KindSpec: Send + Sync {
     }
     /// Checks the kind's options (the inputs are checked by the registry and the plan).
     fn validate(&self) -> Result<(), SpecError>;
+    /// The kind's option keys (job files, presets, long flags with `_` for `-`), in the order
+    /// job files write them.
+    fn option_keys(&self) -> &'static [&'static str];
+    /// Every option, as `(key, value)` in the order of [`option_keys`](KindSpec::option_keys)
+    /// (an option that is unset by default may be missing).
+    fn options(&self) -> Vec<(&'static str, crate::engine::model::options::OptionValue)>;
+    /// Sets one option; an unknown key or a value of the wrong type is refused.
+    fn set_option(
+        &mut self,
+        key: &str,
+        value: &crate::engine::model::options::OptionValue,
+    ) -> Result<(), crate::engine::model::options::OptionError>;
+    /// Replaces the inputs (a chained job's, once the job before it has ended).
+    fn set_inputs(&mut self, inputs: Vec<std::path::PathBuf>);
+    /// The files among the inputs the job takes (a retry, a `--files-from` list, what a chained
+    /// job was given); empty: every file of the inputs.
+    fn only(&self) -> &[std::path::PathBuf];
+    /// Takes only these files among the inputs (empty: all of them).
+    fn set_only(&mut self, files: Vec<std::path::PathBuf>);
+    /// The share of the inputs the job takes, when split across machines.
+    fn shard(&self) -> Option<crate::engine::model::shard::Shard>;
+    /// Takes only this share of the inputs (`None`: all of them).
+    fn set_shard(&mut self, shard: Option<crate::engine::model::shard::Shard>);
 }
 
 /// A kind's plan, with the work it counts (the lifecycle sets the job's totals from it).
@@ -135,8 +169,18 @@ pub(crate) trait JobKindImpl: Send + Sync + 'static {
 pub(crate) struct Journaling {
     /// The folder for journals; `None`: no journal (dry runs, or no state folder).
     pub dir: Option<std::path::PathBuf>,
-    /// A resumed job: the journal it takes over and what it recorded.
-    pub resume: Option<(std::path::PathBuf, ResumeState)>,
+    /// A resumed job: the journal it takes over.
+    pub resume: Option<ResumeFrom>,
+}
+
+/// The journal a resumed job takes over (when its first task runs: the lock, then what the
+/// journal says, read again under the lock).
+pub(crate) struct ResumeFrom {
+    pub journal: std::path::PathBuf,
+    /// The tag of the job's temporary names, as listed (it never changes).
+    pub tag: String,
+    /// The journal's lock, when the front end claimed it already.
+    pub lock: Option<Arc<std::fs::File>>,
 }
 
 /// The shared context of one job: what every task and thread of it can use.
@@ -147,10 +191,11 @@ pub(crate) struct Run {
     pub dry_run: bool,
     /// The spec as submitted (recorded in the journal).
     pub spec: Arc<dyn SpecInfo>,
-    /// What a resumed job recorded before it was interrupted.
-    pub resume: Option<ResumeState>,
+    /// What a resumed job recorded before it was interrupted (set once its journal is taken
+    /// over, before the kind is asked anything).
+    resume: OnceLock<ResumeState>,
     journal_dir: Option<std::path::PathBuf>,
-    resume_journal: Option<std::path::PathBuf>,
+    resume_from: Mutex<Option<ResumeFrom>>,
     journal: Mutex<Option<JournalWriter>>,
     hub: Arc<ProgressHub>,
     sched: Weak<Scheduler>,
@@ -158,10 +203,17 @@ pub(crate) struct Run {
     failure: Mutex<Option<JobError>>,
     /// Threads started with `spawn` that have not ended.
     threads: AtomicUsize,
+    /// Tasks of the kind handed out and not yet ended (the lifecycle counts them).
+    tasks: AtomicUsize,
     plan: OnceLock<Arc<Plan>>,
-    /// Where running work parks while the job is paused (the pause itself is the status's).
-    park: Mutex<()>,
+    /// Paused (by the user, by a full disk, or both): no new work is handed out and running
+    /// work parks at its next chunk.
+    paused: Mutex<Pauses>,
     resumed: Condvar,
+    /// What to do when the disk is full.
+    on_disk_full: OnDiskFull,
+    /// This run, for the threads it starts itself (set by [`Job::new`]).
+    me: OnceLock<Weak<Run>>,
     /// "Stop after current": no new work; the job ends when the running work has.
     stop_requested: AtomicBool,
     /// Folders this job created for its outputs (removed when it is cancelled or fails, if
@@ -179,94 +231,162 @@ impl Run {
         dry_run: bool,
         journaling: Journaling,
     ) -> Run {
-        let (resume_journal, resume) = match journaling.resume {
-            Some((path, state)) => (Some(path), Some(state)),
-            None => (None, None),
+        let temps = match &journaling.resume {
+            Some(from) if !from.tag.is_empty() => TempFiles::with_tag(&from.tag),
+            _ => TempFiles::default(),
         };
         Run {
             core,
             claims,
-            temps: TempFiles::default(),
+            temps,
             dry_run,
             spec,
-            resume,
+            resume: OnceLock::new(),
             journal_dir: if dry_run { None } else { journaling.dir },
-            resume_journal,
+            resume_from: Mutex::new(journaling.resume),
             journal: Mutex::new(None),
             hub,
             sched: Arc::downgrade(sched),
             failure: Mutex::new(None),
             threads: AtomicUsize::new(0),
+            tasks: AtomicUsize::new(0),
             plan: OnceLock::new(),
-            park: Mutex::new(()),
+            paused: Mutex::new(Pauses::default()),
             resumed: Condvar::new(),
+            on_disk_full: OnDiskFull::Wait,
+            me: OnceLock::new(),
             stop_requested: AtomicBool::new(false),
             created_dirs: Mutex::new(Vec::new()),
         }
     }
 
-    /// Records in the journal that plan item `item` is in place at `dest`.
-    pub fn journal_done(&self, item: usize, dest: &std::path::Path) {
+    /// What a resumed job recorded before it was interrupted (`None`: not resumed).
+    pub fn resumed(&self) -> Option<&ResumeState> {
+        self.resume.get()
+    }
+
+    /// A resumed job takes its journal over before anything else: its lock (exactly one process
+    /// runs a journal's job), what it says (read again under the lock), its torn tail cut; then
+    /// the temporary files it left are removed (only those with its tag).
+    fn take_over_journal(&self) -> Result<(), JobError> {
+        let Some(from) = crate::engine::lock(&self.resume_from).take() else {
+            return Ok(());
+        };
+        let (writer, state) = JournalWriter::take_over(&from.journal, from.lock)?;
+        remove_leftover_temps(&state);
+        let _ = self.resume.set(state);
+        *crate::engine::lock(&self.journal) = Some(writer);
+        Ok(())
+    }
+
+    /// Starts the journal (a resumed job has taken its own over) and records the plan. A
+    /// journal that cannot be kept is a warning, never a reason to stop the job.
+    fn open_journal(&self, plan: &Plan) {
         let mut journal = crate::engine::lock(&self.journal);
+        if journal.is_none() {
+            let Some(dir) = &self.journal_dir else {
+                return;
+            };
+            match JournalWriter::create(dir, &*self.spec, self.temps.tag()) {
+                Ok(j) => *journal = Some(j),
+                Err(e) => return self.journal_lost(e),
+            }
+        }
         if let Some(j) = journal.as_mut()
-            && let Ok(meta) = std::fs::metadata(dest)
-            && j.done(item, &meta).is_err()
+            && let Err(e) = j.plan(plan)
         {
-            // A journal that cannot be written is given up: the job itself goes on.
-            *journal = None;
+            Self::give_up_journal(&mut journal);
+            self.journal_lost(e);
         }
     }
 
-    /// Starts (or, resuming, takes over) the journal and records the plan. A journal that
-    /// cannot be kept is a warning, never a reason to stop the job.
-    fn open_journal(&self, plan: &Plan) {
-        let opened = match (&self.resume_journal, &self.journal_dir) {
-            (Some(path), _) => JournalWriter::reopen(path),
-            (None, Some(dir)) => JournalWriter::create(dir, &*self.spec),
-            (None, None) => return,
-        };
-        match opened.and_then(|mut j| j.plan(plan).map(|()| j)) {
-            Ok(j) => *crate::engine::lock(&self.journal) = Some(j),
-            Err(e) => self.core.warning(
-                self.journal_dir.clone().unwrap_or_default(),
-                format!(
-                    "cannot keep the job's journal ({e}): it could not be resumed after a crash"
-                ),
-            ),
+    /// A journal the job cannot keep writing is removed (it would mislead a later resume); the
+    /// job goes on without one.
+    fn give_up_journal(journal: &mut Option<JournalWriter>) {
+        if let Some(j) = journal.take() {
+            j.finish();
         }
+    }
+
+    fn journal_lost(&self, e: std::io::Error) {
+        self.core.warning(
+            self.journal_dir.clone().unwrap_or_default(),
+            format!(
+                "cannot keep the job's journal ({}): it could not be resumed after a crash",
+                crate::engine::model::error::IoCause::of(e)
+            ),
+        );
+    }
+
+    /// Records in the journal that `temp` is about to be put in place at `dest` (its identity,
+    /// and its source's): the resumed job knows its own outputs by it.
+    fn journal_placing(&self, dest: &std::path::Path, temp: &TempOutput, source: Option<SourceId>) {
+        let mut journal = crate::engine::lock(&self.journal);
+        let Some(j) = journal.as_mut() else {
+            return;
+        };
+        let Some(meta) = temp.file().and_then(|f| f.metadata().ok()) else {
+            return;
+        };
+        let dest = crate::engine::model::paths::normalize_path(dest);
+        if let Err(e) = j.placed(&dest, &meta, source) {
+            Self::give_up_journal(&mut journal);
+            drop(journal);
+            self.journal_lost(e);
+        }
+    }
+
+    /// What the job does when its disk is full (the engine's setting when it was submitted).
+    pub fn with_on_disk_full(mut self, policy: OnDiskFull) -> Run {
+        self.on_disk_full = policy;
+        self
+    }
+
+    /// Sends the job's figures now, never dropped: a pause and a resume always reach the front
+    /// end (a script reading `--json` sees both, however quick).
+    fn announce(&self) {
+        self.hub
+            .push(JobEvent::Progress(self.core.progress(0.0, 0.0)));
     }
 
     /// Pauses the job: nothing new starts, and work in progress parks at its next chunk
     /// ([`Run::wait_while_paused`]).
     pub fn pause(&self, reason: PauseReason) {
+        crate::engine::lock(&self.paused).user = true;
         self.core.set_paused(reason);
-        self.hub.kick();
+        self.announce();
     }
 
-    /// Resumes a paused job where it was.
+    /// Resumes a paused job where it was (also one paused by a full disk: it tries at once).
     pub fn resume(&self) {
+        let was = {
+            let mut p = crate::engine::lock(&self.paused);
+            let was = p.any();
+            p.user = false;
+            p.disk = None;
+            was
+        };
         self.core.clear_paused();
-        // Taken and let go after the pause is cleared: a task between its check and its wait
-        // holds it, so it cannot miss this wake-up.
-        drop(crate::engine::lock(&self.park));
         self.resumed.notify_all();
-        self.hub.kick();
+        if was {
+            self.announce();
+        }
         self.notify();
     }
 
-    /// Whether the job is paused (the one pause state is the job's status, with its reason).
+    /// Whether the job is paused (by the user, by a full disk, or both).
     pub fn is_paused(&self) -> bool {
-        self.core.is_paused()
+        crate::engine::lock(&self.paused).any()
     }
 
     /// Parks the calling task or thread while the job is paused. Returns false when the job
     /// was cancelled (or failed) meanwhile: the caller stops.
     pub fn wait_while_paused(&self) -> bool {
-        let mut parked = crate::engine::lock(&self.park);
-        while self.core.is_paused() && !self.stopping() {
-            parked = self
+        let mut paused = crate::engine::lock(&self.paused);
+        while paused.any() && !self.stopping() {
+            paused = self
                 .resumed
-                .wait_timeout(parked, Duration::from_millis(100))
+                .wait_timeout(paused, Duration::from_millis(100))
                 .map(|(g, _)| g)
                 .unwrap_or_else(|e| e.into_inner().0);
         }
@@ -274,11 +394,79 @@ impl Run {
     }
 
     /// The disk is full while writing into `folder`: the job pauses with one clear message
-    /// instead of failing every item that follows. The caller puts its item back.
+    /// (the folder, the room left) instead of failing every item that follows, and a thread
+    /// watches the free space: once there is room again the job goes on by itself. With
+    /// [`OnDiskFull::Fail`] the job fails at once instead (its temporary files go, as always).
+    /// The caller puts its item back, and has dropped its temporary file already (so the room
+    /// it took is counted as free now).
     pub fn disk_full(&self, folder: &std::path::Path) {
-        self.pause(PauseReason::DiskFull {
+        let free_bytes = disk::free_bytes(folder).unwrap_or(0);
+        if self.on_disk_full == OnDiskFull::Fail {
+            return self.fail(JobError::DiskFull {
+                folder: folder.to_path_buf(),
+                free_bytes,
+            });
+        }
+        let start_watch = {
+            let mut p = crate::engine::lock(&self.paused);
+            p.disk = Some((folder.to_path_buf(), free_bytes));
+            !std::mem::replace(&mut p.watching, true)
+        };
+        self.core.set_paused(PauseReason::DiskFull {
             folder: folder.to_path_buf(),
+            free_bytes,
         });
+        self.announce();
+        if start_watch {
+            let started = self.me.get().and_then(Weak::upgrade).map(|me| {
+                let run = Arc::clone(&me);
+                me.spawn_thread("shrinkwrap-disk-watch", false, move || run.watch_disk())
+            });
+            if !matches!(started, Some(Ok(()))) {
+                // No watcher: the job waits for a Resume (the message says it is paused).
+                crate::engine::lock(&self.paused).watching = false;
+            }
+        }
+    }
+
+    /// The watcher of a job paused by a full disk: looks at the free space every
+    /// [`disk::WATCH_INTERVAL`] and resumes the job once there is room again; ends when the job
+    /// is resumed otherwise, cancelled or failed.
+    fn watch_disk(&self) {
+        let mut p = crate::engine::lock(&self.paused);
+        loop {
+            let waiting = match (&p.disk, self.stopping()) {
+                (Some(d), false) => d.clone(),
+                _ => {
+                    p.watching = false;
+                    return;
+                }
+            };
+            drop(p);
+            let free = disk::free_bytes(&waiting.0);
+            p = crate::engine::lock(&self.paused);
+            if p.disk.as_ref() == Some(&waiting)
+                && free.is_some_and(|now| disk::room_again(waiting.1, now))
+            {
+                p.disk = None;
+                p.watching = false;
+                let user = p.user;
+                drop(p);
+                self.core.clear_paused();
+                if user {
+                    self.core.set_paused(PauseReason::User);
+                }
+                self.resumed.notify_all();
+                self.announce();
+                self.notify();
+                return;
+            }
+            p = self
+                .resumed
+                .wait_timeout(p, disk::WATCH_INTERVAL)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
     }
 
     /// Asks the job to stop after the work in progress. Returns false when the kind cannot.
@@ -286,6 +474,13 @@ impl Run {
         self.stop_requested.store(true, Ordering::SeqCst);
         self.notify();
         true
+    }
+
+    /// Tasks of the kind handed out that have not ended (each ends after its last statement,
+    /// panic or not). A kind that must wait for its own tasks before doing something asks this
+    /// rather than keeping a count of its own.
+    pub fn tasks_running(&self) -> usize {
+        self.tasks.load(Ordering::SeqCst)
     }
 
     /// The plan, once made.
@@ -332,14 +527,27 @@ impl Run {
         name: &str,
         body: impl FnOnce() + Send + 'static,
     ) -> Result<(), JobError> {
+        self.spawn_thread(name, true, body)
+    }
+
+    /// [`Run::spawn`]; `works`: the thread counts among the job's busy workers (a watcher that
+    /// only waits does not).
+    fn spawn_thread(
+        self: &Arc<Self>,
+        name: &str,
+        works: bool,
+        body: impl FnOnce() + Send + 'static,
+    ) -> Result<(), JobError> {
         self.threads.fetch_add(1, Ordering::SeqCst);
-        self.core.threads.fetch_add(1, Ordering::Relaxed);
+        if works {
+            self.core.busy.fetch_add(1, Ordering::Relaxed);
+        }
         let run = Arc::clone(self);
         let thread_name = name.to_owned();
         let spawned = std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
-                let guard = ThreadGuard(Arc::clone(&run));
+                let guard = ThreadGuard(Arc::clone(&run), works);
                 if let Err(panic) = catch_unwind(AssertUnwindSafe(body)) {
                     run.fail(JobError::Internal(format!(
                         "the {thread_name} thread stopped: {}",
@@ -352,7 +560,9 @@ impl Run {
             Ok(_) => Ok(()),
             Err(e) => {
                 self.threads.fetch_sub(1, Ordering::SeqCst);
-                self.core.threads.fetch_sub(1, Ordering::Relaxed);
+                if works {
+                    self.core.busy.fetch_sub(1, Ordering::Relaxed);
+                }
                 Err(JobError::Internal(format!("cannot start a thread: {e}")))
             }
         }
@@ -418,6 +628,18 @@ impl Run {
         dest: &std::path::Path,
         action: &Action,
     ) -> Result<(), ItemError> {
+        self.place_from(temp, dest, action, None)
+    }
+
+    /// [`Run::place`] for an output made from one source, as it was when read (`source`): a
+    /// resumed job makes the output again when its source changed since.
+    pub fn place_from(
+        &self,
+        temp: TempOutput,
+        dest: &std::path::Path,
+        action: &Action,
+        source: Option<SourceId>,
+    ) -> Result<(), ItemError> {
         let replace = matches!(action, Action::Overwrite);
         if replace
             && let Ok(meta) = std::fs::metadata(dest)
@@ -434,6 +656,7 @@ impl Run {
                 path: dest.to_path_buf(),
             });
         }
+        self.journal_placing(dest, &temp, source);
         temp.place(dest, replace).map_err(|e| match e {
             PlaceError::Exists => ItemError::OutputAppeared {
                 path: dest.to_path_buf(),
@@ -446,13 +669,32 @@ impl Run {
     }
 }
 
-struct ThreadGuard(Arc<Run>);
+/// Uncounts a job's thread when it ends (`.1`: it counted as busy).
+struct ThreadGuard(Arc<Run>, bool);
 
 impl Drop for ThreadGuard {
     fn drop(&mut self) {
         self.0.threads.fetch_sub(1, Ordering::SeqCst);
-        self.0.core.threads.fetch_sub(1, Ordering::Relaxed);
+        if self.1 {
+            self.0.core.busy.fetch_sub(1, Ordering::Relaxed);
+        }
         self.0.notify();
+    }
+}
+
+/// Why a job is paused now (both can hold at once).
+#[derive(Default)]
+struct Pauses {
+    user: bool,
+    /// A full disk: the folder, and the bytes free when it filled.
+    disk: Option<(std::path::PathBuf, u64)>,
+    /// A thread watches the free space (at most one at a time).
+    watching: bool,
+}
+
+impl Pauses {
+    fn any(&self) -> bool {
+        self.user || self.disk.is_some()
     }
 }
 
@@ -469,8 +711,6 @@ enum Phase {
 
 struct Lifecycle {
     phase: Phase,
-    /// Tasks of the kind handed out and not yet ended.
-    tasks: usize,
 }
 
 /// A job: the lifecycle around one kind. This is what the scheduler drives.
@@ -482,12 +722,13 @@ pub(crate) struct Job<K: JobKindImpl> {
 
 impl<K: JobKindImpl> Job<K> {
     pub fn new(kind: K, run: Run) -> Arc<Self> {
+        let run = Arc::new(run);
+        let _ = run.me.set(Arc::downgrade(&run));
         Arc::new(Job {
             kind: Arc::new(kind),
-            run: Arc::new(run),
+            run,
             life: Mutex::new(Lifecycle {
                 phase: Phase::Queued,
-                tasks: 0,
             }),
         })
     }
@@ -501,9 +742,8 @@ impl<K: JobKindImpl> Job<K> {
         let run = &self.run;
         let core = &run.core;
         run.set_state(JobState::Scanning);
-        if let Some(resume) = &run.resume {
-            // What the interrupted run left half-written goes first.
-            remove_leftover_temps(resume);
+        if let Err(e) = run.take_over_journal() {
+            return self.end(Some(e));
         }
         if let Err(e) = self.kind.prepare(run) {
             return self.end(Some(e));
@@ -639,7 +879,7 @@ struct TaskGuard<K: JobKindImpl>(Arc<Job<K>>);
 
 impl<K: JobKindImpl> Drop for TaskGuard<K> {
     fn drop(&mut self) {
-        self.0.life().tasks -= 1;
+        self.0.run.tasks.fetch_sub(1, Ordering::SeqCst);
         self.0.run.core.busy.fetch_sub(1, Ordering::Relaxed);
         self.0.run.notify();
     }
@@ -663,7 +903,8 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
                 Poll::Task(Box::new(move || job.prepare_and_plan()))
             }
             Phase::Running => {
-                let quiet = life.tasks == 0 && self.run.threads.load(Ordering::SeqCst) == 0;
+                let quiet =
+                    self.run.tasks_running() == 0 && self.run.threads.load(Ordering::SeqCst) == 0;
                 if self.run.stopping() {
                     if !quiet {
                         return Poll::Idle;
@@ -687,7 +928,7 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
                 }
                 match Arc::clone(&self.kind).next_task(&self.run) {
                     KindPoll::Task(task) => {
-                        life.tasks += 1;
+                        self.run.tasks.fetch_add(1, Ordering::SeqCst);
                         self.run.core.busy.fetch_add(1, Ordering::Relaxed);
                         drop(life);
                         Poll::Task(self.wrap(task))
@@ -849,6 +1090,8 @@ mod tests {
                 exclude_dirs: Vec::new(),
                 only: Default::default(),
                 shard: None,
+                excludes: Default::default(),
+                keep_non_utf8_names: false,
             }
         }
         fn plan(&self, run: &Run, _scanned: Scanned) -> Result<Planned, JobError> {

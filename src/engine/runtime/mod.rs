@@ -8,12 +8,16 @@
 //! - [`claims`]: the engine-wide claims on inputs and outputs;
 //! - [`journal`]: what a job is doing, on disk, so a crash can be resumed;
 //! - [`temp`]: temporary outputs, renamed into place when complete;
-//! - [`scan`] and [`input`]: walking the inputs, reading them with cancel in mind.
+//! - [`disk`]: free space, for the full-disk pause that goes on by itself;
+//! - [`scan`] and [`input`]: walking the inputs, reading them with cancel in mind; [`exclude`]:
+//!   the exclude patterns and `.gitignore` files the scan applies.
 //!
 //! Must not touch: any particular job kind (a kind plugs in through [`job::JobKindImpl`] and
 //! [`job::KindSpec`]; nothing here names one), any front end.
 
 pub mod claims;
+pub mod disk;
+pub mod exclude;
 pub mod input;
 pub mod job;
 pub mod journal;

@@ -3,7 +3,9 @@
 //! Collisions inside the job are resolved first, in sorted input order, from the inputs alone
 //! (so the same inputs and settings give the same outputs every run, for any worker count); then
 //! the conflict policy is applied against the disk and the other live jobs. Whatever the policy,
-//! an output never replaces an input of this or any queued or running job.
+//! an output never replaces an input of this or any queued or running job. A resumed job's
+//! recorded outputs keep their names; only where someone else's file now stands is the policy
+//! applied again ([`Resolver::resolve_again`]).
 //! Must not touch: file contents, writing anything, any front end.
 
 use std::collections::HashSet;
@@ -84,6 +86,43 @@ impl<'a> Resolver<'a> {
             self.taken.insert(path_cmp);
         }
         (path, action)
+    }
+
+    /// Reserves `path` for one of this job's outputs without deciding anything (a resumed job's
+    /// recorded outputs: a later rename never lands on one of them).
+    pub fn reserve(&mut self, path: &Path) {
+        self.taken.insert(comparable_path(path));
+    }
+
+    /// Decides again for a reserved output of a resumed job whose place holds a file the job did
+    /// not put there: the conflict policy against that file, exactly as a fresh run treats an
+    /// existing file (skip, update, replace, or a new name). The path keeps its reservation
+    /// unless the output is skipped or renamed away.
+    pub fn resolve_again(
+        &mut self,
+        path: &Path,
+        source_mtime: Option<std::time::SystemTime>,
+    ) -> (PathBuf, Action) {
+        let path_cmp = comparable_path(path);
+        match self.against_disk(path, &path_cmp, source_mtime) {
+            Disk::Free => (path.to_path_buf(), Action::Write),
+            Disk::Replace => (path.to_path_buf(), Action::Overwrite),
+            Disk::Skip(reason) => {
+                self.taken.remove(&path_cmp);
+                (path.to_path_buf(), Action::Skip(reason))
+            }
+            Disk::RenameAway => {
+                self.taken.remove(&path_cmp);
+                let (p, c) = self.free_name(path, |me, c| me.on_disk_free(c));
+                self.taken.insert(c);
+                (
+                    p,
+                    Action::Rename {
+                        wanted: path.to_path_buf(),
+                    },
+                )
+            }
+        }
     }
 
     fn protected(&self, path_cmp: &Path, meta: &fs::Metadata) -> Option<Option<JobId>> {

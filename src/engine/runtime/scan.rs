@@ -2,10 +2,13 @@
 //!
 //! Owns: the rules for what is an entry and what is reported and skipped (special files are
 //! never opened: everything is classified with `symlink_metadata` first; names with control
-//! characters or invalid UTF-8; symlinks by the job's policy, loops among them; unreadable
-//! folders), de-duplicating inputs (the same path given twice, or a path inside another input,
-//! is one input), and leaving out the outputs and temporary files of every live job (through
-//! [`Claims`]). Scanning runs as a task on the pool and counts into the job's totals as it goes.
+//! characters, and names that are not valid UTF-8 unless the job keeps them as bytes; symlinks
+//! by the job's policy, loops among them; unreadable folders), de-duplicating inputs (the same
+//! path given twice, or a path inside another input, is one input), leaving out the outputs
+//! and temporary files of every live job (through [`Claims`]), the folders the kind names
+//! ([`ScanOptions::exclude_dirs`]: a thumbnail job's own thumbnail folders), and leaving out what the job's exclude patterns and `.gitignore` files name
+//! (listed in [`Scanned::excluded`]: an excluded folder once, not walked into). Scanning runs as
+//! a task on the pool and counts into the job's totals as it goes.
 //! Two filters narrow what a job takes: its shard ([`Shard::contains`] on the path relative to
 //! the input folder; the top folder itself is in every shard) and its `only` list (a file of the
 //! list that is not there is an error of the job, named by the user's path; with a list, the
@@ -13,7 +16,9 @@
 //! Must not touch: file contents, outputs, any front end.
 
 use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, Metadata};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
@@ -23,6 +28,7 @@ use crate::engine::model::events::ProblemKind;
 use crate::engine::model::shard::Shard;
 use crate::engine::normalize_path;
 use crate::engine::runtime::claims::Claims;
+use crate::engine::runtime::exclude::{ExcludeRules, GitignoreStack};
 use crate::engine::runtime::status::JobCore;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +45,10 @@ pub(crate) enum EntryKind {
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub source: PathBuf,
-    /// Relative name with `/` separators: folder inputs keep their top-level name.
-    pub name: String,
+    /// Relative name with `/` separators: folder inputs keep their top-level name. UTF-8, or
+    /// the file system's bytes as they are when the job keeps names that are not
+    /// ([`ScanOptions::keep_non_utf8_names`]).
+    pub name: OsString,
     pub kind: EntryKind,
     pub size: u64,
     pub mtime: Option<SystemTime>,
@@ -69,6 +77,22 @@ pub(crate) struct ScanOptions {
     pub only: HashSet<PathBuf>,
     /// Only the entries of this shard.
     pub shard: Option<Shard>,
+    /// The user's exclude patterns and `.gitignore` files (empty: nothing excluded).
+    pub excludes: ExcludeRules,
+    /// Names that are not valid UTF-8 (Latin-1 from an old disk) are entries with their bytes
+    /// as they are (zip: an archive keeps them, as Info-ZIP's does); otherwise such a file or
+    /// folder is skipped and reported.
+    pub keep_non_utf8_names: bool,
+}
+
+/// A file or folder left out by an exclude pattern or a `.gitignore` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Excluded {
+    pub source: PathBuf,
+    /// Its name as an entry would have had it.
+    pub name: String,
+    /// The pattern that excluded it (for a `.gitignore` line, with the file it is in).
+    pub pattern: String,
 }
 
 /// What a scan found.
@@ -77,6 +101,8 @@ pub(crate) struct Scanned {
     pub entries: Vec<Entry>,
     /// (device, inode) of every file entry: what this job reads.
     pub input_files: HashSet<(u64, u64)>,
+    /// What the exclude patterns left out, in walk order (an excluded folder once).
+    pub excluded: Vec<Excluded>,
 }
 
 fn kind_name(ft: &fs::FileType) -> &'static str {
@@ -97,6 +123,20 @@ fn has_control_char(s: &str) -> bool {
     s.chars().any(|c| c.is_control())
 }
 
+/// One component of a name, checked: `Ok` with it when it may be part of an entry's name.
+fn checked_component(name: &OsStr, keep_non_utf8: bool) -> Result<&OsStr, ItemError> {
+    match name.to_str() {
+        Some(s) if has_control_char(s) => Err(ItemError::ControlCharacter),
+        Some(_) => Ok(name),
+        // Bytes of another encoding: only the ASCII control characters are known for sure.
+        None if keep_non_utf8 => match name.as_bytes().iter().any(|b| b.is_ascii_control()) {
+            true => Err(ItemError::ControlCharacter),
+            false => Ok(name),
+        },
+        None => Err(ItemError::NotUtf8),
+    }
+}
+
 struct Scanner<'a> {
     core: &'a JobCore,
     opts: &'a ScanOptions,
@@ -108,6 +148,7 @@ struct Scanner<'a> {
     only_met: HashSet<PathBuf>,
     /// The folders that hold a file of `only`: with a list, the only folder entries.
     only_dirs: HashSet<PathBuf>,
+    excluded: Vec<Excluded>,
 }
 
 /// Walks `inputs` and returns the entries sorted by name. Problems are reported to `core`.
@@ -153,6 +194,7 @@ pub(crate) fn scan(
             .flat_map(|p| p.ancestors().skip(1))
             .map(Path::to_path_buf)
             .collect(),
+        excluded: Vec::new(),
     };
     for input in kept {
         if core.is_cancelled() {
@@ -183,6 +225,7 @@ pub(crate) fn scan(
     Some(Scanned {
         entries,
         input_files: scanner.input_files,
+        excluded: scanner.excluded,
     })
 }
 
@@ -213,28 +256,36 @@ impl Scanner<'_> {
             (lmeta, input.to_path_buf())
         };
         let root_name = match input.file_name() {
-            Some(n) => match n.to_str() {
-                Some(s) if has_control_char(s) => {
-                    return self.skip(input, ItemError::ControlCharacter);
-                }
-                Some(s) => s.to_owned(),
-                None => return self.skip(input, ItemError::NotUtf8),
+            Some(n) => match checked_component(n, self.opts.keep_non_utf8_names) {
+                Ok(n) => n.to_os_string(),
+                Err(e) => return self.skip(input, e),
             },
             // "/", "." or "..": name it after what it resolves to.
             None => match fs::canonicalize(input)
                 .ok()
-                .and_then(|p| p.file_name().and_then(|n| n.to_str().map(str::to_owned)))
+                .and_then(|p| p.file_name().and_then(|n| n.to_str().map(OsString::from)))
             {
                 Some(s) => s,
-                None => "root".to_owned(),
+                None => OsString::from("root"),
             },
         };
         let ft = meta.file_type();
         if ft.is_dir() {
             self.walk_dir(&resolved, &root_name);
         } else if ft.is_file() {
-            if self.opts.shard.is_some_and(|s| !s.contains(&root_name)) {
+            if self
+                .opts
+                .shard
+                .is_some_and(|s| !s.contains(&root_name.to_string_lossy()))
+            {
                 return;
+            }
+            if let Some(pattern) = self
+                .opts
+                .excludes
+                .user_match(&root_name.to_string_lossy(), false)
+            {
+                return self.exclude(input, root_name.to_string_lossy().into_owned(), pattern);
             }
             self.push_file(&resolved, root_name, &meta);
         } else {
@@ -242,11 +293,36 @@ impl Scanner<'_> {
         }
     }
 
+    fn exclude(&mut self, source: &Path, name: String, pattern: String) {
+        self.excluded.push(Excluded {
+            source: source.to_path_buf(),
+            name,
+            pattern,
+        });
+    }
+
+    /// The exclude pattern or `.gitignore` line that leaves out this entry of the walk, if any.
+    fn exclude_match(
+        &self,
+        gitignores: &GitignoreStack,
+        path: &Path,
+        name: &str,
+        is_dir: bool,
+    ) -> Option<String> {
+        if let Some(pattern) = self.opts.excludes.user_match(name, is_dir) {
+            return Some(pattern);
+        }
+        if self.opts.excludes.honour_gitignore {
+            return gitignores.matched(path, is_dir);
+        }
+        None
+    }
+
     fn excluded(&self, path: &Path, meta: &Metadata) -> bool {
         self.opts.exclude_files.contains(&(meta.dev(), meta.ino())) || self.claims.excludes(path)
     }
 
-    fn push_file(&mut self, source: &Path, name: String, meta: &Metadata) {
+    fn push_file(&mut self, source: &Path, name: OsString, meta: &Metadata) {
         if self.excluded(source, meta) {
             return;
         }
@@ -270,12 +346,13 @@ impl Scanner<'_> {
         });
     }
 
-    fn walk_dir(&mut self, root: &Path, root_name: &str) {
+    fn walk_dir(&mut self, root: &Path, root_name: &OsStr) {
         let mut walker = walkdir::WalkDir::new(root)
             .follow_links(false)
             .sort_by_file_name()
             .into_iter();
         let mut count: u64 = 0;
+        let mut gitignores = GitignoreStack::default();
         while let Some(item) = walker.next() {
             if self.core.is_cancelled() {
                 return;
@@ -312,16 +389,15 @@ impl Scanner<'_> {
             if other_shard && !is_dir {
                 continue;
             }
-            let mut name = root_name.to_owned();
+            let mut name = root_name.to_os_string();
             let mut bad = None;
             for comp in rel.components() {
-                match comp.as_os_str().to_str() {
-                    Some(s) if has_control_char(s) => bad = Some(ItemError::ControlCharacter),
-                    Some(s) => {
-                        name.push('/');
-                        name.push_str(s);
+                match checked_component(comp.as_os_str(), self.opts.keep_non_utf8_names) {
+                    Ok(s) => {
+                        name.push("/");
+                        name.push(s);
                     }
-                    None => bad = Some(ItemError::NotUtf8),
+                    Err(e) => bad = Some(e),
                 }
             }
             if let Some(err) = bad {
@@ -345,6 +421,22 @@ impl Scanner<'_> {
                 }
             };
             let ft = lmeta.file_type();
+            if !self.opts.excludes.is_empty() {
+                gitignores.enter(entry.depth());
+                if entry.depth() > 0
+                    && let Some(pattern) =
+                        self.exclude_match(&gitignores, path, &name.to_string_lossy(), ft.is_dir())
+                {
+                    if ft.is_dir() {
+                        walker.skip_current_dir();
+                    }
+                    self.exclude(path, name.to_string_lossy().into_owned(), pattern);
+                    continue;
+                }
+                if ft.is_dir() && self.opts.excludes.honour_gitignore {
+                    gitignores.push_folder(path, entry.depth());
+                }
+            }
             if ft.is_dir() {
                 // A folder a live job created for its outputs holds only outputs.
                 if entry.depth() > 0 && self.claims.excludes(path) {
@@ -385,7 +477,7 @@ impl Scanner<'_> {
         }
     }
 
-    fn symlink(&mut self, path: &Path, name: String, lmeta: &Metadata) {
+    fn symlink(&mut self, path: &Path, name: OsString, lmeta: &Metadata) {
         match self.opts.symlinks {
             SymlinkPolicy::FollowFiles => match fs::metadata(path) {
                 Ok(m) if m.is_file() => match fs::canonicalize(path) {
@@ -419,7 +511,7 @@ impl Scanner<'_> {
     /// The link's text when it is relative and resolves to something inside the selection, both
     /// on disk and within the archive's names, and is not a loop (a link to a folder that
     /// contains it: archivers that follow it recurse, 7-Zip refuses such an archive).
-    fn inside_target(&self, path: &Path, name: &str) -> Result<String, LinkProblem> {
+    fn inside_target(&self, path: &Path, name: &OsStr) -> Result<String, LinkProblem> {
         use LinkProblem::{Loop, Outside};
         let target = fs::read_link(path).map_err(|_| Outside("cannot be read"))?;
         let resolved = fs::canonicalize(path).ok();
@@ -442,22 +534,23 @@ impl Scanner<'_> {
         if !self.roots.iter().any(|r| resolved.starts_with(r)) {
             return Err(Outside("points outside the selection"));
         }
-        // Within the archive, the link must not climb above the top level either.
-        let mut depth: Vec<&str> = name.split('/').collect();
-        depth.pop();
+        // Within the archive, the link must not climb above the top level either: `depth` is
+        // the number of folders above the link's name, then above where the target leads.
+        let mut depth = name.as_bytes().iter().filter(|b| **b == b'/').count();
         for comp in target.components() {
             match comp {
                 Component::ParentDir => {
-                    if depth.pop().is_none() {
+                    if depth == 0 {
                         return Err(Outside("points outside the selection"));
                     }
+                    depth -= 1;
                 }
-                Component::Normal(_) => depth.push(""),
+                Component::Normal(_) => depth += 1,
                 Component::CurDir => {}
                 _ => return Err(Outside("points outside the selection")),
             }
         }
-        if depth.is_empty() {
+        if depth == 0 {
             return Err(Outside("points outside the selection"));
         }
         Ok(text.to_owned())

@@ -2,17 +2,28 @@
 //! and renamed into place only when complete; the lifecycle removes every temporary file of a
 //! job that is cancelled, fails or panics.
 //!
+//! A temporary name is `.<name>.<tag><2 random>.part`: hidden, beside its output, recognisable
+//! by the scans (never taken as an input) and by the job itself after a crash (`tag` is the
+//! job's, recorded in its journal before any temporary exists, so a resumed job removes only its
+//! own leftovers). It fits wherever the final name fits: when `<name>` plus the 15 bytes around
+//! it would pass 255 bytes, or the file system refuses a name that long, `<name>` is cut (at a
+//! character boundary) so that the temporary name is no longer than the final one.
+//!
 //! Owns: [`TempFiles`] (a job's register of its temporary files: the one place that creates and
-//! removes them), [`TempOutput`], and the final rename (no-clobber, or replace) with the
-//! permissions a finished output gets. Errors name the user's final path, never the temporary
-//! one. Must not touch: inputs (never opened for writing here or anywhere), job logic, the rules
-//! of what may be replaced (the plan and [`crate::engine::runtime::job::Run`] decide that before calling).
+//! removes them), [`TempOutput`], the temporary names ([`temp_name_parts`]), and the final
+//! rename (no-clobber, or replace) with the permissions a finished output gets. Errors name the
+//! user's final path, never the temporary one. Must not touch: inputs (never opened for writing
+//! here or anywhere), job logic, the rules of what may be replaced (the plan and
+//! [`crate::engine::runtime::job::Run`] decide that before calling).
 
 use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tempfile::NamedTempFile;
@@ -22,6 +33,79 @@ use crate::engine::parent_dir;
 
 /// Permission bits of a finished output (temporary files are private until then).
 const OUTPUT_MODE: u32 = 0o644;
+/// Characters of a job's tag in its temporary names.
+pub(crate) const TAG_CHARS: usize = 6;
+/// Random characters after the tag (tempfile retries on a collision).
+const RANDOM_CHARS: usize = 2;
+/// Bytes a temporary name adds around the output's name: `.`, `.`, the tag, the random
+/// characters and `.part`.
+const TEMP_EXTRA_BYTES: usize = 2 + TAG_CHARS + RANDOM_CHARS + ".part".len();
+/// The longest file name the usual file systems take (ext4, XFS, Btrfs, tmpfs: NAME_MAX).
+const NAME_MAX_BYTES: usize = 255;
+
+/// A new job's tag for its temporary names: [`TAG_CHARS`] characters of `[a-z0-9]`, random
+/// (a per-process seed, the time and a counter).
+pub(crate) fn new_tag() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::hash::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    let mut n = h.finish();
+    (0..TAG_CHARS)
+        .map(|_| {
+            let c = b"abcdefghijklmnopqrstuvwxyz0123456789"[(n % 36) as usize];
+            n /= 36;
+            c as char
+        })
+        .collect()
+}
+
+/// For a temporary name `.<target>.<random>.part`, the target's name (cut short when the
+/// output's name was long: see the module documentation) and the random part (the job's tag
+/// then random characters, for names this build makes).
+pub(crate) fn temp_name_parts(name: &OsStr) -> Option<(&[u8], &[u8])> {
+    let inner = name.as_bytes().strip_prefix(b".")?.strip_suffix(b".part")?;
+    let dot = inner.iter().rposition(|&b| b == b'.')?;
+    let (target, random) = (&inner[..dot], &inner[dot + 1..]);
+    (!target.is_empty() && !random.is_empty()).then_some((target, random))
+}
+
+/// Whether `name` is a temporary name made with `tag`.
+pub(crate) fn is_temp_of(name: &OsStr, tag: &str) -> bool {
+    !tag.is_empty()
+        && temp_name_parts(name).is_some_and(|(_, random)| {
+            random.len() == TAG_CHARS + RANDOM_CHARS && random.starts_with(tag.as_bytes())
+        })
+}
+
+/// Whether a temporary name's target part may be cut short (the name was too long to keep
+/// whole): only such names are long.
+pub(crate) fn may_be_cut(name: &OsStr) -> bool {
+    name.len() >= 128
+}
+
+/// `name` cut to at most `max` bytes, at a character boundary when it is UTF-8.
+fn cut_name(name: &[u8], max: usize) -> &[u8] {
+    if name.len() <= max {
+        return name;
+    }
+    match std::str::from_utf8(name) {
+        Ok(text) => {
+            let mut end = max;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            &name[..end]
+        }
+        Err(_) => &name[..max],
+    }
+}
 
 /// Why a temporary file could not be created or put in place.
 #[derive(Debug)]
@@ -32,33 +116,71 @@ pub(crate) enum PlaceError {
 }
 
 /// A job's temporary files. Cloned handles share one register.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct TempFiles {
     live: Arc<Mutex<HashSet<PathBuf>>>,
+    /// The job's tag in every temporary name.
+    tag: Arc<str>,
+}
+
+impl Default for TempFiles {
+    fn default() -> Self {
+        TempFiles::with_tag(&new_tag())
+    }
 }
 
 impl TempFiles {
-    /// Creates a hidden temporary file beside `final_path` (`.name.XXXXXX.part`), creating the
-    /// folder first when `create_dir`. The error is about the folder, in the user's terms.
+    /// A register whose temporary names carry `tag` (a resumed job keeps its journal's).
+    pub fn with_tag(tag: &str) -> TempFiles {
+        TempFiles {
+            live: Arc::default(),
+            tag: Arc::from(tag),
+        }
+    }
+
+    /// The job's tag in its temporary names.
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    /// Creates a hidden temporary file beside `final_path` (see the module documentation for
+    /// its name). The error is about the folder, in the user's terms.
     pub fn create(&self, final_path: &Path) -> Result<TempOutput, IoCause> {
         let dir = parent_dir(final_path);
         let name = final_path
             .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let file = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".part")
-            .tempfile_in(dir)
-            .map_err(|e| {
-                let cause = IoCause::of(e);
-                // Creating in an existing folder that refuses files (/proc) says "not found".
-                if matches!(cause, IoCause::NotFound) && dir.is_dir() {
-                    IoCause::FolderRefusesFiles
-                } else {
-                    cause
-                }
-            })?;
+            .map(OsStr::as_bytes)
+            .unwrap_or(b"output");
+        let attempt = |max_total: usize| {
+            let keep = cut_name(name, max_total.saturating_sub(TEMP_EXTRA_BYTES));
+            let mut prefix = OsString::from(".");
+            prefix.push(OsStr::from_bytes(keep));
+            prefix.push(".");
+            prefix.push(&*self.tag);
+            tempfile::Builder::new()
+                .prefix(&prefix)
+                .suffix(".part")
+                .rand_bytes(RANDOM_CHARS)
+                .tempfile_in(dir)
+        };
+        let too_long = |e: &io::Error| {
+            e.kind() == io::ErrorKind::InvalidFilename
+                || e.raw_os_error() == Some(libc::ENAMETOOLONG)
+        };
+        let file = match attempt(NAME_MAX_BYTES) {
+            // A file system with shorter names than usual: no longer than the final name.
+            Err(e) if too_long(&e) && name.len() > TEMP_EXTRA_BYTES => attempt(name.len()),
+            other => other,
+        };
+        let file = file.map_err(|e| {
+            let cause = IoCause::of(e);
+            // Creating in an existing folder that refuses files (/proc) says "not found".
+            if matches!(cause, IoCause::NotFound) && dir.is_dir() {
+                IoCause::FolderRefusesFiles
+            } else {
+                cause
+            }
+        })?;
         crate::engine::lock(&self.live).insert(file.path().to_path_buf());
         Ok(TempOutput {
             file: Some(file),
@@ -186,5 +308,42 @@ mod tests {
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
         temps.remove_all();
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn temporary_names_fit_wherever_the_final_name_fits() {
+        use std::os::unix::ffi::OsStringExt;
+        let dir = tempfile::tempdir().unwrap();
+        let temps = TempFiles::with_tag("abc123");
+        for len in 1..=NAME_MAX_BYTES {
+            // Two-byte characters, so that a cut may fall inside one; and one name not UTF-8.
+            let mut name: Vec<u8> = "é".repeat(len / 2).into_bytes();
+            if len % 2 == 1 {
+                name.push(if len % 4 == 1 { b'x' } else { 0xe9 });
+            }
+            assert_eq!(name.len(), len);
+            let dest = dir.path().join(OsString::from_vec(name));
+            let t = temps.create(&dest).unwrap_or_else(|e| panic!("{len}: {e}"));
+            let temp_name = t
+                .file
+                .as_ref()
+                .unwrap()
+                .path()
+                .file_name()
+                .unwrap()
+                .to_os_string();
+            assert!(temp_name.len() <= NAME_MAX_BYTES.max(len), "{len}");
+            assert!(is_temp_of(&temp_name, "abc123"), "{temp_name:?}");
+            if std::str::from_utf8(dest.file_name().unwrap().as_bytes()).is_ok() {
+                assert!(
+                    temp_name.to_str().is_some(),
+                    "cut at a character boundary: {len}"
+                );
+            }
+            t.place(&dest, false).unwrap();
+            assert!(dest.is_file());
+            fs::remove_file(&dest).unwrap();
+        }
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

@@ -8,7 +8,7 @@
 //! lines (the CLI's), the file system.
 
 use super::options::{KindOptions, Which};
-use super::{ExportError, InputSelection, path_text, shard_of};
+use super::{ExportError, InputSelection, path_text};
 use crate::engine::kinds::JobSpec;
 
 /// The program's name on a command line.
@@ -32,7 +32,7 @@ pub fn command_args(spec: &JobSpec) -> Result<Vec<String>, ExportError> {
     }
     args.push("--output".to_owned());
     args.push(path_text(spec.output_path())?);
-    if let Some(shard) = shard_of(spec) {
+    if let Some(shard) = spec.shard() {
         args.push("--shard".to_owned());
         args.push(shard.to_string());
     }

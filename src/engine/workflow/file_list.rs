@@ -239,27 +239,15 @@ impl InputSelection {
 
     /// Sets this selection on `spec` (its inputs and its `only` list).
     pub fn apply_to(self, spec: &mut JobSpec) {
-        match spec {
-            JobSpec::Zip(z) => {
-                z.inputs = self.inputs;
-                z.only = self.only;
-            }
-            JobSpec::Thumbs(t) => {
-                t.inputs = self.inputs;
-                t.only = self.only;
-            }
-        }
+        spec.set_inputs(self.inputs);
+        spec.set_only(self.only);
     }
 
     /// The selection of `spec`.
     pub fn of(spec: &JobSpec) -> InputSelection {
-        let only = match spec {
-            JobSpec::Zip(z) => &z.only,
-            JobSpec::Thumbs(t) => &t.only,
-        };
         InputSelection {
             inputs: spec.inputs().to_vec(),
-            only: only.clone(),
+            only: spec.only().to_vec(),
         }
     }
 }

@@ -25,15 +25,14 @@
 //!
 //! | key | jobs | value | meaning | flag |
 //! |---|---|---|---|---|
-//! | `kind` | all | `"zip"`, `"thumbs"` | what the job does (required) | the subcommand |
+//! | `kind` | all | `"zip"`, `"thumbs"`, `"extract"` | what the job does (required) | the subcommand |
 //! | `name` | all | text | the job's name, for another job's `inputs_from` (unique in the file) | |
 //! | `inputs` | all | path or list of paths | files and folders to work on | `INPUT...` |
-//! | `output` | all | path | the archive (zip) or the folder (thumbs) to write (required) | `--output` |
+//! | `output` | all | path | the archive (zip) or the folder (thumbs, extract) to write (required) | `--output` |
 //! | `inputs_from` | all | a job's `name` | take that job's outputs as inputs, once it has ended (not with `inputs` or `files_from`) | |
 //! | `files_from` | all | path | a file list (one path per line, relative to the job file's folder): without `inputs` the inputs, with `inputs` the only files among them | `--files-from` |
-//! | `shard` | all | `"I/N"` | only share I of N of the inputs (0 ≤ I < N); a zip shard writes `NAME.part-I-of-N.zip` | `--shard` |
+//! | `shard` | all | `"I/N"` | only share I of N of the inputs (0 ≤ I < N); a zip shard writes `NAME.part-I-of-N.zip`, an extract shard extracts its share of the archives | `--shard` |
 //! | `preset` | all | a preset's name | that preset's options; the job's own keys win | `--preset` |
-//! | `each` | zip | `true`, `false` | one archive per input folder, named after it, in the folder `output` | `--each` |
 //! | `level` | zip | 0 to 9 | deflate level: 0 stores, 9 is smallest (default 6) | `--level` |
 //! | `overwrite` | zip | `true`, `false` | replace an existing archive once the new one is complete | `--overwrite` |
 //! | `keep_both` | zip | `true`, `false` | keep an existing archive and write `name (1).zip` | `--keep-both` |
@@ -44,7 +43,13 @@
 //! | `lossless` | thumbs | `true`, `false` | WebP: lossless | `--lossless` |
 //! | `metadata` | thumbs | `"strip"`, `"keep-safe"`, `"keep"` | which EXIF and XMP to keep (default strip) | `--metadata` |
 //! | `keep_icc` | thumbs | `true`, `false` | keep the source's colour profile instead of converting to sRGB | `--keep-icc` |
-//! | `on_conflict` | thumbs | `"update"`, `"rename"`, `"overwrite"`, `"skip"` | when a thumbnail exists (default update) | `--on-conflict` |
+//! | `on_conflict` | thumbs, extract | `"update"` (thumbs only), `"rename"`, `"overwrite"`, `"skip"` | when an output exists (default: update for thumbs, rename for extract) | `--on-conflict` |
+//! | `links` | extract | `true`, `false` | create symbolic-link entries whose target stays inside the output folder | `--links` |
+//! | `keep_setuid` | extract | `true`, `false` | restore setuid and setgid bits | `--keep-setuid` |
+//!
+//! A job file holds one `[[job]]` per job: `zip --each` is the command line's shorthand for
+//! several (write one `[[job]]` per folder). Passwords are never written in a job file: an
+//! extract of encrypted archives takes `--password-file` on the command line.
 //!
 //! Any other key, a key of another kind, a run option (`jobs`, `json`, `dry_run`,
 //! `no_journal`), a kind this build does not know, and a bad value are errors naming the file
@@ -68,10 +73,8 @@ use super::toml_in::{
     split_keys,
 };
 use super::toml_out::{TomlValue, array_table};
-use super::{ExportError, path_text, set_shard};
+use super::{ExportError, path_text};
 use crate::engine::kinds::JobSpec;
-use crate::engine::kinds::thumbs::spec::ThumbSpec;
-use crate::engine::kinds::zip::spec::ZipSpec;
 use crate::engine::model::error::{IoCause, SpecError};
 use crate::engine::model::paths::{normalize_path, parent_dir};
 use crate::engine::model::shard::{Shard, ShardError};
@@ -87,8 +90,6 @@ pub const JOB_KEYS: &[&str] = &[
     "shard",
     "preset",
 ];
-/// Keys of zip jobs beyond [`JOB_KEYS`] and the options.
-pub const ZIP_JOB_KEYS: &[&str] = &["each"];
 
 /// One job of a job file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,15 +156,6 @@ pub enum JobFileProblem {
     /// `inputs_from` with `inputs` or `files_from` (the key named).
     #[error("`inputs_from` takes the inputs from another job: this job cannot also have `{0}`")]
     InputsFromAnd(&'static str),
-    /// `each` with a key it cannot go with.
-    #[error("`each` makes one archive per folder of `inputs`: it cannot take {0}")]
-    EachWith(&'static str),
-    /// `each` with an input that is not a folder.
-    #[error("`each` takes folders: {} is not one", .0.display())]
-    EachNotAFolder(PathBuf),
-    /// `each` with an `output` that is a file.
-    #[error("`each` writes archives into the folder `output`: {} is not a folder", .0.display())]
-    EachOutputNotAFolder(PathBuf),
     /// Two jobs of one name.
     #[error("two jobs are named `{0}`")]
     DuplicateName(String),
@@ -173,11 +165,6 @@ pub enum JobFileProblem {
     /// Jobs that take their inputs from each other, round in a circle (their names).
     #[error("`inputs_from`: a job cannot take its own outputs, directly or through others ({0})")]
     Cycle(String),
-    /// `inputs_from` names a job with `each`.
-    #[error(
-        "`inputs_from`: job `{0}` makes one archive per folder (`each`): no job can take its outputs"
-    )]
-    FromEach(String),
     /// A bad `shard`.
     #[error("{0}")]
     Shard(#[from] ShardError),
@@ -236,7 +223,6 @@ struct CommonKeys {
     files_from: Option<PathBuf>,
     shard: Option<String>,
     preset: Option<String>,
-    each: Option<bool>,
 }
 
 /// `inputs = "photos"` or `inputs = ["a", "b"]`.
@@ -262,9 +248,8 @@ struct ReadJob {
     /// The name it takes its inputs from, and where that key is (a byte offset while the
     /// table is read, then its line).
     inputs_from: Option<(String, usize)>,
-    /// Several for a zip job with `each`.
+    /// The job's spec (a list, for kinds that may one day read several jobs from one table).
     specs: Vec<JobSpec>,
-    each: bool,
 }
 
 /// Reads the job file at `file`. `presets` (with the built-in presets) serves `preset` keys.
@@ -374,11 +359,7 @@ fn read_job(
             known: known_kinds(),
         },
     })?;
-    let mut common_keys: Vec<&str> = JOB_KEYS.to_vec();
-    if kind == "zip" {
-        common_keys.extend_from_slice(ZIP_JOB_KEYS);
-    }
-    let (common, options) = split_keys(table, kind, &common_keys).map_err(key_problem)?;
+    let (common, options) = split_keys(table, kind, JOB_KEYS).map_err(key_problem)?;
     let at = |key: &str| table.get(key).map_or(span.start, |v| v.span().start);
     let keys: CommonKeys = read_as(common, span.clone()).map_err(key_problem)?;
     let options = read_table(options, span.clone(), |d| {
@@ -420,14 +401,16 @@ fn read_job(
     } else if inputs.is_empty() && keys.files_from.is_none() {
         return Err(located(span.start)(JobFileProblem::NoInputs));
     }
-    let mut spec = match kind {
-        "zip" => JobSpec::Zip(ZipSpec::new(inputs.clone(), output.clone())),
-        _ => JobSpec::Thumbs(ThumbSpec::new(inputs.clone(), output.clone())),
-    };
+    let mut spec = JobSpec::new_of_kind(kind, inputs.clone(), output.clone()).ok_or_else(|| {
+        located(kind_at)(JobFileProblem::UnknownKind {
+            kind: kind.to_owned(),
+            known: known_kinds(),
+        })
+    })?;
     options.apply(&mut spec).map_err(located(span.start))?;
     if let Some(text) = &keys.shard {
         let shard = Shard::parse(text).map_err(located(at("shard")))?;
-        set_shard(&mut spec, Some(shard));
+        spec.set_shard(Some(shard));
     }
     if let Some(list) = &keys.files_from {
         let list = base.join(list);
@@ -448,18 +431,11 @@ fn read_job(
     checked
         .validate()
         .map_err(|e| located(at(spec_error_key(&e)))(e))?;
-    let each = keys.each.unwrap_or(false);
-    let specs = if each {
-        each_folder(spec, &keys.files_from, &keys.inputs_from).map_err(located(at("each")))?
-    } else {
-        vec![spec]
-    };
     Ok(ReadJob {
         line: 0,
         name: keys.name,
         inputs_from: keys.inputs_from.map(|n| (n, at("inputs_from"))),
-        specs,
-        each,
+        specs: vec![spec],
     })
 }
 
@@ -472,46 +448,8 @@ fn spec_error_key(e: &SpecError) -> &'static str {
         SpecError::Quality(_) => "quality",
         SpecError::Template { .. } => "name_template",
         SpecError::Shard(_) => "shard",
-        #[allow(unreachable_patterns)]
         _ => "kind",
     }
-}
-
-/// `each = true`: one zip job per input folder, as `shrinkwrap zip --each`.
-fn each_folder(
-    spec: JobSpec,
-    files_from: &Option<PathBuf>,
-    inputs_from: &Option<String>,
-) -> Result<Vec<JobSpec>, JobFileProblem> {
-    if files_from.is_some() {
-        return Err(JobFileProblem::EachWith("`files_from`"));
-    }
-    if inputs_from.is_some() {
-        return Err(JobFileProblem::EachWith("`inputs_from`"));
-    }
-    let JobSpec::Zip(zip) = spec else {
-        return Ok(vec![spec]);
-    };
-    if let Some(file) = zip.inputs.iter().find(|p| !p.is_dir()) {
-        return Err(JobFileProblem::EachNotAFolder(file.clone()));
-    }
-    if zip.destination.exists() && !zip.destination.is_dir() {
-        return Err(JobFileProblem::EachOutputNotAFolder(
-            zip.destination.clone(),
-        ));
-    }
-    Ok(
-        ZipSpec::per_folder(&zip.inputs, &zip.destination, zip.level, zip.on_exists)
-            .into_iter()
-            .map(|one| {
-                JobSpec::Zip(ZipSpec {
-                    inputs: one.inputs,
-                    destination: one.destination,
-                    ..zip.clone()
-                })
-            })
-            .collect(),
-    )
 }
 
 /// Links the jobs by name and orders them so each comes after the job it takes from.
@@ -533,9 +471,6 @@ fn link(read: Vec<ReadJob>) -> Result<Vec<FileJob>, (usize, JobFileProblem)> {
                 let Some(&i) = by_name.get(name.as_str()) else {
                     return Err((*line, JobFileProblem::UnknownName(name.clone())));
                 };
-                if read[i].each {
-                    return Err((*line, JobFileProblem::FromEach(name.clone())));
-                }
                 Some(i)
             }
         });
@@ -673,7 +608,7 @@ fn table_entries(
         }
     }
     entries.push(("output", text(spec.output_path())?));
-    if let Some(shard) = super::shard_of(spec) {
+    if let Some(shard) = spec.shard() {
         entries.push(("shard", TomlValue::Str(shard.to_string())));
     }
     entries.extend(KindOptions::of_spec(spec, Which::Changed).entries());
@@ -684,6 +619,8 @@ fn table_entries(
 mod tests {
     use super::*;
     use crate::engine::kinds::thumbs::spec::ThumbFormat;
+    use crate::engine::kinds::thumbs::spec::ThumbSpec;
+    use crate::engine::kinds::zip::spec::ZipSpec;
 
     const ISSUE_EXAMPLE: &str = r#"[[job]]
 name = "small"
@@ -940,16 +877,19 @@ size = [1024]
 
     #[test]
     fn every_key_is_in_the_doc_table() {
-        use crate::engine::workflow::options::{THUMBS_OPTION_KEYS, ZIP_OPTION_KEYS};
         let table: Vec<&str> = include_str!("job_file.rs")
             .lines()
             .filter(|l| l.starts_with("//! | `"))
             .collect();
-        let keys = JOB_KEYS
+        let keys: std::collections::BTreeSet<&str> = JOB_KEYS
             .iter()
-            .chain(ZIP_JOB_KEYS)
-            .chain(ZIP_OPTION_KEYS)
-            .chain(THUMBS_OPTION_KEYS);
+            .chain(
+                crate::engine::KINDS
+                    .iter()
+                    .flat_map(|k| KindOptions::keys(k.id).unwrap_or(&[])),
+            )
+            .copied()
+            .collect();
         let mut documented = 0;
         for key in keys {
             let row = format!("//! | `{key}` |");

@@ -38,14 +38,12 @@ pub use job_file::{
     FileJob, JobFile, JobFileError, JobFileProblem, job_file_text, job_table_text, parse_job_file,
     read_job_file,
 };
-pub use options::{KindOptions, OptionsError, ThumbsOptions, Which, ZipOptions};
+pub use options::{KindOptions, OptionError, OptionValue, OptionsError, Which};
 pub use presets::{
     CONFIG_DIR_ENV, Preset, PresetError, PresetStore, builtin_presets, default_config_dir,
     find_preset,
 };
 pub use toml_in::KeyProblem;
-
-use crate::engine::kinds::JobSpec;
 
 /// Why a spec has no job-file or command-line form.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,20 +64,4 @@ pub(crate) fn path_text(path: &Path) -> Result<String, ExportError> {
     path.to_str()
         .map(str::to_owned)
         .ok_or_else(|| ExportError::NotUtf8(path.to_path_buf()))
-}
-
-/// The shard of a spec.
-pub fn shard_of(spec: &JobSpec) -> Option<Shard> {
-    match spec {
-        JobSpec::Zip(z) => z.shard,
-        JobSpec::Thumbs(t) => t.shard,
-    }
-}
-
-/// Sets the shard of a spec (`None`: the whole job).
-pub fn set_shard(spec: &mut JobSpec, shard: Option<Shard>) {
-    match spec {
-        JobSpec::Zip(z) => z.shard = shard,
-        JobSpec::Thumbs(t) => t.shard = shard,
-    }
 }

@@ -2,42 +2,24 @@
 //! the command line's flags (a key with `-` for `_`, `--name` for `name_template`). Inputs,
 //! output, shard and file lists are not options: they say what a job works on, not how.
 //!
-//! Owns: each kind's option set ([`ZipOptions`], [`ThumbsOptions`]; every field optional, so a
-//! set can be partial and laid over another: [`KindOptions::overlay`], later wins), reading a
-//! set from a spec, applying one to a spec, and the `(key, value)` list that job files, preset
-//! files and command lines are written from.
-//! Must not touch: the file system, the job's inputs and outputs, running anything.
+//! Each kind names, reads and sets its own options (its spec's `option_keys`, `options` and
+//! `set_option`, in the kind's folder); this module only handles sets of them for any kind.
 //!
-//! A kind added to the engine needs its options here (the matches on [`JobSpec`] below are
-//! exhaustive on purpose: a new kind does not compile until it has them).
+//! Owns: [`KindOptions`] (a kind's options as `(key, value)`, possibly partial, so a set can be
+//! laid over another: [`KindOptions::overlay`], later wins), reading a set from a spec, applying
+//! one to a spec, reading one from a TOML table, and the command line's flags for a set.
+//! Must not touch: the file system, the job's inputs and outputs, running anything, what any
+//! option means (the kinds').
 
 use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::engine::kinds::thumbs::color::ColorMode;
-use crate::engine::kinds::thumbs::metadata::MetadataPolicy;
-use crate::engine::kinds::thumbs::spec::{ThumbFormat, ThumbSpec};
-use crate::engine::kinds::zip::spec::{ExistingArchive, ZipSpec};
 use crate::engine::kinds::{JobSpec, kind_by_id};
 use crate::engine::model::kind::JobKind;
-use crate::engine::model::plan::ConflictPolicy;
+pub use crate::engine::model::options::{OptionError, OptionValue};
 
 use super::toml_out::TomlValue;
-
-/// The option keys of a zip job.
-pub const ZIP_OPTION_KEYS: &[&str] = &["level", "overwrite", "keep_both"];
-/// The option keys of a thumbnail job.
-pub const THUMBS_OPTION_KEYS: &[&str] = &[
-    "size",
-    "name_template",
-    "format",
-    "quality",
-    "lossless",
-    "metadata",
-    "keep_icc",
-    "on_conflict",
-];
 
 /// Why an option set cannot be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,68 +32,17 @@ pub enum OptionsError {
         /// The job's kind.
         job: &'static str,
     },
-    /// Both ways of treating an existing archive at once.
-    #[error("`overwrite` and `keep_both` cannot both be true")]
-    OverwriteAndKeepBoth,
+    /// An option the kind refuses (an unknown key, a value of the wrong type).
+    #[error("{0}")]
+    Option(#[from] OptionError),
 }
 
-/// A zip job's options (`None`: not part of this set).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ZipOptions {
-    /// Deflate level, 0 (store) to 9 (smallest). Flag `--level`.
-    pub level: Option<u8>,
-    /// Replace an existing archive once the new one is complete. Flag `--overwrite`.
-    pub overwrite: Option<bool>,
-    /// Keep an existing archive and write `name (1).zip`. Flag `--keep-both`.
-    pub keep_both: Option<bool>,
-}
-
-/// A thumbnail job's options (`None`: not part of this set).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ThumbsOptions {
-    /// Box sides in pixels, one thumbnail each (`size = 256` or `size = [256, 1024]`). Flag
-    /// `--size`, repeated.
-    #[serde(default, deserialize_with = "one_or_many")]
-    pub size: Option<Vec<u32>>,
-    /// The output file name template. Flag `--name` (in a job file `name` names the job).
-    pub name_template: Option<String>,
-    /// `jpeg`, `png` or `webp`. Flag `--format`.
-    pub format: Option<ThumbFormat>,
-    /// JPEG and lossy WebP quality, 1-100. Flag `--quality`.
-    pub quality: Option<u8>,
-    /// WebP: lossless. Flag `--lossless`.
-    pub lossless: Option<bool>,
-    /// `strip`, `keep-safe` or `keep`. Flag `--metadata`.
-    pub metadata: Option<MetadataPolicy>,
-    /// Keep the source's ICC profile instead of converting to sRGB. Flag `--keep-icc`.
-    pub keep_icc: Option<bool>,
-    /// `update`, `rename`, `overwrite` or `skip`. Flag `--on-conflict`.
-    pub on_conflict: Option<ConflictPolicy>,
-}
-
-/// `size = 256` or `size = [256, 1024]`.
-fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<u32>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(u32),
-        Many(Vec<u32>),
-    }
-    Ok(Some(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(n) => vec![n],
-        OneOrMany::Many(v) => v,
-    }))
-}
-
-/// One kind's option set.
+/// One kind's option set: `(key, value)` in the order they are applied (a later value of a key
+/// wins over an earlier one).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KindOptions {
-    /// A zip job's.
-    Zip(ZipOptions),
-    /// A thumbnail job's.
-    Thumbs(ThumbsOptions),
+pub struct KindOptions {
+    kind: JobKind,
+    entries: Vec<(&'static str, OptionValue)>,
 }
 
 /// Which options of a spec to take.
@@ -124,273 +55,128 @@ pub enum Which {
     Changed,
 }
 
-impl ZipOptions {
-    fn of(spec: &ZipSpec) -> ZipOptions {
-        ZipOptions {
-            level: Some(spec.level),
-            overwrite: Some(spec.on_exists == ExistingArchive::Replace),
-            keep_both: Some(spec.on_exists == ExistingArchive::KeepBoth),
-        }
-    }
-
-    fn apply(&self, spec: &mut ZipSpec) -> Result<(), OptionsError> {
-        if let Some(level) = self.level {
-            spec.level = level;
-        }
-        spec.on_exists = match (self.overwrite, self.keep_both) {
-            (Some(true), Some(true)) => return Err(OptionsError::OverwriteAndKeepBoth),
-            (Some(true), _) => ExistingArchive::Replace,
-            (_, Some(true)) => ExistingArchive::KeepBoth,
-            (Some(false), _) if spec.on_exists == ExistingArchive::Replace => ExistingArchive::Fail,
-            (_, Some(false)) if spec.on_exists == ExistingArchive::KeepBoth => {
-                ExistingArchive::Fail
-            }
-            _ => spec.on_exists,
-        };
-        Ok(())
-    }
-
-    fn overlay(&self, later: &ZipOptions) -> ZipOptions {
-        // Choosing one way to treat an existing archive drops the other.
-        let (overwrite, keep_both) = match (later.overwrite, later.keep_both) {
-            (Some(true), None) => (Some(true), Some(false)),
-            (None, Some(true)) => (Some(false), Some(true)),
-            (o, k) => (o.or(self.overwrite), k.or(self.keep_both)),
-        };
-        ZipOptions {
-            level: later.level.or(self.level),
-            overwrite,
-            keep_both,
-        }
-    }
-
-    fn entries(&self) -> Vec<(&'static str, TomlValue)> {
-        let mut out = Vec::new();
-        if let Some(level) = self.level {
-            out.push(("level", TomlValue::Int(level.into())));
-        }
-        if let Some(b) = self.overwrite {
-            out.push(("overwrite", TomlValue::Bool(b)));
-        }
-        if let Some(b) = self.keep_both {
-            out.push(("keep_both", TomlValue::Bool(b)));
-        }
-        out
-    }
-}
-
-impl ThumbsOptions {
-    fn of(spec: &ThumbSpec) -> ThumbsOptions {
-        ThumbsOptions {
-            size: Some(spec.sizes_px.clone()),
-            name_template: spec.name_template.clone(),
-            format: Some(spec.format),
-            quality: Some(spec.quality),
-            lossless: Some(spec.lossless),
-            metadata: Some(spec.metadata),
-            keep_icc: Some(spec.color == ColorMode::KeepProfile),
-            on_conflict: Some(spec.on_conflict),
-        }
-    }
-
-    fn apply(&self, spec: &mut ThumbSpec) {
-        if let Some(size) = &self.size {
-            spec.sizes_px = size.clone();
-        }
-        if let Some(t) = &self.name_template {
-            spec.name_template = Some(t.clone());
-        }
-        if let Some(f) = self.format {
-            spec.format = f;
-        }
-        if let Some(q) = self.quality {
-            spec.quality = q;
-        }
-        if let Some(b) = self.lossless {
-            spec.lossless = b;
-        }
-        if let Some(m) = self.metadata {
-            spec.metadata = m;
-        }
-        if let Some(keep) = self.keep_icc {
-            spec.color = if keep {
-                ColorMode::KeepProfile
-            } else {
-                ColorMode::ConvertToSrgb
-            };
-        }
-        if let Some(c) = self.on_conflict {
-            spec.on_conflict = c;
-        }
-    }
-
-    fn overlay(&self, later: &ThumbsOptions) -> ThumbsOptions {
-        ThumbsOptions {
-            size: later.size.clone().or_else(|| self.size.clone()),
-            name_template: later
-                .name_template
-                .clone()
-                .or_else(|| self.name_template.clone()),
-            format: later.format.or(self.format),
-            quality: later.quality.or(self.quality),
-            lossless: later.lossless.or(self.lossless),
-            metadata: later.metadata.or(self.metadata),
-            keep_icc: later.keep_icc.or(self.keep_icc),
-            on_conflict: later.on_conflict.or(self.on_conflict),
-        }
-    }
-
-    fn entries(&self) -> Vec<(&'static str, TomlValue)> {
-        let mut out = Vec::new();
-        if let Some(size) = &self.size {
-            let sizes = size.iter().map(|&px| TomlValue::Int(px.into())).collect();
-            out.push(("size", TomlValue::Array(sizes)));
-        }
-        if let Some(t) = &self.name_template {
-            out.push(("name_template", TomlValue::Str(t.clone())));
-        }
-        if let Some(f) = self.format {
-            out.push(("format", TomlValue::Str(enum_name(&f))));
-        }
-        if let Some(q) = self.quality {
-            out.push(("quality", TomlValue::Int(q.into())));
-        }
-        if let Some(b) = self.lossless {
-            out.push(("lossless", TomlValue::Bool(b)));
-        }
-        if let Some(m) = self.metadata {
-            out.push(("metadata", TomlValue::Str(enum_name(&m))));
-        }
-        if let Some(b) = self.keep_icc {
-            out.push(("keep_icc", TomlValue::Bool(b)));
-        }
-        if let Some(c) = self.on_conflict {
-            out.push(("on_conflict", TomlValue::Str(enum_name(&c))));
-        }
-        out
-    }
-}
-
-/// A unit enum variant's serde name (`keep-safe`, `webp`): the same word job files read.
-fn enum_name<T: serde::Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
+/// A new job of `kind` (for its keys, and for what "changed" is measured against).
+fn new_spec(kind: JobKind) -> Option<JobSpec> {
+    JobSpec::new_of_kind(kind.id, Vec::new(), PathBuf::new())
 }
 
 impl KindOptions {
-    /// The option keys of the kind with id `kind` (`None`: a kind without options here).
+    /// The option keys of the kind with id `kind` (`None`: a kind this build does not know).
     pub fn keys(kind: &str) -> Option<&'static [&'static str]> {
-        match kind {
-            "zip" => Some(ZIP_OPTION_KEYS),
-            "thumbs" => Some(THUMBS_OPTION_KEYS),
-            _ => None,
-        }
+        Some(new_spec(kind_by_id(kind)?)?.option_keys())
     }
 
-    /// Reads the option set of kind `kind` (its keys only, each checked for type).
+    /// A set of `kind`'s options from `(key, value)` pairs, each checked on a new job of the
+    /// kind (an unknown key, a value of the wrong type or out of range is refused).
+    pub fn new(
+        kind: JobKind,
+        pairs: impl IntoIterator<Item = (String, OptionValue)>,
+    ) -> Result<KindOptions, OptionsError> {
+        let mut check = new_spec(kind).ok_or(OptionError::Unknown {
+            key: String::new(),
+            kind: kind.id,
+        })?;
+        let keys = check.option_keys();
+        let mut set = KindOptions {
+            kind,
+            entries: Vec::new(),
+        };
+        for (key, value) in pairs {
+            let Some(&known) = keys.iter().find(|k| **k == key) else {
+                return Err(OptionError::Unknown { key, kind: kind.id }.into());
+            };
+            check.set_option(known, &value)?;
+            set.push(known, value);
+        }
+        Ok(set)
+    }
+
+    /// Adds `key = value`, replacing an earlier value of the key.
+    fn push(&mut self, key: &'static str, value: OptionValue) {
+        self.entries.retain(|(k, _)| *k != key);
+        self.entries.push((key, value));
+    }
+
+    /// Reads the option set of kind `kind` from a table (its keys only, each checked).
     pub(crate) fn deserialize_for<'de, D: serde::Deserializer<'de>>(
         kind: &str,
         d: D,
     ) -> Result<KindOptions, D::Error> {
-        match kind {
-            "zip" => ZipOptions::deserialize(d).map(KindOptions::Zip),
-            "thumbs" => ThumbsOptions::deserialize(d).map(KindOptions::Thumbs),
-            other => Err(serde::de::Error::custom(format!("unknown kind {other}"))),
-        }
+        use serde::de::Error;
+        let kind =
+            kind_by_id(kind).ok_or_else(|| D::Error::custom(format!("unknown kind {kind}")))?;
+        let pairs = Pairs::deserialize(d)?;
+        KindOptions::new(kind, pairs.0).map_err(D::Error::custom)
     }
 
     /// The kind these options are for.
     pub fn kind(&self) -> JobKind {
-        match self {
-            KindOptions::Zip(_) => crate::engine::kinds::zip::KIND,
-            KindOptions::Thumbs(_) => crate::engine::kinds::thumbs::KIND,
-        }
+        self.kind
     }
 
     /// An empty set for the kind with id `kind`.
     pub fn empty(kind: &str) -> Option<KindOptions> {
-        match kind_by_id(kind)?.id {
-            "zip" => Some(KindOptions::Zip(ZipOptions::default())),
-            "thumbs" => Some(KindOptions::Thumbs(ThumbsOptions::default())),
-            _ => None,
-        }
+        let kind = kind_by_id(kind)?;
+        new_spec(kind)?;
+        Some(KindOptions {
+            kind,
+            entries: Vec::new(),
+        })
+    }
+
+    /// Whether the set has no option.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// The options of `spec`: all of them, or those a new job of its kind would not have.
     pub fn of_spec(spec: &JobSpec, which: Which) -> KindOptions {
-        let all = match spec {
-            JobSpec::Zip(z) => KindOptions::Zip(ZipOptions::of(z)),
-            JobSpec::Thumbs(t) => KindOptions::Thumbs(ThumbsOptions::of(t)),
+        let all = spec.options();
+        let entries = match (which, new_spec(spec.kind())) {
+            (Which::Changed, Some(fresh)) => {
+                let defaults = fresh.options();
+                all.into_iter()
+                    .filter(|entry| !defaults.contains(entry))
+                    .collect()
+            }
+            _ => all,
         };
-        match which {
-            Which::All => all,
-            Which::Changed => {
-                let fresh = KindOptions::of_spec(&new_spec_like(spec), Which::All);
-                all.without_equal(&fresh)
-            }
+        KindOptions {
+            kind: spec.kind(),
+            entries,
         }
     }
 
-    /// This set minus the options equal in `other` (same kind).
-    fn without_equal(self, other: &KindOptions) -> KindOptions {
-        fn keep<T: PartialEq>(mine: Option<T>, theirs: &Option<T>) -> Option<T> {
-            mine.filter(|m| Some(m) != theirs.as_ref())
-        }
-        match (self, other) {
-            (KindOptions::Zip(a), KindOptions::Zip(b)) => KindOptions::Zip(ZipOptions {
-                level: keep(a.level, &b.level),
-                overwrite: keep(a.overwrite, &b.overwrite),
-                keep_both: keep(a.keep_both, &b.keep_both),
-            }),
-            (KindOptions::Thumbs(a), KindOptions::Thumbs(b)) => {
-                KindOptions::Thumbs(ThumbsOptions {
-                    size: keep(a.size, &b.size),
-                    name_template: keep(a.name_template, &b.name_template),
-                    format: keep(a.format, &b.format),
-                    quality: keep(a.quality, &b.quality),
-                    lossless: keep(a.lossless, &b.lossless),
-                    metadata: keep(a.metadata, &b.metadata),
-                    keep_icc: keep(a.keep_icc, &b.keep_icc),
-                    on_conflict: keep(a.on_conflict, &b.on_conflict),
-                })
-            }
-            (mine, _) => mine,
-        }
-    }
-
-    /// Sets these options on `spec` (the others stay as they are).
+    /// Sets these options on `spec`, in order (the others stay as they are).
     pub fn apply(&self, spec: &mut JobSpec) -> Result<(), OptionsError> {
-        match (self, spec) {
-            (KindOptions::Zip(o), JobSpec::Zip(s)) => o.apply(s),
-            (KindOptions::Thumbs(o), JobSpec::Thumbs(s)) => {
-                o.apply(s);
-                Ok(())
-            }
-            (options, spec) => Err(OptionsError::KindMismatch {
-                options: options.kind().id,
+        if spec.kind() != self.kind {
+            return Err(OptionsError::KindMismatch {
+                options: self.kind.id,
                 job: spec.kind().id,
-            }),
+            });
         }
+        for (key, value) in &self.entries {
+            spec.set_option(key, value)?;
+        }
+        Ok(())
     }
 
     /// These options with `later`'s laid over them (later wins); a set of another kind
     /// replaces this one.
     pub fn overlay(&self, later: &KindOptions) -> KindOptions {
-        match (self, later) {
-            (KindOptions::Zip(a), KindOptions::Zip(b)) => KindOptions::Zip(a.overlay(b)),
-            (KindOptions::Thumbs(a), KindOptions::Thumbs(b)) => KindOptions::Thumbs(a.overlay(b)),
-            (_, later) => later.clone(),
+        if later.kind != self.kind {
+            return later.clone();
         }
+        let mut out = self.clone();
+        for (key, value) in &later.entries {
+            out.push(key, value.clone());
+        }
+        out
     }
 
-    /// The options in the order job files write them, as `(key, value)`.
+    /// The options in the order they are applied, as `(key, value)`.
     pub(crate) fn entries(&self) -> Vec<(&'static str, TomlValue)> {
-        match self {
-            KindOptions::Zip(o) => o.entries(),
-            KindOptions::Thumbs(o) => o.entries(),
-        }
+        self.entries.clone()
     }
 
     /// The command line's flags for these options (a `false` switch is left out: every switch
@@ -418,6 +204,32 @@ impl KindOptions {
     }
 }
 
+/// A table's `(key, value)` pairs in the order met.
+struct Pairs(Vec<(String, OptionValue)>);
+
+impl<'de> Deserialize<'de> for Pairs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Pairs, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Pairs;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a table of options")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Pairs, A::Error> {
+                let mut out = Vec::new();
+                while let Some((key, value)) = map.next_entry::<String, OptionValue>()? {
+                    out.push((key, value));
+                }
+                Ok(Pairs(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 /// The command line's flag for option `key`.
 pub fn flag_of(key: &str) -> String {
     match key {
@@ -435,20 +247,25 @@ fn scalar_text(value: &TomlValue) -> String {
     }
 }
 
-/// A new job of `spec`'s kind (for what "changed" is measured against).
-fn new_spec_like(spec: &JobSpec) -> JobSpec {
-    match spec {
-        JobSpec::Zip(_) => JobSpec::Zip(ZipSpec::new(Vec::new(), PathBuf::new())),
-        JobSpec::Thumbs(_) => JobSpec::Thumbs(ThumbSpec::new(Vec::new(), PathBuf::new())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::kinds::thumbs::color::ColorMode;
+    use crate::engine::kinds::thumbs::metadata::MetadataPolicy;
+    use crate::engine::kinds::thumbs::spec::{ThumbFormat, ThumbSpec};
+    use crate::engine::kinds::zip::spec::{ExistingArchive, ZipSpec};
+    use crate::engine::model::plan::ConflictPolicy;
 
     fn thumbs() -> ThumbSpec {
         ThumbSpec::new(vec![PathBuf::from("/p")], PathBuf::from("/o"))
+    }
+
+    fn set(kind: &str, pairs: &[(&str, OptionValue)]) -> KindOptions {
+        KindOptions::new(
+            kind_by_id(kind).unwrap(),
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -476,6 +293,19 @@ mod tests {
     }
 
     #[test]
+    fn every_kind_round_trips_its_options() {
+        for kind in crate::engine::KINDS {
+            let spec = new_spec(*kind).unwrap();
+            let all = KindOptions::of_spec(&spec, Which::All);
+            assert!(!all.is_empty(), "{}: options", kind.id);
+            let mut fresh = new_spec(*kind).unwrap();
+            all.apply(&mut fresh).unwrap();
+            assert_eq!(fresh, spec, "{}", kind.id);
+            assert!(KindOptions::of_spec(&spec, Which::Changed).is_empty());
+        }
+    }
+
+    #[test]
     fn changed_options_leave_out_the_defaults() {
         let mut zip = ZipSpec::new(vec![PathBuf::from("/p")], PathBuf::from("/a.zip"));
         zip.level = 9;
@@ -486,46 +316,54 @@ mod tests {
 
     #[test]
     fn later_options_win_and_existing_archive_choices_exclude_each_other() {
-        let preset = KindOptions::Zip(ZipOptions {
-            level: Some(9),
-            overwrite: Some(true),
-            keep_both: Some(false),
-        });
-        let flags = KindOptions::Zip(ZipOptions {
-            keep_both: Some(true),
-            ..ZipOptions::default()
-        });
+        let preset = set(
+            "zip",
+            &[
+                ("level", OptionValue::Int(9)),
+                ("overwrite", OptionValue::Bool(true)),
+                ("keep_both", OptionValue::Bool(false)),
+            ],
+        );
+        let flags = set("zip", &[("keep_both", OptionValue::Bool(true))]);
         let mut spec = JobSpec::Zip(ZipSpec::new(vec![PathBuf::from("/p")], "/a.zip".into()));
         preset.overlay(&flags).apply(&mut spec).unwrap();
-        let JobSpec::Zip(z) = &spec else { panic!() };
+        let JobSpec::Zip(z) = &spec else {
+            panic!("a zip spec")
+        };
         assert_eq!((z.level, z.on_exists), (9, ExistingArchive::KeepBoth));
-        let both = KindOptions::Zip(ZipOptions {
-            overwrite: Some(true),
-            keep_both: Some(true),
-            ..ZipOptions::default()
-        });
-        assert_eq!(
-            both.apply(&mut spec),
-            Err(OptionsError::OverwriteAndKeepBoth)
-        );
         let thumbs_options = KindOptions::empty("thumbs").unwrap();
         assert!(matches!(
             thumbs_options.apply(&mut spec),
             Err(OptionsError::KindMismatch { .. })
         ));
+        let refused = KindOptions::new(
+            kind_by_id("zip").unwrap(),
+            [("level".to_owned(), OptionValue::Int(12))],
+        );
+        assert!(matches!(refused, Err(OptionsError::Option(_))));
+        let unknown = KindOptions::new(
+            kind_by_id("extract").unwrap(),
+            [("level".to_owned(), OptionValue::Int(1))],
+        );
+        assert!(matches!(
+            unknown,
+            Err(OptionsError::Option(OptionError::Unknown { .. }))
+        ));
     }
 
     #[test]
     fn flags_follow_the_keys() {
-        let o = KindOptions::Thumbs(ThumbsOptions {
-            size: Some(vec![256, 1024]),
-            name_template: Some("{stem}_{size}".into()),
-            metadata: Some(MetadataPolicy::KeepSafe),
-            keep_icc: Some(true),
-            lossless: Some(false),
-            on_conflict: Some(ConflictPolicy::Rename),
-            ..ThumbsOptions::default()
-        });
+        let o = set(
+            "thumbs",
+            &[
+                ("size", OptionValue::of_ints(&[256u32, 1024])),
+                ("name_template", OptionValue::Str("{stem}_{size}".into())),
+                ("metadata", OptionValue::Str("keep-safe".into())),
+                ("keep_icc", OptionValue::Bool(true)),
+                ("lossless", OptionValue::Bool(false)),
+                ("on_conflict", OptionValue::Str("rename".into())),
+            ],
+        );
         assert_eq!(
             o.to_args(),
             [

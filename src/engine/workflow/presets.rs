@@ -17,16 +17,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::options::{KindOptions, ThumbsOptions, ZipOptions};
+use super::options::KindOptions;
 use super::toml_in::{
     KeyProblem, entries, job_file_kind, kind_of, known_kinds, line_of, read_as, read_table,
     split_keys,
 };
 use super::toml_out::{TomlValue, array_table};
-use crate::engine::kinds::thumbs::metadata::MetadataPolicy;
-use crate::engine::kinds::thumbs::spec::ThumbFormat;
+use crate::engine::kinds::JobSpec;
 use crate::engine::model::error::IoCause;
-use crate::engine::model::plan::ConflictPolicy;
 
 /// The variable that overrides the config folder.
 pub const CONFIG_DIR_ENV: &str = "SHRINKWRAP_CONFIG_DIR";
@@ -92,35 +90,19 @@ pub enum PresetError {
     },
 }
 
-/// The presets that come with the program.
+/// The presets that come with the program: each kind's own.
 pub fn builtin_presets() -> Vec<Preset> {
-    vec![
-        Preset {
-            name: "web 1024 px WebP".to_owned(),
-            options: KindOptions::Thumbs(ThumbsOptions {
-                size: Some(vec![1024]),
-                name_template: None,
-                format: Some(ThumbFormat::Webp),
-                quality: Some(80),
-                lossless: Some(false),
-                // Photos on the web keep no location or camera serials.
-                metadata: Some(MetadataPolicy::Strip),
-                keep_icc: Some(false),
-                on_conflict: Some(ConflictPolicy::Update),
-            }),
-            builtin: true,
-        },
-        Preset {
-            name: "archive for email".to_owned(),
-            options: KindOptions::Zip(ZipOptions {
-                // The smallest archive: an attachment's size is what counts.
-                level: Some(9),
-                overwrite: Some(false),
-                keep_both: Some(false),
-            }),
-            builtin: true,
-        },
-    ]
+    JobSpec::builtin_presets()
+        .into_iter()
+        .filter_map(|(name, kind, pairs)| {
+            let pairs = pairs.into_iter().map(|(k, v)| (k.to_owned(), v));
+            Some(Preset {
+                name: name.to_owned(),
+                options: KindOptions::new(kind, pairs).ok()?,
+                builtin: true,
+            })
+        })
+        .collect()
 }
 
 /// The config folder: `$SHRINKWRAP_CONFIG_DIR`, else the platform's for `shrinkwrap`.
@@ -370,8 +352,7 @@ fn parse_presets(text: &str, path: &Path) -> Result<Vec<Preset>, PresetError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::kinds::JobSpec;
-    use crate::engine::kinds::thumbs::spec::ThumbSpec;
+    use crate::engine::kinds::thumbs::spec::{ThumbFormat, ThumbSpec};
     use crate::engine::workflow::options::Which;
 
     #[test]

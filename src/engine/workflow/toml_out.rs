@@ -6,14 +6,8 @@
 
 use std::fmt::Write;
 
-/// A value in a job file or a preset file.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum TomlValue {
-    Str(String),
-    Int(i64),
-    Bool(bool),
-    Array(Vec<TomlValue>),
-}
+/// A value in a job file or a preset file: an option's value.
+pub(crate) use crate::engine::model::options::OptionValue as TomlValue;
 
 /// `text` as a TOML basic string: quoted, with `"`, `\` and control characters escaped.
 pub(crate) fn quoted(text: &str) -> String {

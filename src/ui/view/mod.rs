@@ -5,10 +5,12 @@
 //! shortcuts), the inputs and the job settings on the left, the unfinished jobs found at start,
 //! the plan preview and the queue in the middle, and the modal questions over everything.
 //!
-//! Owns: layout and widgets, accessible names of every interactive widget.
+//! Owns: layout and widgets, accessible names of every interactive widget, and calling each
+//! kind's own drawing (its form, plan lines, card extras, questions) where it belongs.
 //! Must not touch: the engine, threads, the file system; state other than the fields a widget
 //! edits in place (text fields, settings). Everything else goes through a [`Command`].
 
+pub(crate) mod form;
 mod inputs_panel;
 mod job_panel;
 pub mod plan_panel;
@@ -17,7 +19,7 @@ mod queue_panel;
 mod quit_prompt;
 pub mod theme;
 mod unfinished_panel;
-mod widgets;
+pub(crate) mod widgets;
 
 use eframe::egui::{self, RichText};
 

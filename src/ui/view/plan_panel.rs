@@ -1,18 +1,18 @@
 //! The plan card above the queue: what Start would do with the current inputs and settings,
-//! from the preview's dry run. A summary line, the archive's fate, the questions and warnings
-//! that are best answered before starting (an archive that exists, thumbnails that would land
-//! beside their originals), and an expandable list of every item, virtualized so 100,000 items
-//! draw as fast as 20.
+//! from the preview's dry run. A summary line, the kind's own lines (where the archive goes,
+//! the questions and warnings best answered before starting: an archive that exists, thumbnails
+//! that would land beside their originals), the reasons some jobs would fail, and an expandable
+//! list of every item, virtualized so 100,000 items draw as fast as 20.
 //!
 //! Owns: drawing the preview. Must not touch: computing it (`ui::preview` does, off the UI
-//! thread), the engine; answers go out as [`Command`]s.
+//! thread), the engine, a kind's lines (its module draws them); answers go out as [`Command`]s.
 
 use eframe::egui::{self, RichText};
 
-use crate::engine::OutputShape;
-use crate::engine::{Action, PlannedFile};
+use crate::engine::Action;
 
 use super::super::format;
+use super::super::kinds;
 use super::super::preview::{PlanRow, PlanView, PreviewStatus};
 use super::super::state::{Command, UiState};
 use super::{theme, widgets};
@@ -23,8 +23,6 @@ const ITEM_ROW_HEIGHT: f32 = 20.0;
 const ITEM_LIST_MAX_HEIGHT: f32 = 190.0;
 /// Width of the action column of the item list, in points.
 const ACTION_COLUMN_WIDTH: f32 = 66.0;
-/// Archives named in the archive line before "and N more".
-const ARCHIVES_NAMED: usize = 3;
 
 /// Draws the plan card (nothing when there are no inputs).
 pub fn show(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>) {
@@ -75,17 +73,11 @@ fn plan_details(ui: &mut egui::Ui, state: &UiState, view: &PlanView, commands: &
     if has_items {
         ui.label(RichText::new(summary_line(view)).strong());
     }
-    if view.kind == crate::engine::kinds::zip::KIND {
-        archive_line(ui, state, view, commands);
-    }
-    if !view.existing.is_empty() && state.prompt.is_none() {
-        exists_question(ui, view, commands);
+    if let Some(form) = state.settings.kinds.get(view.kind) {
+        form.plan_notes(ui, view, &state.plan_cx(), commands);
     }
     for failure in &view.failures {
         ui.add(egui::Label::new(RichText::new(failure).color(theme::danger(ui.visuals()))).wrap());
-    }
-    if let Some(folders) = view.beside_inputs() {
-        beside_warning(ui, view, folders, commands);
     }
     if has_items {
         let title = format!(
@@ -105,37 +97,7 @@ fn plan_details(ui: &mut egui::Ui, state: &UiState, view: &PlanView, commands: &
 /// archive "1,204 entries; 2 skipped · 120 MB in · about 60 MB out".
 pub fn summary_line(view: &PlanView) -> String {
     let s = &view.summary;
-    let (one, many) = view.kind.output_noun;
-    let mut head = match view.kind.output {
-        OutputShape::FolderOfFiles if s.outputs == 0 => format!("No {many} to make"),
-        OutputShape::FolderOfFiles => {
-            let mut head = format::plural(s.outputs, one, many);
-            let mut kinds = Vec::new();
-            if s.writes > 0 {
-                kinds.push(format!("{} new", format::count(s.writes)));
-            }
-            if s.overwrites > 0 {
-                kinds.push(format!("{} replaced", format::count(s.overwrites)));
-            }
-            if s.renames > 0 {
-                kinds.push(format!("{} renamed", format::count(s.renames)));
-            }
-            if s.writes == s.outputs {
-                head.push_str(if s.outputs == 1 { ", new" } else { ", all new" });
-            } else {
-                head.push_str(": ");
-                head.push_str(&kinds.join(", "));
-            }
-            head
-        }
-        OutputShape::OneFile => {
-            let entries = format::plural(s.outputs, one, many);
-            match view.parts().len() {
-                1 => entries,
-                n => format!("{} archives, {entries}", format::count(n as u64)),
-            }
-        }
-    };
+    let mut head = kinds::plan_head_of(view);
     if s.skips > 0 {
         let reasons: Vec<String> = view
             .skip_reasons
@@ -162,175 +124,6 @@ pub fn summary_line(view: &PlanView) -> String {
         parts.push(format!("about {} out", format::bytes(out)));
     }
     parts.join(" · ")
-}
-
-/// Where the archive goes and what happens there: "Writes photos.zip in /data", "Replaces …",
-/// "Writes photos (1).zip in /data; photos.zip is kept".
-fn archive_line(ui: &mut egui::Ui, state: &UiState, view: &PlanView, commands: &mut Vec<Command>) {
-    let archives: Vec<&PlannedFile> = view.parts().iter().filter_map(|p| p.archive()).collect();
-    let text = match archives.as_slice() {
-        [] => return,
-        [one] => archive_fate(one),
-        many => {
-            let folder = many[0]
-                .path
-                .parent()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
-            let mut names: Vec<String> = many
-                .iter()
-                .take(ARCHIVES_NAMED)
-                .map(|a| file_name(&a.path))
-                .collect();
-            if many.len() > ARCHIVES_NAMED {
-                names.push(format!("{} more", many.len() - ARCHIVES_NAMED));
-            }
-            let replaced = many
-                .iter()
-                .filter(|a| a.action == Action::Overwrite)
-                .count();
-            let mut text = format!(
-                "Writes {} archives in {folder}: {}",
-                many.len(),
-                names.join(", ")
-            );
-            if replaced > 0 {
-                text.push_str(&format!(" ({replaced} replaced)"));
-            }
-            text
-        }
-    };
-    ui.horizontal_wrapped(|ui| {
-        ui.label(RichText::new(text).weak());
-        if state.archive_choice().is_some() && state.prompt.is_none() {
-            let change = ui
-                .small_button("Ask again")
-                .on_hover_text("Forget the answer about the existing archive");
-            if change.clicked() {
-                commands.push(Command::ChooseExisting(None));
-            }
-        }
-    });
-}
-
-fn archive_fate(archive: &PlannedFile) -> String {
-    let name = file_name(&archive.path);
-    let folder = archive
-        .path
-        .parent()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    match &archive.action {
-        Action::Overwrite => {
-            format!("Replaces {name} in {folder} once the new archive is complete")
-        }
-        Action::Rename { wanted } => {
-            format!("Writes {name} in {folder}; {} is kept", file_name(wanted))
-        }
-        _ => format!("Writes {name} in {folder}"),
-    }
-}
-
-fn file_name(path: &std::path::Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
-}
-
-/// The question about archives in the way, asked as soon as the preview finds them.
-fn exists_question(ui: &mut egui::Ui, view: &PlanView, commands: &mut Vec<Command>) {
-    let warning = theme::warning(ui.visuals());
-    callout(ui, warning, |ui| {
-        let text = match view.existing.as_slice() {
-            [one] => format!(
-                "{} already exists in {}.",
-                file_name(one),
-                one.parent()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
-            ),
-            many => format!(
-                "{} and {} more archives already exist.",
-                file_name(&many[0]),
-                many.len() - 1
-            ),
-        };
-        ui.add(egui::Label::new(RichText::new(text).strong().color(warning)).wrap());
-        ui.add(
-            egui::Label::new(
-                "Replace it once the new archive is complete, or keep both (the new one gets a \
-                 free name such as “name (1).zip”)? Or type another name.",
-            )
-            .wrap(),
-        );
-        ui.horizontal(|ui| {
-            if ui
-                .button("Replace")
-                .on_hover_text("Replace the existing archive once the new one is complete")
-                .clicked()
-            {
-                commands.push(Command::ChooseExisting(Some(
-                    crate::engine::ExistingArchive::Replace,
-                )));
-            }
-            if ui
-                .button("Keep both")
-                .on_hover_text("Keep the existing archive; the new one gets a free name")
-                .clicked()
-            {
-                commands.push(Command::ChooseExisting(Some(
-                    crate::engine::ExistingArchive::KeepBoth,
-                )));
-            }
-        });
-    });
-}
-
-/// "Thumbnails would land next to their originals" with the one-click way out.
-fn beside_warning(
-    ui: &mut egui::Ui,
-    view: &PlanView,
-    folders: &[std::path::PathBuf],
-    commands: &mut Vec<Command>,
-) {
-    let warning = theme::warning(ui.visuals());
-    callout(ui, warning, |ui| {
-        let mut text = String::from("Thumbnails would land next to their originals");
-        if let Some(first) = folders.first() {
-            text.push_str(&format!(" in {}", first.display()));
-            if folders.len() > 1 {
-                text.push_str(&format!(
-                    " and {}",
-                    format::plural(folders.len() as u64 - 1, "more folder", "more folders")
-                ));
-            }
-        }
-        text.push('.');
-        ui.add(egui::Label::new(RichText::new(text).color(warning)).wrap());
-        if let Some(destination) = view.destination() {
-            let subfolder = destination.join("thumbnails");
-            let button = ui
-                .button("Use a thumbnails subfolder")
-                .on_hover_text(format!("Write them into {}", subfolder.display()));
-            if button.clicked() {
-                commands.push(Command::SetThumbnailsFolder(subfolder));
-            }
-        }
-    });
-}
-
-fn callout(ui: &mut egui::Ui, color: egui::Color32, add: impl FnOnce(&mut egui::Ui)) {
-    ui.add_space(4.0);
-    egui::Frame::new()
-        .fill(color.gamma_multiply(0.10))
-        .stroke(egui::Stroke::new(1.0, color.gamma_multiply(0.55)))
-        .corner_radius(6)
-        .inner_margin(egui::Margin::symmetric(10, 7))
-        .show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            add(ui);
-        });
-    ui.add_space(2.0);
 }
 
 /// The items, input -> output with the action and why; only the visible rows are laid out.

@@ -1,31 +1,33 @@
 //! The queue: one card per job, with live progress and the job's controls while it has not
-//! ended, and its outcome, output, problems and thumbnails once it has.
+//! ended, and its outcome, output, problems and output images (thumbnails) once it has.
 //!
-//! Controls: Pause or Resume and Cancel on every active card; "Stop after current" on thumbnail
-//! cards (an archive cannot stop part-way); jobs not started yet get Up, Down, "Run next" and a
-//! drag handle (drop onto another waiting card to take its place). Finished cards offer "Retry
-//! failed" (thumbnails with failed images), "Run again" (failed, cancelled or stopped jobs) and
-//! "Open folder"; a job that failed because its archive exists offers Replace and Keep both. The
+//! Controls: Pause or Resume and Cancel on every active card; "Stop after current" on the cards
+//! of kinds that can stop early (their description says; an archive cannot stop part-way); jobs
+//! not started yet get Up, Down, "Run next" and a drag handle (drop onto another waiting card to
+//! take its place). Finished cards offer "Retry failed" (kinds that can redo only the failed
+//! items), "Run again" (failed, cancelled or stopped jobs) and "Open folder", and whatever the
+//! kind adds (a job that failed because its archive exists offers Replace and Keep both). The
 //! header pauses, resumes or cancels the whole queue.
 //!
 //! Every card can be reached with the keyboard (Tab, arrow keys): focusing it selects it. The
 //! problem list is complete (it scrolls, only visible rows are laid out), says "error" or
-//! "skipped" in words, and can be copied or exported. Every thumbnail is reachable: the first
-//! few show at once, "Show all" opens a scrolling grid that loads thumbnails as they come into
-//! view; hovering one shows its name, clicking opens it.
+//! "skipped" in words, and can be copied or exported. Every output image (a thumbnail) is
+//! reachable: the first few show at once, "Show all" opens a scrolling grid that loads them as
+//! they come into view; hovering one shows its name, clicking opens it.
 //!
 //! Owns: drawing job cards and the queue's header buttons.
 //! Must not touch: the engine (every control is a command), textures' creation (the app uploads
-//! strip images; this only draws them and asks for the ones in view).
+//! strip images; this only draws them and asks for the ones in view), a kind's own words (its
+//! entry and form give them).
 
 use eframe::egui::{self, RichText};
 
 use crate::engine::Counts;
-use crate::engine::OutputShape;
-use crate::engine::{ExistingArchive, JobKind, JobReport, PauseReason, ProblemKind, QueueMove};
+use crate::engine::{JobKind, JobReport, PauseReason, ProblemKind, QueueMove};
 
 use super::super::export::ExportFormat;
 use super::super::format;
+use super::super::kinds::{self, KindForms};
 use super::super::queue::{JobRow, LiveState, Queue, STRIP_MAX_THUMBNAILS, ThumbSlot};
 use super::super::state::{Command, UiState};
 use super::{section_heading, theme, widgets};
@@ -50,14 +52,19 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>) {
     ui.add_space(6.0);
 
     if queue.rows().is_empty() {
+        let starts: Vec<&str> = kinds::ENTRIES.iter().map(|e| e.start_label()).collect();
+        let text = match starts.as_slice() {
+            [rest @ .., last] if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => starts.join(""),
+        };
         ui.allocate_ui_with_layout(
             ui.available_size(),
             egui::Layout::centered_and_justified(egui::Direction::TopDown),
             |ui| {
                 ui.label(
-                    RichText::new(
-                        "No jobs yet.\nAdd files or folders on the left, then press Compress or Make thumbnails.",
-                    )
+                    RichText::new(format!(
+                        "No jobs yet.\nAdd files or folders on the left, then press {text}."
+                    ))
                     .color(ui.visuals().weak_text_color())
                     .size(14.0),
                 );
@@ -83,7 +90,7 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>) {
                     waiting: waiting.len(),
                     dragged: dragged.filter(|&d| d != row.id && waiting.contains(&d)),
                 };
-                job_card(ui, row, &card, commands);
+                job_card(ui, row, &card, &state.settings.kinds, commands);
                 ui.add_space(8.0);
             }
         });
@@ -159,7 +166,13 @@ struct CardContext {
     dragged: Option<crate::engine::JobId>,
 }
 
-fn job_card(ui: &mut egui::Ui, row: &JobRow, card: &CardContext, commands: &mut Vec<Command>) {
+fn job_card(
+    ui: &mut egui::Ui,
+    row: &JobRow,
+    card: &CardContext,
+    forms: &KindForms,
+    commands: &mut Vec<Command>,
+) {
     let visuals = ui.visuals().clone();
     let stroke = if card.selected {
         egui::Stroke::new(1.5, theme::accent(&visuals))
@@ -198,9 +211,9 @@ fn job_card(ui: &mut egui::Ui, row: &JobRow, card: &CardContext, commands: &mut 
                     }
                 }
                 if card.answers
-                    && let Some(existing) = row.existing_archive()
+                    && let Some(form) = forms.get(row.kind)
                 {
-                    existing_archive_answers(ui, row, existing, commands);
+                    form.card_extras(ui, row, commands);
                 }
             });
         },
@@ -256,40 +269,6 @@ fn job_card(ui: &mut egui::Ui, row: &JobRow, card: &CardContext, commands: &mut 
     }
 }
 
-/// A job that failed because its archive exists: the same answers the question offers.
-fn existing_archive_answers(
-    ui: &mut egui::Ui,
-    row: &JobRow,
-    existing: &std::path::Path,
-    commands: &mut Vec<Command>,
-) {
-    let name = existing
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| existing.display().to_string());
-    ui.add_space(2.0);
-    ui.horizontal(|ui| {
-        let replace = ui
-            .button("Replace")
-            .accessible_name(format!("Replace {name}"))
-            .on_hover_text(format!(
-                "Run the job again and replace {name} once the new archive is complete"
-            ));
-        if replace.clicked() {
-            commands.push(Command::RetryArchive(row.id, ExistingArchive::Replace));
-        }
-        let keep = ui
-            .button("Keep both")
-            .accessible_name(format!("Keep {name} and write a new archive"))
-            .on_hover_text(format!(
-                "Run the job again; {name} is kept and the new archive gets a free name"
-            ));
-        if keep.clicked() {
-            commands.push(Command::RetryArchive(row.id, ExistingArchive::KeepBoth));
-        }
-    });
-}
-
 /// "archive" or "thumbnails", for a card's accessible name.
 fn kind_word(kind: JobKind) -> &'static str {
     kind.noun
@@ -297,7 +276,7 @@ fn kind_word(kind: JobKind) -> &'static str {
 
 fn kind_badge(ui: &mut egui::Ui, kind: JobKind) {
     let text = kind.badge;
-    let color = theme::kind_color(ui.visuals(), kind);
+    let color = kinds::badge_color(ui.visuals(), kind);
     egui::Frame::new()
         .fill(color.gamma_multiply(0.16))
         .corner_radius(4)
@@ -491,7 +470,7 @@ fn live_details(ui: &mut egui::Ui, row: &JobRow, card: &CardContext, commands: &
 }
 
 /// The buttons of a job that has not ended, right to left: Cancel, Pause or Resume, Stop after
-/// current (thumbnails), and for a job not started yet Down, Up and Run next.
+/// current (kinds that can stop early), and for a job not started yet Down, Up and Run next.
 fn live_controls(
     ui: &mut egui::Ui,
     row: &JobRow,
@@ -529,15 +508,17 @@ fn live_controls(
     {
         commands.push(Command::Pause(row.id));
     }
-    if row.kind == crate::engine::kinds::thumbs::KIND
+    let items = row.kind.item_noun.1;
+    if row.kind.can_stop_early
         && row.started
         && ui
             .button("Stop after current")
-            .accessible_name(format!("Stop {name} after the current images"))
-            .on_hover_text(
-                "The images in progress are finished, nothing new starts; the thumbnails made \
-                 so far are kept",
-            )
+            .accessible_name(format!("Stop {name} after the current {items}"))
+            .on_hover_text(format!(
+                "The {items} in progress are finished, nothing new starts; the {} made so far \
+                 are kept",
+                row.kind.output_noun.1
+            ))
             .clicked()
     {
         commands.push(Command::StopAfterCurrent(row.id));
@@ -608,29 +589,7 @@ fn finished_details(
         "took {}",
         format::duration(report.progress.elapsed)
     )];
-    let (one, many) = row.kind.output_noun;
-    match row.kind.output {
-        OutputShape::OneFile if report.archive.is_some() => {
-            let mut size = format!("archive {}", format::bytes(report.output_bytes));
-            if let Some(ratio) = row.compression_ratio() {
-                size.push_str(&format!(
-                    " ({:.0} % of {})",
-                    ratio * 100.0,
-                    format::bytes(report.progress.bytes_total)
-                ));
-            }
-            parts.push(size);
-            parts.push(format::plural(report.progress.items_total, one, many));
-        }
-        OutputShape::FolderOfFiles if !report.outputs.is_empty() => {
-            parts.push(format!(
-                "{}, {}",
-                format::plural(report.outputs.len() as u64, one, many),
-                format::bytes(report.output_bytes)
-            ));
-        }
-        _ => {}
-    }
+    parts.extend(kinds::card_summary_of(row, report));
     if !report.outputs.is_empty() || report.archive.is_some() {
         parts.push(format!("in {}", row.folder_to_open().display()));
     }
@@ -666,12 +625,13 @@ fn finished_controls(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command
     }
     if row.retry_spec().is_some() {
         let failed = row.failed_files().len() as u64;
+        let (item, items) = row.kind.item_noun;
         if ui
             .button("Retry failed")
-            .accessible_name(format!("Retry the failed images of {name}"))
+            .accessible_name(format!("Retry the failed {items} of {name}"))
             .on_hover_text(format!(
                 "A new job of just the {} that failed, with the same settings",
-                format::plural(failed, "image", "images")
+                format::plural(failed, item, items)
             ))
             .clicked()
         {
@@ -882,7 +842,7 @@ fn thumbnail_cell(
 }
 
 fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>) {
-    let paths = row.thumbnail_paths();
+    let paths = row.image_paths();
     let total = row.strip.slots.len();
     ui.add_space(2.0);
     let columns =
@@ -940,17 +900,18 @@ fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>)
         } else {
             (format!("Show all {}", format::count(total as u64)), true)
         };
+        let (output, outputs) = row.kind.output_noun;
         let button = ui
             .button(text)
             .accessible_name(if all {
-                format!("Show all thumbnails of {}", row.name)
+                format!("Show all {outputs} of {}", row.name)
             } else {
-                format!("Show fewer thumbnails of {}", row.name)
+                format!("Show fewer {outputs} of {}", row.name)
             })
             .on_hover_text(if all {
-                "Every thumbnail in a grid that scrolls"
+                format!("Every {output} in a grid that scrolls")
             } else {
-                "Back to the first few"
+                "Back to the first few".to_owned()
             });
         if button.clicked() {
             commands.push(Command::ShowAllThumbnails(row.id, all));

@@ -2,7 +2,7 @@
 //! light and the dark theme (which follow the system).
 //!
 //! Owns: style tweaks applied once at start, state colours, the app icon (window icon and the
-//! toolbar's logo).
+//! toolbar's logo). A kind's badge colour is its module's.
 //! Must not touch: layout of the panels (the other view modules), app state.
 
 use eframe::egui::{self, Color32, FontFamily, FontId, TextStyle};
@@ -42,15 +42,6 @@ pub fn danger(visuals: &egui::Visuals) -> Color32 {
         Color32::from_rgb(240, 110, 100)
     } else {
         Color32::from_rgb(190, 40, 30)
-    }
-}
-
-/// The thumbnail jobs' colour (their badge).
-pub fn thumbs(visuals: &egui::Visuals) -> Color32 {
-    if visuals.dark_mode {
-        Color32::from_rgb(170, 130, 225)
-    } else {
-        Color32::from_rgb(130, 80, 190)
     }
 }
 
@@ -147,12 +138,4 @@ pub fn load_icon_texture(ctx: &egui::Context) -> Option<egui::TextureHandle> {
     let size = [icon.width as usize, icon.height as usize];
     let image = egui::ColorImage::from_rgba_unmultiplied(size, &icon.rgba);
     Some(ctx.load_texture("shrinkwrap-icon", image, egui::TextureOptions::LINEAR))
-}
-
-/// The colour of a kind's badge.
-pub fn kind_color(visuals: &egui::Visuals, kind: crate::engine::JobKind) -> Color32 {
-    match kind.counts {
-        crate::engine::Counts::Bytes => accent(visuals),
-        crate::engine::Counts::Items => thumbs(visuals),
-    }
 }

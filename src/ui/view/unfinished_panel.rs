@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use eframe::egui::{self, RichText};
 
+use super::super::kinds;
 use super::super::state::{Command, UiState};
 use super::super::unfinished::ListStatus;
 use super::theme;
@@ -59,7 +60,7 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>) {
                 ui.separator();
                 ui.horizontal(|ui| {
                     let kind = job.spec.kind();
-                    let (badge, color) = (kind.badge, theme::kind_color(ui.visuals(), kind));
+                    let (badge, color) = (kind.badge, kinds::badge_color(ui.visuals(), kind));
                     egui::Frame::new()
                         .fill(color.gamma_multiply(0.16))
                         .corner_radius(4)

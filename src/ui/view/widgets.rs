@@ -1,5 +1,5 @@
 //! Small custom widgets: icon-only buttons drawn with the painter (no font glyph needed), each
-//! with an accessible name.
+//! with an accessible name, the progress bar, the arrow, and the callout box.
 //!
 //! Owns: those widgets. Must not touch: app state.
 
@@ -201,4 +201,19 @@ pub fn arrow(ui: &mut egui::Ui, color: egui::Color32) -> egui::Response {
         );
     }
     response
+}
+
+/// A tinted box for a warning or a question inside a card.
+pub fn callout(ui: &mut egui::Ui, color: egui::Color32, add: impl FnOnce(&mut egui::Ui)) {
+    ui.add_space(4.0);
+    egui::Frame::new()
+        .fill(color.gamma_multiply(0.10))
+        .stroke(egui::Stroke::new(1.0, color.gamma_multiply(0.55)))
+        .corner_radius(6)
+        .inner_margin(egui::Margin::symmetric(10, 7))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            add(ui);
+        });
+    ui.add_space(2.0);
 }

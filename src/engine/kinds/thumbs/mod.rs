@@ -2,9 +2,12 @@
 //! size) in the output folder, keeping the input folder structure.
 //!
 //! Owns: this kind's plan (which inputs are images, each output's name from the name template,
-//! collisions and the conflict policy through the plan's [`Resolver`], the "beside the originals"
-//! warning), its units of work (one per image: read once, decode once, one output per size),
-//! and putting each thumbnail in place through the lifecycle. The pixels are `thumbnail`'s
+//! collisions and the conflict policy through the plan's [`Resolver`], names kept byte for byte,
+//! the "beside the originals" and "the output folder is the input folder" warnings, the
+//! thumbnail folders its scan never walks into, and a resumed job's plan: its own outputs known
+//! by their recorded identity, made again when their source changed), its units of work (one
+//! per image: read once, decode once, one output per size), and putting each thumbnail in place
+//! through the lifecycle. The pixels are `thumbnail`'s
 //! business; the lifecycle, temporary files and claims are `job`'s.
 //! Must not touch: inputs (read-only), any front end.
 
@@ -13,6 +16,7 @@ pub mod decode;
 pub mod encode;
 pub mod jpeg;
 pub mod metadata;
+pub(crate) mod options;
 pub mod render;
 pub mod spec;
 pub mod thumbnail;
@@ -38,7 +42,7 @@ use crate::engine::model::plan::{Action, Plan, PlanItem, PlanWarning, SkipReason
 use crate::engine::runtime::claims::comparable_path;
 use crate::engine::runtime::input::{read_head, read_whole};
 use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, Planned, Run, panic_message};
-use crate::engine::runtime::journal::{RecordedAction, ResumeState, mtime_ns};
+use crate::engine::runtime::journal::{RecordedAction, ResumeState, SourceId};
 use crate::engine::runtime::resolver::Resolver;
 use crate::engine::runtime::scan::{Entry, ScanOptions, Scanned, SymlinkPolicy};
 use spec::{NameTemplate, ThumbSpec};
@@ -107,7 +111,7 @@ impl ThumbJob {
 
     /// Whether an entry is an image: by name when it says so, else by its first bytes.
     fn is_image(entry: &Entry) -> bool {
-        if has_image_extension(&entry.name) {
+        if has_image_extension(&entry.name.to_string_lossy()) {
             return true;
         }
         let mut head = [0u8; 32];
@@ -118,21 +122,61 @@ impl ThumbJob {
         }
     }
 
-    /// The path an output would have before collisions are resolved.
-    fn wanted_path(&self, entry: &Entry, size_px: u32) -> PathBuf {
+    /// The path an output would have before collisions are resolved: the entry's relative
+    /// path (its bytes kept) below the output folder, its file name from the template. The
+    /// `{parent}` of a file given on its own is its real folder's name, however the path was
+    /// typed (`dirs` caches the real folders).
+    fn wanted_path(
+        &self,
+        entry: &Entry,
+        size_px: u32,
+        dirs: &mut HashMap<PathBuf, Option<PathBuf>>,
+    ) -> PathBuf {
         let rel = Path::new(&entry.name);
-        // `{parent}` of a file given on its own is its real folder's name.
-        let naming = match rel.parent() {
-            Some(p) if !p.as_os_str().is_empty() => rel.to_path_buf(),
-            _ => parent_dir(&entry.source).join(rel),
+        let in_folder = rel.parent().is_some_and(|p| !p.as_os_str().is_empty());
+        let naming = if in_folder {
+            rel.to_path_buf()
+        } else {
+            let dir = real_dir(dirs, parent_dir(&entry.source));
+            dir.unwrap_or_else(|| normalize_path(parent_dir(&entry.source)))
+                .join(rel)
         };
         let file = self
             .template
-            .render(&naming, size_px, self.spec.format.extension());
+            .render_os(&naming, size_px, self.spec.format.extension());
         match rel.parent() {
-            Some(p) if !p.as_os_str().is_empty() => self.spec.output_dir.join(p).join(file),
+            Some(p) if in_folder => self.spec.output_dir.join(p).join(file),
             _ => self.spec.output_dir.join(file),
         }
+    }
+
+    /// The folders that hold this job's thumbnails (of earlier runs too), canonical, which its
+    /// scan never walks into: the output folder, and the subfolder of it each folder input's
+    /// thumbnails go to (`<output>/<input's name>`: inside the input itself when the output
+    /// folder is the input folder). A job's outputs are never its inputs, whatever the folders.
+    fn thumbnail_folders(&self) -> Vec<PathBuf> {
+        let out = &self.spec.output_dir;
+        let mut dirs: Vec<PathBuf> = fs::canonicalize(out).into_iter().collect();
+        for input in &self.spec.inputs {
+            if !input.is_dir() {
+                continue;
+            }
+            let name = input
+                .file_name()
+                .map(std::ffi::OsStr::to_os_string)
+                .or_else(|| {
+                    fs::canonicalize(input)
+                        .ok()
+                        .and_then(|p| p.file_name().map(std::ffi::OsStr::to_os_string))
+                });
+            if let Some(name) = name
+                && let Ok(dir) = fs::canonicalize(out.join(name))
+                && !dirs.contains(&dir)
+            {
+                dirs.push(dir);
+            }
+        }
+        dirs
     }
 
     /// What to render for one output of `size_px`.
@@ -151,7 +195,7 @@ impl ThumbJob {
     fn process(&self, run: &Run, plan: &Plan, unit_index: usize, unit: &Unit) {
         let core = &run.core;
         let entry = &unit.entry;
-        core.set_current(entry.name.clone());
+        core.set_current(entry.name.to_string_lossy());
         let mut data = Vec::new();
         let read = read_whole(
             &entry.source,
@@ -200,7 +244,7 @@ impl ThumbJob {
             Err(e @ (ItemError::NotAnImage | ItemError::Empty)) => {
                 // A file that only claims to be an image by its name is an error; anything else
                 // that is not an image is passed over.
-                let kind = if has_image_extension(&entry.name) {
+                let kind = if has_image_extension(&entry.name.to_string_lossy()) {
                     ProblemKind::Error
                 } else {
                     ProblemKind::Skipped
@@ -237,10 +281,10 @@ impl ThumbJob {
             let Some(dest) = item.output.as_deref() else {
                 continue;
             };
-            match Self::put_in_place(run, &thumb.encoded, dest, &item.action) {
+            let source = SourceId::new(entry.size, entry.mtime);
+            match Self::put_in_place(run, &thumb.encoded, dest, &item.action, source) {
                 Ok(()) => {
                     core.add_output(dest.to_path_buf(), thumb.encoded.len() as u64);
-                    run.journal_done(index, dest);
                     made.push((index, dest.to_path_buf()));
                 }
                 Err(None) => {
@@ -301,13 +345,9 @@ impl ThumbJob {
             }
             let mut outputs = Vec::new();
             for &size_px in &self.spec.sizes_px {
-                let wanted = self.wanted_path(entry, size_px);
+                let wanted = self.wanted_path(entry, size_px, &mut canonical_dirs);
                 let (output, action) = resolver.resolve(&wanted, entry.mtime);
-                let source_dir = parent_dir(&entry.source).to_path_buf();
-                let source_dir = canonical_dirs
-                    .entry(source_dir.clone())
-                    .or_insert_with(|| fs::canonicalize(&source_dir).ok())
-                    .clone();
+                let source_dir = real_dir(&mut canonical_dirs, parent_dir(&entry.source));
                 let output_dir = comparable_path(&output).parent().map(Path::to_path_buf);
                 if let (Some(s), Some(o)) = (source_dir, output_dir)
                     && s == o
@@ -334,17 +374,30 @@ impl ThumbJob {
         }
         run.claims
             .add_outputs(run.core.id, resolver.taken().cloned());
-        let warnings = if beside.is_empty() {
-            Vec::new()
-        } else {
-            vec![PlanWarning::OutputBesideInputs { folders: beside }]
-        };
+        let mut warnings = Vec::new();
+        if !beside.is_empty() {
+            warnings.push(PlanWarning::OutputBesideInputs { folders: beside });
+        }
+        // The output folder is an input folder itself: its thumbnails go into a subfolder of
+        // it (named after it), which the scan never takes as input.
+        let output_dir = fs::canonicalize(&self.spec.output_dir).ok();
+        for input in &self.spec.inputs {
+            if output_dir.is_some() && fs::canonicalize(input).ok() == output_dir {
+                warnings.push(PlanWarning::OutputIsInputFolder {
+                    folder: input.clone(),
+                });
+                break;
+            }
+        }
         (items, units, warnings)
     }
 
-    /// A resumed job's plan: the interrupted run's own plan, with what it completed (and is
-    /// still there, unchanged) skipped and the rest to do again. Outputs it put in place but had
-    /// not recorded yet (newer than the job's start, not empty) are complete: kept too.
+    /// A resumed job's plan: the interrupted run's own plan, item for item. An output the job
+    /// put in place itself (the same file, by its recorded identity) is kept when its source is
+    /// unchanged, and made again (replacing only that file) when its source changed since, as
+    /// `update` and a plain re-run would. Anything else at an output's place (a file someone
+    /// saved there meanwhile) is treated by the job's conflict policy, exactly as the original
+    /// run treats an existing file.
     fn plan_from_journal(
         &self,
         run: &Run,
@@ -357,7 +410,19 @@ impl ThumbJob {
             .iter()
             .map(|e| (e.source.as_path(), e))
             .collect();
-        let started_ns = i64::try_from(resume.started_ns).unwrap_or(i64::MAX);
+        let mut resolver = Resolver::new(
+            &run.claims,
+            run.core.id,
+            self.spec.on_conflict,
+            &scanned.input_files,
+        );
+        for rec in recorded {
+            if rec.action != RecordedAction::Skip
+                && let Some(out) = &rec.output
+            {
+                resolver.reserve(out);
+            }
+        }
         let mut items = Vec::with_capacity(recorded.len());
         let mut units: Vec<Unit> = Vec::new();
         let mut unit_of: HashMap<&Path, usize> = HashMap::new();
@@ -373,26 +438,31 @@ impl ThumbJob {
                     .copied()
                     .unwrap_or_else(|| self.spec.max_side_px())
             });
-            let action = match (&rec.action, &rec.output, entry) {
-                (RecordedAction::Skip, _, _) | (_, None, _) => Action::Skip(SkipReason::AsPlanned(
-                    rec.reason.clone().unwrap_or_else(|| "skipped".to_owned()),
-                )),
-                (_, Some(_), None) => Action::Skip(SkipReason::InputGone),
-                (recorded_action, Some(out), Some(_)) => match fs::symlink_metadata(out) {
-                    Ok(m) if resume.done.get(&index) == Some(&(m.len(), mtime_ns(&m))) => {
-                        Action::Skip(SkipReason::AlreadyDone)
+            let (output, action) = match (&rec.action, &rec.output, entry) {
+                (RecordedAction::Skip, _, _) | (_, None, _) => (
+                    rec.output.clone(),
+                    Action::Skip(SkipReason::AsPlanned(
+                        rec.reason.clone().unwrap_or_else(|| "skipped".to_owned()),
+                    )),
+                ),
+                (_, Some(out), None) => (Some(out.clone()), Action::Skip(SkipReason::InputGone)),
+                (_, Some(out), Some(entry)) => {
+                    let source = SourceId::new(entry.size, entry.mtime);
+                    match fs::symlink_metadata(out) {
+                        Err(_) => (Some(out.clone()), Action::Write),
+                        Ok(m) => match resume.own(out, &m) {
+                            Some(placed) if placed.source.is_none_or(|s| s == source) => {
+                                (Some(out.clone()), Action::Skip(SkipReason::AlreadyDone))
+                            }
+                            // Its own thumbnail, of a source that changed since.
+                            Some(_) => (Some(out.clone()), Action::Overwrite),
+                            None => {
+                                let (path, action) = resolver.resolve_again(out, entry.mtime);
+                                (Some(path), action)
+                            }
+                        },
                     }
-                    // Put in place by the interrupted run in its last moments (after the
-                    // journal's last sync): outputs are only ever renamed into place complete,
-                    // so it is done. An empty one is what a power cut can leave of a file whose
-                    // data never reached the disk: made again.
-                    Ok(m) if mtime_ns(&m) >= started_ns && m.is_file() && m.len() > 0 => {
-                        Action::Skip(SkipReason::AlreadyDone)
-                    }
-                    Ok(m) if mtime_ns(&m) >= started_ns => Action::Overwrite,
-                    Ok(_) if *recorded_action == RecordedAction::Overwrite => Action::Overwrite,
-                    _ => Action::Write,
-                },
+                }
             };
             if !action.is_skip()
                 && let (Some(entry), Some(size_px)) = (entry, size_px)
@@ -408,7 +478,7 @@ impl ThumbJob {
             }
             items.push(PlanItem {
                 input: rec.input.clone(),
-                output: rec.output.clone(),
+                output,
                 action,
                 input_bytes: entry.map_or(0, |e| e.size),
             });
@@ -424,13 +494,14 @@ impl ThumbJob {
         (items, units)
     }
 
-    /// Writes one encoded thumbnail under a temporary name and puts it in place as planned.
-    /// `Err(None)`: cancelled.
+    /// Writes one encoded thumbnail under a temporary name and puts it in place as planned
+    /// (recorded with its `source` as read). `Err(None)`: cancelled.
     fn put_in_place(
         run: &Run,
         encoded: &[u8],
         dest: &Path,
         action: &Action,
+        source: SourceId,
     ) -> Result<(), Option<ItemError>> {
         if let Some(dir) = dest.parent() {
             run.create_dirs(dir).map_err(|cause| {
@@ -450,8 +521,17 @@ impl ThumbJob {
         if run.stopping() {
             return Err(None);
         }
-        run.place(temp, dest, action).map_err(Some)
+        run.place_from(temp, dest, action, Some(source))
+            .map_err(Some)
     }
+}
+
+/// The real folder of `dir` (symlinks resolved), looked up once per folder.
+fn real_dir(cache: &mut HashMap<PathBuf, Option<PathBuf>>, dir: &Path) -> Option<PathBuf> {
+    cache
+        .entry(dir.to_path_buf())
+        .or_insert_with(|| fs::canonicalize(dir).ok())
+        .clone()
 }
 
 /// A decoder's note in the user's terms.
@@ -480,17 +560,17 @@ impl JobKindImpl for ThumbJob {
             symlinks: SymlinkPolicy::FollowFiles,
             include_dirs: false,
             exclude_files: Vec::new(),
-            // Below an input, the output folder holds earlier thumbnails: never thumbnailed.
-            exclude_dirs: fs::canonicalize(&self.spec.output_dir)
-                .map(|p| vec![p])
-                .unwrap_or_default(),
+            exclude_dirs: self.thumbnail_folders(),
             only: self.spec.only.iter().map(|p| normalize_path(p)).collect(),
             shard: self.spec.shard,
+            excludes: Default::default(),
+            // A thumbnail keeps its source's name bytes (a Latin-1 name stays Latin-1).
+            keep_non_utf8_names: true,
         }
     }
 
     fn plan(&self, run: &Run, scanned: Scanned) -> Result<Planned, JobError> {
-        let (items, units, warnings) = match run.resume.as_ref() {
+        let (items, units, warnings) = match run.resumed() {
             Some(resume) if resume.items.is_some() => {
                 let (items, units) = self.plan_from_journal(run, &scanned, resume);
                 (items, units, Vec::new())

@@ -3,12 +3,15 @@
 //!
 //! Pure data: no file system access, no threads, no front end.
 
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::engine::kinds::thumbs::color::ColorMode;
 use crate::engine::kinds::thumbs::metadata::MetadataPolicy;
 use crate::engine::model::error::SpecError;
 use crate::engine::model::kind::JobKind;
+use crate::engine::model::options::{OptionError, OptionValue};
 use crate::engine::model::paths::{normalize_path, normalized_inputs, parent_dir};
 use crate::engine::model::plan::ConflictPolicy;
 use crate::engine::model::shard::Shard;
@@ -18,6 +21,10 @@ use crate::engine::runtime::job::KindSpec;
 pub const DEFAULT_THUMB_SIDE_PX: u32 = 256;
 /// JPEG quality when none is given.
 pub const DEFAULT_JPEG_QUALITY: u8 = 85;
+/// The lowest JPEG and WebP quality accepted.
+pub const MIN_QUALITY: u8 = 1;
+/// The highest JPEG and WebP quality accepted.
+pub const MAX_QUALITY: u8 = 100;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
@@ -54,7 +61,9 @@ pub const MAX_THUMB_SIDE_PX: u32 = 16_384;
 /// "Make thumbnails of these inputs into this folder."
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ThumbSpec {
+    #[serde(with = "crate::engine::model::paths::path_json::vec")]
     pub inputs: Vec<PathBuf>,
+    #[serde(with = "crate::engine::model::paths::path_json")]
     pub output_dir: PathBuf,
     /// Each thumbnail fits in a square of this many pixels; never upscaled. One output per size
     /// and image, all from one decode.
@@ -77,7 +86,7 @@ pub struct ThumbSpec {
     pub on_conflict: ConflictPolicy,
     /// When not empty, only these files among the inputs are processed ("Retry failed": the
     /// same inputs, so every output keeps its path, but only the items that failed).
-    #[serde(default)]
+    #[serde(default, with = "crate::engine::model::paths::path_json::vec")]
     pub only: Vec<PathBuf>,
     /// Only this share of the inputs ([`Shard::contains`]); each thumbnail gets the path a full
     /// run gives it.
@@ -92,12 +101,12 @@ impl ThumbSpec {
             output_dir,
             sizes_px: vec![DEFAULT_THUMB_SIDE_PX],
             name_template: None,
-            format: ThumbFormat::Jpeg,
+            format: ThumbFormat::default(),
             quality: DEFAULT_JPEG_QUALITY,
             lossless: false,
-            metadata: MetadataPolicy::Strip,
-            color: ColorMode::ConvertToSrgb,
-            on_conflict: ConflictPolicy::Update,
+            metadata: MetadataPolicy::default(),
+            color: ColorMode::default(),
+            on_conflict: ConflictPolicy::default(),
             only: Vec::new(),
             shard: None,
         }
@@ -141,11 +150,8 @@ impl ThumbSpec {
         {
             return Err(SpecError::Size(bad));
         }
-        if !(1..=100).contains(&self.quality) {
+        if !(MIN_QUALITY..=MAX_QUALITY).contains(&self.quality) {
             return Err(SpecError::Quality(self.quality));
-        }
-        if let Some(shard) = self.shard {
-            shard.check()?;
         }
         self.template()
     }
@@ -230,37 +236,39 @@ impl NameTemplate {
         Ok(NameTemplate { parts })
     }
 
-    /// The file name for `source` (a relative or absolute path) at `size_px`, with `extension`.
+    /// The file name for `source` (a relative or absolute path) at `size_px`, with `extension`,
+    /// for reading (a name that is not UTF-8 shows U+FFFD: see [`NameTemplate::render_os`]).
     pub fn render(&self, source: &Path, size_px: u32, extension: &str) -> String {
-        let mut out = String::new();
+        self.render_os(source, size_px, extension)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// The file name for `source` (a relative or absolute path) at `size_px`, with `extension`.
+    /// The source's stem and folder keep their bytes (a Latin-1 name stays Latin-1); `{ext}` is
+    /// lowercased.
+    pub fn render_os(&self, source: &Path, size_px: u32, extension: &str) -> OsString {
+        let mut out = OsString::new();
         for part in &self.parts {
             match part {
-                TemplatePart::Text(t) => out.push_str(t),
-                TemplatePart::Stem => out.push_str(
-                    &source
-                        .file_stem()
-                        .map(|s| s.to_string_lossy())
-                        .unwrap_or_else(|| "image".into()),
-                ),
-                TemplatePart::Size => out.push_str(&size_px.to_string()),
-                TemplatePart::Ext => out.push_str(
-                    &source
-                        .extension()
-                        .map(|s| s.to_string_lossy().to_lowercase())
-                        .unwrap_or_default(),
-                ),
-                TemplatePart::Parent => out.push_str(
-                    &source
+                TemplatePart::Text(t) => out.push(t),
+                TemplatePart::Stem => out.push(source.file_stem().unwrap_or(OsStr::new("image"))),
+                TemplatePart::Size => out.push(size_px.to_string()),
+                TemplatePart::Ext => {
+                    let ext = source.extension().unwrap_or_default();
+                    out.push(OsStr::from_bytes(&ext.as_bytes().to_ascii_lowercase()));
+                }
+                TemplatePart::Parent => out.push(
+                    source
                         .parent()
                         .and_then(|p| p.file_name())
-                        .map(|s| s.to_string_lossy())
-                        .unwrap_or_else(|| "images".into()),
+                        .unwrap_or(OsStr::new("images")),
                 ),
             }
         }
         if !extension.is_empty() {
-            out.push('.');
-            out.push_str(extension);
+            out.push(".");
+            out.push(extension);
         }
         out
     }
@@ -291,6 +299,30 @@ impl KindSpec for ThumbSpec {
     fn validate(&self) -> Result<(), SpecError> {
         self.checked_template().map(|_| ())
     }
+    fn option_keys(&self) -> &'static [&'static str] {
+        super::options::OPTION_KEYS
+    }
+    fn options(&self) -> Vec<(&'static str, OptionValue)> {
+        super::options::options(self)
+    }
+    fn set_option(&mut self, key: &str, value: &OptionValue) -> Result<(), OptionError> {
+        super::options::set_option(self, key, value)
+    }
+    fn set_inputs(&mut self, inputs: Vec<PathBuf>) {
+        self.inputs = inputs;
+    }
+    fn only(&self) -> &[PathBuf] {
+        &self.only
+    }
+    fn set_only(&mut self, files: Vec<PathBuf>) {
+        self.only = files;
+    }
+    fn shard(&self) -> Option<Shard> {
+        self.shard
+    }
+    fn set_shard(&mut self, shard: Option<Shard>) {
+        self.shard = shard;
+    }
 }
 
 #[cfg(test)]
@@ -309,5 +341,16 @@ mod tests {
         assert!(NameTemplate::parse("{nope}").is_err());
         assert!(NameTemplate::parse("a/{stem}").is_err());
         assert!(NameTemplate::parse("").is_err());
+    }
+
+    #[test]
+    fn names_keep_their_bytes() {
+        use std::os::unix::ffi::OsStringExt;
+        let t = NameTemplate::parse("{parent}-{stem}.{ext}").unwrap();
+        let source = PathBuf::from(OsString::from_vec(b"Urlaub \xe9t\xe9/caf\xe9.JPG".to_vec()));
+        assert_eq!(
+            t.render_os(&source, 256, "jpg").into_vec(),
+            b"Urlaub \xe9t\xe9-caf\xe9.jpg.jpg".to_vec()
+        );
     }
 }

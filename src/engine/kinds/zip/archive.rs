@@ -1,5 +1,5 @@
 //! A lean zip archive writer (PKWARE APPNOTE 6.3.10) for the zip job's writer thread: entries
-//! whose data comes already compressed (by `deflate_blocks` on the workers) or stored, folders,
+//! whose data comes already compressed (by `compress.rs` on the workers) or stored, folders,
 //! symbolic links, the central directory and Zip64 where needed.
 //!
 //! Why not `zip::ZipWriter` (9.4) for this: it has no public way to start an entry with data
@@ -15,12 +15,14 @@
 //!
 //! Format choices, for every reader (Info-ZIP `unzip`, Python `zipfile`, 7-Zip, the zip crate):
 //! - Version made by: Unix (3), spec 6.3; version needed 1.0 (stored), 2.0 (deflated, folders),
-//!   4.5 (Zip64). General-purpose flag bit 11 (UTF-8) when the name is not ASCII; never a data
+//!   4.5 (Zip64). General-purpose flag bit 11 (UTF-8) when the name is UTF-8 and not ASCII; a
+//!   name that is not UTF-8 (Latin-1 from an old disk) keeps its bytes without the flag, as
+//!   Info-ZIP's `zip` stores it, and readers take it in their legacy code page; never a data
 //!   descriptor: the writer seeks back instead (APPNOTE 4.3.9 is not needed).
 //! - External attributes: the Unix mode in the high 16 bits, plus the MS-DOS folder bit for
 //!   folders (4.4.15).
 //! - Extended timestamp (0x5455, Info-ZIP) with the modification time, in local and central
-//!   headers, when given.
+//!   headers, when given: 32 bits read as unsigned up to 2106, as Info-ZIP writes them.
 //! - Zip64 (4.5.3): a local header gets a Zip64 field (both sizes) when the entry is started
 //!   `large` (it may reach 4 GiB); a central record gets one with all three of uncompressed
 //!   size, compressed size and local header offset whenever any of them reaches 0xFFFFFFFF
@@ -30,10 +32,20 @@
 //!   directory's offset or size reaches 0xFFFFFFFF: at exactly those values the classic fields
 //!   hold their "see Zip64" marker.
 //!
+//! - With a password ([`ArchiveWriter::set_password`]), every entry but folders is a WinZip
+//!   AES-256 entry (AE-2, see `aes`): method 99, the general-purpose encryption bit, the 0x9901
+//!   extra field (vendor version 2, "AE", strength 3, the real method) in both headers, no CRC-32
+//!   (0), version needed 5.1; its data is salt, verifier, the encrypted data and the 10-byte tag,
+//!   and its compressed size counts all of them. Folder entries hold no data and stay plain, as
+//!   7-Zip writes them.
+//!
 //! Owns: the archive's bytes. Must not touch: compression, the inputs, threads.
 
 use std::io::{self, Seek, SeekFrom, Write};
 
+use crate::engine::kinds::zip::aes::{
+    AesError, EntryCipher, OVERHEAD_BYTES, STRENGTH_AES256, SecretBytes, VENDOR_VERSION_AE2,
+};
 use crate::engine::kinds::zip::sink::{ArchiveSink, Truncate};
 
 const LOCAL_SIGNATURE: u32 = 0x0403_4b50;
@@ -46,10 +58,19 @@ const LOCAL_HEADER_BYTES: u64 = 30;
 const LOCAL_CRC_OFFSET: u64 = 14;
 const ZIP64_EXTRA_ID: u16 = 0x0001;
 const EXTENDED_TIMESTAMP_ID: u16 = 0x5455;
+/// The WinZip AES extra field (7 bytes of data).
+const AES_EXTRA_ID: u16 = 0x9901;
+const AES_EXTRA_BYTES: u16 = 4 + 7;
+/// The method code of an AES-encrypted entry; the real one is in its 0x9901 field.
+const METHOD_AES: u16 = 99;
+/// General-purpose flag bit 0: the entry is encrypted.
+const FLAG_ENCRYPTED: u16 = 1;
+/// Version needed to extract a WinZip AES entry.
+const VERSION_AES: u16 = 51;
 /// Marker in a 32-bit size or offset field: the value is in the Zip64 field.
 const MARKER_32: u32 = 0xFFFF_FFFF;
 /// Sizes and offsets from this value on need Zip64.
-pub const ZIP64_BYTES: u64 = 0xFFFF_FFFF;
+pub(crate) const ZIP64_BYTES: u64 = 0xFFFF_FFFF;
 /// Entry counts from this value on need the Zip64 end records.
 pub const ZIP64_ENTRIES: u64 = 0xFFFF;
 const VERSION_MADE_BY: u16 = (3 << 8) | 63;
@@ -65,11 +86,11 @@ const S_IFDIR: u32 = 0o040_000;
 
 /// Whether an entry of `uncompressed_bytes` must be started `large` (Zip64 sizes in its local
 /// header) whatever its blocks become: true when even its stored form (5 bytes per 64 KiB) plus a
-/// sync marker per 64 KiB could reach 0xFFFFFFFF. Assumes blocks of at least 64 KiB but the last.
+/// sync marker per 64 KiB (and encryption's salt and tag) could reach 0xFFFFFFFF. Assumes blocks of at least 64 KiB but the last.
 pub fn needs_zip64(uncompressed_bytes: u64) -> bool {
     let worst = uncompressed_bytes
         .saturating_add(uncompressed_bytes / 0xFFFF * 11)
-        .saturating_add(64);
+        .saturating_add(64 + OVERHEAD_BYTES);
     worst >= ZIP64_BYTES
 }
 
@@ -77,15 +98,16 @@ pub fn needs_zip64(uncompressed_bytes: u64) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryMeta<'a> {
     /// Name in the archive: '/'-separated, relative; a folder's ends with '/'. At most 65,535
-    /// bytes of UTF-8.
-    pub name: &'a str,
+    /// bytes, of UTF-8 or (flagged as not UTF-8) as the file system gave them.
+    pub name: &'a [u8],
     /// MS-DOS date (APPNOTE 4.4.6: bits 15-9 year - 1980, 8-5 month, 4-0 day), local time.
     pub dos_date: u16,
     /// MS-DOS time (bits 15-11 hour, 10-5 minute, 4-0 seconds / 2), local time.
     pub dos_time: u16,
-    /// Modification time, seconds since 1970-01-01 UTC, for the extended-timestamp field;
-    /// `None` writes no such field.
-    pub unix_mtime: Option<i32>,
+    /// Modification time for the extended-timestamp field, as the field's 32 bits: seconds
+    /// since 1970-01-01 UTC, read as unsigned up to 2106 as Info-ZIP writes it (two's
+    /// complement for times before 1970); `None` writes no such field.
+    pub unix_mtime: Option<u32>,
     /// The Unix mode (`st_mode`): file type and permission bits, e.g. `0o100644`.
     pub unix_mode: u32,
 }
@@ -117,6 +139,8 @@ pub enum ArchiveError {
     EntryOpen,
     #[error("no entry is open")]
     NoEntryOpen,
+    #[error("cannot encrypt the entry: {0}")]
+    Encrypt(#[from] AesError),
 }
 
 /// The entry being streamed.
@@ -128,8 +152,10 @@ struct Open {
     large: bool,
     dos_date: u16,
     dos_time: u16,
-    unix_mtime: Option<i32>,
+    unix_mtime: Option<u32>,
     unix_mode: u32,
+    /// A WinZip AES entry.
+    aes: bool,
 }
 
 /// Writes one archive into `W` (the temporary archive file), entry after entry, in order.
@@ -143,11 +169,17 @@ pub struct ArchiveWriter<W: Write + Seek + Truncate> {
     entries: u64,
     open: Option<Open>,
     /// Name of the open entry (its central record is written when it ends); reused.
-    open_name: String,
+    open_name: Vec<u8>,
     /// Reused for building one header.
     header: Vec<u8>,
     /// Furthest position ever written: beyond the archive's end when an entry was aborted last.
     high_water: u64,
+    /// With a password, entries are encrypted (see the module doc).
+    password: Option<SecretBytes>,
+    /// The keys of the open (streamed) AES entry.
+    cipher: Option<EntryCipher>,
+    /// Reused for encrypting a copy of the data handed in.
+    scratch: Vec<u8>,
 }
 
 impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
@@ -160,10 +192,35 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
             central: Vec::new(),
             entries: 0,
             open: None,
-            open_name: String::new(),
+            open_name: Vec::new(),
             header: Vec::with_capacity(512),
             high_water,
+            password: None,
+            cipher: None,
+            scratch: Vec::new(),
         })
+    }
+
+    /// Encrypts every entry added from now on but folders with WinZip AES-256 under `password`.
+    pub fn set_password(&mut self, password: &[u8]) {
+        self.password = Some(SecretBytes::new(password));
+    }
+
+    /// Whether an entry of this mode is encrypted.
+    fn encrypts(&self, unix_mode: u32) -> bool {
+        self.password.is_some() && unix_mode & S_IFMT != S_IFDIR
+    }
+
+    /// Encrypts `data` with `cipher` (through the scratch buffer) and writes it.
+    fn write_encrypted(&mut self, cipher: &mut EntryCipher, data: &[u8]) -> io::Result<()> {
+        const PIECE: usize = 256 << 10;
+        for piece in data.chunks(PIECE) {
+            self.scratch.clear();
+            self.scratch.extend_from_slice(piece);
+            cipher.encrypt(&mut self.scratch);
+            self.sink.write_all(&self.scratch)?;
+        }
+        Ok(())
     }
 
     /// Where the next byte goes, from the start of the file.
@@ -194,11 +251,28 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
                 uncompressed_bytes,
             });
         }
+        let aes = self.encrypts(meta.unix_mode);
+        let (crc32, compressed_bytes) = if aes {
+            (0, compressed_bytes + OVERHEAD_BYTES)
+        } else {
+            (crc32, compressed_bytes)
+        };
         let large = uncompressed_bytes >= ZIP64_BYTES || compressed_bytes >= ZIP64_BYTES;
         let header_start = self.position();
         let sizes = Some((crc32, compressed_bytes, uncompressed_bytes));
-        self.write_local_header(meta, method, large, sizes)?;
-        self.sink.write_all(data)?;
+        self.write_local_header(meta, method, large, aes, sizes)?;
+        let cipher = match (aes, self.password.as_ref().map(SecretBytes::bytes)) {
+            (true, Some(password)) => Some(EntryCipher::new(password)?),
+            _ => None,
+        };
+        match cipher {
+            Some(mut cipher) => {
+                self.sink.write_all(cipher.header())?;
+                self.write_encrypted(&mut cipher, data)?;
+                self.sink.write_all(&cipher.tag())?;
+            }
+            None => self.sink.write_all(data)?,
+        }
         let entry = Open {
             header_start,
             data_start: 0,
@@ -208,6 +282,7 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
             dos_time: meta.dos_time,
             unix_mtime: meta.unix_mtime,
             unix_mode: meta.unix_mode,
+            aes,
         };
         self.push_central(
             meta.name,
@@ -248,19 +323,30 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         large: bool,
     ) -> Result<(), ArchiveError> {
         self.check_idle()?;
+        let aes = self.encrypts(meta.unix_mode);
+        let cipher = match (aes, self.password.as_ref().map(SecretBytes::bytes)) {
+            (true, Some(password)) => Some(EntryCipher::new(password)?),
+            _ => None,
+        };
         let header_start = self.position();
-        self.write_local_header(meta, method, large, None)?;
+        self.write_local_header(meta, method, large, aes, None)?;
+        let data_start = self.position();
+        if let Some(cipher) = &cipher {
+            self.sink.write_all(cipher.header())?;
+        }
+        self.cipher = cipher;
         self.open_name.clear();
-        self.open_name.push_str(meta.name);
+        self.open_name.extend_from_slice(meta.name);
         self.open = Some(Open {
             header_start,
-            data_start: self.position(),
+            data_start,
             method,
             large,
             dos_date: meta.dos_date,
             dos_time: meta.dos_time,
             unix_mtime: meta.unix_mtime,
             unix_mode: meta.unix_mode,
+            aes,
         });
         Ok(())
     }
@@ -271,7 +357,14 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         if self.open.is_none() {
             return Err(ArchiveError::NoEntryOpen);
         }
-        self.sink.write_all(data)?;
+        match self.cipher.take() {
+            Some(mut cipher) => {
+                let written = self.write_encrypted(&mut cipher, data);
+                self.cipher = Some(cipher);
+                written?;
+            }
+            None => self.sink.write_all(data)?,
+        }
         Ok(())
     }
 
@@ -283,14 +376,24 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         uncompressed_bytes: u64,
     ) -> Result<(), ArchiveError> {
         let entry = self.open.ok_or(ArchiveError::NoEntryOpen)?;
+        if let Some(cipher) = self.cipher.take() {
+            self.sink.write_all(&cipher.tag())?;
+        }
         let end = self.position();
         let compressed_bytes = end - entry.data_start;
-        if entry.method == Method::Stored && compressed_bytes != uncompressed_bytes {
+        let data_bytes = if entry.aes {
+            compressed_bytes.saturating_sub(OVERHEAD_BYTES)
+        } else {
+            compressed_bytes
+        };
+        if entry.method == Method::Stored && data_bytes != uncompressed_bytes {
             return Err(ArchiveError::StoredSizeMismatch {
-                data_bytes: compressed_bytes,
+                data_bytes,
                 uncompressed_bytes,
             });
         }
+        // AE-2 entries store no CRC-32: their tag authenticates the data.
+        let crc32 = if entry.aes { 0 } else { crc32 };
         if !entry.large && (compressed_bytes >= ZIP64_BYTES || uncompressed_bytes >= ZIP64_BYTES) {
             return Err(ArchiveError::NeedsZip64);
         }
@@ -322,6 +425,7 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
     /// over it, and [`ArchiveWriter::finish`] cuts off what is left of it.
     pub fn abort_entry(&mut self) -> Result<(), ArchiveError> {
         let entry = self.open.take().ok_or(ArchiveError::NoEntryOpen)?;
+        self.cipher = None;
         self.high_water = self.high_water.max(self.position());
         self.sink.seek(SeekFrom::Start(entry.header_start))?;
         Ok(())
@@ -392,9 +496,10 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         meta: &EntryMeta<'_>,
         method: Method,
         large: bool,
+        aes: bool,
         sizes: Option<(u32, u64, u64)>,
     ) -> Result<(), ArchiveError> {
-        let name = meta.name.as_bytes();
+        let name = meta.name;
         if name.len() > usize::from(u16::MAX) {
             return Err(ArchiveError::NameTooLong);
         }
@@ -406,12 +511,15 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         if meta.unix_mtime.is_some() {
             extra_bytes += 9;
         }
+        if aes {
+            extra_bytes += AES_EXTRA_BYTES;
+        }
         let h = &mut self.header;
         h.clear();
         put_u32(h, LOCAL_SIGNATURE);
-        put_u16(h, version_needed(method, meta.unix_mode, large));
-        put_u16(h, flags(meta.name));
-        put_u16(h, method_code(method));
+        put_u16(h, version_needed(method, meta.unix_mode, large, aes));
+        put_u16(h, flags(meta.name, aes));
+        put_u16(h, if aes { METHOD_AES } else { method_code(method) });
         put_u16(h, meta.dos_time);
         put_u16(h, meta.dos_date);
         put_u32(h, crc32);
@@ -428,6 +536,9 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         if let Some(mtime) = meta.unix_mtime {
             put_extended_timestamp(h, mtime);
         }
+        if aes {
+            put_aes_field(h, method);
+        }
         self.sink.write_all(&self.header)?;
         Ok(())
     }
@@ -435,7 +546,7 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
     /// Appends an entry's central record (APPNOTE 4.3.12) to the central directory.
     fn push_central(
         &mut self,
-        name: &str,
+        name: &[u8],
         entry: &Open,
         crc32: u32,
         compressed_bytes: u64,
@@ -454,6 +565,9 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         if entry.unix_mtime.is_some() {
             extra_bytes += 9;
         }
+        if entry.aes {
+            extra_bytes += AES_EXTRA_BYTES;
+        }
         let mut external = entry.unix_mode << 16;
         if entry.unix_mode & S_IFMT == S_IFDIR {
             external |= DOS_FOLDER_ATTRIBUTE;
@@ -463,10 +577,22 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         put_u16(c, VERSION_MADE_BY);
         put_u16(
             c,
-            version_needed(entry.method, entry.unix_mode, zip64 || entry.large),
+            version_needed(
+                entry.method,
+                entry.unix_mode,
+                zip64 || entry.large,
+                entry.aes,
+            ),
         );
-        put_u16(c, flags(name));
-        put_u16(c, method_code(entry.method));
+        put_u16(c, flags(name, entry.aes));
+        put_u16(
+            c,
+            if entry.aes {
+                METHOD_AES
+            } else {
+                method_code(entry.method)
+            },
+        );
         put_u16(c, entry.dos_time);
         put_u16(c, entry.dos_date);
         put_u32(c, crc32);
@@ -485,7 +611,7 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
                 entry.header_start as u32
             },
         );
-        c.extend_from_slice(name.as_bytes());
+        c.extend_from_slice(name);
         if zip64 {
             put_u16(c, ZIP64_EXTRA_ID);
             put_u16(c, 24);
@@ -496,11 +622,26 @@ impl<W: Write + Seek + Truncate> ArchiveWriter<W> {
         if let Some(mtime) = entry.unix_mtime {
             put_extended_timestamp(c, mtime);
         }
+        if entry.aes {
+            put_aes_field(c, entry.method);
+        }
     }
 }
 
-fn version_needed(method: Method, unix_mode: u32, zip64: bool) -> u16 {
-    if zip64 {
+/// The WinZip AES extra field (0x9901): AE-2, AES-256, and the entry's real method.
+fn put_aes_field(out: &mut Vec<u8>, method: Method) {
+    put_u16(out, AES_EXTRA_ID);
+    put_u16(out, AES_EXTRA_BYTES - 4);
+    put_u16(out, VENDOR_VERSION_AE2);
+    out.extend_from_slice(b"AE");
+    out.push(STRENGTH_AES256);
+    put_u16(out, method_code(method));
+}
+
+fn version_needed(method: Method, unix_mode: u32, zip64: bool, aes: bool) -> u16 {
+    if aes {
+        VERSION_AES
+    } else if zip64 {
         VERSION_ZIP64
     } else if method == Method::Deflated || unix_mode & S_IFMT == S_IFDIR {
         VERSION_DEFLATED
@@ -509,8 +650,15 @@ fn version_needed(method: Method, unix_mode: u32, zip64: bool) -> u16 {
     }
 }
 
-fn flags(name: &str) -> u16 {
-    if name.is_ascii() { 0 } else { FLAG_UTF8 }
+/// General-purpose flags: bit 11 (UTF-8) for a name that is UTF-8 and not ASCII; bit 0 for an
+/// encrypted (AES) entry.
+fn flags(name: &[u8], aes: bool) -> u16 {
+    let utf8 = if !name.is_ascii() && std::str::from_utf8(name).is_ok() {
+        FLAG_UTF8
+    } else {
+        0
+    };
+    if aes { utf8 | FLAG_ENCRYPTED } else { utf8 }
 }
 
 fn method_code(method: Method) -> u16 {
@@ -522,7 +670,7 @@ fn method_code(method: Method) -> u16 {
 
 /// The extended-timestamp field with the modification time only (its local and central forms
 /// are then the same).
-fn put_extended_timestamp(out: &mut Vec<u8>, mtime: i32) {
+fn put_extended_timestamp(out: &mut Vec<u8>, mtime: u32) {
     put_u16(out, EXTENDED_TIMESTAMP_ID);
     put_u16(out, 5);
     out.push(1); // flags: modification time present

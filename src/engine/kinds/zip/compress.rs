@@ -16,7 +16,7 @@
 //! Owns: the per-worker compressor state and the format of blocks; how a file is cut into blocks
 //! ([`BlockPlan`]) and read for one ([`read_block`]).
 //! Must not touch: threads (the caller runs blocks on its own workers, each with its own
-//! [`BlockCompressor`]), the archive (see `archive_writer`), progress or cancel (a block is at most
+//! [`BlockCompressor`]), the archive (see `archive.rs`), progress or cancel (a block is at most
 //! [`MAX_BLOCK_BYTES`] of input, so checking cancel between blocks is often enough).
 
 use std::fs::File;
@@ -28,32 +28,35 @@ use flate2::{Compress, Compression, FlushCompress, Status};
 
 /// The deflate window (RFC 1951 2.0: distances reach back at most 32,768 bytes): the most
 /// dictionary a block can use.
-pub const WINDOW_BYTES: usize = 32 << 10;
+const WINDOW_BYTES: usize = 32 << 10;
 /// Input per block for one big file. Measured on `big.tar` (481 MB, level 6, one thread): 128 KiB
 /// to 1 MiB blocks all cost the same CPU within noise (8.0-8.3 s) and sizes within 0.01 %
 /// (priming with the dictionary is a few percent of a block's work); 512 KiB keeps a 2-worker
 /// pipeline with 8 blocks in flight under 10 MiB and halves the task count of 256 KiB.
 pub const DEFAULT_BLOCK_BYTES: usize = 512 << 10;
 /// Input per block, at most: cancel is checked between blocks and must be seen within 1 MiB.
-pub const MAX_BLOCK_BYTES: usize = 1 << 20;
+const MAX_BLOCK_BYTES: usize = 1 << 20;
 /// Blocks from this size on are probed before being deflated (see `BlockCompressor::set_probe`).
-pub const PROBE_MIN_BLOCK_BYTES: usize = 128 << 10;
+const PROBE_MIN_BLOCK_BYTES: usize = 128 << 10;
 /// Samples taken from a block to probe it.
-pub const PROBE_SAMPLES: usize = 8;
+const PROBE_SAMPLES: usize = 8;
 /// Bytes per probe sample.
-pub const PROBE_SAMPLE_BYTES: usize = 4 << 10;
+const PROBE_SAMPLE_BYTES: usize = 4 << 10;
 /// Level the probe samples are deflated at: zlib-rs level 2 is its fastest with dynamic Huffman
 /// codes (level 1 uses fixed codes, which expand data that dynamic codes still shrink a little:
 /// on `big.tar` it stored 219 of 918 blocks and made the archive 1.4 % larger; level 2 stores
 /// 156, for 0.06 %).
 const PROBE_LEVEL: u32 = 2;
 /// The highest deflate level (zlib's 9); level 0 emits stored blocks only.
-pub const MAX_LEVEL: u8 = 9;
+const MAX_LEVEL: u8 = 9;
 /// Bytes past a dictionary's end that are zeroed before it is loaded (see `deflate`).
 const DICTIONARY_GUARD_BYTES: usize = 8;
 /// Zeros for that.
 static GUARD_ZEROS: [u8; WINDOW_BYTES + DICTIONARY_GUARD_BYTES] =
     [0; WINDOW_BYTES + DICTIONARY_GUARD_BYTES];
+/// Output space for each call that drains a given-up stream (see `drain`): the library's pending
+/// buffer is 64 KiB at the default memory level.
+const DRAIN_BYTES: usize = 128 << 10;
 /// Payload of one stored block, at most (RFC 1951 3.2.4: LEN is 16 bits).
 const STORED_BLOCK_MAX_BYTES: usize = 0xFFFF;
 /// Header of a stored block that starts on a byte boundary: BFINAL and BTYPE (padded to a
@@ -272,6 +275,10 @@ impl BlockCompressor {
             if status == Status::StreamEnd && self.probe_out.len() < sample.len() {
                 return Ok(false);
             }
+            if status != Status::StreamEnd {
+                drain(&mut self.probe, &mut self.probe_out, FlushCompress::Finish)
+                    .map_err(failed)?;
+            }
         }
         Ok(true)
     }
@@ -311,7 +318,7 @@ impl BlockCompressor {
             && !(self.probe_on
                 && data.len() >= PROBE_MIN_BLOCK_BYTES
                 && self.looks_incompressible(data)?);
-        let deflated = worth_trying && self.deflate(level, dictionary, data, end, out)?;
+        let deflated = worth_trying && self.deflate_or_renew(level, dictionary, data, end, out)?;
         let stored = !deflated;
         if stored {
             out.clear();
@@ -327,6 +334,26 @@ impl BlockCompressor {
             dictionary_crc32: crc32fast::hash(dictionary),
             window_crc32: window_crc32(dictionary, data),
         })
+    }
+
+    /// [`Self::deflate`]; after an error of the library, both zlib states are made anew (an
+    /// allocation, on that path only), so that nothing a failed stream left in them reaches
+    /// the next block.
+    fn deflate_or_renew(
+        &mut self,
+        level: u8,
+        dictionary: &[u8],
+        data: &[u8],
+        end: BlockEnd,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, DeflateError> {
+        let result = self.deflate(level, dictionary, data, end, out);
+        if result.is_err() {
+            self.compress = Compress::new(Compression::new(u32::from(level)), false);
+            self.level = level;
+            self.probe = Compress::new(Compression::new(PROBE_LEVEL), false);
+        }
+        result
     }
 
     /// Deflates `data` into `out`; false (with `out` holding garbage) when the result would
@@ -378,6 +405,7 @@ impl BlockCompressor {
                 .map_err(failed)?;
             consumed += (self.compress.total_in() - before_in) as usize;
             if out.len() >= limit {
+                drain(&mut self.compress, out, flush).map_err(failed)?;
                 return Ok(false);
             }
             let room_left = out.len() < out.capacity();
@@ -402,6 +430,33 @@ impl BlockCompressor {
             }
         }
     }
+}
+
+/// Ends a stream given up part-way (its output is not wanted), with no more input and as much
+/// output space as it takes, so that the library holds no output of it any more.
+///
+/// Why: zlib-rs 0.6.8 keeps the read position of its pending-output buffer across `reset()`
+/// when the last call of a stream filled the output space (part of that buffer was still to
+/// be copied out), so the next stream starts with less room in that buffer than it assumes.
+/// Its level-1 path (`deflate_quick`) then writes past the end: a panic, "buf.len() must fit in
+/// remaining()" (issue 13; zlib-rs 0.6.9 resets that position). A call that ends with output
+/// space left has copied out everything pending, so a stream drained so is reset clean,
+/// whatever the library's version. `out` is used as scratch (its content is garbage after);
+/// this costs the rest of the given-up stream's input (at most its window) once more.
+fn drain(
+    compress: &mut Compress,
+    out: &mut Vec<u8>,
+    flush: FlushCompress,
+) -> Result<(), flate2::CompressError> {
+    while out.len() == out.capacity() {
+        out.clear();
+        out.reserve(DRAIN_BYTES);
+        let status = compress.compress_vec(&[], out, flush)?;
+        if status == Status::StreamEnd {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// Bytes `data` takes as stored deflate blocks starting on a byte boundary.
@@ -445,43 +500,6 @@ fn window_crc32(dictionary: &[u8], data: &[u8]) -> u32 {
     hasher.update(&dictionary[dictionary.len() - from_dictionary..]);
     hasher.update(data);
     hasher.finalize()
-}
-
-/// The data stored blocks carry, for turning a block that came out stored back into plain bytes
-/// (a small file whose only block is stored is better archived with method Stored). `None` when
-/// `deflate` is not a sequence of stored blocks starting on a byte boundary.
-pub fn stored_payload(deflate: &[u8]) -> Option<impl Iterator<Item = &[u8]>> {
-    // Validate first, so the iterator cannot fail half-way.
-    let mut at = 0;
-    while at < deflate.len() {
-        if deflate.get(at..at + 2) == Some(&EMPTY_FINAL_BLOCK[..]) && at + 2 == deflate.len() {
-            break;
-        }
-        let header = deflate.get(at..at + STORED_HEADER_BYTES)?;
-        if header[0] & !1 != 0 {
-            return None;
-        }
-        let len = u16::from_le_bytes([header[1], header[2]]);
-        if !len != u16::from_le_bytes([header[3], header[4]]) {
-            return None;
-        }
-        at += STORED_HEADER_BYTES + usize::from(len);
-    }
-    if at > deflate.len() {
-        return None;
-    }
-    let mut at = 0;
-    Some(std::iter::from_fn(move || {
-        while at + STORED_HEADER_BYTES <= deflate.len() {
-            let len = usize::from(u16::from_le_bytes([deflate[at + 1], deflate[at + 2]]));
-            let payload = &deflate[at + STORED_HEADER_BYTES..at + STORED_HEADER_BYTES + len];
-            at += STORED_HEADER_BYTES + len;
-            if !payload.is_empty() {
-                return Some(payload);
-            }
-        }
-        None
-    }))
 }
 
 /// How a file of `file_bytes` is cut into blocks of `block_bytes` (the last one shorter). An
@@ -586,6 +604,42 @@ pub fn read_block(
 mod tests {
     use super::*;
     use flate2::{Decompress, FlushDecompress};
+
+    /// The data stored blocks carry. `None` when `deflate` is not a sequence of stored blocks
+    /// starting on a byte boundary.
+    fn stored_payload(deflate: &[u8]) -> Option<impl Iterator<Item = &[u8]>> {
+        // Validate first, so the iterator cannot fail half-way.
+        let mut at = 0;
+        while at < deflate.len() {
+            if deflate.get(at..at + 2) == Some(&EMPTY_FINAL_BLOCK[..]) && at + 2 == deflate.len() {
+                break;
+            }
+            let header = deflate.get(at..at + STORED_HEADER_BYTES)?;
+            if header[0] & !1 != 0 {
+                return None;
+            }
+            let len = u16::from_le_bytes([header[1], header[2]]);
+            if !len != u16::from_le_bytes([header[3], header[4]]) {
+                return None;
+            }
+            at += STORED_HEADER_BYTES + usize::from(len);
+        }
+        if at > deflate.len() {
+            return None;
+        }
+        let mut at = 0;
+        Some(std::iter::from_fn(move || {
+            while at + STORED_HEADER_BYTES <= deflate.len() {
+                let len = usize::from(u16::from_le_bytes([deflate[at + 1], deflate[at + 2]]));
+                let payload = &deflate[at + STORED_HEADER_BYTES..at + STORED_HEADER_BYTES + len];
+                at += STORED_HEADER_BYTES + len;
+                if !payload.is_empty() {
+                    return Some(payload);
+                }
+            }
+            None
+        }))
+    }
 
     fn noise(len: usize, seed: u64) -> Vec<u8> {
         let mut state = seed | 1;
@@ -950,6 +1004,59 @@ mod tests {
             }
         }
         assert!(differ.is_empty(), "blocks {differ:?} differ");
+    }
+
+    /// Inflates a stream that may end with a sync flush rather than a final block.
+    fn inflate_flushed(stream: &[u8], expected_len: usize) -> Vec<u8> {
+        let mut d = Decompress::new(false);
+        let mut out = Vec::with_capacity(expected_len + 1);
+        d.decompress_vec(stream, &mut out, FlushDecompress::Sync)
+            .unwrap();
+        assert_eq!(d.total_in(), stream.len() as u64, "bytes left over");
+        out
+    }
+
+    /// Issue 13: a block given up part-way (deflated, it would not be smaller than stored)
+    /// leaves the compressor fit for the next block, at every level. With zlib-rs 0.6.8 the
+    /// next block at level 1 panicked ("buf.len() must fit in remaining()", a JPEG wallpaper
+    /// then a large font in one job) whenever the given-up stream had filled its output.
+    #[test]
+    fn a_block_given_up_part_way_leaves_the_compressor_fit_for_any_next_block() {
+        // Deflated (the probe is off) and given up: noise does not shrink.
+        let given_up = noise(600 << 10, 31);
+        // Compressible, but its deflated form is larger than zlib-rs's 64 KiB pending buffer.
+        let mut next = text(300 << 10);
+        for (i, byte) in next.iter_mut().enumerate().step_by(3) {
+            *byte = given_up[i];
+        }
+        let mut out = Vec::new();
+        for first in [1, 2, 6, 9] {
+            for second in 0..=MAX_LEVEL {
+                for end in [BlockEnd::Flush, BlockEnd::Final] {
+                    let mut c = BlockCompressor::new(first).unwrap();
+                    c.set_probe(false);
+                    // A fresh buffer, as a worker's first block has: no room beyond the limit.
+                    out = Vec::new();
+                    let s = c
+                        .compress_block(first, &[], &given_up, end, &mut out)
+                        .unwrap();
+                    assert!(s.stored, "level {first}");
+                    let s = c.compress_block(second, &[], &next, end, &mut out).unwrap();
+                    assert_eq!(s.stored, second == 0);
+                    let back = match end {
+                        BlockEnd::Final => inflate(&out, next.len()),
+                        BlockEnd::Flush => inflate_flushed(&out, next.len()),
+                    };
+                    assert!(back == next, "levels {first} then {second}, {end:?}");
+                    let fresh = BlockCompressor::new(second)
+                        .unwrap()
+                        .compress_block(second, &[], &next, end, &mut Vec::new())
+                        .unwrap();
+                    assert_eq!(s, fresh, "levels {first} then {second}, {end:?}");
+                }
+            }
+        }
+        drop(out);
     }
 
     #[test]

@@ -41,11 +41,11 @@ impl<T: Truncate + ?Sized> Truncate for &mut T {
 }
 
 /// Buffer size used by [`ArchiveSink::new`].
-pub const DEFAULT_SINK_BYTES: usize = 1 << 20;
+const DEFAULT_SINK_BYTES: usize = 1 << 20;
 
 /// See the module doc. `W` is the archive file (or anything `Write + Seek`).
 #[derive(Debug)]
-pub struct ArchiveSink<W: Write + Seek> {
+pub(crate) struct ArchiveSink<W: Write + Seek> {
     /// Taken only by `into_inner`.
     inner: Option<W>,
     /// Bytes from offset `base` of `inner` on, not yet written to it. `inner`'s own position is

@@ -4,8 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::engine::model::error::SpecError;
+use crate::engine::kinds::zip::aes::{Password, serde_marker};
+use crate::engine::model::error::{KindCause, KindError, SpecError};
 use crate::engine::model::kind::JobKind;
+use crate::engine::model::options::{OptionError, OptionValue};
 use crate::engine::model::paths::{
     folder_display_name, normalize_path, normalized_inputs, parent_dir,
 };
@@ -14,6 +16,8 @@ use crate::engine::runtime::job::KindSpec;
 
 /// Deflate level used when none is given.
 pub const DEFAULT_ZIP_LEVEL: u8 = 6;
+/// The highest deflate level (smallest archive); 0 stores.
+pub const MAX_ZIP_LEVEL: u8 = 9;
 
 /// What to do when the archive already exists.
 #[derive(
@@ -21,7 +25,7 @@ pub const DEFAULT_ZIP_LEVEL: u8 = 6;
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum ExistingArchive {
-    /// Fail at once, before any work (the window then asks; the CLI names `--overwrite`).
+    /// Fail at once, before any work (each front end then offers its own way to choose).
     #[default]
     Fail,
     /// Replace it once the new archive is complete.
@@ -33,21 +37,63 @@ pub enum ExistingArchive {
 /// "Compress these inputs into this archive."
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ZipSpec {
+    #[serde(with = "crate::engine::model::paths::path_json::vec")]
     pub inputs: Vec<PathBuf>,
     /// The archive to write. An existing folder (or a path ending in `/`) means
     /// "`<input name>.zip` in that folder"; a name without `.zip` gets it.
+    #[serde(with = "crate::engine::model::paths::path_json")]
     pub destination: PathBuf,
     /// 0 (store) to 9 (smallest).
     pub level: u8,
     pub on_exists: ExistingArchive,
     /// When not empty, only these files among the inputs go in, named as the whole inputs
     /// would name them (a list given with `--files-from`, or what a chained job made).
-    #[serde(default)]
+    #[serde(default, with = "crate::engine::model::paths::path_json::vec")]
     pub only: Vec<PathBuf>,
     /// Only this share of the inputs ([`Shard::contains`]), written to
     /// `NAME.part-I-of-N.zip` ([`Shard::part_file_name`]) with the entries a full run names.
     #[serde(default)]
     pub shard: Option<Shard>,
+    /// Glob patterns of files and folders to leave out, with `.gitignore` syntax (`*.tmp`,
+    /// `.git/`, `node_modules/`, `/build` for the top level only, `!keep.tmp` to take one back),
+    /// matched against names inside each input (a folder input's own name included).
+    #[serde(default)]
+    pub excludes: Vec<String>,
+    /// Leave out what the `.gitignore` files met in the inputs' folders say (as git does: each
+    /// applies to its folder and below).
+    #[serde(default)]
+    pub honour_gitignore: bool,
+    /// Encrypt every entry with WinZip AES-256 under this password. Its text never reaches the
+    /// journal: a journal records only that there was one, and a spec read back from it holds
+    /// [`Password::NotKept`], which [`KindSpec::validate`] refuses (a resumed job never writes
+    /// unencrypted what was to be encrypted).
+    #[serde(
+        default,
+        with = "serde_marker",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub password: Option<Password>,
+}
+
+/// What is wrong with a zip spec beyond the common checks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecProblem {
+    #[error(
+        "the archive is to be encrypted, but passwords are never kept: give the password again"
+    )]
+    PasswordNotKept,
+    #[error("the password is empty")]
+    EmptyPassword,
+    #[error("exclude pattern {pattern:?}: {why}")]
+    BadExclude { pattern: String, why: String },
+}
+
+impl KindError for SpecProblem {}
+
+impl From<SpecProblem> for SpecError {
+    fn from(p: SpecProblem) -> SpecError {
+        SpecError::Kind(KindCause::new(p))
+    }
 }
 
 impl ZipSpec {
@@ -56,7 +102,10 @@ impl ZipSpec {
             inputs,
             destination,
             level: DEFAULT_ZIP_LEVEL,
-            on_exists: ExistingArchive::Fail,
+            on_exists: ExistingArchive::default(),
+            excludes: Vec::new(),
+            honour_gitignore: false,
+            password: None,
             only: Vec::new(),
             shard: None,
         }
@@ -145,12 +194,48 @@ impl KindSpec for ZipSpec {
         }
     }
     fn validate(&self) -> Result<(), SpecError> {
-        if self.level > 9 {
+        if self.level > MAX_ZIP_LEVEL {
             return Err(SpecError::Level(self.level));
         }
-        if let Some(shard) = self.shard {
-            shard.check()?;
+        match &self.password {
+            Some(Password::NotKept) => return Err(SpecProblem::PasswordNotKept.into()),
+            Some(Password::Given(text)) if text.is_empty() => {
+                return Err(SpecProblem::EmptyPassword.into());
+            }
+            _ => {}
+        }
+        for pattern in &self.excludes {
+            crate::engine::runtime::exclude::check_pattern(pattern).map_err(|why| {
+                SpecProblem::BadExclude {
+                    pattern: pattern.clone(),
+                    why,
+                }
+            })?;
         }
         Ok(())
+    }
+    fn option_keys(&self) -> &'static [&'static str] {
+        super::options::OPTION_KEYS
+    }
+    fn options(&self) -> Vec<(&'static str, OptionValue)> {
+        super::options::options(self)
+    }
+    fn set_option(&mut self, key: &str, value: &OptionValue) -> Result<(), OptionError> {
+        super::options::set_option(self, key, value)
+    }
+    fn set_inputs(&mut self, inputs: Vec<PathBuf>) {
+        self.inputs = inputs;
+    }
+    fn only(&self) -> &[PathBuf] {
+        &self.only
+    }
+    fn set_only(&mut self, files: Vec<PathBuf>) {
+        self.only = files;
+    }
+    fn shard(&self) -> Option<Shard> {
+        self.shard
+    }
+    fn set_shard(&mut self, shard: Option<Shard>) {
+        self.shard = shard;
     }
 }
