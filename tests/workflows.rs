@@ -727,3 +727,342 @@ fn a_watched_folder_takes_files_once_settled_and_remakes_replaced_ones() {
         );
     }
 }
+
+// ---- The command line: `run FILE.toml`, `--files-from`, presets, `--watch`, GNU parallel ----
+
+/// The binary run in `dir`, its presets kept in `dir/config` (the platform's config folder,
+/// through XDG_CONFIG_HOME: never the user's).
+fn cli_at(dir: &Path) -> Command {
+    let mut cmd = cli(dir);
+    cmd.env_remove("SHRINKWRAP_CONFIG_DIR")
+        .env("XDG_CONFIG_HOME", dir.join("config"));
+    cmd
+}
+
+/// The image files below `dir`, relative, with each one's (width, height).
+fn image_sizes(dir: &Path) -> BTreeMap<PathBuf, (u32, u32)> {
+    files_below(dir)
+        .into_iter()
+        .map(|rel| {
+            let img = image::open(dir.join(&rel)).unwrap();
+            (rel, (img.width(), img.height()))
+        })
+        .collect()
+}
+
+#[test]
+fn cli_runs_the_issues_job_file_from_anywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    photos(tmp.path());
+    let job_file = tmp.path().join("jobs.toml");
+    fs::write(&job_file, ISSUE_JOB_FILE).unwrap();
+    // Run from another folder: the file's paths are relative to the file's folder.
+    let elsewhere = tmp.path().join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    let run = cli_at(&elsewhere)
+        .arg("run")
+        .arg(&job_file)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let thumbs = tmp.path().join("out/small");
+    let made = files_below(&thumbs);
+    assert_eq!(made.len(), 6, "{made:?}");
+    assert!(
+        made.iter()
+            .all(|p| p.extension().is_some_and(|e| e == "webp")),
+        "{made:?}"
+    );
+    // The archive holds exactly the thumbnails, named as in the folder.
+    let archive = tmp.path().join("out/small.zip");
+    assert_eq!(archive_files(&archive), as_entries(&thumbs));
+    external_readers_accept(&archive);
+    assert!(files_below(&elsewhere).is_empty(), "nothing written where it ran");
+    assert_no_partial_files(tmp.path());
+}
+
+#[test]
+fn cli_a_chain_whose_first_job_fails_never_starts_and_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job_file = tmp.path().join("jobs.toml");
+    fs::write(
+        &job_file,
+        ISSUE_JOB_FILE.replace("inputs = [\"photos\"]", "inputs = [\"no such photos\"]"),
+    )
+    .unwrap();
+    let run = cli_at(tmp.path()).arg("run").arg(&job_file).output().unwrap();
+    let err = stderr(&run);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("no such photos"), "the missing input is named: {err}");
+    assert!(
+        err.contains("not started") && err.contains("small"),
+        "the chained job says why it did not start: {err}"
+    );
+    assert!(!tmp.path().join("out/small.zip").exists());
+    assert_no_partial_files(tmp.path());
+
+    // A job file that names an unknown job is refused before anything runs, with its line.
+    fs::write(
+        &job_file,
+        ISSUE_JOB_FILE.replace("inputs_from = \"small\"", "inputs_from = \"smal\""),
+    )
+    .unwrap();
+    let run = cli_at(tmp.path()).arg("run").arg(&job_file).output().unwrap();
+    let err = stderr(&run);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("jobs.toml, line 11"), "{err}");
+    assert!(!tmp.path().join("out").exists());
+}
+
+#[test]
+fn cli_files_from_a_list_and_from_standard_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    photos(tmp.path());
+    fs::write(
+        tmp.path().join("list.txt"),
+        "photos/a.png\n\nphotos/2024/c.png\n",
+    )
+    .unwrap();
+    // With INPUTs: only the listed files among them, placed as a whole run places them.
+    let run = cli_at(tmp.path())
+        .args(["thumbs", "photos", "-o", "t", "--files-from", "list.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert_eq!(
+        files_below(&tmp.path().join("t")),
+        [PathBuf::from("photos/2024/c.jpg"), PathBuf::from("photos/a.jpg")]
+    );
+    // Without INPUTs, from standard input: the listed paths are the inputs.
+    let mut child = cli_at(tmp.path())
+        .args(["zip", "-o", "listed.zip", "--files-from", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        std::io::Write::write_all(&mut stdin, b"photos/b.jpg\nphotos/notes.txt\n").unwrap();
+    }
+    let run = child.wait_with_output().unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let names: BTreeSet<String> = archive_files(&tmp.path().join("listed.zip"))
+        .into_keys()
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from(["b.jpg".to_owned(), "notes.txt".to_owned()])
+    );
+    // A listed file outside the inputs is refused, naming the list and the line.
+    fs::write(tmp.path().join("bad.txt"), "photos/a.png\nelsewhere.png\n").unwrap();
+    let run = cli_at(tmp.path())
+        .args(["thumbs", "photos", "-o", "u", "--files-from", "bad.txt"])
+        .output()
+        .unwrap();
+    let err = stderr(&run);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("bad.txt") && err.contains('2'), "{err}");
+    assert!(!tmp.path().join("u").exists());
+}
+
+#[test]
+fn cli_a_preset_is_saved_and_applied_and_later_flags_win() {
+    let tmp = tempfile::tempdir().unwrap();
+    photos(tmp.path());
+    let saved = cli_at(tmp.path())
+        .args([
+            "thumbs", "photos", "-o", "first", "--size", "32", "--format", "png",
+        ])
+        .args(["--save-preset", "Tiny PNG"])
+        .output()
+        .unwrap();
+    assert_eq!(saved.status.code(), Some(0), "{}", stderr(&saved));
+    let presets = tmp.path().join("config/shrinkwrap/presets.toml");
+    let text = fs::read_to_string(&presets).unwrap();
+    assert!(text.contains("name = \"Tiny PNG\""), "{text}");
+    assert!(!text.contains("photos"), "no inputs in a preset: {text}");
+
+    let applied = cli_at(tmp.path())
+        .args(["thumbs", "photos", "-o", "second", "--preset", "tiny png"])
+        .output()
+        .unwrap();
+    assert_eq!(applied.status.code(), Some(0), "{}", stderr(&applied));
+    let second = image_sizes(&tmp.path().join("second"));
+    assert_eq!(second.len(), 6);
+    for (rel, (w, h)) in &second {
+        assert_eq!(rel.extension().unwrap(), "png", "{rel:?}");
+        assert_eq!(w.max(h), &32, "{rel:?}");
+    }
+    // A flag given on the command line wins over the preset; the preset's others stay.
+    let over = cli_at(tmp.path())
+        .args(["thumbs", "photos", "-o", "third", "--preset", "Tiny PNG"])
+        .args(["--format", "webp"])
+        .output()
+        .unwrap();
+    assert_eq!(over.status.code(), Some(0), "{}", stderr(&over));
+    for (rel, (w, h)) in image_sizes(&tmp.path().join("third")) {
+        assert_eq!(rel.extension().unwrap(), "webp", "{rel:?}");
+        assert_eq!(w.max(h), 32, "{rel:?}");
+    }
+    // A built-in preset, and an unknown one refused before anything is written.
+    let zip = cli_at(tmp.path())
+        .args(["zip", "photos", "-o", "mail.zip", "--preset", "archive for email"])
+        .args(["--dry-run", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(zip.status.code(), Some(0), "{}", stderr(&zip));
+    let unknown = cli_at(tmp.path())
+        .args(["thumbs", "photos", "-o", "fourth", "--preset", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("no preset named \"nope\""));
+    assert!(!tmp.path().join("fourth").exists());
+}
+
+/// Waits (without a timing limit of its own: [`JOB_DEADLINE`] only catches a hang) until
+/// `ready` holds.
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + JOB_DEADLINE;
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn cli_watch_takes_a_file_written_in_two_halves_once_and_remakes_a_replaced_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    write(&photos.join("a.png"), &image(80, 60, 1, ImageFormat::Png));
+    let mut child = cli_at(tmp.path())
+        .args(["thumbs", "photos", "-o", "t", "--watch", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let thumb_a = tmp.path().join("t/photos/a.jpg");
+    let thumb_b = tmp.path().join("t/photos/b.jpg");
+    // The job itself makes what is missing.
+    wait_for("a's thumbnail", || thumb_a.exists());
+    // b arrives in two halves, a second apart: taken once, whole.
+    let late = image(90, 70, 2, ImageFormat::Png);
+    let half = late.len() / 2;
+    write(&photos.join("b.png"), &late[..half]);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    {
+        let mut f = fs::OpenOptions::new()
+            .append(true)
+            .open(photos.join("b.png"))
+            .unwrap();
+        std::io::Write::write_all(&mut f, &late[half..]).unwrap();
+    }
+    wait_for("b's thumbnail", || thumb_b.exists());
+    assert_eq!(image::open(&thumb_b).unwrap().width(), 90);
+    // a is replaced by another image: its thumbnail is made again.
+    let staged = tmp.path().join("staged.png");
+    write(&staged, &image(60, 80, 3, ImageFormat::Png));
+    fs::rename(&staged, photos.join("a.png")).unwrap();
+    wait_for("a's thumbnail remade", || {
+        image::open(&thumb_a).is_ok_and(|i| i.height() == 80)
+    });
+    // Ctrl-C ends the watch cleanly.
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let finished: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["event"] == "finished")
+        .collect();
+    // The job itself, one job for b (none for its first half), one for the new a.
+    let made: Vec<serde_json::Value> = finished.iter().map(|f| f["outputs"].clone()).collect();
+    assert_eq!(made.len(), 3, "{stdout}");
+    for f in &finished {
+        assert_eq!(f["outcome"], "done", "{f}");
+        assert_eq!(f["problems"], serde_json::json!([]), "{f}");
+    }
+    assert_eq!(
+        files_below(&tmp.path().join("t")),
+        [PathBuf::from("photos/a.jpg"), PathBuf::from("photos/b.jpg")]
+    );
+    assert_no_partial_files(tmp.path());
+}
+
+/// GNU parallel, required where CI installs it.
+fn have_parallel() -> bool {
+    let found = Command::new("parallel")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var_os("SHRINKWRAP_REQUIRE_READERS").is_none(),
+        "GNU parallel is required but not installed"
+    );
+    if !found {
+        eprintln!("note: GNU parallel not installed, skipping the parallel run");
+    }
+    found
+}
+
+#[test]
+fn four_shards_run_by_gnu_parallel_make_exactly_what_one_run_makes() {
+    if !have_parallel() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = photos(tmp.path());
+    for i in 0..24 {
+        write(
+            &photos.join(format!("set{}/img{i:02}.png", i % 3)),
+            &image(30 + i, 20 + i, 10 + i, ImageFormat::Png),
+        );
+    }
+    let full = cli_at(tmp.path())
+        .args(["thumbs", "photos", "-o", "full"])
+        .output()
+        .unwrap();
+    assert_eq!(full.status.code(), Some(0), "{}", stderr(&full));
+    // The README's example: one process per shard, each with its own events.
+    let bin = env!("CARGO_BIN_EXE_shrinkwrap");
+    let run = cli_at(tmp.path())
+        .arg("parallel")
+        .args(["-j", "4", "--halt", "now,fail=1"])
+        .arg(format!(
+            "{bin} thumbs photos -o sharded --shard {{}}/4 --json -j 1 --no-journal"
+        ))
+        .args([":::", "0", "1", "2", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    assert_eq!(
+        tree(&tmp.path().join("sharded")),
+        tree(&tmp.path().join("full"))
+    );
+    // Each shard's final report: no thumbnail made by two.
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let mut owner: BTreeMap<String, usize> = BTreeMap::new();
+    let mut shards = 0;
+    for line in stdout.lines() {
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if event["event"] != "finished" {
+            continue;
+        }
+        assert_eq!(event["outcome"], "done", "{event}");
+        for out in event["outputs"].as_array().unwrap() {
+            let out = out.as_str().unwrap().to_owned();
+            assert!(owner.insert(out.clone(), shards).is_none(), "{out} in two shards");
+        }
+        shards += 1;
+    }
+    assert_eq!(shards, 4, "{stdout}");
+    assert_eq!(owner.len(), tree(&tmp.path().join("full")).len());
+}

@@ -691,9 +691,9 @@ level = 9
                 "option of the run",
             ),
             (
-                "\n[[job]]\nkind = \"extract\"\ninputs = [\"a.zip\"]\noutput = \"x\"\n",
+                "\n[[job]]\nkind = \"unzip\"\ninputs = [\"a.zip\"]\noutput = \"x\"\n",
                 3,
-                "unknown kind `extract` (this build knows: zip, thumbs)",
+                "unknown kind `unzip` (this build knows: zip, thumbs, extract)",
             ),
             (
                 "[[job]]\nkind = \"thumbs\"\ninputs = [\"a\"]\noutput = \"t\"\nquality = \"high\"\n",

@@ -38,12 +38,25 @@ pub enum OptionsError {
 }
 
 /// One kind's option set: `(key, value)` in the order they are applied (a later value of a key
-/// wins over an earlier one).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// wins over an earlier one). Two sets are equal when they set the same values, in any order.
+#[derive(Debug, Clone)]
 pub struct KindOptions {
     kind: JobKind,
     entries: Vec<(&'static str, OptionValue)>,
 }
+
+impl PartialEq for KindOptions {
+    fn eq(&self, other: &KindOptions) -> bool {
+        let sorted = |o: &KindOptions| {
+            let mut e = o.entries.clone();
+            e.sort_by_key(|(k, _)| *k);
+            e
+        };
+        self.kind == other.kind && sorted(self) == sorted(other)
+    }
+}
+
+impl Eq for KindOptions {}
 
 /// Which options of a spec to take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

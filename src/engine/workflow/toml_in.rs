@@ -177,6 +177,21 @@ pub(crate) fn read_table<'i, T>(
                 .find(|(_, ks, vs)| ks.contains(&at) || vs.contains(&at) || vs.end == at)
                 .map(|(k, ..)| k.clone())
         });
+        // A kind's own check says which key it refused (`level`: ...), without a place.
+        if key.is_none()
+            && let Some((k, ks, _)) = keys
+                .iter()
+                .find(|(k, ..)| e.message().starts_with(&format!("`{k}`: ")))
+        {
+            let message = e.message()[k.len() + 4..].to_owned();
+            return Located {
+                at: Some(ks.start),
+                problem: KeyProblem::BadValue {
+                    key: k.clone(),
+                    message,
+                },
+            };
+        }
         Located {
             at: at.or(Some(span.start)),
             problem: match key {
