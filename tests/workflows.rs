@@ -777,7 +777,10 @@ fn cli_runs_the_issues_job_file_from_anywhere() {
     let archive = tmp.path().join("out/small.zip");
     assert_eq!(archive_files(&archive), as_entries(&thumbs));
     external_readers_accept(&archive);
-    assert!(files_below(&elsewhere).is_empty(), "nothing written where it ran");
+    assert!(
+        files_below(&elsewhere).is_empty(),
+        "nothing written where it ran"
+    );
     assert_no_partial_files(tmp.path());
 }
 
@@ -790,10 +793,17 @@ fn cli_a_chain_whose_first_job_fails_never_starts_and_says_why() {
         ISSUE_JOB_FILE.replace("inputs = [\"photos\"]", "inputs = [\"no such photos\"]"),
     )
     .unwrap();
-    let run = cli_at(tmp.path()).arg("run").arg(&job_file).output().unwrap();
+    let run = cli_at(tmp.path())
+        .arg("run")
+        .arg(&job_file)
+        .output()
+        .unwrap();
     let err = stderr(&run);
     assert_eq!(run.status.code(), Some(2), "{err}");
-    assert!(err.contains("no such photos"), "the missing input is named: {err}");
+    assert!(
+        err.contains("no such photos"),
+        "the missing input is named: {err}"
+    );
     assert!(
         err.contains("not started") && err.contains("small"),
         "the chained job says why it did not start: {err}"
@@ -807,7 +817,11 @@ fn cli_a_chain_whose_first_job_fails_never_starts_and_says_why() {
         ISSUE_JOB_FILE.replace("inputs_from = \"small\"", "inputs_from = \"smal\""),
     )
     .unwrap();
-    let run = cli_at(tmp.path()).arg("run").arg(&job_file).output().unwrap();
+    let run = cli_at(tmp.path())
+        .arg("run")
+        .arg(&job_file)
+        .output()
+        .unwrap();
     let err = stderr(&run);
     assert_eq!(run.status.code(), Some(2), "{err}");
     assert!(err.contains("jobs.toml, line 11"), "{err}");
@@ -831,7 +845,10 @@ fn cli_files_from_a_list_and_from_standard_input() {
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     assert_eq!(
         files_below(&tmp.path().join("t")),
-        [PathBuf::from("photos/2024/c.jpg"), PathBuf::from("photos/a.jpg")]
+        [
+            PathBuf::from("photos/2024/c.jpg"),
+            PathBuf::from("photos/a.jpg")
+        ]
     );
     // Without INPUTs, from standard input: the listed paths are the inputs.
     let mut child = cli_at(tmp.path())
@@ -907,7 +924,14 @@ fn cli_a_preset_is_saved_and_applied_and_later_flags_win() {
     }
     // A built-in preset, and an unknown one refused before anything is written.
     let zip = cli_at(tmp.path())
-        .args(["zip", "photos", "-o", "mail.zip", "--preset", "archive for email"])
+        .args([
+            "zip",
+            "photos",
+            "-o",
+            "mail.zip",
+            "--preset",
+            "archive for email",
+        ])
         .args(["--dry-run", "--json"])
         .output()
         .unwrap();
@@ -931,6 +955,47 @@ fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
     }
 }
 
+/// A watching process's `--json` final reports, read on a named thread as they come.
+struct Finished {
+    reports: flume::Receiver<serde_json::Value>,
+    seen: Vec<serde_json::Value>,
+}
+
+impl Finished {
+    fn of(child: &mut std::process::Child) -> Finished {
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = flume::bounded(64);
+        std::thread::Builder::new()
+            .name("test-json-reader".into())
+            .spawn(move || {
+                for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+                    let Ok(line) = line else { break };
+                    let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+                        continue;
+                    };
+                    if event["event"] == "finished" && tx.send(event).is_err() {
+                        break;
+                    }
+                }
+            })
+            .unwrap();
+        Finished {
+            reports: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for the next final report ([`JOB_DEADLINE`] only catches a hang).
+    fn next(&mut self) -> serde_json::Value {
+        let report = self
+            .reports
+            .recv_timeout(JOB_DEADLINE)
+            .expect("a watch job's final report");
+        self.seen.push(report.clone());
+        report
+    }
+}
+
 #[test]
 fn cli_watch_takes_a_file_written_in_two_halves_once_and_remakes_a_replaced_one() {
     let tmp = tempfile::tempdir().unwrap();
@@ -942,10 +1007,20 @@ fn cli_watch_takes_a_file_written_in_two_halves_once_and_remakes_a_replaced_one(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut finished = Finished::of(&mut child);
     let thumb_a = tmp.path().join("t/photos/a.jpg");
     let thumb_b = tmp.path().join("t/photos/b.jpg");
+    let outputs = |r: &serde_json::Value| -> Vec<PathBuf> {
+        r["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| tmp.path().join(p.as_str().unwrap()))
+            .collect()
+    };
     // The job itself makes what is missing.
-    wait_for("a's thumbnail", || thumb_a.exists());
+    let first = finished.next();
+    assert_eq!(outputs(&first), [thumb_a.clone()], "{first}");
     // b arrives in two halves, a second apart: taken once, whole.
     let late = image(90, 70, 2, ImageFormat::Png);
     let half = late.len() / 2;
@@ -958,15 +1033,20 @@ fn cli_watch_takes_a_file_written_in_two_halves_once_and_remakes_a_replaced_one(
             .unwrap();
         std::io::Write::write_all(&mut f, &late[half..]).unwrap();
     }
-    wait_for("b's thumbnail", || thumb_b.exists());
+    let second = finished.next();
+    assert_eq!(outputs(&second), [thumb_b.clone()], "{second}");
     assert_eq!(image::open(&thumb_b).unwrap().width(), 90);
     // a is replaced by another image: its thumbnail is made again.
     let staged = tmp.path().join("staged.png");
     write(&staged, &image(60, 80, 3, ImageFormat::Png));
     fs::rename(&staged, photos.join("a.png")).unwrap();
-    wait_for("a's thumbnail remade", || {
-        image::open(&thumb_a).is_ok_and(|i| i.height() == 80)
-    });
+    let third = finished.next();
+    assert_eq!(outputs(&third), [thumb_a.clone()], "{third}");
+    assert_eq!(
+        image::open(&thumb_a).unwrap().height(),
+        80,
+        "remade from the new a"
+    );
     // Ctrl-C ends the watch cleanly.
     // SAFETY: kill(2) on our own child's pid.
     unsafe {
@@ -975,18 +1055,17 @@ fn cli_watch_takes_a_file_written_in_two_halves_once_and_remakes_a_replaced_one(
     let out = child.wait_with_output().unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(130), "{err}");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let finished: Vec<serde_json::Value> = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["event"] == "finished")
-        .collect();
-    // The job itself, one job for b (none for its first half), one for the new a.
-    let made: Vec<serde_json::Value> = finished.iter().map(|f| f["outputs"].clone()).collect();
-    assert_eq!(made.len(), 3, "{stdout}");
-    for f in &finished {
+    assert!(
+        finished.reports.recv_timeout(JOB_DEADLINE).is_err(),
+        "no job after the three"
+    );
+    for f in &finished.seen {
         assert_eq!(f["outcome"], "done", "{f}");
-        assert_eq!(f["problems"], serde_json::json!([]), "{f}");
+        assert_eq!(
+            f["problems"],
+            serde_json::json!([]),
+            "no error for the half file: {f}"
+        );
     }
     assert_eq!(
         files_below(&tmp.path().join("t")),
@@ -1031,8 +1110,10 @@ fn four_shards_run_by_gnu_parallel_make_exactly_what_one_run_makes() {
     assert_eq!(full.status.code(), Some(0), "{}", stderr(&full));
     // The README's example: one process per shard, each with its own events.
     let bin = env!("CARGO_BIN_EXE_shrinkwrap");
-    let run = cli_at(tmp.path())
-        .arg("parallel")
+    let run = Command::new("parallel")
+        .current_dir(tmp.path())
+        .env("SHRINKWRAP_STATE_DIR", tmp.path().join(".state"))
+        .stdin(Stdio::null())
         .args(["-j", "4", "--halt", "now,fail=1"])
         .arg(format!(
             "{bin} thumbs photos -o sharded --shard {{}}/4 --json -j 1 --no-journal"
@@ -1059,7 +1140,10 @@ fn four_shards_run_by_gnu_parallel_make_exactly_what_one_run_makes() {
         assert_eq!(event["outcome"], "done", "{event}");
         for out in event["outputs"].as_array().unwrap() {
             let out = out.as_str().unwrap().to_owned();
-            assert!(owner.insert(out.clone(), shards).is_none(), "{out} in two shards");
+            assert!(
+                owner.insert(out.clone(), shards).is_none(),
+                "{out} in two shards"
+            );
         }
         shards += 1;
     }

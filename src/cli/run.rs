@@ -109,7 +109,10 @@ impl<F: FnOnce(&Engine) -> Vec<Result<JobId, SubmitError>>> Feed for AtStart<F> 
         engine: &Engine,
         _ended: Option<&JobReport>,
     ) -> Vec<Result<JobId, SubmitError>> {
-        self.0.take().map(|submit| submit(engine)).unwrap_or_default()
+        self.0
+            .take()
+            .map(|submit| submit(engine))
+            .unwrap_or_default()
     }
 }
 

@@ -50,7 +50,9 @@ pub(super) fn augment(kind: &dyn CliKind, command: clap::Command) -> clap::Comma
     let command = if kind.kind().output == OutputShape::FolderOfFiles {
         command
     } else {
-        command.mut_arg("watch", |a| a.hide(true)).mut_arg("poll", |a| a.hide(true))
+        command
+            .mut_arg("watch", |a| a.hide(true))
+            .mut_arg("poll", |a| a.hide(true))
     };
     let takes_inputs = command.get_arguments().any(|a| a.get_id() == "inputs");
     if takes_inputs {
@@ -116,7 +118,9 @@ pub(super) fn run_kind(
     if let Some(name) = &job.save_preset {
         let store = PresetStore::open_default().map_err(invalid)?;
         let Some(spec) = specs.first() else {
-            return Err(ArgsError::Invalid("--save-preset: no job to take options from".into()));
+            return Err(ArgsError::Invalid(
+                "--save-preset: no job to take options from".into(),
+            ));
         };
         store
             .save(name, KindOptions::of_spec(spec, Which::All))
@@ -134,7 +138,9 @@ pub(super) fn run_kind(
             )));
         };
         if options.dry_run {
-            return Err(ArgsError::Invalid("--watch cannot go with --dry-run".into()));
+            return Err(ArgsError::Invalid(
+                "--watch cannot go with --dry-run".into(),
+            ));
         }
         let watch_options = WatchOptions {
             polling: job.poll,
@@ -158,7 +164,10 @@ fn given_options(spec: &JobSpec, matches: &ArgMatches) -> KindOptions {
         let flag = crate::engine::workflow::options::flag_of(key);
         let id = flag.trim_start_matches('-').replace('-', "_");
         matches!(
-            matches.try_contains_id(&id).ok().and(matches.value_source(&id)),
+            matches
+                .try_contains_id(&id)
+                .ok()
+                .and(matches.value_source(&id)),
             Some(ValueSource::CommandLine)
         )
     };
@@ -270,9 +279,11 @@ pub(super) fn main(matches: &ArgMatches) -> u8 {
             return super::bad_arguments();
         }
     };
-    if file.jobs.iter().any(|j| {
-        super::kinds::of(j.spec.kind()).is_some_and(|k| k.tunes_allocator())
-    }) {
+    if file
+        .jobs
+        .iter()
+        .any(|j| super::kinds::of(j.spec.kind()).is_some_and(|k| k.tunes_allocator()))
+    {
         crate::tune_allocator();
     }
     run_with(None, &options, |engine| {
