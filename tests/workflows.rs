@@ -945,16 +945,6 @@ fn cli_a_preset_is_saved_and_applied_and_later_flags_win() {
     assert!(!tmp.path().join("fourth").exists());
 }
 
-/// Waits (without a timing limit of its own: [`JOB_DEADLINE`] only catches a hang) until
-/// `ready` holds.
-fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + JOB_DEADLINE;
-    while !ready() {
-        assert!(std::time::Instant::now() < deadline, "never: {what}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 /// A watching process's `--json` final reports, read on a named thread as they come.
 struct Finished {
     reports: flume::Receiver<serde_json::Value>,
@@ -1020,7 +1010,7 @@ fn cli_watch_takes_a_file_written_in_two_halves_once_and_remakes_a_replaced_one(
     };
     // The job itself makes what is missing.
     let first = finished.next();
-    assert_eq!(outputs(&first), [thumb_a.clone()], "{first}");
+    assert_eq!(outputs(&first), std::slice::from_ref(&thumb_a), "{first}");
     // b arrives in two halves, a second apart: taken once, whole.
     let late = image(90, 70, 2, ImageFormat::Png);
     let half = late.len() / 2;
@@ -1034,14 +1024,14 @@ fn cli_watch_takes_a_file_written_in_two_halves_once_and_remakes_a_replaced_one(
         std::io::Write::write_all(&mut f, &late[half..]).unwrap();
     }
     let second = finished.next();
-    assert_eq!(outputs(&second), [thumb_b.clone()], "{second}");
+    assert_eq!(outputs(&second), std::slice::from_ref(&thumb_b), "{second}");
     assert_eq!(image::open(&thumb_b).unwrap().width(), 90);
     // a is replaced by another image: its thumbnail is made again.
     let staged = tmp.path().join("staged.png");
     write(&staged, &image(60, 80, 3, ImageFormat::Png));
     fs::rename(&staged, photos.join("a.png")).unwrap();
     let third = finished.next();
-    assert_eq!(outputs(&third), [thumb_a.clone()], "{third}");
+    assert_eq!(outputs(&third), std::slice::from_ref(&thumb_a), "{third}");
     assert_eq!(
         image::open(&thumb_a).unwrap().height(),
         80,

@@ -6,13 +6,14 @@
 //! by the job's policy, loops among them; unreadable folders), de-duplicating inputs (the same
 //! path given twice, or a path inside another input, is one input), leaving out the outputs
 //! and temporary files of every live job (through [`Claims`]), the folders the kind names
-//! ([`ScanOptions::exclude_dirs`]: a thumbnail job's own thumbnail folders), and leaving out what the job's exclude patterns and `.gitignore` files name
-//! (listed in [`Scanned::excluded`]: an excluded folder once, not walked into). Scanning runs as
-//! a task on the pool and counts into the job's totals as it goes.
-//! Two filters narrow what a job takes: its shard ([`Shard::contains`] on the path relative to
-//! the input folder; the top folder itself is in every shard) and its `only` list (a file of the
-//! list that is not there is an error of the job, named by the user's path; with a list, the
-//! only folder entries are the folders that hold a listed file).
+//! ([`ScanOptions::exclude_dirs`]: a thumbnail job's own thumbnail folders), and leaving out
+//! what the job's exclude patterns and `.gitignore` files name (listed in
+//! [`Scanned::excluded`]: an excluded folder once, not walked into). Two filters narrow what a
+//! job takes: its shard ([`Shard::contains`] on the path relative to the input folder; the top
+//! folder itself is in every shard) and its `only` list (a file of the list that is not there is
+//! an error of the job, named by the user's path; with a list, the only folder entries are the
+//! folders that hold a listed file). Scanning runs as a task on the pool and counts into the
+//! job's totals as it goes.
 //! Must not touch: file contents, outputs, any front end.
 
 use std::collections::HashSet;
