@@ -15,12 +15,18 @@
 //! coalesced (and dropped when the front end is slow), but each job's plan and final event are
 //! kept until they can be delivered.
 //!
+//! Several jobs the same way, and one job on many machines, are [`workflow`]'s: job files,
+//! chains (a job that takes another's outputs: [`Engine::submit_after`]), file lists, shards
+//! and presets.
+//!
 //! Must not touch: egui or any other front-end crate; the UI thread (nothing here is called from
 //! a frame except the non-blocking methods of [`Engine`]).
 
 pub mod kinds;
 pub mod model;
 pub mod runtime;
+#[warn(missing_docs)]
+pub mod workflow;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,7 +41,9 @@ pub use kinds::thumbs::spec::{
 };
 pub use kinds::zip::spec::{DEFAULT_ZIP_LEVEL, ExistingArchive, MAX_ZIP_LEVEL, ZipSpec};
 pub use kinds::{JobSpec, KINDS, kind_by_id};
-pub use model::error::{IoCause, ItemError, JobError, ResumeError, SpecError, SubmitError};
+pub use model::error::{
+    ChainBroken, IoCause, ItemError, JobError, ResumeError, SpecError, SubmitError,
+};
 pub use model::events::{
     Cause, Failure, ItemProblem, JSON_SCHEMA_VERSION, JobEvent, JobId, JobOutcome, JobReport,
     JobState, OnDiskFull, PauseReason, ProblemKind, Progress, exit_status,
@@ -46,6 +54,7 @@ pub use model::paths::{folder_display_name, normalize_path, parent_dir, path_jso
 pub use model::plan::{
     Action, ConflictPolicy, Plan, PlanItem, PlanSummary, PlanWarning, PlannedFile, SkipReason,
 };
+pub use model::shard::{Shard, ShardError};
 pub use runtime::journal::{JOURNAL_VERSION, SetAside, default_state_dir};
 pub use runtime::reporter::{EVENT_CHANNEL_CAPACITY, REPORT_INTERVAL, Waker};
 pub use runtime::scheduler::QueueMove;
@@ -149,8 +158,7 @@ impl Engine {
     /// running.
     pub fn submit(&self, spec: JobSpec) -> Result<JobId, SubmitError> {
         let (id, driver) = self.prepare_job(spec, false, None)?;
-        self.sched.submit(driver);
-        self.hub.kick();
+        self.queue(driver);
         Ok(id)
     }
 
@@ -166,8 +174,7 @@ impl Engine {
             .into_iter()
             .map(|p| {
                 p.map(|(id, driver)| {
-                    self.sched.submit(driver);
-                    self.hub.kick();
+                    self.queue(driver);
                     id
                 })
             })
@@ -179,8 +186,7 @@ impl Engine {
     /// are allowed (they claim nothing).
     pub fn submit_dry_run(&self, spec: JobSpec) -> Result<JobId, SubmitError> {
         let (id, driver) = self.prepare_job(spec, true, None)?;
-        self.sched.submit_first(driver);
-        self.hub.kick();
+        self.queue_first(driver);
         Ok(id)
     }
 
@@ -198,9 +204,20 @@ impl Engine {
             lock: job.lock.0,
         };
         let (id, driver) = self.prepare_job(job.spec, false, Some(from))?;
+        self.queue(driver);
+        Ok(id)
+    }
+
+    /// Puts a prepared job in the queue and wakes the reporter (it reports on queued jobs).
+    fn queue(&self, driver: Arc<dyn JobDriver>) {
         self.sched.submit(driver);
         self.hub.kick();
-        Ok(id)
+    }
+
+    /// [`Engine::queue`], ahead of every queued job (a dry run someone waits for).
+    fn queue_first(&self, driver: Arc<dyn JobDriver>) {
+        self.sched.submit_first(driver);
+        self.hub.kick();
     }
 
     /// What jobs submitted from now on do when their disk is full: wait for room (the default:
@@ -221,29 +238,28 @@ impl Engine {
         dry_run: bool,
         resume: Option<runtime::job::ResumeFrom>,
     ) -> Result<Prepared, SubmitError> {
-        let build = spec.clone().build()?;
-        let id = JobId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        if !dry_run {
-            self.claims
-                .register(id, &spec)
-                .map_err(SubmitError::Duplicate)?;
-        }
+        let id = self.new_id();
         let core = Arc::new(JobCore::new(id, spec.kind(), spec.display_name(), dry_run));
-        let run = Run::new(
-            Arc::clone(&core),
-            Arc::clone(&self.claims),
-            Arc::clone(&self.hub),
-            &self.sched,
-            Arc::new(spec),
-            dry_run,
-            Journaling {
-                dir: self.state_dir.clone(),
-                resume,
-            },
-        )
-        .with_on_disk_full(*lock(&self.on_disk_full));
-        let driver = build(run);
+        let driver = self
+            .builder()
+            .build(spec, Arc::clone(&core), dry_run, resume)?;
         Ok((id, driver))
+    }
+
+    /// A fresh job id.
+    fn new_id(&self) -> JobId {
+        JobId(self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// What building a job needs of this engine, for a job built later (a chained one).
+    fn builder(&self) -> JobBuilder {
+        JobBuilder {
+            sched: Arc::downgrade(&self.sched),
+            hub: Arc::clone(&self.hub),
+            claims: Arc::clone(&self.claims),
+            state_dir: self.state_dir.clone(),
+            on_disk_full: *lock(&self.on_disk_full),
+        }
     }
 
     /// Cancels one job: a queued job leaves the queue at once; a running one stops starting
@@ -366,6 +382,51 @@ impl Engine {
             std::thread::sleep(Duration::from_millis(5));
         }
         true
+    }
+}
+
+/// What building a job needs of its engine, held by a job that is built after its submission
+/// (a chained job: its inputs are known only when the job before it has ended). The scheduler
+/// is held weakly: a job in its queue must not keep it alive.
+struct JobBuilder {
+    sched: std::sync::Weak<Scheduler>,
+    hub: Arc<ProgressHub>,
+    claims: Arc<Claims>,
+    state_dir: Option<std::path::PathBuf>,
+    on_disk_full: OnDiskFull,
+}
+
+impl JobBuilder {
+    /// Checks `spec`, claims what it reads and writes under `core`'s id (unless a dry run), and
+    /// makes the job around `core`, ready to be queued.
+    fn build(
+        &self,
+        spec: JobSpec,
+        core: Arc<JobCore>,
+        dry_run: bool,
+        resume: Option<runtime::job::ResumeFrom>,
+    ) -> Result<Arc<dyn JobDriver>, SubmitError> {
+        let build = spec.clone().build()?;
+        let sched = self.sched.upgrade().ok_or(SubmitError::EngineStopped)?;
+        if !dry_run {
+            self.claims
+                .register(core.id, &spec)
+                .map_err(SubmitError::Duplicate)?;
+        }
+        let run = Run::new(
+            core,
+            Arc::clone(&self.claims),
+            Arc::clone(&self.hub),
+            &sched,
+            Arc::new(spec),
+            dry_run,
+            Journaling {
+                dir: self.state_dir.clone(),
+                resume,
+            },
+        )
+        .with_on_disk_full(self.on_disk_full);
+        Ok(build(run))
     }
 }
 

@@ -86,6 +86,29 @@ pub(crate) trait KindSpec: Send + Sync {
     }
     /// Checks the kind's options (the inputs are checked by the registry and the plan).
     fn validate(&self) -> Result<(), SpecError>;
+    /// The kind's option keys (job files, presets, long flags with `_` for `-`), in the order
+    /// job files write them.
+    fn option_keys(&self) -> &'static [&'static str];
+    /// Every option, as `(key, value)` in the order of [`option_keys`](KindSpec::option_keys)
+    /// (an option that is unset by default may be missing).
+    fn options(&self) -> Vec<(&'static str, crate::engine::model::options::OptionValue)>;
+    /// Sets one option; an unknown key or a value of the wrong type is refused.
+    fn set_option(
+        &mut self,
+        key: &str,
+        value: &crate::engine::model::options::OptionValue,
+    ) -> Result<(), crate::engine::model::options::OptionError>;
+    /// Replaces the inputs (a chained job's, once the job before it has ended).
+    fn set_inputs(&mut self, inputs: Vec<std::path::PathBuf>);
+    /// The files among the inputs the job takes (a retry, a `--files-from` list, what a chained
+    /// job was given); empty: every file of the inputs.
+    fn only(&self) -> &[std::path::PathBuf];
+    /// Takes only these files among the inputs (empty: all of them).
+    fn set_only(&mut self, files: Vec<std::path::PathBuf>);
+    /// The share of the inputs the job takes, when split across machines.
+    fn shard(&self) -> Option<crate::engine::model::shard::Shard>;
+    /// Takes only this share of the inputs (`None`: all of them).
+    fn set_shard(&mut self, shard: Option<crate::engine::model::shard::Shard>);
 }
 
 /// A kind's plan, with the work it counts (the lifecycle sets the job's totals from it).
@@ -959,6 +982,10 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
         self.life().phase != Phase::Queued
     }
 
+    fn plan(&self) -> Option<Arc<Plan>> {
+        self.run.plan().cloned()
+    }
+
     fn cancel(&self) {
         self.run.core.cancel.cancel();
         self.run.resumed.notify_all();
@@ -1067,6 +1094,7 @@ mod tests {
                 exclude_files: Vec::new(),
                 exclude_dirs: Vec::new(),
                 only: Default::default(),
+                shard: None,
                 excludes: Default::default(),
                 keep_non_utf8_names: false,
             }

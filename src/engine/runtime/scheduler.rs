@@ -41,6 +41,8 @@ pub(crate) trait JobDriver: Send + Sync {
     fn stop_after_current(&self) -> bool;
     /// Whether the job has left the queue (its first task was handed out).
     fn started(&self) -> bool;
+    /// The job's plan, once made (a job chained after this one takes its outputs from it).
+    fn plan(&self) -> Option<Arc<crate::engine::model::plan::Plan>>;
 }
 
 /// Where to move a queued job.

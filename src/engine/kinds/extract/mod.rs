@@ -30,6 +30,7 @@
 
 pub mod error;
 pub mod names;
+pub(crate) mod options;
 pub mod source;
 pub mod spec;
 pub mod write;
@@ -801,7 +802,8 @@ impl JobKindImpl for ExtractJob {
             exclude_dirs: fs::canonicalize(&self.spec.output_dir)
                 .map(|p| vec![p])
                 .unwrap_or_default(),
-            only: Default::default(),
+            only: self.spec.only.iter().map(|p| normalize_path(p)).collect(),
+            shard: self.spec.shard,
             // An archive with a Latin-1 name is still a file to open.
             keep_non_utf8_names: true,
             excludes: Default::default(),

@@ -16,6 +16,7 @@ pub mod decode;
 pub mod encode;
 pub mod jpeg;
 pub mod metadata;
+pub(crate) mod options;
 pub mod render;
 pub mod spec;
 pub mod thumbnail;
@@ -561,6 +562,7 @@ impl JobKindImpl for ThumbJob {
             exclude_files: Vec::new(),
             exclude_dirs: self.thumbnail_folders(),
             only: self.spec.only.iter().map(|p| normalize_path(p)).collect(),
+            shard: self.spec.shard,
             excludes: Default::default(),
             // A thumbnail keeps its source's name bytes (a Latin-1 name stays Latin-1).
             keep_non_utf8_names: true,
