@@ -1,6 +1,6 @@
 //! The engine's vocabulary: plain data shared by the runtime, every job kind and both front
 //! ends: errors ([`error`]), events and outcomes ([`events`]), the plan ([`plan`]), what a kind
-//! is ([`kind`]) and how paths are compared ([`paths`]).
+//! is ([`kind`]), a job's identity ([`id`]) and how paths are compared ([`paths`]).
 //!
 //! Must not touch: the runtime (threads, the pool, the journal), any particular job kind, any
 //! front end. Nothing here starts a thread; only [`paths::normalize_path`] asks the OS anything
