@@ -40,7 +40,8 @@ pub struct ZipSpec {
     #[serde(with = "crate::engine::model::paths::path_json::vec")]
     pub inputs: Vec<PathBuf>,
     /// The archive to write. An existing folder (or a path ending in `/`) means
-    /// "`<input name>.zip` in that folder"; a name without `.zip` gets it.
+    /// "the default archive name in that folder" ([`ZipSpec::default_archive_name`]); a name with no extension at all gets `.zip` (one
+    /// with another extension, `backup.tar`, is kept as given).
     #[serde(with = "crate::engine::model::paths::path_json")]
     pub destination: PathBuf,
     /// 0 (store) to 9 (smallest).
