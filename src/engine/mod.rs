@@ -1,11 +1,12 @@
-//! The engine: jobs, the scheduler and worker pool, progress, cancellation, and the zip and
-//! thumbnail work. Any front end drives it through [`Engine`]; it knows none of them.
+//! The engine: jobs, the scheduler and worker pool, progress, cancellation, and the zip,
+//! thumbnail and extract work. Any front end drives it through [`Engine`]; it knows none of them.
 //!
 //! A *job* is one user request ("compress these inputs into this archive", "make thumbnails of
 //! these inputs into this folder"). Every job kind goes through one lifecycle ([`job`]): scan
 //! the inputs, *plan* every output before writing any (the plan is sent to the front end, and a
-//! dry run stops there), run, finish. The work is split into *tasks* (the scan and plan; one per
-//! file or image) that run on one shared pool of worker threads. Jobs start in the order they
+//! dry run stops there), run, finish. The work is split into *tasks* (the scan and plan; then a
+//! kind's units: a batch of small files or one block of a big file to compress, an image, a run
+//! of consecutive archive entries) that run on one shared pool of worker threads. Jobs start in the order they
 //! were submitted; a worker always takes work from the oldest job that has some, so one big job
 //! keeps every core busy and later jobs fill in what it leaves idle. Dry runs go first: they are
 //! short, and a window's preview waits for them.
@@ -22,10 +23,11 @@
 //! Must not touch: egui or any other front-end crate; the UI thread (nothing here is called from
 //! a frame except the non-blocking methods of [`Engine`]).
 
+#![warn(missing_docs)]
+
 pub mod kinds;
 pub mod model;
 pub mod runtime;
-#[warn(missing_docs)]
 pub mod workflow;
 
 use std::sync::atomic::{AtomicU64, Ordering};

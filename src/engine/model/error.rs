@@ -123,6 +123,7 @@ pub trait KindError: std::error::Error + Send + Sync + 'static {
 pub struct KindCause(Arc<dyn KindError>);
 
 impl KindCause {
+    /// Wraps a kind's error to carry it through the engine's events, plans and failures.
     pub fn new(error: impl KindError) -> KindCause {
         KindCause(Arc::new(error))
     }
@@ -289,7 +290,12 @@ pub enum JobError {
     NothingToDo(&'static str),
     /// The disk filled up and the job was told not to wait for room.
     #[error("the disk is full ({folder}: {free_bytes} bytes free); nothing partial was left")]
-    DiskFull { folder: PathBuf, free_bytes: u64 },
+    DiskFull {
+        /// The folder being written into when the disk filled up.
+        folder: PathBuf,
+        /// Bytes free there when it was measured (0 if it could not be measured).
+        free_bytes: u64,
+    },
     /// A resumed job could not take its journal over.
     #[error("{0}")]
     Resume(#[from] ResumeError),
@@ -327,6 +333,7 @@ pub enum ResumeError {
     /// What the journal says cannot be resumed (why, in the user's terms).
     #[error("it cannot be resumed: {0}")]
     CannotResume(String),
+    /// The journal could not be opened, locked or read.
     #[error("cannot open its journal: {0}")]
     Io(IoCause),
 }

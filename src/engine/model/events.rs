@@ -90,8 +90,10 @@ pub enum PauseReason {
     /// Writing into `folder` failed because its disk is full (`free_bytes` left then): the job
     /// waits for room and goes on by itself once there is some (a Resume goes on at once).
     DiskFull {
+        /// The folder whose write failed.
         #[serde(with = "crate::engine::model::paths::path_json")]
         folder: PathBuf,
+        /// Bytes free there when the job paused (0 if it could not be measured).
         free_bytes: u64,
     },
 }

@@ -1,6 +1,7 @@
 //! Paths as the engine compares and names them: absolute and lexically normalised, a path's
-//! folder, a folder's display name. Pure functions of the path text (no I/O beyond the current
-//! folder for [`normalize_path`]).
+//! folder, a folder's display name, and their lossless JSON form ([`path_json`]: any bytes,
+//! UTF-8 or not). Pure functions of the path text (no I/O beyond the current folder for
+//! [`normalize_path`]).
 //!
 //! Must not touch: the file system's contents, any job kind.
 
@@ -110,6 +111,8 @@ pub mod path_json {
             .collect()
     }
 
+    /// Writes `path` as a JSON string, or as the `bytes_hex`/`lossy` object when it is not
+    /// UTF-8.
     pub fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
         match path.to_str() {
             Some(text) => s.serialize_str(text),
@@ -128,6 +131,8 @@ pub mod path_json {
         }
     }
 
+    /// Reads either form back: a string as is, an object from its `bytes_hex` (its `lossy` is
+    /// ignored); odd-length or non-hex `bytes_hex` is an error.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
         #[derive(Deserialize)]
         #[serde(untagged)]
@@ -147,6 +152,7 @@ pub mod path_json {
     pub mod option {
         use super::*;
 
+        /// Writes the path as [`path_json`](super) does, or `null`.
         pub fn serialize<S: Serializer>(path: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
             match path {
                 Some(p) => s.serialize_some(&PathJson(p)),
@@ -154,6 +160,7 @@ pub mod path_json {
             }
         }
 
+        /// Reads `null` as `None`, anything else as [`path_json`](super) reads a path.
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
             #[derive(Deserialize)]
             struct P(#[serde(with = "super")] PathBuf);
@@ -165,10 +172,12 @@ pub mod path_json {
     pub mod vec {
         use super::*;
 
+        /// Writes a JSON array, each path as [`path_json`](super) writes it.
         pub fn serialize<S: Serializer>(paths: &[PathBuf], s: S) -> Result<S::Ok, S::Error> {
             s.collect_seq(paths.iter().map(|p| PathJson(p)))
         }
 
+        /// Reads a JSON array of paths in either form, in order.
         pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
             #[derive(Deserialize)]
             struct P(#[serde(with = "super")] PathBuf);

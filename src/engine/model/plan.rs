@@ -76,7 +76,10 @@ pub enum SkipReason {
     /// A resumed job: the input is gone since the job started (an error, not a choice).
     InputGone,
     /// Left out by an exclude pattern (or a `.gitignore` file), as the user asked.
-    Excluded { pattern: String },
+    Excluded {
+        /// The pattern that left it out; for a `.gitignore` line, with the file it is in.
+        pattern: String,
+    },
     /// A kind's own reason (an archive entry whose name leaves the output folder...); an error
     /// or a deliberate skip as the kind says.
     Kind(KindCause),

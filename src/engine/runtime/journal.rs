@@ -1,9 +1,9 @@
 //! The job journal: what a job is doing, on disk, so that a crash, a `kill -9` or a power cut
 //! does not throw a half-done batch away.
 //!
-//! Every job (from the window or the CLI, not dry runs) keeps one journal file in the state
-//! folder ([`default_state_dir`]: `$SHRINKWRAP_STATE_DIR`, else the platform's state folder,
-//! `$XDG_STATE_HOME/shrinkwrap/journal` on Linux). The file is append-only, one record per line:
+//! Every job (from the window or the CLI, not dry runs) keeps one journal file in the journal
+//! folder ([`default_state_dir`]: `journal` under `$SHRINKWRAP_STATE_DIR`, else under the
+//! platform's state folder, `$XDG_STATE_HOME/shrinkwrap/journal` on Linux). The file is append-only, one record per line:
 //! `<CRC-32 of the JSON, 8 hex digits> <JSON>\n`. Records: the job (format version, spec with
 //! absolute paths, start time, the tag of its temporary names), its plan (paths absolute), and
 //! one record per output, written just before the output is renamed into place: its path and
@@ -81,8 +81,12 @@ pub fn default_state_dir() -> Option<PathBuf> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordedAction {
+    /// A new file (a renamed one, or one already made before an interruption, included): the
+    /// job's own output, which a resume may replace.
     Write,
+    /// An existing file the plan replaces.
     Overwrite,
+    /// Nothing is made for this item.
     Skip,
 }
 
@@ -103,10 +107,14 @@ impl From<&Action> for RecordedAction {
 /// One planned output, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordedItem {
+    /// The plan item's input (for an archive entry, the archive's path, `/`, the entry's name),
+    /// absolute and normalised.
     #[serde(with = "path_json")]
     pub input: PathBuf,
+    /// Where its output goes, absolute and normalised; `None` when it has none.
     #[serde(default, with = "path_json::option")]
     pub output: Option<PathBuf>,
+    /// What the plan was to do there.
     pub action: RecordedAction,
     /// Why it is skipped, in the user's terms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -117,7 +125,10 @@ pub struct RecordedItem {
 /// made again on resume (as the `update` rule and a plain re-run would).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceId {
+    /// The input's size, in bytes.
     pub bytes: u64,
+    /// Its modification time, in nanoseconds since the Unix epoch (negative before it; 0 when
+    /// unknown).
     pub mtime_ns: i64,
 }
 
@@ -549,6 +560,8 @@ impl JournalWriter {
 pub struct Unfinished<S> {
     /// The journal file.
     pub journal: PathBuf,
+    /// The job's spec, as recorded, paths absolute (a password only as "there was one": it
+    /// must be given again).
     pub spec: S,
     /// When the job started.
     pub started: SystemTime,
@@ -615,7 +628,9 @@ impl ResumeState {
 /// resuming or discarding moves it to `set-aside/` ([`set_aside`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetAside {
+    /// The journal file: where it is, or where it went in `set-aside/` once moved.
     pub journal: PathBuf,
+    /// Why it cannot be resumed, one line in the user's terms.
     pub reason: String,
     /// Moved to `set-aside/` (else still among the journals).
     pub moved: bool,
@@ -645,6 +660,7 @@ impl std::fmt::Display for SetAside {
 /// resumed, and is left to it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InUse<S> {
+    /// The journal file.
     pub journal: PathBuf,
     /// The job, when its journal could be read.
     pub spec: Option<S>,

@@ -1,8 +1,10 @@
 //! The worker pool and the scheduler that feeds it.
 //!
-//! Owns: the worker threads (named `shrinkwrap-worker-N`), the queue of jobs in the order they
-//! were submitted, and the rule for picking the next task: the oldest job that has a task ready
-//! goes first, so one big job keeps every worker busy and later jobs use what it leaves idle.
+//! Owns: the worker threads (named `shrinkwrap-worker-N`; their number can change while jobs
+//! run), the queue of jobs in the order they were submitted (a dry run is queued ahead of every
+//! other, and a job not started yet can be moved: [`QueueMove`]), and the rule for picking the
+//! next task: the first job in the queue that has a task ready goes first, so one big job keeps
+//! every worker busy and later jobs use what it leaves idle.
 //! Must not touch: what tasks do (the job drivers decide), progress delivery, any front end.
 
 use std::collections::VecDeque;

@@ -10,7 +10,8 @@
 //! character boundary) so that the temporary name is no longer than the final one.
 //!
 //! Owns: [`TempFiles`] (a job's register of its temporary files: the one place that creates and
-//! removes them), [`TempOutput`], the temporary names ([`temp_name_parts`]), and the final
+//! removes them, but for the extract kind's replacing symbolic link, which `extract::write`
+//! makes under a `.part` name of its own), [`TempOutput`], the temporary names ([`temp_name_parts`]), and the final
 //! rename (no-clobber, or replace) with the permissions a finished output gets. Errors name the
 //! user's final path, never the temporary one. Must not touch: inputs (never opened for writing
 //! here or anywhere), job logic, the rules of what may be replaced (the plan and

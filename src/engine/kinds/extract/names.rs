@@ -10,7 +10,9 @@ use super::error::UnsafeName;
 /// (it ended with `/`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SafeName<'a> {
+    /// The name's `/`-separated parts, in order, each a plain name (no `..`, `.`, or empty part).
     pub parts: Vec<&'a [u8]>,
+    /// The raw name ended with `/`: a folder entry.
     pub is_dir: bool,
 }
 

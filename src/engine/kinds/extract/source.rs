@@ -57,7 +57,9 @@ impl Seek for SharedFile {
 
 /// One worker's reader: its own `ZipArchive` and copy buffer, reused for every entry it reads.
 pub struct Reader {
+    /// This worker's copy of the parsed archive (its own cursor on the shared file).
     pub archive: ZipArchive<SharedFile>,
+    /// The copy buffer entries are inflated into, [`COPY_BUFFER_BYTES`] long.
     pub buf: Vec<u8>,
 }
 
@@ -157,23 +159,36 @@ impl ArchiveFile {
 pub struct ListedEntry {
     /// Its index in the crate's archive.
     pub index: usize,
+    /// The entry's name, raw bytes as the archive spells it (not yet checked).
     pub name: Vec<u8>,
+    /// Its compression method.
     pub method: CompressionMethod,
+    /// Whether it is encrypted (ZipCrypto or AES).
     pub encrypted: bool,
     /// Stated uncompressed size.
     pub size: u64,
+    /// Stated compressed size (the bytes of its data in the archive).
     pub compressed_size: u64,
+    /// The CRC-32 of its uncompressed data, as recorded (0 for AE-2 AES entries).
     pub crc32: u32,
+    /// Byte offset of its local header in the archive file.
     pub header_start: u64,
+    /// Byte offset of its data (just past the local header), when the local header could be
+    /// read.
     pub data_start: Option<u64>,
+    /// Its Unix mode (file-type and permission bits, setuid/setgid/sticky included), when the
+    /// archive records one.
     pub unix_mode: Option<u32>,
     /// The name ends with `/`.
     pub is_dir_name: bool,
+    /// Its modification time: the extended timestamp if it has one, else the NTFS field, else its
+    /// MS-DOS time (read as local time, 2 s steps); `None` when that date is invalid.
     pub mtime: Option<SystemTime>,
 }
 
 /// What the plan needs of an archive.
 pub struct Listing {
+    /// Every central directory record, in the archive's order.
     pub entries: Vec<ListedEntry>,
     /// Some central records share a name with a later one: the crate's name map keeps the last
     /// of each, the earlier ones are not extracted.

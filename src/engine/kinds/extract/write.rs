@@ -27,14 +27,22 @@ use crate::engine::runtime::job::Run;
 use super::error::ExtractError;
 use super::source::{Reader, read_error};
 
-/// Unix file-type bits.
+/// Unix file-type bits: the mask of the type in an entry's mode (`mode & S_IFMT` is one of the
+/// types below).
 pub const S_IFMT: u32 = 0o170_000;
+/// File type: symbolic link (its data is the link's target).
 pub const S_IFLNK: u32 = 0o120_000;
+/// File type: folder.
 pub const S_IFDIR: u32 = 0o040_000;
+/// File type: regular file.
 pub const S_IFREG: u32 = 0o100_000;
+/// File type: FIFO (named pipe); never created.
 pub const S_IFIFO: u32 = 0o010_000;
+/// File type: character device; never created.
 pub const S_IFCHR: u32 = 0o020_000;
+/// File type: block device; never created.
 pub const S_IFBLK: u32 = 0o060_000;
+/// File type: socket; never created.
 pub const S_IFSOCK: u32 = 0o140_000;
 
 /// An item error of this kind.
@@ -48,6 +56,7 @@ pub enum Failed {
     Stopped,
     /// The disk is full while writing into this folder: the entry is done again after Resume.
     DiskFull(PathBuf),
+    /// The entry failed: this error is reported for it.
     Error(ItemError),
 }
 
@@ -85,6 +94,8 @@ pub struct Folders {
 }
 
 impl Folders {
+    /// The folders of a job writing below `root` (its output folder); none checked or created
+    /// yet.
     pub fn new(root: PathBuf) -> Folders {
         Folders {
             root,
@@ -161,10 +172,15 @@ impl Folders {
 
 /// What one entry's reading needs to know of it.
 pub struct EntryRead<'a> {
+    /// Its index in the crate's archive.
     pub index: usize,
+    /// Its stated uncompressed size, in bytes: reading stops there.
     pub stated_bytes: u64,
+    /// The CRC-32 the archive records for it (0 for AE-2 AES entries: not checked).
     pub crc32: u32,
+    /// Whether it is encrypted (the password is used only then).
     pub encrypted: bool,
+    /// The job's password, if it has one.
     pub password: Option<&'a [u8]>,
 }
 

@@ -40,12 +40,14 @@ pub const VENDOR_VERSION_AE2: u16 = 2;
 /// is tried with a wrong password).
 #[derive(Clone, PartialEq, Eq)]
 pub enum Password {
+    /// The password the user typed (or read from a password file), as UTF-8 text.
     Given(String),
     /// The spec was read back from a journal: the password was not kept, it must be given again.
     NotKept,
 }
 
 impl Password {
+    /// A given password of `text`.
     pub fn new(text: impl Into<String>) -> Password {
         Password::Given(text.into())
     }
@@ -73,6 +75,7 @@ impl std::fmt::Debug for Password {
 pub mod serde_marker {
     use super::Password;
 
+    /// Writes `true` when there is a password, `null` when there is none; never its text.
     pub fn serialize<S: serde::Serializer>(p: &Option<Password>, s: S) -> Result<S::Ok, S::Error> {
         match p {
             Some(_) => s.serialize_bool(true),
@@ -80,6 +83,7 @@ pub mod serde_marker {
         }
     }
 
+    /// Reads `true` back as [`Password::NotKept`], `null` or `false` as no password.
     pub fn deserialize<'de, D: serde::Deserializer<'de>>(
         d: D,
     ) -> Result<Option<Password>, D::Error> {
@@ -93,10 +97,12 @@ pub mod serde_marker {
 pub struct SecretBytes(Vec<u8>);
 
 impl SecretBytes {
+    /// A copy of `bytes` (the caller's copy is its own to wipe).
     pub fn new(bytes: &[u8]) -> SecretBytes {
         SecretBytes(bytes.to_vec())
     }
 
+    /// The password's bytes, for deriving an entry's keys.
     pub fn bytes(&self) -> &[u8] {
         &self.0
     }
@@ -127,6 +133,7 @@ impl Drop for Password {
 /// Why an entry cannot be encrypted.
 #[derive(Debug, thiserror::Error)]
 pub enum AesError {
+    /// The system's random source (`getrandom`) failed, so no salt could be made: its reason.
     #[error("no random numbers for the salt: {0}")]
     Random(String),
 }

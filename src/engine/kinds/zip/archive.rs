@@ -124,21 +124,32 @@ pub enum Method {
 /// Why the archive could not be written, or an entry not added.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
+    /// Writing to (or seeking in) the archive file failed; the zip job reports it as a write
+    /// error of the archive's path.
     #[error("cannot write archive: {0}")]
     Io(#[from] io::Error),
+    /// The entry's name does not fit the 16-bit name length of a local header.
     #[error("entry name is longer than 65,535 bytes")]
     NameTooLong,
+    /// A streamed entry's compressed or uncompressed size reached 0xFFFFFFFF bytes, but its local
+    /// header was written without a Zip64 field (it was not started `large`).
     #[error("the entry reached 4 GiB but was started without Zip64 sizes")]
     NeedsZip64,
+    /// A stored (method 0) entry's data length differs from the uncompressed size given for it.
     #[error("a stored entry's data is {data_bytes} bytes, but it says {uncompressed_bytes}")]
     StoredSizeMismatch {
+        /// Bytes of data written for the entry (without the AES salt, verifier and tag).
         data_bytes: u64,
+        /// The uncompressed size the caller gave, in bytes.
         uncompressed_bytes: u64,
     },
+    /// An entry was added while a streamed entry is still open (a caller's mistake).
     #[error("an entry is still open")]
     EntryOpen,
+    /// Data was appended or an entry finished with no streamed entry open (a caller's mistake).
     #[error("no entry is open")]
     NoEntryOpen,
+    /// The entry's AES encryption could not start (no random salt).
     #[error("cannot encrypt the entry: {0}")]
     Encrypt(#[from] AesError),
 }

@@ -70,12 +70,16 @@ const EMPTY_FINAL_BLOCK: [u8; 2] = [0x03, 0x00];
 /// can cause one: compressing memory to memory has no I/O.
 #[derive(Debug, thiserror::Error)]
 pub enum DeflateError {
+    /// The compression level given is above 9.
     #[error("deflate level {0} is not 0-9")]
     Level(u8),
+    /// The dictionary given is longer than the 32 KiB deflate window (its length in bytes).
     #[error("a dictionary holds at most 32 KiB, got {0} bytes")]
     Dictionary(usize),
+    /// The block's input is longer than 1 MiB (its length in bytes).
     #[error("a block holds at most 1 MiB of input, got {0} bytes")]
     BlockTooLarge(usize),
+    /// The deflate library reported an error or made no progress: its words.
     #[error("deflate failed: {0}")]
     Compress(String),
 }
@@ -101,6 +105,7 @@ pub struct BlockSummary {
     pub compressed_bytes: u64,
     /// Whether the block was emitted as stored deflate blocks (its deflated form was not smaller).
     pub stored: bool,
+    /// Whether the block ends the stream or leaves it open for the next block.
     pub end: BlockEnd,
     /// Length of the dictionary the block was primed with.
     pub dictionary_bytes: u32,
@@ -128,9 +133,16 @@ pub enum SequenceError {
     /// Block `block` was primed with other bytes than the end of the block before it: the file
     /// changed between the reads of the two blocks (or blocks came out of order).
     #[error("the file changed while it was read (at block {block})")]
-    Discontinuous { block: u64 },
+    Discontinuous {
+        /// The block's index in the stream, from 0.
+        block: u64,
+    },
+    /// A block was pushed after a block that ended the stream ([`BlockEnd::Final`]).
     #[error("block {block} comes after the block that ended the stream")]
-    AfterFinal { block: u64 },
+    AfterFinal {
+        /// The refused block's index in the stream, from 0.
+        block: u64,
+    },
 }
 
 /// Follows the blocks of one stream as they are appended in order: checks that each continues
@@ -155,6 +167,7 @@ impl Default for BlockSequence {
 }
 
 impl BlockSequence {
+    /// An empty stream: no block yet, the first block's dictionary must be empty.
     pub fn new() -> Self {
         BlockSequence {
             crc: crc32fast::Hasher::new(),
@@ -192,14 +205,17 @@ impl BlockSequence {
         self.crc.clone().finalize()
     }
 
+    /// Input bytes of the blocks so far.
     pub fn uncompressed_bytes(&self) -> u64 {
         self.uncompressed_bytes
     }
 
+    /// Deflate bytes the blocks so far became.
     pub fn compressed_bytes(&self) -> u64 {
         self.compressed_bytes
     }
 
+    /// Number of blocks pushed so far.
     pub fn blocks(&self) -> u64 {
         self.blocks
     }
@@ -519,10 +535,12 @@ impl BlockPlan {
         }
     }
 
+    /// Size of the file, in bytes.
     pub fn file_bytes(&self) -> u64 {
         self.file_bytes
     }
 
+    /// Input bytes of each block (the last one may hold fewer), after clamping.
     pub fn block_bytes(&self) -> u64 {
         self.block_bytes
     }
@@ -545,6 +563,7 @@ impl BlockPlan {
         start.saturating_sub(WINDOW_BYTES as u64)..start
     }
 
+    /// Whether block `index` is the file's last (or past it).
     pub fn is_last(&self, index: u64) -> bool {
         index + 1 >= self.block_count()
     }

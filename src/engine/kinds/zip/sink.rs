@@ -1,13 +1,15 @@
-//! A buffered, seekable sink for the archive file that absorbs the zip writer's seeks.
+//! A buffered, seekable sink for the archive file under the archive writer (`archive.rs`).
 //!
-//! `zip::ZipWriter` asks for its position (`stream_position`, a seek) at the start and end of
-//! every entry, and seeks back to patch each local header with the CRC-32 and sizes (APPNOTE
-//! 4.3.7). Through a `std::io::BufWriter<File>`, each of those flushes the buffer and makes an
-//! `lseek`: measured 6 `lseek` and 4 `write` system calls per small entry. This sink keeps the
-//! latest bytes in memory and serves positions and seeks that land inside them from memory, so
-//! a small entry's header is patched in the buffer and costs no system call; the file sees large
-//! sequential writes. Seeks outside the buffered bytes (a big entry's header written long
-//! before) flush and seek for real.
+//! The writer asks for its position at every entry, seeks back to patch a streamed entry's local
+//! header with its CRC-32 and sizes once the entry ends (APPNOTE 4.3.7), and seeks back to the
+//! header of an entry it takes out, writing the next one over it. Through a
+//! `std::io::BufWriter<File>`, each position query or seek flushes the buffer and makes an
+//! `lseek`. This sink keeps the latest bytes (up to 1 MiB) in memory and answers positions, and
+//! seeks that land inside those bytes, from memory, so a patch there costs no system call and
+//! the file sees large sequential writes; a write of at least the buffer's size goes straight
+//! through. Seeks outside the buffered bytes (a big entry's header written long before) flush
+//! and seek for real. It also cuts the file short ([`Truncate`]) when an entry taken out left
+//! bytes past the archive's end.
 //!
 //! Owns: buffering and position bookkeeping of one writer. Must not touch: the archive's format.
 

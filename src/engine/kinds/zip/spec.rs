@@ -37,14 +37,18 @@ pub enum ExistingArchive {
 /// "Compress these inputs into this archive."
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ZipSpec {
+    /// The files and folders to compress (a folder with everything under it, as one top-level
+    /// folder of the archive).
     #[serde(with = "crate::engine::model::paths::path_json::vec")]
     pub inputs: Vec<PathBuf>,
     /// The archive to write. An existing folder (or a path ending in `/`) means
-    /// "`<input name>.zip` in that folder"; a name without `.zip` gets it.
+    /// "the default archive name in that folder" ([`ZipSpec::default_archive_name`]); a name with no extension at all gets `.zip` (one
+    /// with another extension, `backup.tar`, is kept as given).
     #[serde(with = "crate::engine::model::paths::path_json")]
     pub destination: PathBuf,
     /// 0 (store) to 9 (smallest).
     pub level: u8,
+    /// What to do when the archive already exists.
     pub on_exists: ExistingArchive,
     /// When not empty, only these files among the inputs go in, named as the whole inputs
     /// would name them (a list given with `--files-from`, or what a chained job made).
@@ -78,14 +82,23 @@ pub struct ZipSpec {
 /// What is wrong with a zip spec beyond the common checks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecProblem {
+    /// The spec was read back from a journal and had a password, which is never kept: it must
+    /// be given again before the archive is written.
     #[error(
         "the archive is to be encrypted, but passwords are never kept: give the password again"
     )]
     PasswordNotKept,
+    /// The password given is the empty string.
     #[error("the password is empty")]
     EmptyPassword,
+    /// An exclude pattern is not a valid `.gitignore` glob.
     #[error("exclude pattern {pattern:?}: {why}")]
-    BadExclude { pattern: String, why: String },
+    BadExclude {
+        /// The pattern as the user gave it.
+        pattern: String,
+        /// Why it is refused: the glob parser's reason, or that it is empty.
+        why: String,
+    },
 }
 
 impl KindError for SpecProblem {}
@@ -97,6 +110,9 @@ impl From<SpecProblem> for SpecError {
 }
 
 impl ZipSpec {
+    /// A spec compressing `inputs` into `destination` with the defaults: level
+    /// [`DEFAULT_ZIP_LEVEL`], fail if the archive exists, no excludes, no `.gitignore`, no
+    /// password.
     pub fn new(inputs: Vec<PathBuf>, destination: PathBuf) -> Self {
         ZipSpec {
             inputs,
