@@ -355,10 +355,7 @@ fn bad_arguments_exit_two_and_name_the_path() {
 /// The entries of an archive, as the zip crate lists them (names only).
 fn entry_names(archive: &Path) -> Vec<String> {
     let zip = zip::ZipArchive::new(fs::File::open(archive).unwrap()).unwrap();
-    let mut names: Vec<String> = zip
-        .file_names()
-        .map(|n| n.unwrap().into_owned())
-        .collect();
+    let mut names: Vec<String> = zip.file_names().map(|n| n.unwrap().into_owned()).collect();
     names.sort();
     names
 }
@@ -421,7 +418,10 @@ fn excluded_files_are_listed_by_the_dry_run_and_absent_from_the_archive() {
             "{name} not listed as excluded by {pattern}: {said}"
         );
     }
-    assert!(!said.contains("left-pad"), "inside an excluded folder: {said}");
+    assert!(
+        !said.contains("left-pad"),
+        "inside an excluded folder: {said}"
+    );
     assert!(
         !said
             .lines()
@@ -437,11 +437,16 @@ fn excluded_files_are_listed_by_the_dry_run_and_absent_from_the_archive() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let names = entry_names(&tmp.path().join("p.zip"));
     assert!(
-        names.iter().all(|n| !n.ends_with(".tmp") || n == "proj/keep.tmp"),
+        names
+            .iter()
+            .all(|n| !n.ends_with(".tmp") || n == "proj/keep.tmp"),
         "{names:?}"
     );
     assert!(names.iter().all(|n| !n.contains(".git/")), "{names:?}");
-    assert!(names.iter().all(|n| !n.contains("node_modules")), "{names:?}");
+    assert!(
+        names.iter().all(|n| !n.contains("node_modules")),
+        "{names:?}"
+    );
     for kept in [
         "proj/keep.tmp",
         "proj/src/main.rs",
@@ -477,7 +482,14 @@ fn gitignore_files_are_honoured_only_when_asked() {
     assert!(all.contains(&"proj/.git/config".to_owned()), "{all:?}");
 
     let out = shrinkwrap(
-        &["zip", "proj", "--output", "git.zip", "--gitignore", "--dry-run"],
+        &[
+            "zip",
+            "proj",
+            "--output",
+            "git.zip",
+            "--gitignore",
+            "--dry-run",
+        ],
         tmp.path(),
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -494,8 +506,14 @@ fn gitignore_files_are_honoured_only_when_asked() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let names = entry_names(&tmp.path().join("git.zip"));
     // The top .gitignore leaves out build/ and *.log; src/.gitignore takes debug.log back.
-    assert!(names.iter().all(|n| !n.starts_with("proj/build")), "{names:?}");
-    assert!(names.contains(&"proj/src/debug.log".to_owned()), "{names:?}");
+    assert!(
+        names.iter().all(|n| !n.starts_with("proj/build")),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"proj/src/debug.log".to_owned()),
+        "{names:?}"
+    );
     assert!(names.contains(&"proj/.gitignore".to_owned()), "{names:?}");
     assert!(names.contains(&"proj/src/main.rs".to_owned()), "{names:?}");
     // Nothing else is left out: .git/ is only left out when a pattern says so.
@@ -524,7 +542,8 @@ fn files_containing(dir: &Path, needle: &[u8]) -> Vec<String> {
     files_below(dir)
         .into_iter()
         .filter(|rel| {
-            fs::read(dir.join(rel)).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+            fs::read(dir.join(rel))
+                .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
         })
         .map(|rel| rel.display().to_string())
         .collect()
@@ -581,7 +600,11 @@ fn an_aes_archive_opens_in_7zip_and_in_our_extract_and_the_password_stays_secret
             .arg(&archive)
             .output()
             .unwrap();
-        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stdout));
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stdout)
+        );
         let got = files(&out7.join("proj"));
         assert_eq!(
             got.keys().collect::<Vec<_>>(),
@@ -617,14 +640,33 @@ fn an_aes_archive_opens_in_7zip_and_in_our_extract_and_the_password_stays_secret
 
     // The dry run's plan does not hold it either.
     for args in [
-        vec!["zip", "proj", "-o", "dry.zip", "--password-file", "pass.txt", "--dry-run"],
         vec![
-            "zip", "proj", "-o", "dry.zip", "--password-file", "pass.txt", "--dry-run", "--json",
+            "zip",
+            "proj",
+            "-o",
+            "dry.zip",
+            "--password-file",
+            "pass.txt",
+            "--dry-run",
+        ],
+        vec![
+            "zip",
+            "proj",
+            "-o",
+            "dry.zip",
+            "--password-file",
+            "pass.txt",
+            "--dry-run",
+            "--json",
         ],
     ] {
         let out = shrinkwrap(&args, tmp.path());
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        assert!(!stdout(&out).contains(PASSWORD), "{args:?}: {}", stdout(&out));
+        assert!(
+            !stdout(&out).contains(PASSWORD),
+            "{args:?}: {}",
+            stdout(&out)
+        );
     }
     assert!(
         files_containing(&tmp.path().join(".state"), PASSWORD.as_bytes()).is_empty(),
@@ -636,10 +678,20 @@ fn an_aes_archive_opens_in_7zip_and_in_our_extract_and_the_password_stays_secret
 fn a_wrong_password_is_an_error_per_entry_and_writes_nothing_for_them() {
     let tmp = tempfile::tempdir().unwrap();
     make_tree(&tmp.path().join("proj"));
-    write(&tmp.path().join("pass.txt"), format!("{PASSWORD}\n").as_bytes());
+    write(
+        &tmp.path().join("pass.txt"),
+        format!("{PASSWORD}\n").as_bytes(),
+    );
     write(&tmp.path().join("wrong.txt"), b"Tr0ub4dor&3\n");
     let out = shrinkwrap(
-        &["zip", "proj", "-o", "enc.zip", "--password-file", "pass.txt"],
+        &[
+            "zip",
+            "proj",
+            "-o",
+            "enc.zip",
+            "--password-file",
+            "pass.txt",
+        ],
         tmp.path(),
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -659,8 +711,9 @@ fn a_wrong_password_is_an_error_per_entry_and_writes_nothing_for_them() {
     let err = stderr(&out);
     for name in ["readme.txt", "notes.md", "noise.bin"] {
         assert!(
-            err.lines()
-                .any(|l| l.contains(&format!("enc.zip/proj/")) && l.contains(name) && l.contains("wrong password")),
+            err.lines().any(|l| l.contains(&format!("enc.zip/proj/"))
+                && l.contains(name)
+                && l.contains("wrong password")),
             "{name}: {err}"
         );
     }
@@ -682,7 +735,10 @@ fn a_wrong_password_is_an_error_per_entry_and_writes_nothing_for_them() {
 fn a_killed_encrypted_job_leaves_a_journal_without_the_password() {
     let tmp = tempfile::tempdir().unwrap();
     write(&tmp.path().join("in/big.log"), &text(96 << 20));
-    write(&tmp.path().join("pass.txt"), format!("{PASSWORD}\n").as_bytes());
+    write(
+        &tmp.path().join("pass.txt"),
+        format!("{PASSWORD}\n").as_bytes(),
+    );
     let mut child = cli(tmp.path())
         .args([
             "zip",

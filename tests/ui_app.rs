@@ -2214,10 +2214,7 @@ fn typing_an_exclude_pattern_changes_the_plans_excluded_count() {
     });
     assert_eq!(harness.state().queue().rows()[0].state(), JobState::Done);
     let zip = zip::ZipArchive::new(fs::File::open(&archive).unwrap()).unwrap();
-    let mut names: Vec<String> = zip
-        .file_names()
-        .map(|n| n.unwrap().into_owned())
-        .collect();
+    let mut names: Vec<String> = zip.file_names().map(|n| n.unwrap().into_owned()).collect();
     names.sort_unstable();
     assert_eq!(
         names,
@@ -2270,7 +2267,10 @@ fn a_password_job_makes_an_archive_only_that_password_opens_and_it_is_never_stor
 
     // The zip crate opens it with that password only.
     let mut zip = zip::ZipArchive::new(fs::File::open(&archive).unwrap()).unwrap();
-    assert!(zip.by_name("letters/two.bin").is_err(), "read without a password");
+    assert!(
+        zip.by_name("letters/two.bin").is_err(),
+        "read without a password"
+    );
     assert!(
         zip.by_name_decrypt("letters/two.bin", b"s3cret window pas")
             .is_err(),

@@ -1341,7 +1341,10 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(plain.refusal(), None);
-        let [JobSpec::Zip(zip)] = jobs(&plain, &inputs[..1]).try_into().unwrap();
+        let made = jobs(&plain, &inputs[..1]);
+        let [JobSpec::Zip(zip)] = made.as_slice() else {
+            panic!("one zip job: {made:?}")
+        };
         assert_eq!(zip.password, None);
         // A pattern the engine cannot read is named.
         let bad = ZipForm {
