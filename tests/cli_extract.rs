@@ -711,7 +711,7 @@ fn a_wrong_password_is_an_error_per_entry_and_writes_nothing_for_them() {
     let err = stderr(&out);
     for name in ["readme.txt", "notes.md", "noise.bin"] {
         assert!(
-            err.lines().any(|l| l.contains(&format!("enc.zip/proj/"))
+            err.lines().any(|l| l.contains("enc.zip/proj/")
                 && l.contains(name)
                 && l.contains("wrong password")),
             "{name}: {err}"
