@@ -489,7 +489,7 @@ impl ZipForm {
         ui.add(
             egui::TextEdit::multiline(&mut self.excludes)
                 .desired_rows(2)
-                .desired_width(f32::INFINITY)
+                .desired_width(ui.available_width().clamp(160.0, 420.0))
                 .hint_text("*.tmp, .git/, node_modules/, .DS_Store"),
         )
         .labelled_by(label.id)
