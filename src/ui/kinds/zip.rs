@@ -483,42 +483,42 @@ impl ZipForm {
         });
     }
 
-    /// The "Exclude" field (patterns separated by commas or new lines) and "Honour .gitignore".
+    /// The "Exclude" field (patterns separated by commas or new lines) and "Honour .gitignore",
+    /// on one row.
     fn draw_exclude_rows(&mut self, ui: &mut egui::Ui) {
         let label = form::row_label(ui, "Exclude");
-        ui.add(
-            egui::TextEdit::multiline(&mut self.excludes)
-                .desired_rows(2)
-                .desired_width(ui.available_width().clamp(160.0, 420.0))
-                .hint_text("*.tmp, .git/, node_modules/, .DS_Store"),
-        )
-        .labelled_by(label.id)
-        .accessible_name("Exclude patterns")
-        .on_hover_text(
-            "Files and folders to leave out, separated by commas or new lines, as in .gitignore: \
-             “*.tmp” any file so named, “.git/” folders only, “/build” at the top only, \
-             “!keep.tmp” takes one back. The plan lists what is left out.",
-        );
-        ui.end_row();
-
-        ui.label("");
-        ui.checkbox(&mut self.honour_gitignore, "Honour .gitignore")
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::TextEdit::singleline(&mut self.excludes)
+                    .desired_width(220.0)
+                    .hint_text("*.tmp, .git/, node_modules/, .DS_Store"),
+            )
+            .labelled_by(label.id)
+            .accessible_name("Exclude patterns")
             .on_hover_text(
-                "Also leave out what the .gitignore files in the inputs' folders say (each \
-                 applies to its folder and below, as in git)",
+                "Files and folders to leave out, separated by commas, as in .gitignore: \
+                 “*.tmp” any file so named, “.git/” folders only, “/build” at the top only, \
+                 “!keep.tmp” takes one back. The plan lists what is left out.",
             );
+            ui.checkbox(&mut self.honour_gitignore, "Honour .gitignore")
+                .on_hover_text(
+                    "Also leave out what the .gitignore files in the inputs' folders say (each \
+                     applies to its folder and below, as in git)",
+                );
+        });
         ui.end_row();
     }
 
-    /// The password (masked unless "Show" is on) and, while masked, its confirmation.
+    /// The password (masked unless "Show" is on) and, while masked, its confirmation, on one
+    /// row.
     fn draw_password_rows(&mut self, ui: &mut egui::Ui) {
         let label = form::row_label(ui, "Password");
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.add(
                 egui::TextEdit::singleline(&mut self.password.0)
                     .password(!self.show_password)
                     .hint_text("none: not encrypted")
-                    .desired_width(220.0),
+                    .desired_width(140.0),
             )
             .labelled_by(label.id)
             .accessible_name("Password")
@@ -526,26 +526,20 @@ impl ZipForm {
                 "Encrypts every entry with AES-256 (WinZip AE-2, which 7-Zip and WinZip open). \
                  Used for this session only: never saved, never kept in a journal.",
             );
+            if !self.show_password {
+                ui.add_enabled(
+                    !self.password.0.is_empty(),
+                    egui::TextEdit::singleline(&mut self.password_confirm.0)
+                        .password(true)
+                        .hint_text("again")
+                        .desired_width(110.0),
+                )
+                .accessible_name("Confirm password")
+                .on_hover_text("Type the password again: a typo would lock the archive for good");
+            }
             ui.toggle_value(&mut self.show_password, "Show")
                 .accessible_name("Show password")
                 .on_hover_text("Show the password as typed (then it need not be typed twice)");
-        });
-        ui.end_row();
-
-        if self.show_password {
-            return;
-        }
-        let label = form::row_label(ui, "Confirm");
-        ui.horizontal(|ui| {
-            ui.add_enabled(
-                !self.password.0.is_empty(),
-                egui::TextEdit::singleline(&mut self.password_confirm.0)
-                    .password(true)
-                    .hint_text("the password again")
-                    .desired_width(220.0),
-            )
-            .labelled_by(label.id)
-            .accessible_name("Confirm password");
             if self.passwords_differ() && !self.password_confirm.0.is_empty() {
                 ui.label(RichText::new("differs").color(theme::warning(ui.visuals())));
             }
