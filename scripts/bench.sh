@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # scripts/bench.sh: benchmark Shrinkwrap against the tools a user would otherwise pick, side by side,
-# in one run, on the same machine and the same corpora: every workload of issue 7.
+# in one run, on the same machine and the same corpora: every workload of issue 7, and extracting
+# (issue 14).
 #
 # Usage:
-#   scripts/bench.sh [--only zip|thumbs] [CORPUS_DIR]
+#   scripts/bench.sh [--only zip|thumbs|extract] [CORPUS_DIR]
 #     CORPUS_DIR defaults to /tmp/shrinkwrap-corpus. Build it with /work/shared/corpus/make_images.sh,
 #     make_zip_corpus.sh, then make_generated.sh (see that README).
 #
@@ -18,6 +19,10 @@
 #   photos                     images/ (203 photos): thumbnails 256 px, JPEG q85, 2 workers, vs
 #                              Pillow Pool(2), vipsthumbnail x2, ImageMagick x2
 #   jpeg2k                     generated/small_jpeg (2,000 JPEGs of 320x240) vs Pillow Pool(2)
+#   extract                    Info-ZIP's archive of zipcorpus/mixed (`zip -r -q`, made once, untimed)
+#                              extracted into a fresh folder: `shrinkwrap extract` vs `unzip -q`
+#                              and `7zz x`; every tool's output checked byte-exact (`diff -r`)
+#                              with modification times kept (whole seconds)
 # Ours also runs with --no-journal on tiny100k and jpeg2k (the journal's cost, issue 9).
 #
 # Environment:
@@ -54,6 +59,7 @@
 #   <= 1.005x Info-ZIP's; big >= 1.6x pigz -6 -p2 and archive <= 1.01x pigz's; head archive
 #   <= 1.02x pigz's; photos >= 1.6x Pillow Pool(2); jpeg2k >= 1.5x Pillow Pool(2);
 #   ours zip peak RSS <= 64 MiB on every zip workload; ours thumbnails <= 300 MiB.
+#   (issue 14) extract >= 1.8x `unzip -q` and >= 1.3x `7zz x`; ours extract <= 64 MiB.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -65,14 +71,14 @@ ONLY=all
 CORPUS=
 while [ $# -gt 0 ]; do
   case $1 in
-    --only) [ $# -ge 2 ] || { echo "--only needs zip|thumbs" >&2; exit 2; }; ONLY=$2; shift 2 ;;
+    --only) [ $# -ge 2 ] || { echo "--only needs zip|thumbs|extract" >&2; exit 2; }; ONLY=$2; shift 2 ;;
     --only=*) ONLY=${1#--only=}; shift ;;
     -h|--help) usage; exit 0 ;;
     -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
     *) [ -z "$CORPUS" ] || { echo "only one CORPUS_DIR" >&2; exit 2; }; CORPUS=$1; shift ;;
   esac
 done
-case $ONLY in all|zip|thumbs) ;; *) echo "--only must be zip or thumbs" >&2; exit 2 ;; esac
+case $ONLY in all|zip|thumbs|extract) ;; *) echo "--only must be zip, thumbs or extract" >&2; exit 2 ;; esac
 CORPUS=${CORPUS:-/tmp/shrinkwrap-corpus}
 CORPUS=$(cd "$CORPUS" && pwd) || { echo "corpus dir not found" >&2; exit 2; }
 RUNS=${RUNS:-3}
@@ -83,15 +89,17 @@ SEVENZIP_LEVELS=${SEVENZIP_LEVELS-1 5}
 
 ZIP_WORKLOADS=(tiny1k tiny10k tiny100k small mixed big head)
 THUMB_WORKLOADS=(photos jpeg2k)
+EXTRACT_WORKLOADS=(extract)
 case $ONLY in
   zip) DEFAULT_WL="${ZIP_WORKLOADS[*]}" ;;
   thumbs) DEFAULT_WL="${THUMB_WORKLOADS[*]}" ;;
-  *) DEFAULT_WL="${ZIP_WORKLOADS[*]} ${THUMB_WORKLOADS[*]}" ;;
+  extract) DEFAULT_WL="${EXTRACT_WORKLOADS[*]}" ;;
+  *) DEFAULT_WL="${ZIP_WORKLOADS[*]} ${THUMB_WORKLOADS[*]} ${EXTRACT_WORKLOADS[*]}" ;;
 esac
 read -r -a WL <<< "${WORKLOADS:-$DEFAULT_WL}"
 declare -A WANT
 for w in "${WL[@]}"; do
-  case " ${ZIP_WORKLOADS[*]} ${THUMB_WORKLOADS[*]} " in *" $w "*) WANT[$w]=1 ;;
+  case " ${ZIP_WORKLOADS[*]} ${THUMB_WORKLOADS[*]} ${EXTRACT_WORKLOADS[*]} " in *" $w "*) WANT[$w]=1 ;;
     *) echo "unknown workload: $w" >&2; exit 2 ;; esac
 done
 wants() { [ -n "${WANT[$1]:-}" ]; }
@@ -148,6 +156,7 @@ need() { [ -e "$1" ] || die "$1 missing ($2)"; }
 for w in tiny1k tiny10k tiny100k; do wants $w && need "$TINY/d099" "run make_generated.sh"; done
 wants small && need "$ZC/small" "run make_zip_corpus.sh"
 wants mixed && need "$ZC/mixed" "run make_zip_corpus.sh"
+wants extract && need "$ZC/mixed" "run make_zip_corpus.sh"
 wants big && need "$ZC/big/big.tar" "run make_zip_corpus.sh"
 wants head && need "$GEN/head/m.bin" "run make_zip_corpus.sh, then make_generated.sh"
 wants photos && { need "$IMAGES" "run make_images.sh"; need "$LIST" "run make_images.sh"; }
@@ -163,6 +172,8 @@ wants tiny10k && { IN_BYTES[tiny10k]=$(cd "$TINY" && tree_bytes "${TINY10K[@]}")
 wants tiny100k && { IN_BYTES[tiny100k]=$(tree_bytes "$TINY"); IN_ITEMS[tiny100k]=$(tree_files "$TINY"); }
 wants small && { IN_BYTES[small]=$(tree_bytes "$ZC/small"); IN_ITEMS[small]=$(tree_files "$ZC/small"); }
 wants mixed && { IN_BYTES[mixed]=$(tree_bytes "$ZC/mixed"); IN_ITEMS[mixed]=$(tree_files "$ZC/mixed"); }
+# extract: the bytes and files that come out (the archive's uncompressed content)
+wants extract && { IN_BYTES[extract]=$(tree_bytes "$ZC/mixed"); IN_ITEMS[extract]=$(tree_files "$ZC/mixed"); }
 wants big && { IN_BYTES[big]=$(stat -c %s "$ZC/big/big.tar"); IN_ITEMS[big]=1; }
 wants head && { IN_BYTES[head]=$(stat -c %s "$GEN/head/m.bin"); IN_ITEMS[head]=1; }
 wants photos && { IN_ITEMS[photos]=$(grep -c . "$LIST"); IN_BYTES[photos]=$(xargs -d '\n' -a "$LIST" stat -c %s | awk '{s+=$1} END{print s+0}'); }
@@ -274,6 +285,11 @@ if wants photos; then
   add_case vips_photos photos "vipsthumbnail x2" "$(have vipsthumbnail || echo no vipsthumbnail)"
   add_case magick_photos photos "ImageMagick x2" "$([ -n "${IM:-}" ] || echo no ImageMagick)"
 fi
+if wants extract; then
+  add_case ours_extract extract "shrinkwrap extract"
+  add_case unzip_extract extract "unzip -q" "$(have unzip || echo no unzip)"
+  add_case 7z_extract extract "7-Zip x" "$(have "$SEVENZIP" || echo no 7-Zip)"
+fi
 if wants jpeg2k; then
   add_case ours_jpeg2k jpeg2k "shrinkwrap thumbs -j2"
   add_case ours_jpeg2k_nj jpeg2k "shrinkwrap thumbs -j2 --no-journal"
@@ -310,9 +326,26 @@ thumbs_done() {  # id list
   NOTE[$1]="$(count_files "$d")/$(grep -c . "$2") thumbs"
 }
 
+# The archive every extract case reads: Info-ZIP's, of zipcorpus/mixed (made once, untimed).
+XARCH=$OUT/extract-src.zip
+extract_done() {  # id: the output's size and file count
+  local d=$OUT/$1
+  BYTES[$1]=$(if [ -d "$d" ]; then find "$d" -type f -printf '%s\n' | awk '{s+=$1} END{print s+0}'; else echo 0; fi)
+  NOTE[$1]="$(count_files "$d")/${IN_ITEMS[extract]} files"
+}
+
 run_case() {
   local id=$1 d
   case $id in
+    ours_extract) d=$OUT/$id; rm -rf "$d"
+      run_tool "$id" "$OUT" "$SW" extract "$XARCH" --output "$d"
+      extract_done "$id" ;;
+    unzip_extract) d=$OUT/$id; rm -rf "$d"; mkdir -p "$d"
+      run_tool "$id" "$OUT" unzip -q "$XARCH" -d "$d"
+      extract_done "$id" ;;
+    7z_extract) d=$OUT/$id; rm -rf "$d"; mkdir -p "$d"
+      run_tool "$id" "$OUT" "$SEVENZIP" x -y -bd -bso0 "-o$d" "$XARCH"
+      extract_done "$id" ;;
     ours_tiny1k) ours_zip "$id" "$TINY" d000 ;;
     izip_tiny1k) izip "$id" "$TINY" d000 ;;
     ours_tiny10k) ours_zip "$id" "$TINY" "${TINY10K[@]}" ;;
@@ -355,9 +388,22 @@ run_case() {
 
 # Checks on ours (first round): the archive reads back and holds every input file.
 CHECK_WARN=0
+# "path mtime-in-whole-seconds" of every file below $1, sorted
+mtimes() { (cd "$1" && find . -type f -printf '%P %T@\n' | sed 's/\.[0-9]*$//' | LC_ALL=C sort); }
 check_case() {
   local id=$1 o n want
   case $id in
+    *_extract)  # every tool's output: byte-exact and with the inputs' modification times
+      o=$OUT/$id/mixed
+      if ! diff -r -q "$ZC/mixed" "$o" > "$LOGS/$id.diff" 2>&1; then
+        warn "$id: not byte-exact: $(head -n3 "$LOGS/$id.diff")"; CHECK_WARN=1; STATUS[$id]=${STATUS[$id]:-NOT-EXACT}
+      elif ! cmp -s <(mtimes "$ZC/mixed") <(mtimes "$o"); then
+        warn "$id: modification times differ: $(diff <(mtimes "$ZC/mixed") <(mtimes "$o") | sed -n 2p)"
+        CHECK_WARN=1; STATUS[$id]=${STATUS[$id]:-MTIMES}
+      else
+        NOTE[$id]="${NOTE[$id]}, byte-exact, mtimes kept"
+      fi
+      ;;
     ours_*)
       [[ $id == ours_photos || $id == ours_jpeg2k* ]] && {
         [ "${NOTE[$id]%%/*}" = "${IN_ITEMS[${WORKLOAD[$id]}]}" ] || {
@@ -392,6 +438,12 @@ echo "   zip: $(zip -v 2>/dev/null | sed -n 2p | sed 's/^ *//')  pigz: $(pigz --
 echo "   vips: $(vips --version 2>/dev/null || echo none)  IM: ${IM:-none} $("${IM:-true}" -version 2>/dev/null | sed -n 1p | awk '{print $3}')"
 machine
 
+if wants extract; then
+  echo "== extract: Info-ZIP's archive of zipcorpus/mixed (zip -r -q, untimed)"
+  rm -f "$XARCH"; (cd "$ZC" && zip -r -q "$XARCH" mixed) || die "zip -r failed"
+  echo "   $XARCH: $(stat -c %s "$XARCH") B, $(unzip -Z1 "$XARCH" | grep -vc '/$') files"
+fi
+
 echo "== warm-up: reading the corpora into the page cache"
 for w in "${WL[@]}"; do
   case $w in
@@ -401,6 +453,7 @@ for w in "${WL[@]}"; do
     head) cat "$GEN/head/m.bin" > /dev/null ;;
     photos) xargs -d '\n' -a "$LIST" cat > /dev/null ;;
     jpeg2k) xargs -d '\n' -a "$JLIST" cat > /dev/null ;;
+    extract) cat "$XARCH" > /dev/null ;;
   esac
 done
 cat "$SHRINKWRAP" > /dev/null
@@ -411,7 +464,7 @@ cat "$SHRINKWRAP" > /dev/null
 # timing), then the machine is left SETTLE_SECONDS (default 5) before the next case.
 settle_after() {  # id round
   case $1 in
-    *_photos|*_jpeg2k|*_jpeg2k_nj)
+    *_photos|*_jpeg2k|*_jpeg2k_nj|*_extract)
       if [ "$2" != "$RUNS" ] || [ "${KEEP_OUT:-0}" != 1 ]; then rm -rf "${OUT:?}/$1"; fi
       sync; sleep "${SETTLE_SECONDS:-5}" ;;
   esac
@@ -450,6 +503,7 @@ TITLE_big="zipcorpus/big/big.tar: one file, deflate level 6 (pigz writes gzip, n
 TITLE_head="generated/head/m.bin: 256 KiB of random bytes, then 300 MB of big.tar"
 TITLE_photos="images/: photos, fit in 256x256, JPEG q85, 2 workers"
 TITLE_jpeg2k="generated/small_jpeg: 320x240 JPEGs, fit in 256x256, JPEG q85, 2 workers"
+TITLE_extract="Info-ZIP's archive of zipcorpus/mixed extracted into a fresh folder (MB/s out)"
 
 report() {  # workload
   local w=$1 ours=ours_$1 title="TITLE_$1"
@@ -548,6 +602,7 @@ wants big && { speed_target big pigz_big 1.6; size_target big pigz_big 1.01; }
 wants head && size_target head pigz_head 1.02
 wants photos && speed_target photos pil_photos 1.6
 wants jpeg2k && speed_target jpeg2k pil_jpeg2k 1.5
+wants extract && { speed_target extract unzip_extract 1.8; speed_target extract 7z_extract 1.3; }
 for w in "${WL[@]}"; do
   case $w in photos|jpeg2k) memory_target "$w" 300 ;; *) memory_target "$w" 64 ;; esac
 done

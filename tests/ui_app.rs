@@ -2139,3 +2139,167 @@ fn the_extract_tab_previews_the_plan_tests_and_extracts_a_zip() {
     assert!(part_files(&out).is_empty());
     harness.settle();
 }
+
+/// How many items of the preview's plans the exclude patterns (or .gitignore files) left out.
+fn excluded_in_preview(app: &App) -> Option<usize> {
+    let view = app.preview().view()?;
+    Some(
+        view.parts()
+            .iter()
+            .flat_map(|p| p.plan.items.iter())
+            .filter(|i| {
+                matches!(
+                    i.action,
+                    shrinkwrap::engine::Action::Skip(SkipReason::Excluded { .. })
+                )
+            })
+            .count(),
+    )
+}
+
+#[test]
+fn typing_an_exclude_pattern_changes_the_plans_excluded_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("project");
+    write(&src.join("main.rs"), b"fn main() {}\n");
+    write(&src.join("a.tmp"), b"scratch");
+    write(&src.join("sub/b.tmp"), b"scratch");
+    write(&src.join(".git/config"), b"[core]\n");
+    write(&src.join("build/out.o"), b"obj");
+    write(&src.join(".gitignore"), b"build/\n");
+
+    let mut harness = harness(2, Settings::default());
+    drop_onto_window(&mut harness, &src);
+    wait_for_preview(&mut harness);
+    assert_eq!(excluded_in_preview(harness.state()), Some(0));
+    assert!(has_label(&harness, "Exclude patterns"));
+    assert!(has_label(&harness, "Honour .gitignore"));
+
+    type_into(&mut harness, "Exclude patterns", "*.tmp, .git/");
+    step_until(&mut harness, "the plan with the patterns", |app| {
+        app.preview().is_fresh() && excluded_in_preview(app) == Some(3)
+    });
+    assert_eq!(
+        harness.state().settings().kinds.zip.exclude_patterns(),
+        ["*.tmp", ".git/"]
+    );
+    let view = harness.state().preview().view().unwrap().clone();
+    assert!(
+        view.skip_reasons.contains(&("excluded", 3)),
+        "{:?}",
+        view.skip_reasons
+    );
+    assert!(
+        labels_containing(&harness, "Leaves out 3 files and folders") == 1,
+        "the plan says what is left out"
+    );
+    assert!(
+        labels_containing(&harness, "excluded") >= 1,
+        "the rows say why they are skipped"
+    );
+
+    // .gitignore files: the build folder too.
+    harness.get_by_label("Honour .gitignore").click();
+    harness.settle();
+    step_until(&mut harness, "the plan with .gitignore", |app| {
+        app.preview().is_fresh() && excluded_in_preview(app) == Some(4)
+    });
+
+    // What Start queues leaves out the same.
+    let archive = tmp.path().join("project.zip");
+    harness.get_by_label("Compress").click();
+    harness.settle();
+    step_until(&mut harness, "the job to finish", |app| {
+        app.queue().rows().len() == 1 && app.queue().rows()[0].is_finished()
+    });
+    assert_eq!(harness.state().queue().rows()[0].state(), JobState::Done);
+    let zip = zip::ZipArchive::new(fs::File::open(&archive).unwrap()).unwrap();
+    let mut names: Vec<String> = zip.file_names().map(|n| n.unwrap().into_owned()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "project/",
+            "project/.gitignore",
+            "project/main.rs",
+            "project/sub/"
+        ]
+    );
+    harness.settle();
+}
+
+#[test]
+fn a_password_job_makes_an_archive_only_that_password_opens_and_it_is_never_stored() {
+    const PASSWORD: &str = "s3cret window pass";
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("letters");
+    let body = noise(300_000, 11);
+    write(&src.join("one.txt"), b"dear reader\n");
+    write(&src.join("two.bin"), &body);
+    let archive = tmp.path().join("letters.zip");
+
+    let mut harness = harness(2, Settings::default());
+    drop_onto_window(&mut harness, &src);
+    assert!(has_label(&harness, "Password"));
+    assert!(has_label(&harness, "Show password"));
+    type_into(&mut harness, "Password", PASSWORD);
+    // Masked and not confirmed yet: Start refuses, naming why.
+    type_into(&mut harness, "Confirm password", "s3cret window pas");
+    let refusal = harness.state().state().start_refusal().map(|r| r.why);
+    assert!(
+        refusal.as_deref().is_some_and(|w| w.contains("differ")),
+        "{refusal:?}"
+    );
+    harness.get_by_label("Compress").click();
+    harness.settle();
+    assert!(harness.state().queue().rows().is_empty(), "started anyway");
+    type_into(&mut harness, "Confirm password", "s");
+    assert_eq!(harness.state().state().start_refusal().map(|r| r.why), None);
+    wait_for_preview(&mut harness);
+    assert!(labels_containing(&harness, "encrypted with AES-256") == 1);
+
+    harness.get_by_label("Compress").click();
+    harness.settle();
+    step_until(&mut harness, "the job to finish", |app| {
+        app.queue().rows().len() == 1 && app.queue().rows()[0].is_finished()
+    });
+    assert_eq!(harness.state().queue().rows()[0].state(), JobState::Done);
+
+    // The zip crate opens it with that password only.
+    let mut zip = zip::ZipArchive::new(fs::File::open(&archive).unwrap()).unwrap();
+    assert!(
+        zip.by_name("letters/two.bin").is_err(),
+        "read without a password"
+    );
+    assert!(
+        zip.by_name_decrypt("letters/two.bin", b"s3cret window pas")
+            .is_err(),
+        "read with a wrong password"
+    );
+    for (name, want) in [
+        ("letters/one.txt", b"dear reader\n".to_vec()),
+        ("letters/two.bin", body),
+    ] {
+        let mut entry = zip.by_name_decrypt(name, PASSWORD.as_bytes()).unwrap();
+        assert!(entry.encrypted(), "{name}");
+        let mut got = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut got).unwrap();
+        assert!(got == want, "{name}: not byte-exact");
+    }
+
+    // The settings as stored hold no trace of it, and come back without it.
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(harness.state_mut(), &mut storage);
+    assert!(!storage.0.is_empty());
+    for (key, value) in &storage.0 {
+        assert!(!value.contains(PASSWORD), "{key}: {value}");
+    }
+    assert!(!format!("{:?}", harness.state().settings()).contains(PASSWORD));
+    drop(harness);
+    let storage: &'static MemoryStorage = Box::leak(Box::new(storage));
+    let second: Harness<'static, App> = Harness::builder().build_eframe(move |cc| {
+        cc.storage = Some(storage);
+        App::new(cc, shrinkwrap::ui::LaunchArgs::default(), Arc::default())
+    });
+    assert!(second.state().settings().kinds.zip.password.0.is_empty());
+}

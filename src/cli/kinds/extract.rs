@@ -4,8 +4,9 @@
 //! password file in their own flags.
 //!
 //! Must not touch: placement, safety decisions and defaults (the extract kind's spec and plan:
-//! every default here is `ExtractSpec::new`'s), reading the password (the engine reads the file
-//! when the job starts; only its path is passed on), running jobs.
+//! every default here is `ExtractSpec::new`'s), the password (the file is checked here as `zip`
+//! checks it, but the engine reads it when the job starts: only its path is passed on), running
+//! jobs.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -74,14 +75,13 @@ struct TestArgs {
     password_file: Option<PathBuf>,
 }
 
-/// A password file the job could not read, refused before anything is queued.
+/// A password file the job could not read (missing, not a regular file, empty), refused before
+/// anything is queued, as `zip --password-file` refuses it. The job reads it again when it starts
+/// (and a resumed job too): only the file's path goes into the spec and the journal.
 fn check_password_file(file: Option<&Path>) -> Result<(), ArgsError> {
     match file {
-        Some(f) if !f.is_file() => Err(ArgsError::Invalid(format!(
-            "{}: no such password file",
-            f.display()
-        ))),
-        _ => Ok(()),
+        Some(f) => super::zip::read_password_file(f).map(drop),
+        None => Ok(()),
     }
 }
 
@@ -274,18 +274,22 @@ mod tests {
     fn a_missing_password_file_or_a_file_as_output_is_named() {
         let tmp = tempfile::tempdir().unwrap();
         let missing = tmp.path().join("nope.txt");
+        let empty = tmp.path().join("empty.txt");
+        std::fs::write(&empty, b"\n").unwrap();
         let file = tmp.path().join("f");
         std::fs::write(&file, b"x").unwrap();
-        let m = missing.to_str().unwrap();
-        for cli in [&ExtractCli as &dyn CliKind, &TestCli] {
-            let mut args = vec!["a.zip", "--password-file", m];
-            if cli.name() == "extract" {
-                args.extend(["-o", "out"]);
+        for bad in [&missing, &empty] {
+            let m = bad.to_str().unwrap();
+            for cli in [&ExtractCli as &dyn CliKind, &TestCli] {
+                let mut args = vec!["a.zip", "--password-file", m];
+                if cli.name() == "extract" {
+                    args.extend(["-o", "out"]);
+                }
+                let Err(ArgsError::Invalid(message)) = specs(cli, &args) else {
+                    panic!("{}: a bad password file taken: {m}", cli.name())
+                };
+                assert!(message.contains(m), "{message}");
             }
-            let Err(ArgsError::Invalid(message)) = specs(cli, &args) else {
-                panic!("{}: a missing password file taken", cli.name())
-            };
-            assert!(message.contains(m), "{message}");
         }
         let Err(ArgsError::Invalid(message)) =
             specs(&ExtractCli, &["a.zip", "-o", file.to_str().unwrap()])

@@ -1,17 +1,27 @@
-//! `shrinkwrap zip`: its arguments (one archive, or one per folder with `--each`), and its hint
-//! when the archive already exists.
+//! `shrinkwrap zip`: its arguments (one archive, or one per folder with `--each`; exclude
+//! patterns, `.gitignore` files, the password file), and its hint when the archive already
+//! exists. Also owns reading a `--password-file` for every subcommand that takes one
+//! ([`read_password_file`]): the password is never an argument, and its text goes only into the
+//! spec (whose serialization, in the journal and `--json`, records only that there was one).
 //!
 //! Must not touch: archive naming and defaults (the zip kind's spec: `ZipSpec::per_folder`,
-//! the default level and existing-archive policy), running jobs.
+//! the default level and existing-archive policy), what the patterns mean (the engine's
+//! `exclude`), running jobs.
 
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use clap::{ArgMatches, Args, FromArgMatches};
 
 use super::{ArgsError, CliKind};
+use crate::engine::kinds::zip::aes::Password;
 use crate::engine::{
     DEFAULT_ZIP_LEVEL, ExistingArchive, JobError, JobKind, JobSpec, MAX_ZIP_LEVEL, ZipSpec,
 };
+
+/// The most of a password file read: a password is its first line, and a file much larger than
+/// any password is not one.
+const PASSWORD_FILE_MAX_BYTES: u64 = 64 << 10;
 
 #[derive(Args, Debug)]
 struct ZipArgs {
@@ -34,6 +44,49 @@ struct ZipArgs {
     /// Keep an existing archive and write "name (1).zip".
     #[arg(long)]
     keep_both: bool,
+    /// Leave out files and folders matching GLOB, with .gitignore syntax: `*.tmp`, `.git/`,
+    /// `node_modules/`, `/build` (top level only), `!keep.tmp` (take one back). Repeatable;
+    /// matched against names inside each input. The dry run lists what is left out.
+    #[arg(long = "exclude", value_name = "GLOB", action = clap::ArgAction::Append)]
+    excludes: Vec<String>,
+    /// Leave out what the .gitignore files in the inputs' folders say (each applies to its
+    /// folder and below, as in git).
+    #[arg(long)]
+    gitignore: bool,
+    /// Encrypt every entry with AES-256 (WinZip AE-2, as 7-Zip writes it) under the password on
+    /// this file's first line. The password itself is never an argument (other users can read a
+    /// process's arguments) and is never kept: resuming the job asks for it again.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+}
+
+/// The password on the first line of `file` (trailing CR/LF stripped): a regular file, UTF-8,
+/// not empty. Anything else is an error naming the file (a usage error: nothing is queued).
+pub(super) fn read_password_file(file: &Path) -> Result<Password, ArgsError> {
+    let fail = |why: &str| ArgsError::Invalid(format!("{}: {why}", file.display()));
+    let meta = std::fs::metadata(file).map_err(|e| {
+        fail(&match e.kind() {
+            std::io::ErrorKind::NotFound => "no such password file".to_owned(),
+            _ => format!("cannot read the password file: {e}"),
+        })
+    })?;
+    if !meta.is_file() {
+        return Err(fail("the password file is not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(PASSWORD_FILE_MAX_BYTES).read_to_end(&mut bytes))
+        .map_err(|e| fail(&format!("cannot read the password file: {e}")))?;
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.is_empty() {
+        return Err(fail("the password file is empty (the password is its first line)"));
+    }
+    let text = std::str::from_utf8(line)
+        .map_err(|_| fail("the password file's first line is not UTF-8 text"))?;
+    let password = Password::new(text);
+    bytes.fill(0);
+    Ok(password)
 }
 
 /// The zip kind on the command line.
@@ -52,6 +105,18 @@ impl CliKind for ZipCli {
 
     fn specs(&self, matches: &ArgMatches) -> Result<Vec<JobSpec>, ArgsError> {
         let a = ZipArgs::from_arg_matches(matches)?;
+        let password = a
+            .password_file
+            .as_deref()
+            .map(read_password_file)
+            .transpose()?;
+        // What every job of this command line leaves out and encrypts with.
+        let with_options = |spec: ZipSpec| ZipSpec {
+            excludes: a.excludes.clone(),
+            honour_gitignore: a.gitignore,
+            password: password.clone(),
+            ..spec
+        };
         let on_exists = if a.overwrite {
             ExistingArchive::Replace
         } else if a.keep_both {
@@ -60,11 +125,11 @@ impl CliKind for ZipCli {
             ExistingArchive::default()
         };
         if !a.each {
-            return Ok(vec![JobSpec::Zip(ZipSpec {
+            return Ok(vec![JobSpec::Zip(with_options(ZipSpec {
                 level: a.level,
                 on_exists,
-                ..ZipSpec::new(a.inputs, a.output)
-            })]);
+                ..ZipSpec::new(a.inputs.clone(), a.output.clone())
+            }))]);
         }
         // The window asks before it makes archives of single files; a command line cannot ask,
         // so it takes folders only.
@@ -82,7 +147,7 @@ impl CliKind for ZipCli {
         }
         Ok(ZipSpec::per_folder(&a.inputs, &a.output, a.level, on_exists)
             .into_iter()
-            .map(JobSpec::Zip)
+            .map(|spec| JobSpec::Zip(with_options(spec)))
             .collect())
     }
 
@@ -153,6 +218,96 @@ mod tests {
             panic!("archives written into a file")
         };
         assert!(message.contains(&path(&file)), "{message}");
+    }
+
+    #[test]
+    fn excludes_gitignore_and_the_password_reach_every_job() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (one, two) = (tmp.path().join("a"), tmp.path().join("b"));
+        std::fs::create_dir_all(&one).unwrap();
+        std::fs::create_dir_all(&two).unwrap();
+        let pass = tmp.path().join("pass.txt");
+        std::fs::write(&pass, b"s3cret pass\r\nsecond line\n").unwrap();
+        let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+        for each in [false, true] {
+            let mut args = vec![
+                path(&one),
+                path(&two),
+                "-o".to_owned(),
+                path(tmp.path()),
+                "--exclude".to_owned(),
+                "*.tmp".to_owned(),
+                "--exclude=.git/".to_owned(),
+                "--gitignore".to_owned(),
+                "--password-file".to_owned(),
+                path(&pass),
+            ];
+            if each {
+                args.push("--each".to_owned());
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let Ok(made) = specs(&args) else {
+                panic!("arguments refused")
+            };
+            assert_eq!(made.len(), if each { 2 } else { 1 });
+            for spec in &made {
+                let JobSpec::Zip(zip) = spec else {
+                    panic!("a zip job: {spec:?}")
+                };
+                assert_eq!(zip.excludes, ["*.tmp", ".git/"]);
+                assert!(zip.honour_gitignore);
+                // The first line, its CR/LF stripped.
+                assert_eq!(zip.password, Some(Password::new("s3cret pass")));
+                // Neither printed nor serialized.
+                assert!(!format!("{spec:?}").contains("s3cret"));
+                assert!(!serde_json::to_string(zip).unwrap().contains("s3cret"));
+            }
+        }
+        let Ok(plain) = specs(&[&path(&one), "-o", "x.zip"]) else {
+            panic!("arguments refused")
+        };
+        assert_eq!(
+            plain,
+            vec![JobSpec::Zip(ZipSpec::new(vec![one.clone()], "x.zip".into()))],
+            "nothing excluded and no password unless asked"
+        );
+    }
+
+    #[test]
+    fn an_empty_missing_or_odd_password_file_is_a_usage_error_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let empty = tmp.path().join("empty.txt");
+        std::fs::write(&empty, b"").unwrap();
+        let blank = tmp.path().join("blank.txt");
+        std::fs::write(&blank, b"\r\nsecond\n").unwrap();
+        let binary = tmp.path().join("binary.txt");
+        std::fs::write(&binary, b"\xff\xfe\n").unwrap();
+        let missing = tmp.path().join("missing.txt");
+        let folder = tmp.path().to_path_buf();
+        for (file, says) in [
+            (&empty, "empty"),
+            (&blank, "empty"),
+            (&binary, "UTF-8"),
+            (&missing, "no such"),
+            (&folder, "not a regular file"),
+        ] {
+            let Err(ArgsError::Invalid(message)) = read_password_file(file) else {
+                panic!("{}: taken", file.display())
+            };
+            assert!(message.contains(file.to_str().unwrap()), "{message}");
+            assert!(message.contains(says), "{message}");
+            let Err(ArgsError::Invalid(_)) =
+                specs(&["in", "-o", "x.zip", "--password-file", file.to_str().unwrap()])
+            else {
+                panic!("{}: a job made", file.display())
+            };
+        }
+        let lf = tmp.path().join("lf.txt");
+        std::fs::write(&lf, "pässwort\n").unwrap();
+        assert_eq!(read_password_file(&lf).ok(), Some(Password::new("pässwort")));
+        let no_newline = tmp.path().join("nonl.txt");
+        std::fs::write(&no_newline, "pw").unwrap();
+        assert_eq!(read_password_file(&no_newline).ok(), Some(Password::new("pw")));
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub struct ExtractForm {
     /// The password of encrypted entries, for this session only.
     #[serde(skip)]
     pub password: Secret,
+    /// The password is shown as typed.
+    #[serde(skip)]
+    pub show_password: bool,
 }
 
 impl Default for ExtractForm {
@@ -71,6 +74,7 @@ impl Default for ExtractForm {
             create_symlinks: engine.create_symlinks,
             restore_setuid: engine.restore_setuid,
             password: Secret::default(),
+            show_password: false,
         }
     }
 }
@@ -167,14 +171,23 @@ impl KindForm for ExtractForm {
             ui.end_row();
 
             let password_label = form::row_label(ui, "Password");
-            ui.add(
-                egui::TextEdit::singleline(&mut self.password.0)
-                    .password(true)
-                    .hint_text("for encrypted entries")
-                    .desired_width(220.0),
-            )
-            .labelled_by(password_label.id)
-            .on_hover_text("Used for this session only: never saved, never kept in a journal");
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.password.0)
+                        .password(!self.show_password)
+                        .hint_text("for encrypted entries")
+                        .desired_width(220.0),
+                )
+                .labelled_by(password_label.id)
+                .accessible_name("Password")
+                .on_hover_text(
+                    "Used by Extract and Test for this session only: never saved, never kept \
+                     in a journal",
+                );
+                ui.toggle_value(&mut self.show_password, "Show")
+                    .accessible_name("Show password")
+                    .on_hover_text("Show the password as typed");
+            });
             ui.end_row();
 
             form::row_label(ui, "Safety");
@@ -251,6 +264,7 @@ impl KindForm for ExtractForm {
             &ExtractForm {
                 extract_folder: self.extract_folder.trim().to_owned(),
                 password: Secret::default(),
+                show_password: false,
                 ..self.clone()
             },
         );

@@ -1,13 +1,16 @@
 //! The zip kind in the window: one archive of the inputs, or one archive per input.
 //!
 //! Owns: the "Zip archive" form (layout, level, what to do when the archive exists, the archive
-//! path or the folder for the archives; the levels and the folder are remembered), building its
+//! path or the folder for the archives, the exclude patterns and "Honour .gitignore"; those are
+//! remembered), the password field with its "Show" toggle and confirmation (never remembered,
+//! never printed: only the spec carries it, and the engine never journals it), building its
 //! [`ZipSpec`]s, the questions asked before queuing ("Make 3 archives?" when plain files would
 //! each become an archive; "photos.zip already exists: Replace, Keep both or Cancel", asked from
 //! the fresh preview, or at once when a job found the archive first), the answer given in
 //! advance in the plan card and its "Ask again", the plan's archive line, the failed card's
 //! Replace and Keep both, the "keep both" probe that lets the preview list an existing archive's
-//! entries, the card's compression ratio, the badge colour, `--compress` and its desktop action.
+//! entries, the plan's "excluded" and "encrypted" lines, the card's compression ratio, the
+//! badge colour, `--compress` and its desktop action.
 //! Must not touch: deciding what an archive path means or whether it exists (the engine does, in
 //! the plan), other kinds, anything blocking.
 
@@ -15,9 +18,10 @@ use std::path::{Path, PathBuf};
 
 use eframe::egui::{self, RichText};
 
+use crate::engine::kinds::zip::aes::Password;
 use crate::engine::{
-    Action, ExistingArchive, JobError, JobId, JobKind, JobReport, JobSpec, PlannedFile, ZipSpec,
-    parent_dir,
+    Action, ExistingArchive, JobError, JobId, JobKind, JobReport, JobSpec, PlannedFile, SkipReason,
+    ZipSpec, parent_dir,
 };
 
 use super::super::dialogs::{DialogRequest, FormField};
@@ -28,6 +32,7 @@ use super::super::queue::JobRow;
 use super::super::settings::{load_kind, save_kind, typed_path};
 use super::super::state::{Command, NoticeLevel};
 use super::super::view::{form, theme, widgets};
+use super::extract::Secret;
 use super::{
     DesktopAction, FormCx, KindCx, KindForm, PlanCx, StartCheck, StartCx, WindowKind, Wrap,
 };
@@ -177,6 +182,18 @@ pub struct ZipForm {
     pub choice: Option<ArchiveChoice>,
     /// Inputs generation for which "make N archives" was confirmed.
     pub many_confirmed: Option<u64>,
+    /// Exclude patterns as typed, separated by commas or new lines (see
+    /// [`ZipForm::exclude_patterns`]).
+    pub excludes: String,
+    /// Leave out what `.gitignore` files in the inputs' folders say.
+    pub honour_gitignore: bool,
+    /// Encrypt the entries with AES-256 under this password (empty: no encryption). For this
+    /// session only: never remembered, never printed.
+    pub password: Secret,
+    /// The password typed again, while it is masked: a typo would lock the archive for good.
+    pub password_confirm: Secret,
+    /// The password is shown as typed (then no confirmation is asked).
+    pub show_password: bool,
 }
 
 /// What is remembered of the form. Its field names are those the shared settings and folders
@@ -188,6 +205,8 @@ struct Stored {
     compression: CompressionLevel,
     existing_archive: ArchiveExists,
     archives_folder: String,
+    excludes: String,
+    honour_gitignore: bool,
 }
 
 /// The zip kind's own commands.
@@ -253,6 +272,56 @@ pub enum ManyArchivesAnswer {
 }
 
 impl ZipForm {
+    /// The exclude patterns typed: separated by commas or new lines, blanks dropped. A comma
+    /// inside braces belongs to the pattern (`*.{jpg,png}`).
+    pub fn exclude_patterns(&self) -> Vec<String> {
+        let mut patterns = Vec::new();
+        let mut current = String::new();
+        let mut depth = 0usize;
+        for c in self.excludes.chars() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            if c == '\n' || (c == ',' && depth == 0) {
+                patterns.push(std::mem::take(&mut current));
+                depth = 0;
+            } else {
+                current.push(c);
+            }
+        }
+        patterns.push(current);
+        patterns
+            .into_iter()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect()
+    }
+
+    /// The password for the engine (none when the field is empty).
+    fn password(&self) -> Option<Password> {
+        (!self.password.0.is_empty()).then(|| Password::new(self.password.0.clone()))
+    }
+
+    /// Whether the password and its confirmation disagree (no confirmation is asked while the
+    /// password is shown).
+    fn passwords_differ(&self) -> bool {
+        !self.password.0.is_empty()
+            && !self.show_password
+            && self.password.0 != self.password_confirm.0
+    }
+
+    /// `spec` with the form's exclude patterns, `.gitignore` choice and password.
+    fn with_options(&self, spec: ZipSpec) -> ZipSpec {
+        ZipSpec {
+            excludes: self.exclude_patterns(),
+            honour_gitignore: self.honour_gitignore,
+            password: self.password(),
+            ..spec
+        }
+    }
+
     /// The archive destination to pass to the engine: the typed path as typed (the engine reads
     /// a folder as "`<default name>.zip` in it" and adds `.zip` to a bare name), else the
     /// default next to the first input.
@@ -414,6 +483,70 @@ impl ZipForm {
         });
     }
 
+    /// The "Exclude" field (patterns separated by commas or new lines) and "Honour .gitignore",
+    /// on one row.
+    fn draw_exclude_rows(&mut self, ui: &mut egui::Ui) {
+        let label = form::row_label(ui, "Exclude");
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::TextEdit::singleline(&mut self.excludes)
+                    .desired_width(220.0)
+                    .hint_text("*.tmp, .git/, node_modules/, .DS_Store"),
+            )
+            .labelled_by(label.id)
+            .accessible_name("Exclude patterns")
+            .on_hover_text(
+                "Files and folders to leave out, separated by commas, as in .gitignore: \
+                 “*.tmp” any file so named, “.git/” folders only, “/build” at the top only, \
+                 “!keep.tmp” takes one back. The plan lists what is left out.",
+            );
+            ui.checkbox(&mut self.honour_gitignore, "Honour .gitignore")
+                .on_hover_text(
+                    "Also leave out what the .gitignore files in the inputs' folders say (each \
+                     applies to its folder and below, as in git)",
+                );
+        });
+        ui.end_row();
+    }
+
+    /// The password (masked unless "Show" is on) and, while masked, its confirmation, on one
+    /// row.
+    fn draw_password_rows(&mut self, ui: &mut egui::Ui) {
+        let label = form::row_label(ui, "Password");
+        ui.horizontal_wrapped(|ui| {
+            ui.add(
+                egui::TextEdit::singleline(&mut self.password.0)
+                    .password(!self.show_password)
+                    .hint_text("none: not encrypted")
+                    .desired_width(140.0),
+            )
+            .labelled_by(label.id)
+            .accessible_name("Password")
+            .on_hover_text(
+                "Encrypts every entry with AES-256 (WinZip AE-2, which 7-Zip and WinZip open). \
+                 Used for this session only: never saved, never kept in a journal.",
+            );
+            if !self.show_password {
+                ui.add_enabled(
+                    !self.password.0.is_empty(),
+                    egui::TextEdit::singleline(&mut self.password_confirm.0)
+                        .password(true)
+                        .hint_text("again")
+                        .desired_width(110.0),
+                )
+                .accessible_name("Confirm password")
+                .on_hover_text("Type the password again: a typo would lock the archive for good");
+            }
+            ui.toggle_value(&mut self.show_password, "Show")
+                .accessible_name("Show password")
+                .on_hover_text("Show the password as typed (then it need not be typed twice)");
+            if self.passwords_differ() && !self.password_confirm.0.is_empty() {
+                ui.label(RichText::new("differs").color(theme::warning(ui.visuals())));
+            }
+        });
+        ui.end_row();
+    }
+
     /// The question about archives in the way, asked as soon as the preview finds them.
     fn exists_question(ui: &mut egui::Ui, view: &PlanView, commands: &mut Vec<Command>) {
         let warning = theme::warning(ui.visuals());
@@ -461,6 +594,30 @@ impl ZipForm {
                 }
             });
         });
+    }
+}
+
+/// What the plan leaves out: "Leaves out 12 files and folders matched by the exclude patterns
+/// or .gitignore files".
+fn excluded_line(ui: &mut egui::Ui, view: &PlanView) {
+    let excluded = view
+        .parts()
+        .iter()
+        .flat_map(|p| p.plan.items.iter())
+        .filter(|i| matches!(i.action, Action::Skip(SkipReason::Excluded { .. })))
+        .count() as u64;
+    if excluded > 0 {
+        ui.add(
+            egui::Label::new(
+                RichText::new(format!(
+                    "Leaves out {} matched by the exclude patterns or .gitignore files (listed \
+                     below as “excluded”)",
+                    format::plural(excluded, "file or folder", "files and folders")
+                ))
+                .weak(),
+            )
+            .wrap(),
+        );
     }
 }
 
@@ -702,10 +859,29 @@ impl KindForm for ZipForm {
             .response
             .labelled_by(label.id);
             ui.end_row();
+
+            self.draw_exclude_rows(ui);
+            self.draw_password_rows(ui);
         });
         if self.archive_layout == ArchiveLayout::ArchivePerFolder && !cx.inputs.is_empty() {
             Self::archive_count(ui, cx.inputs);
         }
+    }
+
+    /// A password typed twice differently, or an exclude pattern the engine cannot read.
+    fn refusal(&self) -> Option<String> {
+        if self.passwords_differ() {
+            return Some(
+                "the password and its confirmation differ (type it again, or tick Show to see it)"
+                    .to_owned(),
+            );
+        }
+        // The options only: inputs and destination are the plan's to check.
+        let check = JobSpec::Zip(ZipSpec {
+            excludes: self.exclude_patterns(),
+            ..ZipSpec::new(vec![PathBuf::from("/")], PathBuf::from("/archive.zip"))
+        });
+        check.validate().err().map(|e| e.to_string())
     }
 
     fn build(&self, inputs: &[PathBuf], inputs_generation: u64) -> Result<Vec<JobSpec>, String> {
@@ -718,11 +894,11 @@ impl KindForm for ZipForm {
                 let destination = self
                     .archive_path(inputs)
                     .ok_or("Choose where to save the archive.")?;
-                vec![JobSpec::Zip(ZipSpec {
+                vec![JobSpec::Zip(self.with_options(ZipSpec {
                     level,
                     on_exists,
                     ..ZipSpec::new(inputs.to_vec(), destination)
-                })]
+                }))]
             }
             ArchiveLayout::ArchivePerFolder => {
                 let folder = self
@@ -730,7 +906,7 @@ impl KindForm for ZipForm {
                     .ok_or("Choose a folder for the archives.")?;
                 ZipSpec::per_folder(inputs, &folder, level, on_exists)
                     .into_iter()
-                    .map(JobSpec::Zip)
+                    .map(|spec| JobSpec::Zip(self.with_options(spec)))
                     .collect()
             }
         })
@@ -789,6 +965,19 @@ impl KindForm for ZipForm {
         commands: &mut Vec<Command>,
     ) {
         self.archive_line(ui, view, cx, commands);
+        excluded_line(ui, view);
+        if self.password().is_some() {
+            ui.add(
+                egui::Label::new(
+                    RichText::new(
+                        "Every entry is encrypted with AES-256 (opens in 7-Zip, WinZip and this \
+                         app with the password; the password is not saved)",
+                    )
+                    .weak(),
+                )
+                .wrap(),
+            );
+        }
         if !view.existing.is_empty() && !cx.question_open {
             Self::exists_question(ui, view, commands);
         }
@@ -884,6 +1073,9 @@ impl KindForm for ZipForm {
                 compression: self.compression,
                 existing_archive: self.existing_archive,
                 archives_folder: self.archives_folder.trim().to_owned(),
+                // The password and its confirmation are not among what is stored.
+                excludes: self.excludes.trim().to_owned(),
+                honour_gitignore: self.honour_gitignore,
             },
         );
     }
@@ -915,6 +1107,8 @@ impl WindowKind for ZipForm {
             compression: stored.compression,
             existing_archive: stored.existing_archive,
             archives_folder: stored.archives_folder,
+            excludes: stored.excludes,
+            honour_gitignore: stored.honour_gitignore,
             ..ZipForm::default()
         }
     }
@@ -1091,6 +1285,92 @@ mod tests {
         assert_eq!(loaded.archive_layout, ArchiveLayout::ArchivePerFolder);
         assert_eq!(loaded.existing_archive, ArchiveExists::Replace);
         assert_eq!(loaded.archives_folder, "/srv/zips");
+    }
+
+    #[test]
+    fn exclude_patterns_split_on_commas_and_lines_but_not_inside_braces() {
+        let form = ZipForm {
+            excludes: " *.tmp, .git/\nnode_modules/ ,, \n*.{jpg,png}\n!keep.tmp\n".to_owned(),
+            ..Default::default()
+        };
+        assert_eq!(
+            form.exclude_patterns(),
+            ["*.tmp", ".git/", "node_modules/", "*.{jpg,png}", "!keep.tmp"]
+        );
+        assert!(ZipForm::default().exclude_patterns().is_empty());
+    }
+
+    #[test]
+    fn the_options_reach_every_job_and_a_mistyped_password_refuses_start() {
+        let inputs = vec![PathBuf::from("/data/a"), PathBuf::from("/data/b")];
+        let mut form = ZipForm {
+            excludes: "*.tmp, .git/".to_owned(),
+            honour_gitignore: true,
+            password: Secret("pw one".to_owned()),
+            password_confirm: Secret("pw one".to_owned()),
+            ..Default::default()
+        };
+        for layout in [ArchiveLayout::SingleArchive, ArchiveLayout::ArchivePerFolder] {
+            form.archive_layout = layout;
+            let made = jobs(&form, &inputs);
+            assert!(!made.is_empty());
+            for spec in made {
+                let JobSpec::Zip(zip) = spec else {
+                    panic!("a zip job")
+                };
+                assert_eq!(zip.excludes, ["*.tmp", ".git/"]);
+                assert!(zip.honour_gitignore);
+                assert_eq!(zip.password, Some(Password::new("pw one")));
+            }
+        }
+        assert_eq!(form.refusal(), None);
+        form.password_confirm = Secret("pw 0ne".to_owned());
+        assert!(form.refusal().unwrap().contains("differ"));
+        // Shown as typed, it need not be typed twice.
+        form.show_password = true;
+        assert_eq!(form.refusal(), None);
+        // No password: no encryption, nothing to confirm.
+        let plain = ZipForm {
+            password_confirm: Secret("stray".to_owned()),
+            ..Default::default()
+        };
+        assert_eq!(plain.refusal(), None);
+        let made = jobs(&plain, &inputs[..1]);
+        let [JobSpec::Zip(zip)] = made.as_slice() else {
+            panic!("one zip job: {made:?}")
+        };
+        assert_eq!(zip.password, None);
+        // A pattern the engine cannot read is named.
+        let bad = ZipForm {
+            excludes: "*.tmp, {a".to_owned(),
+            ..Default::default()
+        };
+        assert!(bad.refusal().unwrap().contains("{a"), "{:?}", bad.refusal());
+    }
+
+    #[test]
+    fn patterns_are_remembered_and_the_password_never_is() {
+        use crate::ui::settings::tests::MemoryStorage;
+        let form = ZipForm {
+            excludes: "*.tmp\n.git/ ".to_owned(),
+            honour_gitignore: true,
+            password: Secret("hunter2".to_owned()),
+            password_confirm: Secret("hunter2".to_owned()),
+            show_password: true,
+            ..Default::default()
+        };
+        assert!(!format!("{form:?}").contains("hunter2"));
+        let mut storage = MemoryStorage::default();
+        form.save(&mut storage);
+        let stored = eframe::Storage::get_string(&storage, "shrinkwrap.kind.zip").unwrap();
+        assert!(stored.contains(".git/"), "{stored}");
+        assert!(!stored.contains("hunter2"), "{stored}");
+        let loaded = ZipForm::load(Some(&storage));
+        assert_eq!(loaded.excludes, "*.tmp\n.git/");
+        assert!(loaded.honour_gitignore);
+        assert_eq!(loaded.password, Secret::default());
+        assert_eq!(loaded.password_confirm, Secret::default());
+        assert!(!loaded.show_password);
     }
 
     #[test]
