@@ -260,10 +260,18 @@ impl App {
         }
     }
 
-    /// Ctrl+Enter: adds what the path field holds, then starts the job (or says why not).
+    /// Ctrl+Enter: starts the job (or says why not). A path still in the path field may be
+    /// half-typed: it is never added silently; the job does not start and the notice says so
+    /// (Enter adds it, as the field's hint says).
     fn start_from_keyboard(&mut self, ctx: &egui::Context) {
-        if !self.state.path_field.trim().is_empty() {
-            self.apply(ctx, Command::AddTypedPaths);
+        let typed = self.state.path_field.trim();
+        if !typed.is_empty() {
+            let text = format!(
+                "Not started: the path field still holds \u{201c}{typed}\u{201d}. Press Enter \
+                 to add it, or clear the field, then Ctrl+Enter again."
+            );
+            self.state.notify(NoticeLevel::Info, text);
+            return;
         }
         match self.state.start_refusal() {
             None => {

@@ -469,8 +469,9 @@ fn live_details(ui: &mut egui::Ui, row: &JobRow, card: &CardContext, commands: &
     }
 }
 
-/// The buttons of a job that has not ended, right to left: Cancel, Pause or Resume, Stop after
-/// current (kinds that can stop early), and for a job not started yet Down, Up and Run next.
+/// The buttons of a job that has not ended, right to left (and in Tab order): Pause or Resume,
+/// Cancel, Stop after current (kinds that can stop early), and for a job not started yet Down,
+/// Up and Run next.
 fn live_controls(
     ui: &mut egui::Ui,
     row: &JobRow,
@@ -479,14 +480,6 @@ fn live_controls(
     commands: &mut Vec<Command>,
 ) {
     let name = &row.name;
-    if ui
-        .button("Cancel")
-        .accessible_name(format!("Cancel {name}"))
-        .on_hover_text("Stop this job and remove its partial output")
-        .clicked()
-    {
-        commands.push(Command::Cancel(row.id));
-    }
     if live.is_paused() {
         let resume = egui::Button::new(RichText::new("Resume").color(egui::Color32::WHITE))
             .fill(theme::accent(ui.visuals()));
@@ -507,6 +500,15 @@ fn live_controls(
         .clicked()
     {
         commands.push(Command::Pause(row.id));
+    }
+    // Cancel after Pause: the Tab key reaches the harmless button first.
+    if ui
+        .button("Cancel")
+        .accessible_name(format!("Cancel {name}"))
+        .on_hover_text("Stop this job and remove its partial output")
+        .clicked()
+    {
+        commands.push(Command::Cancel(row.id));
     }
     let items = row.kind.item_noun.1;
     if row.kind.can_stop_early
