@@ -268,8 +268,9 @@ fn fit_path(ui: &egui::Ui, path: &str, width: f32) -> String {
     middle_cut(path, (width / glyph).floor() as usize)
 }
 
-/// `text` in at most `max_chars` characters: unchanged when it fits, else its start, "…" and
-/// its end, the end (the file name) given the larger share.
+/// `text` (a path) in at most `max_chars` characters: unchanged when it fits, else its start,
+/// "…" and its end, the end keeping the whole file name when it fits (else the name's own start
+/// and end: "IMG_0001…800px.jpg").
 pub fn middle_cut(text: &str, max_chars: usize) -> String {
     let chars = text.chars().count();
     if chars <= max_chars {
@@ -279,8 +280,21 @@ pub fn middle_cut(text: &str, max_chars: usize) -> String {
         return "…".to_owned();
     }
     let keep = max_chars - 1;
-    let head = keep / 3;
-    let tail = keep - head;
+    let name_chars = text.rsplit('/').next().map_or(0, |n| n.chars().count());
+    let (head, tail) = if name_chars < keep {
+        // The whole name and the folders' start.
+        let tail = name_chars.max(keep * 2 / 3);
+        (keep - tail, tail)
+    } else {
+        // The name alone is too long: its start and its end.
+        let name_start = chars - name_chars;
+        let tail = keep - keep / 2;
+        let head = keep / 2;
+        let mut out: String = text.chars().skip(name_start).take(head).collect();
+        out.push('…');
+        out.extend(text.chars().skip(chars - tail));
+        return out;
+    };
     let mut out: String = text.chars().take(head).collect();
     out.push('…');
     out.extend(text.chars().skip(chars - tail));
@@ -354,13 +368,20 @@ mod tests {
         assert_eq!(middle_cut(path, 80), path);
         let cut = middle_cut(path, 30);
         assert_eq!(cut.chars().count(), 30);
-        assert!(cut.ends_with("IMG_0001-800px.jpg"), "{cut}");
+        assert!(cut.ends_with("/IMG_0001-800px.jpg"), "{cut}");
         assert!(cut.starts_with("photos/"), "{cut}");
         assert!(cut.contains('…'), "{cut}");
-        // Three sizes of one photo stay apart.
+        // Too narrow for the whole name: its start and end, so three sizes of one photo stay
+        // apart.
+        let small = middle_cut(path, 14);
+        assert_eq!(small.chars().count(), 14);
+        assert!(
+            small.starts_with("IMG_0") && small.ends_with("px.jpg"),
+            "{small}"
+        );
         assert_ne!(
-            middle_cut("a/b/c/d/e/f/g/IMG_0001-400px.jpg", 20),
-            middle_cut("a/b/c/d/e/f/g/IMG_0001-800px.jpg", 20)
+            middle_cut("a/b/c/d/e/f/g/IMG_0001-400px.jpg", 18),
+            middle_cut("a/b/c/d/e/f/g/IMG_0001-800px.jpg", 18)
         );
         assert_eq!(middle_cut(path, 1), "…");
     }
