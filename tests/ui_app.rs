@@ -1322,6 +1322,10 @@ fn queued_jobs_move_with_up_down_run_next_and_drag_and_run_in_that_order() {
         .filter(|id| ids.contains(id))
         .collect();
     assert_eq!(engine_order, ids);
+    // The plan above the queue grows when its preview arrives (its dry run waits for the one
+    // busy worker): let it arrive, so the click lands where the button is.
+    wait_for_preview(&mut harness);
+    harness.settle();
     harness.get_by_label(&format!("Cancel {blocker}")).click();
     harness.step();
     step_until(&mut harness, "the queue to finish", |app| {
@@ -1433,6 +1437,17 @@ fn retry_failed_makes_only_the_failed_images_again_and_the_list_can_be_copied() 
         copied[0].starts_with(&format!("error: {}: ", broken.display())),
         "{}",
         copied[0]
+    );
+    // "Copied" shows beside the button, on its row.
+    harness.step();
+    let button = harness
+        .get_by_label(&format!("Copy the problems of {name}"))
+        .rect();
+    let said = harness.get_by_label("Copied").rect();
+    assert!(
+        (said.center().y - button.center().y).abs() < button.height()
+            && (said.max.x - button.min.x).abs() < 40.0,
+        "\"Copied\" at {said:?}, the button at {button:?}"
     );
 
     use std::os::unix::fs::MetadataExt;
@@ -1863,10 +1878,22 @@ fn every_thumbnail_is_reachable_opens_on_click_and_open_folder_failures_say_so()
         app.state()
             .notice
             .as_ref()
-            .is_some_and(|n| n.text.contains("no file manager here"))
+            .is_some_and(|n| n.text.starts_with("Cannot open"))
     });
     let notice = harness.state().state().notice.clone().unwrap();
-    assert!(notice.text.starts_with("Cannot open"), "{}", notice.text);
+    // In the user's words, not the opener's raw error output.
+    assert!(
+        notice
+            .text
+            .ends_with("in the file manager: the program set up to open it failed."),
+        "{}",
+        notice.text
+    );
+    assert!(
+        !notice.text.contains("no file manager here"),
+        "{}",
+        notice.text
+    );
 }
 
 #[test]
@@ -2373,4 +2400,118 @@ fn at_the_minimum_size_the_running_jobs_name_and_progress_stay_in_view() {
     step_until(&mut harness, "the job to end", |app| {
         app.queue().rows()[0].is_finished()
     });
+}
+
+#[test]
+fn the_existing_archive_question_asks_not_fails_takes_enter_and_quit_when_done_waits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("data.txt");
+    write(&file, b"numbers\n");
+    write(&tmp.path().join("data.zip"), b"already here");
+    // "Compress with Shrinkwrap" from a file manager, unfocused, closing when done.
+    let launch = LaunchArgs {
+        paths: vec![file.clone()],
+        queue_at_start: Some(ZIP),
+        quit_when_done: true,
+        ..LaunchArgs::default()
+    };
+    let settings = Settings {
+        workers: Some(1),
+        ..Settings::default()
+    };
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1180.0, 760.0))
+        .build_eframe(move |cc| {
+            App::with_options(&cc.egui_ctx, settings, launch, AppOptions::test(None))
+        });
+    set_focused(&mut harness, false);
+    step_until(&mut harness, "the question", |app| {
+        app.state().prompt.is_some()
+    });
+    harness.settle();
+    assert!(has_label(&harness, "data.zip already exists"));
+    // Asked, not told "failed"; the window stays to hear the answer.
+    let notes = harness.state().notifications().to_vec();
+    assert!(
+        notes.iter().all(|n| !n.summary.contains("failed")),
+        "{notes:?}"
+    );
+    assert_eq!(harness.state().state().quit, QuitState::Running);
+    // Enter answers the default (the first answer: Replace, once the new archive is complete).
+    harness.key_press(egui::Key::Enter);
+    harness.step();
+    step_until(&mut harness, "the window to close when done", |app| {
+        app.state().quit == QuitState::Closing
+    });
+    assert_eq!(harness.state().state().prompt, None);
+    assert_eq!(harness.state().exit_status(), 0);
+    assert_archive_matches(&tmp.path().join("data.zip"), &expected_tree(&file));
+}
+
+#[test]
+fn a_cards_warnings_are_listed_as_the_command_line_lists_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("pano");
+    let full = jpeg_bytes(320, 240, 5);
+    assert_eq!(&full[full.len() - 2..], &[0xFF, 0xD9]);
+    let no_end = src.join("no-end-marker.jpg");
+    write(&no_end, &full[..full.len() - 2]);
+    let mut harness = harness(1, Settings::default());
+    start_thumbnails(&mut harness, &src);
+    step_until(&mut harness, "the job to finish", |app| {
+        app.queue().rows()[0].is_finished()
+    });
+    harness.settle();
+    assert_eq!(harness.state().queue().rows()[0].state(), JobState::Done);
+    harness.get_by_label("Show 1 warning").click();
+    harness.settle();
+    assert!(has_label(&harness, "warning"));
+    assert!(has_label(&harness, &no_end.display().to_string()));
+    assert!(
+        labels_containing(&harness, "end marker") >= 1,
+        "the warning's cause is shown"
+    );
+}
+
+#[test]
+fn two_jobs_into_folders_of_the_same_name_are_told_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut harness, fake) = fake_harness(Settings::default());
+    set_focused(&mut harness, false);
+    for side in ["trip", "garden"] {
+        let dir = tmp.path().join(side);
+        write(&dir.join("big/p.jpg"), &jpeg_bytes(32, 24, 1));
+        let app = harness.state_mut();
+        app.settings_mut().kinds.thumbs.thumbnails_folder =
+            dir.join("out-big").display().to_string();
+        app.queue_command(Command::ClearInputs);
+        app.queue_command(Command::AddPaths(vec![dir.join("big")]));
+        app.queue_command(Command::Start(THUMBS));
+        harness.step();
+    }
+    harness.settle();
+    let names = row_names(harness.state());
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_ne!(names[0], names[1], "the cards are told apart");
+    assert_eq!(names[1], format!("{} (garden)", names[0]));
+    for name in &names {
+        assert!(has_label(&harness, name), "{name}");
+    }
+    // The second ends first: its notification names it apart from the first.
+    let second = fake.job(1);
+    fake.run(second);
+    fake.finish_done(second, vec![PathBuf::from("p.jpg")], None);
+    step_until(&mut harness, "the second job to finish", |app| {
+        app.queue().rows()[1].is_finished()
+    });
+    let summaries: Vec<String> = harness
+        .state()
+        .notifications()
+        .iter()
+        .map(|n| format!("{} {}", n.summary, n.body))
+        .collect();
+    assert!(
+        summaries.iter().any(|s| s.contains(&names[1])),
+        "the notification names the second job apart: {summaries:?}"
+    );
 }

@@ -180,9 +180,15 @@ impl UiState {
         } else if let Some(id) = self.start_blocked_by {
             refusal(
                 Some("Queued"),
-                format!(
-                    "This job is already in the queue ({id}); change something to queue another"
-                ),
+                match self.queue.row(id) {
+                    Some(row) => format!(
+                        "This job is already in the queue (\u{201c}{}\u{201d}); change \
+                         something to queue another",
+                        row.name
+                    ),
+                    None => "This job is already in the queue; change something to queue another"
+                        .to_owned(),
+                },
             )
         } else if let Some(why) = self.nothing_to_make() {
             refusal(Some("Nothing to make"), why)

@@ -9,11 +9,12 @@
 
 use eframe::egui::{self, RichText};
 
-use crate::engine::Action;
+use crate::engine::{Action, JobId, SkipReason};
 
 use super::super::format;
 use super::super::kinds;
 use super::super::preview::{PlanRow, PlanView, PreviewStatus, RowFilter};
+use super::super::queue::Queue;
 use super::super::state::{Command, UiState};
 use super::{theme, widgets};
 
@@ -96,7 +97,7 @@ fn plan_details(ui: &mut egui::Ui, state: &UiState, view: &PlanView, commands: &
             .default_open(true)
             .show(ui, |ui| {
                 let filter = row_filter(ui, view);
-                item_list_of(ui, view, filter, rows_max);
+                item_list_of(ui, view, filter, rows_max, Some(&state.queue));
             });
     }
 }
@@ -181,7 +182,7 @@ pub fn summary_line(view: &PlanView) -> String {
 /// The items, input -> output with the action and why; only the visible rows are laid out.
 /// Returns how many rows were drawn.
 pub fn item_list(ui: &mut egui::Ui, view: &PlanView) -> usize {
-    item_list_of(ui, view, RowFilter::All, None)
+    item_list_of(ui, view, RowFilter::All, None, None)
 }
 
 /// The rows `filter` lets through, at most `rows_max` rows tall (it scrolls).
@@ -190,6 +191,7 @@ fn item_list_of(
     view: &PlanView,
     filter: RowFilter,
     rows_max: Option<usize>,
+    queue: Option<&Queue>,
 ) -> usize {
     let mut drawn = 0;
     let rows = view.rows_of(filter);
@@ -208,14 +210,14 @@ fn item_list_of(
                 let Some(row) = view.filtered_row(filter, index) else {
                     break;
                 };
-                item_row(ui, row);
+                item_row(ui, row, queue);
                 drawn += 1;
             }
         });
     drawn
 }
 
-fn item_row(ui: &mut egui::Ui, row: PlanRow<'_>) {
+fn item_row(ui: &mut egui::Ui, row: PlanRow<'_>, queue: Option<&Queue>) {
     let visuals = ui.visuals().clone();
     let (label, color) = match &row.item.action {
         Action::Write => ("new", theme::success(&visuals)),
@@ -241,8 +243,12 @@ fn item_row(ui: &mut egui::Ui, row: PlanRow<'_>) {
         column(ui, output_width, |ui| {
             if let Action::Skip(reason) = &row.item.action {
                 ui.add(
-                    egui::Label::new(RichText::new(reason.to_string()).color(color).italics())
-                        .truncate(),
+                    egui::Label::new(
+                        RichText::new(skip_words(reason, queue))
+                            .color(color)
+                            .italics(),
+                    )
+                    .truncate(),
                 );
                 return;
             }
@@ -255,6 +261,27 @@ fn item_row(ui: &mut egui::Ui, row: PlanRow<'_>) {
             }
         });
     });
+}
+
+/// Why an item is skipped, naming another job by its card's name (the engine's words name it
+/// by a number no card shows).
+pub fn skip_words(reason: &SkipReason, queue: Option<&Queue>) -> String {
+    let card = |id: JobId| {
+        queue.and_then(|q| q.row(id)).map_or_else(
+            || "another job".to_owned(),
+            |r| format!("\u{201c}{}\u{201d}", r.name),
+        )
+    };
+    match reason {
+        SkipReason::ClaimedByJob(id) => {
+            format!("the queued job {} writes this output", card(*id))
+        }
+        SkipReason::WouldReplaceInput { job: Some(id) } => format!(
+            "the output would replace an input of the queued job {}; inputs are never replaced",
+            card(*id)
+        ),
+        other => other.to_string(),
+    }
 }
 
 /// `path` cut in the middle to fit `width` points of monospace text: the end (the file name,
@@ -360,6 +387,32 @@ mod tests {
             "3 thumbnails: 2 new, 1 replaced; 3 skipped (2 up to date, 1 not an image) · \
              120 MB in · about 2.10 MB out"
         );
+    }
+
+    #[test]
+    fn a_skip_for_another_job_names_its_card_not_a_number() {
+        use crate::engine::{JobSpec, ThumbSpec};
+        use std::path::PathBuf;
+        let mut queue = Queue::default();
+        let spec = JobSpec::Thumbs(ThumbSpec::new(
+            vec![PathBuf::from("/p/big")],
+            PathBuf::from("/p/out-big"),
+        ));
+        queue.push(JobId(25), &spec);
+        let name = queue.row(JobId(25)).unwrap().name.clone();
+        let words = skip_words(&SkipReason::ClaimedByJob(JobId(25)), Some(&queue));
+        assert_eq!(
+            words,
+            format!("the queued job \u{201c}{name}\u{201d} writes this output")
+        );
+        assert!(!words.contains("#25"), "{words}");
+        let words = skip_words(
+            &SkipReason::WouldReplaceInput {
+                job: Some(JobId(25)),
+            },
+            Some(&queue),
+        );
+        assert!(words.contains(&name) && !words.contains('#'), "{words}");
     }
 
     #[test]
