@@ -19,13 +19,16 @@ pub fn show(ctx: &egui::Context, state: &UiState, commands: &mut Vec<Command>) {
     };
     let opening = ctx.data(|d| d.get_temp::<bool>(focused_once)).is_none();
     let frame = egui::Frame::window(&ctx.global_style()).inner_margin(egui::Margin::same(18));
-    egui::Modal::new(egui::Id::unique("question"))
+    let focused = egui::Modal::new(egui::Id::unique("question"))
         .frame(frame)
         .show(ctx, |ui| {
             ui.set_width(440.0);
             // The question's words are not selectable: the focus goes to its answers only.
             ui.style_mut().interaction.selectable_labels = false;
-            if opening {
+            // A new modal is first laid out invisible (and disabled: nothing takes the focus
+            // then); the focus is given on its first visible frame.
+            let focus_now = opening && ui.is_enabled() && ui.is_visible();
+            if focus_now {
                 // Nothing behind the question keeps the focus; the next focusable widget (the
                 // question's first button) takes it.
                 ui.memory_mut(|m| {
@@ -36,6 +39,10 @@ pub fn show(ctx: &egui::Context, state: &UiState, commands: &mut Vec<Command>) {
                 });
             }
             prompt.draw(ui, commands);
-        });
-    ctx.data_mut(|d| d.insert_temp(focused_once, true));
+            focus_now
+        })
+        .inner;
+    if focused {
+        ctx.data_mut(|d| d.insert_temp(focused_once, true));
+    }
 }
