@@ -146,8 +146,26 @@ fn pause_then_resume_a_thumbnail_job_and_pause_before_it_starts() {
     engine.resume(queued);
     wait_progress(&engine, queued, |p| p.items_done >= 3);
     engine.pause(queued);
-    let parked = settled(&engine, queued);
+    // The images in flight when the pause came finish (on a loaded machine that can take longer
+    // than `settled`'s look); then the files on disk and the count agree, and stay so.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let parked = loop {
+        let parked = settled(&engine, queued);
+        if files_below(&tmp.path().join("t1")).len() as u64 == parked.items_done {
+            break parked;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "files and count never agreed while paused"
+        );
+    };
     assert!(parked.items_done < 40);
+    std::thread::sleep(Duration::from_millis(1000));
+    let later = engine.progress(queued).unwrap();
+    assert_eq!(
+        later.items_done, parked.items_done,
+        "nothing started while paused"
+    );
     assert_eq!(
         files_below(&tmp.path().join("t1")).len() as u64,
         parked.items_done

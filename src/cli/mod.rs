@@ -1,13 +1,15 @@
 //! The headless front end on the same engine as the window: one subcommand per job kind
 //! (`shrinkwrap zip ...`, `shrinkwrap thumbs ...`, `shrinkwrap extract ...`, and `shrinkwrap
-//! test ...` for extract's "test") and `shrinkwrap resume`.
+//! test ...` for extract's "test"), `shrinkwrap run FILE.toml` (a job file) and `shrinkwrap
+//! resume`.
 //!
 //! Owns: the top-level command line, built from the registry of [`kinds`] (each kind names its
 //! subcommand by its id and adds its own arguments), and the one dispatch that sends a parsed
 //! subcommand to its kind or to `resume`. The parts: [`kinds`] (each kind's arguments -> job
 //! specs, its plan heading and failure hints), `run` (running jobs: the engine, Ctrl-C, the
-//! event loop, `--json`, the exit status), `progress` (terminal bars), `plan` (the printed plan
-//! of `--dry-run`), `report` (the lines after the jobs end), `resume`.
+//! event loop, `--json`, the exit status, the options every job subcommand shares), `progress`
+//! (terminal bars), `plan` (the printed plan of `--dry-run`), `report` (the lines after the jobs
+//! end), `resume`, `workflow` (`run FILE.toml`; file lists, shards, presets, watching).
 //! Must not touch: job logic and shared policy (spec validation, naming, defaults, the exit
 //! status: the engine's), the window.
 
@@ -17,6 +19,7 @@ mod progress;
 mod report;
 mod resume;
 mod run;
+mod workflow;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -37,12 +40,16 @@ fn bad_arguments() -> u8 {
     exit_status(std::iter::empty(), false)
 }
 
-/// The whole command line: one subcommand per registered kind, then `resume`; every job
-/// subcommand takes the run options ([`RunArgs`]) after its own.
+/// The whole command line: one subcommand per registered kind, then `run` and `resume`; every
+/// kind's subcommand takes the workflow options and the run options ([`RunArgs`]) after its
+/// own.
 fn command() -> clap::Command {
-    let kinds = kinds::all()
-        .iter()
-        .map(|kind| RunArgs::augment_args(kind.subcommand(clap::Command::new(kind.name()))));
+    let kinds = kinds::all().iter().map(|kind| {
+        RunArgs::augment_args(workflow::augment(
+            *kind,
+            kind.subcommand(clap::Command::new(kind.name())),
+        ))
+    });
     clap::Command::new("shrinkwrap")
         .version(env!("CARGO_PKG_VERSION"))
         .about(ABOUT)
@@ -50,6 +57,7 @@ fn command() -> clap::Command {
         .subcommand_required(true)
         .arg_required_else_help(true)
         .subcommands(kinds)
+        .subcommand(workflow::command())
         .subcommand(resume::command())
 }
 
@@ -61,7 +69,7 @@ pub fn is_cli_invocation(args: &[OsString]) -> bool {
     kinds::by_name(first).is_some()
         || matches!(
             first,
-            resume::NAME | "help" | "--help" | "-h" | "--version" | "-V"
+            resume::NAME | workflow::NAME | "help" | "--help" | "-h" | "--version" | "-V"
         )
 }
 
@@ -73,6 +81,7 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
     };
     let status = match matches.subcommand() {
         Some((resume::NAME, sub)) => resume::main(sub),
+        Some((workflow::NAME, sub)) => workflow::main(sub),
         Some((name, sub)) => match kinds::by_name(name) {
             Some(kind) => run_kind(kind, sub),
             None => bad_arguments(),
@@ -98,8 +107,8 @@ fn run_kind(kind: &'static dyn CliKind, matches: &ArgMatches) -> u8 {
         Ok(options) => options,
         Err(e) => return clap_error(&e),
     };
-    match kind.specs(matches) {
-        Ok(specs) => run::run(kind, specs, &options),
+    match workflow::run_kind(kind, matches, &options) {
+        Ok(status) => status,
         Err(ArgsError::Parse(e)) => clap_error(&e),
         Err(ArgsError::Invalid(message)) => {
             eprintln!("shrinkwrap: {message}");
@@ -124,7 +133,7 @@ mod tests {
             .get_subcommands()
             .map(|s| s.get_about().map(|a| a.to_string()).unwrap_or_default())
             .collect();
-        assert_eq!(abouts.len(), kinds::all().len() + 1);
+        assert_eq!(abouts.len(), kinds::all().len() + 2);
         for (n, about) in abouts.iter().enumerate() {
             assert!(!about.is_empty(), "subcommand {n} has no help line");
             assert_eq!(
@@ -144,7 +153,7 @@ mod tests {
         for kind in kinds::all() {
             assert!(is_cli_invocation(&line(kind.name())), "{}", kind.name());
         }
-        for first in ["resume", "help", "--help", "-h", "--version", "-V"] {
+        for first in ["resume", "run", "help", "--help", "-h", "--version", "-V"] {
             assert!(is_cli_invocation(&line(first)), "{first}");
         }
         for first in ["photos", "--compress", "--thumbnails", "Zip"] {

@@ -12,17 +12,6 @@ use super::progress::human_bytes;
 use crate::engine::{Action, Plan};
 use crate::format;
 
-/// What happens to a planned file, as a phrase: "a new file", "replaces the existing file once
-/// complete", "x.zip exists and is kept", or why it is skipped.
-pub(super) fn file_action(action: &Action) -> String {
-    match action {
-        Action::Write => "a new file".to_owned(),
-        Action::Overwrite => "replaces the existing file once complete".to_owned(),
-        Action::Rename { wanted } => format!("{} exists and is kept", wanted.display()),
-        Action::Skip(r) => r.to_string(),
-    }
-}
-
 /// Prints a dry run's plan on stdout, in the words of the subcommand that was run (`invoked`).
 pub(super) fn print_plan(plan: &Plan, invoked: Option<&'static dyn CliKind>) {
     let stdout = std::io::stdout();

@@ -1,8 +1,10 @@
 //! Running jobs to their end for any subcommand: the engine, Ctrl-C, the event loop (progress
 //! bars or the `--json` stream, the plan, warnings), then the reports and the exit status.
 //!
-//! Owns: the run options every job subcommand takes ([`RunArgs`]) and the one loop over the
-//! engine's events. Ctrl-C cancels cleanly: no partial file, exit 130.
+//! Owns: the run options every job subcommand takes ([`RunArgs`]), the workflow options every
+//! kind's subcommand takes ([`JobArgs`]: file lists, shards, presets, watching; what they do is
+//! `workflow`'s), and the one loop over the engine's events, fed at once or as jobs end and
+//! files arrive ([`Feed`]). Ctrl-C cancels cleanly: no partial file, exit 130.
 //! Must not touch: any kind's arguments (`kinds`), the exit status's ranking (the engine's
 //! `exit_status_with_refused`), what the lines say (`plan`, `report`, `progress`).
 
@@ -48,6 +50,72 @@ pub(super) struct RunArgs {
     pub on_disk_full: DiskFullArg,
 }
 
+// The workflow options of every kind's subcommand (not of `resume` or `run`): what the job works
+// on and with which options. (No `///` here: it would become the subcommands' help line.)
+#[derive(Args, Debug, Default)]
+pub(super) struct JobArgs {
+    /// Take the inputs from a list, one path per line ("-": standard input), as tar -T and
+    /// rsync --files-from. Without INPUTs the listed paths are the inputs; with INPUTs, only
+    /// the listed files among them are taken, named and placed as a whole run would.
+    #[arg(long, value_name = "FILE|-")]
+    pub files_from: Option<PathBuf>,
+    /// Take only shard I of N (0 <= I < N) of the inputs, by a stable hash of each file's path
+    /// in its input folder: run every shard, on as many machines as you like, for the whole job
+    /// (a zip shard writes NAME.part-I-of-N.zip).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Apply the options of a saved (or built-in) preset; flags given here win over it.
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// Save this job's options (not its inputs or output) as a preset in the config folder.
+    #[arg(long, value_name = "NAME")]
+    pub save_preset: Option<String>,
+    /// Make what is missing, then keep watching the inputs: each new or changed file is taken
+    /// once it has stayed the same for a moment. Ctrl-C ends it.
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch: look at the folders every second instead of waiting for file-system events
+    /// (network folders, whose events do not come).
+    #[arg(long, requires = "watch")]
+    pub poll: bool,
+}
+
+/// Where the jobs of a run come from: all at the start, or more as jobs end and time passes
+/// (a watched folder).
+pub(super) trait Feed {
+    /// Jobs to queue now: called once at the start (`ended` None), after each job's end (with
+    /// its report), and on each quiet tick (at most every 200 ms, `ended` None).
+    fn more(
+        &mut self,
+        engine: &Engine,
+        ended: Option<&JobReport>,
+    ) -> Vec<Result<JobId, SubmitError>>;
+
+    /// Whether more jobs may still come once none is pending (a watch: until Ctrl-C).
+    fn open(&self) -> bool {
+        false
+    }
+
+    /// Ctrl-C: no more jobs.
+    fn close(&mut self) {}
+}
+
+/// Jobs queued all at once at the start.
+struct AtStart<F>(Option<F>);
+
+impl<F: FnOnce(&Engine) -> Vec<Result<JobId, SubmitError>>> Feed for AtStart<F> {
+    fn more(
+        &mut self,
+        engine: &Engine,
+        _ended: Option<&JobReport>,
+    ) -> Vec<Result<JobId, SubmitError>> {
+        self.0
+            .take()
+            .map(|submit| submit(engine))
+            .unwrap_or_default()
+    }
+}
+
 /// `--on-disk-full`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub(super) enum DiskFullArg {
@@ -80,6 +148,15 @@ pub(super) fn run_with(
     options: &RunArgs,
     submit: impl FnOnce(&Engine) -> Vec<Result<JobId, SubmitError>>,
 ) -> u8 {
+    run_fed(invoked, options, &mut AtStart(Some(submit)))
+}
+
+/// Runs the jobs `feed` gives until none is pending and it gives no more (see [`run_with`]).
+pub(super) fn run_fed(
+    invoked: Option<&'static dyn CliKind>,
+    options: &RunArgs,
+    feed: &mut dyn Feed,
+) -> u8 {
     let workers = options
         .jobs
         .map(usize::from)
@@ -109,23 +186,36 @@ pub(super) fn run_with(
     }
     let mut pending: Vec<JobId> = Vec::new();
     let mut refused = 0;
-    for submitted in submit(&engine) {
-        match submitted {
-            Ok(id) => pending.push(id),
-            Err(e) => {
-                eprintln!("shrinkwrap: {e}");
-                refused += 1;
+    let mut take = |submitted: Vec<Result<JobId, SubmitError>>, pending: &mut Vec<JobId>| {
+        for one in submitted {
+            match one {
+                Ok(id) => pending.push(id),
+                Err(e) => {
+                    eprintln!("shrinkwrap: {e}");
+                    refused += 1;
+                }
             }
         }
-    }
+    };
+    take(feed.more(&engine, None), &mut pending);
     let show_bars = !options.json && !options.dry_run && std::io::stderr().is_terminal();
     let mut bars = show_bars.then(Bars::new);
     let mut reports: Vec<JobReport> = Vec::new();
     let stdout = std::io::stdout();
-    while !pending.is_empty() {
+    let mut closed = false;
+    while !pending.is_empty() || (feed.open() && !closed) {
+        if !closed && interrupted.load(Ordering::SeqCst) {
+            feed.close();
+            closed = true;
+        }
         let event = match engine.events().recv_timeout(Duration::from_millis(200)) {
             Ok(e) => e,
-            Err(flume::RecvTimeoutError::Timeout) => continue,
+            Err(flume::RecvTimeoutError::Timeout) => {
+                if !closed {
+                    take(feed.more(&engine, None), &mut pending);
+                }
+                continue;
+            }
             Err(flume::RecvTimeoutError::Disconnected) => break,
         };
         if options.json
@@ -169,6 +259,9 @@ pub(super) fn run_with(
                     bars.finish(id);
                 }
                 pending.retain(|j| *j != id);
+                if !closed {
+                    take(feed.more(&engine, Some(&report)), &mut pending);
+                }
                 reports.push(report);
             }
         }

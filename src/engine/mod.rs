@@ -15,16 +15,21 @@
 //! coalesced (and dropped when the front end is slow), but each job's plan and final event are
 //! kept until they can be delivered.
 //!
+//! Several jobs the same way, and one job on many machines, are [`workflow`]'s: job files,
+//! chains (a job that takes another's outputs: [`Engine::submit_after`]), file lists, shards
+//! and presets.
+//!
 //! Must not touch: egui or any other front-end crate; the UI thread (nothing here is called from
 //! a frame except the non-blocking methods of [`Engine`]).
 
 pub mod kinds;
 pub mod model;
 pub mod runtime;
+#[warn(missing_docs)]
+pub mod workflow;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -36,7 +41,9 @@ pub use kinds::thumbs::spec::{
 };
 pub use kinds::zip::spec::{DEFAULT_ZIP_LEVEL, ExistingArchive, MAX_ZIP_LEVEL, ZipSpec};
 pub use kinds::{JobSpec, KINDS, kind_by_id};
-pub use model::error::{IoCause, ItemError, JobError, ResumeError, SpecError, SubmitError};
+pub use model::error::{
+    ChainBroken, IoCause, ItemError, JobError, ResumeError, SpecError, SubmitError,
+};
 pub use model::events::{
     Cause, Failure, ItemProblem, JSON_SCHEMA_VERSION, JobEvent, JobId, JobOutcome, JobReport,
     JobState, OnDiskFull, PauseReason, ProblemKind, Progress, exit_status,
@@ -47,12 +54,14 @@ pub use model::paths::{folder_display_name, normalize_path, parent_dir, path_jso
 pub use model::plan::{
     Action, ConflictPolicy, Plan, PlanItem, PlanSummary, PlanWarning, PlannedFile, SkipReason,
 };
+pub use model::shard::{Shard, ShardError};
 pub use runtime::journal::{JOURNAL_VERSION, SetAside, default_state_dir};
 pub use runtime::reporter::{EVENT_CHANNEL_CAPACITY, REPORT_INTERVAL, Waker};
 pub use runtime::scheduler::QueueMove;
 
 use runtime::claims::Claims;
 use runtime::job::{Journaling, Run};
+use runtime::lock;
 use runtime::reporter::ProgressHub;
 use runtime::scheduler::{JobDriver, Scheduler};
 use runtime::status::JobCore;
@@ -89,12 +98,6 @@ pub fn discard_unfinished(job: &UnfinishedJob) -> std::io::Result<()> {
     runtime::journal::discard_unfinished(job)
 }
 
-/// Locks a mutex, carrying on after a panic elsewhere poisoned it: every engine mutex guards data
-/// that stays consistent between statements, so the poison carries no information here.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// The number of workers to use when none is chosen: one per core.
 pub fn default_workers() -> usize {
     std::thread::available_parallelism()
@@ -115,7 +118,6 @@ pub struct Engine {
     state_dir: Option<std::path::PathBuf>,
     /// What jobs submitted from now on do when their disk is full.
     on_disk_full: Mutex<OnDiskFull>,
-    jobs: Mutex<HashMap<JobId, Arc<dyn JobDriver>>>,
     events: flume::Receiver<JobEvent>,
     next_id: AtomicU64,
     reporter: Option<JoinHandle<()>>,
@@ -134,9 +136,10 @@ impl Engine {
         let hub = ProgressHub::new();
         let (tx, rx) = flume::bounded(EVENT_CHANNEL_CAPACITY);
         let reporter_hub = Arc::clone(&hub);
+        let reporter_jobs = Arc::downgrade(&sched);
         let reporter = std::thread::Builder::new()
             .name("shrinkwrap-progress".to_owned())
-            .spawn(move || reporter_hub.run(tx))
+            .spawn(move || reporter_hub.run(tx, reporter_jobs))
             .ok();
         Engine {
             sched,
@@ -144,15 +147,10 @@ impl Engine {
             claims: Arc::new(Claims::default()),
             state_dir,
             on_disk_full: Mutex::new(OnDiskFull::Wait),
-            jobs: Mutex::new(HashMap::new()),
             events: rx,
             next_id: AtomicU64::new(1),
             reporter,
         }
-    }
-
-    fn jobs(&self) -> MutexGuard<'_, HashMap<JobId, Arc<dyn JobDriver>>> {
-        lock(&self.jobs)
     }
 
     /// Queues a job and returns its id at once (no file system access: the scan and the plan
@@ -160,7 +158,7 @@ impl Engine {
     /// running.
     pub fn submit(&self, spec: JobSpec) -> Result<JobId, SubmitError> {
         let (id, driver) = self.prepare_job(spec, false, None)?;
-        self.sched.submit(driver);
+        self.queue(driver);
         Ok(id)
     }
 
@@ -176,7 +174,7 @@ impl Engine {
             .into_iter()
             .map(|p| {
                 p.map(|(id, driver)| {
-                    self.sched.submit(driver);
+                    self.queue(driver);
                     id
                 })
             })
@@ -188,7 +186,7 @@ impl Engine {
     /// are allowed (they claim nothing).
     pub fn submit_dry_run(&self, spec: JobSpec) -> Result<JobId, SubmitError> {
         let (id, driver) = self.prepare_job(spec, true, None)?;
-        self.sched.submit_first(driver);
+        self.queue_first(driver);
         Ok(id)
     }
 
@@ -206,8 +204,20 @@ impl Engine {
             lock: job.lock.0,
         };
         let (id, driver) = self.prepare_job(job.spec, false, Some(from))?;
-        self.sched.submit(driver);
+        self.queue(driver);
         Ok(id)
+    }
+
+    /// Puts a prepared job in the queue and wakes the reporter (it reports on queued jobs).
+    fn queue(&self, driver: Arc<dyn JobDriver>) {
+        self.sched.submit(driver);
+        self.hub.kick();
+    }
+
+    /// [`Engine::queue`], ahead of every queued job (a dry run someone waits for).
+    fn queue_first(&self, driver: Arc<dyn JobDriver>) {
+        self.sched.submit_first(driver);
+        self.hub.kick();
     }
 
     /// What jobs submitted from now on do when their disk is full: wait for room (the default:
@@ -228,43 +238,35 @@ impl Engine {
         dry_run: bool,
         resume: Option<runtime::job::ResumeFrom>,
     ) -> Result<Prepared, SubmitError> {
-        let build = spec.clone().build()?;
-        let id = JobId(self.next_id.fetch_add(1, Ordering::Relaxed));
-        if !dry_run {
-            self.claims
-                .register(id, &spec)
-                .map_err(SubmitError::Duplicate)?;
-        }
+        let id = self.new_id();
         let core = Arc::new(JobCore::new(id, spec.kind(), spec.display_name(), dry_run));
-        let run = Run::new(
-            Arc::clone(&core),
-            Arc::clone(&self.claims),
-            Arc::clone(&self.hub),
-            &self.sched,
-            Arc::new(spec),
-            dry_run,
-            Journaling {
-                dir: self.state_dir.clone(),
-                resume,
-            },
-        )
-        .with_on_disk_full(*lock(&self.on_disk_full));
-        let driver = build(run);
-        {
-            let mut jobs = self.jobs();
-            jobs.retain(|_, j| !j.core().state().is_final());
-            jobs.insert(id, Arc::clone(&driver));
-        }
-        self.hub.watch(core);
+        let driver = self
+            .builder()
+            .build(spec, Arc::clone(&core), dry_run, resume)?;
         Ok((id, driver))
+    }
+
+    /// A fresh job id.
+    fn new_id(&self) -> JobId {
+        JobId(self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// What building a job needs of this engine, for a job built later (a chained one).
+    fn builder(&self) -> JobBuilder {
+        JobBuilder {
+            sched: Arc::downgrade(&self.sched),
+            hub: Arc::clone(&self.hub),
+            claims: Arc::clone(&self.claims),
+            state_dir: self.state_dir.clone(),
+            on_disk_full: *lock(&self.on_disk_full),
+        }
     }
 
     /// Cancels one job: a queued job leaves the queue at once; a running one stops starting
     /// tasks, its running tasks stop within a chunk of input, and its partial outputs are
     /// removed before its final `cancelled` event. Never blocks.
     pub fn cancel(&self, id: JobId) {
-        let job = self.jobs().get(&id).cloned();
-        if let Some(job) = job {
+        if let Some(job) = self.job(id) {
             job.cancel();
         }
     }
@@ -319,22 +321,19 @@ impl Engine {
         self.sched.queued_order()
     }
 
+    /// A queued or running job. The scheduler's queue is the one list of jobs: the engine keeps
+    /// none of its own.
     fn job(&self, id: JobId) -> Option<Arc<dyn JobDriver>> {
-        self.jobs().get(&id).cloned()
+        self.sched.find(id)
     }
 
     fn live_jobs(&self) -> Vec<Arc<dyn JobDriver>> {
-        self.jobs()
-            .values()
-            .filter(|j| !j.core().state().is_final())
-            .cloned()
-            .collect()
+        self.sched.live()
     }
 
     /// Cancels every job. Never blocks.
     pub fn cancel_all(&self) {
-        let jobs: Vec<_> = self.jobs().values().cloned().collect();
-        for job in jobs {
+        for job in self.live_jobs() {
             job.cancel();
         }
     }
@@ -351,12 +350,14 @@ impl Engine {
 
     /// Current figures of a job that has not finished yet.
     pub fn progress(&self, id: JobId) -> Option<Progress> {
-        self.jobs().get(&id).map(|j| j.core().progress(0.0, 0.0))
+        self.job(id)
+            .filter(|j| !j.core().state().is_final())
+            .map(|j| j.core().progress(0.0, 0.0))
     }
 
     /// Whether any job is queued or running.
     pub fn is_busy(&self) -> bool {
-        self.jobs().values().any(|j| !j.core().state().is_final())
+        self.sched.any_live()
     }
 
     /// The number of worker threads.
@@ -381,6 +382,51 @@ impl Engine {
             std::thread::sleep(Duration::from_millis(5));
         }
         true
+    }
+}
+
+/// What building a job needs of its engine, held by a job that is built after its submission
+/// (a chained job: its inputs are known only when the job before it has ended). The scheduler
+/// is held weakly: a job in its queue must not keep it alive.
+struct JobBuilder {
+    sched: std::sync::Weak<Scheduler>,
+    hub: Arc<ProgressHub>,
+    claims: Arc<Claims>,
+    state_dir: Option<std::path::PathBuf>,
+    on_disk_full: OnDiskFull,
+}
+
+impl JobBuilder {
+    /// Checks `spec`, claims what it reads and writes under `core`'s id (unless a dry run), and
+    /// makes the job around `core`, ready to be queued.
+    fn build(
+        &self,
+        spec: JobSpec,
+        core: Arc<JobCore>,
+        dry_run: bool,
+        resume: Option<runtime::job::ResumeFrom>,
+    ) -> Result<Arc<dyn JobDriver>, SubmitError> {
+        let build = spec.clone().build()?;
+        let sched = self.sched.upgrade().ok_or(SubmitError::EngineStopped)?;
+        if !dry_run {
+            self.claims
+                .register(core.id, &spec)
+                .map_err(SubmitError::Duplicate)?;
+        }
+        let run = Run::new(
+            core,
+            Arc::clone(&self.claims),
+            Arc::clone(&self.hub),
+            &sched,
+            Arc::new(spec),
+            dry_run,
+            Journaling {
+                dir: self.state_dir.clone(),
+                resume,
+            },
+        )
+        .with_on_disk_full(self.on_disk_full);
+        Ok(build(run))
     }
 }
 

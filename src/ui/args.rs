@@ -3,7 +3,7 @@
 //! declares its own).
 //!
 //! Owns: parsing those arguments into [`LaunchArgs`] (pure, no file system access).
-//! Must not touch: the headless subcommands (that is `src/cli.rs`), the window, a kind's flag
+//! Must not touch: the headless subcommands (that is `src/cli/`), the window, a kind's flag
 //! (its module's).
 
 use std::ffi::OsString;

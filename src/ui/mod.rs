@@ -16,7 +16,7 @@
 //!   anything.
 //!
 //! Owns: `src/ui/`. Must not touch: the engine's internals (only its public, non-blocking API),
-//! the command line (`src/cli.rs`).
+//! the command line (`src/cli/`).
 
 pub mod app;
 pub mod args;

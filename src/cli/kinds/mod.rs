@@ -17,7 +17,7 @@ use std::io::Write;
 
 use clap::ArgMatches;
 
-use crate::engine::{JobError, JobKind, JobReport, JobSpec, OutputShape, Plan};
+use crate::engine::{Action, JobError, JobKind, JobReport, JobSpec, OutputShape, Plan};
 
 /// Why a kind's arguments make no job.
 pub(crate) enum ArgsError {
@@ -133,7 +133,7 @@ pub(crate) fn plan_heading(plan: &Plan) -> String {
         (Some(file), _) => format!(
             "Plan: {noun} {} ({}); nothing is written yet",
             file.path.display(),
-            super::plan::file_action(&file.action)
+            file_action(&file.action)
         ),
         (None, OutputShape::OneFile) => format!(
             "Plan: {noun} {}; nothing is written yet",
@@ -143,6 +143,17 @@ pub(crate) fn plan_heading(plan: &Plan) -> String {
             "Plan: {noun} into {}; nothing is written yet",
             plan.destination.display()
         ),
+    }
+}
+
+/// What happens to a planned file, as a phrase: "a new file", "replaces the existing file once
+/// complete", "x.zip exists and is kept", or why it is skipped.
+fn file_action(action: &Action) -> String {
+    match action {
+        Action::Write => "a new file".to_owned(),
+        Action::Overwrite => "replaces the existing file once complete".to_owned(),
+        Action::Rename { wanted } => format!("{} exists and is kept", wanted.display()),
+        Action::Skip(r) => r.to_string(),
     }
 }
 

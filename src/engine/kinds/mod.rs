@@ -5,7 +5,8 @@
 //! The registry below is the only place that names every kind: [`JobSpec`] (one variant per
 //! kind) and [`KINDS`] come from one line per kind.
 //!
-//! Adding a kind: its folder here (spec, `KIND`, `new_job`), one line in `register_kinds!`.
+//! Adding a kind: its folder here (spec with `new(inputs, output)`, its options by name, `KIND`,
+//! `new_job`), one line in `register_kinds!`.
 //! Must not touch: the runtime's duties (claims, temporary files, journal, progress), any front
 //! end.
 
@@ -18,6 +19,8 @@ use std::sync::Arc;
 
 use crate::engine::model::error::SpecError;
 use crate::engine::model::kind::{JobKind, SpecInfo};
+use crate::engine::model::options::{OptionError, OptionValue};
+use crate::engine::model::shard::Shard;
 use crate::engine::runtime::job::{Job, KindSpec, Run};
 use crate::engine::runtime::scheduler::JobDriver;
 
@@ -48,6 +51,12 @@ macro_rules! register_kinds {
                 }
             }
 
+            fn parts_mut(&mut self) -> &mut dyn KindSpec {
+                match self {
+                    $(JobSpec::$variant(s) => s,)*
+                }
+            }
+
             /// The spec with every path made absolute and lexically normalised (no I/O), inputs
             /// de-duplicated and sorted: two specs that ask for the same work compare equal.
             pub fn normalized(&self) -> JobSpec {
@@ -62,12 +71,39 @@ macro_rules! register_kinds {
                 if self.inputs().is_empty() {
                     return Err(SpecError::NoInputs);
                 }
+                if let Some(shard) = self.shard() {
+                    shard.check()?;
+                }
                 match self {
                     $(JobSpec::$variant(s) => {
                         let kind = $module::new_job(s)?;
                         Ok(Box::new(move |run| -> Arc<dyn JobDriver> { Job::new(kind, run) }))
                     })*
                 }
+            }
+        }
+
+        impl JobSpec {
+            /// A new job of the kind with id `kind` (the kind's defaults), with these inputs and
+            /// output; `None` for a kind this build does not know.
+            pub fn new_of_kind(kind: &str, inputs: Vec<PathBuf>, output: PathBuf) -> Option<JobSpec> {
+                $(
+                    if kind == $module::KIND.id {
+                        return Some(JobSpec::$variant(<$spec>::new(inputs, output)));
+                    }
+                )*
+                None
+            }
+
+            /// The option sets every kind ships as presets: (name, kind, options).
+            pub fn builtin_presets() -> Vec<(&'static str, JobKind, Vec<(&'static str, OptionValue)>)> {
+                let mut out = Vec::new();
+                $(
+                    for (name, options) in $module::options::builtin_presets() {
+                        out.push((name, $module::KIND, options));
+                    }
+                )*
+                out
             }
         }
 
@@ -109,7 +145,51 @@ impl JobSpec {
         if self.inputs().is_empty() {
             return Err(SpecError::NoInputs);
         }
+        if let Some(shard) = self.shard() {
+            shard.check()?;
+        }
         self.parts().validate()
+    }
+
+    /// The kind's option keys (job files, presets; the long flags with `_` for `-`).
+    pub fn option_keys(&self) -> &'static [&'static str] {
+        self.parts().option_keys()
+    }
+
+    /// Every option of the spec, as `(key, value)`.
+    pub fn options(&self) -> Vec<(&'static str, OptionValue)> {
+        self.parts().options()
+    }
+
+    /// Sets one option by its key.
+    pub fn set_option(&mut self, key: &str, value: &OptionValue) -> Result<(), OptionError> {
+        self.parts_mut().set_option(key, value)
+    }
+
+    /// Replaces the inputs.
+    pub fn set_inputs(&mut self, inputs: Vec<PathBuf>) {
+        self.parts_mut().set_inputs(inputs)
+    }
+
+    /// The files among the inputs the job takes (empty: every file of the inputs).
+    pub fn only(&self) -> &[PathBuf] {
+        self.parts().only()
+    }
+
+    /// Takes only these files among the inputs (empty: all of them), named and placed as the
+    /// whole inputs would have them.
+    pub fn set_only(&mut self, files: Vec<PathBuf>) {
+        self.parts_mut().set_only(files)
+    }
+
+    /// The share of the inputs the job takes, when split across machines.
+    pub fn shard(&self) -> Option<Shard> {
+        self.parts().shard()
+    }
+
+    /// Takes only this share of the inputs (`None`: all of them).
+    pub fn set_shard(&mut self, shard: Option<Shard>) {
+        self.parts_mut().set_shard(shard)
     }
 }
 

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::engine::model::id::JobId;
+use crate::engine::model::shard::ShardError;
 
 /// An operating-system error in the user's terms.
 #[derive(Debug)]
@@ -167,6 +168,18 @@ pub enum SubmitError {
     /// The spec cannot run as given.
     #[error("{0}")]
     Invalid(#[from] SpecError),
+    /// A job to chain after that the engine does not know (any more).
+    #[error("job {0} is not queued or running: nothing can take its outputs")]
+    UnknownJob(JobId),
+    /// A job to chain after that is a dry run.
+    #[error("job {0} is a dry run: it writes nothing another job could take")]
+    AfterDryRun(JobId),
+    /// The engine is shutting down.
+    #[error("the engine has stopped")]
+    EngineStopped,
+    /// A job of a job file whose first job (named) was refused.
+    #[error("the job whose outputs were to be its inputs ({0}) was not queued")]
+    FirstNotQueued(String),
 }
 
 /// A job specification that cannot run as given.
@@ -198,6 +211,27 @@ pub enum SpecError {
     /// A kind's own reason (a missing password...).
     #[error("{0}")]
     Kind(KindCause),
+    /// A shard that is not one (`I/N` with 0 ≤ I < N).
+    #[error("{0}")]
+    Shard(#[from] ShardError),
+}
+
+/// Why a chained job (one that takes another job's outputs as its inputs) did not start: what
+/// became of the job it takes them from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ChainBroken {
+    /// It failed.
+    #[error("failed")]
+    Failed,
+    /// It was cancelled.
+    #[error("was cancelled")]
+    Cancelled,
+    /// It was stopped after the items in progress.
+    #[error("was stopped before the end")]
+    Stopped,
+    /// It ended with no output to take.
+    #[error("made no outputs")]
+    MadeNothing,
 }
 
 /// Why a whole job could not run (the job ends `failed`).
@@ -262,6 +296,20 @@ pub enum JobError {
     /// A kind's own reason for failing the whole job (not enough free space...).
     #[error("{0}")]
     Kind(KindCause),
+    /// A chained job that never started: the job it takes its inputs from (`job`, named
+    /// `name`) did not give it any, and why.
+    #[error("not started: {name} (job {job}), whose outputs were to be its inputs, {why}")]
+    NotStarted {
+        /// The job it takes its inputs from.
+        job: JobId,
+        /// That job's name as its card shows it.
+        name: String,
+        /// What became of that job.
+        why: ChainBroken,
+    },
+    /// A chained job whose inputs became known, refused as a submission would have been.
+    #[error("{0}")]
+    Refused(SubmitError),
     /// A bug: a panic or a broken invariant, with what is known of it.
     #[error("internal error: {0}")]
     Internal(String),

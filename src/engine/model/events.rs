@@ -417,7 +417,8 @@ pub struct JobReport {
     pub outcome: JobOutcome,
     /// A dry run: the plan was made and nothing was written.
     pub dry_run: bool,
-    /// Why the whole job failed, when it did.
+    /// Why the whole job failed, when it did (or, for a cancelled job that never started, why
+    /// not: the job it takes its inputs from was cancelled).
     pub failure: Option<Failure>,
     /// Per-item errors and skips, in the order met.
     pub problems: Vec<ItemProblem>,
@@ -455,7 +456,11 @@ impl JobReport {
                 Some(f) => format!("failed: {f}"),
                 None => "failed: unknown error".to_owned(),
             },
-            JobOutcome::Cancelled => "cancelled".to_owned(),
+            // A chained job that never started because its first job was cancelled says so.
+            JobOutcome::Cancelled => match &self.failure {
+                Some(f) => format!("cancelled: {f}"),
+                None => "cancelled".to_owned(),
+            },
             JobOutcome::Stopped => format!("stopped: {} of {}", p.items_done, p.items_total),
             _ if self.dry_run => "planned (nothing written)".to_owned(),
             JobOutcome::DoneWithErrors => {

@@ -121,7 +121,7 @@ pub(crate) struct Claims {
 
 impl Claims {
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        crate::engine::lock(&self.inner)
+        crate::engine::runtime::lock(&self.inner)
     }
 
     /// Registers a job at submission, with the outputs its spec names before any scan (a zip

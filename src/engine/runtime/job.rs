@@ -86,6 +86,29 @@ pub(crate) trait KindSpec: Send + Sync {
     }
     /// Checks the kind's options (the inputs are checked by the registry and the plan).
     fn validate(&self) -> Result<(), SpecError>;
+    /// The kind's option keys (job files, presets, long flags with `_` for `-`), in the order
+    /// job files write them.
+    fn option_keys(&self) -> &'static [&'static str];
+    /// Every option, as `(key, value)` in the order of [`option_keys`](KindSpec::option_keys)
+    /// (an option that is unset by default may be missing).
+    fn options(&self) -> Vec<(&'static str, crate::engine::model::options::OptionValue)>;
+    /// Sets one option; an unknown key or a value of the wrong type is refused.
+    fn set_option(
+        &mut self,
+        key: &str,
+        value: &crate::engine::model::options::OptionValue,
+    ) -> Result<(), crate::engine::model::options::OptionError>;
+    /// Replaces the inputs (a chained job's, once the job before it has ended).
+    fn set_inputs(&mut self, inputs: Vec<std::path::PathBuf>);
+    /// The files among the inputs the job takes (a retry, a `--files-from` list, what a chained
+    /// job was given); empty: every file of the inputs.
+    fn only(&self) -> &[std::path::PathBuf];
+    /// Takes only these files among the inputs (empty: all of them).
+    fn set_only(&mut self, files: Vec<std::path::PathBuf>);
+    /// The share of the inputs the job takes, when split across machines.
+    fn shard(&self) -> Option<crate::engine::model::shard::Shard>;
+    /// Takes only this share of the inputs (`None`: all of them).
+    fn set_shard(&mut self, shard: Option<crate::engine::model::shard::Shard>);
 }
 
 /// A kind's plan, with the work it counts (the lifecycle sets the job's totals from it).
@@ -246,20 +269,20 @@ impl Run {
     /// runs a journal's job), what it says (read again under the lock), its torn tail cut; then
     /// the temporary files it left are removed (only those with its tag).
     fn take_over_journal(&self) -> Result<(), JobError> {
-        let Some(from) = crate::engine::lock(&self.resume_from).take() else {
+        let Some(from) = crate::engine::runtime::lock(&self.resume_from).take() else {
             return Ok(());
         };
         let (writer, state) = JournalWriter::take_over(&from.journal, from.lock)?;
         remove_leftover_temps(&state);
         let _ = self.resume.set(state);
-        *crate::engine::lock(&self.journal) = Some(writer);
+        *crate::engine::runtime::lock(&self.journal) = Some(writer);
         Ok(())
     }
 
     /// Starts the journal (a resumed job has taken its own over) and records the plan. A
     /// journal that cannot be kept is a warning, never a reason to stop the job.
     fn open_journal(&self, plan: &Plan) {
-        let mut journal = crate::engine::lock(&self.journal);
+        let mut journal = crate::engine::runtime::lock(&self.journal);
         if journal.is_none() {
             let Some(dir) = &self.journal_dir else {
                 return;
@@ -298,7 +321,7 @@ impl Run {
     /// Records in the journal that `temp` is about to be put in place at `dest` (its identity,
     /// and its source's): the resumed job knows its own outputs by it.
     fn journal_placing(&self, dest: &std::path::Path, temp: &TempOutput, source: Option<SourceId>) {
-        let mut journal = crate::engine::lock(&self.journal);
+        let mut journal = crate::engine::runtime::lock(&self.journal);
         let Some(j) = journal.as_mut() else {
             return;
         };
@@ -329,7 +352,7 @@ impl Run {
     /// Pauses the job: nothing new starts, and work in progress parks at its next chunk
     /// ([`Run::wait_while_paused`]).
     pub fn pause(&self, reason: PauseReason) {
-        crate::engine::lock(&self.paused).user = true;
+        crate::engine::runtime::lock(&self.paused).user = true;
         self.core.set_paused(reason);
         self.announce();
     }
@@ -337,7 +360,7 @@ impl Run {
     /// Resumes a paused job where it was (also one paused by a full disk: it tries at once).
     pub fn resume(&self) {
         let was = {
-            let mut p = crate::engine::lock(&self.paused);
+            let mut p = crate::engine::runtime::lock(&self.paused);
             let was = p.any();
             p.user = false;
             p.disk = None;
@@ -353,13 +376,13 @@ impl Run {
 
     /// Whether the job is paused (by the user, by a full disk, or both).
     pub fn is_paused(&self) -> bool {
-        crate::engine::lock(&self.paused).any()
+        crate::engine::runtime::lock(&self.paused).any()
     }
 
     /// Parks the calling task or thread while the job is paused. Returns false when the job
     /// was cancelled (or failed) meanwhile: the caller stops.
     pub fn wait_while_paused(&self) -> bool {
-        let mut paused = crate::engine::lock(&self.paused);
+        let mut paused = crate::engine::runtime::lock(&self.paused);
         while paused.any() && !self.stopping() {
             paused = self
                 .resumed
@@ -385,7 +408,7 @@ impl Run {
             });
         }
         let start_watch = {
-            let mut p = crate::engine::lock(&self.paused);
+            let mut p = crate::engine::runtime::lock(&self.paused);
             p.disk = Some((folder.to_path_buf(), free_bytes));
             !std::mem::replace(&mut p.watching, true)
         };
@@ -401,7 +424,7 @@ impl Run {
             });
             if !matches!(started, Some(Ok(()))) {
                 // No watcher: the job waits for a Resume (the message says it is paused).
-                crate::engine::lock(&self.paused).watching = false;
+                crate::engine::runtime::lock(&self.paused).watching = false;
             }
         }
     }
@@ -410,7 +433,7 @@ impl Run {
     /// [`disk::WATCH_INTERVAL`] and resumes the job once there is room again; ends when the job
     /// is resumed otherwise, cancelled or failed.
     fn watch_disk(&self) {
-        let mut p = crate::engine::lock(&self.paused);
+        let mut p = crate::engine::runtime::lock(&self.paused);
         loop {
             let waiting = match (&p.disk, self.stopping()) {
                 (Some(d), false) => d.clone(),
@@ -421,7 +444,7 @@ impl Run {
             };
             drop(p);
             let free = disk::free_bytes(&waiting.0);
-            p = crate::engine::lock(&self.paused);
+            p = crate::engine::runtime::lock(&self.paused);
             if p.disk.as_ref() == Some(&waiting)
                 && free.is_some_and(|now| disk::room_again(waiting.1, now))
             {
@@ -470,7 +493,7 @@ impl Run {
     pub fn fail(&self, err: JobError) {
         self.resumed.notify_all();
         {
-            let mut failure = crate::engine::lock(&self.failure);
+            let mut failure = crate::engine::runtime::lock(&self.failure);
             if failure.is_none() {
                 *failure = Some(err);
             }
@@ -554,14 +577,14 @@ impl Run {
                 .map(|d| crate::engine::runtime::claims::comparable_path(d)),
         );
         let made = std::fs::create_dir_all(dir).map_err(crate::engine::model::error::IoCause::of);
-        crate::engine::lock(&self.created_dirs).extend(missing);
+        crate::engine::runtime::lock(&self.created_dirs).extend(missing);
         made
     }
 
     /// Removes the folders this job created that are still empty (a cancelled or failed job
     /// leaves nothing behind; a folder that holds anything, the user's or another job's, stays).
     fn remove_created_dirs(&self) {
-        let mut dirs = std::mem::take(&mut *crate::engine::lock(&self.created_dirs));
+        let mut dirs = std::mem::take(&mut *crate::engine::runtime::lock(&self.created_dirs));
         // Deepest first, so a parent is empty once its children are gone.
         dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
         dirs.dedup();
@@ -575,7 +598,7 @@ impl Run {
     /// folder.
     pub fn create_temp(&self, dest: &std::path::Path) -> Result<TempOutput, ItemError> {
         self.temps.create(dest).map_err(|cause| ItemError::Write {
-            path: crate::engine::parent_dir(dest).to_path_buf(),
+            path: crate::engine::model::paths::parent_dir(dest).to_path_buf(),
             cause,
         })
     }
@@ -692,7 +715,7 @@ impl<K: JobKindImpl> Job<K> {
     }
 
     fn life(&self) -> MutexGuard<'_, Lifecycle> {
-        crate::engine::lock(&self.life)
+        crate::engine::runtime::lock(&self.life)
     }
 
     /// The first task: prepare, scan, plan; then start running (or end, for a dry run).
@@ -794,10 +817,10 @@ impl<K: JobKindImpl> Job<K> {
         }
         run.temps.remove_all();
         run.claims.release(run.core.id);
-        if let Some(journal) = crate::engine::lock(&run.journal).take() {
+        if let Some(journal) = crate::engine::runtime::lock(&run.journal).take() {
             journal.finish();
         }
-        let failure = crate::engine::lock(&run.failure).take();
+        let failure = crate::engine::runtime::lock(&run.failure).take();
         let outcome = if failure.is_some() {
             JobOutcome::Failed
         } else if run.core.is_cancelled() {
@@ -940,6 +963,10 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
         self.life().phase != Phase::Queued
     }
 
+    fn plan(&self) -> Option<Arc<Plan>> {
+        self.run.plan().cloned()
+    }
+
     fn cancel(&self) {
         self.run.core.cancel.cancel();
         self.run.resumed.notify_all();
@@ -959,7 +986,10 @@ impl<K: JobKindImpl> JobDriver for Job<K> {
 /// A warning when the folder a plan writes into (or the nearest of its folders that exists, for
 /// one still to be made) does not take new files. Asks the OS without writing anything (a dry
 /// run writes nothing).
-fn unwritable_destination(plan: &Plan, kind: JobKind) -> Option<crate::engine::PlanWarning> {
+fn unwritable_destination(
+    plan: &Plan,
+    kind: JobKind,
+) -> Option<crate::engine::model::plan::PlanWarning> {
     use crate::engine::model::error::IoCause;
     use crate::engine::model::kind::OutputShape;
     use std::os::unix::ffi::OsStrExt;
@@ -987,10 +1017,12 @@ fn unwritable_destination(plan: &Plan, kind: JobKind) -> Option<crate::engine::P
         }
         Err(e) => Some(IoCause::of(e)),
     }?;
-    Some(crate::engine::PlanWarning::DestinationNotWritable {
-        folder,
-        reason: reason.to_string(),
-    })
+    Some(
+        crate::engine::model::plan::PlanWarning::DestinationNotWritable {
+            folder,
+            reason: reason.to_string(),
+        },
+    )
 }
 
 /// Records the skipped items of a plan as skipped problems (when the run starts, so a dry run
@@ -1043,6 +1075,7 @@ mod tests {
                 exclude_files: Vec::new(),
                 exclude_dirs: Vec::new(),
                 only: Default::default(),
+                shard: None,
                 excludes: Default::default(),
                 keep_non_utf8_names: false,
             }
@@ -1094,10 +1127,12 @@ mod tests {
         let sched = Scheduler::new(2);
         let hub = ProgressHub::new();
         let core = Arc::new(JobCore::new(JobId(1), ZIP, "t".into(), false));
-        let spec = Arc::new(crate::engine::JobSpec::Zip(crate::engine::ZipSpec::new(
-            vec![dir.path().join("input.txt")],
-            dir.path().join("x.zip"),
-        )));
+        let spec = Arc::new(crate::engine::kinds::JobSpec::Zip(
+            crate::engine::kinds::zip::spec::ZipSpec::new(
+                vec![dir.path().join("input.txt")],
+                dir.path().join("x.zip"),
+            ),
+        ));
         let run = Run::new(
             Arc::clone(&core),
             Arc::new(Claims::default()),

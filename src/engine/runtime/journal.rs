@@ -847,7 +847,10 @@ pub fn list_journals<S: SpecInfo + serde::de::DeserializeOwned>(dir: &Path) -> L
             Err(e) => {
                 listing.cannot_resume.push(SetAside {
                     journal: path,
-                    reason: format!("cannot read it: {}", crate::engine::IoCause::of(e)),
+                    reason: format!(
+                        "cannot read it: {}",
+                        crate::engine::model::error::IoCause::of(e)
+                    ),
                     moved: false,
                 });
                 continue;
@@ -859,7 +862,10 @@ pub fn list_journals<S: SpecInfo + serde::de::DeserializeOwned>(dir: &Path) -> L
             if locked {
                 listing.cannot_resume.push(SetAside {
                     journal: path,
-                    reason: format!("cannot read it: {}", crate::engine::IoCause::of(e)),
+                    reason: format!(
+                        "cannot read it: {}",
+                        crate::engine::model::error::IoCause::of(e)
+                    ),
                     moved: false,
                 });
             }
@@ -987,7 +993,7 @@ mod tests {
             })
             .collect();
         Plan::new(
-            crate::engine::JobId(4),
+            crate::engine::model::events::JobId(4),
             crate::engine::kinds::thumbs::KIND,
             "o".into(),
             dir.join("o"),
@@ -1065,7 +1071,7 @@ mod tests {
                 .join(std::ffi::OsString::from_vec(b"d/caf\xe9.jpg".to_vec()))
         };
         let mut plan = Plan {
-            job: crate::engine::JobId(4),
+            job: crate::engine::model::events::JobId(4),
             kind: crate::engine::kinds::thumbs::KIND,
             name: "o".into(),
             destination: dir.path().join("o"),

@@ -27,3 +27,11 @@ pub mod scan;
 pub mod scheduler;
 pub mod status;
 pub mod temp;
+
+use std::sync::{Mutex, MutexGuard};
+
+/// Locks a mutex, carrying on after a panic elsewhere poisoned it: every engine mutex guards data
+/// that stays consistent between statements, so the poison carries no information here.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}

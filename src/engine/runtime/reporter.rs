@@ -1,7 +1,8 @@
 //! The reporter: turns the jobs' counters into events for the front end, at a bounded rate.
 //!
-//! Owns: [`ProgressHub`] (the jobs to watch and the events that must be delivered: plans and
-//! final reports), its thread's loop, the bounded event channel's capacity and the waker.
+//! Owns: [`ProgressHub`] (the events that must be delivered: plans and final reports), its
+//! thread's loop, the bounded event channel's capacity and the waker. The jobs it reports on
+//! are the scheduler's (the one list of jobs): it keeps no list of its own.
 //! Progress is coalesced and dropped when the front end is slow; plans and final reports are
 //! kept until delivered, in the order they were pushed.
 //! Must not touch: job logic or job state (it only reads [`JobCore`]s), the file system, any
@@ -9,10 +10,11 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use crate::engine::model::events::{JobEvent, JobId, Progress};
+use crate::engine::runtime::scheduler::Scheduler;
 use crate::engine::runtime::status::JobCore;
 
 /// A front end's "wake up, there is news" callback (the window passes `request_repaint`).
@@ -23,7 +25,7 @@ pub const REPORT_INTERVAL: Duration = Duration::from_millis(33);
 /// Capacity of the bounded event channel.
 pub const EVENT_CHANNEL_CAPACITY: usize = 256;
 
-/// Collects what the reporter must deliver: jobs to watch and final reports not yet sent.
+/// Collects what the reporter must deliver: plans and final reports not yet sent.
 pub(crate) struct ProgressHub {
     inner: Mutex<HubState>,
     wake: std::sync::Condvar,
@@ -31,7 +33,6 @@ pub(crate) struct ProgressHub {
 }
 
 struct HubState {
-    watched: Vec<Arc<JobCore>>,
     /// Plans and final reports not yet delivered, oldest first.
     must_deliver: VecDeque<JobEvent>,
     kicked: bool,
@@ -42,7 +43,6 @@ impl ProgressHub {
     pub fn new() -> Arc<Self> {
         Arc::new(ProgressHub {
             inner: Mutex::new(HubState {
-                watched: Vec::new(),
                 must_deliver: VecDeque::new(),
                 kicked: false,
                 shutdown: false,
@@ -53,18 +53,14 @@ impl ProgressHub {
     }
 
     fn lock(&self) -> MutexGuard<'_, HubState> {
-        crate::engine::lock(&self.inner)
-    }
-
-    pub fn watch(&self, core: Arc<JobCore>) {
-        self.lock().watched.push(core);
-        self.kick();
+        crate::engine::runtime::lock(&self.inner)
     }
 
     pub fn set_waker(&self, waker: Option<Waker>) {
-        *crate::engine::lock(&self.waker) = waker;
+        *crate::engine::runtime::lock(&self.waker) = waker;
     }
 
+    /// Wakes the reporter: a job was queued (so there is progress to watch) or changed state.
     pub fn kick(&self) {
         self.lock().kicked = true;
         self.wake.notify_all();
@@ -85,7 +81,7 @@ impl ProgressHub {
     }
 
     fn call_waker(&self) {
-        let waker = crate::engine::lock(&self.waker).clone();
+        let waker = crate::engine::runtime::lock(&self.waker).clone();
         if let Some(w) = waker {
             w();
         }
@@ -98,28 +94,29 @@ impl ProgressHub {
     /// gets them at once (a command-line run ends when its final report arrives, so a tick's
     /// wait was up to 66 ms added to every run), while progress keeps its bounded rate.
     /// Sleeps without a timeout when there is nothing to watch.
-    pub fn run(self: Arc<Self>, events: flume::Sender<JobEvent>) {
+    pub fn run(self: Arc<Self>, events: flume::Sender<JobEvent>, jobs: Weak<Scheduler>) {
         let mut last_sent: HashMap<JobId, Progress> = HashMap::new();
         let mut rates: HashMap<JobId, (RateMeter, RateMeter)> = HashMap::new();
         // When progress was last sent: it goes at most once per interval.
         let mut progress_round: Option<Instant> = None;
         loop {
             let started = Instant::now();
-            let (watched, mut pending) = {
+            let (watched, mut pending) = loop {
+                // Asked outside the hub's lock: a worker holds the scheduler's lock while a job
+                // pushes its events here.
+                let watched: Vec<Arc<JobCore>> = jobs.upgrade().map_or_else(Vec::new, |s| {
+                    s.live().iter().map(|j| Arc::clone(j.core())).collect()
+                });
                 let mut st = self.lock();
-                while !st.kicked
-                    && !st.shutdown
-                    && st.watched.is_empty()
-                    && st.must_deliver.is_empty()
-                {
-                    st = self.wake.wait(st).unwrap_or_else(|e| e.into_inner());
-                }
                 if st.shutdown && st.must_deliver.is_empty() {
                     return;
                 }
-                st.kicked = false;
-                st.watched.retain(|c| !c.state().is_final());
-                (st.watched.clone(), std::mem::take(&mut st.must_deliver))
+                if st.kicked || st.shutdown || !watched.is_empty() || !st.must_deliver.is_empty() {
+                    st.kicked = false;
+                    break (watched, std::mem::take(&mut st.must_deliver));
+                }
+                // Nothing to watch or deliver: sleep until kicked (a job queued, an event pushed).
+                drop(self.wake.wait(st).unwrap_or_else(|e| e.into_inner()));
             };
             let mut sent_any = false;
             while let Some(event) = pending.pop_front() {

@@ -189,7 +189,7 @@ impl<'a> Resolver<'a> {
 /// The first `stem (N).ext` (N = 1, 2, ...) beside `path` whose comparable path `free`
 /// accepts; returns it as spelled beside `path` and in comparable form.
 pub(crate) fn numbered_free_name(path: &Path, free: impl Fn(&Path) -> bool) -> (PathBuf, PathBuf) {
-    let dir = crate::engine::parent_dir(path);
+    let dir = crate::engine::model::paths::parent_dir(path);
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

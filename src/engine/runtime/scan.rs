@@ -6,9 +6,14 @@
 //! by the job's policy, loops among them; unreadable folders), de-duplicating inputs (the same
 //! path given twice, or a path inside another input, is one input), leaving out the outputs
 //! and temporary files of every live job (through [`Claims`]), the folders the kind names
-//! ([`ScanOptions::exclude_dirs`]: a thumbnail job's own thumbnail folders), and leaving out what the job's exclude patterns and `.gitignore` files name
-//! (listed in [`Scanned::excluded`]: an excluded folder once, not walked into). Scanning runs as
-//! a task on the pool and counts into the job's totals as it goes.
+//! ([`ScanOptions::exclude_dirs`]: a thumbnail job's own thumbnail folders), and leaving out
+//! what the job's exclude patterns and `.gitignore` files name (listed in
+//! [`Scanned::excluded`]: an excluded folder once, not walked into). Two filters narrow what a
+//! job takes: its shard ([`Shard::contains`] on the path relative to the input folder; the top
+//! folder itself is in every shard) and its `only` list (a file of the list that is not there is
+//! an error of the job, named by the user's path; with a list, the only folder entries are the
+//! folders that hold a listed file). Scanning runs as a task on the pool and counts into the
+//! job's totals as it goes.
 //! Must not touch: file contents, outputs, any front end.
 
 use std::collections::HashSet;
@@ -19,9 +24,10 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::engine::model::error::ItemError;
+use crate::engine::model::error::{IoCause, ItemError};
 use crate::engine::model::events::ProblemKind;
-use crate::engine::normalize_path;
+use crate::engine::model::paths::normalize_path;
+use crate::engine::model::shard::Shard;
 use crate::engine::runtime::claims::Claims;
 use crate::engine::runtime::exclude::{ExcludeRules, GitignoreStack};
 use crate::engine::runtime::status::JobCore;
@@ -70,6 +76,8 @@ pub(crate) struct ScanOptions {
     /// When not empty, only these files (normalised paths) are entries; the others are passed
     /// over silently.
     pub only: HashSet<PathBuf>,
+    /// Only the entries of this shard.
+    pub shard: Option<Shard>,
     /// The user's exclude patterns and `.gitignore` files (empty: nothing excluded).
     pub excludes: ExcludeRules,
     /// Names that are not valid UTF-8 (Latin-1 from an old disk) are entries with their bytes
@@ -137,6 +145,10 @@ struct Scanner<'a> {
     roots: Vec<PathBuf>,
     entries: Vec<Entry>,
     input_files: HashSet<(u64, u64)>,
+    /// The files of `only` met so far.
+    only_met: HashSet<PathBuf>,
+    /// The folders that hold a file of `only`: with a list, the only folder entries.
+    only_dirs: HashSet<PathBuf>,
     excluded: Vec<Excluded>,
 }
 
@@ -176,6 +188,13 @@ pub(crate) fn scan(
         roots: seen.into_iter().collect(),
         entries: Vec::new(),
         input_files: HashSet::new(),
+        only_met: HashSet::new(),
+        only_dirs: opts
+            .only
+            .iter()
+            .flat_map(|p| p.ancestors().skip(1))
+            .map(Path::to_path_buf)
+            .collect(),
         excluded: Vec::new(),
     };
     for input in kept {
@@ -186,6 +205,16 @@ pub(crate) fn scan(
     }
     if core.is_cancelled() {
         return None;
+    }
+    // A listed file that is not there (one that is, but was passed over, had its reason).
+    let mut missing: Vec<&PathBuf> = opts
+        .only
+        .iter()
+        .filter(|p| !scanner.only_met.contains(*p) && fs::symlink_metadata(p).is_err())
+        .collect();
+    missing.sort();
+    for path in missing {
+        core.problem(path, ProblemKind::Error, ItemError::Read(IoCause::NotFound));
     }
     let mut entries = scanner.entries;
     entries.sort_by(|a, b| {
@@ -245,6 +274,13 @@ impl Scanner<'_> {
         if ft.is_dir() {
             self.walk_dir(&resolved, &root_name);
         } else if ft.is_file() {
+            if self
+                .opts
+                .shard
+                .is_some_and(|s| !s.contains(&root_name.to_string_lossy()))
+            {
+                return;
+            }
             if let Some(pattern) = self
                 .opts
                 .excludes
@@ -291,8 +327,12 @@ impl Scanner<'_> {
         if self.excluded(source, meta) {
             return;
         }
-        if !self.opts.only.is_empty() && !self.opts.only.contains(&normalize_path(source)) {
-            return;
+        if !self.opts.only.is_empty() {
+            let normal = normalize_path(source);
+            if !self.opts.only.contains(&normal) {
+                return;
+            }
+            self.only_met.insert(normal);
         }
         self.input_files.insert((meta.dev(), meta.ino()));
         let size = meta.len();
@@ -341,6 +381,15 @@ impl Scanner<'_> {
                 Err(_) => continue,
             };
             let is_dir = entry.file_type().is_dir();
+            // Another shard's: not an entry here (a folder is still walked into).
+            let other_shard = entry.depth() > 0
+                && self
+                    .opts
+                    .shard
+                    .is_some_and(|s| !s.contains(&rel.to_string_lossy()));
+            if other_shard && !is_dir {
+                continue;
+            }
             let mut name = root_name.to_os_string();
             let mut bad = None;
             for comp in rel.components() {
@@ -353,7 +402,9 @@ impl Scanner<'_> {
                 }
             }
             if let Some(err) = bad {
-                self.skip(path, err);
+                if !other_shard {
+                    self.skip(path, err);
+                }
                 if is_dir {
                     walker.skip_current_dir();
                 }
@@ -404,7 +455,9 @@ impl Scanner<'_> {
                     walker.skip_current_dir();
                     continue;
                 }
-                if self.opts.include_dirs {
+                let listed =
+                    self.opts.only.is_empty() || self.only_dirs.contains(&normalize_path(path));
+                if self.opts.include_dirs && !other_shard && listed {
                     self.core.add_totals(1, 0);
                     self.entries.push(Entry {
                         source: path.to_path_buf(),

@@ -41,6 +41,8 @@ pub(crate) trait JobDriver: Send + Sync {
     fn stop_after_current(&self) -> bool;
     /// Whether the job has left the queue (its first task was handed out).
     fn started(&self) -> bool;
+    /// The job's plan, once made (a job chained after this one takes its outputs from it).
+    fn plan(&self) -> Option<Arc<crate::engine::model::plan::Plan>>;
 }
 
 /// Where to move a queued job.
@@ -89,7 +91,7 @@ impl Scheduler {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        crate::engine::lock(&self.state)
+        crate::engine::runtime::lock(&self.state)
     }
 
     pub fn workers(&self) -> usize {
@@ -120,7 +122,7 @@ impl Scheduler {
         }
         drop(st);
         self.work_ready.notify_all();
-        let mut handles = crate::engine::lock(&self.handles);
+        let mut handles = crate::engine::runtime::lock(&self.handles);
         handles.retain(|h| !h.is_finished());
         handles.extend(spawned);
     }
@@ -164,6 +166,30 @@ impl Scheduler {
         true
     }
 
+    /// The queued or running job with this id (a job leaves the queue once it has ended and a
+    /// worker has seen it end).
+    pub fn find(&self, id: crate::engine::model::events::JobId) -> Option<Arc<dyn JobDriver>> {
+        self.lock().jobs.iter().find(|j| j.core().id == id).cloned()
+    }
+
+    /// Every job that has not ended, in queue order.
+    pub fn live(&self) -> Vec<Arc<dyn JobDriver>> {
+        self.lock()
+            .jobs
+            .iter()
+            .filter(|j| !j.core().state().is_final())
+            .cloned()
+            .collect()
+    }
+
+    /// Whether any job has not ended.
+    pub fn any_live(&self) -> bool {
+        self.lock()
+            .jobs
+            .iter()
+            .any(|j| !j.core().state().is_final())
+    }
+
     /// The jobs not started yet, in the order they will start.
     pub fn queued_order(&self) -> Vec<crate::engine::model::events::JobId> {
         self.lock()
@@ -197,7 +223,7 @@ impl Scheduler {
     pub fn shutdown(&self) {
         self.lock().shutdown = true;
         self.work_ready.notify_all();
-        let handles = std::mem::take(&mut *crate::engine::lock(&self.handles));
+        let handles = std::mem::take(&mut *crate::engine::runtime::lock(&self.handles));
         for h in handles {
             let _ = h.join();
         }

@@ -112,7 +112,7 @@ impl JobCore {
 
     pub fn status(&self) -> MutexGuard<'_, Status> {
         // A poisoned status only means a task panicked while holding it; the data is still sound.
-        crate::engine::lock(&self.status)
+        crate::engine::runtime::lock(&self.status)
     }
 
     pub fn state(&self) -> JobState {

@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use tempfile::NamedTempFile;
 
 use crate::engine::model::error::IoCause;
-use crate::engine::parent_dir;
+use crate::engine::model::paths::parent_dir;
 
 /// Permission bits of a finished output (temporary files are private until then).
 const OUTPUT_MODE: u32 = 0o644;
@@ -146,6 +146,47 @@ impl TempFiles {
     /// Creates a hidden temporary file beside `final_path` (see the module documentation for
     /// its name). The error is about the folder, in the user's terms.
     pub fn create(&self, final_path: &Path) -> Result<TempOutput, IoCause> {
+        let file = self
+            .make_beside(final_path, |b, dir| b.tempfile_in(dir))
+            .map_err(|e| {
+                let cause = IoCause::of(e);
+                // Creating in an existing folder that refuses files (/proc) says "not found".
+                if matches!(cause, IoCause::NotFound) && parent_dir(final_path).is_dir() {
+                    IoCause::FolderRefusesFiles
+                } else {
+                    cause
+                }
+            })?;
+        crate::engine::runtime::lock(&self.live).insert(file.path().to_path_buf());
+        Ok(TempOutput {
+            file: Some(file),
+            register: self.clone(),
+        })
+    }
+
+    /// Makes a symbolic link to `target` at `final_path`, replacing what is there atomically: the
+    /// link is made under a temporary name of this job's (so a crash leaves a name a resumed job
+    /// knows as its own and removes) and renamed into place.
+    pub fn link(&self, target: &OsStr, final_path: &Path) -> io::Result<()> {
+        let temp = self.make_beside(final_path, |b, dir| {
+            b.make_in(dir, |path| std::os::unix::fs::symlink(target, path))
+        })?;
+        let temp_path = temp.path().to_path_buf();
+        crate::engine::runtime::lock(&self.live).insert(temp_path.clone());
+        // On failure the temporary link is removed when `temp` is dropped with the error.
+        let placed = temp.persist(final_path).map(drop).map_err(|e| e.error);
+        self.forget(&temp_path);
+        placed
+    }
+
+    /// Makes something (`make`: a file, a link) under a hidden temporary name beside
+    /// `final_path` (see the module documentation for the name), retrying with a shorter name on
+    /// a file system whose names are shorter than usual.
+    fn make_beside<T>(
+        &self,
+        final_path: &Path,
+        make: impl Fn(&mut tempfile::Builder<'_, '_>, &Path) -> io::Result<T>,
+    ) -> io::Result<T> {
         let dir = parent_dir(final_path);
         let name = final_path
             .file_name()
@@ -157,41 +198,29 @@ impl TempFiles {
             prefix.push(OsStr::from_bytes(keep));
             prefix.push(".");
             prefix.push(&*self.tag);
-            tempfile::Builder::new()
-                .prefix(&prefix)
-                .suffix(".part")
-                .rand_bytes(RANDOM_CHARS)
-                .tempfile_in(dir)
+            make(
+                tempfile::Builder::new()
+                    .prefix(&prefix)
+                    .suffix(".part")
+                    .rand_bytes(RANDOM_CHARS),
+                dir,
+            )
         };
         let too_long = |e: &io::Error| {
             e.kind() == io::ErrorKind::InvalidFilename
                 || e.raw_os_error() == Some(libc::ENAMETOOLONG)
         };
-        let file = match attempt(NAME_MAX_BYTES) {
+        match attempt(NAME_MAX_BYTES) {
             // A file system with shorter names than usual: no longer than the final name.
             Err(e) if too_long(&e) && name.len() > TEMP_EXTRA_BYTES => attempt(name.len()),
             other => other,
-        };
-        let file = file.map_err(|e| {
-            let cause = IoCause::of(e);
-            // Creating in an existing folder that refuses files (/proc) says "not found".
-            if matches!(cause, IoCause::NotFound) && dir.is_dir() {
-                IoCause::FolderRefusesFiles
-            } else {
-                cause
-            }
-        })?;
-        crate::engine::lock(&self.live).insert(file.path().to_path_buf());
-        Ok(TempOutput {
-            file: Some(file),
-            register: self.clone(),
-        })
+        }
     }
 
     /// Removes every temporary file still registered (a task that was cut short, a thread that
     /// panicked). Called by the lifecycle before a job reports its end.
     pub fn remove_all(&self) {
-        let paths: Vec<PathBuf> = crate::engine::lock(&self.live).drain().collect();
+        let paths: Vec<PathBuf> = crate::engine::runtime::lock(&self.live).drain().collect();
         for path in paths {
             let _ = fs::remove_file(path);
         }
@@ -200,11 +229,11 @@ impl TempFiles {
     /// How many temporary files exist now.
     #[cfg(test)]
     pub fn count(&self) -> usize {
-        crate::engine::lock(&self.live).len()
+        crate::engine::runtime::lock(&self.live).len()
     }
 
     fn forget(&self, path: &Path) {
-        crate::engine::lock(&self.live).remove(path);
+        crate::engine::runtime::lock(&self.live).remove(path);
     }
 }
 
@@ -282,6 +311,40 @@ impl Drop for TempOutput {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn a_link_replaces_a_file_through_a_temporary_name_of_the_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let temps = TempFiles::with_tag("abc123");
+        let dest = dir.path().join("l");
+        fs::write(&dest, b"old").unwrap();
+        temps.link(OsStr::new("target/file"), &dest).unwrap();
+        assert_eq!(fs::read_link(&dest).unwrap(), Path::new("target/file"));
+        assert_eq!(temps.count(), 0);
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![OsString::from("l")], "no temporary link left");
+        // The temporary name a link is made under is one a resumed job knows as its own (what
+        // a crash between making it and renaming it leaves), also for a name of 250 bytes.
+        let long = dir.path().join("n".repeat(250));
+        let temp = temps
+            .make_beside(&long, |b, d| {
+                b.make_in(d, |path| std::os::unix::fs::symlink("t", path))
+            })
+            .unwrap();
+        let temp_name = temp.path().file_name().unwrap();
+        assert!(is_temp_of(temp_name, "abc123"), "{temp_name:?}");
+        assert!(temp_name.len() <= 255);
+        drop(temp);
+        temps.link(OsStr::new("t"), &long).unwrap();
+        assert_eq!(fs::read_link(&long).unwrap(), Path::new("t"));
+        // A link cannot be made in a folder that does not exist: an error, nothing left.
+        let missing = dir.path().join("no/such/l");
+        assert!(temps.link(OsStr::new("t"), &missing).is_err());
+        assert_eq!(temps.count(), 0);
+    }
 
     #[test]
     fn temporaries_are_removed_unless_placed() {

@@ -149,6 +149,7 @@ impl ThumbsForm {
             color: self.color,
             on_conflict: self.on_conflict,
             only: Vec::new(),
+            shard: None,
         }
     }
 

@@ -30,6 +30,7 @@
 
 pub mod error;
 pub mod names;
+pub(crate) mod options;
 pub mod source;
 pub mod spec;
 pub mod write;
@@ -213,11 +214,11 @@ impl ExtractJob {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        crate::engine::lock(&self.state)
+        crate::engine::runtime::lock(&self.state)
     }
 
     fn password(&self) -> Option<Vec<u8>> {
-        crate::engine::lock(&self.password).clone()
+        crate::engine::runtime::lock(&self.password).clone()
     }
 
     /// The password of the spec, or the first line of its password file.
@@ -671,7 +672,8 @@ impl ExtractJob {
             .output
             .as_deref()
             .ok_or_else(|| ItemError::Internal("a planned file has no output".into()))?;
-        self.folders.ensure(run, crate::engine::parent_dir(dest))?;
+        self.folders
+            .ensure(run, crate::engine::model::paths::parent_dir(dest))?;
         let mut temp = run.create_temp(dest).map_err(|e| match e {
             ItemError::Write { path, cause } if cause.is_disk_full() => Failed::DiskFull(path),
             other => Failed::Error(other),
@@ -715,13 +717,19 @@ impl ExtractJob {
             .output
             .as_deref()
             .ok_or_else(|| ItemError::Internal("a planned link has no output".into()))?;
-        self.folders.ensure(run, crate::engine::parent_dir(dest))?;
+        self.folders
+            .ensure(run, crate::engine::model::paths::parent_dir(dest))?;
         // A resumed job finds the links its interrupted run made (links are not journaled: they
         // are made whole in one call): the same link there is done.
         let made_before = run.resumed().is_some()
             && fs::read_link(dest).is_ok_and(|t| t.as_os_str().as_bytes() == target);
         if !made_before {
-            make_link(target, dest, matches!(item.action, Action::Overwrite))?;
+            make_link(
+                &run.temps,
+                target,
+                dest,
+                matches!(item.action, Action::Overwrite),
+            )?;
         }
         run.core.add_output(dest.to_path_buf(), 0);
         Ok(dest.to_path_buf())
@@ -729,23 +737,11 @@ impl ExtractJob {
 
     /// The free space where the output folder is (its nearest existing folder).
     fn free_bytes(&self) -> Option<(PathBuf, u64)> {
-        let mut at = self.spec.output_dir.clone();
-        loop {
-            if at.is_dir() {
-                let c = std::ffi::CString::new(at.as_os_str().as_bytes()).ok()?;
-                let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-                // SAFETY: `c` is a valid NUL-terminated path and `st` a valid out-pointer.
-                let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
-                if rc != 0 {
-                    return None;
-                }
-                let free = (st.f_bavail as u64).saturating_mul(st.f_frsize as u64);
-                return Some((at, free));
-            }
-            if !at.pop() {
-                return None;
-            }
-        }
+        let at = self.spec.output_dir.ancestors().find(|a| a.is_dir())?;
+        Some((
+            at.to_path_buf(),
+            crate::engine::runtime::disk::free_bytes(at)?,
+        ))
     }
 }
 
@@ -793,7 +789,7 @@ impl JobKindImpl for ExtractJob {
         let password = self
             .read_password()
             .map_err(|e| JobError::Kind(KindCause::new(e)))?;
-        *crate::engine::lock(&self.password) = password;
+        *crate::engine::runtime::lock(&self.password) = password;
         Ok(())
     }
 
@@ -806,7 +802,8 @@ impl JobKindImpl for ExtractJob {
             exclude_dirs: fs::canonicalize(&self.spec.output_dir)
                 .map(|p| vec![p])
                 .unwrap_or_default(),
-            only: Default::default(),
+            only: self.spec.only.iter().map(|p| normalize_path(p)).collect(),
+            shard: self.spec.shard,
             // An archive with a Latin-1 name is still a file to open.
             keep_non_utf8_names: true,
             excludes: Default::default(),

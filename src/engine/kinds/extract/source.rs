@@ -92,7 +92,7 @@ impl ArchiveFile {
 
     /// A reader for one task: a spare one, or a new one over the same file.
     pub fn reader(&self) -> Reader {
-        crate::engine::lock(&self.spare)
+        crate::engine::runtime::lock(&self.spare)
             .pop()
             .unwrap_or_else(|| Reader {
                 archive: self.template.clone(),
@@ -102,7 +102,7 @@ impl ArchiveFile {
 
     /// Gives a reader back for the next task.
     pub fn give_back(&self, reader: Reader) {
-        crate::engine::lock(&self.spare).push(reader);
+        crate::engine::runtime::lock(&self.spare).push(reader);
     }
 
     /// Lists the archive: every entry the central directory holds (a name given twice: the last

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use crate::engine::kinds::zip::aes::{Password, serde_marker};
 use crate::engine::model::error::{KindCause, SpecError};
 use crate::engine::model::kind::JobKind;
+use crate::engine::model::options::{OptionError, OptionValue};
 use crate::engine::model::paths::{folder_display_name, normalize_path, normalized_inputs};
 use crate::engine::model::plan::ConflictPolicy;
+use crate::engine::model::shard::Shard;
 use crate::engine::runtime::job::KindSpec;
 
 use super::error::ExtractError;
@@ -50,6 +52,14 @@ pub struct ExtractSpec {
     /// only).
     #[serde(default)]
     pub restore_setuid: bool,
+    /// When not empty, only these archives among the inputs (a `--files-from` list, what a
+    /// chained job made).
+    #[serde(default)]
+    pub only: Vec<PathBuf>,
+    /// Only this share of the archives ([`Shard::contains`] on the path relative to the input
+    /// folder); each is extracted where a full run puts it.
+    #[serde(default)]
+    pub shard: Option<Shard>,
 }
 
 impl ExtractSpec {
@@ -64,6 +74,8 @@ impl ExtractSpec {
             test_only: false,
             create_symlinks: false,
             restore_setuid: false,
+            only: Vec::new(),
+            shard: None,
         }
     }
 
@@ -85,6 +97,7 @@ impl ExtractSpec {
                 normalize_path(&self.output_dir)
             },
             password_file: self.password_file.as_deref().map(normalize_path),
+            only: normalized_inputs(&self.only),
             ..self.clone()
         }
     }
@@ -125,5 +138,29 @@ impl KindSpec for ExtractSpec {
             Some(Password::Given(text)) if text.is_empty() => refuse(ExtractError::EmptyPassword),
             _ => Ok(()),
         }
+    }
+    fn option_keys(&self) -> &'static [&'static str] {
+        super::options::OPTION_KEYS
+    }
+    fn options(&self) -> Vec<(&'static str, OptionValue)> {
+        super::options::options(self)
+    }
+    fn set_option(&mut self, key: &str, value: &OptionValue) -> Result<(), OptionError> {
+        super::options::set_option(self, key, value)
+    }
+    fn set_inputs(&mut self, inputs: Vec<PathBuf>) {
+        self.inputs = inputs;
+    }
+    fn only(&self) -> &[PathBuf] {
+        &self.only
+    }
+    fn set_only(&mut self, files: Vec<PathBuf>) {
+        self.only = files;
+    }
+    fn shard(&self) -> Option<Shard> {
+        self.shard
+    }
+    fn set_shard(&mut self, shard: Option<Shard>) {
+        self.shard = shard;
     }
 }

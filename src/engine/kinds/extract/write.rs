@@ -7,6 +7,7 @@
 //! Owns: [`Folders`], [`inflate`] (reading one entry with its checks: stated size, CRC-32,
 //! cancel and pause), [`make_link`]. Must not touch: the plan's decisions, inputs.
 
+use crate::engine::runtime::temp::TempFiles;
 use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs;
@@ -66,7 +67,7 @@ impl From<ExtractError> for Failed {
 pub fn write_failed(path: &Path, e: io::Error) -> Failed {
     let cause = IoCause::of(e);
     if cause.is_disk_full() {
-        Failed::DiskFull(crate::engine::parent_dir(path).to_path_buf())
+        Failed::DiskFull(crate::engine::model::paths::parent_dir(path).to_path_buf())
     } else {
         Failed::Error(ItemError::Write {
             path: path.to_path_buf(),
@@ -94,14 +95,14 @@ impl Folders {
 
     /// Whether this job created `dir`.
     pub fn created(&self, dir: &Path) -> bool {
-        crate::engine::lock(&self.created).contains(dir)
+        crate::engine::runtime::lock(&self.created).contains(dir)
     }
 
     /// Makes sure `dir` (the output folder or below it) is a real folder, creating the missing
     /// parts one by one; an existing part that is a link or not a folder is an error (nothing is
     /// ever written through a link).
     pub(crate) fn ensure(&self, run: &Run, dir: &Path) -> Result<(), Failed> {
-        if crate::engine::lock(&self.checked).contains(dir) {
+        if crate::engine::runtime::lock(&self.checked).contains(dir) {
             return Ok(());
         }
         let rel = dir.strip_prefix(&self.root).map_err(|_| {
@@ -110,11 +111,11 @@ impl Folders {
         let mut at = self.root.clone();
         for part in rel.components() {
             at.push(part);
-            if crate::engine::lock(&self.checked).contains(&at) {
+            if crate::engine::runtime::lock(&self.checked).contains(&at) {
                 continue;
             }
             self.ensure_one(run, &at)?;
-            crate::engine::lock(&self.checked).insert(at.clone());
+            crate::engine::runtime::lock(&self.checked).insert(at.clone());
         }
         Ok(())
     }
@@ -140,7 +141,7 @@ impl Folders {
                     run.claims.add_outputs(run.core.id, [comparable_path(at)]);
                     match fs::create_dir(at) {
                         Ok(()) => {
-                            crate::engine::lock(&self.created).insert(at.to_path_buf());
+                            crate::engine::runtime::lock(&self.created).insert(at.to_path_buf());
                             return Ok(());
                         }
                         // Made meanwhile (by another worker): look again.
@@ -286,7 +287,12 @@ pub fn read_link_target(
 /// Creates the link `dest` -> `target`. `replace`: an existing file at `dest` is replaced (the
 /// link is made under a temporary name beside it and renamed over it); else an existing `dest`
 /// is an error and nothing is replaced.
-pub fn make_link(target: &[u8], dest: &Path, replace: bool) -> Result<(), ItemError> {
+pub(crate) fn make_link(
+    temps: &TempFiles,
+    target: &[u8],
+    dest: &Path,
+    replace: bool,
+) -> Result<(), ItemError> {
     let target = OsStr::from_bytes(target);
     let link_error = |e: io::Error| kind_error(ExtractError::Link(IoCause::of(e)));
     if !replace {
@@ -300,25 +306,7 @@ pub fn make_link(target: &[u8], dest: &Path, replace: bool) -> Result<(), ItemEr
             }
         });
     }
-    let dir = crate::engine::parent_dir(dest);
-    let name = dest.file_name().unwrap_or_default().to_string_lossy();
-    for attempt in 0..16u32 {
-        let mut salt = [0u8; 6];
-        let _ = getrandom::fill(&mut salt);
-        let suffix: String = salt.iter().map(|b| format!("{b:02x}")).collect();
-        let temp = dir.join(format!(".{name}.{suffix}{attempt}.part"));
-        match std::os::unix::fs::symlink(target, &temp) {
-            Ok(()) => {
-                return fs::rename(&temp, dest).map_err(|e| {
-                    let _ = fs::remove_file(&temp);
-                    link_error(e)
-                });
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(link_error(e)),
-        }
-    }
-    Err(link_error(io::Error::from(io::ErrorKind::AlreadyExists)))
+    temps.link(target, dest).map_err(link_error)
 }
 
 /// The permission bits to give an output: the entry's plain bits (`rwx` for all three), the

@@ -370,8 +370,8 @@ fn map_image_error(e: image::ImageError) -> ItemError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::ThumbFormat;
     use crate::engine::kinds::thumbs::jpeg::test_support::{Coding, Source, encode, with_segments};
+    use crate::engine::kinds::thumbs::spec::ThumbFormat;
     use crate::engine::kinds::thumbs::thumbnail::{ThumbParams, fit_size, make_thumbnail};
     use image::ImageEncoder;
 

@@ -21,8 +21,8 @@ use img_parts::riff::{RiffChunk, RiffContent};
 use img_parts::webp::{CHUNK_EXIF, CHUNK_VP8X, CHUNK_XMP, WebP};
 use img_parts::{Bytes, ImageEXIF, ImageICC};
 
-use crate::engine::ThumbFormat;
 use crate::engine::kinds::thumbs::color::PixelLayout;
+use crate::engine::kinds::thumbs::spec::ThumbFormat;
 use crate::engine::model::error::ItemError;
 
 mod libjpeg;

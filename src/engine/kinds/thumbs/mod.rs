@@ -16,6 +16,7 @@ pub mod decode;
 pub mod encode;
 pub mod jpeg;
 pub mod metadata;
+pub(crate) mod options;
 pub mod render;
 pub mod spec;
 pub mod thumbnail;
@@ -105,7 +106,7 @@ impl ThumbJob {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        crate::engine::lock(&self.state)
+        crate::engine::runtime::lock(&self.state)
     }
 
     /// Whether an entry is an image: by name when it says so, else by its first bytes.
@@ -294,7 +295,7 @@ impl ThumbJob {
                     // One clear pause instead of an error for every item that follows; this
                     // image's missing sizes are made after Resume.
                     let folder = if path == dest {
-                        crate::engine::parent_dir(dest).to_path_buf()
+                        crate::engine::model::paths::parent_dir(dest).to_path_buf()
                     } else {
                         path
                     };
@@ -561,6 +562,7 @@ impl JobKindImpl for ThumbJob {
             exclude_files: Vec::new(),
             exclude_dirs: self.thumbnail_folders(),
             only: self.spec.only.iter().map(|p| normalize_path(p)).collect(),
+            shard: self.spec.shard,
             excludes: Default::default(),
             // A thumbnail keeps its source's name bytes (a Latin-1 name stays Latin-1).
             keep_non_utf8_names: true,

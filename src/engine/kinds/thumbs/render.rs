@@ -11,13 +11,13 @@ use fast_image_resize as fr;
 use image::DynamicImage;
 use image::metadata::Orientation;
 
-use crate::engine::ThumbFormat;
 use crate::engine::kinds::thumbs::color::{
     ColorCache, ColorMode, ColorOutcome, PixelLayout, ProfileSpace, profile_space,
 };
 use crate::engine::kinds::thumbs::decode::Decoded;
 use crate::engine::kinds::thumbs::encode::{Embedded, EncodeParams, EncodeScratch, encode};
 use crate::engine::kinds::thumbs::metadata::{MetadataPolicy, OutputFacts, output_metadata};
+use crate::engine::kinds::thumbs::spec::ThumbFormat;
 use crate::engine::model::error::ItemError;
 
 /// One thumbnail to make from a decoded image.

@@ -11,8 +11,10 @@ use crate::engine::kinds::thumbs::color::ColorMode;
 use crate::engine::kinds::thumbs::metadata::MetadataPolicy;
 use crate::engine::model::error::SpecError;
 use crate::engine::model::kind::JobKind;
+use crate::engine::model::options::{OptionError, OptionValue};
 use crate::engine::model::paths::{normalize_path, normalized_inputs, parent_dir};
 use crate::engine::model::plan::ConflictPolicy;
+use crate::engine::model::shard::Shard;
 use crate::engine::runtime::job::KindSpec;
 
 /// Long side of the thumbnail box when none is given.
@@ -86,6 +88,10 @@ pub struct ThumbSpec {
     /// same inputs, so every output keeps its path, but only the items that failed).
     #[serde(default, with = "crate::engine::model::paths::path_json::vec")]
     pub only: Vec<PathBuf>,
+    /// Only this share of the inputs ([`Shard::contains`]); each thumbnail gets the path a full
+    /// run gives it.
+    #[serde(default)]
+    pub shard: Option<Shard>,
 }
 
 impl ThumbSpec {
@@ -102,6 +108,7 @@ impl ThumbSpec {
             color: ColorMode::default(),
             on_conflict: ConflictPolicy::default(),
             only: Vec::new(),
+            shard: None,
         }
     }
 
@@ -291,6 +298,30 @@ impl KindSpec for ThumbSpec {
     }
     fn validate(&self) -> Result<(), SpecError> {
         self.checked_template().map(|_| ())
+    }
+    fn option_keys(&self) -> &'static [&'static str] {
+        super::options::OPTION_KEYS
+    }
+    fn options(&self) -> Vec<(&'static str, OptionValue)> {
+        super::options::options(self)
+    }
+    fn set_option(&mut self, key: &str, value: &OptionValue) -> Result<(), OptionError> {
+        super::options::set_option(self, key, value)
+    }
+    fn set_inputs(&mut self, inputs: Vec<PathBuf>) {
+        self.inputs = inputs;
+    }
+    fn only(&self) -> &[PathBuf] {
+        &self.only
+    }
+    fn set_only(&mut self, files: Vec<PathBuf>) {
+        self.only = files;
+    }
+    fn shard(&self) -> Option<Shard> {
+        self.shard
+    }
+    fn set_shard(&mut self, shard: Option<Shard>) {
+        self.shard = shard;
     }
 }
 

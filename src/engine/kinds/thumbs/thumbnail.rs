@@ -8,7 +8,6 @@
 
 use std::cell::RefCell;
 
-use crate::engine::ThumbFormat;
 use crate::engine::kinds::thumbs::color::ColorMode;
 use crate::engine::kinds::thumbs::decode::{DecodeScratch, Decoded, decode};
 pub use crate::engine::kinds::thumbs::decode::{
@@ -18,6 +17,7 @@ use crate::engine::kinds::thumbs::metadata::MetadataPolicy;
 use crate::engine::kinds::thumbs::render::{
     OutputRequest, RenderScratch, Rendered, decode_long_side_px, render,
 };
+use crate::engine::kinds::thumbs::spec::ThumbFormat;
 use crate::engine::model::error::ItemError;
 
 #[derive(Debug, Clone, Copy)]

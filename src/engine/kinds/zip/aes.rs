@@ -15,6 +15,7 @@ use aes::Aes256;
 use ctr::cipher::{KeyIvInit, StreamCipher};
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
+use zeroize::Zeroize;
 
 /// PBKDF2 iterations of WinZip AES (fixed by the format).
 const KEY_ITERATIONS: u32 = 1000;
@@ -109,7 +110,17 @@ impl std::fmt::Debug for SecretBytes {
 
 impl Drop for SecretBytes {
     fn drop(&mut self) {
-        self.0.fill(0);
+        // `zeroize`'s writes are volatile: unlike a plain fill, the compiler cannot drop them as
+        // dead stores before the memory is freed.
+        self.0.zeroize();
+    }
+}
+
+impl Drop for Password {
+    fn drop(&mut self) {
+        if let Password::Given(text) = self {
+            text.zeroize();
+        }
     }
 }
 

@@ -173,7 +173,7 @@ struct State {
 
 impl Feed {
     fn lock(&self) -> MutexGuard<'_, State> {
-        crate::engine::lock(&self.state)
+        crate::engine::runtime::lock(&self.state)
     }
 
     /// Starts handing out `units` (of `entries`) from the first, for a writer that takes the

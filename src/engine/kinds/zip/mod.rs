@@ -10,8 +10,8 @@
 //! The parts, each in its file: the entry rules (`entry.rs`: names, times, modes, known
 //! compressed types), how work is cut into batches and blocks and what runs next (`feed.rs`),
 //! what a pool worker does (`worker.rs`), the ordered writer thread (`writer.rs`), the deflate
-//! blocks (`compress.rs`), the archive format (`archive.rs`, `sink.rs`) and the spec
-//! (`spec.rs`).
+//! blocks (`compress.rs`), the archive format (`archive.rs`, `sink.rs`), WinZip AES-256
+//! encryption of entries (`aes.rs`) and the spec (`spec.rs`).
 //!
 //! The archive is written under a temporary name in the target folder by one writer thread
 //! (started under the lifecycle's panic guard) and put in place by the lifecycle's rules when
@@ -28,6 +28,7 @@ pub mod archive;
 pub mod compress;
 mod entry;
 mod feed;
+pub(crate) mod options;
 pub mod sink;
 pub mod spec;
 mod worker;
@@ -134,7 +135,7 @@ impl ZipJob {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        crate::engine::lock(&self.state)
+        crate::engine::runtime::lock(&self.state)
     }
 
     fn dest(&self) -> Result<&(PathBuf, Action), JobError> {
@@ -149,8 +150,18 @@ impl ZipJob {
     }
 
     /// The archive path the spec asks for: an existing folder (or a path ending in `/`) means
-    /// `<default name>.zip` inside it; a name without extension gets `.zip`.
+    /// `<default name>.zip` inside it; a name without extension gets `.zip`. A shard writes its
+    /// part of that archive: `NAME.part-I-of-N.zip`.
     fn wanted_destination(&self) -> PathBuf {
+        let whole = self.whole_destination();
+        match self.spec.shard {
+            Some(shard) => shard.part_file_name(&whole),
+            None => whole,
+        }
+    }
+
+    /// The archive the whole job (every shard) would write.
+    fn whole_destination(&self) -> PathBuf {
         let d = &self.spec.destination;
         let ends_with_slash = d.as_os_str().as_encoded_bytes().ends_with(b"/");
         if ends_with_slash || d.is_dir() {
@@ -404,7 +415,13 @@ impl JobKindImpl for ZipJob {
             include_dirs: true,
             exclude_files: self.replaced.get().copied().into_iter().collect(),
             exclude_dirs: Vec::new(),
-            only: Default::default(),
+            only: self
+                .spec
+                .only
+                .iter()
+                .map(|p| crate::engine::model::paths::normalize_path(p))
+                .collect(),
+            shard: self.spec.shard,
             excludes: ExcludeRules::new(&self.spec.excludes, self.spec.honour_gitignore),
             // Latin-1 names from old disks are archived with their bytes, as Info-ZIP does.
             keep_non_utf8_names: true,

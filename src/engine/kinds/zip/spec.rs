@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use crate::engine::kinds::zip::aes::{Password, serde_marker};
 use crate::engine::model::error::{KindCause, KindError, SpecError};
 use crate::engine::model::kind::JobKind;
+use crate::engine::model::options::{OptionError, OptionValue};
 use crate::engine::model::paths::{
     folder_display_name, normalize_path, normalized_inputs, parent_dir,
 };
+use crate::engine::model::shard::Shard;
 use crate::engine::runtime::job::KindSpec;
 
 /// Deflate level used when none is given.
@@ -44,6 +46,14 @@ pub struct ZipSpec {
     /// 0 (store) to 9 (smallest).
     pub level: u8,
     pub on_exists: ExistingArchive,
+    /// When not empty, only these files among the inputs go in, named as the whole inputs
+    /// would name them (a list given with `--files-from`, or what a chained job made).
+    #[serde(default, with = "crate::engine::model::paths::path_json::vec")]
+    pub only: Vec<PathBuf>,
+    /// Only this share of the inputs ([`Shard::contains`]), written to
+    /// `NAME.part-I-of-N.zip` ([`Shard::part_file_name`]) with the entries a full run names.
+    #[serde(default)]
+    pub shard: Option<Shard>,
     /// Glob patterns of files and folders to leave out, with `.gitignore` syntax (`*.tmp`,
     /// `.git/`, `node_modules/`, `/build` for the top level only, `!keep.tmp` to take one back),
     /// matched against names inside each input (a folder input's own name included).
@@ -96,6 +106,8 @@ impl ZipSpec {
             excludes: Vec::new(),
             honour_gitignore: false,
             password: None,
+            only: Vec::new(),
+            shard: None,
         }
     }
 
@@ -156,6 +168,7 @@ impl ZipSpec {
         ZipSpec {
             inputs: normalized_inputs(&self.inputs),
             destination: normalize_path(&self.destination),
+            only: normalized_inputs(&self.only),
             ..self.clone()
         }
     }
@@ -172,7 +185,13 @@ impl KindSpec for ZipSpec {
         &self.destination
     }
     fn known_outputs(&self) -> Vec<PathBuf> {
-        vec![self.destination.clone()]
+        match self.shard {
+            // A named archive (not a folder to put one in): the shard writes its part.
+            Some(shard) if self.destination.extension().is_some() => {
+                vec![shard.part_file_name(&self.destination)]
+            }
+            _ => vec![self.destination.clone()],
+        }
     }
     fn validate(&self) -> Result<(), SpecError> {
         if self.level > MAX_ZIP_LEVEL {
@@ -194,5 +213,29 @@ impl KindSpec for ZipSpec {
             })?;
         }
         Ok(())
+    }
+    fn option_keys(&self) -> &'static [&'static str] {
+        super::options::OPTION_KEYS
+    }
+    fn options(&self) -> Vec<(&'static str, OptionValue)> {
+        super::options::options(self)
+    }
+    fn set_option(&mut self, key: &str, value: &OptionValue) -> Result<(), OptionError> {
+        super::options::set_option(self, key, value)
+    }
+    fn set_inputs(&mut self, inputs: Vec<PathBuf>) {
+        self.inputs = inputs;
+    }
+    fn only(&self) -> &[PathBuf] {
+        &self.only
+    }
+    fn set_only(&mut self, files: Vec<PathBuf>) {
+        self.only = files;
+    }
+    fn shard(&self) -> Option<Shard> {
+        self.shard
+    }
+    fn set_shard(&mut self, shard: Option<Shard>) {
+        self.shard = shard;
     }
 }

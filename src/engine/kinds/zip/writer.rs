@@ -396,9 +396,9 @@ impl Writer<'_> {
                     match big.opened.get() {
                         Some(Opened::Failed(error)) => {
                             failure =
-                                Some(crate::engine::lock(error).take().unwrap_or_else(|| {
-                                    ItemError::Internal("the file could not be opened".into())
-                                }));
+                                Some(crate::engine::runtime::lock(error).take().unwrap_or_else(
+                                    || ItemError::Internal("the file could not be opened".into()),
+                                ));
                         }
                         _ => redo = true,
                     }
