@@ -3,9 +3,12 @@
 //! - [`engine`]: jobs, the worker pool, progress and cancel; no front end in it.
 //! - [`cli`]: the headless front end.
 //! - [`ui`]: the eframe window.
+//! - [`format`]: figures for people (sizes, counts, durations), one convention for both front
+//!   ends.
 
 pub mod cli;
 pub mod engine;
+pub mod format;
 pub mod ui;
 
 /// Keeps glibc from holding on to freed buffers; call before any thread starts.

@@ -178,8 +178,9 @@ fn ctrl_c_cancels_cleanly_with_exit_130() {
     let tmp = tempfile::tempdir().unwrap();
     write(&tmp.path().join("in/huge.log"), &text(400 << 20));
     std::fs::create_dir_all(tmp.path().join("out")).unwrap();
+    // `out/new/deeper` does not exist: the job makes it, and takes it away again.
     let mut child = cli(tmp.path())
-        .args(["zip", "in", "--output", "out/huge.zip", "--json"])
+        .args(["zip", "in", "--output", "out/new/deeper/huge.zip", "--json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -209,6 +210,11 @@ fn ctrl_c_cancels_cleanly_with_exit_130() {
         "left: {:?}",
         files_below(&tmp.path().join("out"))
     );
+    assert!(
+        !tmp.path().join("out/new").exists(),
+        "the folders the job made are gone"
+    );
+    assert!(tmp.path().join("out").is_dir(), "the user's folder stays");
 }
 
 #[test]
@@ -292,4 +298,23 @@ fn dry_run_prints_each_kinds_plan_and_writes_nothing() {
         std::fs::read(tmp.path().join("old.zip")).unwrap(),
         b"keep me"
     );
+}
+
+#[test]
+fn the_command_line_uses_the_windows_units_and_separators() {
+    let tmp = tempfile::tempdir().unwrap();
+    for i in 0..1_001 {
+        write(&tmp.path().join(format!("d/{i:04}.txt")), b"a");
+    }
+    write(&tmp.path().join("d/big.bin"), &vec![7u8; 1_500_000]);
+    let out = shrinkwrap(&["zip", "d", "--output", "d.zip", "--dry-run"], tmp.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let counts = text.lines().nth(1).unwrap();
+    // Decimal units as the window shows them (1,501,001 bytes), counts with separators.
+    assert!(
+        counts.starts_with("  1,003 entries (1,003 new) · 1.50 MB in"),
+        "{counts}"
+    );
+    assert!(!text.contains("MiB"), "{text}");
 }

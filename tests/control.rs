@@ -477,3 +477,41 @@ fn a_cancelled_job_leaves_no_folder_it_created_and_keeps_the_users() {
         }
     }
 }
+
+#[test]
+fn workers_busy_never_counts_more_than_the_pool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    write(&input.join("big.log"), &text(48 << 20));
+    write(&input.join("small.txt"), b"small");
+    let photos_in = tmp.path().join("photos");
+    photos(&photos_in, 8, 1200);
+    let engine = Engine::new(2);
+    let zip = engine
+        .submit(JobSpec::Zip(ZipSpec::new(
+            vec![input.clone()],
+            tmp.path().join("out/in.zip"),
+        )))
+        .unwrap();
+    let thumbs = engine
+        .submit(JobSpec::Thumbs(ThumbSpec::new(
+            vec![photos_in.clone()],
+            tmp.path().join("thumbs"),
+        )))
+        .unwrap();
+    let (zip_report, zip_seen) = wait_job(&engine, zip);
+    let (thumbs_report, thumbs_seen) = wait_job(&engine, thumbs);
+    assert_eq!(zip_report.outcome, JobOutcome::Done);
+    assert_eq!(thumbs_report.outcome, JobOutcome::Done);
+    let busiest = zip_seen
+        .iter()
+        .chain(&thumbs_seen)
+        .map(|p| p.workers_busy)
+        .max()
+        .unwrap_or(0);
+    assert!(busiest <= 2, "{busiest} workers busy on a 2-worker pool");
+    assert!(
+        zip_seen.iter().any(|p| p.workers_busy > 0),
+        "the zip job was seen at work"
+    );
+}

@@ -123,7 +123,7 @@ fn step_until(harness: &mut Harness<'static, App>, what: &str, done: impl Fn(&Ap
             return;
         }
         assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(25));
     }
 }
 
@@ -1084,9 +1084,19 @@ fn pause_and_resume_a_thumbnail_job_from_its_card_and_for_the_whole_queue() {
         p.state == JobState::Running && p.items_done >= 1 && p.items_per_sec > 0.0
     });
     let name = row_name(&harness, 0);
-    // Counted and timed by images, not bytes.
-    assert!(labels_containing(&harness, "of 48 images") >= 1);
-    assert!(labels_containing(&harness, "images/s") >= 1);
+    // Counted and timed by images, not bytes (the speed shows while a worker runs the job: with
+    // one worker, the preview's dry run may take it for a moment).
+    let deadline = Instant::now() + WAIT_DEADLINE;
+    while labels_containing(&harness, "of 48 images") == 0
+        || labels_containing(&harness, "images/s") == 0
+    {
+        assert!(
+            Instant::now() < deadline,
+            "gave up waiting for the image count and rate"
+        );
+        harness.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert_eq!(labels_containing(&harness, "B/s"), 0, "no byte speed");
     assert_eq!(
         journals_in(&state).len(),
@@ -1312,6 +1322,10 @@ fn queued_jobs_move_with_up_down_run_next_and_drag_and_run_in_that_order() {
         .filter(|id| ids.contains(id))
         .collect();
     assert_eq!(engine_order, ids);
+    // The plan above the queue grows when its preview arrives (its dry run waits for the one
+    // busy worker): let it arrive, so the click lands where the button is.
+    wait_for_preview(&mut harness);
+    harness.settle();
     harness.get_by_label(&format!("Cancel {blocker}")).click();
     harness.step();
     step_until(&mut harness, "the queue to finish", |app| {
@@ -1423,6 +1437,17 @@ fn retry_failed_makes_only_the_failed_images_again_and_the_list_can_be_copied() 
         copied[0].starts_with(&format!("error: {}: ", broken.display())),
         "{}",
         copied[0]
+    );
+    // "Copied" shows beside the button, on its row.
+    harness.step();
+    let button = harness
+        .get_by_label(&format!("Copy the problems of {name}"))
+        .rect();
+    let said = harness.get_by_label("Copied").rect();
+    assert!(
+        (said.center().y - button.center().y).abs() < button.height()
+            && (said.max.x - button.min.x).abs() < 40.0,
+        "\"Copied\" at {said:?}, the button at {button:?}"
     );
 
     use std::os::unix::fs::MetadataExt;
@@ -1853,10 +1878,22 @@ fn every_thumbnail_is_reachable_opens_on_click_and_open_folder_failures_say_so()
         app.state()
             .notice
             .as_ref()
-            .is_some_and(|n| n.text.contains("no file manager here"))
+            .is_some_and(|n| n.text.starts_with("Cannot open"))
     });
     let notice = harness.state().state().notice.clone().unwrap();
-    assert!(notice.text.starts_with("Cannot open"), "{}", notice.text);
+    // In the user's words, not the opener's raw error output.
+    assert!(
+        notice
+            .text
+            .ends_with("in the file manager: the program set up to open it failed."),
+        "{}",
+        notice.text
+    );
+    assert!(
+        !notice.text.contains("no file manager here"),
+        "{}",
+        notice.text
+    );
 }
 
 #[test]
@@ -2138,6 +2175,349 @@ fn the_extract_tab_previews_the_plan_tests_and_extracts_a_zip() {
     );
     assert!(part_files(&out).is_empty());
     harness.settle();
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a new user tripped on (issue 13).
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn pasting_several_lines_adds_each_line_as_an_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("one.txt"), tmp.path().join("two words.txt"));
+    write(&a, b"1\n");
+    write(&b, b"2\n");
+    let (mut harness, _fake) = fake_harness(Settings::default());
+    harness.get_by_label("Path to add").focus();
+    harness.step();
+    // Two lines, as a file manager's Copy puts them on the clipboard (a URI and a plain path).
+    harness.input_mut().events.push(egui::Event::Paste(format!(
+        "file://{}\n{}\n",
+        a.display(),
+        b.display()
+    )));
+    harness.settle();
+    let inputs: Vec<PathBuf> = harness
+        .state()
+        .inputs()
+        .entries()
+        .iter()
+        .map(|e| e.path.clone())
+        .collect();
+    assert_eq!(inputs, vec![a.clone(), b.clone()]);
+    assert_eq!(harness.state().state().path_field, "", "nothing joined");
+    // One line still goes into the field, to be finished and added with Enter.
+    harness.input_mut().events.push(egui::Event::Paste(
+        tmp.path().join("thr").display().to_string(),
+    ));
+    harness.settle();
+    assert_eq!(
+        harness.state().state().path_field,
+        tmp.path().join("thr").display().to_string()
+    );
+    assert_eq!(harness.state().inputs().len(), 2);
+}
+
+#[test]
+fn ctrl_enter_never_adds_a_half_typed_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("report.txt");
+    write(&file, b"numbers\n");
+    let (mut harness, fake) = fake_harness(Settings::default());
+    drop_onto_window(&mut harness, &file);
+    let half = tmp.path().join("rep").display().to_string();
+    type_into(&mut harness, "Path to add", &half);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    harness.settle();
+    assert_eq!(
+        harness.state().inputs().len(),
+        1,
+        "the half-typed path was not added"
+    );
+    assert!(fake.submitted().is_empty(), "nothing started");
+    let notice = harness.state().state().notice.clone().unwrap();
+    assert!(
+        notice
+            .text
+            .starts_with("Not started: the path field still holds")
+            && notice.text.contains(&half),
+        "{}",
+        notice.text
+    );
+    assert_eq!(harness.state().state().path_field, half, "the text stays");
+}
+
+#[test]
+fn pause_comes_before_cancel_in_tab_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut harness, _fake) = start_fake_compress_job(tmp.path(), "movie.bin");
+    harness.get_by_label("Pause movie.zip").focus();
+    harness.settle();
+    assert!(harness.get_by_label("Pause movie.zip").is_focused());
+    harness.key_press(egui::Key::Tab);
+    harness.settle();
+    assert!(
+        harness.get_by_label("Cancel movie.zip").is_focused(),
+        "Tab goes from Pause to Cancel"
+    );
+}
+
+#[test]
+fn start_is_refused_when_the_plan_has_nothing_to_make() {
+    let tmp = tempfile::tempdir().unwrap();
+    let notes = tmp.path().join("notes");
+    for i in 0..3 {
+        write(&notes.join(format!("note{i}.txt")), b"not an image\n");
+    }
+    let mut harness = harness(1, Settings::default());
+    drop_onto_window(&mut harness, &notes);
+    harness.get_by_label("Thumbnails").click();
+    harness.settle();
+    wait_for_preview(&mut harness);
+    harness.settle();
+    let start = harness.get_by_label("Nothing to make");
+    assert!(start.accesskit_node().is_disabled(), "Start is disabled");
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    harness.settle();
+    assert!(harness.state().queue().rows().is_empty(), "nothing queued");
+    let notice = harness.state().state().notice.clone().unwrap();
+    assert!(
+        notice
+            .text
+            .contains("nothing to make: every item is skipped (3 not an image)"),
+        "{}",
+        notice.text
+    );
+    // With a photo among them, Start makes it.
+    let photo = tmp.path().join("p.jpg");
+    write(&photo, &jpeg_bytes(64, 48, 1));
+    drop_onto_window(&mut harness, &photo);
+    wait_for_preview(&mut harness);
+    harness.settle();
+    assert!(harness.query_by_label("Nothing to make").is_none());
+    assert!(
+        !harness
+            .get_by_label("Make thumbnails")
+            .accesskit_node()
+            .is_disabled()
+    );
+}
+
+/// `notes` text files and `photos` small photos with long folder names (listed first), for a
+/// long plan.
+fn long_mixed_folder(dir: &Path, notes: u32, photos: u32) -> PathBuf {
+    let root = dir.join("holidays");
+    for i in 0..notes {
+        write(
+            &root.join(format!("zz-notes/note{i:03}.txt")),
+            b"not an image\n",
+        );
+    }
+    let deep = root.join("a-rather-long-folder-name-from-a-camera/another-long-folder-name");
+    for i in 0..photos {
+        write(
+            &deep.join(format!("IMG_{i:04}-full-size.jpg")),
+            &jpeg_bytes(64, 48, i),
+        );
+    }
+    root
+}
+
+#[test]
+fn plan_rows_keep_the_file_name_in_view_and_long_plans_filter_skips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = long_mixed_folder(tmp.path(), 30, 3);
+    let mut harness = harness(1, Settings::default());
+    drop_onto_window(&mut harness, &root);
+    harness.get_by_label("Thumbnails").click();
+    harness.settle();
+    wait_for_preview(&mut harness);
+    harness.settle();
+    harness.get_by_label("Skipped 30").click();
+    harness.settle();
+    assert_eq!(
+        harness.query_all_by_label("new").count(),
+        0,
+        "only skips show"
+    );
+    assert!(harness.query_all_by_label("skip").count() > 0);
+    harness.get_by_label("All 33").click();
+    harness.settle();
+    assert!(harness.query_all_by_label("new").count() > 0);
+    // The rows are cut in the middle: each photo's row ends with its own name.
+    for i in 0..3 {
+        let name = format!("IMG_{i:04}-full-size.jpg");
+        let rows: Vec<String> = harness
+            .query_all_by_label_contains(&name)
+            .filter_map(|n| n.accesskit_node().value())
+            .collect();
+        assert!(
+            rows.iter().any(|r| r.ends_with(&name) && r.contains('…')),
+            "{name}: {rows:?}"
+        );
+    }
+}
+
+#[test]
+fn at_the_minimum_size_the_running_jobs_name_and_progress_stay_in_view() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("project");
+    for i in 0..60 {
+        write(&project.join(format!("notes/n{i:03}.txt")), b"some notes\n");
+    }
+    write(&project.join("big.bin"), &noise(64 << 20, 3));
+    let mut settings = Settings::default();
+    settings.kinds.zip.compression = CompressionLevel::Maximum;
+    let size = shrinkwrap::ui::MIN_WINDOW_SIZE;
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(size[0], size[1]))
+        .build_eframe(move |cc| App::new_for_test(&cc.egui_ctx, 1, settings));
+    drop_onto_window(&mut harness, &project);
+    wait_for_preview(&mut harness);
+    harness.get_by_label("Compress").click();
+    harness.step();
+    step_until(&mut harness, "the job to run", |app| {
+        app.queue().rows()[0].state() == JobState::Running
+    });
+    harness.settle();
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(size[0], size[1]));
+    for label in ["project.zip", "Pause project.zip", "Cancel project.zip"] {
+        let rect = harness.get_by_label(label).rect();
+        assert!(
+            window.contains_rect(rect),
+            "{label} is out of view at {size:?}: {rect:?}"
+        );
+    }
+    let progress = harness
+        .query_all_by_label_contains(" of ")
+        .map(|n| n.rect())
+        .find(|r| r.min.y > harness.get_by_label("project.zip").rect().min.y);
+    assert!(
+        progress.is_some_and(|r| window.contains_rect(r)),
+        "the progress line is in view: {progress:?}"
+    );
+    harness.get_by_label("Cancel project.zip").click();
+    step_until(&mut harness, "the job to end", |app| {
+        app.queue().rows()[0].is_finished()
+    });
+}
+
+#[test]
+fn the_existing_archive_question_asks_not_fails_takes_enter_and_quit_when_done_waits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("data.txt");
+    write(&file, b"numbers\n");
+    write(&tmp.path().join("data.zip"), b"already here");
+    // "Compress with Shrinkwrap" from a file manager, unfocused, closing when done.
+    let launch = LaunchArgs {
+        paths: vec![file.clone()],
+        queue_at_start: Some(ZIP),
+        quit_when_done: true,
+        ..LaunchArgs::default()
+    };
+    let settings = Settings {
+        workers: Some(1),
+        ..Settings::default()
+    };
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1180.0, 760.0))
+        .build_eframe(move |cc| {
+            App::with_options(&cc.egui_ctx, settings, launch, AppOptions::test(None))
+        });
+    set_focused(&mut harness, false);
+    step_until(&mut harness, "the question", |app| {
+        app.state().prompt.is_some()
+    });
+    harness.settle();
+    assert!(has_label(&harness, "data.zip already exists"));
+    // Asked, not told "failed"; the window stays to hear the answer.
+    let notes = harness.state().notifications().to_vec();
+    assert!(
+        notes.iter().all(|n| !n.summary.contains("failed")),
+        "{notes:?}"
+    );
+    assert_eq!(harness.state().state().quit, QuitState::Running);
+    // Enter answers the default (the first answer: Replace, once the new archive is complete).
+    assert!(
+        harness.get_by_label("Replace").is_focused(),
+        "the first answer has the focus"
+    );
+    harness.key_press(egui::Key::Enter);
+    harness.step();
+    step_until(&mut harness, "the window to close when done", |app| {
+        app.state().quit == QuitState::Closing
+    });
+    assert_eq!(harness.state().state().prompt, None);
+    assert_eq!(harness.state().exit_status(), 0);
+    assert_archive_matches(&tmp.path().join("data.zip"), &expected_tree(&file));
+}
+
+#[test]
+fn a_cards_warnings_are_listed_as_the_command_line_lists_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("pano");
+    let full = jpeg_bytes(320, 240, 5);
+    assert_eq!(&full[full.len() - 2..], &[0xFF, 0xD9]);
+    let no_end = src.join("no-end-marker.jpg");
+    write(&no_end, &full[..full.len() - 2]);
+    let mut harness = harness(1, Settings::default());
+    start_thumbnails(&mut harness, &src);
+    step_until(&mut harness, "the job to finish", |app| {
+        app.queue().rows()[0].is_finished()
+    });
+    harness.settle();
+    assert_eq!(harness.state().queue().rows()[0].state(), JobState::Done);
+    harness.get_by_label("Show 1 warning").click();
+    harness.settle();
+    assert!(has_label(&harness, "warning"));
+    assert!(has_label(&harness, &no_end.display().to_string()));
+    assert!(
+        labels_containing(&harness, "end marker") >= 1,
+        "the warning's cause is shown"
+    );
+}
+
+#[test]
+fn two_jobs_into_folders_of_the_same_name_are_told_apart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut harness, fake) = fake_harness(Settings::default());
+    set_focused(&mut harness, false);
+    for side in ["trip", "garden"] {
+        let dir = tmp.path().join(side);
+        write(&dir.join("big/p.jpg"), &jpeg_bytes(32, 24, 1));
+        let app = harness.state_mut();
+        app.settings_mut().kinds.thumbs.thumbnails_folder =
+            dir.join("out-big").display().to_string();
+        app.queue_command(Command::ClearInputs);
+        app.queue_command(Command::AddPaths(vec![dir.join("big")]));
+        app.queue_command(Command::Start(THUMBS));
+        harness.step();
+    }
+    harness.settle();
+    let names = row_names(harness.state());
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_ne!(names[0], names[1], "the cards are told apart");
+    assert_eq!(names[1], format!("{} (garden)", names[0]));
+    for name in &names {
+        assert!(has_label(&harness, name), "{name}");
+    }
+    // The second ends first: its notification names it apart from the first.
+    let second = fake.job(1);
+    fake.run(second);
+    fake.finish_done(second, vec![PathBuf::from("p.jpg")], None);
+    step_until(&mut harness, "the second job to finish", |app| {
+        app.queue().rows()[1].is_finished()
+    });
+    let summaries: Vec<String> = harness
+        .state()
+        .notifications()
+        .iter()
+        .map(|n| format!("{} {}", n.summary, n.body))
+        .collect();
+    assert!(
+        summaries.iter().any(|s| s.contains(&names[1])),
+        "the notification names the second job apart: {summaries:?}"
+    );
 }
 
 /// How many items of the preview's plans the exclude patterns (or .gitignore files) left out.

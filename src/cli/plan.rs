@@ -10,6 +10,7 @@ use std::io::Write;
 use super::kinds::{self, CliKind};
 use super::progress::human_bytes;
 use crate::engine::{Action, Plan};
+use crate::format;
 
 /// Prints a dry run's plan on stdout, in the words of the subcommand that was run (`invoked`).
 pub(super) fn print_plan(plan: &Plan, invoked: Option<&'static dyn CliKind>) {
@@ -32,7 +33,7 @@ fn write_plan(
     let (one, many) = plan.kind.output_noun;
     let mut counts = vec![format!(
         "{} {}",
-        s.outputs,
+        format::count(s.outputs),
         if s.outputs == 1 { one } else { many }
     )];
     let mut how: Vec<String> = Vec::new();
@@ -42,14 +43,14 @@ fn write_plan(
         (s.renames, "renamed"),
     ] {
         if n > 0 {
-            how.push(format!("{n} {what}"));
+            how.push(format!("{} {what}", format::count(n)));
         }
     }
     if !how.is_empty() {
         counts[0].push_str(&format!(" ({})", how.join(", ")));
     }
     if s.skips > 0 {
-        counts.push(format!("{} skipped", s.skips));
+        counts.push(format!("{} skipped", format::count(s.skips)));
     }
     counts.push(format!("{} in", human_bytes(s.input_bytes as f64)));
     if let Some(b) = s.estimated_output_bytes {
@@ -136,5 +137,32 @@ mod tests {
         assert_eq!(lines[2], "  write      d -> d/");
         assert!(lines[4].starts_with("  skip       d/p: "), "{}", lines[4]);
         assert_eq!(lines.len(), 5);
+    }
+
+    #[test]
+    fn counts_have_thousands_separators_and_sizes_the_windows_units() {
+        let items: Vec<PlanItem> = (0..1_234)
+            .map(|i| PlanItem {
+                input_bytes: 1_000_000,
+                ..item(&format!("d/{i}"), Some(&format!("d/{i}")), Action::Write)
+            })
+            .collect();
+        let plan = Plan::new(
+            JobId(1),
+            crate::engine::kinds::zip::KIND,
+            "d.zip".to_owned(),
+            PathBuf::from("d.zip"),
+            None,
+            items,
+            Vec::new(),
+        );
+        let mut out = Vec::new();
+        write_plan(&mut out, &plan, None).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let counts = text.lines().nth(1).unwrap();
+        assert!(
+            counts.starts_with("  1,234 entries (1,234 new) · 1.23 GB in"),
+            "{counts}"
+        );
     }
 }

@@ -13,6 +13,7 @@ use std::io::Write;
 use super::kinds::{self, CliKind};
 use super::progress::human_bytes;
 use crate::engine::{JobOutcome, JobReport, ProblemKind};
+use crate::format;
 
 /// Prints the reports on stderr; `on_terminal`: the summary line of every job, not only of a
 /// cancelled one.
@@ -74,13 +75,13 @@ fn write_reports(
         if r.outcome != JobOutcome::Failed && (on_terminal || r.outcome == JobOutcome::Cancelled) {
             writeln!(
                 err,
-                "{}: {} — {} items, {} in, {} out, {:.1} s",
+                "{}: {} — {} items, {} in, {} out, {}",
                 p.name,
                 r.summary(),
-                p.items_done,
+                format::count(p.items_done),
                 human_bytes(p.bytes_done as f64),
                 human_bytes(r.output_bytes as f64),
-                p.elapsed.as_secs_f64()
+                format::duration(p.elapsed)
             )?;
         }
     }

@@ -23,7 +23,7 @@ pub mod args;
 pub mod dialogs;
 pub mod engine;
 pub mod export;
-pub mod format;
+pub use crate::format;
 pub mod frame_stats;
 pub mod helper;
 pub mod inputs;

@@ -447,6 +447,18 @@ pub struct PlanView {
     pub existing: Vec<PathBuf>,
     /// Other reasons some of the jobs would fail, as sentences.
     pub failures: Vec<String>,
+    /// The rows skipped and the rows renamed, in plan order (for the list's filter).
+    skipped_rows: Vec<usize>,
+    renamed_rows: Vec<usize>,
+}
+
+/// Which rows of the item list show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RowFilter {
+    #[default]
+    All,
+    Skipped,
+    Renamed,
 }
 
 impl PlanView {
@@ -464,7 +476,18 @@ impl PlanView {
         };
         let mut warnings: Vec<PlanWarning> = Vec::new();
         let mut skip_reasons: Vec<(&'static str, u64)> = Vec::new();
+        let mut skipped_rows = Vec::new();
+        let mut renamed_rows = Vec::new();
         for part in &parts {
+            if part.plan.summary.skips > 0 || part.plan.summary.renames > 0 {
+                for (index, item) in part.plan.items.iter().enumerate() {
+                    match &item.action {
+                        Action::Skip(_) => skipped_rows.push(rows + index),
+                        Action::Rename { .. } => renamed_rows.push(rows + index),
+                        _ => {}
+                    }
+                }
+            }
             if part.plan.summary.skips > 0 {
                 for item in &part.plan.items {
                     if let Action::Skip(reason) = &item.action {
@@ -514,6 +537,26 @@ impl PlanView {
             warnings,
             existing,
             failures,
+            skipped_rows,
+            renamed_rows,
+        }
+    }
+
+    /// How many rows `filter` lets through.
+    pub fn rows_of(&self, filter: RowFilter) -> usize {
+        match filter {
+            RowFilter::All => self.rows,
+            RowFilter::Skipped => self.skipped_rows.len(),
+            RowFilter::Renamed => self.renamed_rows.len(),
+        }
+    }
+
+    /// The `index`th row that `filter` lets through.
+    pub fn filtered_row(&self, filter: RowFilter, index: usize) -> Option<PlanRow<'_>> {
+        match filter {
+            RowFilter::All => self.row(index),
+            RowFilter::Skipped => self.row(*self.skipped_rows.get(index)?),
+            RowFilter::Renamed => self.row(*self.renamed_rows.get(index)?),
         }
     }
 

@@ -313,8 +313,26 @@ impl Queue {
         self.rows.iter_mut().find(|r| r.id == id)
     }
 
+    /// Adds a card. A name another card already has for a different output (two jobs into
+    /// folders both called `out-big`) gets the output's folder after it, "out-big (trip)", or
+    /// its whole path, so that cards and notifications tell the jobs apart.
     pub fn push(&mut self, id: JobId, spec: &JobSpec) {
-        self.rows.push(JobRow::new(id, spec));
+        let mut row = JobRow::new(id, spec);
+        let taken = |name: &str, rows: &[JobRow]| {
+            rows.iter()
+                .any(|r| r.name == name && r.output != row.output)
+        };
+        if taken(&row.name, &self.rows) {
+            let parent = row.output.parent().unwrap_or(Path::new(""));
+            let folder = super::format::file_name(parent);
+            let named = format!("{} ({folder})", row.name);
+            row.name = if folder.is_empty() || taken(&named, &self.rows) {
+                format!("{} ({})", row.name, parent.display())
+            } else {
+                named
+            };
+        }
+        self.rows.push(row);
         self.generation += 1;
     }
 

@@ -180,10 +180,18 @@ impl UiState {
         } else if let Some(id) = self.start_blocked_by {
             refusal(
                 Some("Queued"),
-                format!(
-                    "This job is already in the queue ({id}); change something to queue another"
-                ),
+                match self.queue.row(id) {
+                    Some(row) => format!(
+                        "This job is already in the queue (\u{201c}{}\u{201d}); change \
+                         something to queue another",
+                        row.name
+                    ),
+                    None => "This job is already in the queue; change something to queue another"
+                        .to_owned(),
+                },
             )
+        } else if let Some(why) = self.nothing_to_make() {
+            refusal(Some("Nothing to make"), why)
         } else if self.pending_start.is_some() {
             refusal(
                 Some("Measuring the inputs…"),
@@ -192,6 +200,37 @@ impl UiState {
         } else {
             None
         }
+    }
+
+    /// Why Start would queue a job that makes nothing, when the plan for the current inputs and
+    /// settings (a fresh one only) makes no file at all: it has items, and every one is skipped.
+    fn nothing_to_make(&self) -> Option<String> {
+        if !self.preview.is_fresh() {
+            return None;
+        }
+        let view = self.preview.view()?;
+        let makes_nothing = !view.parts().is_empty()
+            && view.summary.outputs == 0
+            && view.summary.skips > 0
+            && view.existing.is_empty()
+            && view.failures.is_empty()
+            && view.parts().iter().all(|part| part.archive().is_none());
+        if !makes_nothing {
+            return None;
+        }
+        let reasons: Vec<String> = view
+            .skip_reasons
+            .iter()
+            .map(|(phrase, n)| format!("{} {phrase}", super::format::count(*n)))
+            .collect();
+        Some(if reasons.is_empty() {
+            "The plan has nothing to make".to_owned()
+        } else {
+            format!(
+                "The plan has nothing to make: every item is skipped ({})",
+                reasons.join(", ")
+            )
+        })
     }
 
     /// What a kind's plan lines see now.

@@ -420,7 +420,7 @@ impl Run {
         if start_watch {
             let started = self.me.get().and_then(Weak::upgrade).map(|me| {
                 let run = Arc::clone(&me);
-                me.spawn_thread("shrinkwrap-disk-watch", false, move || run.watch_disk())
+                me.spawn("shrinkwrap-disk-watch", move || run.watch_disk())
             });
             if !matches!(started, Some(Ok(()))) {
                 // No watcher: the job waits for a Resume (the message says it is paused).
@@ -521,33 +521,20 @@ impl Run {
 
     /// Starts a named thread of this job under the panic guard: a panic in it fails the job
     /// (instead of leaving the job waiting for it forever). The job does not end before the
-    /// thread has.
+    /// thread has. It is not a pool worker: `workers_busy` (pool workers on the job's tasks)
+    /// never counts it, so it never reads more than the pool has.
     pub fn spawn(
         self: &Arc<Self>,
         name: &str,
         body: impl FnOnce() + Send + 'static,
     ) -> Result<(), JobError> {
-        self.spawn_thread(name, true, body)
-    }
-
-    /// [`Run::spawn`]; `works`: the thread counts among the job's busy workers (a watcher that
-    /// only waits does not).
-    fn spawn_thread(
-        self: &Arc<Self>,
-        name: &str,
-        works: bool,
-        body: impl FnOnce() + Send + 'static,
-    ) -> Result<(), JobError> {
         self.threads.fetch_add(1, Ordering::SeqCst);
-        if works {
-            self.core.busy.fetch_add(1, Ordering::Relaxed);
-        }
         let run = Arc::clone(self);
         let thread_name = name.to_owned();
         let spawned = std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
-                let guard = ThreadGuard(Arc::clone(&run), works);
+                let guard = ThreadGuard(Arc::clone(&run));
                 if let Err(panic) = catch_unwind(AssertUnwindSafe(body)) {
                     run.fail(JobError::Internal(format!(
                         "the {thread_name} thread stopped: {}",
@@ -560,9 +547,6 @@ impl Run {
             Ok(_) => Ok(()),
             Err(e) => {
                 self.threads.fetch_sub(1, Ordering::SeqCst);
-                if works {
-                    self.core.busy.fetch_sub(1, Ordering::Relaxed);
-                }
                 Err(JobError::Internal(format!("cannot start a thread: {e}")))
             }
         }
@@ -669,15 +653,12 @@ impl Run {
     }
 }
 
-/// Uncounts a job's thread when it ends (`.1`: it counted as busy).
-struct ThreadGuard(Arc<Run>, bool);
+/// Uncounts a job's thread when it ends.
+struct ThreadGuard(Arc<Run>);
 
 impl Drop for ThreadGuard {
     fn drop(&mut self) {
         self.0.threads.fetch_sub(1, Ordering::SeqCst);
-        if self.1 {
-            self.0.core.busy.fetch_sub(1, Ordering::Relaxed);
-        }
         self.0.notify();
     }
 }

@@ -16,6 +16,7 @@ use eframe::egui;
 use crate::engine::{JobEvent, JobState};
 
 use super::super::dialogs::{DialogOutcome, DialogRequest};
+use super::super::notify::DesktopNotification;
 use super::super::preview::PreviewSource;
 use super::super::queue::{STRIP_MAX_THUMBNAILS, ThumbSlot};
 use super::super::screenshot::ScreenshotStep;
@@ -104,14 +105,29 @@ impl App {
         let Some(id) = finished else { return };
         // The disk changed: what Start would do now may differ.
         self.state.preview.invalidate(Instant::now());
+        let asking_before = self.state.prompt.is_some();
         self.job_finished(id);
         let Some(row) = self.state.queue.row(id) else {
             return;
         };
+        // A job whose end the window turned into a question (its archive exists: Replace or
+        // Keep both?) has not failed yet as far as the person is concerned: they are asked,
+        // not told "failed".
+        let asking =
+            !asking_before && self.state.prompt.is_some() && row.state() == JobState::Failed;
         if !self.title.looking {
-            let still_active = self.state.queue.active_count();
-            if let Some(note) = self.title.finishes.record(row, still_active) {
-                self.helpers.notifier.send(note);
+            if asking {
+                self.helpers.notifier.send(DesktopNotification {
+                    summary: format!("{}: waiting for your answer", row.name),
+                    body: "Shrinkwrap asks a question before it goes on.".to_owned(),
+                    important: false,
+                    replaces_previous: false,
+                });
+            } else {
+                let still_active = self.state.queue.active_count();
+                if let Some(note) = self.title.finishes.record(row, still_active) {
+                    self.helpers.notifier.send(note);
+                }
             }
         }
         if !row.strip.slots.is_empty() {
@@ -260,10 +276,18 @@ impl App {
         }
     }
 
-    /// Ctrl+Enter: adds what the path field holds, then starts the job (or says why not).
+    /// Ctrl+Enter: starts the job (or says why not). A path still in the path field may be
+    /// half-typed: it is never added silently; the job does not start and the notice says so
+    /// (Enter adds it, as the field's hint says).
     fn start_from_keyboard(&mut self, ctx: &egui::Context) {
-        if !self.state.path_field.trim().is_empty() {
-            self.apply(ctx, Command::AddTypedPaths);
+        let typed = self.state.path_field.trim();
+        if !typed.is_empty() {
+            let text = format!(
+                "Not started: the path field still holds \u{201c}{typed}\u{201d}. Press Enter \
+                 to add it, or clear the field, then Ctrl+Enter again."
+            );
+            self.state.notify(NoticeLevel::Info, text);
+            return;
         }
         match self.state.start_refusal() {
             None => {

@@ -262,20 +262,10 @@ impl App {
         })
     }
 
+    /// Copies a job's problem list ("Copied" shows beside the button: the card's view says it).
     pub(super) fn copy_problems(&mut self, ctx: &egui::Context, id: JobId) {
         if let Some(export) = self.problem_export(id) {
             ctx.copy_text(export.clipboard_text());
-            self.state.notify(
-                NoticeLevel::Info,
-                format!(
-                    "Copied {} to the clipboard.",
-                    super::super::format::plural(
-                        export.problems.len() as u64,
-                        "problem",
-                        "problems"
-                    )
-                ),
-            );
         }
     }
 

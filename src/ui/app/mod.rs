@@ -318,6 +318,12 @@ impl App {
         self.helpers.notifier.sent()
     }
 
+    /// The exit status the window leaves with (`--quit-when-done`: the queue's, like the command
+    /// line's).
+    pub fn exit_status(&self) -> u8 {
+        self.launch.exit_status.load(Ordering::Relaxed)
+    }
+
     /// The window title as last set.
     pub fn window_title(&self) -> &str {
         &self.title.text

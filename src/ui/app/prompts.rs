@@ -97,6 +97,7 @@ impl App {
             && self.launch.screenshot.is_none()
             && self.state.quit == QuitState::Running
             && self.state.pending_start.is_none()
+            && self.state.prompt.is_none()
             && !self.state.queue.any_active()
         {
             // Nothing queued (the job could not be built, e.g. no usable destination) is a failure.

@@ -919,8 +919,8 @@ impl KindForm for ZipForm {
 
     /// "One archive per folder" with plain files among the inputs makes several archives (asked
     /// once per set of inputs); archives the fresh preview found already existing are asked
-    /// about. With `--quit-when-done` nothing is asked: such a job is not started (or fails,
-    /// for an archive found only by the job).
+    /// about (with `--quit-when-done` too: the window waits for the answer). With
+    /// `--quit-when-done`, several archives unasked are not started.
     fn check_start(&self, specs: &[JobSpec], cx: &StartCx<'_>) -> StartCheck {
         let files: Vec<String> = cx.inputs.plain_files().map(|e| e.name()).collect();
         if self.waits_for_measuring(cx.inputs)
@@ -946,7 +946,6 @@ impl KindForm for ZipForm {
             && preview.is_fresh()
             && !view.existing.is_empty()
             && preview.specs() == specs
-            && !cx.quit_when_done
         {
             return StartCheck::Ask(Self::question(ZipQuestion::ArchiveExists {
                 archives: view.existing.clone(),
@@ -1019,11 +1018,9 @@ impl KindForm for ZipForm {
     }
 
     /// A real job failed because its archive exists (Start came before the preview knew): the
-    /// window asks at once (one question for all such jobs), unless `--quit-when-done` runs.
+    /// window asks at once (one question for all such jobs; `--quit-when-done` waits for the
+    /// answer).
     fn job_finished(&mut self, row: &JobRow, cx: &mut KindCx<'_>) {
-        if cx.quit_when_done {
-            return;
-        }
         let Some(path) = row
             .report
             .as_ref()

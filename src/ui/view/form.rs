@@ -60,13 +60,38 @@ pub fn default_hint(path: Option<PathBuf>) -> String {
         .unwrap_or_else(|| "next to the first input".to_owned())
 }
 
-/// The first inputs (the defaults shown as hints only depend on the first one): cloning every
-/// path each frame would cost with 100,000 inputs.
+/// The first inputs: the defaults shown as hints depend on the first one and on whether there
+/// are more (one input's archive is named after it, several inputs' after their folder), so
+/// two are enough for the hint to name what the plan writes. Cloning every path each frame
+/// would cost with 100,000 inputs.
 pub fn first_inputs(inputs: &InputList) -> Vec<PathBuf> {
     inputs
         .entries()
         .iter()
-        .take(1)
+        .take(2)
         .map(|e| e.path.clone())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ZipSpec;
+
+    #[test]
+    fn the_hint_names_the_archive_the_plan_writes() {
+        let mut inputs = InputList::default();
+        inputs.add([
+            PathBuf::from("/data/edge/twins"),
+            PathBuf::from("/data/edge/b.txt"),
+            PathBuf::from("/data/edge/c.txt"),
+        ]);
+        let all: Vec<PathBuf> = inputs.entries().iter().map(|e| e.path.clone()).collect();
+        let hint = default_hint(ZipSpec::default_destination(&first_inputs(&inputs)));
+        assert_eq!(hint, "/data/edge/edge.zip");
+        assert_eq!(
+            Some(PathBuf::from(hint)),
+            ZipSpec::default_destination(&all)
+        );
+    }
 }

@@ -18,6 +18,29 @@ use super::{section_heading, theme, widgets};
 /// Height of one row of the input list (name line and folder line), in points.
 const INPUT_ROW_HEIGHT: f32 = 44.0;
 
+/// A paste of several lines (a file manager's Copy of several files) into the path field: each
+/// line is one input, added at once. The single-line field would join the lines into one bogus
+/// path, so the paste is taken before the field sees it; a one-line paste goes to the field.
+fn take_pasted_lines(ui: &egui::Ui, commands: &mut Vec<Command>) {
+    let pasted: Vec<String> = ui.input_mut(|i| {
+        let mut taken = Vec::new();
+        i.events.retain(|event| match event {
+            egui::Event::Paste(text) if text.trim().lines().count() > 1 => {
+                taken.push(text.clone());
+                false
+            }
+            _ => true,
+        });
+        taken
+    });
+    for text in pasted {
+        let paths = super::super::settings::typed_paths(&text);
+        if !paths.is_empty() {
+            commands.push(Command::AddPaths(paths));
+        }
+    }
+}
+
 pub fn show(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>) {
     let count = state.inputs.len();
     section_heading(
@@ -57,9 +80,14 @@ pub fn show(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>)
         let add_width = 52.0;
         let field_width =
             (ui.available_width() - add_width - ui.spacing().item_spacing.x).max(80.0);
+        let field_id = ui.make_persistent_id("path-field");
+        if ui.memory(|m| m.has_focus(field_id)) {
+            take_pasted_lines(ui, commands);
+        }
         let field = ui.add_sized(
             [field_width, ui.spacing().interact_size.y],
             egui::TextEdit::singleline(&mut state.path_field)
+                .id(field_id)
                 .hint_text("Paste a path, then press Enter"),
         );
         let field = field.accessible_name("Path to add");

@@ -40,6 +40,8 @@ const THUMB_GAP: f32 = 6.0;
 const THUMB_GRID_ROWS: f32 = 3.4;
 /// Height of one row of the problem list (path line and cause line), in points.
 const PROBLEM_ROW_HEIGHT: f32 = 38.0;
+/// How long "Copied" shows beside the Copy button, in seconds.
+const COPIED_SHOWN_SECS: f64 = 2.5;
 /// The problem list never grows taller than this, in points (it scrolls).
 const PROBLEM_LIST_MAX_HEIGHT: f32 = 230.0;
 
@@ -469,8 +471,9 @@ fn live_details(ui: &mut egui::Ui, row: &JobRow, card: &CardContext, commands: &
     }
 }
 
-/// The buttons of a job that has not ended, right to left: Cancel, Pause or Resume, Stop after
-/// current (kinds that can stop early), and for a job not started yet Down, Up and Run next.
+/// The buttons of a job that has not ended, right to left (and in Tab order): Pause or Resume,
+/// Cancel, Stop after current (kinds that can stop early), and for a job not started yet Down,
+/// Up and Run next.
 fn live_controls(
     ui: &mut egui::Ui,
     row: &JobRow,
@@ -479,14 +482,6 @@ fn live_controls(
     commands: &mut Vec<Command>,
 ) {
     let name = &row.name;
-    if ui
-        .button("Cancel")
-        .accessible_name(format!("Cancel {name}"))
-        .on_hover_text("Stop this job and remove its partial output")
-        .clicked()
-    {
-        commands.push(Command::Cancel(row.id));
-    }
     if live.is_paused() {
         let resume = egui::Button::new(RichText::new("Resume").color(egui::Color32::WHITE))
             .fill(theme::accent(ui.visuals()));
@@ -507,6 +502,15 @@ fn live_controls(
         .clicked()
     {
         commands.push(Command::Pause(row.id));
+    }
+    // Cancel after Pause: the Tab key reaches the harmless button first.
+    if ui
+        .button("Cancel")
+        .accessible_name(format!("Cancel {name}"))
+        .on_hover_text("Stop this job and remove its partial output")
+        .clicked()
+    {
+        commands.push(Command::Cancel(row.id));
     }
     let items = row.kind.item_noun.1;
     if row.kind.can_stop_early
@@ -605,6 +609,9 @@ fn finished_details(
     if !report.problems.is_empty() {
         problem_list(ui, row, report, card, commands);
     }
+    if !report.warnings.is_empty() {
+        warning_list(ui, row, report);
+    }
     if !row.strip.slots.is_empty() {
         thumbnail_strip(ui, row, commands);
     }
@@ -647,6 +654,67 @@ fn finished_controls(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command
     {
         commands.push(Command::RunAgain(row.id));
     }
+}
+
+/// The job's warnings (made, but with a note: "decoded without its end marker"), each naming
+/// its path, as the command line lists them.
+fn warning_list(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
+    let count = report.warnings.len();
+    let title = format!(
+        "Show {}",
+        format::plural(count as u64, "warning", "warnings")
+    );
+    egui::CollapsingHeader::new(title)
+        .id_salt(("warnings", row.id.0))
+        .show(ui, |ui| {
+            let height = (count as f32 * (PROBLEM_ROW_HEIGHT + 2.0)).min(PROBLEM_LIST_MAX_HEIGHT);
+            let warning = theme::warning(ui.visuals());
+            egui::ScrollArea::vertical()
+                .id_salt(("warning-list", row.id.0))
+                .max_height(height)
+                .auto_shrink([false, true])
+                .show_rows(ui, PROBLEM_ROW_HEIGHT, count, |ui, rows| {
+                    for index in rows {
+                        let Some(item) = report.warnings.get(index) else {
+                            break;
+                        };
+                        let path = item.path.display().to_string();
+                        let cause = item.cause.to_string();
+                        ui.allocate_ui_with_layout(
+                            egui::vec2(ui.available_width(), PROBLEM_ROW_HEIGHT),
+                            egui::Layout::top_down(egui::Align::Min),
+                            |ui| {
+                                ui.set_height(PROBLEM_ROW_HEIGHT);
+                                ui.spacing_mut().item_spacing.y = 1.0;
+                                ui.horizontal(|ui| {
+                                    ui.add_sized(
+                                        [54.0, 16.0],
+                                        egui::Label::new(
+                                            RichText::new("warning")
+                                                .small()
+                                                .strong()
+                                                .color(warning),
+                                        ),
+                                    );
+                                    ui.add(
+                                        egui::Label::new(RichText::new(&path).monospace())
+                                            .truncate(),
+                                    )
+                                    .on_hover_text(&path);
+                                });
+                                ui.horizontal(|ui| {
+                                    ui.add_space(62.0);
+                                    ui.add(
+                                        egui::Label::new(RichText::new(&cause).color(warning))
+                                            .truncate(),
+                                    )
+                                    .on_hover_text(&cause);
+                                });
+                            },
+                        );
+                    }
+                });
+        });
 }
 
 fn problem_list(
@@ -707,6 +775,8 @@ fn problem_list(
                             commands.push(Command::ExportProblems(row.id, format));
                         }
                     }
+                    // "Copied" shows beside the button for a moment after a click.
+                    let copied_at = ui.make_persistent_id(("problems-copied", row.id.0));
                     if ui
                         .button("Copy")
                         .accessible_name(format!("Copy the problems of {}", row.name))
@@ -714,6 +784,19 @@ fn problem_list(
                         .clicked()
                     {
                         commands.push(Command::CopyProblems(row.id));
+                        let now = ui.input(|i| i.time);
+                        ui.data_mut(|d| d.insert_temp(copied_at, now));
+                    }
+                    let now = ui.input(|i| i.time);
+                    if let Some(at) = ui.data(|d| d.get_temp::<f64>(copied_at)) {
+                        let left = COPIED_SHOWN_SECS - (now - at);
+                        if left > 0.0 {
+                            ui.label(RichText::new("Copied").color(theme::success(ui.visuals())));
+                            ui.ctx()
+                                .request_repaint_after(std::time::Duration::from_secs_f64(left));
+                        } else {
+                            ui.data_mut(|d| d.remove::<f64>(copied_at));
+                        }
                     }
                     ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
                         ui.label(RichText::new(explanation.join(" · ")).weak());

@@ -1,8 +1,10 @@
-//! Human-readable figures for the window: sizes, counts, speeds and durations.
+//! Human-readable figures for both front ends (the window and the command line): sizes, counts,
+//! speeds and durations, in one convention: decimal units ("12.4 MB", as file managers show
+//! them), thousands separated by commas ("1,204").
 //!
 //! Owns: turning numbers into short text ("12.4 MB", "1,204", "3 min 05 s"), and a path's name
 //! for a sentence.
-//! Must not touch: egui, the engine, the file system.
+//! Must not touch: egui, the engine, the file system, any front end's wording.
 
 use std::time::Duration;
 
