@@ -27,6 +27,9 @@
 //!
 //! Must not touch: the archives (read-only), any front end, the runtime's duties (temporary files,
 //! claims, journal).
+//!
+//! The spec's `KindSpec` (what the runtime and the job files read of it) is implemented here,
+//! so that the spec (`spec.rs`) and its options by name (`options.rs`) do not import each other.
 
 pub mod error;
 pub mod names;
@@ -49,8 +52,10 @@ use crate::engine::kinds::zip::aes::Password;
 use crate::engine::model::error::{IoCause, ItemError, JobError, KindCause, SpecError};
 use crate::engine::model::events::ProblemKind;
 use crate::engine::model::kind::{Counts, JobKind, KindInfo, OutputShape};
+use crate::engine::model::options::{OptionError, OptionValue};
 use crate::engine::model::paths::{folder_display_name, normalize_path};
 use crate::engine::model::plan::{Action, Plan, PlanItem, SkipReason};
+use crate::engine::model::shard::Shard;
 use crate::engine::runtime::claims::comparable_path;
 use crate::engine::runtime::input::CHUNK_BYTES;
 use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, KindSpec, Planned, Run};
@@ -1007,5 +1012,67 @@ impl JobKindImpl for ExtractJob {
             outputs: made.into_iter().map(|(_, path)| path).collect(),
             ..Finished::default()
         })
+    }
+}
+
+impl KindSpec for ExtractSpec {
+    fn kind(&self) -> JobKind {
+        KIND
+    }
+    fn inputs(&self) -> &[PathBuf] {
+        &self.inputs
+    }
+    fn output_path(&self) -> &Path {
+        match (self.test_only, self.inputs.first()) {
+            (true, Some(first)) => first,
+            _ => &self.output_dir,
+        }
+    }
+    fn display_name(&self) -> String {
+        match (self.test_only, self.inputs.as_slice()) {
+            (true, [only]) => only
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| folder_display_name(only)),
+            (true, _) => format!("{} archives", self.inputs.len()),
+            (false, _) => folder_display_name(&self.output_dir),
+        }
+    }
+    fn validate(&self) -> Result<(), SpecError> {
+        let refuse = |e: ExtractError| Err(SpecError::Kind(KindCause::new(e)));
+        if !self.test_only && self.output_dir.as_os_str().is_empty() {
+            return refuse(ExtractError::NoOutputFolder);
+        }
+        match &self.password {
+            Some(Password::NotKept) if self.password_file.is_none() => {
+                refuse(ExtractError::PasswordNotKept)
+            }
+            Some(Password::Given(text)) if text.is_empty() => refuse(ExtractError::EmptyPassword),
+            _ => Ok(()),
+        }
+    }
+    fn option_keys(&self) -> &'static [&'static str] {
+        options::OPTION_KEYS
+    }
+    fn options(&self) -> Vec<(&'static str, OptionValue)> {
+        options::options(self)
+    }
+    fn set_option(&mut self, key: &str, value: &OptionValue) -> Result<(), OptionError> {
+        options::set_option(self, key, value)
+    }
+    fn set_inputs(&mut self, inputs: Vec<PathBuf>) {
+        self.inputs = inputs;
+    }
+    fn only(&self) -> &[PathBuf] {
+        &self.only
+    }
+    fn set_only(&mut self, files: Vec<PathBuf>) {
+        self.only = files;
+    }
+    fn shard(&self) -> Option<Shard> {
+        self.shard
+    }
+    fn set_shard(&mut self, shard: Option<Shard>) {
+        self.shard = shard;
     }
 }

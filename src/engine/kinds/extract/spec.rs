@@ -2,18 +2,12 @@
 //!
 //! Pure data: no file system access, no threads, no front end.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::engine::kinds::zip::aes::{Password, serde_marker};
-use crate::engine::model::error::{KindCause, SpecError};
-use crate::engine::model::kind::JobKind;
-use crate::engine::model::options::{OptionError, OptionValue};
-use crate::engine::model::paths::{folder_display_name, normalize_path, normalized_inputs};
+use crate::engine::model::paths::{normalize_path, normalized_inputs};
 use crate::engine::model::plan::ConflictPolicy;
 use crate::engine::model::shard::Shard;
-use crate::engine::runtime::job::KindSpec;
-
-use super::error::ExtractError;
 
 /// "Extract these archives into this folder", or with `test_only`, "read every entry of these
 /// archives and check it, writing nothing".
@@ -100,67 +94,5 @@ impl ExtractSpec {
             only: normalized_inputs(&self.only),
             ..self.clone()
         }
-    }
-}
-
-impl KindSpec for ExtractSpec {
-    fn kind(&self) -> JobKind {
-        super::KIND
-    }
-    fn inputs(&self) -> &[PathBuf] {
-        &self.inputs
-    }
-    fn output_path(&self) -> &Path {
-        match (self.test_only, self.inputs.first()) {
-            (true, Some(first)) => first,
-            _ => &self.output_dir,
-        }
-    }
-    fn display_name(&self) -> String {
-        match (self.test_only, self.inputs.as_slice()) {
-            (true, [only]) => only
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| folder_display_name(only)),
-            (true, _) => format!("{} archives", self.inputs.len()),
-            (false, _) => folder_display_name(&self.output_dir),
-        }
-    }
-    fn validate(&self) -> Result<(), SpecError> {
-        let refuse = |e: ExtractError| Err(SpecError::Kind(KindCause::new(e)));
-        if !self.test_only && self.output_dir.as_os_str().is_empty() {
-            return refuse(ExtractError::NoOutputFolder);
-        }
-        match &self.password {
-            Some(Password::NotKept) if self.password_file.is_none() => {
-                refuse(ExtractError::PasswordNotKept)
-            }
-            Some(Password::Given(text)) if text.is_empty() => refuse(ExtractError::EmptyPassword),
-            _ => Ok(()),
-        }
-    }
-    fn option_keys(&self) -> &'static [&'static str] {
-        super::options::OPTION_KEYS
-    }
-    fn options(&self) -> Vec<(&'static str, OptionValue)> {
-        super::options::options(self)
-    }
-    fn set_option(&mut self, key: &str, value: &OptionValue) -> Result<(), OptionError> {
-        super::options::set_option(self, key, value)
-    }
-    fn set_inputs(&mut self, inputs: Vec<PathBuf>) {
-        self.inputs = inputs;
-    }
-    fn only(&self) -> &[PathBuf] {
-        &self.only
-    }
-    fn set_only(&mut self, files: Vec<PathBuf>) {
-        self.only = files;
-    }
-    fn shard(&self) -> Option<Shard> {
-        self.shard
-    }
-    fn set_shard(&mut self, shard: Option<Shard>) {
-        self.shard = shard;
     }
 }

@@ -10,6 +10,9 @@
 //! through the lifecycle. The pixels are `thumbnail`'s
 //! business; the lifecycle, temporary files and claims are `job`'s.
 //! Must not touch: inputs (read-only), any front end.
+//!
+//! The spec's `KindSpec` (what the runtime and the job files read of it) is implemented here,
+//! so that the spec (`spec.rs`) and its options by name (`options.rs`) do not import each other.
 
 pub mod color;
 pub mod decode;
@@ -37,10 +40,13 @@ use crate::engine::kinds::thumbs::thumbnail::{
 use crate::engine::model::error::{ItemError, JobError, SpecError};
 use crate::engine::model::events::ProblemKind;
 use crate::engine::model::kind::{Counts, JobKind, KindInfo, OutputShape};
+use crate::engine::model::options::{OptionError, OptionValue};
 use crate::engine::model::paths::{normalize_path, parent_dir};
 use crate::engine::model::plan::{Action, Plan, PlanItem, PlanWarning, SkipReason};
+use crate::engine::model::shard::Shard;
 use crate::engine::runtime::claims::comparable_path;
 use crate::engine::runtime::input::{read_head, read_whole};
+use crate::engine::runtime::job::KindSpec;
 use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, Planned, Run, panic_message};
 use crate::engine::runtime::journal::{RecordedAction, ResumeState, SourceId};
 use crate::engine::runtime::resolver::Resolver;
@@ -680,5 +686,44 @@ impl JobKindImpl for ThumbJob {
             outputs: made.into_iter().map(|(_, path)| path).collect(),
             ..Finished::default()
         })
+    }
+}
+
+impl KindSpec for ThumbSpec {
+    fn kind(&self) -> JobKind {
+        KIND
+    }
+    fn inputs(&self) -> &[PathBuf] {
+        &self.inputs
+    }
+    fn output_path(&self) -> &Path {
+        &self.output_dir
+    }
+    fn validate(&self) -> Result<(), SpecError> {
+        self.checked_template().map(|_| ())
+    }
+    fn option_keys(&self) -> &'static [&'static str] {
+        options::OPTION_KEYS
+    }
+    fn options(&self) -> Vec<(&'static str, OptionValue)> {
+        options::options(self)
+    }
+    fn set_option(&mut self, key: &str, value: &OptionValue) -> Result<(), OptionError> {
+        options::set_option(self, key, value)
+    }
+    fn set_inputs(&mut self, inputs: Vec<PathBuf>) {
+        self.inputs = inputs;
+    }
+    fn only(&self) -> &[PathBuf] {
+        &self.only
+    }
+    fn set_only(&mut self, files: Vec<PathBuf>) {
+        self.only = files;
+    }
+    fn shard(&self) -> Option<Shard> {
+        self.shard
+    }
+    fn set_shard(&mut self, shard: Option<Shard>) {
+        self.shard = shard;
     }
 }

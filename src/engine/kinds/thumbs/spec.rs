@@ -10,12 +10,9 @@ use std::path::{Path, PathBuf};
 use crate::engine::kinds::thumbs::color::ColorMode;
 use crate::engine::kinds::thumbs::metadata::MetadataPolicy;
 use crate::engine::model::error::SpecError;
-use crate::engine::model::kind::JobKind;
-use crate::engine::model::options::{OptionError, OptionValue};
 use crate::engine::model::paths::{normalize_path, normalized_inputs, parent_dir};
 use crate::engine::model::plan::ConflictPolicy;
 use crate::engine::model::shard::Shard;
-use crate::engine::runtime::job::KindSpec;
 
 /// Long side of the thumbnail box when none is given.
 pub const DEFAULT_THUMB_SIDE_PX: u32 = 256;
@@ -283,45 +280,6 @@ impl ThumbSpec {
             only: normalized_inputs(&self.only),
             ..self.clone()
         }
-    }
-}
-
-impl KindSpec for ThumbSpec {
-    fn kind(&self) -> JobKind {
-        super::KIND
-    }
-    fn inputs(&self) -> &[PathBuf] {
-        &self.inputs
-    }
-    fn output_path(&self) -> &Path {
-        &self.output_dir
-    }
-    fn validate(&self) -> Result<(), SpecError> {
-        self.checked_template().map(|_| ())
-    }
-    fn option_keys(&self) -> &'static [&'static str] {
-        super::options::OPTION_KEYS
-    }
-    fn options(&self) -> Vec<(&'static str, OptionValue)> {
-        super::options::options(self)
-    }
-    fn set_option(&mut self, key: &str, value: &OptionValue) -> Result<(), OptionError> {
-        super::options::set_option(self, key, value)
-    }
-    fn set_inputs(&mut self, inputs: Vec<PathBuf>) {
-        self.inputs = inputs;
-    }
-    fn only(&self) -> &[PathBuf] {
-        &self.only
-    }
-    fn set_only(&mut self, files: Vec<PathBuf>) {
-        self.only = files;
-    }
-    fn shard(&self) -> Option<Shard> {
-        self.shard
-    }
-    fn set_shard(&mut self, shard: Option<Shard>) {
-        self.shard = shard;
     }
 }
 

@@ -22,6 +22,9 @@
 //!
 //! Must not touch: inputs (opened read-only, never followed through a swapped-in link or FIFO),
 //! any front end.
+//!
+//! The spec's `KindSpec` (what the runtime and the job files read of it) is implemented here,
+//! so that the spec (`spec.rs`) and its options by name (`options.rs`) do not import each other.
 
 pub mod aes;
 pub mod archive;
@@ -42,10 +45,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use crate::engine::kinds::zip::aes::Password;
 use crate::engine::model::error::{ItemError, JobError, SpecError};
 use crate::engine::model::kind::{Counts, JobKind, KindInfo, OutputShape};
+use crate::engine::model::options::{OptionError, OptionValue};
 use crate::engine::model::paths::parent_dir;
 use crate::engine::model::plan::{Action, Plan, PlanItem, PlannedFile, SkipReason};
+use crate::engine::model::shard::Shard;
 use crate::engine::runtime::claims::comparable_path;
 use crate::engine::runtime::exclude::ExcludeRules;
 use crate::engine::runtime::input::open_regular;
@@ -57,6 +63,7 @@ use crate::engine::runtime::temp::TempOutput;
 use entry::{ZipEntry, is_precompressed, name, source, stored_whole};
 use feed::{Feed, Next, UNWRITTEN_MAX, Unit, make_units};
 use spec::{ExistingArchive, ZipSpec};
+use spec::{MAX_ZIP_LEVEL, SpecProblem};
 use writer::{ArchiveInput, WriteEnd};
 
 /// The zip kind's description.
@@ -638,4 +645,70 @@ fn sample_deflate(path: &Path, level: u8) -> Option<(u64, u64)> {
     encoder.write_all(&sample).ok()?;
     let out = encoder.finish().ok()?.len();
     Some((sample.len() as u64, out.min(sample.len()) as u64))
+}
+
+impl KindSpec for ZipSpec {
+    fn kind(&self) -> JobKind {
+        KIND
+    }
+    fn inputs(&self) -> &[PathBuf] {
+        &self.inputs
+    }
+    fn output_path(&self) -> &Path {
+        &self.destination
+    }
+    fn known_outputs(&self) -> Vec<PathBuf> {
+        match self.shard {
+            // A named archive (not a folder to put one in): the shard writes its part.
+            Some(shard) if self.destination.extension().is_some() => {
+                vec![shard.part_file_name(&self.destination)]
+            }
+            _ => vec![self.destination.clone()],
+        }
+    }
+    fn validate(&self) -> Result<(), SpecError> {
+        if self.level > MAX_ZIP_LEVEL {
+            return Err(SpecError::Level(self.level));
+        }
+        match &self.password {
+            Some(Password::NotKept) => return Err(SpecProblem::PasswordNotKept.into()),
+            Some(Password::Given(text)) if text.is_empty() => {
+                return Err(SpecProblem::EmptyPassword.into());
+            }
+            _ => {}
+        }
+        for pattern in &self.excludes {
+            crate::engine::runtime::exclude::check_pattern(pattern).map_err(|why| {
+                SpecProblem::BadExclude {
+                    pattern: pattern.clone(),
+                    why,
+                }
+            })?;
+        }
+        Ok(())
+    }
+    fn option_keys(&self) -> &'static [&'static str] {
+        options::OPTION_KEYS
+    }
+    fn options(&self) -> Vec<(&'static str, OptionValue)> {
+        options::options(self)
+    }
+    fn set_option(&mut self, key: &str, value: &OptionValue) -> Result<(), OptionError> {
+        options::set_option(self, key, value)
+    }
+    fn set_inputs(&mut self, inputs: Vec<PathBuf>) {
+        self.inputs = inputs;
+    }
+    fn only(&self) -> &[PathBuf] {
+        &self.only
+    }
+    fn set_only(&mut self, files: Vec<PathBuf>) {
+        self.only = files;
+    }
+    fn shard(&self) -> Option<Shard> {
+        self.shard
+    }
+    fn set_shard(&mut self, shard: Option<Shard>) {
+        self.shard = shard;
+    }
 }

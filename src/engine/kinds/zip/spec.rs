@@ -6,13 +6,10 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::kinds::zip::aes::{Password, serde_marker};
 use crate::engine::model::error::{KindCause, KindError, SpecError};
-use crate::engine::model::kind::JobKind;
-use crate::engine::model::options::{OptionError, OptionValue};
 use crate::engine::model::paths::{
     folder_display_name, normalize_path, normalized_inputs, parent_dir,
 };
 use crate::engine::model::shard::Shard;
-use crate::engine::runtime::job::KindSpec;
 
 /// Deflate level used when none is given.
 pub const DEFAULT_ZIP_LEVEL: u8 = 6;
@@ -69,8 +66,9 @@ pub struct ZipSpec {
     pub honour_gitignore: bool,
     /// Encrypt every entry with WinZip AES-256 under this password. Its text never reaches the
     /// journal: a journal records only that there was one, and a spec read back from it holds
-    /// [`Password::NotKept`], which [`KindSpec::validate`] refuses (a resumed job never writes
-    /// unencrypted what was to be encrypted).
+    /// [`Password::NotKept`], which
+    /// [`KindSpec::validate`](crate::engine::runtime::job::KindSpec::validate) refuses (a
+    /// resumed job never writes unencrypted what was to be encrypted).
     #[serde(
         default,
         with = "serde_marker",
@@ -187,71 +185,5 @@ impl ZipSpec {
             only: normalized_inputs(&self.only),
             ..self.clone()
         }
-    }
-}
-
-impl KindSpec for ZipSpec {
-    fn kind(&self) -> JobKind {
-        super::KIND
-    }
-    fn inputs(&self) -> &[PathBuf] {
-        &self.inputs
-    }
-    fn output_path(&self) -> &Path {
-        &self.destination
-    }
-    fn known_outputs(&self) -> Vec<PathBuf> {
-        match self.shard {
-            // A named archive (not a folder to put one in): the shard writes its part.
-            Some(shard) if self.destination.extension().is_some() => {
-                vec![shard.part_file_name(&self.destination)]
-            }
-            _ => vec![self.destination.clone()],
-        }
-    }
-    fn validate(&self) -> Result<(), SpecError> {
-        if self.level > MAX_ZIP_LEVEL {
-            return Err(SpecError::Level(self.level));
-        }
-        match &self.password {
-            Some(Password::NotKept) => return Err(SpecProblem::PasswordNotKept.into()),
-            Some(Password::Given(text)) if text.is_empty() => {
-                return Err(SpecProblem::EmptyPassword.into());
-            }
-            _ => {}
-        }
-        for pattern in &self.excludes {
-            crate::engine::runtime::exclude::check_pattern(pattern).map_err(|why| {
-                SpecProblem::BadExclude {
-                    pattern: pattern.clone(),
-                    why,
-                }
-            })?;
-        }
-        Ok(())
-    }
-    fn option_keys(&self) -> &'static [&'static str] {
-        super::options::OPTION_KEYS
-    }
-    fn options(&self) -> Vec<(&'static str, OptionValue)> {
-        super::options::options(self)
-    }
-    fn set_option(&mut self, key: &str, value: &OptionValue) -> Result<(), OptionError> {
-        super::options::set_option(self, key, value)
-    }
-    fn set_inputs(&mut self, inputs: Vec<PathBuf>) {
-        self.inputs = inputs;
-    }
-    fn only(&self) -> &[PathBuf] {
-        &self.only
-    }
-    fn set_only(&mut self, files: Vec<PathBuf>) {
-        self.only = files;
-    }
-    fn shard(&self) -> Option<Shard> {
-        self.shard
-    }
-    fn set_shard(&mut self, shard: Option<Shard>) {
-        self.shard = shard;
     }
 }
