@@ -261,6 +261,44 @@ fn a_chain_whose_first_job_fails_never_starts_and_says_why() {
 }
 
 #[test]
+fn a_chain_after_a_job_that_already_ended_learns_how_it_ended() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = photos(tmp.path());
+    write(&tmp.path().join("taken.zip"), b"keep me");
+    let engine = engine(tmp.path());
+    let first = engine
+        .submit(JobSpec::Zip(ZipSpec::new(
+            vec![photos],
+            tmp.path().join("taken.zip"),
+        )))
+        .unwrap();
+    // The first job has ended (and a worker has seen it end) before the chain is submitted.
+    let (reports, _) = run_to_end(&engine, &[first]);
+    assert_eq!(reports[0].outcome, JobOutcome::Failed);
+    while engine.is_busy() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let out = tmp.path().join("never");
+    let second = engine
+        .submit_after(
+            first,
+            JobSpec::Thumbs(ThumbSpec::new(Vec::new(), out.clone())),
+        )
+        .expect("a job that ended a moment ago is still known");
+    let (reports, _) = run_to_end(&engine, &[second]);
+    assert_eq!(reports[0].outcome, JobOutcome::Failed);
+    let failure = reports[0].failure.as_ref().expect("a reason");
+    assert!(
+        matches!(
+            failure.error(),
+            JobError::NotStarted { job, why: ChainBroken::Failed, .. } if *job == first
+        ),
+        "{failure}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
 fn a_chain_whose_first_job_is_cancelled_is_cancelled_too() {
     let tmp = tempfile::tempdir().unwrap();
     let photos = photos(tmp.path());

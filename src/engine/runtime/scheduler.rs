@@ -47,6 +47,10 @@ pub(crate) trait JobDriver: Send + Sync {
     fn plan(&self) -> Option<Arc<crate::engine::model::plan::Plan>>;
 }
 
+/// How many ended jobs the scheduler keeps findable by id (for a job chained after one that
+/// ended before the chain was submitted).
+const ENDED_KEPT: usize = 16;
+
 /// Where to move a queued job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueMove {
@@ -60,6 +64,9 @@ pub enum QueueMove {
 
 struct State {
     jobs: VecDeque<Arc<dyn JobDriver>>,
+    /// The jobs that ended last, newest last (at most [`ENDED_KEPT`]): a job chained after one of
+    /// them still finds it, and learns how it ended.
+    ended: VecDeque<Arc<dyn JobDriver>>,
     target_workers: usize,
     live_workers: usize,
     /// Workers waiting for work now: `notify` wakes nobody (makes no system call) when none are.
@@ -79,6 +86,7 @@ impl Scheduler {
         let sched = Arc::new(Scheduler {
             state: Mutex::new(State {
                 jobs: VecDeque::new(),
+                ended: VecDeque::new(),
                 target_workers: 0,
                 live_workers: 0,
                 idle_workers: 0,
@@ -168,10 +176,14 @@ impl Scheduler {
         true
     }
 
-    /// The queued or running job with this id (a job leaves the queue once it has ended and a
-    /// worker has seen it end).
+    /// The queued or running job with this id, or one of the last jobs that ended.
     pub fn find(&self, id: crate::engine::model::events::JobId) -> Option<Arc<dyn JobDriver>> {
-        self.lock().jobs.iter().find(|j| j.core().id == id).cloned()
+        let st = self.lock();
+        st.jobs
+            .iter()
+            .chain(st.ended.iter())
+            .find(|j| j.core().id == id)
+            .cloned()
     }
 
     /// Every job that has not ended, in queue order.
@@ -262,7 +274,12 @@ impl Scheduler {
                 Poll::Task(task) => return Some((job, task)),
                 Poll::Idle => i += 1,
                 Poll::Finished => {
-                    st.jobs.remove(i);
+                    if let Some(ended) = st.jobs.remove(i) {
+                        if st.ended.len() == ENDED_KEPT {
+                            st.ended.pop_front();
+                        }
+                        st.ended.push_back(ended);
+                    }
                 }
             }
         }
