@@ -680,38 +680,7 @@ fn warning_list(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
                         };
                         let path = item.path.display().to_string();
                         let cause = item.cause.to_string();
-                        ui.allocate_ui_with_layout(
-                            egui::vec2(ui.available_width(), PROBLEM_ROW_HEIGHT),
-                            egui::Layout::top_down(egui::Align::Min),
-                            |ui| {
-                                ui.set_height(PROBLEM_ROW_HEIGHT);
-                                ui.spacing_mut().item_spacing.y = 1.0;
-                                ui.horizontal(|ui| {
-                                    ui.add_sized(
-                                        [54.0, 16.0],
-                                        egui::Label::new(
-                                            RichText::new("warning")
-                                                .small()
-                                                .strong()
-                                                .color(warning),
-                                        ),
-                                    );
-                                    ui.add(
-                                        egui::Label::new(RichText::new(&path).monospace())
-                                            .truncate(),
-                                    )
-                                    .on_hover_text(&path);
-                                });
-                                ui.horizontal(|ui| {
-                                    ui.add_space(62.0);
-                                    ui.add(
-                                        egui::Label::new(RichText::new(&cause).color(warning))
-                                            .truncate(),
-                                    )
-                                    .on_hover_text(&cause);
-                                });
-                            },
-                        );
+                        problem_row(ui, "warning", warning, &path, &cause);
                     }
                 });
         });
@@ -830,35 +799,7 @@ fn problem_list(
                             problem.path.display().to_string()
                         };
                         let cause = problem.cause.to_string();
-                        ui.allocate_ui_with_layout(
-                            egui::vec2(ui.available_width(), PROBLEM_ROW_HEIGHT),
-                            egui::Layout::top_down(egui::Align::Min),
-                            |ui| {
-                                ui.set_height(PROBLEM_ROW_HEIGHT);
-                                ui.spacing_mut().item_spacing.y = 1.0;
-                                ui.horizontal(|ui| {
-                                    ui.add_sized(
-                                        [54.0, 16.0],
-                                        egui::Label::new(
-                                            RichText::new(word).small().strong().color(color),
-                                        ),
-                                    );
-                                    ui.add(
-                                        egui::Label::new(RichText::new(&path).monospace())
-                                            .truncate(),
-                                    )
-                                    .on_hover_text(&path);
-                                });
-                                ui.horizontal(|ui| {
-                                    ui.add_space(62.0);
-                                    ui.add(
-                                        egui::Label::new(RichText::new(&cause).color(color))
-                                            .truncate(),
-                                    )
-                                    .on_hover_text(&cause);
-                                });
-                            },
-                        );
+                        problem_row(ui, word, color, &path, &cause);
                     }
                 });
         });
@@ -1000,4 +941,30 @@ fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>)
             commands.push(Command::ShowAllThumbnails(row.id, all));
         }
     }
+}
+
+/// One row of a card's problem list: the word ("error", "warning", "skipped") in its colour and
+/// the path on the first line, the cause below it; both cut to the width, whole on hover.
+fn problem_row(ui: &mut egui::Ui, word: &str, color: egui::Color32, path: &str, cause: &str) {
+    ui.allocate_ui_with_layout(
+        egui::vec2(ui.available_width(), PROBLEM_ROW_HEIGHT),
+        egui::Layout::top_down(egui::Align::Min),
+        |ui| {
+            ui.set_height(PROBLEM_ROW_HEIGHT);
+            ui.spacing_mut().item_spacing.y = 1.0;
+            ui.horizontal(|ui| {
+                ui.add_sized(
+                    [54.0, 16.0],
+                    egui::Label::new(RichText::new(word).small().strong().color(color)),
+                );
+                ui.add(egui::Label::new(RichText::new(path).monospace()).truncate())
+                    .on_hover_text(path);
+            });
+            ui.horizontal(|ui| {
+                ui.add_space(62.0);
+                ui.add(egui::Label::new(RichText::new(cause).color(color)).truncate())
+                    .on_hover_text(cause);
+            });
+        },
+    );
 }
