@@ -37,7 +37,9 @@ fn main() -> anyhow::Result<()> {
             .collect()
     };
     let req = |format, quality, lossless| OutputRequest {
-        max_side_px: side,
+        size: side.into(),
+        fit: shrinkwrap::engine::Fit::Contain,
+        upscale: false,
         format,
         quality,
         lossless,

@@ -314,7 +314,7 @@ fn a_full_disk_pauses_a_thumbnail_job_once_and_resume_finishes_it() {
     let engine = Engine::new(2);
     let mut spec = ThumbSpec::new(vec![src.clone()], out.clone());
     spec.format = ThumbFormat::Jpeg;
-    spec.sizes_px = vec![320];
+    spec.sizes = [320].map(Into::into).to_vec();
     let id = engine.submit(JobSpec::Thumbs(spec)).unwrap();
     let paused = wait_disk_full(&engine, id);
     let largest = files_below(&out)

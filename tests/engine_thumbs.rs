@@ -451,7 +451,7 @@ fn several_sizes_and_a_template_give_the_right_names_and_sizes() {
     let out = tmp.path().join("out");
     let engine = Engine::new(2);
     let mut spec = ThumbSpec::new(vec![src.clone()], out.clone());
-    spec.sizes_px = vec![64, 512];
+    spec.sizes = [64, 512].map(Into::into).to_vec();
     spec.name_template = Some("{parent}-{stem}_{size}".to_owned());
     let (report, _) = run_job(&engine, JobSpec::Thumbs(spec.clone()));
     assert_eq!(report.progress.state, JobState::Done, "{report:?}");
@@ -470,7 +470,7 @@ fn several_sizes_and_a_template_give_the_right_names_and_sizes() {
     }
     // The default template for several sizes is {stem}_{size}.
     spec.name_template = None;
-    spec.sizes_px = vec![100, 50];
+    spec.sizes = [100, 50].map(Into::into).to_vec();
     let (report, _) = run_job(&engine, JobSpec::Thumbs(spec));
     let names: Vec<String> = report
         .outputs

@@ -19,7 +19,9 @@ use shrinkwrap::engine::kinds::thumbs::thumbnail::{ThumbScratch, make_thumbnails
 
 fn request(max_side_px: u32, format: ThumbFormat) -> OutputRequest {
     OutputRequest {
-        max_side_px,
+        size: max_side_px.into(),
+        fit: shrinkwrap::engine::Fit::Contain,
+        upscale: false,
         format,
         quality: 85,
         lossless: false,

@@ -621,7 +621,10 @@ fn settings_are_remembered_between_runs() {
     });
     let settings = second.state().settings();
     assert_eq!(settings.kind, THUMBS);
-    assert_eq!(settings.kinds.thumbs.thumb_sizes_px, vec![256, 512]);
+    assert_eq!(
+        settings.kinds.thumbs.thumb_sizes,
+        [256, 512].map(shrinkwrap::engine::ThumbSize::square)
+    );
     assert_eq!(
         settings.kinds.thumbs.thumb_format,
         shrinkwrap::engine::ThumbFormat::Webp

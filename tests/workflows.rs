@@ -359,7 +359,7 @@ fn three_jobs_chain_thumbnails_of_thumbnails_into_an_archive() {
         )))
         .unwrap();
     let mut small = ThumbSpec::new(Vec::new(), out.join("small"));
-    small.sizes_px = vec![16];
+    small.sizes = [16].map(Into::into).to_vec();
     small.format = ThumbFormat::Png;
     let small = engine.submit_after(big, JobSpec::Thumbs(small)).unwrap();
     let zip = engine
@@ -567,7 +567,7 @@ fn copy_as_command_runs_the_same_job() {
     let tmp = tempfile::tempdir().unwrap();
     let photos = photos(tmp.path());
     let mut thumbs = ThumbSpec::new(vec![photos.clone()], tmp.path().join("by-engine"));
-    thumbs.sizes_px = vec![24, 40];
+    thumbs.sizes = [24, 40].map(Into::into).to_vec();
     thumbs.format = ThumbFormat::Png;
     thumbs.name_template = Some("{stem} at {size}".into());
     let mut zip = ZipSpec::new(vec![photos], tmp.path().join("by-engine.zip"));
@@ -605,7 +605,7 @@ fn a_saved_preset_applies_through_a_job_file() {
     photos(tmp.path());
     let store = PresetStore::new(tmp.path().join("config"));
     let mut options = ThumbSpec::new(Vec::new(), PathBuf::new());
-    options.sizes_px = vec![20];
+    options.sizes = [20].map(Into::into).to_vec();
     options.format = ThumbFormat::Png;
     store
         .save(

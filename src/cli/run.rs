@@ -48,6 +48,11 @@ pub(super) struct RunArgs {
     /// or fail at once (exit 2, nothing partial left).
     #[arg(long, value_enum, value_name = "wait|fail", default_value = "wait")]
     pub on_disk_full: DiskFullArg,
+    /// Memory the image decodes may hold together, in MB (default: half of what the machine
+    /// has available). Large images that do not fit beside each other are decoded one after
+    /// the other; an image that needs more than this alone is refused with its figures.
+    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u64).range(1..=(1 << 40)))]
+    pub memory: Option<u64>,
 }
 
 // The workflow options of every kind's subcommand (not of `resume` or `run`): what the job works
@@ -171,6 +176,7 @@ pub(super) fn run_fed(
         DiskFullArg::Wait => OnDiskFull::Wait,
         DiskFullArg::Fail => OnDiskFull::Fail,
     });
+    engine.set_memory_budget(options.memory.map(|mb| mb.saturating_mul(1_000_000)));
     let mut waiting_for_room: HashMap<JobId, PathBuf> = HashMap::new();
     let interrupted = Arc::new(AtomicBool::new(false));
     {

@@ -38,8 +38,8 @@ use std::time::{Duration, Instant};
 pub use kinds::thumbs::color::ColorMode;
 pub use kinds::thumbs::metadata::MetadataPolicy;
 pub use kinds::thumbs::spec::{
-    DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, MAX_QUALITY, MAX_THUMB_SIDE_PX, MIN_QUALITY,
-    NameTemplate, ThumbFormat, ThumbSpec,
+    BadThumbSize, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, Fit, MAX_QUALITY, MAX_THUMB_SIDE_PX,
+    MIN_QUALITY, NameTemplate, ThumbFormat, ThumbSize, ThumbSpec,
 };
 pub use kinds::zip::spec::{DEFAULT_ZIP_LEVEL, ExistingArchive, MAX_ZIP_LEVEL, ZipSpec};
 pub use kinds::{JobSpec, KINDS, kind_by_id};
@@ -370,6 +370,25 @@ impl Engine {
     /// Resizes the pool; running tasks are not interrupted.
     pub fn set_workers(&self, workers: usize) {
         self.sched.set_workers(workers);
+    }
+
+    /// What the workers' image decodes may hold together, in bytes (`None`: the default, a share
+    /// of the memory the machine has available). A decode that needs more than the whole budget
+    /// is refused with its figures; decodes that do not fit beside the running ones wait.
+    pub fn set_memory_budget(&self, bytes: Option<u64>) {
+        self.sched
+            .memory()
+            .set_limit_bytes(bytes.unwrap_or_else(runtime::memory::default_budget_bytes));
+    }
+
+    /// The memory budget in force, in bytes.
+    pub fn memory_budget_bytes(&self) -> u64 {
+        self.sched.memory().limit_bytes()
+    }
+
+    /// The most the decodes have held at once since the engine started, in bytes.
+    pub fn memory_peak_bytes(&self) -> u64 {
+        self.sched.memory().peak_bytes()
     }
 
     /// Cancels everything and waits (up to `timeout`) until every job has ended and removed its

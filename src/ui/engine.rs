@@ -41,6 +41,8 @@ pub trait WindowEngine {
     fn set_waker(&self, waker: Waker);
     fn set_workers(&self, workers: usize);
     fn workers(&self) -> usize;
+    /// What image decodes may hold together, in bytes (`None`: the engine's default).
+    fn set_memory_budget(&self, bytes: Option<u64>);
     /// Where journals are kept (`None`: journals are off).
     fn state_dir(&self) -> Option<&Path>;
 }
@@ -93,6 +95,9 @@ impl WindowEngine for Engine {
     }
     fn set_workers(&self, workers: usize) {
         Engine::set_workers(self, workers)
+    }
+    fn set_memory_budget(&self, bytes: Option<u64>) {
+        Engine::set_memory_budget(self, bytes)
     }
     fn workers(&self) -> usize {
         Engine::workers(self)

@@ -25,6 +25,8 @@ pub const SETTINGS_KEY: &str = "shrinkwrap.settings";
 pub const LEGACY_FOLDERS_KEY: &str = "shrinkwrap.folders";
 /// Range of the worker-count setting.
 pub const WORKERS_RANGE: std::ops::RangeInclusive<usize> = 1..=64;
+/// Range of the memory setting, in MB (decimal).
+pub const MEMORY_MB_RANGE: std::ops::RangeInclusive<u64> = 64..=1_048_576;
 
 /// Everything the window remembers between runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +35,9 @@ pub struct Settings {
     pub kind: JobKind,
     /// `None`: one worker per core.
     pub workers: Option<usize>,
+    /// What image decodes may hold together, in MB; `None`: the engine's default (a share of
+    /// the memory the machine has available).
+    pub memory_mb: Option<u64>,
     /// Every kind's form: its settings, destination fields and answers.
     pub kinds: KindForms,
 }
@@ -42,6 +47,7 @@ impl Default for Settings {
         Settings {
             kind: kinds::first_kind(),
             workers: None,
+            memory_mb: None,
             kinds: KindForms::default(),
         }
     }
@@ -54,6 +60,7 @@ struct Stored {
     /// The chosen kind's id.
     kind: String,
     workers: Option<usize>,
+    memory_mb: Option<u64>,
     /// Older versions stored the chosen tab as `operation: Compress` (the kind's verb).
     #[serde(skip_serializing)]
     operation: LegacyVerb,
@@ -119,6 +126,7 @@ impl Settings {
         Settings {
             kind,
             workers: stored.workers,
+            memory_mb: stored.memory_mb,
             kinds: KindForms::load(storage),
         }
         .sanitized()
@@ -132,6 +140,7 @@ impl Settings {
             &Stored {
                 kind: self.kind.id.to_owned(),
                 workers: self.workers,
+                memory_mb: self.memory_mb,
                 operation: LegacyVerb::default(),
             },
         );
@@ -157,6 +166,9 @@ impl Settings {
         self.workers = self
             .workers
             .map(|n| n.clamp(*WORKERS_RANGE.start(), *WORKERS_RANGE.end()));
+        self.memory_mb = self
+            .memory_mb
+            .map(|mb| mb.clamp(*MEMORY_MB_RANGE.start(), *MEMORY_MB_RANGE.end()));
         self
     }
 }

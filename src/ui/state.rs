@@ -70,6 +70,8 @@ pub enum Command {
     ClearFinished,
     OpenFolder(PathBuf),
     SetWorkers(usize),
+    /// The memory image decodes may hold together, in MB (`None`: automatic).
+    SetMemory(Option<u64>),
     DismissNotice,
     ConfirmQuit,
     KeepRunning,

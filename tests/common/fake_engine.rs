@@ -33,6 +33,7 @@ pub enum Call {
     StopAfterCurrent(JobId),
     MoveQueued(JobId, QueueMove),
     SetWorkers(usize),
+    SetMemoryBudget(Option<u64>),
 }
 
 struct FakeJob {
@@ -404,6 +405,10 @@ impl WindowEngine for FakeEngine {
 
     fn set_waker(&self, waker: Waker) {
         *self.0.waker.lock().unwrap() = Some(waker);
+    }
+
+    fn set_memory_budget(&self, bytes: Option<u64>) {
+        self.state().calls.push(Call::SetMemoryBudget(bytes));
     }
 
     fn set_workers(&self, workers: usize) {

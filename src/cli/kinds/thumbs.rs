@@ -10,8 +10,9 @@ use clap::{ArgMatches, Args, FromArgMatches, ValueEnum};
 
 use super::{ArgsError, CliKind};
 use crate::engine::{
-    ColorMode, ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, JobKind, JobSpec,
-    MAX_QUALITY, MAX_THUMB_SIDE_PX, MIN_QUALITY, MetadataPolicy, ThumbFormat, ThumbSpec,
+    ColorMode, ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, Fit, JobKind,
+    JobSpec, MAX_QUALITY, MAX_THUMB_SIDE_PX, MIN_QUALITY, MetadataPolicy, ThumbFormat, ThumbSize,
+    ThumbSpec,
 };
 
 /// An argument's values named after an engine enum's variants, both ways (exhaustive, so a new
@@ -67,6 +68,29 @@ enum ConflictArg {
 
 mirror!(ConflictArg <-> ConflictPolicy { Update, Rename, Overwrite, Skip });
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FitArg {
+    /// The whole image inside the box, its shape kept.
+    Contain,
+    /// Fill the box, its shape kept, and crop the overflow (centred, or around the subject the
+    /// photo's EXIF names).
+    Cover,
+    /// Stretch to exactly the box.
+    Exact,
+}
+
+mirror!(FitArg <-> Fit { Contain, Cover, Exact });
+
+/// `--size`: `N` (a square) or `WxH`, each side 1 to the engine's largest.
+fn parse_size(text: &str) -> Result<ThumbSize, String> {
+    let size: ThumbSize = text.parse().map_err(|e: crate::engine::BadThumbSize| e.to_string())?;
+    if size.in_range() {
+        Ok(size)
+    } else {
+        Err(format!("each side must be 1 to {MAX_THUMB_SIDE_PX} pixels"))
+    }
+}
+
 #[derive(Args, Debug)]
 struct ThumbsArgs {
     /// Image files and folders.
@@ -75,10 +99,18 @@ struct ThumbsArgs {
     /// The folder to write thumbnails into (input folder structure is kept).
     #[arg(short, long, value_name = "DIR")]
     output: PathBuf,
-    /// Thumbnails fit in a square of this many pixels (never upscaled). Repeat for several
-    /// sizes from one decode: --size 256 --size 1024.
-    #[arg(short, long, value_name = "PX", default_values_t = [DEFAULT_THUMB_SIDE_PX], value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_THUMB_SIDE_PX)))]
-    size: Vec<u32>,
+    /// The thumbnail's box in pixels: 256 (a square) or 320x200 (width x height). Repeat for
+    /// several sizes from one decode: --size 256 --size 1024. {size} in --name writes it.
+    #[arg(short, long, value_name = "PX|WxH", default_values_t = [ThumbSize::square(DEFAULT_THUMB_SIDE_PX)], value_parser = parse_size)]
+    size: Vec<ThumbSize>,
+    /// How the image goes in the box: inside it (contain), filling it with the overflow cropped
+    /// (cover), or stretched to it (exact).
+    #[arg(long, value_enum, default_value_t = Fit::default().into())]
+    fit: FitArg,
+    /// Enlarge images smaller than the box (by default a small image keeps its size, or with
+    /// cover/exact the largest box of the same shape that it fills).
+    #[arg(long)]
+    upscale: bool,
     /// Output file name (the format's extension is added): {stem}, {size}, {ext} (the source's
     /// extension), {parent} (the source's folder). Default {stem}, or {stem}_{size} with several
     /// sizes.
@@ -122,7 +154,9 @@ impl CliKind for ThumbsCli {
         let a = ThumbsArgs::from_arg_matches(matches)?;
         let defaults = ThumbSpec::new(a.inputs, a.output);
         Ok(vec![JobSpec::Thumbs(ThumbSpec {
-            sizes_px: a.size,
+            sizes: a.size,
+            fit: a.fit.into(),
+            upscale: a.upscale,
             name_template: a.name,
             format: a.format.into(),
             quality: a.quality,
@@ -158,7 +192,10 @@ mod tests {
                 "-s",
                 "64",
                 "-s",
-                "512",
+                "320x200",
+                "--fit",
+                "cover",
+                "--upscale",
                 "--name",
                 "{parent}-{stem}",
                 "-f",
@@ -179,7 +216,9 @@ mod tests {
         assert_eq!(
             specs,
             vec![JobSpec::Thumbs(ThumbSpec {
-                sizes_px: vec![64, 512],
+                sizes: vec![ThumbSize::square(64), ThumbSize::new(320, 200)],
+                fit: Fit::Cover,
+                upscale: true,
                 name_template: Some("{parent}-{stem}".to_owned()),
                 format: ThumbFormat::Webp,
                 quality: 70,
@@ -225,5 +264,25 @@ mod tests {
             ]);
             assert_eq!(parsed.is_ok(), accepted, "quality {quality}");
         }
+    }
+
+    #[test]
+    fn sizes_are_squares_or_boxes_within_range() {
+        let size = |text: &str| {
+            command()
+                .try_get_matches_from(["p", "-o", "t", "-s", text])
+                .map_err(|e| e.to_string())
+                .and_then(|m| ThumbsCli.specs(&m).map_err(|_| "refused".to_owned()))
+                .map(|specs| match &specs[0] {
+                    JobSpec::Thumbs(t) => t.sizes.clone(),
+                    _ => unreachable!(),
+                })
+        };
+        assert_eq!(size("256"), Ok(vec![ThumbSize::square(256)]));
+        assert_eq!(size("1920x1080"), Ok(vec![ThumbSize::new(1920, 1080)]));
+        assert!(size("0").is_err());
+        assert!(size("16385x10").is_err());
+        let err = size("wide").unwrap_err();
+        assert!(err.contains("320x200"), "{err}");
     }
 }

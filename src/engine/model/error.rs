@@ -192,9 +192,9 @@ pub enum SpecError {
     /// A deflate level above 9.
     #[error("compression level {0} is out of range (0 to 9)")]
     Level(u8),
-    /// A thumbnail size of 0 or above the largest accepted, in pixels.
-    #[error("thumbnail size {0} px is out of range (1 to 16384)")]
-    Size(u32),
+    /// A thumbnail box with a side of 0 or above the largest accepted (as `256` or `320x200`).
+    #[error("thumbnail size {0} px is out of range (each side 1 to 16384)")]
+    Size(String),
     /// A thumbnail job without any size.
     #[error("no thumbnail size given")]
     NoSizes,
@@ -406,6 +406,22 @@ pub enum ItemError {
         height: u64,
         /// The limit, in megapixels.
         limit_mpx: u64,
+    },
+    /// Decoding the image would need more memory than the whole budget allows, even alone.
+    #[error(
+        "decoding this {width}x{height} image needs {} MB, more than the whole memory budget of {} MB",
+        .need_bytes.div_ceil(1_000_000),
+        .budget_bytes / 1_000_000
+    )]
+    OverMemoryBudget {
+        /// Width, in pixels.
+        width: u64,
+        /// Height, in pixels.
+        height: u64,
+        /// What decoding it needs, in bytes.
+        need_bytes: u64,
+        /// The whole budget, in bytes.
+        budget_bytes: u64,
     },
     /// The file is too large to be an image we read, in bytes.
     #[error("file too large for an image: {bytes} bytes")]

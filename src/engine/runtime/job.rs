@@ -29,6 +29,7 @@
 //! Must not touch: what a kind does with its files (the kind's module), scheduling policy (the
 //! scheduler's), the front ends.
 
+use crate::engine::runtime::memory::MemoryBudget;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
@@ -219,6 +220,8 @@ pub(crate) struct Run {
     /// Folders this job created for its outputs (removed when it is cancelled or fails, if
     /// still empty).
     created_dirs: Mutex<Vec<std::path::PathBuf>>,
+    /// The pool's memory budget, for a kind's large allocations.
+    pub memory: Arc<MemoryBudget>,
 }
 
 impl Run {
@@ -257,6 +260,7 @@ impl Run {
             me: OnceLock::new(),
             stop_requested: AtomicBool::new(false),
             created_dirs: Mutex::new(Vec::new()),
+            memory: Arc::clone(sched.memory()),
         }
     }
 

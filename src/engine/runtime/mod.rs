@@ -9,6 +9,7 @@
 //! - [`journal`]: what a job is doing, on disk, so a crash can be resumed;
 //! - [`temp`]: temporary outputs, renamed into place when complete;
 //! - [`disk`]: free space, for the full-disk pause that goes on by itself;
+//! - [`memory`]: the engine-wide memory budget large allocations (image decodes) reserve from;
 //! - [`scan`] and [`input`]: walking the inputs, reading them with cancel in mind; [`exclude`]:
 //!   the exclude patterns and `.gitignore` files the scan applies.
 //!
@@ -21,6 +22,7 @@ pub mod exclude;
 pub mod input;
 pub mod job;
 pub mod journal;
+pub mod memory;
 pub mod reporter;
 pub mod resolver;
 pub mod scan;

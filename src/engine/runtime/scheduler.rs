@@ -7,6 +7,7 @@
 //! every worker busy and later jobs use what it leaves idle.
 //! Must not touch: what tasks do (the job drivers decide), progress delivery, any front end.
 
+use crate::engine::runtime::memory::{MemoryBudget, default_budget_bytes};
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -79,6 +80,8 @@ pub(crate) struct Scheduler {
     state: Mutex<State>,
     work_ready: Condvar,
     handles: Mutex<Vec<JoinHandle<()>>>,
+    /// What the workers' large allocations (decodes) may hold together.
+    memory: Arc<MemoryBudget>,
 }
 
 impl Scheduler {
@@ -95,9 +98,15 @@ impl Scheduler {
             }),
             work_ready: Condvar::new(),
             handles: Mutex::new(Vec::new()),
+            memory: MemoryBudget::new(default_budget_bytes()),
         });
         sched.set_workers(workers);
         sched
+    }
+
+    /// The memory budget every task on this pool reserves its large allocations from.
+    pub fn memory(&self) -> &Arc<MemoryBudget> {
+        &self.memory
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -36,7 +36,9 @@
 //! | `level` | zip | 0 to 9 | deflate level: 0 stores, 9 is smallest (default 6) | `--level` |
 //! | `overwrite` | zip | `true`, `false` | replace an existing archive once the new one is complete | `--overwrite` |
 //! | `keep_both` | zip | `true`, `false` | keep an existing archive and write `name (1).zip` | `--keep-both` |
-//! | `size` | thumbs | pixels, or a list | each thumbnail fits in a square this big; one thumbnail per size (default 256) | `--size` |
+//! | `size` | thumbs | pixels (a square), `"WxH"` (a box), or a list | each thumbnail's box; one thumbnail per size (default 256) | `--size` |
+//! | `fit` | thumbs | `"contain"`, `"cover"`, `"exact"` | inside the box, filling it cropped, or stretched to it (default contain) | `--fit` |
+//! | `upscale` | thumbs | `true`, `false` | enlarge images smaller than the box | `--upscale` |
 //! | `name_template` | thumbs | text | output name: `{stem}`, `{size}`, `{ext}`, `{parent}` (default `{stem}`, `{stem}_{size}` for several sizes) | `--name` |
 //! | `format` | thumbs | `"jpeg"`, `"png"`, `"webp"` | output format (default jpeg) | `--format` |
 //! | `quality` | thumbs | 1 to 100 | JPEG and lossy WebP quality (default 85) | `--quality` |
@@ -656,7 +658,7 @@ level = 9
         assert_eq!(file.jobs[0].name.as_deref(), Some("small"));
         assert_eq!(t.inputs, [Path::new("/work/photos")]);
         assert_eq!(t.output_dir, Path::new("/work/out/small"));
-        assert_eq!(t.sizes_px, [256]);
+        assert_eq!(t.sizes, [crate::engine::ThumbSize::square(256)]);
         assert_eq!(t.format, ThumbFormat::Webp);
         let JobSpec::Zip(z) = &file.jobs[1].spec else {
             panic!("{:?}", file.jobs[1])
@@ -775,8 +777,12 @@ level = 9
             panic!()
         };
         assert_eq!(
-            (t.sizes_px.as_slice(), t.format, t.quality),
-            (&[1024][..], ThumbFormat::Webp, 60)
+            (t.sizes.as_slice(), t.format, t.quality),
+            (
+                &[crate::engine::ThumbSize::square(1024)][..],
+                ThumbFormat::Webp,
+                60
+            )
         );
     }
 
@@ -784,7 +790,7 @@ level = 9
     fn specs_round_trip_through_job_files() {
         let mut thumbs =
             ThumbSpec::new(vec!["/d/photos".into(), "/e/more".into()], "/d/out".into());
-        thumbs.sizes_px = vec![128, 512];
+        thumbs.sizes = [128, 512].map(Into::into).to_vec();
         thumbs.name_template = Some("{parent}-{stem}_{size}".into());
         thumbs.format = ThumbFormat::Png;
         thumbs.shard = Some(Shard { index: 1, count: 3 });

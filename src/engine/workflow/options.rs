@@ -284,7 +284,7 @@ mod tests {
     #[test]
     fn a_full_set_applied_to_a_new_spec_gives_the_same_spec() {
         let mut spec = thumbs();
-        spec.sizes_px = vec![128, 1024];
+        spec.sizes = [128, 1024].map(Into::into).to_vec();
         spec.format = ThumbFormat::Webp;
         spec.lossless = true;
         spec.metadata = MetadataPolicy::KeepSafe;

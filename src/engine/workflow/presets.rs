@@ -361,7 +361,7 @@ mod tests {
         let store = PresetStore::new(dir.path().join("config"));
         assert_eq!(store.list().unwrap().len(), builtin_presets().len());
         let mut spec = ThumbSpec::new(vec!["/p".into()], "/o".into());
-        spec.sizes_px = vec![64, 128];
+        spec.sizes = [64, 128].map(Into::into).to_vec();
         spec.format = ThumbFormat::Png;
         spec.name_template = Some("{stem} \"{size}\"".into());
         let options = KindOptions::of_spec(&JobSpec::Thumbs(spec.clone()), Which::All);

@@ -10,7 +10,7 @@ use std::time::Instant;
 use eframe::egui;
 
 use super::super::launcher::Target;
-use super::super::settings::{self, WORKERS_RANGE};
+use super::super::settings::{self, MEMORY_MB_RANGE, WORKERS_RANGE};
 use super::super::state::{Command, NoticeLevel, QuitState};
 use super::{App, POLL_INTERVAL};
 
@@ -68,6 +68,7 @@ impl App {
                 self.discard_unfinished(&journal);
             }
             Command::SetWorkers(workers) => self.set_workers(workers),
+            Command::SetMemory(mb) => self.set_memory(mb),
             Command::DismissNotice => self.state.notice = None,
             Command::ConfirmQuit => {
                 self.engine.cancel_all();
@@ -100,6 +101,13 @@ impl App {
             self.state.path_field.clear();
             self.add_paths(ctx, paths);
         }
+    }
+
+    fn set_memory(&mut self, mb: Option<u64>) {
+        let mb = mb.map(|mb| mb.clamp(*MEMORY_MB_RANGE.start(), *MEMORY_MB_RANGE.end()));
+        self.state.settings.memory_mb = mb;
+        self.engine
+            .set_memory_budget(mb.map(|mb| mb.saturating_mul(1_000_000)));
     }
 
     fn set_workers(&mut self, workers: usize) {

@@ -227,6 +227,9 @@ impl App {
             exporter: Exporter::new(Arc::clone(&waker)),
             notifier: Notifier::new(options.desktop_notifications),
         };
+        if let Some(mb) = settings.memory_mb {
+            engine.set_memory_budget(Some(mb.saturating_mul(1_000_000)));
+        }
         let mut state = UiState::new(settings);
         if let Some(dir) = engine.state_dir().map(PathBuf::from)
             && helpers.journals.list(dir)

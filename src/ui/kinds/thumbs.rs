@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use eframe::egui::{self, RichText};
 
 use crate::engine::{
-    ColorMode, ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, JobKind, JobSpec,
-    MAX_THUMB_SIDE_PX, MetadataPolicy, NameTemplate, ThumbFormat, ThumbSpec,
+    ColorMode, ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, Fit, JobKind, JobSpec,
+    MAX_THUMB_SIDE_PX, MetadataPolicy, NameTemplate, ThumbFormat, ThumbSize, ThumbSpec,
 };
 
 use super::super::dialogs::{DialogRequest, FormField};
@@ -46,10 +46,18 @@ const FOLDER_FIELD: &str = "thumbnails_folder";
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct ThumbsForm {
-    /// The thumbnails' sizes (long side, pixels), ascending, without repeats, at least one.
-    pub thumb_sizes_px: Vec<u32>,
-    /// The size the "Add" field proposes, in pixels.
+    /// The thumbnails' boxes (a square's side, or width x height, in pixels), smallest first,
+    /// without repeats, at least one. Stores of earlier versions call it `thumb_sizes_px`.
+    #[serde(alias = "thumb_sizes_px")]
+    pub thumb_sizes: Vec<ThumbSize>,
+    /// The width the "Add" field proposes, in pixels.
     pub custom_thumb_side_px: u32,
+    /// The height the "Add" field proposes, in pixels (the same as the width: a square).
+    pub custom_thumb_height_px: u32,
+    /// How each image goes in its box: inside it, filling it (cropped) or stretched.
+    pub fit: Fit,
+    /// Enlarge images smaller than the box.
+    pub upscale: bool,
     /// The thumbnails' file name template; empty means the engine's default (`{stem}` for one
     /// size, `{stem}_{size}` for several).
     pub name_template: String,
@@ -69,8 +77,11 @@ pub struct ThumbsForm {
 impl Default for ThumbsForm {
     fn default() -> Self {
         ThumbsForm {
-            thumb_sizes_px: vec![DEFAULT_THUMB_SIDE_PX],
+            thumb_sizes: vec![ThumbSize::square(DEFAULT_THUMB_SIDE_PX)],
             custom_thumb_side_px: 320,
+            custom_thumb_height_px: 320,
+            fit: Fit::Contain,
+            upscale: false,
             name_template: String::new(),
             thumb_format: ThumbFormat::Jpeg,
             jpeg_quality: DEFAULT_JPEG_QUALITY,
@@ -95,25 +106,35 @@ pub enum ThumbsCommand {
 pub enum ThumbsQuestion {}
 
 impl ThumbsForm {
-    /// Adds a thumbnail size (clamped into range); returns whether the list changed.
-    pub fn add_thumb_size(&mut self, px: u32) -> bool {
-        let px = clamp_side_px(px);
-        if self.thumb_sizes_px.contains(&px) || self.thumb_sizes_px.len() >= MAX_THUMB_SIZES {
+    /// Adds a thumbnail size (a square's side, or a box; each side clamped into range);
+    /// returns whether the list changed.
+    pub fn add_thumb_size(&mut self, size: impl Into<ThumbSize>) -> bool {
+        let size = clamp_size(size.into());
+        if self.thumb_sizes.contains(&size) || self.thumb_sizes.len() >= MAX_THUMB_SIZES {
             return false;
         }
-        self.thumb_sizes_px.push(px);
-        self.thumb_sizes_px.sort_unstable();
+        self.thumb_sizes.push(size);
+        sort_sizes(&mut self.thumb_sizes);
         true
     }
 
     /// Removes a thumbnail size unless it is the last one; returns whether the list changed.
-    pub fn remove_thumb_size(&mut self, px: u32) -> bool {
-        if self.thumb_sizes_px.len() <= 1 {
+    pub fn remove_thumb_size(&mut self, size: impl Into<ThumbSize>) -> bool {
+        let size = size.into();
+        if self.thumb_sizes.len() <= 1 {
             return false;
         }
-        let before = self.thumb_sizes_px.len();
-        self.thumb_sizes_px.retain(|&s| s != px);
-        self.thumb_sizes_px.len() != before
+        let before = self.thumb_sizes.len();
+        self.thumb_sizes.retain(|&s| s != size);
+        self.thumb_sizes.len() != before
+    }
+
+    /// The box the "Add" field proposes.
+    fn custom_size(&self) -> ThumbSize {
+        clamp_size(ThumbSize::new(
+            self.custom_thumb_side_px,
+            self.custom_thumb_height_px,
+        ))
     }
 
     /// The name template to pass to the engine: `None` (the default) when the field is empty.
@@ -140,7 +161,9 @@ impl ThumbsForm {
         ThumbSpec {
             inputs,
             output_dir,
-            sizes_px: self.thumb_sizes_px.clone(),
+            sizes: self.thumb_sizes.clone(),
+            fit: self.fit,
+            upscale: self.upscale,
             name_template: self.name_template(),
             format: self.thumb_format,
             quality: self.jpeg_quality.clamp(1, 100),
@@ -173,9 +196,9 @@ impl ThumbsForm {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
                 outputs: self
-                    .thumb_sizes_px
+                    .thumb_sizes
                     .iter()
-                    .map(|&px| template.render(source, px, extension))
+                    .map(|&size| template.render(source, size, extension))
                     .collect(),
             })
             .collect())
@@ -214,76 +237,126 @@ impl ThumbsForm {
     /// One toggle per preset and per chosen size: a click adds or removes the size (the last
     /// size stays).
     fn size_toggles(&mut self, ui: &mut egui::Ui) {
-        let mut shown: Vec<u32> = THUMB_SIZE_PRESETS_PX.to_vec();
-        for &px in &self.thumb_sizes_px {
-            if !shown.contains(&px) {
-                shown.push(px);
+        let mut shown: Vec<ThumbSize> = THUMB_SIZE_PRESETS_PX
+            .iter()
+            .map(|&px| ThumbSize::square(px))
+            .collect();
+        for &size in &self.thumb_sizes {
+            if !shown.contains(&size) {
+                shown.push(size);
             }
         }
-        shown.sort_unstable();
-        for px in shown {
-            let chosen = self.thumb_sizes_px.contains(&px);
-            let button = ui.add(egui::Button::selectable(chosen, format!("{px} px")));
+        sort_sizes(&mut shown);
+        let what = match self.fit {
+            Fit::Contain => "fitting inside",
+            Fit::Cover => "filling and cropped to",
+            Fit::Exact => "stretched to",
+        };
+        for size in shown {
+            let chosen = self.thumb_sizes.contains(&size);
+            let text = size_label(size);
+            let button = ui.add(egui::Button::selectable(chosen, text.as_str()));
             let button = if chosen {
                 button.on_hover_text(format!(
-                    "Making {px} px thumbnails (the long side); click to leave this size out"
+                    "Making thumbnails {what} {text}; click to leave this size out"
                 ))
             } else {
-                button.on_hover_text(format!(
-                    "Also make {px} px thumbnails (the long side; smaller images are kept as \
-                     they are)"
-                ))
+                button.on_hover_text(format!("Also make thumbnails {what} {text}"))
             };
             if button.clicked() {
                 if chosen {
-                    self.remove_thumb_size(px);
+                    self.remove_thumb_size(size);
                 } else {
-                    self.add_thumb_size(px);
+                    self.add_thumb_size(size);
                 }
             }
         }
     }
 
+    /// How images go in their boxes, and whether small ones are enlarged.
+    fn fit_row(&mut self, ui: &mut egui::Ui) {
+        let fit_label = form::row_label(ui, "Fit");
+        ui.horizontal_wrapped(|ui| {
+            ui.spacing_mut().item_spacing.x = 4.0;
+            for fit in Fit::ALL {
+                let (text, hover) = match fit {
+                    Fit::Contain => (
+                        "Inside",
+                        "The whole image inside the box, its shape kept (one side may be shorter)",
+                    ),
+                    Fit::Cover => (
+                        "Fill and crop",
+                        "Fill the box exactly, its shape kept; what overflows is cropped, \
+                         around the subject when the photo names one, else from the centre",
+                    ),
+                    Fit::Exact => ("Stretch", "Exactly the box; the image's shape changes"),
+                };
+                ui.selectable_value(&mut self.fit, fit, text)
+                    .on_hover_text(hover);
+            }
+            ui.checkbox(&mut self.upscale, "Enlarge smaller images")
+                .on_hover_text(
+                    "Off: an image smaller than the box keeps its size (filled or stretched \
+                     thumbnails keep the box's shape)",
+                );
+        })
+        .response
+        .labelled_by(fit_label.id);
+        ui.end_row();
+    }
+
     /// The sizes, the "Add size" field and the name template with its preview.
     fn naming_rows(&mut self, ui: &mut egui::Ui, names: Result<Vec<SampleNames>, String>) {
-        let size_label = form::row_label(ui, "Sizes");
+        let sizes_label = form::row_label(ui, "Sizes");
         ui.horizontal_wrapped(|ui| {
             ui.spacing_mut().item_spacing.x = 4.0;
             self.size_toggles(ui);
         })
         .response
-        .labelled_by(size_label.id);
+        .labelled_by(sizes_label.id);
         ui.end_row();
 
         let add_label = form::row_label(ui, "Add size");
         ui.horizontal(|ui| {
-            let range = *CUSTOM_THUMB_SIDE_RANGE_PX.start()..=*CUSTOM_THUMB_SIDE_RANGE_PX.end();
+            let range = || *CUSTOM_THUMB_SIDE_RANGE_PX.start()..=*CUSTOM_THUMB_SIDE_RANGE_PX.end();
             ui.add(
                 egui::DragValue::new(&mut self.custom_thumb_side_px)
-                    .range(range)
+                    .range(range())
                     .suffix(" px"),
             )
             .labelled_by(add_label.id)
-            .on_hover_text("Another size: the long side, in pixels");
-            let px = self.custom_thumb_side_px;
+            .on_hover_text("Another size: its width, in pixels")
+            .accessible_name("Width of the size to add");
+            ui.label("×");
+            ui.add(
+                egui::DragValue::new(&mut self.custom_thumb_height_px)
+                    .range(range())
+                    .suffix(" px"),
+            )
+            .on_hover_text("Its height, in pixels (the same as the width: a square)")
+            .accessible_name("Height of the size to add");
+            let size = self.custom_size();
             let can_add =
-                !self.thumb_sizes_px.contains(&px) && self.thumb_sizes_px.len() < MAX_THUMB_SIZES;
+                !self.thumb_sizes.contains(&size) && self.thumb_sizes.len() < MAX_THUMB_SIZES;
+            let text = size_label(size);
             let add = ui
                 .add_enabled(can_add, egui::Button::new("Add"))
-                .accessible_name(format!("Add {px} px"));
+                .accessible_name(format!("Add {text}"));
             let add = if can_add {
-                add.on_hover_text(format!("Also make {px} px thumbnails"))
+                add.on_hover_text(format!("Also make {text} thumbnails"))
             } else {
                 add.on_disabled_hover_text("Already in the list, or the list is full")
             };
             if add.clicked() {
-                self.add_thumb_size(px);
+                self.add_thumb_size(size);
             }
         });
         ui.end_row();
 
+        self.fit_row(ui);
+
         let name_label = form::row_label(ui, "Name");
-        let default = if self.thumb_sizes_px.len() > 1 {
+        let default = if self.thumb_sizes.len() > 1 {
             "{stem}_{size}"
         } else {
             "{stem}"
@@ -294,7 +367,7 @@ impl ThumbsForm {
                 .desired_width(f32::INFINITY),
         );
         field.labelled_by(name_label.id).on_hover_text(
-            "The thumbnails' file names: {stem} (the image's name), {size} (pixels), \
+            "The thumbnails' file names: {stem} (the image's name), {size} (256, or 320x200), \
              {ext} (its extension), {parent} (its folder's name). Empty: the default.",
         );
         ui.end_row();
@@ -402,6 +475,25 @@ fn clamp_side_px(px: u32) -> u32 {
         *CUSTOM_THUMB_SIDE_RANGE_PX.start(),
         *CUSTOM_THUMB_SIDE_RANGE_PX.end(),
     )
+}
+
+/// Each side of `size` clamped into the custom range.
+fn clamp_size(size: ThumbSize) -> ThumbSize {
+    ThumbSize::new(clamp_side_px(size.width_px), clamp_side_px(size.height_px))
+}
+
+/// Smallest box first (by its long side, then width), so toggles keep their places.
+fn sort_sizes(sizes: &mut [ThumbSize]) {
+    sizes.sort_unstable_by_key(|s| (s.long_side_px(), s.width_px, s.height_px));
+}
+
+/// A size as its toggle shows it: `256 px` (a square), `320 × 200` (a box).
+fn size_label(size: ThumbSize) -> String {
+    if size.is_square() {
+        format!("{} px", size.width_px)
+    } else {
+        format!("{} × {}", size.width_px, size.height_px)
+    }
 }
 
 /// The name preview under the template field, or the template's error in its place.
@@ -537,18 +629,15 @@ impl KindForm for ThumbsForm {
     fn sanitize(&mut self) {
         self.jpeg_quality = self.jpeg_quality.clamp(1, 100);
         self.custom_thumb_side_px = clamp_side_px(self.custom_thumb_side_px);
-        let mut sizes: Vec<u32> = self
-            .thumb_sizes_px
-            .iter()
-            .map(|&px| clamp_side_px(px))
-            .collect();
-        sizes.sort_unstable();
+        self.custom_thumb_height_px = clamp_side_px(self.custom_thumb_height_px);
+        let mut sizes: Vec<ThumbSize> = self.thumb_sizes.iter().map(|&s| clamp_size(s)).collect();
+        sort_sizes(&mut sizes);
         sizes.dedup();
         sizes.truncate(MAX_THUMB_SIZES);
         if sizes.is_empty() {
-            sizes.push(DEFAULT_THUMB_SIDE_PX);
+            sizes.push(ThumbSize::square(DEFAULT_THUMB_SIDE_PX));
         }
-        self.thumb_sizes_px = sizes;
+        self.thumb_sizes = sizes;
     }
 
     fn save(&self, storage: &mut dyn eframe::Storage) {
@@ -640,7 +729,7 @@ mod tests {
             panic!("one thumbnail job expected")
         };
         assert_eq!(t.output_dir, PathBuf::from("/pics/thumbnails"));
-        assert_eq!(t.sizes_px, vec![64, 256, 1024]);
+        assert_eq!(t.sizes, [64, 256, 1024].map(ThumbSize::square));
         assert_eq!(t.name_template.as_deref(), Some("{parent}-{stem}_{size}"));
         assert_eq!(t.format, ThumbFormat::Webp);
         assert_eq!(t.on_conflict, ConflictPolicy::Skip);
@@ -650,10 +739,10 @@ mod tests {
     fn the_last_size_stays() {
         let mut form = ThumbsForm::default();
         assert!(!form.remove_thumb_size(DEFAULT_THUMB_SIDE_PX));
-        assert_eq!(form.thumb_sizes_px, vec![DEFAULT_THUMB_SIDE_PX]);
+        assert_eq!(form.thumb_sizes, [ThumbSize::square(DEFAULT_THUMB_SIDE_PX)]);
         form.add_thumb_size(512);
         assert!(form.remove_thumb_size(DEFAULT_THUMB_SIDE_PX));
-        assert_eq!(form.thumb_sizes_px, vec![512]);
+        assert_eq!(form.thumb_sizes, [ThumbSize::square(512)]);
     }
 
     #[test]
@@ -684,19 +773,22 @@ mod tests {
         let mut form = ThumbsForm {
             jpeg_quality: 0,
             custom_thumb_side_px: 1,
-            thumb_sizes_px: vec![99_999, 1, 1],
+            thumb_sizes: [99_999, 1, 1].map(ThumbSize::square).to_vec(),
             ..Default::default()
         };
         form.sanitize();
         assert_eq!(form.jpeg_quality, 1);
         assert_eq!(form.custom_thumb_side_px, 16);
-        assert_eq!(form.thumb_sizes_px, vec![16, MAX_THUMB_SIDE_PX]);
+        assert_eq!(
+            form.thumb_sizes,
+            [16, MAX_THUMB_SIDE_PX].map(ThumbSize::square)
+        );
         let mut empty = ThumbsForm {
-            thumb_sizes_px: Vec::new(),
+            thumb_sizes: Vec::new(),
             ..Default::default()
         };
         empty.sanitize();
-        assert_eq!(empty.thumb_sizes_px, vec![DEFAULT_THUMB_SIDE_PX]);
+        assert_eq!(empty.thumb_sizes, [ThumbSize::square(DEFAULT_THUMB_SIDE_PX)]);
     }
 
     #[test]
@@ -711,13 +803,13 @@ mod tests {
         let mut storage = MemoryStorage::default();
         form.save(&mut storage);
         let loaded = ThumbsForm::load(Some(&storage));
-        assert_eq!(loaded.thumb_sizes_px, vec![256, 512]);
+        assert_eq!(loaded.thumb_sizes, [256, 512].map(ThumbSize::square));
         assert_eq!(loaded.thumb_format, ThumbFormat::Png);
         assert_eq!(loaded.thumbnails_folder, "/srv/small");
 
         let old = MemoryStorage::old_format();
         let loaded = ThumbsForm::load(Some(&old));
-        assert_eq!(loaded.thumb_sizes_px, vec![256, 512]);
+        assert_eq!(loaded.thumb_sizes, [256, 512].map(ThumbSize::square));
         assert_eq!(loaded.thumb_format, ThumbFormat::Webp);
         assert_eq!(loaded.jpeg_quality, 70);
         assert_eq!(loaded.thumbnails_folder, "/srv/photos/small");

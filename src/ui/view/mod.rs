@@ -24,7 +24,7 @@ pub(crate) mod widgets;
 use eframe::egui::{self, RichText};
 
 use super::format;
-use super::settings::WORKERS_RANGE;
+use super::settings::{MEMORY_MB_RANGE, WORKERS_RANGE};
 use super::state::{Command, UiState};
 
 /// The height the inputs list keeps at least, above the job settings, in points.
@@ -123,8 +123,50 @@ fn toolbar(
             if drag.changed() && Some(workers) != state.settings.workers {
                 commands.push(Command::SetWorkers(workers));
             }
+            ui.separator();
+            memory_setting(ui, state, commands);
         });
     });
+}
+
+/// The memory image decodes may hold together: "Auto" (0, a share of what the machine has) or
+/// MB. Drawn right to left: the value, then its label.
+fn memory_setting(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>) {
+    let mut mb = state.settings.memory_mb.unwrap_or(0);
+    let max = *MEMORY_MB_RANGE.end();
+    let drag = ui
+        .add(
+            egui::DragValue::new(&mut mb)
+                .range(0..=max)
+                .speed(8.0)
+                .custom_formatter(|v, _| {
+                    if v < 1.0 {
+                        "Auto".to_owned()
+                    } else {
+                        format!("{v:.0} MB")
+                    }
+                })
+                .custom_parser(|text| {
+                    let t = text.trim().trim_end_matches("MB").trim();
+                    if t.eq_ignore_ascii_case("auto") {
+                        Some(0.0)
+                    } else {
+                        t.parse::<f64>().ok()
+                    }
+                }),
+        )
+        .on_hover_text(
+            "How much memory the images being decoded may take together. Large images that do \
+             not fit beside each other are decoded one after the other; an image that needs \
+             more than this alone is refused with its figures. Auto: half of the memory this \
+             computer has available.",
+        );
+    let label = ui.label("Memory");
+    let drag = drag.labelled_by(label.id);
+    let wanted = (mb > 0).then(|| mb.max(*MEMORY_MB_RANGE.start()));
+    if drag.changed() && wanted != state.settings.memory_mb {
+        commands.push(Command::SetMemory(wanted));
+    }
 }
 
 fn status_bar(ui: &mut egui::Ui, state: &UiState) {

@@ -19,10 +19,13 @@ use crate::engine::kinds::thumbs::jpeg::{
 };
 use crate::engine::model::error::ItemError;
 
-/// Images with more pixels than this are refused.
-pub const MAX_PIXELS: u64 = 150_000_000;
-/// A decoder may allocate at most this much.
-pub const MAX_DECODE_ALLOC_BYTES: u64 = 1 << 30;
+/// Images with more pixels than this are refused whatever the memory budget, at once from the
+/// header: no camera or scanner makes them, and headers that claim them are decompression
+/// bombs. Below it, what a decode may allocate is the memory budget's business (see `cost`).
+pub const MAX_PIXELS: u64 = 1_000_000_000;
+/// A decoder may allocate at most this much (a bound for the decoders' own checks; the memory
+/// budget, checked before decoding, is the limit that applies).
+pub const MAX_DECODE_ALLOC_BYTES: u64 = 4 << 30;
 /// Files larger than this are not read as images.
 pub const MAX_FILE_BYTES: u64 = 1 << 30;
 

@@ -846,6 +846,44 @@ fn walk_segments<'a>(d: &'a [u8], mut visit: impl FnMut(Segment<'a>) -> bool) ->
     }
 }
 
+/// What a JPEG's frame header (SOFn, T.81 B.2.2) says, read without decoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameHeader {
+    /// Width and height as stored, in pixels.
+    pub size_px: (u32, u32),
+    /// Per component: horizontal and vertical sampling factors.
+    pub sampling: Vec<(u8, u8)>,
+    /// A multi-scan frame (progressive, SOF2/6/10/14): libjpeg keeps every DCT coefficient of
+    /// the whole image while it decodes.
+    pub progressive: bool,
+}
+
+/// The first frame header of `d`, when there is one before the first scan.
+pub fn frame_header(d: &[u8]) -> Option<FrameHeader> {
+    if !d.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut header = None;
+    walk_segments(d, |seg| {
+        if is_sof(seg.marker) {
+            let b = seg.body;
+            if b.len() >= 6 {
+                header = Some(FrameHeader {
+                    size_px: (
+                        u32::from(u16::from_be_bytes([b[3], b[4]])),
+                        u32::from(u16::from_be_bytes([b[1], b[2]])),
+                    ),
+                    sampling: frame_components(b).iter().map(|c| (c.1, c.2)).collect(),
+                    progressive: matches!(seg.marker, 0xC2 | 0xC6 | 0xCA | 0xCE),
+                });
+            }
+            return false;
+        }
+        seg.marker != 0xDA
+    });
+    header
+}
+
 /// Whether `marker` starts a frame (SOF0..SOF15 but DHT, JPG and DAC; T.81 Table B.1).
 fn is_sof(marker: u8) -> bool {
     matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)

@@ -120,6 +120,26 @@ pub fn output_metadata(
     }
 }
 
+/// The centre of the photo's subject, in the stored image's pixels, when its EXIF names one:
+/// SubjectArea (0x9214: a point, or the centre of a circle or rectangle: the first two values in
+/// each form, EXIF 2.32 section 4.6.6) or else SubjectLocation (0xA214).
+pub fn subject_point(exif: &[u8]) -> Option<(f64, f64)> {
+    let parsed = match exif::Reader::new()
+        .continue_on_error(true)
+        .read_raw(exif.to_vec())
+    {
+        Ok(parsed) => parsed,
+        Err(exif::Error::PartialResult(partial)) => partial.into_inner().0,
+        Err(_) => return None,
+    };
+    [Tag::SubjectArea, Tag::SubjectLocation]
+        .into_iter()
+        .find_map(|tag| match &parsed.get_field(tag, In::PRIMARY)?.value {
+            Value::Short(v) if v.len() >= 2 => Some((f64::from(v[0]), f64::from(v[1]))),
+            _ => None,
+        })
+}
+
 /// A new EXIF block with only the [`KEEP_SAFE_TAGS`] of the primary image and Orientation = 1,
 /// in the source's byte order. `None` when not a single field of the block can be read.
 fn keep_safe_exif(exif: &[u8], facts: &OutputFacts) -> Option<Vec<u8>> {
@@ -425,6 +445,35 @@ mod tests {
         let mut out = Cursor::new(Vec::new());
         w.write(&mut out, little_endian).unwrap();
         out.into_inner()
+    }
+
+    #[test]
+    fn the_subject_is_read_from_subject_area_or_subject_location() {
+        let block = |fields: &[(Tag, Vec<u16>)]| {
+            let mut w = exif::experimental::Writer::new();
+            let fields: Vec<Field> = fields
+                .iter()
+                .map(|(tag, v)| Field {
+                    tag: *tag,
+                    ifd_num: In::PRIMARY,
+                    value: Value::Short(v.clone()),
+                })
+                .collect();
+            for f in &fields {
+                w.push_field(f);
+            }
+            let mut out = Cursor::new(Vec::new());
+            w.write(&mut out, false).unwrap();
+            out.into_inner()
+        };
+        // A rectangle: its centre is the first two values.
+        let area = block(&[(Tag::SubjectArea, vec![300, 200, 50, 40])]);
+        assert_eq!(subject_point(&area), Some((300.0, 200.0)));
+        let location = block(&[(Tag::SubjectLocation, vec![10, 20])]);
+        assert_eq!(subject_point(&location), Some((10.0, 20.0)));
+        let none = block(&[(Tag::Orientation, vec![1])]);
+        assert_eq!(subject_point(&none), None);
+        assert_eq!(subject_point(b"not exif"), None);
     }
 
     fn read(exif: &[u8]) -> exif::Exif {

@@ -15,6 +15,7 @@
 //! so that the spec (`spec.rs`) and its options by name (`options.rs`) do not import each other.
 
 pub mod color;
+pub mod cost;
 pub mod decode;
 pub mod encode;
 pub mod jpeg;
@@ -49,9 +50,10 @@ use crate::engine::runtime::input::{read_head, read_whole};
 use crate::engine::runtime::job::KindSpec;
 use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, Planned, Run, panic_message};
 use crate::engine::runtime::journal::{RecordedAction, ResumeState, SourceId};
+use crate::engine::runtime::memory::{NotReserved, Reservation};
 use crate::engine::runtime::resolver::Resolver;
 use crate::engine::runtime::scan::{Entry, ScanOptions, Scanned, SymlinkPolicy};
-use spec::{NameTemplate, ThumbSpec};
+use spec::{NameTemplate, ThumbSize, ThumbSpec};
 
 /// The thumbnail kind's description.
 pub const KIND: JobKind = JobKind::new(&KindInfo {
@@ -78,8 +80,8 @@ const ESTIMATE_SAMPLES: usize = 3;
 /// One image to process: its entry and the plan items of its outputs.
 struct Unit {
     entry: Entry,
-    /// (plan item index, box side in pixels) of each output to make.
-    outputs: Vec<(usize, u32)>,
+    /// (plan item index, box) of each output to make.
+    outputs: Vec<(usize, ThumbSize)>,
 }
 
 #[derive(Default)]
@@ -135,7 +137,7 @@ impl ThumbJob {
     fn wanted_path(
         &self,
         entry: &Entry,
-        size_px: u32,
+        size: ThumbSize,
         dirs: &mut HashMap<PathBuf, Option<PathBuf>>,
     ) -> PathBuf {
         let rel = Path::new(&entry.name);
@@ -149,7 +151,7 @@ impl ThumbJob {
         };
         let file = self
             .template
-            .render_os(&naming, size_px, self.spec.format.extension());
+            .render_os(&naming, size, self.spec.format.extension());
         match rel.parent() {
             Some(p) if in_folder => self.spec.output_dir.join(p).join(file),
             _ => self.spec.output_dir.join(file),
@@ -185,10 +187,12 @@ impl ThumbJob {
         dirs
     }
 
-    /// What to render for one output of `size_px`.
-    fn request(&self, size_px: u32) -> OutputRequest {
+    /// What to render for one output in box `size`.
+    fn request(&self, size: ThumbSize) -> OutputRequest {
         OutputRequest {
-            max_side_px: size_px,
+            size,
+            fit: self.spec.fit,
+            upscale: self.spec.upscale,
             format: self.spec.format,
             quality: self.spec.quality,
             lossless: self.spec.lossless,
@@ -228,13 +232,22 @@ impl ThumbJob {
                 .collect()
         };
         // Every size still to make, from one decode.
-        let todo: Vec<(usize, u32)> = unit
+        let todo: Vec<(usize, ThumbSize)> = unit
             .outputs
             .iter()
             .copied()
             .filter(|(index, _)| !done_before.contains(index))
             .collect();
         let requests: Vec<OutputRequest> = todo.iter().map(|&(_, px)| self.request(px)).collect();
+        let reservation = match reserve_decode(run, &data, &requests) {
+            Ok(reservation) => reservation,
+            Err(None) => return,
+            Err(Some(e)) => {
+                core.problem(&entry.source, ProblemKind::Error, e);
+                core.item_done(entry.size);
+                return;
+            }
+        };
         let rendered = catch_unwind(AssertUnwindSafe(|| {
             make_thumbnails_on_this_thread(&data, &requests)
         }))
@@ -245,6 +258,7 @@ impl ThumbJob {
             )))
         });
         drop(data);
+        drop(reservation);
         let thumbs = match rendered {
             Ok(t) => t,
             Err(e @ (ItemError::NotAnImage | ItemError::Empty)) => {
@@ -350,8 +364,8 @@ impl ThumbJob {
                 continue;
             }
             let mut outputs = Vec::new();
-            for &size_px in &self.spec.sizes_px {
-                let wanted = self.wanted_path(entry, size_px, &mut canonical_dirs);
+            for &size in &self.spec.sizes {
+                let wanted = self.wanted_path(entry, size, &mut canonical_dirs);
                 let (output, action) = resolver.resolve(&wanted, entry.mtime);
                 let source_dir = real_dir(&mut canonical_dirs, parent_dir(&entry.source));
                 let output_dir = comparable_path(&output).parent().map(Path::to_path_buf);
@@ -362,7 +376,7 @@ impl ThumbJob {
                     beside.push(s);
                 }
                 if !action.is_skip() {
-                    outputs.push((items.len(), size_px));
+                    outputs.push((items.len(), size));
                 }
                 items.push(PlanItem {
                     input: entry.source.clone(),
@@ -435,14 +449,14 @@ impl ThumbJob {
         let mut nth_output: HashMap<&Path, usize> = HashMap::new();
         for (index, rec) in recorded.iter().enumerate() {
             let entry = entries.get(rec.input.as_path()).copied();
-            let size_px = rec.output.as_ref().map(|_| {
+            let size = rec.output.as_ref().map(|_| {
                 let n = nth_output.entry(rec.input.as_path()).or_default();
                 *n += 1;
                 self.spec
-                    .sizes_px
+                    .sizes
                     .get(*n - 1)
                     .copied()
-                    .unwrap_or_else(|| self.spec.max_side_px())
+                    .unwrap_or_else(|| ThumbSize::square(self.spec.max_side_px()))
             });
             let (output, action) = match (&rec.action, &rec.output, entry) {
                 (RecordedAction::Skip, _, _) | (_, None, _) => (
@@ -471,7 +485,7 @@ impl ThumbJob {
                 }
             };
             if !action.is_skip()
-                && let (Some(entry), Some(size_px)) = (entry, size_px)
+                && let (Some(entry), Some(size)) = (entry, size)
             {
                 let u = *unit_of.entry(rec.input.as_path()).or_insert_with(|| {
                     units.push(Unit {
@@ -480,7 +494,7 @@ impl ThumbJob {
                     });
                     units.len() - 1
                 });
-                units[u].outputs.push((index, size_px));
+                units[u].outputs.push((index, size));
             }
             items.push(PlanItem {
                 input: rec.input.clone(),
@@ -538,6 +552,42 @@ fn real_dir(cache: &mut HashMap<PathBuf, Option<PathBuf>>, dir: &Path) -> Option
         .entry(dir.to_path_buf())
         .or_insert_with(|| fs::canonicalize(dir).ok())
         .clone()
+}
+
+/// Reserves what decoding `data` for `requests` will allocate from the engine's memory budget,
+/// waiting while the decodes running hold too much for it to fit. `Err(None)`: the job was
+/// cancelled while waiting; `Err(Some(_))`: the image could never fit, with its figures. An image
+/// whose header cannot be read reserves nothing (its decoder says what is wrong).
+fn reserve_decode(
+    run: &Run,
+    data: &[u8],
+    requests: &[OutputRequest],
+) -> Result<Option<Reservation>, Option<ItemError>> {
+    let Some(cost) = cost::decode_cost(data, requests) else {
+        return Ok(None);
+    };
+    let (width, height) = (u64::from(cost.source_px.0), u64::from(cost.source_px.1));
+    if width.saturating_mul(height) > thumbnail::MAX_PIXELS {
+        // A bomb: refused from its header, in the decoder's own words.
+        return Err(Some(ItemError::TooLarge {
+            width,
+            height,
+            limit_mpx: thumbnail::MAX_PIXELS / 1_000_000,
+        }));
+    }
+    match run.memory.reserve(cost.bytes, || run.stopping()) {
+        Ok(reservation) => Ok(Some(reservation)),
+        Err(NotReserved::Stopped) => Err(None),
+        Err(NotReserved::OverBudget {
+            need_bytes,
+            budget_bytes,
+        }) => Err(Some(ItemError::OverMemoryBudget {
+            width,
+            height,
+            need_bytes,
+            budget_bytes,
+        })),
+    }
 }
 
 /// A decoder's note in the user's terms.
@@ -640,6 +690,9 @@ impl JobKindImpl for ThumbJob {
                 .iter()
                 .map(|&(_, px)| self.request(px))
                 .collect();
+            let Ok(_reservation) = reserve_decode(run, &data, &requests) else {
+                continue;
+            };
             if let Ok(Ok(t)) = catch_unwind(AssertUnwindSafe(|| {
                 make_thumbnails_on_this_thread(&data, &requests)
             })) {

@@ -16,15 +16,21 @@ use crate::engine::kinds::thumbs::color::{
 };
 use crate::engine::kinds::thumbs::decode::Decoded;
 use crate::engine::kinds::thumbs::encode::{Embedded, EncodeParams, EncodeScratch, encode};
-use crate::engine::kinds::thumbs::metadata::{MetadataPolicy, OutputFacts, output_metadata};
-use crate::engine::kinds::thumbs::spec::ThumbFormat;
+use crate::engine::kinds::thumbs::metadata::{
+    MetadataPolicy, OutputFacts, output_metadata, subject_point,
+};
+use crate::engine::kinds::thumbs::spec::{Fit, ThumbFormat, ThumbSize};
 use crate::engine::model::error::ItemError;
 
 /// One thumbnail to make from a decoded image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutputRequest {
-    /// The thumbnail fits in a square of this side, in pixels; never upscaled.
-    pub max_side_px: u32,
+    /// The box, in the upright image's pixels.
+    pub size: ThumbSize,
+    /// How the image is put in the box.
+    pub fit: Fit,
+    /// Whether an image smaller than the box is enlarged.
+    pub upscale: bool,
     pub format: ThumbFormat,
     /// 1-100: JPEG quality, or WebP quality when lossy. PNG ignores it.
     pub quality: u8,
@@ -47,14 +53,183 @@ pub struct Rendered {
 }
 
 /// How large to decode so that every request resizes down from at least twice its size
-/// (Lanczos3 from 2x and more looks the same as from full size): twice the largest side.
-pub fn decode_long_side_px(requests: &[OutputRequest]) -> u32 {
+/// (Lanczos3 from 2x and more looks the same as from full size), as the long side of the decoded
+/// image. `contain` needs twice the box's long side whatever the image; `cover` and `exact`
+/// depend on the image's shape, so they need `source_px` (width and height as stored, from the
+/// header): without it the image is decoded at full size.
+pub fn decode_long_side_px(requests: &[OutputRequest], source_px: Option<(u32, u32)>) -> u32 {
     requests
         .iter()
-        .map(|r| r.max_side_px)
+        .map(|r| match (r.fit, source_px) {
+            (Fit::Contain, _) => r.size.long_side_px().saturating_mul(2),
+            (_, None) => u32::MAX,
+            (_, Some((w, h))) => {
+                // The largest scale either way up (the orientation is not known before decoding).
+                let long = f64::from(w.max(h));
+                let scale = [Orientation::NoTransforms, Orientation::Rotate90]
+                    .into_iter()
+                    .map(|orientation| {
+                        let p = place(w, h, orientation, r, None);
+                        let (cw, ch) = (p.crop.2, p.crop.3);
+                        let (tw, th) = (f64::from(p.target_px.0), f64::from(p.target_px.1));
+                        (tw / cw).max(th / ch)
+                    })
+                    .fold(0.0f64, f64::max);
+                (2.0 * scale * long).ceil().min(f64::from(u32::MAX)) as u32
+            }
+        })
         .max()
         .unwrap_or(0)
-        .saturating_mul(2)
+}
+
+/// Where a decoded image goes in a request's box, in the decoded image's own (stored, not yet
+/// oriented) pixels: the part of it to use and the size that part is resized to.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placement {
+    /// Left, top, width and height of the part used, in source pixels (the whole image unless
+    /// `cover` crops).
+    pub crop: (f64, f64, f64, f64),
+    /// Width and height after resizing, before orientation, in pixels.
+    pub target_px: (u32, u32),
+}
+
+impl Placement {
+    /// Whether the image is used as it is (whole, at its own size).
+    fn is_identity(&self, w: u32, h: u32) -> bool {
+        self.target_px == (w, h) && self.crop == (0.0, 0.0, f64::from(w), f64::from(h))
+    }
+}
+
+/// Places a `w` x `h` image (as stored; `orientation` turns it upright) in `request`'s box.
+/// `focus`: the subject's centre in stored pixels, where `cover` centres its crop when it can
+/// (moved so the crop stays inside the image); otherwise the crop is centred.
+///
+/// Without `upscale` nothing is enlarged: `contain` keeps a small image's size, `cover` and
+/// `exact` give the largest box of the requested shape the image fills at its own scale.
+pub fn place(
+    w: u32,
+    h: u32,
+    orientation: Orientation,
+    request: &OutputRequest,
+    focus: Option<(f64, f64)>,
+) -> Placement {
+    let whole = (0.0, 0.0, f64::from(w), f64::from(h));
+    if w == 0 || h == 0 {
+        return Placement {
+            crop: whole,
+            target_px: (w, h),
+        };
+    }
+    let swaps = swaps_axes(orientation);
+    // Upright sizes.
+    let (ow, oh) = if swaps { (h, w) } else { (w, h) };
+    let (ow_f, oh_f) = (f64::from(ow), f64::from(oh));
+    let (bw, bh) = (
+        f64::from(request.size.width_px),
+        f64::from(request.size.height_px),
+    );
+    let px = |v: f64, max: f64| v.round().clamp(1.0, max.max(1.0)) as u32;
+    let unswap = |(a, b): (u32, u32)| if swaps { (b, a) } else { (a, b) };
+    match request.fit {
+        Fit::Contain => Placement {
+            crop: whole,
+            target_px: unswap(contain_px((ow, oh), request.size, request.upscale)),
+        },
+        Fit::Exact => {
+            let (sx, sy) = (bw / ow_f, bh / oh_f);
+            let shrink = if request.upscale {
+                1.0
+            } else {
+                sx.max(sy).max(1.0)
+            };
+            Placement {
+                crop: whole,
+                target_px: unswap((px(bw / shrink, bw), px(bh / shrink, bh))),
+            }
+        }
+        Fit::Cover => {
+            let mut scale = (bw / ow_f).max(bh / oh_f);
+            let (mut tw, mut th) = (bw, bh);
+            if !request.upscale && scale > 1.0 {
+                // The largest box of this shape the image fills at its own scale.
+                tw = bw / scale;
+                th = bh / scale;
+                scale = 1.0;
+            }
+            let target = (px(tw, bw), px(th, bh));
+            // The part of the upright image that fills the box.
+            let (cw, ch) = (
+                (f64::from(target.0) / scale).min(ow_f),
+                (f64::from(target.1) / scale).min(oh_f),
+            );
+            let (cx, cy) = focus
+                .map(|(fx, fy)| upright_point(fx, fy, (w, h), orientation))
+                .unwrap_or((ow_f / 2.0, oh_f / 2.0));
+            let left = (cx - cw / 2.0).clamp(0.0, ow_f - cw);
+            let top = (cy - ch / 2.0).clamp(0.0, oh_f - ch);
+            Placement {
+                crop: stored_rect((left, top, cw, ch), (w, h), orientation),
+                target_px: unswap(target),
+            }
+        }
+    }
+}
+
+/// Whether `orientation` turns the image a quarter (width and height trade places).
+fn swaps_axes(orientation: Orientation) -> bool {
+    use Orientation as O;
+    matches!(
+        orientation,
+        O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH
+    )
+}
+
+/// The stored point shown at upright point `(x, y)` (continuous coordinates; the same map as
+/// [`orient`]'s, with `w - x` for `w - 1 - x`).
+fn stored_point(x: f64, y: f64, (w, h): (f64, f64), orientation: Orientation) -> (f64, f64) {
+    use Orientation as O;
+    match orientation {
+        O::NoTransforms => (x, y),
+        O::FlipHorizontal => (w - x, y),
+        O::Rotate180 => (w - x, h - y),
+        O::FlipVertical => (x, h - y),
+        O::Rotate90FlipH => (y, x),
+        O::Rotate90 => (y, h - x),
+        O::Rotate270FlipH => (w - y, h - x),
+        O::Rotate270 => (w - y, x),
+    }
+}
+
+/// The upright point showing stored point `(sx, sy)`: the inverse of [`stored_point`].
+fn upright_point(sx: f64, sy: f64, (w, h): (u32, u32), orientation: Orientation) -> (f64, f64) {
+    use Orientation as O;
+    let (w, h) = (f64::from(w), f64::from(h));
+    let (sx, sy) = (sx.clamp(0.0, w), sy.clamp(0.0, h));
+    match orientation {
+        O::NoTransforms => (sx, sy),
+        O::FlipHorizontal => (w - sx, sy),
+        O::Rotate180 => (w - sx, h - sy),
+        O::FlipVertical => (sx, h - sy),
+        O::Rotate90FlipH => (sy, sx),
+        O::Rotate90 => (h - sy, sx),
+        O::Rotate270FlipH => (h - sy, w - sx),
+        O::Rotate270 => (sy, w - sx),
+    }
+}
+
+/// An upright rectangle (left, top, width, height) as the stored rectangle that shows it, kept
+/// inside the image.
+fn stored_rect(
+    (left, top, cw, ch): (f64, f64, f64, f64),
+    (w, h): (u32, u32),
+    orientation: Orientation,
+) -> (f64, f64, f64, f64) {
+    let (w, h) = (f64::from(w), f64::from(h));
+    let a = stored_point(left, top, (w, h), orientation);
+    let b = stored_point(left + cw, top + ch, (w, h), orientation);
+    let (x0, x1) = (a.0.min(b.0).clamp(0.0, w), a.0.max(b.0).clamp(0.0, w));
+    let (y0, y1) = (a.1.min(b.1).clamp(0.0, h), a.1.max(b.1).clamp(0.0, h));
+    (x0, y0, x1 - x0, y1 - y0)
 }
 
 /// Per-worker state of [`render`]: create one per worker thread, reuse it for every image.
@@ -126,9 +301,16 @@ pub fn render(
     // worker).
     // Only when some size is resized: an image copied at its own size keeps its exact pixels.
     let (w, h) = (decoded.image.width(), decoded.image.height());
-    let resizes = requests
+    let focus = if requests.iter().any(|r| r.fit == Fit::Cover) {
+        subject_focus(decoded)
+    } else {
+        None
+    };
+    let placements: Vec<Placement> = requests
         .iter()
-        .any(|r| fit_size(w, h, r.max_side_px) != (w, h));
+        .map(|r| place(w, h, decoded.orientation, r, focus))
+        .collect();
+    let resizes = placements.iter().any(|p| !p.is_identity(w, h));
     let mut premultiplied = false;
     if resizes && let Some(alpha) = alpha_view(&mut decoded.image, layout) {
         fr::MulDiv::default()
@@ -138,16 +320,30 @@ pub fn render(
     }
     let decoded = &*decoded;
     let mut out = Vec::with_capacity(requests.len());
-    for request in requests {
+    for (request, placement) in requests.iter().zip(&placements) {
         out.push(render_one(
             decoded,
-            &decoded.image,
             (layout, premultiplied),
-            request,
+            (request, placement),
             scratch,
         )?);
     }
     Ok(out)
+}
+
+/// The photo's subject in the decoded image's pixels, when its EXIF names one (scaled from the
+/// stored size when the decoder reduced the image).
+fn subject_focus(decoded: &Decoded) -> Option<(f64, f64)> {
+    let (x, y) = subject_point(decoded.exif.as_deref()?)?;
+    let (sw, sh) = decoded.source_size_px;
+    if sw == 0 || sh == 0 {
+        return None;
+    }
+    let (w, h) = (decoded.image.width(), decoded.image.height());
+    Some((
+        x * f64::from(w) / f64::from(sw),
+        y * f64::from(h) / f64::from(sh),
+    ))
 }
 
 /// A view of `image`'s pixels for the alpha multiply and divide, when its layout has alpha.
@@ -173,11 +369,11 @@ fn alpha_view(
 
 fn render_one(
     decoded: &Decoded,
-    image: &DynamicImage,
     (layout, premultiplied): (PixelLayout, bool),
-    request: &OutputRequest,
+    (request, placement): (&OutputRequest, &Placement),
     scratch: &mut RenderScratch,
 ) -> Result<Rendered, ItemError> {
+    let image = &decoded.image;
     let RenderScratch {
         resizer,
         reduced,
@@ -187,13 +383,12 @@ fn render_one(
         color,
         encode: encode_scratch,
     } = scratch;
-    let (w, h) = (image.width(), image.height());
-    let (tw, th) = fit_size(w, h, request.max_side_px);
+    let (tw, th) = placement.target_px;
     resize(
         resizer,
         image,
         (layout, premultiplied),
-        (tw, th),
+        placement,
         reduced,
         resized,
     )?;
@@ -299,25 +494,27 @@ fn pixel_type(layout: PixelLayout) -> fr::PixelType {
     }
 }
 
-/// Lanczos3 from `image` to `(tw, th)` into `out` (same layout, rows unpadded). A large
-/// reduction first averages pixel blocks (a box filter, cheap) down to about twice the target,
-/// then Lanczos3 does the last step: the quality of Lanczos3 all the way for a fraction of its
-/// cost, as Pillow's reduce-then-resample. With alpha, `image` comes premultiplied (see
-/// [`render`]) and `out` is divided back here.
+/// Lanczos3 from `placement.crop` of `image` to `placement.target_px` into `out` (same layout,
+/// rows unpadded). A large reduction first averages pixel blocks (a box filter, cheap) down to
+/// about twice the target, then Lanczos3 does the last step: the quality of Lanczos3 all the way
+/// for a fraction of its cost, as Pillow's reduce-then-resample. With alpha, `image` comes
+/// premultiplied (see [`render`]) and `out` is divided back here.
 fn resize(
     resizer: &mut fr::Resizer,
     image: &DynamicImage,
     (layout, premultiplied): (PixelLayout, bool),
-    (tw, th): (u32, u32),
+    placement: &Placement,
     reduced: &mut Vec<u8>,
     out: &mut Vec<u8>,
 ) -> Result<(), ItemError> {
     let (w, h) = (image.width(), image.height());
+    let (tw, th) = placement.target_px;
+    let (left, top, cw, ch) = placement.crop;
     let src = image.as_bytes();
-    let ch = layout.channels();
+    let ch_count = layout.channels();
     let fr_err = |e: &dyn std::fmt::Display| ItemError::Internal(format!("resize: {e}"));
     let pt = pixel_type(layout);
-    if (tw, th) == (w, h) {
+    if placement.is_identity(w, h) {
         out.clear();
         out.extend_from_slice(src);
         return if premultiplied {
@@ -331,15 +528,25 @@ fn resize(
     let lanczos = fr::ResizeOptions::new()
         .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3))
         .use_alpha(!premultiplied);
-    let target_len = tw as usize * th as usize * ch;
+    let target_len = tw as usize * th as usize * ch_count;
     out.clear();
     out.resize(target_len, 0);
-    if w.max(h) > tw.max(th).saturating_mul(PRE_REDUCE_FACTOR) {
-        let (mw, mh) = (tw.saturating_mul(2).min(w), th.saturating_mul(2).min(h));
+    let crop_long = cw.max(ch);
+    if crop_long > f64::from(tw.max(th).saturating_mul(PRE_REDUCE_FACTOR)) {
+        // The box step reduces the cropped part to about twice the target.
+        let mw = (tw.saturating_mul(2).max(1) as f64)
+            .min(cw)
+            .round()
+            .max(1.0) as u32;
+        let mh = (th.saturating_mul(2).max(1) as f64)
+            .min(ch)
+            .round()
+            .max(1.0) as u32;
         reduced.clear();
-        reduced.resize(mw as usize * mh as usize * ch, 0);
+        reduced.resize(mw as usize * mh as usize * ch_count, 0);
         let boxed = fr::ResizeOptions::new()
             .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Box))
+            .crop(left, top, cw, ch)
             .use_alpha(!premultiplied);
         {
             let mut mid =
@@ -356,7 +563,7 @@ fn resize(
     } else {
         let mut dst = fr::images::Image::from_slice_u8(tw, th, out, pt).map_err(|e| fr_err(&e))?;
         resizer
-            .resize(&src_view, &mut dst, &lanczos)
+            .resize(&src_view, &mut dst, &lanczos.crop(left, top, cw, ch))
             .map_err(|e| fr_err(&e))?;
     }
     if premultiplied {
@@ -427,14 +634,24 @@ pub fn orient(
 
 /// The size that fits `(w, h)` in a `max_side_px` square, never larger than the original.
 pub fn fit_size(w: u32, h: u32, max_side_px: u32) -> (u32, u32) {
-    let long = w.max(h);
-    if long <= max_side_px || long == 0 {
+    contain_px((w, h), ThumbSize::square(max_side_px), false)
+}
+
+/// The size of a `w` x `h` image inside `size`, its aspect kept; enlarged only with `upscale`.
+fn contain_px((w, h): (u32, u32), size: ThumbSize, upscale: bool) -> (u32, u32) {
+    if w == 0 || h == 0 {
         return (w, h);
     }
-    let scale = f64::from(max_side_px) / f64::from(long);
-    let tw = ((f64::from(w) * scale).round() as u32).clamp(1, max_side_px);
-    let th = ((f64::from(h) * scale).round() as u32).clamp(1, max_side_px);
-    (tw, th)
+    let (bw, bh) = (f64::from(size.width_px), f64::from(size.height_px));
+    let mut scale = (bw / f64::from(w)).min(bh / f64::from(h));
+    if !upscale {
+        scale = scale.min(1.0);
+    }
+    if scale == 1.0 {
+        return (w, h);
+    }
+    let px = |v: f64, max: f64| v.round().clamp(1.0, max) as u32;
+    (px(f64::from(w) * scale, bw), px(f64::from(h) * scale, bh))
 }
 
 #[cfg(test)]
@@ -459,15 +676,75 @@ mod tests {
 
     #[test]
     fn decode_size_is_twice_the_largest_request() {
-        let r = |max_side_px| OutputRequest {
-            max_side_px,
+        let r = |side_px| OutputRequest {
+            size: ThumbSize::square(side_px),
+            fit: Fit::Contain,
+            upscale: false,
             format: ThumbFormat::Jpeg,
             quality: 85,
             lossless: false,
             metadata: MetadataPolicy::Strip,
             color: ColorMode::ConvertToSrgb,
         };
-        assert_eq!(decode_long_side_px(&[r(256), r(1024), r(128)]), 2048);
-        assert_eq!(decode_long_side_px(&[]), 0);
+        assert_eq!(decode_long_side_px(&[r(256), r(1024), r(128)], None), 2048);
+        assert_eq!(decode_long_side_px(&[], None), 0);
+    }
+
+    fn request(size: ThumbSize, fit: Fit, upscale: bool) -> OutputRequest {
+        OutputRequest {
+            size,
+            fit,
+            upscale,
+            format: ThumbFormat::Jpeg,
+            quality: 85,
+            lossless: false,
+            metadata: MetadataPolicy::Strip,
+            color: ColorMode::ConvertToSrgb,
+        }
+    }
+
+    #[test]
+    fn points_map_between_stored_and_upright_both_ways() {
+        for o in 1..=8u8 {
+            let orientation = Orientation::from_exif(o).unwrap();
+            let (w, h) = (40u32, 30u32);
+            for (x, y) in [(0.0, 0.0), (3.0, 7.0), (12.5, 20.0)] {
+                let (ux, uy) = upright_point(x, y, (w, h), orientation);
+                let back = stored_point(ux, uy, (f64::from(w), f64::from(h)), orientation);
+                assert_eq!(back, (x, y), "orientation {o}");
+            }
+        }
+    }
+
+    #[test]
+    fn cover_crops_the_overflow_centred_or_at_the_focus_kept_inside() {
+        let r = request(ThumbSize::square(100), Fit::Cover, false);
+        let centred = place(800, 400, Orientation::NoTransforms, &r, None);
+        assert_eq!(centred.target_px, (100, 100));
+        assert_eq!(centred.crop, (200.0, 0.0, 400.0, 400.0));
+        // A focus near the right edge: the crop stops at the edge.
+        let right = place(800, 400, Orientation::NoTransforms, &r, Some((790.0, 10.0)));
+        assert_eq!(right.crop, (400.0, 0.0, 400.0, 400.0));
+        // Turned a quarter: the box is upright, the crop is in stored pixels.
+        let turned = place(800, 400, Orientation::Rotate90, &r, Some((100.0, 200.0)));
+        assert_eq!(turned.target_px, (100, 100));
+        assert_eq!(turned.crop, (0.0, 0.0, 400.0, 400.0));
+        // A box wider than tall, on a portrait photo turned upright: width is the long side.
+        let wide = request(ThumbSize::new(300, 100), Fit::Contain, false);
+        let p = place(400, 800, Orientation::NoTransforms, &wide, None);
+        assert_eq!(p.target_px, (50, 100));
+        let p = place(800, 400, Orientation::Rotate90, &wide, None);
+        // Upright it is 400 x 800: 50 x 100; stored (before the turn) 100 x 50.
+        assert_eq!(p.target_px, (100, 50));
+    }
+
+    #[test]
+    fn cover_and_exact_need_a_larger_decode_for_a_long_image() {
+        let cover = request(ThumbSize::square(100), Fit::Cover, false);
+        let contain = request(ThumbSize::square(100), Fit::Contain, false);
+        // A 4:1 image filling a square is scaled by the short side: 4x the long side needed.
+        assert_eq!(decode_long_side_px(&[cover], Some((4000, 1000))), 800);
+        assert_eq!(decode_long_side_px(&[contain], Some((4000, 1000))), 200);
+        assert_eq!(decode_long_side_px(&[cover], None), u32::MAX);
     }
 }

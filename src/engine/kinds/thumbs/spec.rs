@@ -55,6 +55,145 @@ impl ThumbFormat {
 /// Largest thumbnail side accepted, in pixels.
 pub const MAX_THUMB_SIDE_PX: u32 = 16_384;
 
+/// A thumbnail's box, in pixels: `256` is a 256 x 256 square, `320x200` a 320 wide, 200 high box
+/// (width first, as in `--size 320x200`, vipsthumbnail's and ImageMagick's geometry). The box is
+/// in the upright image's terms (after the EXIF orientation is applied).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ThumbSize {
+    /// Width of the box, in pixels.
+    pub width_px: u32,
+    /// Height of the box, in pixels.
+    pub height_px: u32,
+}
+
+impl ThumbSize {
+    /// An `side_px` x `side_px` square.
+    pub const fn square(side_px: u32) -> ThumbSize {
+        ThumbSize {
+            width_px: side_px,
+            height_px: side_px,
+        }
+    }
+
+    /// A `width_px` x `height_px` box.
+    pub const fn new(width_px: u32, height_px: u32) -> ThumbSize {
+        ThumbSize {
+            width_px,
+            height_px,
+        }
+    }
+
+    /// Whether width and height are the same.
+    pub fn is_square(self) -> bool {
+        self.width_px == self.height_px
+    }
+
+    /// The longer of width and height, in pixels.
+    pub fn long_side_px(self) -> u32 {
+        self.width_px.max(self.height_px)
+    }
+
+    /// Whether both sides are within 1 to [`MAX_THUMB_SIDE_PX`].
+    pub fn in_range(self) -> bool {
+        let ok = |px: u32| (1..=MAX_THUMB_SIDE_PX).contains(&px);
+        ok(self.width_px) && ok(self.height_px)
+    }
+}
+
+impl From<u32> for ThumbSize {
+    fn from(side_px: u32) -> ThumbSize {
+        ThumbSize::square(side_px)
+    }
+}
+
+/// `256` for a square, `320x200` otherwise: the form `--size` takes and `{size}` writes.
+impl std::fmt::Display for ThumbSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_square() {
+            write!(f, "{}", self.width_px)
+        } else {
+            write!(f, "{}x{}", self.width_px, self.height_px)
+        }
+    }
+}
+
+/// Why a size cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a size: give pixels, as 256 (a square) or 320x200 (width x height)")]
+pub struct BadThumbSize(pub String);
+
+impl std::str::FromStr for ThumbSize {
+    type Err = BadThumbSize;
+
+    /// `N` or `WxH` (`X` and `×` also separate; spaces around the numbers are allowed).
+    fn from_str(text: &str) -> Result<ThumbSize, BadThumbSize> {
+        let bad = || BadThumbSize(text.to_owned());
+        let number = |t: &str| t.trim().parse::<u32>().map_err(|_| bad());
+        let trimmed = text.trim();
+        match trimmed.split_once(['x', 'X', '×']) {
+            Some((w, h)) => Ok(ThumbSize::new(number(w)?, number(h)?)),
+            None => Ok(ThumbSize::square(number(trimmed)?)),
+        }
+    }
+}
+
+/// A square is written as a number (as job files and journals always wrote sizes), a box as
+/// `"WxH"`; both are read.
+impl serde::Serialize for ThumbSize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.is_square() {
+            s.serialize_u32(self.width_px)
+        } else {
+            s.collect_str(self)
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ThumbSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ThumbSize, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Side(u32),
+            Text(String),
+        }
+        match Form::deserialize(d)? {
+            Form::Side(px) => Ok(ThumbSize::square(px)),
+            Form::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// How an image is put in its box.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Fit {
+    /// The whole image inside the box, its aspect kept (one side may be shorter than the box).
+    #[default]
+    Contain,
+    /// The box filled, its aspect kept, the overflow cropped: centred, or around the photo's
+    /// subject when its EXIF names one (SubjectArea / SubjectLocation).
+    Cover,
+    /// Stretched to exactly the box (the aspect changes).
+    Exact,
+}
+
+impl Fit {
+    /// Every fit, in the order the window offers them.
+    pub const ALL: [Fit; 3] = [Fit::Contain, Fit::Cover, Fit::Exact];
+
+    /// The word the command line and job files use.
+    pub fn id(self) -> &'static str {
+        match self {
+            Fit::Contain => "contain",
+            Fit::Cover => "cover",
+            Fit::Exact => "exact",
+        }
+    }
+}
+
 /// "Make thumbnails of these inputs into this folder."
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ThumbSpec {
@@ -62,9 +201,17 @@ pub struct ThumbSpec {
     pub inputs: Vec<PathBuf>,
     #[serde(with = "crate::engine::model::paths::path_json")]
     pub output_dir: PathBuf,
-    /// Each thumbnail fits in a square of this many pixels; never upscaled. One output per size
-    /// and image, all from one decode.
-    pub sizes_px: Vec<u32>,
+    /// One output per box and image, all from one decode; how the image is put in each box is
+    /// [`ThumbSpec::fit`]. Journals and job files of earlier versions call it `sizes_px`.
+    #[serde(alias = "sizes_px")]
+    pub sizes: Vec<ThumbSize>,
+    /// Contain (default), cover (fill and crop) or exact (stretch).
+    #[serde(default)]
+    pub fit: Fit,
+    /// Enlarge images smaller than the box (default: never; a small image keeps its size, or
+    /// for `cover`/`exact` the largest box of the same shape that it fills).
+    #[serde(default)]
+    pub upscale: bool,
     /// Output file name without extension; `None`: `{stem}` for one size, `{stem}_{size}` for
     /// several. See [`NameTemplate`].
     pub name_template: Option<String>,
@@ -96,7 +243,9 @@ impl ThumbSpec {
         ThumbSpec {
             inputs,
             output_dir,
-            sizes_px: vec![DEFAULT_THUMB_SIDE_PX],
+            sizes: vec![ThumbSize::square(DEFAULT_THUMB_SIDE_PX)],
+            fit: Fit::default(),
+            upscale: false,
             name_template: None,
             format: ThumbFormat::default(),
             quality: DEFAULT_JPEG_QUALITY,
@@ -117,11 +266,11 @@ impl ThumbSpec {
         }
     }
 
-    /// The largest requested size, in pixels.
+    /// The longest side of any requested box, in pixels.
     pub fn max_side_px(&self) -> u32 {
-        self.sizes_px
+        self.sizes
             .iter()
-            .copied()
+            .map(|s| s.long_side_px())
             .max()
             .unwrap_or(DEFAULT_THUMB_SIDE_PX)
     }
@@ -130,22 +279,18 @@ impl ThumbSpec {
     pub fn template(&self) -> Result<NameTemplate, SpecError> {
         match &self.name_template {
             Some(t) => NameTemplate::parse(t),
-            None if self.sizes_px.len() > 1 => NameTemplate::parse("{stem}_{size}"),
+            None if self.sizes.len() > 1 => NameTemplate::parse("{stem}_{size}"),
             None => NameTemplate::parse("{stem}"),
         }
     }
 
     /// Checks the options and parses the name template (once), for the job to keep.
     pub(crate) fn checked_template(&self) -> Result<NameTemplate, SpecError> {
-        if self.sizes_px.is_empty() {
+        if self.sizes.is_empty() {
             return Err(SpecError::NoSizes);
         }
-        if let Some(&bad) = self
-            .sizes_px
-            .iter()
-            .find(|&&px| px == 0 || px > MAX_THUMB_SIDE_PX)
-        {
-            return Err(SpecError::Size(bad));
+        if let Some(bad) = self.sizes.iter().find(|s| !s.in_range()) {
+            return Err(SpecError::Size(bad.to_string()));
         }
         if !(MIN_QUALITY..=MAX_QUALITY).contains(&self.quality) {
             return Err(SpecError::Quality(self.quality));
@@ -162,7 +307,7 @@ impl ThumbSpec {
 }
 
 /// A thumbnail's file name (without extension) made from its source: placeholders `{stem}` (the
-/// source's name without extension), `{size}` (the box side in pixels), `{ext}` (the source's
+/// source's name without extension), `{size}` (the box: `256`, or `320x200` when not square), `{ext}` (the source's
 /// extension, lowercase, without the dot) and `{parent}` (the name of the source's folder).
 /// The output format's extension is appended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,24 +378,30 @@ impl NameTemplate {
         Ok(NameTemplate { parts })
     }
 
-    /// The file name for `source` (a relative or absolute path) at `size_px`, with `extension`,
+    /// The file name for `source` (a relative or absolute path) for box `size`, with `extension`,
     /// for reading (a name that is not UTF-8 shows U+FFFD: see [`NameTemplate::render_os`]).
-    pub fn render(&self, source: &Path, size_px: u32, extension: &str) -> String {
-        self.render_os(source, size_px, extension)
+    pub fn render(&self, source: &Path, size: impl Into<ThumbSize>, extension: &str) -> String {
+        self.render_os(source, size, extension)
             .to_string_lossy()
             .into_owned()
     }
 
-    /// The file name for `source` (a relative or absolute path) at `size_px`, with `extension`.
+    /// The file name for `source` (a relative or absolute path) for box `size`, with `extension`.
     /// The source's stem and folder keep their bytes (a Latin-1 name stays Latin-1); `{ext}` is
     /// lowercased.
-    pub fn render_os(&self, source: &Path, size_px: u32, extension: &str) -> OsString {
+    pub fn render_os(
+        &self,
+        source: &Path,
+        size: impl Into<ThumbSize>,
+        extension: &str,
+    ) -> OsString {
+        let size = size.into();
         let mut out = OsString::new();
         for part in &self.parts {
             match part {
                 TemplatePart::Text(t) => out.push(t),
                 TemplatePart::Stem => out.push(source.file_stem().unwrap_or(OsStr::new("image"))),
-                TemplatePart::Size => out.push(size_px.to_string()),
+                TemplatePart::Size => out.push(size.to_string()),
                 TemplatePart::Ext => {
                     let ext = source.extension().unwrap_or_default();
                     out.push(OsStr::from_bytes(&ext.as_bytes().to_ascii_lowercase()));
@@ -299,6 +450,38 @@ mod tests {
         assert!(NameTemplate::parse("{nope}").is_err());
         assert!(NameTemplate::parse("a/{stem}").is_err());
         assert!(NameTemplate::parse("").is_err());
+    }
+
+    #[test]
+    fn sizes_read_and_write_as_the_command_line_does() {
+        assert_eq!("256".parse(), Ok(ThumbSize::square(256)));
+        assert_eq!(" 320 x 200 ".parse(), Ok(ThumbSize::new(320, 200)));
+        assert_eq!("320X200".parse(), Ok(ThumbSize::new(320, 200)));
+        assert!("320x".parse::<ThumbSize>().is_err());
+        assert!("big".parse::<ThumbSize>().is_err());
+        assert_eq!(ThumbSize::new(320, 200).to_string(), "320x200");
+        assert_eq!(ThumbSize::square(64).to_string(), "64");
+        // Squares stay numbers (earlier journals and job files read back), boxes are text.
+        let json = serde_json::to_string(&[ThumbSize::square(64), ThumbSize::new(3, 2)]).unwrap();
+        assert_eq!(json, r#"[64,"3x2"]"#);
+        let back: Vec<ThumbSize> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, [ThumbSize::square(64), ThumbSize::new(3, 2)]);
+        assert!(serde_json::from_str::<ThumbSize>(r#""3x""#).is_err());
+        // A spec written before boxes existed.
+        let mut old = serde_json::to_value(ThumbSpec::new(vec!["a".into()], "o".into())).unwrap();
+        let map = old.as_object_mut().unwrap();
+        map.remove("sizes");
+        map.remove("fit");
+        map.remove("upscale");
+        map.insert("sizes_px".into(), serde_json::json!([128, 512]));
+        let spec: ThumbSpec = serde_json::from_value(old).unwrap();
+        assert_eq!(spec.sizes, [ThumbSize::square(128), ThumbSize::square(512)]);
+        assert_eq!((spec.fit, spec.upscale), (Fit::Contain, false));
+        let t = NameTemplate::parse("{stem}_{size}").unwrap();
+        assert_eq!(
+            t.render(Path::new("a.png"), ThumbSize::new(320, 200), "jpg"),
+            "a_320x200.jpg"
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::engine::kinds::thumbs::metadata::MetadataPolicy;
 use crate::engine::kinds::thumbs::render::{
     OutputRequest, RenderScratch, Rendered, decode_long_side_px, render,
 };
-use crate::engine::kinds::thumbs::spec::ThumbFormat;
+use crate::engine::kinds::thumbs::spec::{Fit, ThumbFormat, ThumbSize};
 use crate::engine::model::error::ItemError;
 
 #[derive(Debug, Clone, Copy)]
@@ -105,7 +105,14 @@ pub fn make_thumbnails(
     requests: &[OutputRequest],
     scratch: &mut ThumbScratch,
 ) -> Result<Thumbnails, ItemError> {
-    let mut decoded = decode(data, decode_long_side_px(requests), &mut scratch.decode)?;
+    // Filling or stretching to a box needs the image's shape to know how large to decode.
+    let source_px = if requests.iter().any(|r| r.fit != Fit::Contain) {
+        stored_size_px(data)
+    } else {
+        None
+    };
+    let long_side_px = decode_long_side_px(requests, source_px);
+    let mut decoded = decode(data, long_side_px, &mut scratch.decode)?;
     let outputs = render(&mut decoded, requests, &mut scratch.render);
     let Decoded {
         image, warnings, ..
@@ -118,12 +125,24 @@ pub fn make_thumbnails(
     })
 }
 
+/// Width and height as stored, from the file's header alone (no pixels decoded); `None` when
+/// the header cannot be read here (the decoder then says why, or decodes at full size).
+fn stored_size_px(data: &[u8]) -> Option<(u32, u32)> {
+    image::ImageReader::new(std::io::Cursor::new(data))
+        .with_guessed_format()
+        .ok()?
+        .into_dimensions()
+        .ok()
+}
+
 impl OutputRequest {
     /// The request the three-field [`ThumbParams`] stand for: metadata stripped, colours
     /// converted to sRGB, WebP lossy at `quality`.
     pub fn from_params(params: &ThumbParams) -> Self {
         OutputRequest {
-            max_side_px: params.max_side_px,
+            size: ThumbSize::square(params.max_side_px),
+            fit: Fit::Contain,
+            upscale: false,
             format: params.format,
             quality: params.quality,
             lossless: false,

@@ -1,0 +1,163 @@
+//! What decoding an image for its thumbnails will allocate, told from the file's header alone
+//! before any pixel is decoded, so that the job can reserve it from the engine's memory budget
+//! (see the runtime's `memory`) and refuse, with the figures, an image that could never fit.
+//!
+//! JPEG: the output buffer at the DCT scale the decoder will choose, plus, for a progressive
+//! frame, the DCT coefficients of the whole image libjpeg keeps while it reads the scans (two
+//! bytes per coefficient, 64 per 8 x 8 block of every component at its sampling). Other formats
+//! (the `image` crate's decoders, which decode at full size): the decoded buffer at its own bit
+//! depth, and the 8-bit copy the render makes of it.
+//!
+//! Owns: [`decode_cost`]. Must not touch: decoding itself (`decode`), the budget (the runtime's).
+
+use image::{ImageDecoder, ImageFormat, ImageReader};
+
+use crate::engine::kinds::thumbs::decode::detect_format;
+use crate::engine::kinds::thumbs::jpeg::{frame_header, scale_denominator};
+use crate::engine::kinds::thumbs::render::{OutputRequest, decode_long_side_px};
+
+/// Working memory every decode and render uses besides its pixel buffers (libjpeg's row
+/// buffers and tables, the resizer's, the encoder's): a fixed allowance.
+const WORKING_BYTES: u64 = 4 << 20;
+
+/// What a decode will allocate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeCost {
+    /// The image's width and height as stored, in pixels.
+    pub source_px: (u32, u32),
+    /// What decoding and rendering it will hold at most, in bytes.
+    pub bytes: u64,
+}
+
+/// What decoding `data` for `requests` will allocate, from its header; `None` when the header
+/// cannot be read here (the decoder then says what is wrong with the file).
+pub fn decode_cost(data: &[u8], requests: &[OutputRequest]) -> Option<DecodeCost> {
+    match detect_format(data)? {
+        ImageFormat::Jpeg => jpeg_cost(data, requests),
+        format => image_crate_cost(data, format),
+    }
+}
+
+fn jpeg_cost(data: &[u8], requests: &[OutputRequest]) -> Option<DecodeCost> {
+    let frame = frame_header(data)?;
+    let (w, h) = frame.size_px;
+    let (w64, h64) = (u64::from(w), u64::from(h));
+    let channels: u64 = if frame.sampling.len() >= 3 { 3 } else { 1 };
+    let long_side_px = decode_long_side_px(requests, Some((w, h)));
+    let denom = u64::from(scale_denominator(w, h, long_side_px));
+    let output = w64.div_ceil(denom) * h64.div_ceil(denom) * channels;
+    let coefficients = if frame.progressive {
+        let h_max = frame.sampling.iter().map(|s| u64::from(s.0)).max()?.max(1);
+        let v_max = frame.sampling.iter().map(|s| u64::from(s.1)).max()?.max(1);
+        frame
+            .sampling
+            .iter()
+            .map(|&(hs, vs)| {
+                let blocks_w = (w64 * u64::from(hs)).div_ceil(h_max * 8);
+                let blocks_h = (h64 * u64::from(vs)).div_ceil(v_max * 8);
+                blocks_w * blocks_h * 64 * 2
+            })
+            .sum()
+    } else {
+        0
+    };
+    Some(DecodeCost {
+        source_px: (w, h),
+        bytes: output + coefficients + WORKING_BYTES,
+    })
+}
+
+fn image_crate_cost(data: &[u8], format: ImageFormat) -> Option<DecodeCost> {
+    let reader = ImageReader::with_format(std::io::Cursor::new(data), format);
+    let decoder = reader.into_decoder().ok()?;
+    let (w, h) = decoder.dimensions();
+    let decoded = decoder.total_bytes();
+    let pixels = u64::from(w) * u64::from(h);
+    // The 8-bit copy (at most four channels), made when the decoded buffer is not already
+    // 8-bit or drops an unused alpha channel.
+    let eight_bit = pixels * u64::from(decoder.color_type().channel_count().min(4));
+    Some(DecodeCost {
+        source_px: (w, h),
+        bytes: decoded
+            .saturating_add(eight_bit)
+            .saturating_add(WORKING_BYTES),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::kinds::thumbs::color::ColorMode;
+    use crate::engine::kinds::thumbs::metadata::MetadataPolicy;
+    use crate::engine::kinds::thumbs::spec::{Fit, ThumbFormat, ThumbSize};
+
+    fn request(side_px: u32) -> OutputRequest {
+        OutputRequest {
+            size: ThumbSize::square(side_px),
+            fit: Fit::Contain,
+            upscale: false,
+            format: ThumbFormat::Jpeg,
+            quality: 85,
+            lossless: false,
+            metadata: MetadataPolicy::Strip,
+            color: ColorMode::ConvertToSrgb,
+        }
+    }
+
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 9]));
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+            .encode_image(&img)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_jpeg_costs_its_output_at_the_dct_scale() {
+        let data = jpeg(2048, 1024);
+        // 256 px thumbnails: decoded at 1/4 (512 x 256 >= twice the box).
+        let small = decode_cost(&data, &[request(256)]).unwrap();
+        assert_eq!(small.source_px, (2048, 1024));
+        assert_eq!(small.bytes, 512 * 256 * 3 + WORKING_BYTES);
+        // A box as large as the image: full size.
+        let full = decode_cost(&data, &[request(2048)]).unwrap();
+        assert_eq!(full.bytes, 2048 * 1024 * 3 + WORKING_BYTES);
+    }
+
+    #[test]
+    fn a_progressive_jpeg_also_costs_its_coefficients() {
+        // A frame header alone is enough: SOI, SOF2 for 4:2:0 YCbCr 1600 x 1200, then SOS.
+        let mut data = vec![0xFF, 0xD8, 0xFF, 0xC2, 0x00, 0x11, 0x08];
+        data.extend_from_slice(&1200u16.to_be_bytes());
+        data.extend_from_slice(&1600u16.to_be_bytes());
+        data.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+        data.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x08, 1, 1, 0, 0, 0, 0]);
+        let cost = decode_cost(&data, &[request(256)]).unwrap();
+        let luma = 200 * 150 * 128;
+        let chroma = 100 * 75 * 128;
+        // 1/2 scale: 800 x 600 >= 512.
+        assert_eq!(
+            cost.bytes,
+            800 * 600 * 3 + luma + 2 * chroma + WORKING_BYTES
+        );
+    }
+
+    #[test]
+    fn other_formats_cost_their_full_size_buffers_and_bombs_cost_what_they_claim() {
+        let img = image::RgbaImage::from_pixel(300, 200, image::Rgba([1, 2, 3, 4]));
+        let mut png = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        let cost = decode_cost(&png, &[request(64)]).unwrap();
+        assert_eq!(cost.bytes, 2 * 300 * 200 * 4 + WORKING_BYTES);
+        // A header claiming 65,500 x 65,500 pixels: its cost, told without decoding.
+        let ihdr = png.windows(4).position(|w| w == b"IHDR").unwrap();
+        png[ihdr + 4..ihdr + 12].copy_from_slice(&[0, 0, 0xFF, 0xDC, 0, 0, 0xFF, 0xDC]);
+        // The chunk's CRC is wrong now; the reader may refuse it, or give its claim.
+        if let Some(bomb) = decode_cost(&png, &[request(64)]) {
+            assert!(bomb.bytes > 16 << 30, "{bomb:?}");
+        }
+        assert_eq!(decode_cost(b"not an image", &[request(64)]), None);
+    }
+}
