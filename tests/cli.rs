@@ -318,3 +318,45 @@ fn the_command_line_uses_the_windows_units_and_separators() {
     );
     assert!(!text.contains("MiB"), "{text}");
 }
+
+#[test]
+fn thumbs_fill_boxes_and_a_memory_budget_too_small_for_an_image_names_its_figures() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = image::RgbImage::from_fn(1200, 900, |x, y| image::Rgb([x as u8, y as u8, 40]));
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    write(&tmp.path().join("photos/wide.png"), &png);
+    let out = shrinkwrap(
+        &[
+            "thumbs", "photos", "-o", "t", "--size", "160x90", "--size", "64", "--fit", "cover",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for (name, size) in [("wide_160x90.jpg", (160, 90)), ("wide_64.jpg", (64, 64))] {
+        let made = image::open(tmp.path().join("t/photos").join(name)).unwrap();
+        assert_eq!((made.width(), made.height()), size, "{name}");
+    }
+    // 1200 x 900 RGB PNG: about 2 x 3.2 MB to decode, more than a 5 MB budget.
+    let out = shrinkwrap(
+        &["thumbs", "photos", "-o", "t2", "--memory", "5"],
+        tmp.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("wide.png")
+            && err.contains("1200x900")
+            && err.contains("memory budget of 5 MB"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("t2/photos/wide.jpg").exists());
+    // A size that is not one is refused before anything runs, in the flag's terms.
+    let out = shrinkwrap(
+        &["thumbs", "photos", "-o", "t3", "--size", "wide"],
+        tmp.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("320x200"), "{}", stderr(&out));
+}

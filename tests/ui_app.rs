@@ -24,7 +24,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use shrinkwrap::engine::kinds::thumbs::KIND as THUMBS;
 use shrinkwrap::engine::kinds::zip::KIND as ZIP;
-use shrinkwrap::engine::{JobOutcome, JobState, SkipReason};
+use shrinkwrap::engine::{Fit, JobOutcome, JobSpec, JobState, SkipReason, ThumbSize};
 use shrinkwrap::ui::kinds::zip::{ArchiveLayout, CompressionLevel, ZipQuestion};
 use shrinkwrap::ui::settings::Settings;
 use shrinkwrap::ui::state::{Command, Prompt, QuitState};
@@ -644,6 +644,63 @@ fn the_worker_setting_resizes_the_pool() {
         vec![Call::SetWorkers(3)],
         "the pool is resized, once"
     );
+}
+
+#[test]
+fn the_memory_setting_reaches_the_engine_and_is_remembered() {
+    let (mut harness, fake) = fake_harness(Settings::default());
+    harness.get_by_label("Memory").set_value_accesskit(500.0);
+    harness.settle();
+    assert_eq!(harness.state().settings().memory_mb, Some(500));
+    assert_eq!(fake.calls(), vec![Call::SetMemoryBudget(Some(500_000_000))]);
+    // Back to automatic.
+    harness.get_by_label("Memory").set_value_accesskit(0.0);
+    harness.settle();
+    assert_eq!(harness.state().settings().memory_mb, None);
+    assert_eq!(fake.calls().last(), Some(&Call::SetMemoryBudget(None)));
+    // A window opened with a remembered budget gives it to its engine at once.
+    let (_harness, fake) = fake_harness(Settings {
+        memory_mb: Some(800),
+        ..Settings::default()
+    });
+    assert_eq!(fake.calls(), vec![Call::SetMemoryBudget(Some(800_000_000))]);
+}
+
+#[test]
+fn fill_and_crop_a_box_and_enlarging_reach_the_thumbnail_job() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photo = tmp.path().join("face.png");
+    write(&photo, &png_bytes(40, 30, 3));
+    let (mut harness, fake) = fake_harness(Settings::default());
+    drop_onto_window(&mut harness, &photo);
+    harness.get_by_label("Thumbnails").click();
+    harness.settle();
+    harness.get_by_label("Fill and crop").click();
+    harness.get_by_label("Enlarge smaller images").click();
+    harness
+        .get_by_label("Width of the size to add")
+        .set_value_accesskit(320.0);
+    harness
+        .get_by_label("Height of the size to add")
+        .set_value_accesskit(200.0);
+    harness.settle();
+    harness.get_by_label("Add 320 × 200").click();
+    harness.settle();
+    // The new box has its own toggle, and the name preview shows it.
+    assert!(has_label(&harness, "320 × 200"));
+    assert!(labels_containing(&harness, "face_320x200.jpg") > 0);
+    harness.get_by_label("Make thumbnails").click();
+    harness.step();
+    let submitted = fake.submitted();
+    let Some((_, JobSpec::Thumbs(spec))) = submitted.last() else {
+        panic!("a thumbnail job was queued: {submitted:?}")
+    };
+    assert_eq!(
+        spec.sizes,
+        [ThumbSize::square(256), ThumbSize::new(320, 200)]
+    );
+    assert_eq!(spec.fit, Fit::Cover);
+    assert!(spec.upscale);
 }
 
 /// Drops a file named `name` on a window over a fake engine, starts a compress job and lets the
