@@ -190,6 +190,59 @@ fn a_killed_zip_job_resumes_and_rebuilds_its_archive() {
 }
 
 #[test]
+fn a_killed_encrypted_zip_job_resumes_only_with_its_password_given_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join(".state");
+    let input = tmp.path().join("docs");
+    write(&input.join("big.log"), &text(160 << 20));
+    write(&input.join("small/a.txt"), &text(10_000));
+    write(&tmp.path().join("pw.txt"), b"s3cret pass\n");
+    let child = spawn(
+        &[
+            "zip",
+            "docs",
+            "--output",
+            "out/docs.zip",
+            "--password-file",
+            "pw.txt",
+            "--json",
+        ],
+        tmp.path(),
+    );
+    kill_when(child, |v| v["bytes_done"].as_u64().unwrap_or(0) > 20 << 20);
+    let archive = tmp.path().join("out/docs.zip");
+    assert_eq!(journals(&state).len(), 1);
+    // Without the password: left for later, saying how, and nothing written unencrypted.
+    let resumed = shrinkwrap(&["resume"], tmp.path());
+    assert_eq!(resumed.status.code(), Some(2), "{}", stderr(&resumed));
+    assert!(
+        stderr(&resumed).contains("--password-file"),
+        "{}",
+        stderr(&resumed)
+    );
+    assert!(!String::from_utf8_lossy(&resumed.stdout).contains("Nothing to resume"));
+    assert!(!archive.exists());
+    assert_eq!(
+        journals(&state).len(),
+        1,
+        "the job is still there to resume"
+    );
+    // With it: the archive, encrypted under that password.
+    let resumed = shrinkwrap(&["resume", "--password-file", "pw.txt"], tmp.path());
+    assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
+    assert!(journals(&state).is_empty());
+    let mut zip = zip::ZipArchive::new(fs::File::open(&archive).unwrap()).unwrap();
+    assert!(zip.by_name("docs/small/a.txt").is_err(), "encrypted");
+    let mut entry = zip
+        .by_name_decrypt("docs/small/a.txt", b"s3cret pass")
+        .unwrap();
+    let mut got = Vec::new();
+    std::io::Read::read_to_end(&mut entry, &mut got).unwrap();
+    assert_eq!(got, text(10_000));
+    assert_no_partial_files(&tmp.path().join("out"));
+}
+
+#[test]
 fn a_damaged_journal_is_set_aside_in_one_line_and_the_others_resume() {
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().join(".state");

@@ -109,8 +109,15 @@ fn run_kind(kind: &'static dyn CliKind, matches: &ArgMatches) -> u8 {
     };
     match workflow::run_kind(kind, matches, &options) {
         Ok(status) => status,
-        Err(ArgsError::Parse(e)) => clap_error(&e),
-        Err(ArgsError::Invalid(message)) => {
+        Err(e) => args_error(&e),
+    }
+}
+
+/// Prints why the arguments cannot run; returns the exit status.
+fn args_error(e: &ArgsError) -> u8 {
+    match e {
+        ArgsError::Parse(e) => clap_error(e),
+        ArgsError::Invalid(message) => {
             eprintln!("shrinkwrap: {message}");
             bad_arguments()
         }

@@ -1,13 +1,16 @@
-//! `shrinkwrap resume [--list] [--json]`: the unfinished jobs of the state folder (a crash, a
-//! kill or a power cut interrupted them), listed or resumed, whatever their kind. Listing moves
-//! nothing; resuming sets aside the journals that cannot be resumed (saying why), leaves alone
-//! the jobs another Shrinkwrap runs (saying so), and claims each job's journal before running
-//! it, so that two resumes started together never run one job twice.
+//! `shrinkwrap resume [--list] [--password-file FILE] [--json]`: the unfinished jobs of the state
+//! folder (a crash, a kill or a power cut interrupted them), listed or resumed, whatever their
+//! kind. Listing moves nothing; resuming sets aside the journals that cannot be resumed (saying
+//! why), leaves alone the jobs another Shrinkwrap runs (saying so), and claims each job's journal
+//! before running it, so that two resumes started together never run one job twice. Passwords are
+//! never kept in a journal: an encrypted job is resumed with `--password-file`, and without it is
+//! left for later, saying so.
 //!
 //! Must not touch: what resuming keeps and redoes (the engine's journal), running jobs (`run`).
 
 use clap::{ArgMatches, Args, FromArgMatches};
 
+use super::kinds::read_password_file;
 use super::run::{RunArgs, run_with};
 use crate::engine::{
     JSON_SCHEMA_VERSION, JobSpec, JournalInUse, JournalListing, ResumeError, default_state_dir,
@@ -22,6 +25,10 @@ struct ResumeArgs {
     /// List the unfinished jobs and resume nothing (with --json: one JSON object).
     #[arg(long)]
     list: bool,
+    /// The password of the jobs that encrypt or read encrypted archives (its first line):
+    /// passwords are never kept, so such a job resumes only when it is given again.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<std::path::PathBuf>,
 }
 
 /// The subcommand: `--list`, then the run options.
@@ -67,22 +74,55 @@ pub(super) fn main(matches: &ArgMatches) -> u8 {
     for held in &listing.in_use {
         eprintln!("shrinkwrap: {}: {}", in_use_name(held), ResumeError::InUse);
     }
+    let password = match args.password_file.as_deref().map(read_password_file) {
+        None => None,
+        Some(Ok(password)) => password
+            .bytes()
+            .map(|b| String::from_utf8_lossy(b).into_owned()),
+        Some(Err(e)) => return super::args_error(&e),
+    };
     let mut jobs = Vec::new();
+    let mut left_for_password = 0;
     for mut job in listing.unfinished {
+        if job.spec.waits_for_password() {
+            match &password {
+                Some(text) => {
+                    job.spec.give_password(text);
+                }
+                None => {
+                    eprintln!(
+                        "shrinkwrap: {}: its password is never kept; resume it with \
+                         `shrinkwrap resume --password-file FILE` (left for later)",
+                        job.spec.display_name()
+                    );
+                    left_for_password += 1;
+                    continue;
+                }
+            }
+        }
         match job.claim() {
             Ok(()) => jobs.push(job),
             Err(e) => eprintln!("shrinkwrap: {}: {e}", job.spec.display_name()),
         }
     }
+    // A job left for want of its password is a usage error: the script must give it.
+    let left_status = if left_for_password > 0 {
+        super::bad_arguments()
+    } else {
+        0
+    };
     if jobs.is_empty() {
-        println!("Nothing to resume.");
-        return 0;
+        if left_for_password == 0 {
+            println!("Nothing to resume.");
+        }
+        return left_status;
     }
-    run_with(None, &options, |engine| {
+    let status = run_with(None, &options, |engine| {
         jobs.into_iter()
             .map(|job| engine.resume_unfinished(job))
             .collect()
-    })
+    });
+    status.max(left_status)
 }
 
 /// A journal in use, named by its job when it could be read.

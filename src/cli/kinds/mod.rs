@@ -96,6 +96,9 @@ register_cli_kinds! {
     extract => ExtractCli | TestCli,
 }
 
+/// The password files of zip, extract and `resume` are read by one function.
+pub(super) use self::zip::read_password_file;
+
 /// Every kind the command line offers, in `--help`'s order.
 pub(crate) fn all() -> &'static [&'static dyn CliKind] {
     CLI_KINDS

@@ -62,7 +62,7 @@ struct ZipArgs {
 
 /// The password on the first line of `file` (trailing CR/LF stripped): a regular file, UTF-8,
 /// not empty. Anything else is an error naming the file (a usage error: nothing is queued).
-pub(super) fn read_password_file(file: &Path) -> Result<Password, ArgsError> {
+pub(crate) fn read_password_file(file: &Path) -> Result<Password, ArgsError> {
     let fail = |why: &str| ArgsError::Invalid(format!("{}: {why}", file.display()));
     let meta = std::fs::metadata(file).map_err(|e| {
         fail(&match e.kind() {

@@ -195,6 +195,17 @@ impl JobSpec {
     pub fn set_shard(&mut self, shard: Option<Shard>) {
         self.parts_mut().set_shard(shard)
     }
+
+    /// Whether the spec, read back from a journal, waits for a password it was not given again
+    /// (passwords are never kept).
+    pub fn waits_for_password(&self) -> bool {
+        self.parts().waits_for_password()
+    }
+
+    /// Gives a spec that waits for a password its password; whether it was waiting for one.
+    pub fn give_password(&mut self, text: &str) -> bool {
+        self.parts_mut().give_password(text)
+    }
 }
 
 impl SpecInfo for JobSpec {

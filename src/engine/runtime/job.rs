@@ -110,6 +110,16 @@ pub(crate) trait KindSpec: Send + Sync {
     fn shard(&self) -> Option<crate::engine::model::shard::Shard>;
     /// Takes only this share of the inputs (`None`: all of them).
     fn set_shard(&mut self, shard: Option<crate::engine::model::shard::Shard>);
+    /// Whether the spec waits for a password it was not given again: a spec read back from a
+    /// journal keeps only that there was one.
+    fn waits_for_password(&self) -> bool {
+        false
+    }
+    /// Gives a spec that [waits for a password](KindSpec::waits_for_password) its password
+    /// (`text`: as typed or read from a password file); whether it was waiting for one.
+    fn give_password(&mut self, _text: &str) -> bool {
+        false
+    }
 }
 
 /// A kind's plan, with the work it counts (the lifecycle sets the job's totals from it).

@@ -711,4 +711,16 @@ impl KindSpec for ZipSpec {
     fn set_shard(&mut self, shard: Option<Shard>) {
         self.shard = shard;
     }
+
+    fn waits_for_password(&self) -> bool {
+        matches!(self.password, Some(Password::NotKept))
+    }
+
+    fn give_password(&mut self, text: &str) -> bool {
+        let waits = self.waits_for_password();
+        if waits {
+            self.password = Some(Password::new(text));
+        }
+        waits
+    }
 }
