@@ -41,6 +41,7 @@ pub use kinds::thumbs::spec::{
     BadThumbSize, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, Fit, MAX_QUALITY, MAX_THUMB_SIDE_PX,
     MIN_QUALITY, NameTemplate, ThumbFormat, ThumbSize, ThumbSpec,
 };
+pub use kinds::zip::password_file::read_password_file;
 pub use kinds::zip::spec::{DEFAULT_ZIP_LEVEL, ExistingArchive, MAX_ZIP_LEVEL, ZipSpec};
 pub use kinds::{JobSpec, KINDS, kind_by_id};
 pub use model::error::{

@@ -8,7 +8,6 @@
 //! the default level and existing-archive policy), what the patterns mean (the engine's
 //! `exclude`), running jobs.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use clap::{ArgMatches, Args, FromArgMatches};
@@ -18,10 +17,6 @@ use crate::engine::kinds::zip::aes::Password;
 use crate::engine::{
     DEFAULT_ZIP_LEVEL, ExistingArchive, JobError, JobKind, JobSpec, MAX_ZIP_LEVEL, ZipSpec,
 };
-
-/// The most of a password file read: a password is its first line, and a file much larger than
-/// any password is not one.
-const PASSWORD_FILE_MAX_BYTES: u64 = 64 << 10;
 
 #[derive(Args, Debug)]
 struct ZipArgs {
@@ -60,33 +55,11 @@ struct ZipArgs {
     password_file: Option<PathBuf>,
 }
 
-/// The password on the first line of `file` (trailing CR/LF stripped): a regular file, UTF-8,
-/// not empty. Anything else is an error naming the file (a usage error: nothing is queued).
+/// The password on the first line of `file` (the engine's one reader); a file that gives none
+/// is a usage error naming it (nothing is queued).
 pub(crate) fn read_password_file(file: &Path) -> Result<Password, ArgsError> {
-    let fail = |why: &str| ArgsError::Invalid(format!("{}: {why}", file.display()));
-    let meta = std::fs::metadata(file).map_err(|e| {
-        fail(&match e.kind() {
-            std::io::ErrorKind::NotFound => "no such password file".to_owned(),
-            _ => format!("cannot read the password file: {e}"),
-        })
-    })?;
-    if !meta.is_file() {
-        return Err(fail("the password file is not a regular file"));
-    }
-    let mut bytes = Vec::new();
-    std::fs::File::open(file)
-        .and_then(|f| f.take(PASSWORD_FILE_MAX_BYTES).read_to_end(&mut bytes))
-        .map_err(|e| fail(&format!("cannot read the password file: {e}")))?;
-    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line.is_empty() {
-        return Err(fail("the password file is empty (the password is its first line)"));
-    }
-    let text = std::str::from_utf8(line)
-        .map_err(|_| fail("the password file's first line is not UTF-8 text"))?;
-    let password = Password::new(text);
-    bytes.fill(0);
-    Ok(password)
+    crate::engine::read_password_file(file)
+        .map_err(|why| ArgsError::Invalid(format!("{}: {why}", file.display())))
 }
 
 /// The zip kind on the command line.

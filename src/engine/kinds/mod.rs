@@ -206,6 +206,19 @@ impl JobSpec {
     pub fn give_password(&mut self, text: &str) -> bool {
         self.parts_mut().give_password(text)
     }
+
+    /// Whether jobs of this kind take a password.
+    pub fn takes_password(&self) -> bool {
+        self.parts().takes_password()
+    }
+
+    /// Takes the password from a password file (zip reads it now; extract keeps the file).
+    pub fn set_password_file(
+        &mut self,
+        path: &Path,
+    ) -> Result<(), crate::engine::model::error::PasswordFileError> {
+        self.parts_mut().set_password_file(path)
+    }
 }
 
 impl SpecInfo for JobSpec {

@@ -480,3 +480,23 @@ mod tests {
         assert!(other.starts_with(char::is_lowercase), "{other}");
     }
 }
+
+/// Why a password file gives no password.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordFileError {
+    /// There is no file at the path.
+    #[error("no such password file")]
+    NotFound,
+    /// The path is a folder, a link or a device.
+    #[error("the password file is not a regular file")]
+    NotAFile,
+    /// It could not be read.
+    #[error("cannot read the password file: {0}")]
+    Read(IoCause),
+    /// Its first line is empty.
+    #[error("the password file is empty (the password is its first line)")]
+    Empty,
+    /// Its first line is not UTF-8 text.
+    #[error("the password file's first line is not UTF-8 text")]
+    NotUtf8,
+}

@@ -120,6 +120,18 @@ pub(crate) trait KindSpec: Send + Sync {
     fn give_password(&mut self, _text: &str) -> bool {
         false
     }
+    /// Whether jobs of the kind take a password (to write or to read encrypted entries).
+    fn takes_password(&self) -> bool {
+        false
+    }
+    /// Takes the password from a password file (a job file's `password_file`): read now, or
+    /// kept as the file when the kind reads it as the job starts.
+    fn set_password_file(
+        &mut self,
+        _path: &std::path::Path,
+    ) -> Result<(), crate::engine::model::error::PasswordFileError> {
+        Ok(())
+    }
 }
 
 /// A kind's plan, with the work it counts (the lifecycle sets the job's totals from it).

@@ -33,6 +33,7 @@
 //! | `files_from` | all | path | a file list (one path per line, relative to the job file's folder): without `inputs` the inputs, with `inputs` the only files among them | `--files-from` |
 //! | `shard` | all | `"I/N"` | only share I of N of the inputs (0 ≤ I < N); a zip shard writes `NAME.part-I-of-N.zip`, an extract shard extracts its share of the archives | `--shard` |
 //! | `preset` | all | a preset's name | that preset's options; the job's own keys win | `--preset` |
+//! | `password_file` | zip, extract | path | the password's file (its first line; relative to the job file's folder): zip encrypts with WinZip AES-256, extract opens encrypted entries; the password itself is never in a job file or a journal | `--password-file` |
 //! | `level` | zip | 0 to 9 | deflate level: 0 stores, 9 is smallest (default 6) | `--level` |
 //! | `overwrite` | zip | `true`, `false` | replace an existing archive once the new one is complete | `--overwrite` |
 //! | `keep_both` | zip | `true`, `false` | keep an existing archive and write `name (1).zip` | `--keep-both` |
@@ -50,8 +51,8 @@
 //! | `keep_setuid` | extract | `true`, `false` | restore setuid and setgid bits | `--keep-setuid` |
 //!
 //! A job file holds one `[[job]]` per job: `zip --each` is the command line's shorthand for
-//! several (write one `[[job]]` per folder). Passwords are never written in a job file: an
-//! extract of encrypted archives takes `--password-file` on the command line.
+//! several (write one `[[job]]` per folder). Passwords are never written in a job file: a zip
+//! or extract job names its password file (`password_file`, read as `--password-file` reads it).
 //!
 //! Any other key, a key of another kind, a run option (`jobs`, `json`, `dry_run`,
 //! `no_journal`), a kind this build does not know, and a bad value are errors naming the file
@@ -91,6 +92,7 @@ pub const JOB_KEYS: &[&str] = &[
     "files_from",
     "shard",
     "preset",
+    "password_file",
 ];
 
 /// One job of a job file.
@@ -182,6 +184,17 @@ pub enum JobFileProblem {
     /// A `preset` that cannot be found or read.
     #[error("{0}")]
     Preset(#[from] PresetError),
+    /// `password_file` on a job of a kind that takes no password (its id).
+    #[error("{0} jobs take no password")]
+    NoPassword(&'static str),
+    /// A `password_file` that gives no password.
+    #[error("{path}: {why}")]
+    PasswordFile {
+        /// The file, as the job file's folder makes it.
+        path: PathBuf,
+        /// Why it gives none.
+        why: crate::engine::model::error::PasswordFileError,
+    },
 }
 
 /// A problem in a job file, with the file and the line (when it is about one place).
@@ -225,6 +238,7 @@ struct CommonKeys {
     files_from: Option<PathBuf>,
     shard: Option<String>,
     preset: Option<String>,
+    password_file: Option<PathBuf>,
 }
 
 /// `inputs = "photos"` or `inputs = ["a", "b"]`.
@@ -413,6 +427,17 @@ fn read_job(
     if let Some(text) = &keys.shard {
         let shard = Shard::parse(text).map_err(located(at("shard")))?;
         spec.set_shard(Some(shard));
+    }
+    if let Some(file) = &keys.password_file {
+        if !spec.takes_password() {
+            return Err(located(at("password_file"))(JobFileProblem::NoPassword(
+                spec.kind().id,
+            )));
+        }
+        let path = base.join(file);
+        spec.set_password_file(&path).map_err(|why| {
+            located(at("password_file"))(JobFileProblem::PasswordFile { path, why })
+        })?;
     }
     if let Some(list) = &keys.files_from {
         let list = base.join(list);
@@ -622,6 +647,7 @@ mod tests {
     use super::*;
     use crate::engine::kinds::thumbs::spec::ThumbFormat;
     use crate::engine::kinds::thumbs::spec::ThumbSpec;
+    use crate::engine::kinds::zip::aes::Password;
     use crate::engine::kinds::zip::spec::ZipSpec;
 
     const ISSUE_EXAMPLE: &str = r#"[[job]]
@@ -646,6 +672,44 @@ level = 9
     fn problem(text: &str) -> (Option<usize>, String) {
         let e = parse(text).expect_err(text);
         (e.line, e.to_string())
+    }
+
+    #[test]
+    fn a_password_file_is_named_never_written_and_only_for_kinds_that_take_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("pw.txt"), "s3cret\n").unwrap();
+        let file = tmp.path().join("jobs.toml");
+        let job = |kind: &str, pw: &str| {
+            format!(
+                "[[job]]\nkind = \"{kind}\"\ninputs = \"a\"\noutput = \"o\"\npassword_file = \"{pw}\"\n"
+            )
+        };
+        // Zip reads it now (relative to the job file's folder).
+        let read = parse_job_file(&job("zip", "pw.txt"), &file, None).unwrap();
+        let JobSpec::Zip(z) = &read.jobs[0].spec else {
+            panic!()
+        };
+        assert_eq!(z.password, Some(Password::new("s3cret")));
+        // Extract keeps the file, read when the job starts (and again on resume).
+        let read = parse_job_file(&job("extract", "pw.txt"), &file, None).unwrap();
+        let JobSpec::Extract(x) = &read.jobs[0].spec else {
+            panic!()
+        };
+        assert_eq!(
+            x.password_file.as_deref(),
+            Some(tmp.path().join("pw.txt").as_path())
+        );
+        let e = parse_job_file(&job("thumbs", "pw.txt"), &file, None).unwrap_err();
+        assert!(
+            e.to_string().contains("thumbs jobs take no password"),
+            "{e}"
+        );
+        assert_eq!(e.line, Some(5));
+        let e = parse_job_file(&job("zip", "nope.txt"), &file, None).unwrap_err();
+        assert!(
+            e.to_string().contains("nope.txt") && e.to_string().contains("no such password file"),
+            "{e}"
+        );
     }
 
     #[test]

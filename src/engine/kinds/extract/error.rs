@@ -175,19 +175,13 @@ pub enum ExtractError {
         /// Bytes free to this user on that file system.
         free_bytes: u64,
     },
-    /// The password file could not be opened or read.
-    #[error("cannot read the password file {path}: {cause}")]
+    /// The password file gives no password.
+    #[error("{path}: {why}")]
     PasswordFile {
         /// The password file, as the user gave it.
         path: PathBuf,
-        /// Why it could not be read.
-        cause: IoCause,
-    },
-    /// The password file's first line is empty.
-    #[error("the password file {path} is empty")]
-    EmptyPasswordFile {
-        /// The password file, as the user gave it.
-        path: PathBuf,
+        /// Why it gives none.
+        why: crate::engine::model::error::PasswordFileError,
     },
     /// The spec names no output folder (and is not a test, which writes nothing).
     #[error("no output folder given")]

@@ -49,7 +49,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::engine::kinds::zip::aes::Password;
-use crate::engine::model::error::{IoCause, ItemError, JobError, KindCause, SpecError};
+use crate::engine::kinds::zip::password_file::read_password_file;
+use crate::engine::model::error::{ItemError, JobError, KindCause, SpecError};
 use crate::engine::model::events::ProblemKind;
 use crate::engine::model::kind::{Counts, JobKind, KindInfo, OutputShape};
 use crate::engine::model::options::{OptionError, OptionValue};
@@ -234,30 +235,11 @@ impl ExtractJob {
         let Some(path) = &self.spec.password_file else {
             return Ok(None);
         };
-        let (file, meta) =
-            crate::engine::runtime::input::open_regular(path).map_err(|e| match e {
-                ItemError::Read(cause) => ExtractError::PasswordFile {
-                    path: path.clone(),
-                    cause,
-                },
-                other => ExtractError::PasswordFile {
-                    path: path.clone(),
-                    cause: IoCause::Other(std::io::Error::other(other.to_string())),
-                },
-            })?;
-        let mut bytes = Vec::with_capacity(meta.len().min(4096) as usize);
-        std::io::Read::read_to_end(&mut std::io::Read::take(file, 64 << 10), &mut bytes).map_err(
-            |e| ExtractError::PasswordFile {
-                path: path.clone(),
-                cause: IoCause::of(e),
-            },
-        )?;
-        let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            return Err(ExtractError::EmptyPasswordFile { path: path.clone() });
-        }
-        Ok(Some(line.to_vec()))
+        let password = read_password_file(path).map_err(|why| ExtractError::PasswordFile {
+            path: path.clone(),
+            why,
+        })?;
+        Ok(password.bytes().map(<[u8]>::to_vec))
     }
 
     /// The label of an entry in problems and the plan: the archive's path, `/`, the entry's name
@@ -1086,5 +1068,18 @@ impl KindSpec for ExtractSpec {
             self.password = Some(Password::new(text));
         }
         waits
+    }
+
+    fn takes_password(&self) -> bool {
+        true
+    }
+
+    /// An extract keeps the file (read as the job starts, and again when it is resumed).
+    fn set_password_file(
+        &mut self,
+        path: &std::path::Path,
+    ) -> Result<(), crate::engine::model::error::PasswordFileError> {
+        self.password_file = Some(path.to_path_buf());
+        Ok(())
     }
 }

@@ -32,6 +32,7 @@ pub mod compress;
 mod entry;
 mod feed;
 pub(crate) mod options;
+pub mod password_file;
 pub mod sink;
 pub mod spec;
 mod worker;
@@ -722,5 +723,19 @@ impl KindSpec for ZipSpec {
             self.password = Some(Password::new(text));
         }
         waits
+    }
+
+    fn takes_password(&self) -> bool {
+        true
+    }
+
+    /// A zip job reads the file now: the password is needed while the archive is written, and
+    /// never kept.
+    fn set_password_file(
+        &mut self,
+        path: &std::path::Path,
+    ) -> Result<(), crate::engine::model::error::PasswordFileError> {
+        self.password = Some(password_file::read_password_file(path)?);
+        Ok(())
     }
 }
