@@ -116,6 +116,8 @@ pub struct JobRow {
     /// The report's problems in the order the list shows them: errors first, then skipped items.
     pub problem_order: Vec<usize>,
     pub strip: ThumbStrip,
+    /// "Keep watching": the card's watch, while it runs (see [`super::watching`]).
+    pub watch: Option<super::watching::CardWatch>,
 }
 
 impl JobRow {
@@ -133,6 +135,7 @@ impl JobRow {
             report: None,
             problem_order: Vec::new(),
             strip: ThumbStrip::default(),
+            watch: None,
         }
     }
 

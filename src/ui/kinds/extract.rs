@@ -244,6 +244,21 @@ impl KindForm for ExtractForm {
             .collect())
     }
 
+    fn options_spec(&self) -> JobSpec {
+        JobSpec::Extract(ExtractSpec {
+            password: None,
+            ..self.spec(vec![PathBuf::from("/archive.zip")], PathBuf::from("/"))
+        })
+    }
+
+    fn take_options(&mut self, spec: &JobSpec) {
+        let JobSpec::Extract(e) = spec else { return };
+        self.on_conflict = e.on_conflict;
+        self.create_symlinks = e.create_symlinks;
+        self.restore_setuid = e.restore_setuid;
+        self.sanitize();
+    }
+
     fn set_path(&mut self, field: &str, path: PathBuf) {
         if field == FOLDER_FIELD {
             self.extract_folder = path.display().to_string();

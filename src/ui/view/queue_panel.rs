@@ -200,6 +200,9 @@ fn job_card(
                     None => live_details(ui, row, card, commands),
                     Some(report) => finished_details(ui, row, report, card, commands),
                 }
+                if let Some(watch) = &row.watch {
+                    watch_section(ui, row, watch, commands);
+                }
                 if let Some(plan) = &row.plan {
                     for warning in &plan.warnings {
                         ui.add(
@@ -645,6 +648,19 @@ fn finished_controls(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command
             commands.push(Command::RetryFailed(row.id));
         }
     }
+    if row.watch.is_none()
+        && crate::ui::watching::can_watch(&row.spec)
+        && ui
+            .button("Keep watching")
+            .accessible_name(format!("Keep watching the inputs of {name}"))
+            .on_hover_text(
+                "Watch the inputs: each new or changed file, once it has finished arriving, \
+                 goes through this job's settings",
+            )
+            .clicked()
+    {
+        commands.push(Command::KeepWatching(row.id));
+    }
     if row.run_again_spec().is_some()
         && ui
             .button("Run again")
@@ -653,6 +669,82 @@ fn finished_controls(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command
             .clicked()
     {
         commands.push(Command::RunAgain(row.id));
+    }
+}
+
+/// A watching card: that it watches (since when, how), what its watch jobs made and when, and
+/// Stop watching.
+fn watch_section(
+    ui: &mut egui::Ui,
+    row: &JobRow,
+    watch: &crate::ui::watching::CardWatch,
+    commands: &mut Vec<Command>,
+) {
+    let clock = |t: std::time::SystemTime| {
+        chrono::DateTime::<chrono::Local>::from(t)
+            .format("%H:%M:%S")
+            .to_string()
+    };
+    ui.add_space(4.0);
+    ui.horizontal_wrapped(|ui| {
+        let accent = theme::accent(ui.visuals());
+        let how = match watch.events {
+            None => "taking stock of the inputs…",
+            Some(true) => "new and changed files are taken once they have finished arriving",
+            Some(false) => "looking every second (no file-system events here)",
+        };
+        ui.label(
+            RichText::new(format!("Watching since {}", clock(watch.since)))
+                .strong()
+                .color(accent),
+        )
+        .on_hover_text(how);
+        if watch.busy {
+            ui.spinner();
+        }
+        let stop = ui
+            .button("Stop watching")
+            .accessible_name(format!("Stop watching the inputs of {}", row.name));
+        if stop.clicked() {
+            commands.push(Command::StopWatching(row.id));
+        }
+    });
+    let (one, many) = row.kind.output_noun;
+    let weak = ui.visuals().weak_text_color();
+    if watch.made_count == 0 {
+        ui.label(
+            RichText::new(format!("No {many} made since"))
+                .small()
+                .color(weak),
+        );
+    } else {
+        ui.label(
+            RichText::new(format!(
+                "Made since: {}",
+                format::plural(watch.made_count, one, many)
+            ))
+            .small(),
+        );
+        for (path, when) in watch.made.iter().rev().take(5) {
+            ui.add(
+                egui::Label::new(
+                    RichText::new(format!("{}  {}", clock(*when), path.display()))
+                        .small()
+                        .color(weak),
+                )
+                .truncate(),
+            );
+        }
+    }
+    if let Some(problem) = &watch.problem {
+        ui.add(
+            egui::Label::new(
+                RichText::new(problem)
+                    .small()
+                    .color(theme::warning(ui.visuals())),
+            )
+            .wrap(),
+        );
     }
 }
 
