@@ -497,6 +497,7 @@ impl KindForm for ThumbsForm {
         form::settings_grid(ui, "thumbnail-settings", |ui| {
             let label = form::row_label(ui, "Into folder");
             let folder = self.thumbnails_folder_path(&inputs);
+            let archive = folder.as_deref().map(Self::chained_archive);
             let browse = dialog_free.then(|| DialogRequest::PickFolder {
                 title: "Folder for the thumbnails",
                 start_dir: folder.clone(),
@@ -512,12 +513,7 @@ impl KindForm for ThumbsForm {
                 commands,
             );
             ui.end_row();
-            self.naming_rows(ui, names);
-            self.encoding_rows(ui);
             form::row_label(ui, "Then");
-            let archive = self
-                .thumbnails_folder_path(&inputs)
-                .map(|f| Self::chained_archive(&f));
             let hint = match archive {
                 Some(archive) => format!(
                     "Once the thumbnails are made, zip exactly those into {}",
@@ -528,6 +524,8 @@ impl KindForm for ThumbsForm {
             ui.checkbox(&mut self.then_zip, "Then zip the thumbnails")
                 .on_hover_text(hint);
             ui.end_row();
+            self.naming_rows(ui, names);
+            self.encoding_rows(ui);
         });
     }
 
