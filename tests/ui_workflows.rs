@@ -234,6 +234,14 @@ fn copy_as_command_gives_a_line_that_run_elsewhere_makes_the_same_thumbnails() {
         from_window == from_line,
         "the same names and the same bytes"
     );
+
+    // The finished card copies the same line.
+    let name = harness.state().queue().rows()[0].name.clone();
+    harness
+        .get_by_label(&format!("Copy the command line of {name}"))
+        .click();
+    let copied = wait_for_copy(&mut harness);
+    assert_eq!(copied, [format!("{line}\n")]);
 }
 
 /// The jobs the form of `settings` starts over `inputs`: each, then the one chained after it.

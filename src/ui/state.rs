@@ -113,6 +113,8 @@ pub enum Command {
     ResumeAllUnfinished,
     /// "Copy as command": copies the command line of the job(s) this kind's form would start.
     CopyAsCommand(JobKind),
+    /// A card's "Copy as command": copies the command line of its job.
+    CopyCardCommand(JobId),
     /// "Save as job file…": asks where, then writes the job(s) this kind's form would start.
     SaveJobFile(JobKind),
     /// Writes the job(s) this kind's form would start as a job file at this path (the save

@@ -79,6 +79,7 @@ impl App {
             }
             Command::KeepRunning => self.state.quit = QuitState::Running,
             Command::CopyAsCommand(kind) => self.copy_as_command(ctx, kind),
+            Command::CopyCardCommand(id) => self.copy_card_command(ctx, id),
             Command::SaveJobFile(kind) => self.save_job_file(ctx, kind),
             Command::WriteJobFile(kind, path) => self.write_job_file(kind, path),
             Command::OpenJobFiles(paths) => self.open_job_files(paths),

@@ -126,6 +126,31 @@ impl App {
         self.state.notify(NoticeLevel::Info, notice);
     }
 
+    /// A card's "Copy as command": the line of the job it shows (a retry of some files or a
+    /// chained job has none: the notice says so).
+    pub(super) fn copy_card_command(&mut self, ctx: &egui::Context, id: JobId) {
+        let Some(spec) = self.state.queue.row(id).map(|r| r.spec.normalized()) else {
+            return;
+        };
+        match command_line(&spec) {
+            Ok(line) => {
+                ctx.copy_text(format!("{line}\n"));
+                let mut notice = "Copied the command line.".to_owned();
+                if password_on_line(&spec) == PasswordOnLine::Placeholder {
+                    notice.push_str(&format!(
+                        " The password is not on it: put it in a file and write that file's \
+                         path in place of {PASSWORD_FILE_PLACEHOLDER}."
+                    ));
+                }
+                self.state.notify(NoticeLevel::Info, notice);
+            }
+            Err(e) => self.state.notify(
+                NoticeLevel::Info,
+                format!("No command line: {}.", e.to_string().trim_end_matches('.')),
+            ),
+        }
+    }
+
     /// "Save as job file…": asks where (the file is written once the dialog answers).
     pub(super) fn save_job_file(&mut self, ctx: &egui::Context, kind: JobKind) {
         if let Err(why) = self.form_jobs(kind) {
@@ -168,6 +193,16 @@ impl App {
                 NoticeLevel::Warning,
                 format!("Not saved: {}.", settings::capitalized(&e.to_string())),
             ),
+        }
+        let left_out = jobs.iter().any(
+            |j| matches!(&j.spec, JobSpec::Zip(z) if !z.excludes.is_empty() || z.honour_gitignore),
+        );
+        if left_out {
+            self.state.notify(
+                NoticeLevel::Warning,
+                "The job file does not keep the exclude patterns or the .gitignore setting (a job \
+                 file has no key for them): Copy as command keeps them.",
+            );
         }
         if jobs
             .iter()

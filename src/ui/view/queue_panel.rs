@@ -609,6 +609,11 @@ fn finished_details(
         });
     });
 
+    ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing.x = 4.0;
+        workflow_controls(ui, row, commands);
+    });
+
     if !report.problems.is_empty() {
         problem_list(ui, row, report, card, commands);
     }
@@ -617,6 +622,35 @@ fn finished_details(
     }
     if !row.strip.slots.is_empty() {
         thumbnail_strip(ui, row, commands);
+    }
+}
+
+/// A finished card's "Copy as command" (a whole job: a retry of some files or a chained job has
+/// no line) and "Keep watching" (a whole job that fills a folder, not watching yet).
+fn workflow_controls(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>) {
+    let name = &row.name;
+    if row.spec.only().is_empty()
+        && !row.spec.inputs().is_empty()
+        && ui
+            .button("Copy as command")
+            .accessible_name(format!("Copy the command line of {name}"))
+            .on_hover_text("Copy the shrinkwrap command line that does this job again")
+            .clicked()
+    {
+        commands.push(Command::CopyCardCommand(row.id));
+    }
+    if row.watch.is_none()
+        && crate::ui::watching::can_watch(&row.spec)
+        && ui
+            .button("Keep watching")
+            .accessible_name(format!("Keep watching the inputs of {name}"))
+            .on_hover_text(
+                "Watch the inputs: each new or changed file, once it has finished arriving, \
+                 goes through this job's settings",
+            )
+            .clicked()
+    {
+        commands.push(Command::KeepWatching(row.id));
     }
 }
 
@@ -647,19 +681,6 @@ fn finished_controls(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command
         {
             commands.push(Command::RetryFailed(row.id));
         }
-    }
-    if row.watch.is_none()
-        && crate::ui::watching::can_watch(&row.spec)
-        && ui
-            .button("Keep watching")
-            .accessible_name(format!("Keep watching the inputs of {name}"))
-            .on_hover_text(
-                "Watch the inputs: each new or changed file, once it has finished arriving, \
-                 goes through this job's settings",
-            )
-            .clicked()
-    {
-        commands.push(Command::KeepWatching(row.id));
     }
     if row.run_again_spec().is_some()
         && ui
