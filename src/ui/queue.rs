@@ -499,8 +499,9 @@ impl Queue {
     }
 
     /// Removes the rows of finished jobs.
+    /// Removes the finished cards, but those that keep watching (Stop watching ends that).
     pub fn clear_finished(&mut self) {
-        self.rows.retain(|r| !r.is_finished());
+        self.rows.retain(|r| !r.is_finished() || r.watch.is_some());
         self.generation += 1;
         if self.selected.is_some_and(|id| self.row(id).is_none()) {
             self.selected = None;

@@ -203,6 +203,8 @@ impl App {
     }
 
     pub(super) fn run_again(&mut self, id: JobId) {
+        // The card is replaced: its watch, if any, ends with it.
+        self.stop_watching(id);
         if let Some(spec) = self.state.queue.row(id).and_then(|r| r.run_again_spec()) {
             self.submit_jobs(vec![spec], &[id]);
         }

@@ -7,7 +7,8 @@
 //!
 //! A kind's module holds all of that kind's window parts: its settings form and destination
 //! fields (remembered between runs under its own storage key), building its job specs, the
-//! questions it asks before queuing, its plan lines, its card's summary line and extra answers,
+//! questions it asks before queuing, its options as a preset sees them, the job it chains after
+//! its own (if it offers one), its plan lines, its card's summary line and extra answers,
 //! its badge colour, its tab and Start button words, its `--flag` on the window's command line
 //! and the desktop-file action that runs it.
 //!
