@@ -580,3 +580,51 @@ fn a_watching_card_makes_a_thumbnail_for_a_file_copied_in_after_the_job() {
     settle(&mut harness);
     assert!(harness.state().queue().rows()[0].watch.is_none());
 }
+
+#[test]
+fn the_extract_chain_checkbox_makes_thumbnails_of_the_extracted_images() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("photos");
+    photos(&src);
+    write(&src.join("readme.txt"), b"not an image\n");
+    let status = std::process::Command::new("zip")
+        .args(["-qr", "photos.zip", "photos"])
+        .current_dir(tmp.path())
+        .status()
+        .expect("Info-ZIP's zip is installed");
+    assert!(status.success());
+    let archive = tmp.path().join("photos.zip");
+    let out = tmp.path().join("out");
+    let mut settings = Settings::default();
+    settings.kinds.extract.extract_folder = out.display().to_string();
+    let mut harness = harness(1, settings);
+    drop_onto_window(&mut harness, &archive);
+    harness.get_by_label("Extract").click();
+    settle(&mut harness);
+    harness
+        .get_by_label("Then make thumbnails of the images")
+        .click();
+    settle(&mut harness);
+    assert!(harness.state().settings().kinds.extract.then_thumbnails);
+
+    harness.get_by_label("Extract archives").click();
+    harness.step();
+    assert_eq!(harness.state().queue().rows().len(), 2, "two cards");
+    step_until(&mut harness, "both jobs to finish", |app| {
+        app.queue().rows().iter().all(|r| r.is_finished())
+    });
+    let rows = harness.state().queue().rows();
+    assert_eq!(rows[0].state(), JobState::Done);
+    assert_eq!(rows[1].state(), JobState::Done, "{:?}", rows[1].report);
+    let thumbs = out.join("thumbnails");
+    let mut made: Vec<String> = files_below(&thumbs)
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    made.sort();
+    assert_eq!(made, ["a.jpg", "b.jpg", "c.jpg"], "the images only");
+    assert_eq!(
+        fs::read(out.join("photos/readme.txt")).unwrap(),
+        b"not an image\n"
+    );
+}
