@@ -21,6 +21,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use shrinkwrap::engine::kinds::thumbs::KIND as THUMBS;
 use shrinkwrap::engine::{JobSpec, JobState, ThumbFormat};
+use shrinkwrap::ui::dialogs::JobFileOf;
 use shrinkwrap::ui::kinds::KindForm;
 use shrinkwrap::ui::settings::Settings;
 use shrinkwrap::ui::state::Command;
@@ -279,7 +280,7 @@ fn save_as_job_file_round_trips_through_open_a_drop_and_the_command_line() {
     let file = tmp.path().join("jobs.toml");
     harness
         .state_mut()
-        .queue_command(Command::WriteJobFile(THUMBS, file.clone()));
+        .queue_command(Command::WriteJobFile(JobFileOf::Form(THUMBS), file.clone()));
     step_until(&mut harness, "the job file to be saved", |app| {
         app.state()
             .notice
@@ -312,6 +313,22 @@ fn save_as_job_file_round_trips_through_open_a_drop_and_the_command_line() {
             .map(|n| n.text.clone()),
         Some("Queued 2 jobs from jobs.toml.".to_owned())
     );
+
+    // A card saves its own job; opened, it is the same job.
+    let card = harness.state().queue().rows()[0].id;
+    let single = tmp.path().join("one job.toml");
+    harness
+        .state_mut()
+        .queue_command(Command::WriteJobFile(JobFileOf::Card(card), single.clone()));
+    step_until(&mut harness, "the card's job file", |_| single.is_file());
+    let (mut reopened, fake) = fake_harness(settings.clone(), LaunchArgs::default());
+    reopened
+        .state_mut()
+        .queue_command(Command::OpenJobFiles(vec![single]));
+    step_until(&mut reopened, "the card's job", |app| {
+        app.queue().rows().len() == 1
+    });
+    assert_eq!(submitted_specs(&fake), expected[..1]);
 
     // A dropped job file queues its jobs (it is not an input).
     let (mut dropped, fake) = fake_harness(settings.clone(), LaunchArgs::default());

@@ -2,7 +2,7 @@
 //! helper thread (started at the first dialog) and their answer comes back over its channel,
 //! with a repaint request.
 //!
-//! Owns: [`DialogRunner`] (at most one dialog open at a time), the dialogs the window opens
+//! Owns: [`DialogRunner`] (at most one dialog open at a time), [`JobFileOf`], the dialogs the window opens
 //! (adding inputs, a file or folder a kind's form asks for, where to export a problem list,
 //! where to save a job file and which one to open), and
 //! telling "cancelled" from "the dialog could not be shown" (no portal, no zenity): rfd answers
@@ -35,6 +35,15 @@ impl FormField {
     }
 }
 
+/// Whose jobs "Save as job file" writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobFileOf {
+    /// The jobs a kind's form would start (its chained job included).
+    Form(JobKind),
+    /// The job a card shows.
+    Card(JobId),
+}
+
 /// What a dialog is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DialogRequest {
@@ -56,9 +65,9 @@ pub enum DialogRequest {
         start_dir: Option<PathBuf>,
         field: FormField,
     },
-    /// Where to save the job file of a kind's form.
+    /// Where to save a job file.
     SaveJobFile {
-        kind: JobKind,
+        of: JobFileOf,
         suggested: Option<PathBuf>,
     },
     /// A job file to open (its jobs are queued).

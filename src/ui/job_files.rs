@@ -30,8 +30,13 @@ pub fn is_job_file(path: &Path) -> bool {
 /// What the thread is asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobFileRequest {
-    /// Write `text` to `path` (replacing a file there once the new one is complete).
-    Save { path: PathBuf, text: String },
+    /// Write `text` to `path` (replacing a file there once the new one is complete); `note`
+    /// ends the notice that says it was saved (what the file does not keep).
+    Save {
+        path: PathBuf,
+        text: String,
+        note: String,
+    },
     /// Read the job file at `path`, with the presets in `config_dir` (`None`: the default
     /// config folder).
     Open {
@@ -57,7 +62,9 @@ impl Work for JobFileWork {
 
     fn run(&mut self, request: &JobFileRequest, reply: &Reply<JobFileNews>) {
         reply.send(match request {
-            JobFileRequest::Save { path, text } => JobFileNews::Saved(save(path, text)),
+            JobFileRequest::Save { path, text, note } => {
+                JobFileNews::Saved(save(path, text).map(|saved| saved + note))
+            }
             JobFileRequest::Open { path, config_dir } => {
                 JobFileNews::Opened(open(path, config_dir.as_deref()))
             }

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use crate::engine::{JobId, JobKind, QueueMove};
 
-use super::dialogs::DialogRequest;
+use super::dialogs::{DialogRequest, JobFileOf};
 use super::export::ExportFormat;
 use super::inputs::InputList;
 pub use super::kinds::Prompt;
@@ -115,11 +115,11 @@ pub enum Command {
     CopyAsCommand(JobKind),
     /// A card's "Copy as command": copies the command line of its job.
     CopyCardCommand(JobId),
-    /// "Save as job file…": asks where, then writes the job(s) this kind's form would start.
-    SaveJobFile(JobKind),
-    /// Writes the job(s) this kind's form would start as a job file at this path (the save
-    /// dialog's answer).
-    WriteJobFile(JobKind, PathBuf),
+    /// "Save as job file…": asks where, then writes the job(s) of a form or a card.
+    SaveJobFile(JobFileOf),
+    /// Writes the job(s) of a form or a card as a job file at this path (the save dialog's
+    /// answer).
+    WriteJobFile(JobFileOf, PathBuf),
     /// Queues the jobs of these job files (read on a helper thread).
     OpenJobFiles(Vec<PathBuf>),
     /// Reads the presets (the preset menu opened before they were read).

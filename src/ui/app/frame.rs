@@ -224,9 +224,9 @@ impl App {
                     form.set_path(field.name, path);
                 }
             }
-            DialogRequest::SaveJobFile { kind, .. } => {
+            DialogRequest::SaveJobFile { of, .. } => {
                 if let Some(path) = paths.into_iter().next() {
-                    self.apply(ctx, Command::WriteJobFile(kind, path));
+                    self.apply(ctx, Command::WriteJobFile(of, path));
                 }
             }
             DialogRequest::OpenJobFile { .. } => self.apply(ctx, Command::OpenJobFiles(paths)),

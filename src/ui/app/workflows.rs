@@ -25,7 +25,7 @@ use crate::engine::workflow::{
 };
 use crate::engine::{JobId, JobKind, JobSpec, SubmitError};
 
-use super::super::dialogs::DialogRequest;
+use super::super::dialogs::{DialogRequest, JobFileOf};
 use super::super::job_files::{JobFileNews, JobFileRequest};
 use super::super::presets::{PresetNews, PresetRequest};
 use super::super::settings;
@@ -151,31 +151,63 @@ impl App {
         }
     }
 
+    /// The jobs "Save as job file" writes for `of`, with absolute paths. The error is a
+    /// sentence.
+    fn jobs_of(&self, of: JobFileOf) -> Result<Vec<FileJob>, String> {
+        match of {
+            JobFileOf::Form(kind) => self.form_jobs(kind),
+            JobFileOf::Card(id) => {
+                let row = self.state.queue.row(id).ok_or("The job is gone.")?;
+                if !row.spec.only().is_empty() || row.spec.inputs().is_empty() {
+                    return Err(
+                        "this job takes only some files among its inputs (a retry or a \
+                                chained job): save the whole job, or the chain, from the form."
+                            .to_owned(),
+                    );
+                }
+                Ok(vec![FileJob {
+                    name: None,
+                    line: 0,
+                    spec: row.spec.normalized(),
+                    inputs_from: None,
+                }])
+            }
+        }
+    }
+
     /// "Save as job file…": asks where (the file is written once the dialog answers).
-    pub(super) fn save_job_file(&mut self, ctx: &egui::Context, kind: JobKind) {
-        if let Err(why) = self.form_jobs(kind) {
+    pub(super) fn save_job_file(&mut self, ctx: &egui::Context, of: JobFileOf) {
+        if let Err(why) = self.jobs_of(of) {
             self.state
                 .notify(NoticeLevel::Warning, format!("Not saved: {why}"));
             return;
         }
-        let suggested = self
-            .state
-            .inputs
-            .entries()
-            .first()
-            .and_then(|e| e.path.parent())
-            .map(|dir| dir.join(SUGGESTED_JOB_FILE));
+        let beside = match of {
+            JobFileOf::Form(_) => self
+                .state
+                .inputs
+                .entries()
+                .first()
+                .and_then(|e| e.path.parent().map(PathBuf::from)),
+            JobFileOf::Card(id) => self
+                .state
+                .queue
+                .row(id)
+                .map(|r| crate::engine::parent_dir(&r.output).to_path_buf()),
+        };
+        let suggested = beside.map(|dir| dir.join(SUGGESTED_JOB_FILE));
         self.apply(
             ctx,
-            Command::OpenDialog(DialogRequest::SaveJobFile { kind, suggested }),
+            Command::OpenDialog(DialogRequest::SaveJobFile { of, suggested }),
         );
     }
 
-    /// Writes the form's jobs as a job file at `path` (paths inside its folder relative to it),
-    /// on the job-file thread.
-    pub(super) fn write_job_file(&mut self, kind: JobKind, path: PathBuf) {
+    /// Writes the jobs of `of` as a job file at `path` (paths inside its folder relative to
+    /// it), on the job-file thread; the notice that says so also says what the file does not
+    /// keep.
+    pub(super) fn write_job_file(&mut self, of: JobFileOf, path: PathBuf) {
         let path = crate::engine::normalize_path(&path);
-        let jobs = match self.form_jobs(kind) {
+        let jobs = match self.jobs_of(of) {
             Ok(jobs) => jobs,
             Err(why) => {
                 self.state
@@ -184,36 +216,38 @@ impl App {
             }
         };
         let folder = crate::engine::parent_dir(&path).to_path_buf();
-        match job_file_text(&jobs, Some(&folder)) {
-            Ok(text) => self
-                .helpers
-                .job_files
-                .request(JobFileRequest::Save { path, text }),
-            Err(e) => self.state.notify(
-                NoticeLevel::Warning,
-                format!("Not saved: {}.", settings::capitalized(&e.to_string())),
-            ),
-        }
+        let text = match job_file_text(&jobs, Some(&folder)) {
+            Ok(text) => text,
+            Err(e) => {
+                self.state.notify(
+                    NoticeLevel::Warning,
+                    format!("Not saved: {}.", settings::capitalized(&e.to_string())),
+                );
+                return;
+            }
+        };
+        let mut note = String::new();
         let left_out = jobs.iter().any(
             |j| matches!(&j.spec, JobSpec::Zip(z) if !z.excludes.is_empty() || z.honour_gitignore),
         );
         if left_out {
-            self.state.notify(
-                NoticeLevel::Warning,
-                "The job file does not keep the exclude patterns or the .gitignore setting (a job \
-                 file has no key for them): Copy as command keeps them.",
+            note.push_str(
+                " It does not keep the exclude patterns or the .gitignore setting (a job file \
+                 has no key for them): Copy as command keeps them.",
             );
         }
         if jobs
             .iter()
             .any(|j| password_on_line(&j.spec) == PasswordOnLine::Placeholder)
         {
-            self.state.notify(
-                NoticeLevel::Info,
-                "A job file never holds a password: give it with --password-file when you run \
+            note.push_str(
+                " A job file never holds a password: give it with --password-file when you run \
                  the file.",
             );
         }
+        self.helpers
+            .job_files
+            .request(JobFileRequest::Save { path, text, note });
     }
 
     /// Reads these job files on the job-file thread; their jobs are queued when read.

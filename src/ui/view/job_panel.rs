@@ -12,7 +12,7 @@
 
 use eframe::egui::{self, RichText};
 
-use super::super::dialogs::DialogRequest;
+use super::super::dialogs::{DialogRequest, JobFileOf};
 use super::super::kinds::{self, FormCx};
 use super::super::presets::PresetMenu;
 use super::super::state::{Command, UiState};
@@ -190,7 +190,7 @@ fn workflow_buttons(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Comma
             Some(why) => save.on_disabled_hover_text(why),
         };
         if save.clicked() {
-            commands.push(Command::SaveJobFile(kind));
+            commands.push(Command::SaveJobFile(JobFileOf::Form(kind)));
         }
         let open = ui
             .add_enabled(!state.dialog_open, egui::Button::new("Open job file…"))

@@ -639,6 +639,18 @@ fn workflow_controls(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command
     {
         commands.push(Command::CopyCardCommand(row.id));
     }
+    if row.spec.only().is_empty()
+        && !row.spec.inputs().is_empty()
+        && ui
+            .button("Save as job file…")
+            .accessible_name(format!("Save {name} as a job file"))
+            .on_hover_text("Save this job as a .toml job file (run it with shrinkwrap run)")
+            .clicked()
+    {
+        commands.push(Command::SaveJobFile(crate::ui::dialogs::JobFileOf::Card(
+            row.id,
+        )));
+    }
     if row.watch.is_none()
         && crate::ui::watching::can_watch(&row.spec)
         && ui
