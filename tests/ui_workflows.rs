@@ -236,7 +236,8 @@ fn copy_as_command_gives_a_line_that_run_elsewhere_makes_the_same_thumbnails() {
         "the same names and the same bytes"
     );
 
-    // The finished card copies the same line.
+    // The finished card copies the same line (clicked once it is laid out with its strip).
+    settle(&mut harness);
     let name = harness.state().queue().rows()[0].name.clone();
     harness
         .get_by_label(&format!("Copy the command line of {name}"))
@@ -548,6 +549,8 @@ fn a_watching_card_makes_a_thumbnail_for_a_file_copied_in_after_the_job() {
     // A folder input's thumbnails go under its name.
     assert_eq!(files_below(&out), [PathBuf::from("photos/a.jpg")]);
     let name = harness.state().queue().rows()[0].name.clone();
+    // The card is laid out with its strip before the click.
+    settle(&mut harness);
 
     harness
         .get_by_label(&format!("Keep watching the inputs of {name}"))

@@ -248,6 +248,10 @@ impl JobRow {
     /// gets a new job of just those, same inputs and settings (so every output keeps its path).
     pub fn retry_spec(&self) -> Option<JobSpec> {
         let report = self.report.as_ref()?;
+        // A chained job's inputs were another job's outputs: the card does not know them.
+        if self.spec.inputs().is_empty() {
+            return None;
+        }
         if !self.kind.can_retry_failed || report.outcome != JobOutcome::DoneWithErrors {
             return None;
         }
@@ -264,6 +268,10 @@ impl JobRow {
     /// its kind answers that itself (an archive's card offers Replace and Keep both).
     pub fn run_again_spec(&self) -> Option<JobSpec> {
         let report = self.report.as_ref()?;
+        // A chained job's inputs were another job's outputs: the card does not know them.
+        if self.spec.inputs().is_empty() {
+            return None;
+        }
         let answers_existing =
             kinds::entry_of(self.kind).is_some_and(|e| e.existing_hint.is_some());
         let again = match report.outcome {
