@@ -16,7 +16,8 @@ use super::kinds::{self, launch_flags_text};
 /// What the window was asked to do at start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LaunchArgs {
-    /// Paths to put in the input list ("Open with" from a file manager).
+    /// Paths to put in the input list ("Open with" from a file manager). Without a kind's flag,
+    /// the window opens a `.toml` path as a job file (its jobs are queued) instead.
     pub paths: Vec<PathBuf>,
     /// Queue a job of this kind at once with the remembered settings (`--compress`,
     /// `--thumbnails`).

@@ -2,8 +2,9 @@
 //! helper thread (started at the first dialog) and their answer comes back over its channel,
 //! with a repaint request.
 //!
-//! Owns: [`DialogRunner`] (at most one dialog open at a time), the dialogs the window opens
-//! (adding inputs, a file or folder a kind's form asks for, where to export a problem list), and
+//! Owns: [`DialogRunner`] (at most one dialog open at a time), [`JobFileOf`], the dialogs the window opens
+//! (adding inputs, a file or folder a kind's form asks for, where to export a problem list,
+//! where to save a job file and which one to open), and
 //! telling "cancelled" from "the dialog could not be shown" (no portal, no zenity): rfd answers
 //! `None` for both, but a person cannot cancel within a fraction of a second.
 //! Must not touch: the frame code's thread (the dialog never runs there), the input list or a
@@ -34,6 +35,15 @@ impl FormField {
     }
 }
 
+/// Whose jobs "Save as job file" writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobFileOf {
+    /// The jobs a kind's form would start (its chained job included).
+    Form(JobKind),
+    /// The job a card shows.
+    Card(JobId),
+}
+
 /// What a dialog is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DialogRequest {
@@ -55,6 +65,13 @@ pub enum DialogRequest {
         start_dir: Option<PathBuf>,
         field: FormField,
     },
+    /// Where to save a job file.
+    SaveJobFile {
+        of: JobFileOf,
+        suggested: Option<PathBuf>,
+    },
+    /// A job file to open (its jobs are queued).
+    OpenJobFile { start_dir: Option<PathBuf> },
     /// Where to save a job's problem list.
     ExportProblems {
         job: JobId,
@@ -72,6 +89,8 @@ impl DialogRequest {
                 title
             }
             DialogRequest::ExportProblems { .. } => "Export the problem list",
+            DialogRequest::SaveJobFile { .. } => "Save as job file",
+            DialogRequest::OpenJobFile { .. } => "Open job file",
         }
     }
 
@@ -103,6 +122,22 @@ impl DialogRequest {
             }
             DialogRequest::PickFolder { start_dir, .. } => {
                 in_dir(dialog, start_dir).pick_folder().map(|p| vec![p])
+            }
+            DialogRequest::OpenJobFile { start_dir } => in_dir(dialog, start_dir)
+                .add_filter("Job file", &["toml"])
+                .pick_file()
+                .map(|p| vec![p]),
+            DialogRequest::SaveJobFile { suggested, .. } => {
+                let mut dialog = dialog.add_filter("Job file", &["toml"]);
+                if let Some(suggested) = suggested {
+                    if let Some(dir) = suggested.parent().filter(|p| !p.as_os_str().is_empty()) {
+                        dialog = dialog.set_directory(dir);
+                    }
+                    if let Some(name) = suggested.file_name() {
+                        dialog = dialog.set_file_name(name.to_string_lossy());
+                    }
+                }
+                dialog.save_file().map(|p| vec![p])
             }
             DialogRequest::ExportProblems {
                 format, suggested, ..

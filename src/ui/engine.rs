@@ -9,6 +9,7 @@
 
 use std::path::Path;
 
+use crate::engine::workflow::JobFile;
 use crate::engine::{
     Engine, JobEvent, JobId, JobSpec, QueueMove, SubmitError, UnfinishedJob, Waker,
 };
@@ -19,6 +20,10 @@ pub trait WindowEngine {
     fn submit(&self, spec: JobSpec) -> Result<JobId, SubmitError>;
     /// Queues several jobs as one batch (every job's claims registered before any starts).
     fn submit_all(&self, specs: Vec<JobSpec>) -> Vec<Result<JobId, SubmitError>>;
+    /// Queues `then` to run on the outputs of job `first` once that has ended (a chain).
+    fn submit_after(&self, first: JobId, then: JobSpec) -> Result<JobId, SubmitError>;
+    /// Queues the jobs of a job file, chains included; one result per job, in its order.
+    fn submit_job_file(&self, file: &JobFile) -> Vec<Result<JobId, SubmitError>>;
     /// Queues a dry run (the plan preview).
     fn submit_dry_run(&self, spec: JobSpec) -> Result<JobId, SubmitError>;
     /// Resumes an unfinished job found at start.
@@ -53,6 +58,12 @@ impl WindowEngine for Engine {
     }
     fn submit_all(&self, specs: Vec<JobSpec>) -> Vec<Result<JobId, SubmitError>> {
         Engine::submit_all(self, specs)
+    }
+    fn submit_after(&self, first: JobId, then: JobSpec) -> Result<JobId, SubmitError> {
+        Engine::submit_after(self, first, then)
+    }
+    fn submit_job_file(&self, file: &JobFile) -> Vec<Result<JobId, SubmitError>> {
+        Engine::submit_job_file(self, file)
     }
     fn submit_dry_run(&self, spec: JobSpec) -> Result<JobId, SubmitError> {
         Engine::submit_dry_run(self, spec)

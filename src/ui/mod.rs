@@ -11,9 +11,9 @@
 //! - [`view`]: drawing only.
 //! - [`engine`]: the engine calls the window makes, as a trait (tests drive a fake).
 //! - [`helper`]: the one kind of background thread; [`dialogs`], [`strip_loader`],
-//!   [`screenshot`], [`frame_stats`], [`export`], [`launcher`], [`notify`], [`unfinished`] and
-//!   the measurer in [`inputs`] run on helpers, so that a frame never does file I/O or waits for
-//!   anything.
+//!   [`screenshot`], [`frame_stats`], [`export`], [`job_files`], [`presets`], [`launcher`],
+//!   [`notify`], [`unfinished`], [`watching`] and the measurer in [`inputs`] run on helpers, so that a frame never does
+//!   file I/O or waits for anything.
 //!
 //! Owns: `src/ui/`. Must not touch: the engine's internals (only its public, non-blocking API),
 //! the command line (`src/cli/`).
@@ -27,9 +27,11 @@ pub use crate::format;
 pub mod frame_stats;
 pub mod helper;
 pub mod inputs;
+pub mod job_files;
 pub mod kinds;
 pub mod launcher;
 pub mod notify;
+pub mod presets;
 pub mod preview;
 pub mod queue;
 pub mod screenshot;
@@ -38,6 +40,7 @@ pub mod state;
 pub mod strip_loader;
 pub mod unfinished;
 pub mod view;
+pub mod watching;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

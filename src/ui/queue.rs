@@ -116,6 +116,8 @@ pub struct JobRow {
     /// The report's problems in the order the list shows them: errors first, then skipped items.
     pub problem_order: Vec<usize>,
     pub strip: ThumbStrip,
+    /// "Keep watching": the card's watch, while it runs (see [`super::watching`]).
+    pub watch: Option<super::watching::CardWatch>,
 }
 
 impl JobRow {
@@ -133,6 +135,7 @@ impl JobRow {
             report: None,
             problem_order: Vec::new(),
             strip: ThumbStrip::default(),
+            watch: None,
         }
     }
 
@@ -245,6 +248,10 @@ impl JobRow {
     /// gets a new job of just those, same inputs and settings (so every output keeps its path).
     pub fn retry_spec(&self) -> Option<JobSpec> {
         let report = self.report.as_ref()?;
+        // A chained job's inputs were another job's outputs: the card does not know them.
+        if self.spec.inputs().is_empty() {
+            return None;
+        }
         if !self.kind.can_retry_failed || report.outcome != JobOutcome::DoneWithErrors {
             return None;
         }
@@ -261,6 +268,10 @@ impl JobRow {
     /// its kind answers that itself (an archive's card offers Replace and Keep both).
     pub fn run_again_spec(&self) -> Option<JobSpec> {
         let report = self.report.as_ref()?;
+        // A chained job's inputs were another job's outputs: the card does not know them.
+        if self.spec.inputs().is_empty() {
+            return None;
+        }
         let answers_existing =
             kinds::entry_of(self.kind).is_some_and(|e| e.existing_hint.is_some());
         let again = match report.outcome {
@@ -496,8 +507,9 @@ impl Queue {
     }
 
     /// Removes the rows of finished jobs.
+    /// Removes the finished cards, but those that keep watching (Stop watching ends that).
     pub fn clear_finished(&mut self) {
-        self.rows.retain(|r| !r.is_finished());
+        self.rows.retain(|r| !r.is_finished() || r.watch.is_some());
         self.generation += 1;
         if self.selected.is_some_and(|id| self.row(id).is_none()) {
             self.selected = None;

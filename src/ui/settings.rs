@@ -279,7 +279,7 @@ fn percent_decode(text: &str) -> std::ffi::OsString {
 }
 
 /// "name template ..." -> "Name template ...".
-fn capitalized(text: &str) -> String {
+pub(crate) fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(c) => c.to_uppercase().chain(chars).collect(),

@@ -1,7 +1,7 @@
 //! Everything the window draws, in one place, and the commands the drawing code emits.
 //!
 //! Owns: [`UiState`] (inputs, settings with every kind's form, the plan preview, the queue, the
-//! unfinished jobs found at start, the notice line, the question a kind asks, the quit prompt)
+//! unfinished jobs found at start, the preset menu, the notice line, the question a kind asks, the quit prompt)
 //! and [`Command`] (what a click or a key asks for; the app applies commands after the frame is
 //! drawn, so views only read state and edit their own fields).
 //! Must not touch: the engine, threads, the file system, what a kind's question or command
@@ -13,11 +13,12 @@ use std::time::Instant;
 
 use crate::engine::{JobId, JobKind, QueueMove};
 
-use super::dialogs::DialogRequest;
+use super::dialogs::{DialogRequest, JobFileOf};
 use super::export::ExportFormat;
 use super::inputs::InputList;
 pub use super::kinds::Prompt;
 use super::kinds::{KindCommand, PlanCx};
+use super::presets::PresetMenu;
 use super::preview::Preview;
 use super::queue::Queue;
 use super::settings::Settings;
@@ -112,6 +113,34 @@ pub enum Command {
     DiscardUnfinished(PathBuf),
     /// Resumes every unfinished job found at start.
     ResumeAllUnfinished,
+    /// "Copy as command": copies the command line of the job(s) this kind's form would start.
+    CopyAsCommand(JobKind),
+    /// A card's "Copy as command": copies the command line of its job.
+    CopyCardCommand(JobId),
+    /// "Save as job file…": asks where, then writes the job(s) of a form or a card.
+    SaveJobFile(JobFileOf),
+    /// Writes the job(s) of a form or a card as a job file at this path (the save dialog's
+    /// answer).
+    WriteJobFile(JobFileOf, PathBuf),
+    /// Queues the jobs of these job files (read on a helper thread).
+    OpenJobFiles(Vec<PathBuf>),
+    /// Reads the presets (the preset menu opened before they were read).
+    LoadPresets,
+    /// Applies the preset of this name to this kind's form.
+    ApplyPreset(JobKind, String),
+    /// Saves this kind's form's options as a preset named as the menu's field says.
+    SavePreset(JobKind),
+    /// Renames a saved preset.
+    RenamePreset {
+        from: String,
+        to: String,
+    },
+    /// Deletes a saved preset.
+    DeletePreset(String),
+    /// "Keep watching": a finished card goes on watching its inputs.
+    KeepWatching(JobId),
+    /// "Stop watching".
+    StopWatching(JobId),
 }
 
 /// Why Start cannot queue the job now: what its button says then, and the tooltip.
@@ -149,6 +178,8 @@ pub struct UiState {
     pub cores: usize,
     /// Jobs a crash left unfinished, found at start.
     pub unfinished: Unfinished,
+    /// The preset menu: the presets as last read, its fields.
+    pub presets: PresetMenu,
 }
 
 impl UiState {
@@ -168,6 +199,7 @@ impl UiState {
             files_hovering: false,
             cores: crate::engine::default_workers(),
             unfinished: Unfinished::default(),
+            presets: PresetMenu::default(),
         }
     }
 

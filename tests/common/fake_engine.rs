@@ -214,6 +214,19 @@ impl FakeEngine {
 
     fn add(&self, spec: JobSpec, dry_run: bool) -> Result<JobId, SubmitError> {
         spec.validate()?;
+        self.add_checked(spec, dry_run)
+    }
+
+    /// A job whose inputs come from another job's outputs: checked on a stand-in input, as the
+    /// engine does.
+    fn add_chained(&self, spec: JobSpec) -> Result<JobId, SubmitError> {
+        let mut checked = spec.clone();
+        checked.set_inputs(vec![PathBuf::from(".")]);
+        checked.validate()?;
+        self.add_checked(spec, false)
+    }
+
+    fn add_checked(&self, spec: JobSpec, dry_run: bool) -> Result<JobId, SubmitError> {
         let mut state = self.state();
         if !dry_run {
             let wanted = spec.normalized();
@@ -295,6 +308,31 @@ impl WindowEngine for FakeEngine {
         specs
             .into_iter()
             .map(|spec| self.add(spec, false))
+            .collect()
+    }
+
+    fn submit_after(&self, first: JobId, then: JobSpec) -> Result<JobId, SubmitError> {
+        if !self
+            .state()
+            .jobs
+            .iter()
+            .any(|j| j.id == first && !j.dry_run)
+        {
+            return Err(SubmitError::UnknownJob(first));
+        }
+        self.add_chained(then)
+    }
+
+    fn submit_job_file(
+        &self,
+        file: &shrinkwrap::engine::workflow::JobFile,
+    ) -> Vec<Result<JobId, SubmitError>> {
+        file.jobs
+            .iter()
+            .map(|job| match job.inputs_from {
+                None => self.add(job.spec.clone(), false),
+                Some(_) => self.add_chained(job.spec.clone()),
+            })
             .collect()
     }
 

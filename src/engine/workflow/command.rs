@@ -2,10 +2,15 @@
 //!
 //! The line names the subcommand (the kind's id), the inputs, `--output`, `--shard` when the
 //! job is one, and the options that differ from a new job's ([`Which::Changed`]); the flags are
-//! the option keys ([`options`](super::options)). It is quoted for a POSIX shell.
+//! the option keys ([`options`](super::options)), plus a zip job's `--exclude` patterns and
+//! `--gitignore`, which only the command line has. It is quoted for a POSIX shell. A line never
+//! holds a password: a job with a password file names that file, and one whose password was
+//! typed names [`PASSWORD_FILE_PLACEHOLDER`] in its place ([`password_on_line`] says which).
 //!
-//! Owns: [`command_args`], [`command_line`], [`shell_quote`]. Must not touch: parsing command
-//! lines (the CLI's), the file system.
+//! Owns: [`command_args`], [`command_line`], [`shell_quote`], [`password_on_line`]. Must not
+//! touch: parsing command lines (the CLI's), the file system.
+
+use std::path::PathBuf;
 
 use super::options::{KindOptions, Which};
 use super::{ExportError, InputSelection, path_text};
@@ -13,6 +18,34 @@ use crate::engine::kinds::JobSpec;
 
 /// The program's name on a command line.
 pub const PROGRAM: &str = "shrinkwrap";
+
+/// What a line says in place of the password file of a job whose password was typed (a line
+/// never holds a password): the person puts the password in a file and names it there.
+pub const PASSWORD_FILE_PLACEHOLDER: &str = "PASSWORD-FILE";
+
+/// How a job's password shows on its command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordOnLine {
+    /// The job has no password.
+    None,
+    /// `--password-file` with the job's own password file.
+    File(PathBuf),
+    /// `--password-file` [`PASSWORD_FILE_PLACEHOLDER`]: the password was typed (or not kept).
+    Placeholder,
+}
+
+/// How `spec`'s password shows on its command line.
+pub fn password_on_line(spec: &JobSpec) -> PasswordOnLine {
+    match spec {
+        JobSpec::Zip(zip) if zip.password.is_some() => PasswordOnLine::Placeholder,
+        JobSpec::Extract(extract) => match (&extract.password_file, &extract.password) {
+            (Some(file), None) => PasswordOnLine::File(file.clone()),
+            (_, Some(_)) => PasswordOnLine::Placeholder,
+            (None, None) => PasswordOnLine::None,
+        },
+        _ => PasswordOnLine::None,
+    }
+}
 
 /// The command line (program first) that does `spec`'s job. A job that picks single files
 /// among its inputs (a retry, a chained job) has none: [`ExportError::OnlySomeFiles`].
@@ -37,6 +70,26 @@ pub fn command_args(spec: &JobSpec) -> Result<Vec<String>, ExportError> {
         args.push(shard.to_string());
     }
     args.extend(KindOptions::of_spec(spec, Which::Changed).to_args());
+    // What only the command line says (a job file has no key for it).
+    if let JobSpec::Zip(zip) = spec {
+        for pattern in &zip.excludes {
+            args.push(format!("--exclude={pattern}"));
+        }
+        if zip.honour_gitignore {
+            args.push("--gitignore".to_owned());
+        }
+    }
+    match password_on_line(spec) {
+        PasswordOnLine::None => {}
+        PasswordOnLine::File(file) => {
+            args.push("--password-file".to_owned());
+            args.push(path_text(&file)?);
+        }
+        PasswordOnLine::Placeholder => {
+            args.push("--password-file".to_owned());
+            args.push(PASSWORD_FILE_PLACEHOLDER.to_owned());
+        }
+    }
     Ok(args)
 }
 
@@ -90,6 +143,31 @@ mod tests {
             command_line(&JobSpec::Zip(z)).unwrap(),
             "shrinkwrap zip a --output a.zip"
         );
+        // Boxes, fill and crop, enlarging.
+        let mut t = ThumbSpec::new(vec![PathBuf::from("/p")], PathBuf::from("/o"));
+        t.sizes = vec![256.into(), crate::engine::ThumbSize::new(320, 200)];
+        t.fit = crate::engine::Fit::Cover;
+        t.upscale = true;
+        assert_eq!(
+            command_line(&JobSpec::Thumbs(t)).unwrap(),
+            "shrinkwrap thumbs /p --output /o --size 256 --size 320x200 --fit cover --upscale"
+        );
+    }
+
+    #[test]
+    fn a_password_is_never_on_the_line() {
+        let mut z = ZipSpec::new(vec![PathBuf::from("/a")], PathBuf::from("/a.zip"));
+        z.password = Some(crate::engine::kinds::zip::aes::Password::Given(
+            "s3cret".into(),
+        ));
+        let spec = JobSpec::Zip(z);
+        let line = command_line(&spec).unwrap();
+        assert!(!line.contains("s3cret"), "{line}");
+        assert!(
+            line.ends_with(&format!("--password-file {PASSWORD_FILE_PLACEHOLDER}")),
+            "{line}"
+        );
+        assert_eq!(password_on_line(&spec), PasswordOnLine::Placeholder);
     }
 
     #[test]

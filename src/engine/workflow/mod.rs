@@ -32,7 +32,10 @@ use std::path::{Path, PathBuf};
 
 pub use crate::engine::model::shard::{Shard, ShardError};
 pub use chain::{ChainedInputs, chained_inputs};
-pub use command::{command_args, command_line, shell_quote};
+pub use command::{
+    PASSWORD_FILE_PLACEHOLDER, PasswordOnLine, command_args, command_line, password_on_line,
+    shell_quote,
+};
 pub use file_list::{FileListError, InputSelection, Listed, read_file_list, read_file_list_at};
 pub use job_file::{
     FileJob, JobFile, JobFileError, JobFileProblem, job_file_text, job_table_text, parse_job_file,

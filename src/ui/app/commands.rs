@@ -10,6 +10,7 @@ use std::time::Instant;
 use eframe::egui;
 
 use super::super::launcher::Target;
+use super::super::presets::PresetRequest;
 use super::super::settings::{self, MEMORY_MB_RANGE, WORKERS_RANGE};
 use super::super::state::{Command, NoticeLevel, QuitState};
 use super::{App, POLL_INTERVAL};
@@ -78,6 +79,25 @@ impl App {
                 ctx.request_repaint();
             }
             Command::KeepRunning => self.state.quit = QuitState::Running,
+            Command::CopyAsCommand(kind) => self.copy_as_command(ctx, kind),
+            Command::CopyCardCommand(id) => self.copy_card_command(ctx, id),
+            Command::SaveJobFile(of) => self.save_job_file(ctx, of),
+            Command::WriteJobFile(of, path) => self.write_job_file(of, path),
+            Command::OpenJobFiles(paths) => self.open_job_files(paths),
+            Command::LoadPresets => self.load_presets(),
+            Command::KeepWatching(card) => self.keep_watching(card),
+            Command::StopWatching(card) => self.stop_watching(card),
+            Command::ApplyPreset(kind, name) => self.apply_preset(kind, &name),
+            Command::SavePreset(kind) => self.save_preset(kind),
+            Command::RenamePreset { from, to } => {
+                self.state.presets.renaming = None;
+                self.helpers
+                    .presets
+                    .request(PresetRequest::Rename { from, to });
+            }
+            Command::DeletePreset(name) => {
+                self.helpers.presets.request(PresetRequest::Delete { name });
+            }
         }
     }
 

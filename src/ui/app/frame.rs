@@ -76,6 +76,15 @@ impl App {
                 Err(text) => self.state.notify(NoticeLevel::Warning, text),
             }
         }
+        while let Some((card, news)) = self.helpers.watches.try_recv() {
+            self.apply_watch_news(card, news);
+        }
+        while let Some(news) = self.helpers.presets.try_recv() {
+            self.apply_preset_news(news);
+        }
+        while let Some(news) = self.helpers.job_files.try_recv() {
+            self.apply_job_file_news(news);
+        }
         while let Some(news) = self.helpers.journals.try_recv() {
             self.apply_journal_news(news);
         }
@@ -93,6 +102,10 @@ impl App {
     /// notifications, and the strip loader).
     fn take_event(&mut self, event: JobEvent) {
         if self.state.preview.apply(self.engine.as_ref(), &event) {
+            return;
+        }
+        if let Some(card) = self.helpers.watches.owner_of(event.job()) {
+            self.take_watch_event(card, event);
             return;
         }
         let finished = match &event {
@@ -211,6 +224,12 @@ impl App {
                     form.set_path(field.name, path);
                 }
             }
+            DialogRequest::SaveJobFile { of, .. } => {
+                if let Some(path) = paths.into_iter().next() {
+                    self.apply(ctx, Command::WriteJobFile(of, path));
+                }
+            }
+            DialogRequest::OpenJobFile { .. } => self.apply(ctx, Command::OpenJobFiles(paths)),
             DialogRequest::ExportProblems { job, format, .. } => {
                 if let Some(path) = paths.into_iter().next() {
                     self.write_problems(job, format, path);
@@ -233,6 +252,13 @@ impl App {
         if hovering != self.state.files_hovering {
             self.state.files_hovering = hovering;
             ctx.request_repaint();
+        }
+        // A dropped job file queues its jobs; anything else is an input.
+        let (job_files, dropped): (Vec<PathBuf>, Vec<PathBuf>) = dropped
+            .into_iter()
+            .partition(|p| super::super::job_files::is_job_file(p));
+        if !job_files.is_empty() {
+            self.apply(ctx, Command::OpenJobFiles(job_files));
         }
         if !dropped.is_empty() {
             self.apply(ctx, Command::AddPaths(dropped));

@@ -54,34 +54,41 @@ impl App {
             Err(message) => state.notify(NoticeLevel::Warning, message),
             Ok((_, StartCheck::Ask(prompt))) => state.prompt = Some(prompt),
             Ok((_, StartCheck::Refuse(text))) => state.notify(NoticeLevel::Warning, text),
-            Ok((specs, StartCheck::Go)) => self.submit_jobs(specs, &[]),
+            Ok((specs, StartCheck::Go)) => {
+                let submitted = self.submit_jobs(specs, &[]);
+                self.submit_chained(kind, &submitted);
+            }
         }
     }
 
     /// Submits jobs and adds their cards (several as one batch: no job of the batch scans
     /// another's output); `replacing` are failed jobs whose cards the new ones take over. A job
     /// identical to a queued or running one is refused by the engine: a calm notice says so,
-    /// and no card is added.
-    pub(super) fn submit_jobs(&mut self, specs: Vec<JobSpec>, replacing: &[JobId]) {
+    /// and no card is added. Returns the jobs queued, with their ids.
+    pub(super) fn submit_jobs(
+        &mut self,
+        specs: Vec<JobSpec>,
+        replacing: &[JobId],
+    ) -> Vec<(JobSpec, JobId)> {
         let results = match specs.as_slice() {
             [one] => vec![self.engine.submit(one.clone())],
             _ => self.engine.submit_all(specs.clone()),
         };
         let state = &mut self.state;
-        let mut queued = 0;
+        let mut queued = Vec::new();
         let mut already: Vec<String> = Vec::new();
         let mut refused = None;
         for (spec, result) in specs.iter().zip(results) {
             match result {
                 Ok(id) => {
                     state.queue.push(id, spec);
-                    queued += 1;
+                    queued.push((spec.clone(), id));
                 }
                 Err(SubmitError::Duplicate(_)) => already.push(spec.display_name()),
                 Err(e) => refused = Some(e),
             }
         }
-        if queued > 0 {
+        if !queued.is_empty() {
             for &id in replacing {
                 state.queue.remove(id);
             }
@@ -96,10 +103,11 @@ impl App {
                     already.join(", ")
                 ),
             );
-        } else if queued > 0 {
+        } else if !queued.is_empty() {
             state.notice = None;
         }
         self.start_blocked_key = None;
+        queued
     }
 
     /// "Stop after current" (offered only for kinds that can stop early).
@@ -195,6 +203,8 @@ impl App {
     }
 
     pub(super) fn run_again(&mut self, id: JobId) {
+        // The card is replaced: its watch, if any, ends with it.
+        self.stop_watching(id);
         if let Some(spec) = self.state.queue.row(id).and_then(|r| r.run_again_spec()) {
             self.submit_jobs(vec![spec], &[id]);
         }

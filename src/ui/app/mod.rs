@@ -10,6 +10,9 @@
 //! - [`commands`]: turning each [`Command`] into state changes and engine calls;
 //! - [`jobs`]: what Start submits (after the kind's questions), job control, queue order, Retry
 //!   and Run again, unfinished jobs, output images and problem lists;
+//! - [`workflows`]: "Copy as command", "Save as job file", opening job files, a form's
+//!   chained job;
+//! - [`watch`]: "Keep watching" on a card (its watch's news, its jobs, what they made);
 //! - [`prompts`]: a kind's questions and what its answers ask for, and quitting (the question
 //!   asked while jobs run, `--quit-when-done`, the end of quitting).
 //!
@@ -21,6 +24,8 @@ mod commands;
 mod frame;
 mod jobs;
 mod prompts;
+mod watch;
+mod workflows;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -39,8 +44,10 @@ use super::export::Exporter;
 use super::frame_stats::FrameStats;
 use super::helper::Waker;
 use super::inputs::{InputList, Measurer};
+use super::job_files::{JobFiles, is_job_file};
 use super::launcher::{self, Launcher};
 use super::notify::{DesktopNotification, Finishes, Notifier};
+use super::presets::PresetThread;
 use super::queue::Queue;
 use super::screenshot::Screenshot;
 use super::settings::Settings;
@@ -48,6 +55,7 @@ use super::state::{Command, UiState};
 use super::strip_loader::StripLoader;
 use super::unfinished::{JournalThreads, ListStatus};
 use super::view;
+use super::watching::Watches;
 
 /// How long quitting waits for cancelled jobs to remove their partial files before closing
 /// anyway (the engine's drop waits for them too).
@@ -69,6 +77,8 @@ pub struct AppOptions {
     pub desktop_notifications: bool,
     /// The program that opens folders and files ([`launcher::DEFAULT_OPENER`]).
     pub opener: OsString,
+    /// Where the user's presets are kept (`None`: the default config folder).
+    pub config_dir: Option<PathBuf>,
 }
 
 impl AppOptions {
@@ -80,6 +90,7 @@ impl AppOptions {
             state_dir: crate::engine::default_state_dir(),
             desktop_notifications: launch.screenshot.is_none(),
             opener: OsString::from(launcher::DEFAULT_OPENER),
+            config_dir: None,
         }
     }
 
@@ -90,6 +101,7 @@ impl AppOptions {
             state_dir,
             desktop_notifications: false,
             opener: OsString::from(launcher::DEFAULT_OPENER),
+            config_dir: None,
         }
     }
 }
@@ -103,6 +115,9 @@ struct Helpers {
     journals: JournalThreads,
     exporter: Exporter,
     notifier: Notifier,
+    job_files: JobFiles,
+    presets: PresetThread,
+    watches: Watches,
 }
 
 /// What the app was started with, and where `--screenshot` and `--quit-when-done` stand.
@@ -225,6 +240,9 @@ impl App {
             launcher: Launcher::new(options.opener.clone(), Arc::clone(&waker)),
             journals: JournalThreads::new(Arc::clone(&waker)),
             exporter: Exporter::new(Arc::clone(&waker)),
+            job_files: JobFiles::new(Arc::clone(&waker)),
+            presets: PresetThread::new(options.config_dir.clone(), Arc::clone(&waker)),
+            watches: Watches::new(Arc::clone(&waker)),
             notifier: Notifier::new(options.desktop_notifications),
         };
         if let Some(mb) = settings.memory_mb {
@@ -262,9 +280,18 @@ impl App {
         app
     }
 
-    /// Adds the command line's paths and queues its job (paused with `--paused`).
+    /// Adds the command line's paths and queues its job (paused with `--paused`). Without a
+    /// job to queue, the `.toml` paths are job files: their jobs are queued.
     fn queue_launch_job(&mut self, ctx: &egui::Context) {
-        let paths = self.launch.args.paths.clone();
+        let mut paths = self.launch.args.paths.clone();
+        if self.launch.args.queue_at_start.is_none() {
+            let (job_files, others): (Vec<PathBuf>, Vec<PathBuf>) =
+                paths.into_iter().partition(|p| is_job_file(p));
+            paths = others;
+            if !job_files.is_empty() {
+                self.apply(ctx, Command::OpenJobFiles(job_files));
+            }
+        }
         if !paths.is_empty() {
             self.apply(ctx, Command::AddPaths(paths));
         }

@@ -60,7 +60,9 @@ impl App {
     fn apply_effects(&mut self, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
-                Effect::Submit { specs, replacing } => self.submit_jobs(specs, &replacing),
+                Effect::Submit { specs, replacing } => {
+                    self.submit_jobs(specs, &replacing);
+                }
                 Effect::Start(kind) => self.start(kind),
                 Effect::Notify(level, text) => self.state.notify(level, text),
             }

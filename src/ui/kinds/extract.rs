@@ -3,8 +3,9 @@
 //!
 //! Owns: the "Extract" form (the folder, what to do when a file exists, links and setuid bits,
 //! remembered; the password, never remembered nor shown in logs), building its
-//! [`ExtractSpec`]s ("Extract here" when the folder is empty: each archive beside itself), the
-//! "Test" button (a test job of the inputs, submitted as the kind's own command), the badge
+//! [`ExtractSpec`]s ("Extract here" when the folder is empty: each archive beside itself),
+//! "Then make thumbnails of the images" (a thumbnail job chained after each extract job, on what
+//! it extracted, into `thumbnails` in its folder), the "Test" button (a test job of the inputs, submitted as the kind's own command), the badge
 //! colour, `--extract` and its desktop action.
 //! Must not touch: placement and safety decisions (the engine's plan), other kinds, anything
 //! blocking (no file system access while drawing).
@@ -63,6 +64,10 @@ pub struct ExtractForm {
     /// The password is shown as typed.
     #[serde(skip)]
     pub show_password: bool,
+    /// "Then make thumbnails of the images": a thumbnail job (the default settings) chained
+    /// after each extract job takes the images it extracted.
+    #[serde(default)]
+    pub then_thumbnails: bool,
 }
 
 impl Default for ExtractForm {
@@ -75,6 +80,7 @@ impl Default for ExtractForm {
             restore_setuid: engine.restore_setuid,
             password: Secret::default(),
             show_password: false,
+            then_thumbnails: false,
         }
     }
 }
@@ -92,6 +98,12 @@ pub enum ExtractQuestion {}
 
 impl ExtractForm {
     /// The typed folder, if any.
+    /// The folder "Then make thumbnails of the images" writes into: `thumbnails` in the folder
+    /// the archives were extracted into.
+    pub fn chained_thumbnails(output_dir: &std::path::Path) -> PathBuf {
+        output_dir.join("thumbnails")
+    }
+
     fn folder(&self) -> Option<PathBuf> {
         typed_path(&self.extract_folder)
     }
@@ -149,6 +161,14 @@ impl KindForm for ExtractForm {
                 browse,
                 commands,
             );
+            ui.end_row();
+
+            form::row_label(ui, "Then");
+            ui.checkbox(&mut self.then_thumbnails, "Then make thumbnails of the images")
+                .on_hover_text(
+                    "Once the archives are extracted, make thumbnails of the images extracted \
+                     (into a thumbnails folder where they were extracted)",
+                );
             ui.end_row();
 
             form::row_label(ui, "File exists");
@@ -242,6 +262,33 @@ impl KindForm for ExtractForm {
             .into_iter()
             .map(|(folder, inputs)| JobSpec::Extract(self.spec(inputs, folder)))
             .collect())
+    }
+
+    fn then_job(&self, first: &JobSpec) -> Option<JobSpec> {
+        let JobSpec::Extract(extract) = first else {
+            return None;
+        };
+        (self.then_thumbnails && !extract.test_only).then(|| {
+            JobSpec::Thumbs(crate::engine::ThumbSpec::new(
+                Vec::new(),
+                Self::chained_thumbnails(&extract.output_dir),
+            ))
+        })
+    }
+
+    fn options_spec(&self) -> JobSpec {
+        JobSpec::Extract(ExtractSpec {
+            password: None,
+            ..self.spec(vec![PathBuf::from("/archive.zip")], PathBuf::from("/"))
+        })
+    }
+
+    fn take_options(&mut self, spec: &JobSpec) {
+        let JobSpec::Extract(e) = spec else { return };
+        self.on_conflict = e.on_conflict;
+        self.create_symlinks = e.create_symlinks;
+        self.restore_setuid = e.restore_setuid;
+        self.sanitize();
     }
 
     fn set_path(&mut self, field: &str, path: PathBuf) {

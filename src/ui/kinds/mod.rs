@@ -7,7 +7,8 @@
 //!
 //! A kind's module holds all of that kind's window parts: its settings form and destination
 //! fields (remembered between runs under its own storage key), building its job specs, the
-//! questions it asks before queuing, its plan lines, its card's summary line and extra answers,
+//! questions it asks before queuing, its options as a preset sees them, the job it chains after
+//! its own (if it offers one), its plan lines, its card's summary line and extra answers,
 //! its badge colour, its tab and Start button words, its `--flag` on the window's command line
 //! and the desktop-file action that runs it.
 //!
@@ -333,6 +334,21 @@ pub trait KindForm {
 
     /// The jobs Start would submit for `inputs` (not empty). The error is a sentence.
     fn build(&self, inputs: &[PathBuf], inputs_generation: u64) -> Result<Vec<JobSpec>, String>;
+
+    /// The job to queue after `first` (one of [`KindForm::build`]'s jobs), on its outputs, when
+    /// the form asks for one ("Then zip the thumbnails"): a chain, queued through the engine's
+    /// chain support. Its inputs are empty (they are `first`'s outputs).
+    fn then_job(&self, _first: &JobSpec) -> Option<JobSpec> {
+        None
+    }
+
+    /// The form's job options as a spec of its kind over stand-in inputs and output: what a
+    /// preset keeps (the engine's preset store takes the options, never paths or a password).
+    fn options_spec(&self) -> JobSpec;
+
+    /// Takes `spec`'s options into the form (a preset applied to [`KindForm::options_spec`]);
+    /// the form's paths stay as they are.
+    fn take_options(&mut self, spec: &JobSpec);
 
     /// Start must wait until every input is measured (what the inputs are decides what to ask).
     fn waits_for_measuring(&self, _inputs: &InputList) -> bool {

@@ -5,7 +5,8 @@
 //! first names, format, quality, metadata, colours, what to do when a name is taken; all of it
 //! remembered), building its [`ThumbSpec`], refusing Start while the template is wrong, the
 //! plan's warning when thumbnails would land beside their originals (with the one-click move into
-//! a subfolder), "Retry failed" (a job of just the failed images), the strip of thumbnails on a
+//! a subfolder), "Then zip the thumbnails" (a zip job chained after the thumbnail job, on its
+//! outputs), "Retry failed" (a job of just the failed images), the strip of thumbnails on a
 //! finished card, the badge colour, `--thumbnails` and its desktop action.
 //! Must not touch: naming and validation rules (the engine's template and plan decide), other
 //! kinds, anything blocking (the name preview renders locally, no file system access).
@@ -16,7 +17,7 @@ use eframe::egui::{self, RichText};
 
 use crate::engine::{
     ColorMode, ConflictPolicy, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, Fit, JobKind, JobSpec,
-    MAX_THUMB_SIDE_PX, MetadataPolicy, NameTemplate, ThumbFormat, ThumbSize, ThumbSpec,
+    MAX_THUMB_SIDE_PX, MetadataPolicy, NameTemplate, ThumbFormat, ThumbSize, ThumbSpec, ZipSpec,
 };
 
 use super::super::dialogs::{DialogRequest, FormField};
@@ -72,6 +73,9 @@ pub struct ThumbsForm {
     pub on_conflict: ConflictPolicy,
     /// The thumbnails' output folder as typed (empty: `thumbnails` beside the first input).
     pub thumbnails_folder: String,
+    /// "Then zip the thumbnails": a zip job chained after the thumbnail job takes the
+    /// thumbnails it made (or found up to date) into `FOLDER.zip` beside their folder.
+    pub then_zip: bool,
 }
 
 impl Default for ThumbsForm {
@@ -90,6 +94,7 @@ impl Default for ThumbsForm {
             color: ColorMode::ConvertToSrgb,
             on_conflict: ConflictPolicy::Update,
             thumbnails_folder: String::new(),
+            then_zip: false,
         }
     }
 }
@@ -154,6 +159,15 @@ impl ThumbsForm {
     /// The thumbnails' folder: the typed one, else `thumbnails` beside the first input.
     pub fn thumbnails_folder_path(&self, inputs: &[PathBuf]) -> Option<PathBuf> {
         typed_path(&self.thumbnails_folder).or_else(|| ThumbSpec::default_output_dir(inputs))
+    }
+
+    /// The archive "Then zip the thumbnails" writes: `FOLDER.zip` beside the thumbnails' folder.
+    pub fn chained_archive(output_dir: &std::path::Path) -> PathBuf {
+        let name = output_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "thumbnails".to_owned());
+        crate::engine::parent_dir(output_dir).join(format!("{name}.zip"))
     }
 
     /// The thumbnail spec for these inputs and folder.
@@ -575,6 +589,7 @@ impl KindForm for ThumbsForm {
         form::settings_grid(ui, "thumbnail-settings", |ui| {
             let label = form::row_label(ui, "Into folder");
             let folder = self.thumbnails_folder_path(&inputs);
+            let archive = folder.as_deref().map(Self::chained_archive);
             let browse = dialog_free.then(|| DialogRequest::PickFolder {
                 title: "Folder for the thumbnails",
                 start_dir: folder.clone(),
@@ -590,9 +605,51 @@ impl KindForm for ThumbsForm {
                 commands,
             );
             ui.end_row();
+            form::row_label(ui, "Then");
+            let hint = match archive {
+                Some(archive) => format!(
+                    "Once the thumbnails are made, zip exactly those into {}",
+                    archive.display()
+                ),
+                None => "Once the thumbnails are made, zip exactly those".to_owned(),
+            };
+            ui.checkbox(&mut self.then_zip, "Then zip the thumbnails")
+                .on_hover_text(hint);
+            ui.end_row();
             self.naming_rows(ui, names);
             self.encoding_rows(ui);
         });
+    }
+
+    fn options_spec(&self) -> JobSpec {
+        JobSpec::Thumbs(self.thumb_spec(vec![PathBuf::from("/")], PathBuf::from("/thumbnails")))
+    }
+
+    fn take_options(&mut self, spec: &JobSpec) {
+        let JobSpec::Thumbs(t) = spec else { return };
+        self.thumb_sizes = t.sizes.clone();
+        self.fit = t.fit;
+        self.upscale = t.upscale;
+        self.name_template = t.name_template.clone().unwrap_or_default();
+        self.thumb_format = t.format;
+        self.jpeg_quality = t.quality;
+        self.webp_lossless = t.lossless;
+        self.metadata = t.metadata;
+        self.color = t.color;
+        self.on_conflict = t.on_conflict;
+        self.sanitize();
+    }
+
+    fn then_job(&self, first: &JobSpec) -> Option<JobSpec> {
+        let JobSpec::Thumbs(thumbs) = first else {
+            return None;
+        };
+        self.then_zip.then(|| {
+            JobSpec::Zip(ZipSpec::new(
+                Vec::new(),
+                Self::chained_archive(&thumbs.output_dir),
+            ))
+        })
     }
 
     fn refusal(&self) -> Option<String> {

@@ -869,6 +869,30 @@ impl KindForm for ZipForm {
     }
 
     /// A password typed twice differently, or an exclude pattern the engine cannot read.
+    fn options_spec(&self) -> JobSpec {
+        JobSpec::Zip(ZipSpec {
+            level: self.compression.deflate_level(),
+            on_exists: self.existing_archive.policy(),
+            ..ZipSpec::new(vec![PathBuf::from("/")], PathBuf::from("/archive.zip"))
+        })
+    }
+
+    /// The form offers four levels: a preset's level takes the nearest one.
+    fn take_options(&mut self, spec: &JobSpec) {
+        let JobSpec::Zip(z) = spec else { return };
+        self.compression = match z.level {
+            0 => CompressionLevel::Store,
+            1..=3 => CompressionLevel::Fast,
+            4..=7 => CompressionLevel::Normal,
+            _ => CompressionLevel::Maximum,
+        };
+        self.existing_archive = match z.on_exists {
+            ExistingArchive::Replace => ArchiveExists::Replace,
+            ExistingArchive::KeepBoth => ArchiveExists::KeepBoth,
+            _ => ArchiveExists::Ask,
+        };
+    }
+
     fn refusal(&self) -> Option<String> {
         if self.passwords_differ() {
             return Some(

@@ -200,6 +200,9 @@ fn job_card(
                     None => live_details(ui, row, card, commands),
                     Some(report) => finished_details(ui, row, report, card, commands),
                 }
+                if let Some(watch) = &row.watch {
+                    watch_section(ui, row, watch, commands);
+                }
                 if let Some(plan) = &row.plan {
                     for warning in &plan.warnings {
                         ui.add(
@@ -606,6 +609,11 @@ fn finished_details(
         });
     });
 
+    ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing.x = 4.0;
+        workflow_controls(ui, row, commands);
+    });
+
     if !report.problems.is_empty() {
         problem_list(ui, row, report, card, commands);
     }
@@ -614,6 +622,47 @@ fn finished_details(
     }
     if !row.strip.slots.is_empty() {
         thumbnail_strip(ui, row, commands);
+    }
+}
+
+/// A finished card's "Copy as command" (a whole job: a retry of some files or a chained job has
+/// no line) and "Keep watching" (a whole job that fills a folder, not watching yet).
+fn workflow_controls(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>) {
+    let name = &row.name;
+    if row.spec.only().is_empty()
+        && !row.spec.inputs().is_empty()
+        && ui
+            .button("Copy as command")
+            .accessible_name(format!("Copy the command line of {name}"))
+            .on_hover_text("Copy the shrinkwrap command line that does this job again")
+            .clicked()
+    {
+        commands.push(Command::CopyCardCommand(row.id));
+    }
+    if row.spec.only().is_empty()
+        && !row.spec.inputs().is_empty()
+        && ui
+            .button("Save as job file…")
+            .accessible_name(format!("Save {name} as a job file"))
+            .on_hover_text("Save this job as a .toml job file (run it with shrinkwrap run)")
+            .clicked()
+    {
+        commands.push(Command::SaveJobFile(crate::ui::dialogs::JobFileOf::Card(
+            row.id,
+        )));
+    }
+    if row.watch.is_none()
+        && crate::ui::watching::can_watch(&row.spec)
+        && ui
+            .button("Keep watching")
+            .accessible_name(format!("Keep watching the inputs of {name}"))
+            .on_hover_text(
+                "Watch the inputs: each new or changed file, once it has finished arriving, \
+                 goes through this job's settings",
+            )
+            .clicked()
+    {
+        commands.push(Command::KeepWatching(row.id));
     }
 }
 
@@ -653,6 +702,82 @@ fn finished_controls(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command
             .clicked()
     {
         commands.push(Command::RunAgain(row.id));
+    }
+}
+
+/// A watching card: that it watches (since when, how), what its watch jobs made and when, and
+/// Stop watching.
+fn watch_section(
+    ui: &mut egui::Ui,
+    row: &JobRow,
+    watch: &crate::ui::watching::CardWatch,
+    commands: &mut Vec<Command>,
+) {
+    let clock = |t: std::time::SystemTime| {
+        chrono::DateTime::<chrono::Local>::from(t)
+            .format("%H:%M:%S")
+            .to_string()
+    };
+    ui.add_space(4.0);
+    ui.horizontal_wrapped(|ui| {
+        let accent = theme::accent(ui.visuals());
+        let how = match watch.events {
+            None => "taking stock of the inputs…",
+            Some(true) => "new and changed files are taken once they have finished arriving",
+            Some(false) => "looking every second (no file-system events here)",
+        };
+        ui.label(
+            RichText::new(format!("Watching since {}", clock(watch.since)))
+                .strong()
+                .color(accent),
+        )
+        .on_hover_text(how);
+        if watch.busy {
+            ui.spinner();
+        }
+        let stop = ui
+            .button("Stop watching")
+            .accessible_name(format!("Stop watching the inputs of {}", row.name));
+        if stop.clicked() {
+            commands.push(Command::StopWatching(row.id));
+        }
+    });
+    let (one, many) = row.kind.output_noun;
+    let weak = ui.visuals().weak_text_color();
+    if watch.made_count == 0 {
+        ui.label(
+            RichText::new(format!("No {many} made since"))
+                .small()
+                .color(weak),
+        );
+    } else {
+        ui.label(
+            RichText::new(format!(
+                "Made since: {}",
+                format::plural(watch.made_count, one, many)
+            ))
+            .small(),
+        );
+        for (path, when) in watch.made.iter().rev().take(5) {
+            ui.add(
+                egui::Label::new(
+                    RichText::new(format!("{}  {}", clock(*when), path.display()))
+                        .small()
+                        .color(weak),
+                )
+                .truncate(),
+            );
+        }
+    }
+    if let Some(problem) = &watch.problem {
+        ui.add(
+            egui::Label::new(
+                RichText::new(problem)
+                    .small()
+                    .color(theme::warning(ui.visuals())),
+            )
+            .wrap(),
+        );
     }
 }
 
