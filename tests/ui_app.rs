@@ -2696,3 +2696,125 @@ fn a_password_job_makes_an_archive_only_that_password_opens_and_it_is_never_stor
     });
     assert!(second.state().settings().kinds.zip.password.0.is_empty());
 }
+
+/// Queues one thumbnail job per folder in `folders` on the fake engine (its inputs: that folder
+/// only), the way the window does after a drop and Start.
+fn queue_fake_thumbnail_jobs(harness: &mut Harness<'static, App>, folders: &[PathBuf]) {
+    harness.get_by_label("Thumbnails").click();
+    harness.settle();
+    queue_fake_jobs(harness, folders, THUMBS);
+}
+
+/// Queues one job of `kind` per folder in `folders` (its inputs: that folder only).
+fn queue_fake_jobs(
+    harness: &mut Harness<'static, App>,
+    folders: &[PathBuf],
+    kind: shrinkwrap::engine::JobKind,
+) {
+    for folder in folders {
+        harness.state_mut().queue_command(Command::ClearInputs);
+        harness.step();
+        harness
+            .state_mut()
+            .queue_command(Command::AddPaths(vec![folder.clone()]));
+        harness.settle();
+        harness.state_mut().queue_command(Command::Start(kind));
+        harness.settle();
+    }
+    assert_eq!(harness.state().queue().rows().len(), folders.len());
+}
+
+#[test]
+fn a_cards_problem_list_shows_several_rows_wherever_the_card_is_in_the_queue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folders: Vec<PathBuf> = (0..6)
+        .map(|i| {
+            let folder = tmp.path().join(format!("set{i}"));
+            write(&folder.join("a.txt"), b"x\n");
+            folder
+        })
+        .collect();
+    let (mut harness, fake) = fake_harness(Settings::default());
+    queue_fake_thumbnail_jobs(&mut harness, &folders);
+    // The last card, below the queue's first screen, has 40 errors.
+    let broken = tmp.path().join("broken");
+    for index in 0..folders.len() {
+        let id = fake.job(index);
+        fake.run(id);
+        if index + 1 < folders.len() {
+            fake.finish_done(id, vec![PathBuf::from("a.jpg")], None);
+        } else {
+            fake.finish(id, JobOutcome::Failed, |report| {
+                report.problems = (0..40)
+                    .map(|i| failed(broken.join(format!("photo{i:02}.jpg")), "not a JPEG"))
+                    .collect();
+            });
+        }
+    }
+    step_until(&mut harness, "the jobs to finish", |app| {
+        app.queue().rows().iter().all(|r| r.is_finished())
+    });
+    harness.settle();
+    let header = harness.get_by_label("Show 40 errors");
+    header.focus();
+    harness.settle();
+    harness.key_press(egui::Key::Space);
+    harness.settle();
+    assert!(has_label(&harness, "40 items failed"), "the list is open");
+    let prefix = broken.join("photo").display().to_string();
+    let rows: Vec<egui::Rect> = harness
+        .query_all_by_label_contains(&prefix)
+        .filter(|n| {
+            n.accesskit_node()
+                .value()
+                .is_some_and(|l| l.starts_with(&prefix))
+        })
+        .map(|n| n.rect())
+        .collect();
+    let top = rows.iter().map(|r| r.min.y).fold(f32::INFINITY, f32::min);
+    let bottom = rows
+        .iter()
+        .map(|r| r.max.y)
+        .fold(f32::NEG_INFINITY, f32::max);
+    assert!(
+        rows.len() >= 7,
+        "the list lays out several rows, not a row and a half: {} rows over {} points",
+        rows.len(),
+        bottom - top
+    );
+    assert!(
+        !has_label(&harness, &broken.join("photo39.jpg").display().to_string()),
+        "40 rows scroll: the last is not laid out"
+    );
+}
+
+#[test]
+fn the_strip_shows_each_photo_once_with_the_sizes_made_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("photos");
+    photos(&src, 3, 400);
+    let mut settings = Settings::default();
+    settings.kinds.thumbs.thumb_sizes_px = vec![64, 160];
+    let mut harness = harness(2, settings);
+    start_thumbnails(&mut harness, &src);
+    step_until(&mut harness, "the job to finish", |app| {
+        let row = &app.queue().rows()[0];
+        row.is_finished() && row.strip.loading() == 0
+    });
+    harness.settle();
+    let row = &harness.state().queue().rows()[0];
+    let report = row.report.as_ref().unwrap();
+    assert_eq!(report.outputs.len(), 6, "{:?}", report.outputs);
+    assert_eq!(row.strip.slots.len(), 3, "one cell per photo");
+    assert_eq!(row.strip.shown(), 3);
+    assert!(has_label(
+        &harness,
+        "Each image once, at its largest size (made at 64 and 160 px)"
+    ));
+    for i in 0..3 {
+        let label = format!("p{i:03}_160.jpg (made at 64 and 160 px)");
+        assert!(has_label(&harness, &label), "{label}");
+        assert!(!has_label(&harness, &format!("p{i:03}_64.jpg")));
+    }
+    assert_eq!(thumbnails_in(&tmp.path().join("thumbnails")).len(), 6);
+}

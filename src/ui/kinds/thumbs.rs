@@ -594,6 +594,13 @@ impl WindowKind for ThumbsForm {
         }
     }
 
+    fn image_sizes(spec: &JobSpec) -> Vec<u32> {
+        match spec {
+            JobSpec::Thumbs(thumbs) => thumbs.sizes_px.clone(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Same inputs and settings, only the failed images (so every thumbnail keeps its path).
     fn retry_failed(spec: &JobSpec, failed: Vec<PathBuf>) -> Option<JobSpec> {
         match spec {

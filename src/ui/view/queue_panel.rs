@@ -42,8 +42,8 @@ const THUMB_GRID_ROWS: f32 = 3.4;
 const PROBLEM_ROW_HEIGHT: f32 = 38.0;
 /// How long "Copied" shows beside the Copy button, in seconds.
 const COPIED_SHOWN_SECS: f64 = 2.5;
-/// The problem list never grows taller than this, in points (it scrolls).
-const PROBLEM_LIST_MAX_HEIGHT: f32 = 230.0;
+/// Rows the problem and warning lists grow to before they scroll.
+const PROBLEM_LIST_MAX_ROWS: usize = 8;
 
 /// Draws the queue. Its cards' own answer buttons are hidden while a modal question is open
 /// (the question has them).
@@ -667,11 +667,12 @@ fn warning_list(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
     egui::CollapsingHeader::new(title)
         .id_salt(("warnings", row.id.0))
         .show(ui, |ui| {
-            let height = (count as f32 * (PROBLEM_ROW_HEIGHT + 2.0)).min(PROBLEM_LIST_MAX_HEIGHT);
+            let height = problem_list_height(ui, count);
             let warning = theme::warning(ui.visuals());
             egui::ScrollArea::vertical()
                 .id_salt(("warning-list", row.id.0))
                 .max_height(height)
+                .min_scrolled_height(height)
                 .auto_shrink([false, true])
                 .show_rows(ui, PROBLEM_ROW_HEIGHT, count, |ui, rows| {
                     for index in rows {
@@ -773,12 +774,13 @@ fn problem_list(
                 });
             });
             let count = row.problem_order.len();
-            let height = (count as f32 * (PROBLEM_ROW_HEIGHT + 2.0)).min(PROBLEM_LIST_MAX_HEIGHT);
+            let height = problem_list_height(ui, count);
             let danger = theme::danger(ui.visuals());
             let warning = theme::warning(ui.visuals());
             egui::ScrollArea::vertical()
                 .id_salt(("problem-list", row.id.0))
                 .max_height(height)
+                .min_scrolled_height(height)
                 .auto_shrink([false, true])
                 .show_rows(ui, PROBLEM_ROW_HEIGHT, count, |ui, rows| {
                     for index in rows {
@@ -805,18 +807,34 @@ fn problem_list(
         });
 }
 
-/// Draws one thumbnail cell; a click opens the thumbnail.
+/// "128, 256 and 512 px".
+fn sizes_words(sizes: &[u32]) -> String {
+    let words: Vec<String> = sizes.iter().map(|s| format::count(u64::from(*s))).collect();
+    match words.as_slice() {
+        [rest @ .., last] if !rest.is_empty() => format!("{} and {last} px", rest.join(", ")),
+        _ => format!("{} px", words.join("")),
+    }
+}
+
+/// Draws one thumbnail cell (one source, at the largest of `sizes` made of it); a click opens
+/// the image.
 fn thumbnail_cell(
     ui: &mut egui::Ui,
     slot: &ThumbSlot,
     path: &std::path::Path,
+    sizes: &[u32],
     commands: &mut Vec<Command>,
 ) {
     let (rect, response) = ui.allocate_exact_size(THUMB_CELL, egui::Sense::click());
-    let name = path
+    let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
+    let name = if sizes.len() > 1 {
+        format!("{file_name} (made at {})", sizes_words(sizes))
+    } else {
+        file_name.clone()
+    };
     response.widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::Button, true, &name));
     if ui.is_rect_visible(rect) {
         let visuals = ui.visuals();
@@ -834,7 +852,7 @@ fn thumbnail_cell(
             ThumbSlot::NotAsked | ThumbSlot::Loading | ThumbSlot::Failed(_) => {
                 painter.rect_filled(rect, 4.0, visuals.faint_bg_color);
                 let text = if matches!(slot, ThumbSlot::Failed(_)) {
-                    name.as_str()
+                    file_name.as_str()
                 } else {
                     "…"
                 };
@@ -867,8 +885,21 @@ fn thumbnail_cell(
 
 fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>) {
     let paths = row.image_paths();
+    let sizes = &row.strip.sizes;
+    let no_sizes: &[u32] = &[];
     let total = row.strip.slots.len();
     ui.add_space(2.0);
+    // Several sizes of each image: the strip shows each once, and says so.
+    if let Some(made) = sizes.iter().filter(|s| s.len() > 1).max_by_key(|s| s.len()) {
+        ui.label(
+            RichText::new(format!(
+                "Each image once, at its largest size (made at {})",
+                sizes_words(made)
+            ))
+            .weak()
+            .small(),
+        );
+    }
     let columns =
         (((ui.available_width() + THUMB_GAP) / (THUMB_CELL.x + THUMB_GAP)).floor() as usize).max(1);
     let ask_unasked = |range: std::ops::Range<usize>, commands: &mut Vec<Command>| {
@@ -887,6 +918,8 @@ fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>)
         egui::ScrollArea::vertical()
             .id_salt(("thumbnails", row.id.0))
             .max_height(row_height * THUMB_GRID_ROWS)
+            // Its own height wherever the card is in the queue (see `problem_list_height`).
+            .min_scrolled_height(row_height * THUMB_GRID_ROWS.min(row_count as f32))
             .auto_shrink([false, true])
             .show_rows(ui, THUMB_CELL.y, row_count, |ui, rows| {
                 ui.spacing_mut().item_spacing = egui::vec2(THUMB_GAP, THUMB_GAP);
@@ -902,7 +935,8 @@ fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>)
                             if let (Some(slot), Some(path)) =
                                 (row.strip.slots.get(index), paths.get(index))
                             {
-                                thumbnail_cell(ui, slot, path, commands);
+                                let made = sizes.get(index).map_or(no_sizes, Vec::as_slice);
+                                thumbnail_cell(ui, slot, path, made, commands);
                             }
                         }
                     });
@@ -913,8 +947,9 @@ fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>)
         ask_unasked(0..shown, commands);
         ui.horizontal_wrapped(|ui| {
             ui.spacing_mut().item_spacing = egui::vec2(THUMB_GAP, THUMB_GAP);
-            for (slot, path) in row.strip.slots.iter().zip(paths).take(shown) {
-                thumbnail_cell(ui, slot, path, commands);
+            for (index, (slot, path)) in row.strip.slots.iter().zip(paths).take(shown).enumerate() {
+                let made = sizes.get(index).map_or(no_sizes, Vec::as_slice);
+                thumbnail_cell(ui, slot, path, made, commands);
             }
         });
     }
@@ -941,6 +976,15 @@ fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>)
             commands.push(Command::ShowAllThumbnails(row.id, all));
         }
     }
+}
+
+/// The height of a problem or warning list of `count` rows: all of them up to
+/// [`PROBLEM_LIST_MAX_ROWS`], then it scrolls. Its own height, whatever room the queue has left
+/// below the card: a list inside the queue's scroll area would otherwise get egui's minimum
+/// (64 points, a row and a half) on every card below the queue's first screen.
+fn problem_list_height(ui: &egui::Ui, count: usize) -> f32 {
+    let row = PROBLEM_ROW_HEIGHT + ui.spacing().item_spacing.y;
+    count.clamp(1, PROBLEM_LIST_MAX_ROWS) as f32 * row
 }
 
 /// One row of a card's problem list: the word ("error", "warning", "skipped") in its colour and
