@@ -2818,3 +2818,153 @@ fn the_strip_shows_each_photo_once_with_the_sizes_made_named() {
     }
     assert_eq!(thumbnails_in(&tmp.path().join("thumbnails")).len(), 6);
 }
+
+/// The card that has the keyboard focus, by its job's place in the queue.
+fn focused_card(harness: &Harness<'static, App>) -> Option<usize> {
+    let names: Vec<String> = harness
+        .state()
+        .queue()
+        .rows()
+        .iter()
+        .map(|r| format!("Job {} (", r.name))
+        .collect();
+    let focused = harness
+        .query_all_by_label_contains("Job ")
+        .find(|n| n.is_focused())?;
+    let label = focused.accesskit_node().label()?;
+    names.iter().position(|n| label.starts_with(n.as_str()))
+}
+
+fn no_focus(harness: &mut Harness<'static, App>) {
+    harness.ctx.memory_mut(|m| {
+        if let Some(id) = m.focused() {
+            m.surrender_focus(id);
+        }
+    });
+    harness.settle();
+}
+
+fn folders_with_a_file(dir: &Path, count: usize) -> Vec<PathBuf> {
+    (0..count)
+        .map(|i| {
+            let folder = dir.join(format!("set{i:02}"));
+            write(&folder.join("a.txt"), b"x\n");
+            folder
+        })
+        .collect()
+}
+
+#[test]
+fn the_first_card_is_two_keys_away_and_up_and_down_go_card_to_card() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut harness, _fake) = fake_harness(Settings::default());
+    queue_fake_jobs(&mut harness, &folders_with_a_file(tmp.path(), 3), ZIP);
+    let ids: Vec<_> = harness
+        .state()
+        .queue()
+        .rows()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    no_focus(&mut harness);
+
+    // Tab, then Enter: the window's first Tab stop skips to the queue.
+    let mut keys = 0;
+    harness.key_press(egui::Key::Tab);
+    keys += 1;
+    harness.settle();
+    assert!(
+        harness.get_by_label("Skip to the queue (F6)").is_focused(),
+        "the first Tab stop skips to the queue"
+    );
+    harness.key_press(egui::Key::Enter);
+    keys += 1;
+    harness.settle();
+    assert_eq!(
+        focused_card(&harness),
+        Some(0),
+        "the first card has the focus"
+    );
+    assert_eq!(harness.state().queue().selected(), Some(ids[0]));
+    assert!(keys <= 2, "{keys} keys to the first card");
+
+    // Down and Up go from card to card (and select the job).
+    harness.key_press(egui::Key::ArrowDown);
+    harness.settle();
+    assert_eq!(focused_card(&harness), Some(1));
+    assert_eq!(harness.state().queue().selected(), Some(ids[1]));
+    harness.key_press(egui::Key::ArrowDown);
+    harness.settle();
+    assert_eq!(focused_card(&harness), Some(2));
+    harness.key_press(egui::Key::ArrowUp);
+    harness.settle();
+    assert_eq!(focused_card(&harness), Some(1));
+    assert_eq!(harness.state().queue().selected(), Some(ids[1]));
+
+    // F6 from the path field goes to the selected card.
+    harness.get_by_label("Path to add").focus();
+    harness.settle();
+    harness.key_press(egui::Key::F6);
+    harness.settle();
+    assert_eq!(
+        focused_card(&harness),
+        Some(1),
+        "F6 goes to the selected card"
+    );
+}
+
+#[test]
+fn after_a_click_on_a_card_the_arrows_move_and_the_focus_stays_in_view() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut harness, _fake) = fake_harness(Settings::default());
+    let count = 14;
+    queue_fake_jobs(&mut harness, &folders_with_a_file(tmp.path(), count), ZIP);
+    let ids: Vec<_> = harness
+        .state()
+        .queue()
+        .rows()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    no_focus(&mut harness);
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1180.0, 760.0));
+    // A click on a card in view (on its name) selects it and focuses it.
+    let name = harness.state().queue().rows()[count - 1].name.clone();
+    let label = harness.get_by_label(&name).rect();
+    assert!(window.contains_rect(label), "the last card is in view");
+    harness.get_by_label(&name).click();
+    harness.settle();
+    assert_eq!(harness.state().queue().selected(), Some(ids[count - 1]));
+    assert_eq!(focused_card(&harness), Some(count - 1));
+    // Up to the first card, each one scrolled into view as it gets the focus.
+    for index in (0..count - 1).rev() {
+        harness.key_press(egui::Key::ArrowUp);
+        harness.settle();
+        assert_eq!(focused_card(&harness), Some(index));
+        assert_eq!(harness.state().queue().selected(), Some(ids[index]));
+        let name = harness.state().queue().rows()[index].name.clone();
+        let rect = harness.get_by_label(&name).rect();
+        assert!(
+            window.contains_rect(rect),
+            "card {index} is scrolled into view: {rect:?}"
+        );
+    }
+    // Tab from the first card's last control goes on down the queue, each stop in view.
+    for _ in 0..12 {
+        harness.key_press(egui::Key::Tab);
+        harness.settle();
+        let focused = harness
+            .query_all(
+                egui_kittest::kittest::by()
+                    .predicate(|n: &egui_kittest::kittest::AccessKitNode<'_>| n.is_focused()),
+            )
+            .next()
+            .map(|n| n.rect());
+        if let Some(rect) = focused {
+            assert!(
+                window.contains_rect(rect),
+                "the Tab stop is in view: {rect:?}"
+            );
+        }
+    }
+}

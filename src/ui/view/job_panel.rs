@@ -9,7 +9,7 @@ use eframe::egui::{self, RichText};
 
 use super::super::kinds::{self, FormCx};
 use super::super::state::{Command, UiState};
-use super::{section_heading, theme};
+use super::{section_heading, theme, widgets};
 
 /// Height of the button that queues the job.
 const START_BUTTON_HEIGHT: f32 = 34.0;
@@ -27,7 +27,10 @@ pub fn show(
         .id_salt("job-settings-scroll")
         .max_height(settings_max_height)
         .auto_shrink([false, true])
-        .show(ui, |ui| settings(ui, state, commands));
+        .show(ui, |ui| {
+            settings(ui, state, commands);
+            widgets::keep_focus_in_view(ui);
+        });
     ui.add_space(8.0);
     start_button(ui, state, commands);
     ui.add_space(4.0);

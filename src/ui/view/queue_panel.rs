@@ -9,7 +9,10 @@
 //! kind adds (a job that failed because its archive exists offers Replace and Keep both). The
 //! header pauses, resumes or cancels the whole queue.
 //!
-//! Every card can be reached with the keyboard (Tab, arrow keys): focusing it selects it. The
+//! Every card can be reached with the keyboard: focusing it selects it. F6 (or the window's
+//! first Tab stop, "Skip to the queue") puts the focus on the selected card, else the first; a
+//! click on a card focuses it too; Up and Down on a focused card go to the card above or below;
+//! whatever gets the focus in the queue is scrolled into view. The
 //! problem list is complete (it scrolls, only visible rows are laid out), says "error" or
 //! "skipped" in words, and can be copied or exported. Every output image (a thumbnail) is
 //! reachable: the first few show at once, "Show all" opens a scrolling grid that loads them as
@@ -82,6 +85,16 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>) {
         .auto_shrink([false, false])
         .stick_to_bottom(true)
         .show(ui, |ui| {
+            // F6 or the skip link asked for the queue: the selected card, else the first.
+            let wanted = take_queue_focus_request(ui.ctx())
+                .then(|| {
+                    queue
+                        .selected()
+                        .or_else(|| queue.rows().first().map(|r| r.id))
+                })
+                .flatten();
+            let mut previous: Option<(egui::Response, crate::engine::JobId)> = None;
+            let mut focus_next = false;
             for row in queue.rows() {
                 let place = waiting.iter().position(|&id| id == row.id);
                 let card = CardContext {
@@ -92,10 +105,51 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>) {
                     waiting: waiting.len(),
                     dragged: dragged.filter(|&d| d != row.id && waiting.contains(&d)),
                 };
-                job_card(ui, row, &card, &state.settings.kinds, commands);
+                let response = job_card(ui, row, &card, &state.settings.kinds, commands);
+                if wanted == Some(row.id) || std::mem::take(&mut focus_next) {
+                    // Focus given after the card was drawn is not seen as gained: select here.
+                    response.request_focus();
+                    response.scroll_to_me(None);
+                    commands.push(Command::SelectJob(row.id));
+                } else if response.has_focus() {
+                    // Up and Down go from card to card (egui's own arrow moves would land on
+                    // the nearest button instead, or nowhere).
+                    let (up, down) = ui.input_mut(|i| {
+                        (
+                            i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowUp),
+                            i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowDown),
+                        )
+                    });
+                    if up || down {
+                        ui.memory_mut(|m| m.move_focus(egui::FocusDirection::None));
+                    }
+                    if let Some((above, id)) = previous.as_ref().filter(|_| up) {
+                        above.request_focus();
+                        above.scroll_to_me(None);
+                        commands.push(Command::SelectJob(*id));
+                    }
+                    focus_next = down;
+                }
+                previous = Some((response, row.id));
                 ui.add_space(8.0);
             }
+            widgets::keep_focus_in_view(ui);
         });
+}
+
+/// The egui memory key of a pending request to put the focus on the queue.
+const QUEUE_FOCUS_KEY: &str = "queue-focus-request";
+
+/// Asks the queue to take the keyboard focus (its selected card, else its first) when it is
+/// next drawn: F6, or the skip link.
+pub fn request_queue_focus(ctx: &egui::Context) {
+    ctx.data_mut(|d| d.insert_temp(egui::Id::NULL.with(QUEUE_FOCUS_KEY), true));
+}
+
+/// Whether the focus was asked for (the request is taken).
+fn take_queue_focus_request(ctx: &egui::Context) -> bool {
+    ctx.data_mut(|d| d.remove_temp::<bool>(egui::Id::NULL.with(QUEUE_FOCUS_KEY)))
+        .unwrap_or(false)
 }
 
 /// The "Queue" title with its counts, and the buttons for the whole queue.
@@ -168,13 +222,14 @@ struct CardContext {
     dragged: Option<crate::engine::JobId>,
 }
 
+/// Draws one card; its response (the whole card: a click or the focus selects the job).
 fn job_card(
     ui: &mut egui::Ui,
     row: &JobRow,
     card: &CardContext,
     forms: &KindForms,
     commands: &mut Vec<Command>,
-) {
+) -> egui::Response {
     let visuals = ui.visuals().clone();
     let stroke = if card.selected {
         egui::Stroke::new(1.5, theme::accent(&visuals))
@@ -187,8 +242,11 @@ fn job_card(
         .corner_radius(8)
         .inner_margin(egui::Margin::symmetric(14, 10));
     let scope = ui.scope_builder(
+        // An id of its own, not one counted from the widgets before it: the plan above
+        // changing as its preview arrives would give every card a new id, and the focused card
+        // would lose the focus.
         egui::UiBuilder::new()
-            .id_salt(("job", row.id.0))
+            .scope_id(egui::Id::NULL.with(("job-card", row.id.0)))
             .sense(egui::Sense::click()),
         |ui| {
             // Plain clicks on the card's text select the job (instead of starting a text selection).
@@ -233,6 +291,10 @@ fn job_card(
             format!("Job {} ({}): {state_words}", row.name, kind_word(row.kind)),
         )
     });
+    if response.clicked() {
+        // A clicked card takes the focus, so the arrow keys go on from it.
+        response.request_focus();
+    }
     if response.clicked() || response.gained_focus() {
         commands.push(Command::SelectJob(row.id));
     }
@@ -269,6 +331,7 @@ fn job_card(
             });
         }
     }
+    scope.response
 }
 
 /// "archive" or "thumbnails", for a card's accessible name.
@@ -941,6 +1004,7 @@ fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>)
                         }
                     });
                 }
+                widgets::keep_focus_in_view(ui);
             });
     } else {
         let shown = total.min(STRIP_MAX_THUMBNAILS);

@@ -35,6 +35,25 @@ pub fn close_button(ui: &mut egui::Ui, label: &str) -> egui::Response {
     response.on_hover_text(label)
 }
 
+/// Scrolls the enclosing scroll area to the widget that got the keyboard focus in this frame
+/// (Tab, Shift+Tab, an arrow key), when that widget is in `ui` (a scroll area's content, where
+/// this is called last): egui moves the focus without scrolling, so Tab would otherwise stop on
+/// widgets out of view.
+pub fn keep_focus_in_view(ui: &egui::Ui) {
+    let Some(id) = ui.memory(|m| m.focused()) else {
+        return;
+    };
+    if ui.memory(|m| m.had_focus_last_frame(id)) {
+        return;
+    }
+    let Some(rect) = ui.ctx().read_response(id).map(|r| r.rect) else {
+        return;
+    };
+    if rect.is_positive() && ui.min_rect().contains_rect(rect) {
+        ui.scroll_to_rect(rect, None);
+    }
+}
+
 /// The symbol of an [`icon_button`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Icon {
