@@ -2968,3 +2968,107 @@ fn after_a_click_on_a_card_the_arrows_move_and_the_focus_stays_in_view() {
         }
     }
 }
+
+/// The plan card's details are shown (its item list's header is there).
+fn plan_details_shown(harness: &Harness<'static, App>) -> bool {
+    labels_containing(harness, "Show ") > 0
+        && harness.query_all_by_label_contains("Show ").any(|n| {
+            n.accesskit_node()
+                .label()
+                .is_some_and(|l| l.ends_with(" items") || l.ends_with(" item"))
+        })
+}
+
+#[test]
+fn the_plan_folds_on_its_title_remembers_it_and_folds_itself_while_jobs_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("docs");
+    for i in 0..3 {
+        write(&folder.join(format!("n{i}.txt")), b"notes\n");
+    }
+    let (mut harness, fake) = fake_harness(Settings::default());
+    drop_onto_window(&mut harness, &folder);
+    wait_for_preview(&mut harness);
+    harness.settle();
+    assert!(plan_details_shown(&harness), "the plan opens unfolded");
+
+    // Its title folds it to one line that still says what Start will do.
+    harness.get_by_label("Plan").click();
+    harness.settle();
+    assert!(!plan_details_shown(&harness), "folded");
+    assert!(harness.state().settings().plan_folded);
+    let summary =
+        shrinkwrap::ui::view::plan_panel::summary_line(harness.state().preview().view().unwrap());
+    assert!(
+        has_label(&harness, &summary),
+        "the folded plan shows its summary: {summary}"
+    );
+    // Remembered between runs.
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(harness.state_mut(), &mut storage);
+    assert!(Settings::load(Some(&storage)).plan_folded);
+    harness.get_by_label("Plan").click();
+    harness.settle();
+    assert!(plan_details_shown(&harness), "open again");
+    assert!(!harness.state().settings().plan_folded);
+
+    // While a job runs the plan folds by itself (the queue gets the room), and can be opened.
+    harness.get_by_label("Compress").click();
+    harness.settle();
+    let id = fake.job(0);
+    fake.run(id);
+    step_until(&mut harness, "the job to run", |app| {
+        app.queue().rows()[0].state() == JobState::Running
+    });
+    harness.settle();
+    assert!(!plan_details_shown(&harness), "folded while the job runs");
+    harness.get_by_label("Plan").click();
+    harness.settle();
+    assert!(plan_details_shown(&harness), "opened while the job runs");
+    assert!(
+        !harness.state().settings().plan_folded,
+        "the choice is not changed"
+    );
+    harness.get_by_label("Plan").click();
+    harness.settle();
+    assert!(!plan_details_shown(&harness));
+    // Once the queue is idle, the person's own choice again (open).
+    fake.finish_done(
+        id,
+        vec![PathBuf::from("n0.txt")],
+        Some(&tmp.path().join("docs.zip")),
+    );
+    step_until(&mut harness, "the job to end", |app| {
+        app.queue().rows()[0].is_finished()
+    });
+    harness.settle();
+    assert!(plan_details_shown(&harness), "open again once nothing runs");
+}
+
+#[test]
+fn an_output_folder_that_takes_no_files_is_flagged_in_the_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("photos");
+    photos(&src, 1, 200);
+    // A file where the output folder's parent would be: nothing can be made below it.
+    write(&tmp.path().join("blocked"), b"a file, not a folder\n");
+    let mut settings = Settings {
+        kind: THUMBS,
+        ..Settings::default()
+    };
+    settings.kinds.thumbs.thumbnails_folder =
+        tmp.path().join("blocked/thumbs").display().to_string();
+    let mut harness = harness(1, settings);
+    drop_onto_window(&mut harness, &src);
+    wait_for_preview(&mut harness);
+    harness.settle();
+    let blocked = tmp.path().join("blocked").display().to_string();
+    let flagged = harness
+        .query_all_by_label_contains("Nothing can be written in")
+        .any(|n| {
+            n.accesskit_node()
+                .value()
+                .is_some_and(|l| l.contains(&blocked))
+        });
+    assert!(flagged, "the plan says the output folder takes no files");
+}

@@ -35,6 +35,9 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Every kind's form: its settings, destination fields and answers.
     pub kinds: KindForms,
+    /// The plan card is folded to its header and summary line (the person's choice while no
+    /// job runs; while jobs run it is folded unless opened then, see `UiState::plan_open`).
+    pub plan_folded: bool,
 }
 
 impl Default for Settings {
@@ -43,6 +46,7 @@ impl Default for Settings {
             kind: kinds::first_kind(),
             workers: None,
             kinds: KindForms::default(),
+            plan_folded: false,
         }
     }
 }
@@ -54,6 +58,7 @@ struct Stored {
     /// The chosen kind's id.
     kind: String,
     workers: Option<usize>,
+    plan_folded: bool,
     /// Older versions stored the chosen tab as `operation: Compress` (the kind's verb).
     #[serde(skip_serializing)]
     operation: LegacyVerb,
@@ -120,6 +125,7 @@ impl Settings {
             kind,
             workers: stored.workers,
             kinds: KindForms::load(storage),
+            plan_folded: stored.plan_folded,
         }
         .sanitized()
     }
@@ -132,6 +138,7 @@ impl Settings {
             &Stored {
                 kind: self.kind.id.to_owned(),
                 workers: self.workers,
+                plan_folded: self.plan_folded,
                 operation: LegacyVerb::default(),
             },
         );

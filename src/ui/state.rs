@@ -110,6 +110,8 @@ pub enum Command {
     DiscardUnfinished(PathBuf),
     /// Resumes every unfinished job found at start.
     ResumeAllUnfinished,
+    /// Folds or opens the plan card (its header was clicked).
+    TogglePlan,
 }
 
 /// Why Start cannot queue the job now: what its button says then, and the tooltip.
@@ -147,9 +149,22 @@ pub struct UiState {
     pub cores: usize,
     /// Jobs a crash left unfinished, found at start.
     pub unfinished: Unfinished,
+    /// The person opened the plan card while jobs run (it folds by itself then, so the queue
+    /// gets the space); forgotten once the queue is idle.
+    pub plan_opened_while_running: bool,
 }
 
 impl UiState {
+    /// Whether the plan card shows its details: while jobs run only when the person opened it
+    /// then (the queue wins the space), else unless they folded it.
+    pub fn plan_open(&self) -> bool {
+        if self.queue.any_active() {
+            self.plan_opened_while_running
+        } else {
+            !self.settings.plan_folded
+        }
+    }
+
     pub fn new(settings: Settings) -> UiState {
         UiState {
             settings,
@@ -166,6 +181,7 @@ impl UiState {
             files_hovering: false,
             cores: crate::engine::default_workers(),
             unfinished: Unfinished::default(),
+            plan_opened_while_running: false,
         }
     }
 

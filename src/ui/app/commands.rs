@@ -58,6 +58,13 @@ impl App {
                     self.resume_unfinished(vec![job]);
                 }
             }
+            Command::TogglePlan => {
+                if self.state.queue.any_active() {
+                    self.state.plan_opened_while_running = !self.state.plan_open();
+                } else {
+                    self.state.settings.plan_folded = !self.state.settings.plan_folded;
+                }
+            }
             Command::ResumeAllUnfinished => {
                 self.set_aside_journals();
                 let jobs = self.state.unfinished.take_all();

@@ -338,6 +338,10 @@ impl eframe::App for App {
             self.apply(ctx, command);
         }
         self.drain_channels(ctx);
+        if !self.state.queue.any_active() {
+            // The next run folds the plan again.
+            self.state.plan_opened_while_running = false;
+        }
         self.handle_input(ctx);
         if let Some(kind) = self.state.pending_start
             && !self.state.inputs.measuring()
