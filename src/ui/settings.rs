@@ -1,8 +1,8 @@
 //! The job settings a person picks in the window, remembered between runs, and how they turn
 //! into engine job specs.
 //!
-//! Owns: [`Settings`] (which kind the job column prepares, the worker count, and every kind's
-//! form), remembering them through eframe persistence (the common part under [`SETTINGS_KEY`],
+//! Owns: [`Settings`] (which kind the job column prepares, the worker count, every kind's form,
+//! and whether the plan card is folded), remembering them through eframe persistence (the common part under [`SETTINGS_KEY`],
 //! each kind's form under its own key, with what older versions stored still read), paths as a
 //! person types them ([`typed_path`]), and [`build_jobs`], the checks every kind's specs get.
 //! Pure data: no file system access, no egui.

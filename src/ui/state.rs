@@ -1,7 +1,8 @@
 //! Everything the window draws, in one place, and the commands the drawing code emits.
 //!
 //! Owns: [`UiState`] (inputs, settings with every kind's form, the plan preview, the queue, the
-//! unfinished jobs found at start, the notice line, the question a kind asks, the quit prompt)
+//! unfinished jobs found at start, the notice line, the question a kind asks, the quit prompt,
+//! whether the plan card shows its details)
 //! and [`Command`] (what a click or a key asks for; the app applies commands after the frame is
 //! drawn, so views only read state and edit their own fields).
 //! Must not touch: the engine, threads, the file system, what a kind's question or command
