@@ -3012,7 +3012,7 @@ fn the_plan_folds_on_its_title_remembers_it_and_folds_itself_while_jobs_run() {
     assert!(plan_details_shown(&harness), "open again");
     assert!(!harness.state().settings().plan_folded);
 
-    // While a job runs the plan folds by itself (the queue gets the room), and can be opened.
+    // When a job starts the plan folds by itself (the queue gets the room), and can be opened.
     harness.get_by_label("Compress").click();
     harness.settle();
     let id = fake.job(0);
@@ -3032,7 +3032,8 @@ fn the_plan_folds_on_its_title_remembers_it_and_folds_itself_while_jobs_run() {
     harness.get_by_label("Plan").click();
     harness.settle();
     assert!(!plan_details_shown(&harness));
-    // Once the queue is idle, the person's own choice again (open).
+    // The job ending does not move the queue under the pointer: the plan stays folded until it
+    // changes (another input), then the person's own choice again (open).
     fake.finish_done(
         id,
         vec![PathBuf::from("n0.txt")],
@@ -3042,7 +3043,16 @@ fn the_plan_folds_on_its_title_remembers_it_and_folds_itself_while_jobs_run() {
         app.queue().rows()[0].is_finished()
     });
     harness.settle();
-    assert!(plan_details_shown(&harness), "open again once nothing runs");
+    assert!(
+        !plan_details_shown(&harness),
+        "still folded when the job ends"
+    );
+    let more = tmp.path().join("more.txt");
+    write(&more, b"more notes\n");
+    drop_onto_window(&mut harness, &more);
+    wait_for_preview(&mut harness);
+    harness.settle();
+    assert!(plan_details_shown(&harness), "open again for a new plan");
 }
 
 #[test]

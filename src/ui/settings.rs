@@ -35,8 +35,8 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Every kind's form: its settings, destination fields and answers.
     pub kinds: KindForms,
-    /// The plan card is folded to its header and summary line (the person's choice while no
-    /// job runs; while jobs run it is folded unless opened then, see `UiState::plan_open`).
+    /// The plan card is folded to its header and summary line (the person's choice; it also
+    /// folds by itself when jobs start, see `UiState::plan_open`).
     pub plan_folded: bool,
 }
 

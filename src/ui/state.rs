@@ -150,20 +150,19 @@ pub struct UiState {
     pub cores: usize,
     /// Jobs a crash left unfinished, found at start.
     pub unfinished: Unfinished,
-    /// The person opened the plan card while jobs run (it folds by itself then, so the queue
-    /// gets the space); forgotten once the queue is idle.
-    pub plan_opened_while_running: bool,
+    /// The plan card folded by itself when jobs started (so the queue gets the space); it opens
+    /// again when the plan changes (inputs or settings) or when the person opens it, not when
+    /// the jobs end (the queue would jump under the pointer).
+    pub plan_auto_folded: bool,
+    /// Some job was active in the last frame (to see jobs start).
+    pub queue_was_active: bool,
 }
 
 impl UiState {
-    /// Whether the plan card shows its details: while jobs run only when the person opened it
-    /// then (the queue wins the space), else unless they folded it.
+    /// Whether the plan card shows its details: unless the person folded it, or it folded by
+    /// itself when jobs started (see `plan_auto_folded`).
     pub fn plan_open(&self) -> bool {
-        if self.queue.any_active() {
-            self.plan_opened_while_running
-        } else {
-            !self.settings.plan_folded
-        }
+        !self.settings.plan_folded && !self.plan_auto_folded
     }
 
     pub fn new(settings: Settings) -> UiState {
@@ -182,7 +181,8 @@ impl UiState {
             files_hovering: false,
             cores: crate::engine::default_workers(),
             unfinished: Unfinished::default(),
-            plan_opened_while_running: false,
+            plan_auto_folded: false,
+            queue_was_active: false,
         }
     }
 

@@ -59,10 +59,14 @@ impl App {
                 }
             }
             Command::TogglePlan => {
-                if self.state.queue.any_active() {
-                    self.state.plan_opened_while_running = !self.state.plan_open();
+                if !self.state.plan_open() {
+                    self.state.plan_auto_folded = false;
+                    self.state.settings.plan_folded = false;
+                } else if self.state.queue.any_active() {
+                    // Folded for this run only: the remembered choice stays.
+                    self.state.plan_auto_folded = true;
                 } else {
-                    self.state.settings.plan_folded = !self.state.settings.plan_folded;
+                    self.state.settings.plan_folded = true;
                 }
             }
             Command::ResumeAllUnfinished => {

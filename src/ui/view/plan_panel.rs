@@ -5,8 +5,8 @@
 //! list of every item, virtualized so 100,000 items draw as fast as 20.
 //!
 //! Its title folds it to one line (the title and the summary); folded is remembered between
-//! runs. While jobs run it folds by itself, so the queue below gets the space, unless the
-//! person opens it then (see `UiState::plan_open`).
+//! runs. When jobs start it folds by itself, so the queue below gets the space, and opens again
+//! when the plan changes or the person opens it (see `UiState::plan_open`).
 //!
 //! Owns: drawing the preview. Must not touch: computing it (`ui::preview` does, off the UI
 //! thread), the engine, a kind's lines (its module draws them); answers go out as [`Command`]s.
