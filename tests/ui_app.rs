@@ -2756,3 +2756,389 @@ fn a_password_job_makes_an_archive_only_that_password_opens_and_it_is_never_stor
     });
     assert!(second.state().settings().kinds.zip.password.0.is_empty());
 }
+
+/// Queues one thumbnail job per folder in `folders` on the fake engine (its inputs: that folder
+/// only), the way the window does after a drop and Start.
+fn queue_fake_thumbnail_jobs(harness: &mut Harness<'static, App>, folders: &[PathBuf]) {
+    harness.get_by_label("Thumbnails").click();
+    harness.settle();
+    queue_fake_jobs(harness, folders, THUMBS);
+}
+
+/// Queues one job of `kind` per folder in `folders` (its inputs: that folder only).
+fn queue_fake_jobs(
+    harness: &mut Harness<'static, App>,
+    folders: &[PathBuf],
+    kind: shrinkwrap::engine::JobKind,
+) {
+    for folder in folders {
+        harness.state_mut().queue_command(Command::ClearInputs);
+        harness.step();
+        harness
+            .state_mut()
+            .queue_command(Command::AddPaths(vec![folder.clone()]));
+        harness.settle();
+        harness.state_mut().queue_command(Command::Start(kind));
+        harness.settle();
+    }
+    assert_eq!(harness.state().queue().rows().len(), folders.len());
+}
+
+#[test]
+fn a_cards_problem_list_shows_several_rows_wherever_the_card_is_in_the_queue() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folders: Vec<PathBuf> = (0..6)
+        .map(|i| {
+            let folder = tmp.path().join(format!("set{i}"));
+            write(&folder.join("a.txt"), b"x\n");
+            folder
+        })
+        .collect();
+    let (mut harness, fake) = fake_harness(Settings::default());
+    queue_fake_thumbnail_jobs(&mut harness, &folders);
+    // The last card, below the queue's first screen, has 40 errors.
+    let broken = tmp.path().join("broken");
+    for index in 0..folders.len() {
+        let id = fake.job(index);
+        fake.run(id);
+        if index + 1 < folders.len() {
+            fake.finish_done(id, vec![PathBuf::from("a.jpg")], None);
+        } else {
+            fake.finish(id, JobOutcome::Failed, |report| {
+                report.problems = (0..40)
+                    .map(|i| failed(broken.join(format!("photo{i:02}.jpg")), "not a JPEG"))
+                    .collect();
+            });
+        }
+    }
+    step_until(&mut harness, "the jobs to finish", |app| {
+        app.queue().rows().iter().all(|r| r.is_finished())
+    });
+    harness.settle();
+    let header = harness.get_by_label("Show 40 errors");
+    header.focus();
+    harness.settle();
+    harness.key_press(egui::Key::Space);
+    harness.settle();
+    assert!(has_label(&harness, "40 items failed"), "the list is open");
+    let prefix = broken.join("photo").display().to_string();
+    let rows: Vec<egui::Rect> = harness
+        .query_all_by_label_contains(&prefix)
+        .filter(|n| {
+            n.accesskit_node()
+                .value()
+                .is_some_and(|l| l.starts_with(&prefix))
+        })
+        .map(|n| n.rect())
+        .collect();
+    let top = rows.iter().map(|r| r.min.y).fold(f32::INFINITY, f32::min);
+    let bottom = rows
+        .iter()
+        .map(|r| r.max.y)
+        .fold(f32::NEG_INFINITY, f32::max);
+    assert!(
+        rows.len() >= 7,
+        "the list lays out several rows, not a row and a half: {} rows over {} points",
+        rows.len(),
+        bottom - top
+    );
+    assert!(
+        !has_label(&harness, &broken.join("photo39.jpg").display().to_string()),
+        "40 rows scroll: the last is not laid out"
+    );
+}
+
+#[test]
+fn the_strip_shows_each_photo_once_with_the_sizes_made_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("photos");
+    photos(&src, 3, 400);
+    let mut settings = Settings::default();
+    settings.kinds.thumbs.thumb_sizes = [64, 160].map(ThumbSize::square).to_vec();
+    let mut harness = harness(2, settings);
+    start_thumbnails(&mut harness, &src);
+    step_until(&mut harness, "the job to finish", |app| {
+        let row = &app.queue().rows()[0];
+        row.is_finished() && row.strip.loading() == 0
+    });
+    harness.settle();
+    let row = &harness.state().queue().rows()[0];
+    let report = row.report.as_ref().unwrap();
+    assert_eq!(report.outputs.len(), 6, "{:?}", report.outputs);
+    assert_eq!(row.strip.slots.len(), 3, "one cell per photo");
+    assert_eq!(row.strip.shown(), 3);
+    assert!(has_label(
+        &harness,
+        "Each image once, at its largest size (made at 64 and 160 px)"
+    ));
+    for i in 0..3 {
+        let label = format!("p{i:03}_160.jpg (made at 64 and 160 px)");
+        assert!(has_label(&harness, &label), "{label}");
+        assert!(!has_label(&harness, &format!("p{i:03}_64.jpg")));
+    }
+    assert_eq!(thumbnails_in(&tmp.path().join("thumbnails")).len(), 6);
+}
+
+/// The card that has the keyboard focus, by its job's place in the queue.
+fn focused_card(harness: &Harness<'static, App>) -> Option<usize> {
+    let names: Vec<String> = harness
+        .state()
+        .queue()
+        .rows()
+        .iter()
+        .map(|r| format!("Job {} (", r.name))
+        .collect();
+    let focused = harness
+        .query_all_by_label_contains("Job ")
+        .find(|n| n.is_focused())?;
+    let label = focused.accesskit_node().label()?;
+    names.iter().position(|n| label.starts_with(n.as_str()))
+}
+
+fn no_focus(harness: &mut Harness<'static, App>) {
+    harness.ctx.memory_mut(|m| {
+        if let Some(id) = m.focused() {
+            m.surrender_focus(id);
+        }
+    });
+    harness.settle();
+}
+
+fn folders_with_a_file(dir: &Path, count: usize) -> Vec<PathBuf> {
+    (0..count)
+        .map(|i| {
+            let folder = dir.join(format!("set{i:02}"));
+            write(&folder.join("a.txt"), b"x\n");
+            folder
+        })
+        .collect()
+}
+
+#[test]
+fn the_first_card_is_two_keys_away_and_up_and_down_go_card_to_card() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut harness, _fake) = fake_harness(Settings::default());
+    queue_fake_jobs(&mut harness, &folders_with_a_file(tmp.path(), 3), ZIP);
+    let ids: Vec<_> = harness
+        .state()
+        .queue()
+        .rows()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    no_focus(&mut harness);
+
+    // Tab, then Enter: the window's first Tab stop skips to the queue.
+    let mut keys = 0;
+    harness.key_press(egui::Key::Tab);
+    keys += 1;
+    harness.settle();
+    assert!(
+        harness.get_by_label("Skip to the queue (F6)").is_focused(),
+        "the first Tab stop skips to the queue"
+    );
+    harness.key_press(egui::Key::Enter);
+    keys += 1;
+    harness.settle();
+    assert_eq!(
+        focused_card(&harness),
+        Some(0),
+        "the first card has the focus"
+    );
+    assert_eq!(harness.state().queue().selected(), Some(ids[0]));
+    assert!(keys <= 2, "{keys} keys to the first card");
+
+    // Down and Up go from card to card (and select the job).
+    harness.key_press(egui::Key::ArrowDown);
+    harness.settle();
+    assert_eq!(focused_card(&harness), Some(1));
+    assert_eq!(harness.state().queue().selected(), Some(ids[1]));
+    harness.key_press(egui::Key::ArrowDown);
+    harness.settle();
+    assert_eq!(focused_card(&harness), Some(2));
+    harness.key_press(egui::Key::ArrowUp);
+    harness.settle();
+    assert_eq!(focused_card(&harness), Some(1));
+    assert_eq!(harness.state().queue().selected(), Some(ids[1]));
+
+    // F6 from the path field goes to the selected card.
+    harness.get_by_label("Path to add").focus();
+    harness.settle();
+    harness.key_press(egui::Key::F6);
+    harness.settle();
+    assert_eq!(
+        focused_card(&harness),
+        Some(1),
+        "F6 goes to the selected card"
+    );
+}
+
+#[test]
+fn after_a_click_on_a_card_the_arrows_move_and_the_focus_stays_in_view() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut harness, _fake) = fake_harness(Settings::default());
+    let count = 14;
+    queue_fake_jobs(&mut harness, &folders_with_a_file(tmp.path(), count), ZIP);
+    let ids: Vec<_> = harness
+        .state()
+        .queue()
+        .rows()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    no_focus(&mut harness);
+    let window = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1180.0, 760.0));
+    // A click on a card in view (on its name) selects it and focuses it.
+    let name = harness.state().queue().rows()[count - 1].name.clone();
+    let label = harness.get_by_label(&name).rect();
+    assert!(window.contains_rect(label), "the last card is in view");
+    harness.get_by_label(&name).click();
+    harness.settle();
+    assert_eq!(harness.state().queue().selected(), Some(ids[count - 1]));
+    assert_eq!(focused_card(&harness), Some(count - 1));
+    // Up to the first card, each one scrolled into view as it gets the focus.
+    for index in (0..count - 1).rev() {
+        harness.key_press(egui::Key::ArrowUp);
+        harness.settle();
+        assert_eq!(focused_card(&harness), Some(index));
+        assert_eq!(harness.state().queue().selected(), Some(ids[index]));
+        let name = harness.state().queue().rows()[index].name.clone();
+        let rect = harness.get_by_label(&name).rect();
+        assert!(
+            window.contains_rect(rect),
+            "card {index} is scrolled into view: {rect:?}"
+        );
+    }
+    // Tab from the first card's last control goes on down the queue, each stop in view.
+    for _ in 0..12 {
+        harness.key_press(egui::Key::Tab);
+        harness.settle();
+        let focused = harness
+            .query_all(
+                egui_kittest::kittest::by()
+                    .predicate(|n: &egui_kittest::kittest::AccessKitNode<'_>| n.is_focused()),
+            )
+            .next()
+            .map(|n| n.rect());
+        if let Some(rect) = focused {
+            assert!(
+                window.contains_rect(rect),
+                "the Tab stop is in view: {rect:?}"
+            );
+        }
+    }
+}
+
+/// The plan card's details are shown (its item list's header is there).
+fn plan_details_shown(harness: &Harness<'static, App>) -> bool {
+    labels_containing(harness, "Show ") > 0
+        && harness.query_all_by_label_contains("Show ").any(|n| {
+            n.accesskit_node()
+                .label()
+                .is_some_and(|l| l.ends_with(" items") || l.ends_with(" item"))
+        })
+}
+
+#[test]
+fn the_plan_folds_on_its_title_remembers_it_and_folds_itself_while_jobs_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = tmp.path().join("docs");
+    for i in 0..3 {
+        write(&folder.join(format!("n{i}.txt")), b"notes\n");
+    }
+    let (mut harness, fake) = fake_harness(Settings::default());
+    drop_onto_window(&mut harness, &folder);
+    wait_for_preview(&mut harness);
+    harness.settle();
+    assert!(plan_details_shown(&harness), "the plan opens unfolded");
+
+    // Its title folds it to one line that still says what Start will do.
+    harness.get_by_label("Plan").click();
+    harness.settle();
+    assert!(!plan_details_shown(&harness), "folded");
+    assert!(harness.state().settings().plan_folded);
+    let summary =
+        shrinkwrap::ui::view::plan_panel::summary_line(harness.state().preview().view().unwrap());
+    assert!(
+        has_label(&harness, &summary),
+        "the folded plan shows its summary: {summary}"
+    );
+    // Remembered between runs.
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(harness.state_mut(), &mut storage);
+    assert!(Settings::load(Some(&storage)).plan_folded);
+    harness.get_by_label("Plan").click();
+    harness.settle();
+    assert!(plan_details_shown(&harness), "open again");
+    assert!(!harness.state().settings().plan_folded);
+
+    // When a job starts the plan folds by itself (the queue gets the room), and can be opened.
+    harness.get_by_label("Compress").click();
+    harness.settle();
+    let id = fake.job(0);
+    fake.run(id);
+    step_until(&mut harness, "the job to run", |app| {
+        app.queue().rows()[0].state() == JobState::Running
+    });
+    harness.settle();
+    assert!(!plan_details_shown(&harness), "folded while the job runs");
+    harness.get_by_label("Plan").click();
+    harness.settle();
+    assert!(plan_details_shown(&harness), "opened while the job runs");
+    assert!(
+        !harness.state().settings().plan_folded,
+        "the choice is not changed"
+    );
+    harness.get_by_label("Plan").click();
+    harness.settle();
+    assert!(!plan_details_shown(&harness));
+    // The job ending does not move the queue under the pointer: the plan stays folded until it
+    // changes (another input), then the person's own choice again (open).
+    fake.finish_done(
+        id,
+        vec![PathBuf::from("n0.txt")],
+        Some(&tmp.path().join("docs.zip")),
+    );
+    step_until(&mut harness, "the job to end", |app| {
+        app.queue().rows()[0].is_finished()
+    });
+    harness.settle();
+    assert!(
+        !plan_details_shown(&harness),
+        "still folded when the job ends"
+    );
+    let more = tmp.path().join("more.txt");
+    write(&more, b"more notes\n");
+    drop_onto_window(&mut harness, &more);
+    wait_for_preview(&mut harness);
+    harness.settle();
+    assert!(plan_details_shown(&harness), "open again for a new plan");
+}
+
+#[test]
+fn an_output_folder_that_takes_no_files_is_flagged_in_the_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("photos");
+    photos(&src, 1, 200);
+    // A file where the output folder's parent would be: nothing can be made below it.
+    write(&tmp.path().join("blocked"), b"a file, not a folder\n");
+    let mut settings = Settings {
+        kind: THUMBS,
+        ..Settings::default()
+    };
+    settings.kinds.thumbs.thumbnails_folder =
+        tmp.path().join("blocked/thumbs").display().to_string();
+    let mut harness = harness(1, settings);
+    drop_onto_window(&mut harness, &src);
+    wait_for_preview(&mut harness);
+    harness.settle();
+    let blocked = tmp.path().join("blocked").display().to_string();
+    let flagged = harness
+        .query_all_by_label_contains("Nothing can be written in")
+        .any(|n| {
+            n.accesskit_node()
+                .value()
+                .is_some_and(|l| l.contains(&blocked))
+        });
+    assert!(flagged, "the plan says the output folder takes no files");
+}

@@ -149,12 +149,14 @@ impl Preview {
         !self.is_fresh()
     }
 
-    /// Records what the window would submit now; a change starts the debounce.
-    pub fn note_source(&mut self, source: PreviewSource, now: Instant) {
-        if self.source.as_ref() != Some(&source) {
-            self.source = Some(source);
-            self.dirty_since = Some(now);
+    /// Records what the window would submit now; a change starts the debounce (and is `true`).
+    pub fn note_source(&mut self, source: PreviewSource, now: Instant) -> bool {
+        if self.source.as_ref() == Some(&source) {
+            return false;
         }
+        self.source = Some(source);
+        self.dirty_since = Some(now);
+        true
     }
 
     /// Computes the preview again after the debounce even when nothing changed in the window

@@ -3,13 +3,15 @@
 //! the rows take the order the engine reports, [`Queue::follow_order`]), the others in the order
 //! they were submitted.
 //!
-//! Owns: [`Queue`] and [`JobRow`] (latest progress, final report, the strip of output images),
+//! Owns: [`Queue`] and [`JobRow`] (latest progress, final report, the strip of output images,
+//! each source once),
 //! applying engine events to them, the words a card and the title use for a job's state and
 //! outcome, what Retry failed and Run again submit (as the kind's description allows), and the
 //! overall progress for the window title.
 //! Must not touch: the engine's scheduling (rows only mirror what the engine reports), the file
 //! system, drawing, anything of a particular kind (a kind's entry says what differs).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -38,12 +40,17 @@ pub enum ThumbSlot {
     Failed(String),
 }
 
-/// The images a finished job made (for a kind whose outputs are images), in the order of its
-/// outputs.
+/// The images a finished job made (for a kind whose outputs are images): each source once, in
+/// the order of the outputs, at the largest size made of it (a job making three sizes of a
+/// photo shows the photo once, and names the sizes).
 #[derive(Default)]
 pub struct ThumbStrip {
-    /// One slot per output of the report, same order.
+    /// One slot per source, same order as `paths`.
     pub slots: Vec<ThumbSlot>,
+    /// The image shown for each source.
+    pub paths: Vec<PathBuf>,
+    /// The sizes made of each source, in pixels, smallest first (empty when not known).
+    pub sizes: Vec<Vec<u32>>,
     /// "Show all": every thumbnail in a scrolling grid (loaded as it scrolls into view).
     pub expanded: bool,
 }
@@ -55,6 +62,57 @@ impl ThumbStrip {
             .iter()
             .filter(|s| matches!(s, ThumbSlot::Loading))
             .count()
+    }
+
+    /// The strip of `outputs` (a report's), grouped by source through `plan` (its items name
+    /// each output's source; a source's items come in the order of `sizes`). Without a plan,
+    /// each output stands alone.
+    pub fn of_outputs(outputs: &[PathBuf], plan: Option<&Plan>, sizes: &[u32]) -> ThumbStrip {
+        let mut source_of: HashMap<&Path, (&Path, Option<u32>)> = HashMap::new();
+        if let Some(plan) = plan {
+            let mut nth: HashMap<&Path, usize> = HashMap::new();
+            for item in &plan.items {
+                let Some(output) = item.output.as_deref() else {
+                    continue;
+                };
+                let n = nth.entry(item.input.as_path()).or_default();
+                source_of.insert(output, (item.input.as_path(), sizes.get(*n).copied()));
+                *n += 1;
+            }
+        }
+        let mut strip = ThumbStrip::default();
+        let mut index_of: HashMap<&Path, usize> = HashMap::new();
+        // The size of the image shown for each source.
+        let mut shown_size: Vec<Option<u32>> = Vec::new();
+        for output in outputs {
+            let Some(&(source, size)) = source_of.get(output.as_path()) else {
+                strip.paths.push(output.clone());
+                strip.sizes.push(Vec::new());
+                shown_size.push(None);
+                continue;
+            };
+            match index_of.get(source) {
+                Some(&i) => {
+                    if size > shown_size[i] {
+                        strip.paths[i] = output.clone();
+                        shown_size[i] = size;
+                    }
+                    strip.sizes[i].extend(size);
+                }
+                None => {
+                    index_of.insert(source, strip.paths.len());
+                    strip.paths.push(output.clone());
+                    strip.sizes.push(size.into_iter().collect());
+                    shown_size.push(size);
+                }
+            }
+        }
+        for sizes in &mut strip.sizes {
+            sizes.sort_unstable();
+            sizes.dedup();
+        }
+        strip.slots = strip.paths.iter().map(|_| ThumbSlot::NotAsked).collect();
+        strip
     }
 
     /// Thumbnails shown as images.
@@ -283,15 +341,15 @@ impl JobRow {
         again.then(|| self.spec.clone())
     }
 
-    /// The output images' paths, in the strip's order (none for a kind whose outputs are not
-    /// images).
+    /// The output images' paths, in the strip's order (one per source; none for a kind whose
+    /// outputs are not images).
     pub fn image_paths(&self) -> &[PathBuf] {
         match &self.report {
-            Some(report)
+            Some(_)
                 if self.kind.output == OutputShape::FolderOfFiles
                     && kinds::entry_of(self.kind).is_some_and(|e| e.output_images) =>
             {
-                &report.outputs
+                &self.strip.paths
             }
             _ => &[],
         }
@@ -460,8 +518,12 @@ impl Queue {
                 let (errors, skipped): (Vec<usize>, Vec<usize>) = (0..report.problems.len())
                     .partition(|&i| report.problems[i].kind == ProblemKind::Error);
                 row.problem_order = errors.into_iter().chain(skipped).collect();
-                if kinds::entry_of(row.kind).is_some_and(|e| e.output_images) {
-                    row.strip.slots = report.outputs.iter().map(|_| ThumbSlot::NotAsked).collect();
+                if let Some(entry) = kinds::entry_of(row.kind).filter(|e| e.output_images) {
+                    let sizes = (entry.image_sizes)(&row.spec);
+                    let expanded = row.strip.expanded;
+                    row.strip =
+                        ThumbStrip::of_outputs(&report.outputs, row.plan.as_deref(), &sizes);
+                    row.strip.expanded = expanded;
                 }
                 row.report = Some(report);
                 Some(row)

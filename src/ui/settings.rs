@@ -1,8 +1,8 @@
 //! The job settings a person picks in the window, remembered between runs, and how they turn
 //! into engine job specs.
 //!
-//! Owns: [`Settings`] (which kind the job column prepares, the worker count, and every kind's
-//! form), remembering them through eframe persistence (the common part under [`SETTINGS_KEY`],
+//! Owns: [`Settings`] (which kind the job column prepares, the worker count, every kind's form,
+//! and whether the plan card is folded), remembering them through eframe persistence (the common part under [`SETTINGS_KEY`],
 //! each kind's form under its own key, with what older versions stored still read), paths as a
 //! person types them ([`typed_path`]), and [`build_jobs`], the checks every kind's specs get.
 //! Pure data: no file system access, no egui.
@@ -40,6 +40,9 @@ pub struct Settings {
     pub memory_mb: Option<u64>,
     /// Every kind's form: its settings, destination fields and answers.
     pub kinds: KindForms,
+    /// The plan card is folded to its header and summary line (the person's choice; it also
+    /// folds by itself when jobs start, see `UiState::plan_open`).
+    pub plan_folded: bool,
 }
 
 impl Default for Settings {
@@ -49,6 +52,7 @@ impl Default for Settings {
             workers: None,
             memory_mb: None,
             kinds: KindForms::default(),
+            plan_folded: false,
         }
     }
 }
@@ -61,6 +65,7 @@ struct Stored {
     kind: String,
     workers: Option<usize>,
     memory_mb: Option<u64>,
+    plan_folded: bool,
     /// Older versions stored the chosen tab as `operation: Compress` (the kind's verb).
     #[serde(skip_serializing)]
     operation: LegacyVerb,
@@ -128,6 +133,7 @@ impl Settings {
             workers: stored.workers,
             memory_mb: stored.memory_mb,
             kinds: KindForms::load(storage),
+            plan_folded: stored.plan_folded,
         }
         .sanitized()
     }
@@ -141,6 +147,7 @@ impl Settings {
                 kind: self.kind.id.to_owned(),
                 workers: self.workers,
                 memory_mb: self.memory_mb,
+                plan_folded: self.plan_folded,
                 operation: LegacyVerb::default(),
             },
         );

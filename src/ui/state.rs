@@ -1,7 +1,8 @@
 //! Everything the window draws, in one place, and the commands the drawing code emits.
 //!
 //! Owns: [`UiState`] (inputs, settings with every kind's form, the plan preview, the queue, the
-//! unfinished jobs found at start, the preset menu, the notice line, the question a kind asks, the quit prompt)
+//! unfinished jobs found at start, the preset menu, the notice line, the question a kind asks,
+//! the quit prompt, whether the plan card shows its details)
 //! and [`Command`] (what a click or a key asks for; the app applies commands after the frame is
 //! drawn, so views only read state and edit their own fields).
 //! Must not touch: the engine, threads, the file system, what a kind's question or command
@@ -141,6 +142,8 @@ pub enum Command {
     KeepWatching(JobId),
     /// "Stop watching".
     StopWatching(JobId),
+    /// Folds or opens the plan card (its header was clicked).
+    TogglePlan,
 }
 
 /// Why Start cannot queue the job now: what its button says then, and the tooltip.
@@ -180,9 +183,21 @@ pub struct UiState {
     pub unfinished: Unfinished,
     /// The preset menu: the presets as last read, its fields.
     pub presets: PresetMenu,
+    /// The plan card folded by itself when jobs started (so the queue gets the space); it opens
+    /// again when the plan changes (inputs or settings) or when the person opens it, not when
+    /// the jobs end (the queue would jump under the pointer).
+    pub plan_auto_folded: bool,
+    /// Some job was active in the last frame (to see jobs start).
+    pub queue_was_active: bool,
 }
 
 impl UiState {
+    /// Whether the plan card shows its details: unless the person folded it, or it folded by
+    /// itself when jobs started (see `plan_auto_folded`).
+    pub fn plan_open(&self) -> bool {
+        !self.settings.plan_folded && !self.plan_auto_folded
+    }
+
     pub fn new(settings: Settings) -> UiState {
         UiState {
             settings,
@@ -200,6 +215,8 @@ impl UiState {
             cores: crate::engine::default_workers(),
             unfinished: Unfinished::default(),
             presets: PresetMenu::default(),
+            plan_auto_folded: false,
+            queue_was_active: false,
         }
     }
 

@@ -59,6 +59,17 @@ impl App {
                     self.resume_unfinished(vec![job]);
                 }
             }
+            Command::TogglePlan => {
+                if !self.state.plan_open() {
+                    self.state.plan_auto_folded = false;
+                    self.state.settings.plan_folded = false;
+                } else if self.state.queue.any_active() {
+                    // Folded for this run only: the remembered choice stays.
+                    self.state.plan_auto_folded = true;
+                } else {
+                    self.state.settings.plan_folded = true;
+                }
+            }
             Command::ResumeAllUnfinished => {
                 self.set_aside_journals();
                 let jobs = self.state.unfinished.take_all();

@@ -347,7 +347,10 @@ impl App {
         let state = &mut self.state;
         let now = Instant::now();
         let source = PreviewSource::new(state.inputs.generation(), &state.settings);
-        state.preview.note_source(source, now);
+        if state.preview.note_source(source, now) {
+            // A new plan to look at: the plan card opens again (unless the person folded it).
+            state.plan_auto_folded = false;
+        }
         match state.preview.due_in(now) {
             None => {}
             Some(wait) if !wait.is_zero() => ctx.request_repaint_after(wait),

@@ -368,6 +368,12 @@ impl eframe::App for App {
             self.apply(ctx, command);
         }
         self.drain_channels(ctx);
+        // Jobs starting fold the plan: the queue gets the space.
+        let active = self.state.queue.any_active();
+        if active && !self.state.queue_was_active {
+            self.state.plan_auto_folded = true;
+        }
+        self.state.queue_was_active = active;
         self.handle_input(ctx);
         if let Some(kind) = self.state.pending_start
             && !self.state.inputs.measuring()

@@ -178,6 +178,7 @@ pub struct KindEntry {
     pub card_summary: fn(&JobRow, &JobReport) -> Vec<String>,
     pub retry_failed: fn(&JobSpec, Vec<PathBuf>) -> Option<JobSpec>,
     pub probe: fn(&JobSpec, &JobReport) -> Option<(JobSpec, PathBuf)>,
+    pub image_sizes: fn(&JobSpec) -> Vec<u32>,
 }
 
 const fn entry<K: WindowKind>() -> KindEntry {
@@ -195,6 +196,7 @@ const fn entry<K: WindowKind>() -> KindEntry {
         card_summary: K::card_summary,
         retry_failed: K::retry_failed,
         probe: K::probe,
+        image_sizes: K::image_sizes,
     }
 }
 
@@ -301,6 +303,13 @@ pub trait WindowKind: KindForm + Default + Clone + PartialEq + Debug + 'static {
     /// what would go into an archive that already exists), with the destination it is for.
     fn probe(_spec: &JobSpec, _report: &JobReport) -> Option<(JobSpec, PathBuf)> {
         None
+    }
+
+    /// The sizes (the long side of each box, in pixels) each source's output images are made
+    /// at, in the order a source's plan items come (kinds with output images): a card's strip
+    /// shows each source once.
+    fn image_sizes(_spec: &JobSpec) -> Vec<u32> {
+        Vec::new()
     }
 
     /// Applies one of the kind's own commands.

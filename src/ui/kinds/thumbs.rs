@@ -740,6 +740,13 @@ impl WindowKind for ThumbsForm {
         }
     }
 
+    fn image_sizes(spec: &JobSpec) -> Vec<u32> {
+        match spec {
+            JobSpec::Thumbs(thumbs) => thumbs.sizes.iter().map(|s| s.long_side_px()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Same inputs and settings, only the failed images (so every thumbnail keeps its path).
     fn retry_failed(spec: &JobSpec, failed: Vec<PathBuf>) -> Option<JobSpec> {
         match spec {

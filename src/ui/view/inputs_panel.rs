@@ -147,6 +147,7 @@ pub fn show(ui: &mut egui::Ui, state: &mut UiState, commands: &mut Vec<Command>)
                             },
                         );
                     }
+                    widgets::keep_focus_in_view(ui);
                 });
         }
     });

@@ -16,7 +16,7 @@ use super::super::dialogs::{DialogRequest, JobFileOf};
 use super::super::kinds::{self, FormCx};
 use super::super::presets::PresetMenu;
 use super::super::state::{Command, UiState};
-use super::{section_heading, theme};
+use super::{section_heading, theme, widgets};
 use crate::engine::workflow::Preset;
 
 /// Height of the button that queues the job.
@@ -35,7 +35,10 @@ pub fn show(
         .id_salt("job-settings-scroll")
         .max_height(settings_max_height)
         .auto_shrink([false, true])
-        .show(ui, |ui| settings(ui, state, commands));
+        .show(ui, |ui| {
+            settings(ui, state, commands);
+            widgets::keep_focus_in_view(ui);
+        });
     ui.add_space(8.0);
     start_button(ui, state, commands);
     ui.add_space(2.0);

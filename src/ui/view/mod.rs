@@ -5,6 +5,10 @@
 //! shortcuts), the inputs and the job settings on the left, the unfinished jobs found at start,
 //! the plan preview and the queue in the middle, and the modal questions over everything.
 //!
+//! Keyboard: the window's first Tab stop, while there are jobs, is "Skip to the queue" (shown
+//! only while it has the focus, as web pages do); it and F6 put the focus on the queue, so the
+//! first card is two keys away instead of a Tab through every setting.
+//!
 //! Owns: layout and widgets, accessible names of every interactive widget, and calling each
 //! kind's own drawing (its form, plan lines, card extras, questions) where it belongs.
 //! Must not touch: the engine, threads, the file system; state other than the fields a widget
@@ -43,9 +47,18 @@ pub fn draw(
     commands: &mut Vec<Command>,
 ) {
     let panel_margin = egui::Margin::symmetric(16, 10);
+    let to_queue = state.prompt.is_none() && !state.queue.rows().is_empty();
+    if to_queue && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::F6)) {
+        queue_panel::request_queue_focus(ui.ctx());
+    }
     egui::Panel::top("toolbar")
         .frame(egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(16, 8)))
-        .show(ui, |ui| toolbar(ui, state, icon, commands));
+        .show(ui, |ui| {
+            if to_queue {
+                skip_to_queue(ui);
+            }
+            toolbar(ui, state, icon, commands)
+        });
     egui::Panel::bottom("status")
         .frame(egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(16, 5)))
         .show(ui, |ui| status_bar(ui, state));
@@ -83,6 +96,42 @@ pub fn draw(
     if state.files_hovering {
         drop_overlay(ui.ctx());
     }
+}
+
+/// The skip link: a Tab stop, first in the window, that puts the focus on the queue (Enter or
+/// Space). Drawn only while it has the focus; the pointer never meets it.
+fn skip_to_queue(ui: &mut egui::Ui) {
+    const TEXT: &str = "Skip to the queue (F6)";
+    let id = ui.make_persistent_id("skip-to-queue");
+    let font = egui::TextStyle::Button.resolve(ui.style());
+    let galley = ui
+        .painter()
+        .layout_no_wrap(TEXT.to_owned(), font, egui::Color32::WHITE);
+    let padding = egui::vec2(10.0, 5.0);
+    let rect = egui::Rect::from_min_size(ui.max_rect().min, galley.size() + 2.0 * padding);
+    let response = ui.interact(rect, id, egui::Sense::focusable_noninteractive());
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::Link, true, TEXT));
+    if !response.has_focus() {
+        return;
+    }
+    if ui.input_mut(|i| {
+        i.consume_key(egui::Modifiers::NONE, egui::Key::Enter)
+            || i.consume_key(egui::Modifiers::NONE, egui::Key::Space)
+    }) {
+        queue_panel::request_queue_focus(ui.ctx());
+        ui.ctx().request_repaint();
+    }
+    let painter = ui
+        .ctx()
+        .layer_painter(egui::LayerId::new(egui::Order::Foreground, id));
+    painter.rect(
+        rect,
+        4.0,
+        theme::accent(ui.visuals()),
+        ui.visuals().selection.stroke,
+        egui::StrokeKind::Outside,
+    );
+    painter.galley(rect.min + padding, galley, egui::Color32::WHITE);
 }
 
 /// A section title with an optional weak note after it.

@@ -4,12 +4,16 @@
 //! that would land beside their originals), the reasons some jobs would fail, and an expandable
 //! list of every item, virtualized so 100,000 items draw as fast as 20.
 //!
+//! Its title folds it to one line (the title and the summary); folded is remembered between
+//! runs. When jobs start it folds by itself, so the queue below gets the space, and opens again
+//! when the plan changes or the person opens it (see `UiState::plan_open`).
+//!
 //! Owns: drawing the preview. Must not touch: computing it (`ui::preview` does, off the UI
 //! thread), the engine, a kind's lines (its module draws them); answers go out as [`Command`]s.
 
 use eframe::egui::{self, RichText};
 
-use crate::engine::{Action, JobId, SkipReason};
+use crate::engine::{Action, JobId, PlanWarning, SkipReason};
 
 use super::super::format;
 use super::super::kinds;
@@ -43,17 +47,31 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>) {
         .inner_margin(egui::Margin::symmetric(14, 10))
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
+            let open = state.plan_open();
             ui.horizontal(|ui| {
-                ui.label(RichText::new("Plan").heading().strong());
-                ui.label(RichText::new("what Start will do · nothing is written yet").weak());
-                if preview.is_busy() {
-                    // Plain text, no spinner: a spinner repaints every frame, and the preview is
-                    // redone after every change.
-                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                        ui.label(RichText::new("updating…").weak().small());
-                    });
+                if widgets::fold_header(ui, "Plan", open).clicked() {
+                    commands.push(Command::TogglePlan);
                 }
+                let note = match preview.status() {
+                    PreviewStatus::Ready(view) if !open && !view.parts().is_empty() => {
+                        summary_line(view)
+                    }
+                    _ => "what Start will do · nothing is written yet".to_owned(),
+                };
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if preview.is_busy() {
+                        // Plain text, no spinner: a spinner repaints every frame, and the
+                        // preview is redone after every change.
+                        ui.label(RichText::new("updating…").weak().small());
+                    }
+                    ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                        ui.add(egui::Label::new(RichText::new(note).weak()).truncate());
+                    });
+                });
             });
+            if !open {
+                return;
+            }
             match preview.status() {
                 PreviewStatus::Empty => {}
                 PreviewStatus::Planning => {
@@ -83,6 +101,17 @@ fn plan_details(ui: &mut egui::Ui, state: &UiState, view: &PlanView, commands: &
     }
     for failure in &view.failures {
         ui.add(egui::Label::new(RichText::new(failure).color(theme::danger(ui.visuals()))).wrap());
+    }
+    // A destination that takes no files: the job would fail at its first write.
+    for warning in &view.warnings {
+        if let PlanWarning::DestinationNotWritable { folder, reason } = warning {
+            let text = format!(
+                "Nothing can be written in {} ({reason}): the job would fail. Choose another \
+                 output folder.",
+                folder.display()
+            );
+            ui.add(egui::Label::new(RichText::new(text).color(theme::danger(ui.visuals()))).wrap());
+        }
     }
     if has_items {
         let title = format!(

@@ -9,7 +9,10 @@
 //! kind adds (a job that failed because its archive exists offers Replace and Keep both). The
 //! header pauses, resumes or cancels the whole queue.
 //!
-//! Every card can be reached with the keyboard (Tab, arrow keys): focusing it selects it. The
+//! Every card can be reached with the keyboard: focusing it selects it. F6 (or the window's
+//! first Tab stop, "Skip to the queue") puts the focus on the selected card, else the first; a
+//! click on a card focuses it too; Up and Down on a focused card go to the card above or below;
+//! whatever gets the focus in the queue is scrolled into view. The
 //! problem list is complete (it scrolls, only visible rows are laid out), says "error" or
 //! "skipped" in words, and can be copied or exported. Every output image (a thumbnail) is
 //! reachable: the first few show at once, "Show all" opens a scrolling grid that loads them as
@@ -42,8 +45,8 @@ const THUMB_GRID_ROWS: f32 = 3.4;
 const PROBLEM_ROW_HEIGHT: f32 = 38.0;
 /// How long "Copied" shows beside the Copy button, in seconds.
 const COPIED_SHOWN_SECS: f64 = 2.5;
-/// The problem list never grows taller than this, in points (it scrolls).
-const PROBLEM_LIST_MAX_HEIGHT: f32 = 230.0;
+/// Rows the problem and warning lists grow to before they scroll.
+const PROBLEM_LIST_MAX_ROWS: usize = 8;
 
 /// Draws the queue. Its cards' own answer buttons are hidden while a modal question is open
 /// (the question has them).
@@ -82,6 +85,16 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>) {
         .auto_shrink([false, false])
         .stick_to_bottom(true)
         .show(ui, |ui| {
+            // F6 or the skip link asked for the queue: the selected card, else the first.
+            let wanted = take_queue_focus_request(ui.ctx())
+                .then(|| {
+                    queue
+                        .selected()
+                        .or_else(|| queue.rows().first().map(|r| r.id))
+                })
+                .flatten();
+            let mut previous: Option<(egui::Response, crate::engine::JobId)> = None;
+            let mut focus_next = false;
             for row in queue.rows() {
                 let place = waiting.iter().position(|&id| id == row.id);
                 let card = CardContext {
@@ -92,10 +105,51 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, commands: &mut Vec<Command>) {
                     waiting: waiting.len(),
                     dragged: dragged.filter(|&d| d != row.id && waiting.contains(&d)),
                 };
-                job_card(ui, row, &card, &state.settings.kinds, commands);
+                let response = job_card(ui, row, &card, &state.settings.kinds, commands);
+                if wanted == Some(row.id) || std::mem::take(&mut focus_next) {
+                    // Focus given after the card was drawn is not seen as gained: select here.
+                    response.request_focus();
+                    response.scroll_to_me(None);
+                    commands.push(Command::SelectJob(row.id));
+                } else if response.has_focus() {
+                    // Up and Down go from card to card (egui's own arrow moves would land on
+                    // the nearest button instead, or nowhere).
+                    let (up, down) = ui.input_mut(|i| {
+                        (
+                            i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowUp),
+                            i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowDown),
+                        )
+                    });
+                    if up || down {
+                        ui.memory_mut(|m| m.move_focus(egui::FocusDirection::None));
+                    }
+                    if let Some((above, id)) = previous.as_ref().filter(|_| up) {
+                        above.request_focus();
+                        above.scroll_to_me(None);
+                        commands.push(Command::SelectJob(*id));
+                    }
+                    focus_next = down;
+                }
+                previous = Some((response, row.id));
                 ui.add_space(8.0);
             }
+            widgets::keep_focus_in_view(ui);
         });
+}
+
+/// The egui memory key of a pending request to put the focus on the queue.
+const QUEUE_FOCUS_KEY: &str = "queue-focus-request";
+
+/// Asks the queue to take the keyboard focus (its selected card, else its first) when it is
+/// next drawn: F6, or the skip link.
+pub fn request_queue_focus(ctx: &egui::Context) {
+    ctx.data_mut(|d| d.insert_temp(egui::Id::NULL.with(QUEUE_FOCUS_KEY), true));
+}
+
+/// Whether the focus was asked for (the request is taken).
+fn take_queue_focus_request(ctx: &egui::Context) -> bool {
+    ctx.data_mut(|d| d.remove_temp::<bool>(egui::Id::NULL.with(QUEUE_FOCUS_KEY)))
+        .unwrap_or(false)
 }
 
 /// The "Queue" title with its counts, and the buttons for the whole queue.
@@ -168,13 +222,14 @@ struct CardContext {
     dragged: Option<crate::engine::JobId>,
 }
 
+/// Draws one card; its response (the whole card: a click or the focus selects the job).
 fn job_card(
     ui: &mut egui::Ui,
     row: &JobRow,
     card: &CardContext,
     forms: &KindForms,
     commands: &mut Vec<Command>,
-) {
+) -> egui::Response {
     let visuals = ui.visuals().clone();
     let stroke = if card.selected {
         egui::Stroke::new(1.5, theme::accent(&visuals))
@@ -187,8 +242,11 @@ fn job_card(
         .corner_radius(8)
         .inner_margin(egui::Margin::symmetric(14, 10));
     let scope = ui.scope_builder(
+        // An id of its own, not one counted from the widgets before it: the plan above
+        // changing as its preview arrives would give every card a new id, and the focused card
+        // would lose the focus.
         egui::UiBuilder::new()
-            .id_salt(("job", row.id.0))
+            .scope_id(egui::Id::NULL.with(("job-card", row.id.0)))
             .sense(egui::Sense::click()),
         |ui| {
             // Plain clicks on the card's text select the job (instead of starting a text selection).
@@ -236,6 +294,10 @@ fn job_card(
             format!("Job {} ({}): {state_words}", row.name, kind_word(row.kind)),
         )
     });
+    if response.clicked() {
+        // A clicked card takes the focus, so the arrow keys go on from it.
+        response.request_focus();
+    }
     if response.clicked() || response.gained_focus() {
         commands.push(Command::SelectJob(row.id));
     }
@@ -272,6 +334,7 @@ fn job_card(
             });
         }
     }
+    scope.response
 }
 
 /// "archive" or "thumbnails", for a card's accessible name.
@@ -792,11 +855,12 @@ fn warning_list(ui: &mut egui::Ui, row: &JobRow, report: &JobReport) {
     egui::CollapsingHeader::new(title)
         .id_salt(("warnings", row.id.0))
         .show(ui, |ui| {
-            let height = (count as f32 * (PROBLEM_ROW_HEIGHT + 2.0)).min(PROBLEM_LIST_MAX_HEIGHT);
+            let height = problem_list_height(ui, count);
             let warning = theme::warning(ui.visuals());
             egui::ScrollArea::vertical()
                 .id_salt(("warning-list", row.id.0))
                 .max_height(height)
+                .min_scrolled_height(height)
                 .auto_shrink([false, true])
                 .show_rows(ui, PROBLEM_ROW_HEIGHT, count, |ui, rows| {
                     for index in rows {
@@ -898,12 +962,13 @@ fn problem_list(
                 });
             });
             let count = row.problem_order.len();
-            let height = (count as f32 * (PROBLEM_ROW_HEIGHT + 2.0)).min(PROBLEM_LIST_MAX_HEIGHT);
+            let height = problem_list_height(ui, count);
             let danger = theme::danger(ui.visuals());
             let warning = theme::warning(ui.visuals());
             egui::ScrollArea::vertical()
                 .id_salt(("problem-list", row.id.0))
                 .max_height(height)
+                .min_scrolled_height(height)
                 .auto_shrink([false, true])
                 .show_rows(ui, PROBLEM_ROW_HEIGHT, count, |ui, rows| {
                     for index in rows {
@@ -930,18 +995,34 @@ fn problem_list(
         });
 }
 
-/// Draws one thumbnail cell; a click opens the thumbnail.
+/// "128, 256 and 512 px".
+fn sizes_words(sizes: &[u32]) -> String {
+    let words: Vec<String> = sizes.iter().map(|s| format::count(u64::from(*s))).collect();
+    match words.as_slice() {
+        [rest @ .., last] if !rest.is_empty() => format!("{} and {last} px", rest.join(", ")),
+        _ => format!("{} px", words.join("")),
+    }
+}
+
+/// Draws one thumbnail cell (one source, at the largest of `sizes` made of it); a click opens
+/// the image.
 fn thumbnail_cell(
     ui: &mut egui::Ui,
     slot: &ThumbSlot,
     path: &std::path::Path,
+    sizes: &[u32],
     commands: &mut Vec<Command>,
 ) {
     let (rect, response) = ui.allocate_exact_size(THUMB_CELL, egui::Sense::click());
-    let name = path
+    let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
+    let name = if sizes.len() > 1 {
+        format!("{file_name} (made at {})", sizes_words(sizes))
+    } else {
+        file_name.clone()
+    };
     response.widget_info(|| egui::WidgetInfo::labeled(egui::accesskit::Role::Button, true, &name));
     if ui.is_rect_visible(rect) {
         let visuals = ui.visuals();
@@ -959,7 +1040,7 @@ fn thumbnail_cell(
             ThumbSlot::NotAsked | ThumbSlot::Loading | ThumbSlot::Failed(_) => {
                 painter.rect_filled(rect, 4.0, visuals.faint_bg_color);
                 let text = if matches!(slot, ThumbSlot::Failed(_)) {
-                    name.as_str()
+                    file_name.as_str()
                 } else {
                     "…"
                 };
@@ -992,8 +1073,21 @@ fn thumbnail_cell(
 
 fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>) {
     let paths = row.image_paths();
+    let sizes = &row.strip.sizes;
+    let no_sizes: &[u32] = &[];
     let total = row.strip.slots.len();
     ui.add_space(2.0);
+    // Several sizes of each image: the strip shows each once, and says so.
+    if let Some(made) = sizes.iter().filter(|s| s.len() > 1).max_by_key(|s| s.len()) {
+        ui.label(
+            RichText::new(format!(
+                "Each image once, at its largest size (made at {})",
+                sizes_words(made)
+            ))
+            .weak()
+            .small(),
+        );
+    }
     let columns =
         (((ui.available_width() + THUMB_GAP) / (THUMB_CELL.x + THUMB_GAP)).floor() as usize).max(1);
     let ask_unasked = |range: std::ops::Range<usize>, commands: &mut Vec<Command>| {
@@ -1012,6 +1106,8 @@ fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>)
         egui::ScrollArea::vertical()
             .id_salt(("thumbnails", row.id.0))
             .max_height(row_height * THUMB_GRID_ROWS)
+            // Its own height wherever the card is in the queue (see `problem_list_height`).
+            .min_scrolled_height(row_height * THUMB_GRID_ROWS.min(row_count as f32))
             .auto_shrink([false, true])
             .show_rows(ui, THUMB_CELL.y, row_count, |ui, rows| {
                 ui.spacing_mut().item_spacing = egui::vec2(THUMB_GAP, THUMB_GAP);
@@ -1027,19 +1123,22 @@ fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>)
                             if let (Some(slot), Some(path)) =
                                 (row.strip.slots.get(index), paths.get(index))
                             {
-                                thumbnail_cell(ui, slot, path, commands);
+                                let made = sizes.get(index).map_or(no_sizes, Vec::as_slice);
+                                thumbnail_cell(ui, slot, path, made, commands);
                             }
                         }
                     });
                 }
+                widgets::keep_focus_in_view(ui);
             });
     } else {
         let shown = total.min(STRIP_MAX_THUMBNAILS);
         ask_unasked(0..shown, commands);
         ui.horizontal_wrapped(|ui| {
             ui.spacing_mut().item_spacing = egui::vec2(THUMB_GAP, THUMB_GAP);
-            for (slot, path) in row.strip.slots.iter().zip(paths).take(shown) {
-                thumbnail_cell(ui, slot, path, commands);
+            for (index, (slot, path)) in row.strip.slots.iter().zip(paths).take(shown).enumerate() {
+                let made = sizes.get(index).map_or(no_sizes, Vec::as_slice);
+                thumbnail_cell(ui, slot, path, made, commands);
             }
         });
     }
@@ -1066,6 +1165,15 @@ fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>)
             commands.push(Command::ShowAllThumbnails(row.id, all));
         }
     }
+}
+
+/// The height of a problem or warning list of `count` rows: all of them up to
+/// [`PROBLEM_LIST_MAX_ROWS`], then it scrolls. Its own height, whatever room the queue has left
+/// below the card: a list inside the queue's scroll area would otherwise get egui's minimum
+/// (64 points, a row and a half) on every card below the queue's first screen.
+fn problem_list_height(ui: &egui::Ui, count: usize) -> f32 {
+    let row = PROBLEM_ROW_HEIGHT + ui.spacing().item_spacing.y;
+    count.clamp(1, PROBLEM_LIST_MAX_ROWS) as f32 * row
 }
 
 /// One row of a card's problem list: the word ("error", "warning", "skipped") in its colour and

@@ -1,5 +1,6 @@
 //! Small custom widgets: icon-only buttons drawn with the painter (no font glyph needed), each
-//! with an accessible name, the progress bar, the arrow, and the callout box.
+//! with an accessible name, a section title that folds its section, the progress bar, the
+//! arrow, and the callout box.
 //!
 //! Owns: those widgets. Must not touch: app state.
 
@@ -33,6 +34,76 @@ pub fn close_button(ui: &mut egui::Ui, label: &str) -> egui::Response {
             .line_segment([cross.right_top(), cross.left_bottom()], stroke);
     }
     response.on_hover_text(label)
+}
+
+/// A section's title that folds or opens it: the arrow and the title are one click target and
+/// one Tab stop (Space or Enter toggles it), and it tells screen readers whether the section is
+/// open. The caller keeps the state and acts on a click.
+pub fn fold_header(ui: &mut egui::Ui, title: &str, open: bool) -> egui::Response {
+    let galley = egui::WidgetText::from(egui::RichText::new(title).heading().strong()).into_galley(
+        ui,
+        Some(egui::TextWrapMode::Extend),
+        f32::INFINITY,
+        egui::TextStyle::Heading,
+    );
+    let icon = ui.spacing().icon_width;
+    let gap = ui.spacing().icon_spacing;
+    let size = egui::vec2(
+        icon + gap + galley.size().x,
+        galley.size().y.max(ui.spacing().interact_size.y),
+    );
+    let (rect, response) = ui.allocate_exact_size(size, egui::Sense::click());
+    let enabled = ui.is_enabled();
+    response.widget_info(|| {
+        let mut info = egui::WidgetInfo::labeled(egui::accesskit::Role::Button, enabled, title);
+        info.selected = Some(open);
+        info
+    });
+    if ui.is_rect_visible(rect) {
+        let visuals = ui.style().interact(&response);
+        let (fill, text_color) = (visuals.weak_bg_fill, visuals.text_color());
+        if response.hovered() || response.has_focus() {
+            ui.painter().rect_filled(rect.expand(2.0), 4.0, fill);
+        }
+        let icon_rect = egui::Rect::from_center_size(
+            egui::pos2(rect.left() + icon / 2.0, rect.center().y),
+            egui::Vec2::splat(icon),
+        );
+        egui::collapsing_header::paint_default_icon(
+            ui,
+            if open { 1.0 } else { 0.0 },
+            &response.clone().with_new_rect(icon_rect),
+        );
+        let text_at = egui::pos2(
+            rect.left() + icon + gap,
+            rect.center().y - galley.size().y / 2.0,
+        );
+        ui.painter().galley(text_at, galley, text_color);
+    }
+    response.on_hover_text(if open {
+        format!("Fold the {}", title.to_lowercase())
+    } else {
+        format!("Show the {}", title.to_lowercase())
+    })
+}
+
+/// Scrolls the enclosing scroll area to the widget that got the keyboard focus in this frame
+/// (Tab, Shift+Tab, an arrow key), when that widget is in `ui` (a scroll area's content, where
+/// this is called last): egui moves the focus without scrolling, so Tab would otherwise stop on
+/// widgets out of view.
+pub fn keep_focus_in_view(ui: &egui::Ui) {
+    let Some(id) = ui.memory(|m| m.focused()) else {
+        return;
+    };
+    if ui.memory(|m| m.had_focus_last_frame(id)) {
+        return;
+    }
+    let Some(rect) = ui.ctx().read_response(id).map(|r| r.rect) else {
+        return;
+    };
+    if rect.is_positive() && ui.min_rect().contains_rect(rect) {
+        ui.scroll_to_rect(rect, None);
+    }
 }
 
 /// The symbol of an [`icon_button`].

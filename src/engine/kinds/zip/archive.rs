@@ -60,7 +60,7 @@ const ZIP64_EXTRA_ID: u16 = 0x0001;
 const EXTENDED_TIMESTAMP_ID: u16 = 0x5455;
 /// The WinZip AES extra field (7 bytes of data).
 const AES_EXTRA_ID: u16 = 0x9901;
-const AES_EXTRA_BYTES: u16 = 4 + 7;
+pub(super) const AES_EXTRA_BYTES: u16 = 4 + 7;
 /// The method code of an AES-encrypted entry; the real one is in its 0x9901 field.
 const METHOD_AES: u16 = 99;
 /// General-purpose flag bit 0: the entry is encrypted.

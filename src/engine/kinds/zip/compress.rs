@@ -28,7 +28,7 @@ use flate2::{Compress, Compression, FlushCompress, Status};
 
 /// The deflate window (RFC 1951 2.0: distances reach back at most 32,768 bytes): the most
 /// dictionary a block can use.
-const WINDOW_BYTES: usize = 32 << 10;
+pub(super) const WINDOW_BYTES: usize = 32 << 10;
 /// Input per block for one big file. Measured on `big.tar` (481 MB, level 6, one thread): 128 KiB
 /// to 1 MiB blocks all cost the same CPU within noise (8.0-8.3 s) and sizes within 0.01 %
 /// (priming with the dictionary is a few percent of a block's work); 512 KiB keeps a 2-worker
