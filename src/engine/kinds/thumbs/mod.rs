@@ -17,10 +17,16 @@
 pub mod color;
 pub mod decode;
 pub mod encode;
+mod guard;
+#[cfg(feature = "heic")]
+pub mod heif;
 pub mod jpeg;
+#[cfg(feature = "jxl")]
+pub mod jxl;
 pub mod metadata;
 pub(crate) mod options;
 pub mod render;
+pub mod sniff;
 pub mod spec;
 pub mod thumbnail;
 

@@ -1,0 +1,444 @@
+//! JPEG XL and HEIC input end to end through `make_thumbnail`: each file becomes a thumbnail of
+//! the right size and orientation whose pixels match the same thumbnail made from a reference
+//! (the PNG or JPEG the file was made from, PSNR >= 30 dB), colour profiles are applied, and
+//! damaged copies (truncations, bit flips) are per-file errors, never a panic.
+//!
+//! Lossless native JPEG XL and every HEIC file are made here (zune-jpegxl, heifer's encoder); the
+//! lossy native and the JPEG transcode are small committed samples (tests/fixtures/README.md).
+#![cfg(all(feature = "jxl", feature = "heic"))]
+
+use image::codecs::png::PngEncoder;
+use image::{DynamicImage, ExtendedColorType, ImageEncoder, RgbaImage};
+use moxcms::ColorProfile;
+use shrinkwrap::engine::ItemError;
+use shrinkwrap::engine::ThumbFormat;
+use shrinkwrap::engine::kinds::thumbs::decode::{DecodeScratch, InputFormat, decode};
+use shrinkwrap::engine::kinds::thumbs::thumbnail::{
+    ThumbParams, detect_format, has_image_extension, make_thumbnail,
+};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{FIXTURES}/{name}")).unwrap()
+}
+
+/// A lossless PNG thumbnail of `data` fitting in `px` x `px`, read back as RGBA.
+fn thumb(data: &[u8], px: u32) -> Result<RgbaImage, ItemError> {
+    let t = make_thumbnail(
+        data,
+        &ThumbParams {
+            max_side_px: px,
+            format: ThumbFormat::Png,
+            quality: 90,
+        },
+    )?;
+    let img = image::load_from_memory(&t.encoded).unwrap().to_rgba8();
+    assert_eq!(img.dimensions(), (t.width, t.height));
+    Ok(img)
+}
+
+/// PSNR over all four channels, in dB (infinite for identical images).
+fn psnr(a: &RgbaImage, b: &RgbaImage) -> f64 {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let mse = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum::<f64>()
+        / a.as_raw().len() as f64;
+    10.0 * (255.0f64 * 255.0 / mse).log10()
+}
+
+fn png(img: &RgbaImage, icc: Option<Vec<u8>>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = PngEncoder::new(&mut out);
+    if let Some(icc) = icc {
+        enc.set_icc_profile(icc).unwrap();
+    }
+    enc.write_image(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        ExtendedColorType::Rgba8,
+    )
+    .unwrap();
+    out
+}
+
+/// Smooth, saturated gradients with a dark block at the top left (shows the orientation), and
+/// optionally alpha falling from left to right.
+fn source(w: u32, h: u32, alpha: bool) -> RgbaImage {
+    RgbaImage::from_fn(w, h, |x, y| {
+        if x < w / 4 && y < h / 4 {
+            return image::Rgba([10, 10, 10, 255]);
+        }
+        let a = if alpha {
+            255 - (x * 200 / w) as u8
+        } else {
+            255
+        };
+        image::Rgba([
+            (30 + x * 200 / w) as u8,
+            (220 - y * 180 / h) as u8,
+            (60 + (x + y) * 120 / (w + h)) as u8,
+            a,
+        ])
+    })
+}
+
+/// Red and green both low: the dark block of the sources (the transcode sample's block keeps
+/// its blue).
+fn is_dark(img: &RgbaImage, x: u32, y: u32) -> bool {
+    let p = img.get_pixel(x, y).0;
+    p[0] < 40 && p[1] < 40
+}
+
+fn assert_close(got: &RgbaImage, want: &RgbaImage, what: &str) {
+    let db = psnr(got, want);
+    assert!(db >= 30.0, "{what}: PSNR {db:.1} dB");
+}
+
+// ---------------------------------------------------------------------------------------------
+// JPEG XL
+
+fn zune_jxl(img: &DynamicImage) -> Vec<u8> {
+    use zune_core::bit_depth::BitDepth;
+    use zune_core::colorspace::ColorSpace;
+    use zune_core::options::EncoderOptions;
+    let colorspace = match img {
+        DynamicImage::ImageLuma8(_) => ColorSpace::Luma,
+        DynamicImage::ImageLumaA8(_) => ColorSpace::LumaA,
+        DynamicImage::ImageRgb8(_) => ColorSpace::RGB,
+        DynamicImage::ImageRgba8(_) => ColorSpace::RGBA,
+        other => panic!("no JPEG XL for {:?}", other.color()),
+    };
+    let options = EncoderOptions::new(
+        img.width() as usize,
+        img.height() as usize,
+        colorspace,
+        BitDepth::Eight,
+    );
+    let mut out = Vec::new();
+    zune_jpegxl::JxlSimpleEncoder::new(img.as_bytes(), options)
+        .encode(&mut out)
+        .unwrap();
+    out
+}
+
+#[test]
+fn lossless_native_jxl_made_here_gives_the_pngs_thumbnail() {
+    let rgba = source(120, 90, true);
+    let sources = [
+        DynamicImage::ImageRgba8(rgba.clone()),
+        DynamicImage::ImageRgb8(DynamicImage::ImageRgba8(rgba.clone()).to_rgb8()),
+        DynamicImage::ImageLuma8(DynamicImage::ImageRgba8(rgba.clone()).to_luma8()),
+        DynamicImage::ImageLumaA8(DynamicImage::ImageRgba8(rgba.clone()).to_luma_alpha8()),
+    ];
+    for img in sources {
+        let what = format!("{:?}", img.color());
+        let jxl = zune_jxl(&img);
+        assert_eq!(detect_format(&jxl), Some(InputFormat::JpegXl), "{what}");
+        let got = thumb(&jxl, 64).unwrap();
+        assert_eq!(got.dimensions(), (64, 48), "{what}");
+        let want = thumb(&png(&img.to_rgba8(), None), 64).unwrap();
+        assert_close(&got, &want, &what);
+        // Full size, the pixels are exactly the source's (lossless).
+        let full = decode(&jxl, u32::MAX, &mut DecodeScratch::new()).unwrap();
+        assert_eq!(full.image.to_rgba8(), img.to_rgba8(), "{what}");
+        assert_eq!(full.source_size_px, (120, 90));
+    }
+}
+
+#[test]
+fn lossy_native_jxl_with_alpha_gives_the_pngs_thumbnail() {
+    let jxl = fixture("native.jxl");
+    let got = thumb(&jxl, 40).unwrap();
+    assert_eq!(got.dimensions(), (40, 30));
+    let want = thumb(&fixture("native.png"), 40).unwrap();
+    assert_close(&got, &want, "native.jxl");
+    // The alpha channel came through: opaque on the left, mostly transparent on the right.
+    assert!(got.get_pixel(0, 15).0[3] > 240);
+    assert!(got.get_pixel(39, 15).0[3] < 40);
+}
+
+/// `jpeg` without its APP2 (ICC profile) segments.
+fn without_icc(jpeg: &[u8]) -> Vec<u8> {
+    let mut out = jpeg[..2].to_vec();
+    let mut at = 2;
+    while at + 4 <= jpeg.len() && jpeg[at] == 0xFF && jpeg[at + 1] != 0xDA {
+        let len = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+        if jpeg[at + 1] != 0xE2 {
+            out.extend_from_slice(&jpeg[at..at + 2 + len]);
+        }
+        at += 2 + len;
+    }
+    out.extend_from_slice(&jpeg[at..]);
+    out
+}
+
+#[test]
+fn jpeg_transcode_jxl_is_upright_colour_managed_and_matches_its_jpeg() {
+    // 96 x 64 stored, EXIF orientation 6 (turn 90 degrees clockwise), a P3 ICC profile.
+    let jxl = fixture("transcode.jxl");
+    let jpeg = fixture("transcode.jpg");
+    let got = thumb(&jxl, 48).unwrap();
+    assert_eq!(got.dimensions(), (32, 48));
+    let want = thumb(&jpeg, 48).unwrap();
+    assert_close(&got, &want, "transcode.jxl");
+    // The dark block of the stored top left is now at the top right.
+    assert!(is_dark(&got, 28, 4) && !is_dark(&got, 4, 4) && !is_dark(&got, 28, 44));
+    // The profile was applied: the JPEG XL is nearer its colour-managed JPEG than the same
+    // JPEG read as sRGB.
+    let unmanaged = thumb(&without_icc(&jpeg), 48).unwrap();
+    assert!(psnr(&got, &want) > psnr(&got, &unmanaged) + 3.0);
+    // The metadata is read: EXIF (whose orientation the pixels already carry).
+    let d = decode(&jxl, u32::MAX, &mut DecodeScratch::new()).unwrap();
+    assert!(d.exif.as_deref().is_some_and(|e| e.starts_with(b"MM\0*")));
+    assert_eq!(d.orientation, image::metadata::Orientation::NoTransforms);
+    assert_eq!(d.source_size_px, (96, 64));
+    assert!(d.icc_profile.is_some());
+}
+
+/// Writes bits least significant first, as JPEG XL does.
+struct Bits {
+    out: Vec<u8>,
+    used: u32,
+}
+
+impl Bits {
+    fn put(&mut self, value: u64, n: u32) {
+        for i in 0..n {
+            if self.used.is_multiple_of(8) {
+                self.out.push(0);
+            }
+            let bit = ((value >> i) & 1) as u8;
+            *self.out.last_mut().unwrap() |= bit << (self.used % 8);
+            self.used += 1;
+        }
+    }
+}
+
+#[test]
+fn a_jxl_header_claiming_65000_squared_pixels_is_refused_before_decoding() {
+    let mut bits = Bits {
+        out: vec![0xFF, 0x0A],
+        used: 16,
+    };
+    bits.put(0, 1); // SizeHeader: not small
+    bits.put(2, 2); // height - 1 in 18 bits
+    bits.put(64_999, 18);
+    bits.put(1, 3); // ratio 1:1, so the width is the height
+    bits.put(1, 1); // ImageMetadata: all default
+    bits.out.resize(bits.out.len() + 64, 0); // room for what follows
+    let result = decode(&bits.out, 256, &mut DecodeScratch::new());
+    assert!(
+        matches!(
+            result,
+            Err(ItemError::TooLarge {
+                width: 65000,
+                height: 65000,
+                ..
+            })
+        ),
+        "{:?}",
+        result.err()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// HEIC
+
+/// Turns the first `pixi` property of a heifer file (the primary image's: 3 channels, 16
+/// bytes) into an `irot` of the same size, so that the file says "turn by `quarters` x 90
+/// degrees anticlockwise" without moving any offset.
+fn with_irot(mut heic: Vec<u8>, quarters: u8) -> Vec<u8> {
+    let at = heic
+        .windows(8)
+        .position(|w| w == b"\0\0\0\x10pixi")
+        .expect("a 3-channel pixi");
+    let mut irot = b"\0\0\0\x10irot".to_vec();
+    irot.push(quarters);
+    irot.extend_from_slice(&[0; 7]);
+    heic[at..at + 16].copy_from_slice(&irot);
+    heic
+}
+
+/// A 10-bit HEIC of `img` (samples scaled to 10 bits), with an ICC profile when given.
+fn heic_10_bit(img: &RgbaImage, icc: Option<Vec<u8>>) -> Vec<u8> {
+    let image = heifer::Image {
+        width: img.width(),
+        height: img.height(),
+        bit_depth: 10,
+        has_alpha: false,
+        data: img
+            .as_raw()
+            .iter()
+            .map(|&v| (u32::from(v) * 1023 / 255) as u16)
+            .collect(),
+    };
+    let meta = heifer::Metadata {
+        icc_profile: icc,
+        ..Default::default()
+    };
+    let options = heifer::EncodeOptions {
+        quality: 95,
+        max_threads: 1,
+    };
+    heifer::encode_with_metadata(&image, &meta, &options).unwrap()
+}
+
+#[test]
+fn ten_bit_heic_with_irot_and_a_p3_profile_becomes_an_upright_srgb_thumbnail() {
+    let p3 = ColorProfile::new_display_p3().encode().unwrap();
+    let src = source(120, 80, false);
+    let heic = with_irot(heic_10_bit(&src, Some(p3.clone())), 1);
+    assert_eq!(detect_format(&heic), Some(InputFormat::Heif));
+    let got = thumb(&heic, 60).unwrap();
+    // 120 x 80 turned a quarter anticlockwise: 80 x 120, so 40 x 60.
+    assert_eq!(got.dimensions(), (40, 60));
+    let turned = image::imageops::rotate270(&src);
+    let want = thumb(&png(&turned, Some(p3)), 60).unwrap();
+    assert_close(&got, &want, "10-bit HEIC");
+    // The stored top left is now at the bottom left.
+    assert!(is_dark(&got, 4, 56) && !is_dark(&got, 4, 4) && !is_dark(&got, 36, 56));
+    // The profile was applied.
+    let unmanaged = thumb(&png(&turned, None), 60).unwrap();
+    assert!(psnr(&got, &want) > psnr(&got, &unmanaged) + 3.0);
+}
+
+#[test]
+fn eight_bit_heic_with_alpha_and_nclx_gives_the_pngs_thumbnail() {
+    let src = source(100, 50, true);
+    let options = heifer::EncodeOptions {
+        quality: 95,
+        max_threads: 1,
+    };
+    let heic = heifer::encode_rgba8(100, 50, src.as_raw(), &options).unwrap();
+    let got = thumb(&heic, 50).unwrap();
+    assert_eq!(got.dimensions(), (50, 25));
+    let want = thumb(&png(&src, None), 50).unwrap();
+    assert_close(&got, &want, "8-bit HEIC with alpha");
+    assert!(got.get_pixel(0, 12).0[3] > 240);
+    assert!(got.get_pixel(49, 12).0[3] < 90);
+    // Without transparency the alpha channel is dropped.
+    let opaque = source(100, 50, false);
+    let heic = heifer::encode_rgba8(100, 50, opaque.as_raw(), &options).unwrap();
+    let d = decode(&heic, u32::MAX, &mut DecodeScratch::new()).unwrap();
+    assert!(d.image.as_rgb8().is_some());
+    assert_eq!(d.source_size_px, (100, 50));
+}
+
+#[test]
+fn a_heic_whose_ispe_claims_65000_squared_pixels_is_refused_before_decoding() {
+    let src = source(64, 64, false);
+    let mut heic = heic_10_bit(&src, None);
+    let at = heic.windows(4).position(|w| w == b"ispe").unwrap();
+    // size, "ispe", version and flags, then width and height.
+    heic[at + 8..at + 12].copy_from_slice(&65_000u32.to_be_bytes());
+    heic[at + 12..at + 16].copy_from_slice(&65_000u32.to_be_bytes());
+    let result = decode(&heic, 256, &mut DecodeScratch::new());
+    assert!(
+        matches!(
+            result,
+            Err(ItemError::TooLarge {
+                width: 65000,
+                height: 65000,
+                ..
+            })
+        ),
+        "{:?}",
+        result.err()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Both
+
+#[test]
+fn names_and_contents_of_the_new_formats_are_images() {
+    for name in ["a.jxl", "IMG_0001.HEIC", "b.heif", "c.HIF"] {
+        assert!(has_image_extension(name), "{name}");
+    }
+    assert_eq!(
+        detect_format(&fixture("transcode.jxl")),
+        Some(InputFormat::JpegXl)
+    );
+    // AVIF shares HEIF's container but is not HEVC: not taken for HEIC.
+    assert_eq!(
+        detect_format(b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf"),
+        None
+    );
+    assert_eq!(
+        detect_format(b"\0\0\0\x18ftypmif1\0\0\0\0mif1heic"),
+        Some(InputFormat::Heif)
+    );
+}
+
+/// Every sample, cut short and with bits flipped: each result is an error or a thumbnail of the
+/// right size, never a panic; cuts inside the coded image are errors.
+#[test]
+fn truncated_and_bit_flipped_files_are_per_file_errors() {
+    let opts = heifer::EncodeOptions {
+        quality: 90,
+        max_threads: 1,
+    };
+    let alpha = source(100, 50, true);
+    let samples: Vec<(&str, Vec<u8>, (u32, u32))> = vec![
+        ("transcode.jxl", fixture("transcode.jxl"), (43, 64)),
+        ("native.jxl", fixture("native.jxl"), (64, 48)),
+        (
+            "lossless.jxl",
+            zune_jxl(&DynamicImage::ImageRgba8(source(120, 90, true))),
+            (64, 48),
+        ),
+        (
+            "10-bit.heic",
+            with_irot(heic_10_bit(&source(120, 80, false), None), 1),
+            (43, 64),
+        ),
+        (
+            "alpha.heic",
+            heifer::encode_rgba8(100, 50, alpha.as_raw(), &opts).unwrap(),
+            (64, 32),
+        ),
+    ];
+    for (name, good, size) in &samples {
+        let whole = thumb(good, 64).unwrap();
+        assert_eq!(whole.dimensions(), *size, "{name}");
+        let len = good.len();
+        for tenth in 1..10 {
+            let cut = len * tenth / 10;
+            match thumb(&good[..cut], 64) {
+                Ok(t) => assert_eq!(t.dimensions(), *size, "{name} cut at {cut}"),
+                Err(e) => assert!(
+                    matches!(
+                        e,
+                        ItemError::Damaged(_) | ItemError::BadImage(_) | ItemError::NotAnImage
+                    ),
+                    "{name} cut at {cut}: {e:?}"
+                ),
+            }
+        }
+        // Cut in the first half (headers and coded data): always an error.
+        for cut in [3, 16, len / 4, len / 2] {
+            assert!(
+                thumb(&good[..cut], 64).is_err(),
+                "{name} cut at {cut} gave a thumbnail"
+            );
+        }
+        let mut errors = 0;
+        for i in 0..24 {
+            let mut bad = good.clone();
+            let at = 2 + (len - 2) * i / 24;
+            bad[at] ^= 1 << (i % 8);
+            match thumb(&bad, 64) {
+                Ok(t) => assert!(t.width() > 0 && t.height() > 0, "{name} flip at {at}"),
+                Err(ItemError::Internal(m)) => panic!("{name} flip at {at}: internal {m}"),
+                Err(_) => errors += 1,
+            }
+        }
+        eprintln!("{name}: {errors} of 24 bit flips refused");
+    }
+}
