@@ -7,14 +7,18 @@
 //! lossy native and the JPEG transcode are small committed samples (tests/fixtures/README.md).
 #![cfg(all(feature = "jxl", feature = "heic"))]
 
+mod common;
+
+use common::{assert_no_partial_files, run_job, write};
 use image::codecs::png::PngEncoder;
 use image::{DynamicImage, ExtendedColorType, ImageEncoder, RgbaImage};
 use moxcms::ColorProfile;
-use shrinkwrap::engine::ItemError;
-use shrinkwrap::engine::ThumbFormat;
 use shrinkwrap::engine::kinds::thumbs::decode::{DecodeScratch, InputFormat, decode};
 use shrinkwrap::engine::kinds::thumbs::thumbnail::{
     ThumbParams, detect_format, has_image_extension, make_thumbnail,
+};
+use shrinkwrap::engine::{
+    Engine, ItemError, JobSpec, JobState, ProblemKind, ThumbFormat, ThumbSpec,
 };
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
@@ -441,4 +445,62 @@ fn truncated_and_bit_flipped_files_are_per_file_errors() {
         }
         eprintln!("{name}: {errors} of 24 bit flips refused");
     }
+}
+
+/// A thumbnail job over a folder of HEIC and JPEG XL files (one without an extension, told by
+/// its content), two of them damaged: the good ones are made upright at their size, the damaged
+/// ones are errors of their own, and the job goes on.
+#[test]
+fn a_job_makes_heic_and_jxl_thumbnails_and_reports_damaged_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let heic = with_irot(heic_10_bit(&source(120, 80, false), None), 1);
+    let jxl = fixture("transcode.jxl");
+    write(&src.join("IMG_0001.HEIC"), &heic);
+    write(&src.join("transcode.jxl"), &jxl);
+    write(
+        &src.join("alpha.heif"),
+        &heifer::encode_rgba8(
+            100,
+            50,
+            source(100, 50, true).as_raw(),
+            &heifer::EncodeOptions::default(),
+        )
+        .unwrap(),
+    );
+    write(&src.join("no-extension"), &heic);
+    write(&src.join("cut.heic"), &heic[..heic.len() / 2]);
+    write(&src.join("cut.jxl"), &jxl[..40]);
+    let engine = Engine::new(1);
+    let out = tmp.path().join("out");
+    let (report, _) = run_job(
+        &engine,
+        JobSpec::Thumbs(ThumbSpec::new(vec![src.clone()], out.clone())),
+    );
+    assert_eq!(report.progress.state, JobState::DoneWithErrors);
+    for (name, size) in [
+        ("IMG_0001.jpg", (80, 120)),
+        ("transcode.jpg", (64, 96)),
+        ("alpha.jpg", (100, 50)),
+        ("no-extension.jpg", (80, 120)),
+    ] {
+        let img = image::open(out.join("src").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((img.width(), img.height()), size, "{name}");
+    }
+    for name in ["cut.heic", "cut.jxl"] {
+        let p = report
+            .problems
+            .iter()
+            .find(|p| p.path.file_name().is_some_and(|n| n == name))
+            .unwrap_or_else(|| panic!("{name} not reported: {:#?}", report.problems));
+        assert_eq!(p.kind, ProblemKind::Error, "{name}");
+        assert!(
+            p.cause.to_string().contains("damaged"),
+            "{name}: {}",
+            p.cause
+        );
+    }
+    assert_eq!(report.progress.errors, 2);
+    assert_eq!(report.outputs.len(), 4);
+    assert_no_partial_files(&out);
 }

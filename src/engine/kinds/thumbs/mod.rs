@@ -17,6 +17,7 @@
 pub mod color;
 pub mod decode;
 pub mod encode;
+#[cfg(any(feature = "jxl", feature = "heic", test))]
 mod guard;
 #[cfg(feature = "heic")]
 pub mod heif;
