@@ -11,7 +11,7 @@ mod common;
 
 use common::{assert_no_partial_files, run_job, write};
 use image::codecs::png::PngEncoder;
-use image::{DynamicImage, ExtendedColorType, ImageEncoder, RgbaImage};
+use image::{DynamicImage, ExtendedColorType, GenericImageView, ImageEncoder, RgbaImage};
 use moxcms::ColorProfile;
 use shrinkwrap::engine::kinds::thumbs::decode::{DecodeScratch, InputFormat, decode};
 use shrinkwrap::engine::kinds::thumbs::thumbnail::{
@@ -257,11 +257,22 @@ fn a_jxl_header_claiming_65000_squared_pixels_is_refused_before_decoding() {
 /// Turns the first `pixi` property of a heifer file (the primary image's: 3 channels, 16
 /// bytes) into an `irot` of the same size, so that the file says "turn by `quarters` x 90
 /// degrees anticlockwise" without moving any offset.
-fn with_irot(mut heic: Vec<u8>, quarters: u8) -> Vec<u8> {
-    let at = heic
+fn with_irot(heic: Vec<u8>, quarters: u8) -> Vec<u8> {
+    with_irot_on(heic, quarters, false)
+}
+
+/// [`with_irot`] on the first `pixi`, or on the last one (a large image's: its thumbnail's).
+fn with_irot_on(mut heic: Vec<u8>, quarters: u8, last: bool) -> Vec<u8> {
+    let mut found = heic
         .windows(8)
-        .position(|w| w == b"\0\0\0\x10pixi")
-        .expect("a 3-channel pixi");
+        .enumerate()
+        .filter(|(_, w)| w == b"\0\0\0\x10pixi");
+    let (at, _) = if last {
+        found.next_back()
+    } else {
+        found.next()
+    }
+    .expect("a 3-channel pixi");
     let mut irot = b"\0\0\0\x10irot".to_vec();
     irot.push(quarters);
     irot.extend_from_slice(&[0; 7]);
@@ -310,6 +321,39 @@ fn ten_bit_heic_with_irot_and_a_p3_profile_becomes_an_upright_srgb_thumbnail() {
     // The profile was applied.
     let unmanaged = thumb(&png(&turned, None), 60).unwrap();
     assert!(psnr(&got, &want) > psnr(&got, &unmanaged) + 3.0);
+}
+
+#[test]
+fn a_heic_thumbnail_item_is_decoded_instead_when_it_is_large_enough_and_the_same_picture() {
+    let p3 = ColorProfile::new_display_p3().encode().unwrap();
+    let src = source(900, 600, false);
+    // Over 512 pixels, heifer's encoder adds a 320-pixel thumbnail item, with the ICC profile.
+    let heic = heic_10_bit(&src, Some(p3.clone()));
+    let mut scratch = DecodeScratch::new();
+    let small = decode(&heic, 200, &mut scratch).unwrap();
+    assert_eq!(small.image.dimensions(), (320, 213)); // its clap crops 214 to 213
+    assert_eq!(small.source_size_px, (900, 600));
+    assert_eq!(small.icc_profile.as_deref(), Some(&p3[..]));
+    // Asked for more than the thumbnail has: the whole image.
+    let full = decode(&heic, 400, &mut scratch).unwrap();
+    assert_eq!(full.image.dimensions(), (900, 600));
+    // The thumbnail's pixels are the picture's.
+    let got = thumb(&heic, 100).unwrap();
+    assert_eq!(got.dimensions(), (100, 67));
+    assert_close(
+        &got,
+        &thumb(&png(&src, Some(p3)), 100).unwrap(),
+        "from the thumbnail item",
+    );
+    // The thumbnail turned by irot, the primary image not: the thumbnail would show it wrong,
+    // so the whole image is decoded.
+    let turned = with_irot_on(heic.clone(), 1, true);
+    let d = decode(&turned, 200, &mut scratch).unwrap();
+    assert_eq!(d.image.dimensions(), (900, 600));
+    // No ICC profile (colour from nclx, converted by the decoder): the whole image too.
+    let plain = heic_10_bit(&src, None);
+    let d = decode(&plain, 200, &mut scratch).unwrap();
+    assert_eq!(d.image.dimensions(), (900, 600));
 }
 
 #[test]

@@ -158,7 +158,7 @@ pub fn decode(
         InputFormat::Raster(ImageFormat::Jpeg) => decode_jpeg(data, min_long_side_px, scratch),
         InputFormat::Raster(format) => decode_with_image_crate(data, format),
         InputFormat::JpegXl => decode_jxl(data),
-        InputFormat::Heif => decode_heif(data),
+        InputFormat::Heif => decode_heif(data, min_long_side_px),
     }
 }
 
@@ -175,12 +175,12 @@ fn decode_jxl(_data: &[u8]) -> Result<Decoded, ItemError> {
 }
 
 #[cfg(feature = "heic")]
-fn decode_heif(data: &[u8]) -> Result<Decoded, ItemError> {
-    super::heif::decode_heif(data)
+fn decode_heif(data: &[u8], min_long_side_px: u32) -> Result<Decoded, ItemError> {
+    super::heif::decode_heif(data, min_long_side_px)
 }
 
 #[cfg(not(feature = "heic"))]
-fn decode_heif(_data: &[u8]) -> Result<Decoded, ItemError> {
+fn decode_heif(_data: &[u8], _min_long_side_px: u32) -> Result<Decoded, ItemError> {
     Err(ItemError::BadImage(
         "HEIC/HEIF, which this build of Shrinkwrap does not read".to_owned(),
     ))
