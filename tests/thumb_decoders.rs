@@ -14,8 +14,10 @@ use image::codecs::png::PngEncoder;
 use image::{DynamicImage, ExtendedColorType, GenericImageView, ImageEncoder, RgbaImage};
 use moxcms::ColorProfile;
 use shrinkwrap::engine::kinds::thumbs::decode::{DecodeScratch, InputFormat, decode};
+use shrinkwrap::engine::kinds::thumbs::metadata::MetadataPolicy;
+use shrinkwrap::engine::kinds::thumbs::render::OutputRequest;
 use shrinkwrap::engine::kinds::thumbs::thumbnail::{
-    ThumbParams, detect_format, has_image_extension, make_thumbnail,
+    ThumbParams, ThumbScratch, detect_format, has_image_extension, make_thumbnail, make_thumbnails,
 };
 use shrinkwrap::engine::{
     Engine, ItemError, JobSpec, JobState, ProblemKind, ThumbFormat, ThumbSpec,
@@ -354,6 +356,94 @@ fn a_heic_thumbnail_item_is_decoded_instead_when_it_is_large_enough_and_the_same
     let plain = heic_10_bit(&src, None);
     let d = decode(&plain, 200, &mut scratch).unwrap();
     assert_eq!(d.image.dimensions(), (900, 600));
+}
+
+/// A big-endian EXIF block (TIFF header on) with Model "Phone X" and Orientation `o`.
+fn exif_model_and_orientation(o: u16) -> Vec<u8> {
+    let mut t = b"MM\0*\0\0\0\x08".to_vec();
+    t.extend_from_slice(&2u16.to_be_bytes());
+    // Model (0x0110), ASCII, 8 bytes at offset 38 (after this IFD: 8 + 2 + 2 * 12 + 4).
+    t.extend_from_slice(&[0x01, 0x10, 0, 2, 0, 0, 0, 8, 0, 0, 0, 38]);
+    // Orientation (0x0112), SHORT, 1 value, in place.
+    t.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1]);
+    t.extend_from_slice(&o.to_be_bytes());
+    t.extend_from_slice(&[0, 0]);
+    t.extend_from_slice(&[0, 0, 0, 0]);
+    t.extend_from_slice(b"Phone X\0");
+    t
+}
+
+/// A HEIC turned by irot whose EXIF also says "orientation 6": HEIF says irot alone turns the
+/// picture, so it is turned once; `keep` copies the EXIF with Orientation 1, `strip` drops it.
+#[test]
+fn heic_exif_follows_the_metadata_policy_and_its_orientation_is_not_applied_again() {
+    let src = source(120, 80, false);
+    let image = heifer::Image {
+        width: 120,
+        height: 80,
+        bit_depth: 8,
+        has_alpha: false,
+        data: src.as_raw().iter().map(|&v| u16::from(v)).collect(),
+    };
+    let meta = heifer::Metadata {
+        exif: Some(exif_model_and_orientation(6)),
+        ..Default::default()
+    };
+    let options = heifer::EncodeOptions {
+        quality: 90,
+        max_threads: 1,
+    };
+    let mut heic = with_irot(
+        heifer::encode_with_metadata(&image, &meta, &options).unwrap(),
+        1,
+    );
+    // heifer writes the EXIF orientation as 1; put the 6 back, as a camera would leave it.
+    let entry = [0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 1];
+    let at = heic.windows(10).position(|w| w == entry).unwrap();
+    heic[at + 9] = 6;
+    let d = decode(&heic, u32::MAX, &mut DecodeScratch::new()).unwrap();
+    assert_eq!(d.exif.as_deref(), Some(&exif_model_and_orientation(6)[..]));
+    let base = OutputRequest::from_params(&ThumbParams {
+        max_side_px: 60,
+        format: ThumbFormat::Jpeg,
+        quality: 90,
+    });
+    let requests = [
+        OutputRequest {
+            metadata: MetadataPolicy::Keep,
+            ..base
+        },
+        OutputRequest {
+            metadata: MetadataPolicy::Strip,
+            ..base
+        },
+    ];
+    let outs = make_thumbnails(&heic, &requests, &mut ThumbScratch::default())
+        .unwrap()
+        .outputs;
+    for out in &outs {
+        assert_eq!((out.width_px, out.height_px), (40, 60));
+    }
+    let exif_of = |jpeg: &[u8]| {
+        let mut decoder =
+            image::ImageReader::with_format(std::io::Cursor::new(jpeg), image::ImageFormat::Jpeg)
+                .into_decoder()
+                .unwrap();
+        image::ImageDecoder::exif_metadata(&mut decoder).unwrap()
+    };
+    let kept = exif_of(&outs[0].encoded).expect("EXIF kept");
+    let kept = exif::Reader::new()
+        .read_raw(kept.strip_prefix(b"Exif\0\0").unwrap_or(&kept).to_vec())
+        .unwrap();
+    let field = |tag| kept.get_field(tag, exif::In::PRIMARY).unwrap();
+    assert_eq!(field(exif::Tag::Orientation).value.get_uint(0), Some(1));
+    assert!(
+        field(exif::Tag::Model)
+            .display_value()
+            .to_string()
+            .contains("Phone X")
+    );
+    assert!(exif_of(&outs[1].encoded).is_none());
 }
 
 #[test]
