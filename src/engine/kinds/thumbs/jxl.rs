@@ -1,7 +1,7 @@
 //! JPEG XL input through jxl-oxide (pure Rust, MIT OR Apache-2.0), behind the cargo feature `jxl`.
 //!
-//! Owns: telling a JPEG XL file by its signature, refusing oversized images from the header
-//! before any frame is decoded, rendering the first keyframe to 8-bit pixels with the header's
+//! Owns: refusing oversized images from the header before any frame is parsed, decoding under
+//! an allocation limit ([`MAX_DECODE_ALLOC_BYTES`]), rendering the first keyframe to 8-bit pixels with the header's
 //! orientation applied, the colour space the pixels are in (as an ICC profile for the colour
 //! stage), the EXIF and XMP boxes, and turning the decoder's errors and panics into per-file
 //! errors. JPEG transcodes are rendered like native files: their JPEG bitstream is never
@@ -39,8 +39,16 @@ pub fn decode_jxl(data: &[u8]) -> Result<Decoded, ItemError> {
     })
 }
 
+/// A decoder error: over the allocation limit (jxl-oxide says "out of memory" or "failed to
+/// allocate N byte(s)" when its tracker refuses), else damaged data.
 fn damaged(e: impl std::fmt::Display) -> ItemError {
-    ItemError::Damaged(format!("JPEG XL: {e}"))
+    let message = e.to_string();
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("out of memory") || lower.contains("failed to allocate") {
+        ItemError::BadImage(format!("exceeds decoding limits (JPEG XL: {message})"))
+    } else {
+        ItemError::Damaged(format!("JPEG XL: {message}"))
+    }
 }
 
 /// The width and height in the codestream's header, read with jxl-oxide's own container parser
