@@ -13,6 +13,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::engine::kinds::thumbs::thumbnail::IMAGE_EXTENSIONS;
 use crate::engine::{JobId, JobKind};
 
 use super::export::ExportFormat;
@@ -102,7 +103,12 @@ impl DialogRequest {
             None => dialog,
         };
         match self {
-            DialogRequest::AddFiles { start_dir } => in_dir(dialog, start_dir).pick_files(),
+            // "All files" first: it is the one shown, since any file can be zipped; the
+            // images' filter lists every format the thumbnails read.
+            DialogRequest::AddFiles { start_dir } => in_dir(dialog, start_dir)
+                .add_filter("All files", &["*"])
+                .add_filter("Images", IMAGE_EXTENSIONS)
+                .pick_files(),
             DialogRequest::AddFolders { start_dir } => in_dir(dialog, start_dir).pick_folders(),
             DialogRequest::SaveFile {
                 filter: (name, extension),

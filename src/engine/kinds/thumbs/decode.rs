@@ -3,9 +3,10 @@
 //!
 //! Owns: format detection by content, the safety limits (pixels, decoder memory, file size: a
 //! hostile header gives an error, never an abort or an out-of-memory kill), JPEG through
-//! libjpeg-turbo with DCT scaling chosen on the long side ([`super::jpeg`]), every other format
-//! through the `image` crate, reduction of 16-bit and float samples to 8 bits, and the per-worker
-//! decoder state ([`DecodeScratch`]).
+//! libjpeg-turbo with DCT scaling chosen on the long side ([`super::jpeg`]), JPEG XL through
+//! [`super::jxl`] (feature `jxl`), HEIC/HEIF through [`super::heif`] (feature `heic`), every other
+//! format through the `image` crate, reduction of 16-bit and float samples to 8 bits, and the
+//! per-worker decoder state ([`DecodeScratch`]).
 //! Must not touch: files, threads, resampling, colour conversion beyond CMYK to RGB, encoding
 //! (those belong to `thumbnail`, `color`, `encode`), job state, any front end.
 
@@ -101,16 +102,35 @@ impl DecodeScratch {
     }
 }
 
+/// An input format told by content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// JPEG (libjpeg-turbo) or PNG, WebP, GIF, BMP, TIFF (the `image` crate).
+    Raster(ImageFormat),
+    /// JPEG XL, bare codestream or container.
+    JpegXl,
+    /// HEVC-coded HEIF (HEIC).
+    Heif,
+}
+
 /// The image format of `data` by its content (magic bytes), when it is one we read: JPEG, PNG,
-/// WebP, GIF, BMP or TIFF.
-pub fn detect_format(data: &[u8]) -> Option<ImageFormat> {
+/// WebP, GIF, BMP, TIFF, JPEG XL or HEIC/HEIF. JPEG XL and HEIC are told even in a build
+/// without their decoder (the `jxl`/`heic` features), so that such a file is reported as an
+/// image this build cannot read rather than passed over.
+pub fn detect_format(data: &[u8]) -> Option<InputFormat> {
+    if super::sniff::is_jxl(data) {
+        return Some(InputFormat::JpegXl);
+    }
+    if super::sniff::is_heif(data) {
+        return Some(InputFormat::Heif);
+    }
     match image::guess_format(data).ok()? {
         f @ (ImageFormat::Jpeg
         | ImageFormat::Png
         | ImageFormat::WebP
         | ImageFormat::Gif
         | ImageFormat::Bmp
-        | ImageFormat::Tiff) => Some(f),
+        | ImageFormat::Tiff) => Some(InputFormat::Raster(f)),
         _ => None,
     }
 }
@@ -138,9 +158,35 @@ pub fn decode(
         });
     }
     match detect_format(data).ok_or(ItemError::NotAnImage)? {
-        ImageFormat::Jpeg => decode_jpeg(data, min_long_side_px, scratch),
-        format => decode_with_image_crate(data, format),
+        InputFormat::Raster(ImageFormat::Jpeg) => decode_jpeg(data, min_long_side_px, scratch),
+        InputFormat::Raster(format) => decode_with_image_crate(data, format),
+        InputFormat::JpegXl => decode_jxl(data),
+        InputFormat::Heif => decode_heif(data, min_long_side_px),
     }
+}
+
+#[cfg(feature = "jxl")]
+fn decode_jxl(data: &[u8]) -> Result<Decoded, ItemError> {
+    super::jxl::decode_jxl(data)
+}
+
+#[cfg(not(feature = "jxl"))]
+fn decode_jxl(_data: &[u8]) -> Result<Decoded, ItemError> {
+    Err(ItemError::BadImage(
+        "JPEG XL, which this build of Shrinkwrap does not read".to_owned(),
+    ))
+}
+
+#[cfg(feature = "heic")]
+fn decode_heif(data: &[u8], min_long_side_px: u32) -> Result<Decoded, ItemError> {
+    super::heif::decode_heif(data, min_long_side_px)
+}
+
+#[cfg(not(feature = "heic"))]
+fn decode_heif(_data: &[u8], _min_long_side_px: u32) -> Result<Decoded, ItemError> {
+    Err(ItemError::BadImage(
+        "HEIC/HEIF, which this build of Shrinkwrap does not read".to_owned(),
+    ))
 }
 
 fn decode_jpeg(
@@ -217,7 +263,7 @@ fn map_jpeg_error(e: JpegError) -> ItemError {
     }
 }
 
-fn check_size(width: u64, height: u64) -> Result<(), ItemError> {
+pub(crate) fn check_size(width: u64, height: u64) -> Result<(), ItemError> {
     if width == 0 || height == 0 {
         return Err(ItemError::BadImage(format!("{width}x{height} pixels")));
     }
@@ -294,7 +340,7 @@ fn to_8_bit(image: DynamicImage) -> DynamicImage {
 /// becomes grey, in place (no second buffer). Many wallpapers are stored so (24 of the 40 PNGs
 /// with alpha in the benchmark photos); without the channel the resampler need not premultiply
 /// a copy of the whole image, which saves a quarter of the memory and time for them.
-fn drop_opaque_alpha(image: DynamicImage) -> Result<DynamicImage, ItemError> {
+pub(crate) fn drop_opaque_alpha(image: DynamicImage) -> Result<DynamicImage, ItemError> {
     let size_mismatch = || ItemError::Internal("pixel buffer does not match its size".to_owned());
     Ok(match image {
         DynamicImage::ImageRgba8(rgba) if alpha_is_opaque(rgba.as_raw(), 4) => {

@@ -18,10 +18,17 @@ pub mod color;
 pub mod cost;
 pub mod decode;
 pub mod encode;
+#[cfg(any(feature = "jxl", feature = "heic", test))]
+mod guard;
+#[cfg(feature = "heic")]
+pub mod heif;
 pub mod jpeg;
+#[cfg(feature = "jxl")]
+pub mod jxl;
 pub mod metadata;
 pub(crate) mod options;
 pub mod render;
+pub mod sniff;
 pub mod spec;
 pub mod thumbnail;
 

@@ -36,16 +36,21 @@ pub struct Thumbnail {
     pub warnings: Vec<DecodeWarning>,
 }
 
-/// File name extensions that claim to be one of the images we read.
+/// File name extensions (lower case, without the dot) that claim to be one of the images we
+/// read. JPEG XL and HEIC/HEIF are listed in every build: a build without their decoder reports
+/// such files as images it cannot read.
+pub const IMAGE_EXTENSIONS: &[&str] = &[
+    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "bmp", "dib", "tif", "tiff", "jxl", "heic",
+    "heif", "hif",
+];
+
+/// File name extensions that claim to be one of the images we read ([`IMAGE_EXTENSIONS`]).
 pub fn has_image_extension(name: &str) -> bool {
     let ext = name
         .rsplit_once('.')
         .map(|(_, e)| e.to_ascii_lowercase())
         .unwrap_or_default();
-    matches!(
-        ext.as_str(),
-        "jpg" | "jpeg" | "jpe" | "jfif" | "png" | "webp" | "gif" | "bmp" | "dib" | "tif" | "tiff"
-    )
+    IMAGE_EXTENSIONS.contains(&ext.as_str())
 }
 
 /// Decodes `data`, fits it in a `max_side_px` square (never upscaling), applies the EXIF
