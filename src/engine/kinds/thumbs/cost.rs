@@ -6,19 +6,27 @@
 //! frame, the DCT coefficients of the whole image libjpeg keeps while it reads the scans (two
 //! bytes per coefficient, 64 per 8 x 8 block of every component at its sampling). Other formats
 //! (the `image` crate's decoders, which decode at full size): the decoded buffer at its own bit
-//! depth, and the 8-bit copy the render makes of it.
+//! depth, and the 8-bit copy the render makes of it. JPEG XL (decoded at full size, in 32-bit
+//! floats: [`JXL_BYTES_PER_PX`]) and HEIC (planes of up to 16 bits, then RGBA:
+//! [`HEIF_BYTES_PER_PX`]) by their header's size.
 //!
 //! Owns: [`decode_cost`]. Must not touch: decoding itself (`decode`), the budget (the runtime's).
 
 use image::{ImageDecoder, ImageFormat, ImageReader};
 
-use crate::engine::kinds::thumbs::decode::detect_format;
+use crate::engine::kinds::thumbs::decode::{InputFormat, detect_format};
 use crate::engine::kinds::thumbs::jpeg::{frame_header, scale_denominator};
 use crate::engine::kinds::thumbs::render::{OutputRequest, decode_long_side_px};
 
 /// Working memory every decode and render uses besides its pixel buffers (libjpeg's row
 /// buffers and tables, the resizer's, the encoder's): a fixed allowance.
 const WORKING_BYTES: u64 = 4 << 20;
+
+/// A JPEG XL decode per pixel: the rendered frame and the decoder's own buffers, four channels
+/// of 32-bit floats each, then the 8-bit image.
+const JXL_BYTES_PER_PX: u64 = 2 * 4 * 4 + 4;
+/// A HEIC decode per pixel: Y, Cb, Cr (and alpha) planes of up to 16 bits, then 8-bit RGBA.
+const HEIF_BYTES_PER_PX: u64 = 4 * 2 + 4;
 
 /// What a decode will allocate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,9 +41,41 @@ pub struct DecodeCost {
 /// cannot be read here (the decoder then says what is wrong with the file).
 pub fn decode_cost(data: &[u8], requests: &[OutputRequest]) -> Option<DecodeCost> {
     match detect_format(data)? {
-        ImageFormat::Jpeg => jpeg_cost(data, requests),
-        format => image_crate_cost(data, format),
+        InputFormat::Raster(ImageFormat::Jpeg) => jpeg_cost(data, requests),
+        InputFormat::Raster(format) => image_crate_cost(data, format),
+        InputFormat::JpegXl => jxl_size(data).map(|px| per_pixel(px, JXL_BYTES_PER_PX)),
+        InputFormat::Heif => heif_size(data).map(|px| per_pixel(px, HEIF_BYTES_PER_PX)),
     }
+}
+
+/// A decode that costs `bytes_per_px` for every stored pixel.
+fn per_pixel((w, h): (u32, u32), bytes_per_px: u64) -> DecodeCost {
+    DecodeCost {
+        source_px: (w, h),
+        bytes: (u64::from(w) * u64::from(h))
+            .saturating_mul(bytes_per_px)
+            .saturating_add(WORKING_BYTES),
+    }
+}
+
+#[cfg(feature = "jxl")]
+fn jxl_size(data: &[u8]) -> Option<(u32, u32)> {
+    super::jxl::header_size(data).ok()
+}
+
+#[cfg(not(feature = "jxl"))]
+fn jxl_size(_data: &[u8]) -> Option<(u32, u32)> {
+    None
+}
+
+#[cfg(feature = "heic")]
+fn heif_size(data: &[u8]) -> Option<(u32, u32)> {
+    super::heif::stored_size_px(data)
+}
+
+#[cfg(not(feature = "heic"))]
+fn heif_size(_data: &[u8]) -> Option<(u32, u32)> {
+    None
 }
 
 fn jpeg_cost(data: &[u8], requests: &[OutputRequest]) -> Option<DecodeCost> {
@@ -159,5 +199,17 @@ mod tests {
             assert!(bomb.bytes > 16 << 30, "{bomb:?}");
         }
         assert_eq!(decode_cost(b"not an image", &[request(64)]), None);
+    }
+
+    #[cfg(feature = "jxl")]
+    #[test]
+    fn a_jpeg_xl_costs_its_full_size_in_floats_from_its_header() {
+        let jxl = include_bytes!("../../../../tests/fixtures/native.jxl");
+        let png = image::load_from_memory(include_bytes!("../../../../tests/fixtures/native.png"))
+            .unwrap();
+        let cost = decode_cost(jxl, &[request(64)]).unwrap();
+        assert_eq!(cost.source_px, (png.width(), png.height()));
+        let pixels = u64::from(png.width()) * u64::from(png.height());
+        assert_eq!(cost.bytes, pixels * JXL_BYTES_PER_PX + WORKING_BYTES);
     }
 }

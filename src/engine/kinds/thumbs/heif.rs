@@ -115,6 +115,17 @@ fn usable_thumbnail(
         .map(|(_, id)| id)
 }
 
+/// The primary image's stored width and height (its `ispe`), read from the container alone;
+/// `None` when the container cannot be read here (the decoder then says why).
+pub(crate) fn stored_size_px(data: &[u8]) -> Option<(u32, u32)> {
+    quietly(|| {
+        let file = HeifFile::parse(data).ok()?;
+        file.image_size(file.primary_id).ok()?
+    })
+    .ok()
+    .flatten()
+}
+
 fn decode_unguarded(data: &[u8], min_long_side_px: u32) -> Result<Decoded, ItemError> {
     let file = HeifFile::parse(data).map_err(|e| map_error(e.into()))?;
     let id = file.primary_id;

@@ -54,7 +54,7 @@ fn damaged(e: impl std::fmt::Display) -> ItemError {
 /// The width and height in the codestream's header, read with jxl-oxide's own container parser
 /// and header reader from as few bytes as it takes (steps of [`HEADER_STEP_BYTES`]), so that a
 /// bomb is refused before jxl-oxide parses a frame.
-fn header_size(data: &[u8]) -> Result<(u32, u32), ItemError> {
+pub(crate) fn header_size(data: &[u8]) -> Result<(u32, u32), ItemError> {
     let mut parser = ContainerParser::new();
     let mut codestream = Vec::new();
     let (mut at, mut step) = (0, HEADER_STEP_BYTES);
