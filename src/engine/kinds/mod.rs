@@ -11,8 +11,6 @@
 //! end.
 
 pub mod extract;
-// Documented after the photo formats land (issue 15).
-#[allow(missing_docs)]
 pub mod thumbs;
 pub mod zip;
 

@@ -66,9 +66,13 @@ pub fn profile_space(icc: &[u8]) -> ProfileSpace {
 /// The layout of an 8-bit pixel buffer, channels interleaved, rows without padding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PixelLayout {
+    /// Grey, one byte a pixel.
     Gray,
+    /// Grey and alpha, two bytes a pixel.
     GrayAlpha,
+    /// Red, green, blue, three bytes a pixel.
     Rgb,
+    /// Red, green, blue and alpha, four bytes a pixel.
     Rgba,
 }
 
@@ -83,10 +87,12 @@ impl PixelLayout {
         }
     }
 
+    /// Whether the layout carries an alpha channel.
     pub fn has_alpha(self) -> bool {
         matches!(self, PixelLayout::GrayAlpha | PixelLayout::Rgba)
     }
 
+    /// Whether the layout is grey (with or without alpha).
     pub fn is_gray(self) -> bool {
         matches!(self, PixelLayout::Gray | PixelLayout::GrayAlpha)
     }
@@ -188,6 +194,7 @@ impl Default for ColorCache {
 }
 
 impl ColorCache {
+    /// A cache with no transforms built yet.
     pub fn new() -> Self {
         let srgb = ColorProfile::new_srgb();
         // Grey with the sRGB tone curve: the target for grey images with a grey profile.

@@ -56,6 +56,7 @@ pub struct Decoded {
     pub pixels_are_cmyk_converted: bool,
 }
 
+/// A finding of the decoder that does not stop the thumbnail (reported as a warning).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecodeWarning {
     /// Every scan is complete but the file ends without its EOI marker (JPEG, ITU T.81 B.2.1).

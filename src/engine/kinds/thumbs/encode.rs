@@ -31,6 +31,7 @@ use libjpeg::{LibjpegEncoder, Samples};
 /// How to encode one thumbnail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncodeParams {
+    /// The output format.
     pub format: ThumbFormat,
     /// 1-100: JPEG quality, or WebP quality when lossy. PNG ignores it.
     pub quality: u8,
@@ -41,9 +42,11 @@ pub struct EncodeParams {
 /// Metadata to embed; each part is left out when `None`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Embedded<'a> {
+    /// The ICC profile to embed (kept as the source's), if any.
     pub icc_profile: Option<&'a [u8]>,
     /// From the TIFF header on (no "Exif\0\0").
     pub exif: Option<&'a [u8]>,
+    /// The XMP packet to embed, if any.
     pub xmp: Option<&'a [u8]>,
 }
 

@@ -69,12 +69,15 @@ pub enum StreamEnd {
 pub struct JpegImage {
     /// Decoded (possibly DCT-scaled) width and height, in pixels.
     pub width_px: u32,
+    /// Decoded height, in pixels.
     pub height_px: u32,
     /// Width and height in the frame header (SOFn), in pixels.
     pub source_width_px: u32,
+    /// Height in the frame header (before DCT scaling), in pixels.
     pub source_height_px: u32,
     /// Row-major pixels, no padding, in the model of `layout`.
     pub pixels: Vec<u8>,
+    /// How the pixels are laid out (grey or RGB).
     pub layout: JpegPixels,
     /// The source was CMYK or YCCK (4 components), converted to RGB without a colour profile
     /// (R = (255 - C)(255 - K) / 255 on the uninverted values). Adobe APP14 files store inverted
@@ -88,6 +91,7 @@ pub struct JpegImage {
     /// The ICC profile from the APP2 "ICC_PROFILE\0" chunks, joined in sequence-number order
     /// (ICC.1:2010 B.4). `None` when there is none, or a chunk is missing or repeated.
     pub icc_profile: Option<Vec<u8>>,
+    /// How the stream ended (with or without its EOI marker).
     pub end: StreamEnd,
 }
 
@@ -99,17 +103,30 @@ pub enum JpegError {
     Truncated(&'static str),
     /// The frame is larger than [`JpegRequest::max_pixels`].
     #[error("{width_px}x{height_px} pixels")]
-    TooManyPixels { width_px: u32, height_px: u32 },
+    TooManyPixels {
+        /// The frame's width, in pixels.
+        width_px: u32,
+        /// The frame's height, in pixels.
+        height_px: u32,
+    },
     /// A buffer would exceed [`JpegRequest::max_alloc_bytes`].
     #[error("needs more than {limit_bytes} bytes of memory")]
-    TooMuchMemory { limit_bytes: u64 },
+    TooMuchMemory {
+        /// The limit, in bytes.
+        limit_bytes: u64,
+    },
     /// A valid JPEG this build does not decode (12-bit samples, lossless process, unusual
     /// component counts).
     #[error("unsupported JPEG: {0}")]
     Unsupported(String),
     /// libjpeg refused the data (its message, and its `J_MESSAGE_CODE`).
     #[error("{message}")]
-    Invalid { code: c_int, message: String },
+    Invalid {
+        /// libjpeg's message code.
+        code: c_int,
+        /// libjpeg's message, filled in.
+        message: String,
+    },
 }
 
 /// The payload `error_exit` unwinds with: libjpeg's message code and text.

@@ -38,6 +38,7 @@ pub enum MetadataPolicy {
 }
 
 impl MetadataPolicy {
+    /// Every policy, in the order front ends offer them.
     pub const ALL: [MetadataPolicy; 3] = [
         MetadataPolicy::Strip,
         MetadataPolicy::KeepSafe,
@@ -77,7 +78,9 @@ pub const KEEP_SAFE_TAGS: [Tag; 16] = [
 /// Facts about the thumbnail that copied metadata must agree with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutputFacts {
+    /// The thumbnail's width, in pixels (upright).
     pub width_px: u32,
+    /// The thumbnail's height, in pixels (upright).
     pub height_px: u32,
     /// The pixels were converted from an embedded profile to sRGB.
     pub converted_to_srgb: bool,
@@ -86,7 +89,9 @@ pub struct OutputFacts {
 /// The EXIF block (from the TIFF header on, no "Exif\0\0") and XMP packet for one thumbnail.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutputMetadata {
+    /// The EXIF block to embed (from the TIFF header on), if any.
     pub exif: Option<Vec<u8>>,
+    /// The XMP packet to embed, if any.
     pub xmp: Option<Vec<u8>>,
 }
 

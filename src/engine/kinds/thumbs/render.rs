@@ -31,12 +31,15 @@ pub struct OutputRequest {
     pub fit: Fit,
     /// Whether an image smaller than the box is enlarged.
     pub upscale: bool,
+    /// The output format.
     pub format: ThumbFormat,
     /// 1-100: JPEG quality, or WebP quality when lossy. PNG ignores it.
     pub quality: u8,
     /// WebP only: lossless instead of lossy.
     pub lossless: bool,
+    /// What EXIF and XMP metadata the thumbnail keeps.
     pub metadata: MetadataPolicy,
+    /// Convert colours to sRGB, or keep the source's ICC profile.
     pub color: ColorMode,
 }
 
@@ -47,6 +50,7 @@ pub struct Rendered {
     pub encoded: Vec<u8>,
     /// Size after orientation, in pixels.
     pub width_px: u32,
+    /// Size after orientation: height, in pixels.
     pub height_px: u32,
     /// What the colour stage did (`Ignored` carries the reason, worth a note in a report).
     pub color: ColorOutcome,
@@ -250,6 +254,7 @@ impl Default for RenderScratch {
 }
 
 impl RenderScratch {
+    /// Fresh state: the resizer, empty buffers and an empty colour cache.
     pub fn new() -> Self {
         RenderScratch {
             resizer: fr::Resizer::new(),

@@ -23,18 +23,23 @@ pub const MIN_QUALITY: u8 = 1;
 /// The highest JPEG and WebP quality accepted.
 pub const MAX_QUALITY: u8 = 100;
 
+/// The format thumbnails are written in.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum ThumbFormat {
+    /// JPEG (baseline, 4:2:0).
     #[default]
     Jpeg,
+    /// PNG (lossless).
     Png,
+    /// WebP (lossy, or lossless on request).
     Webp,
 }
 
 impl ThumbFormat {
+    /// The file name extension, without the dot.
     pub fn extension(self) -> &'static str {
         match self {
             ThumbFormat::Jpeg => "jpg",
@@ -42,6 +47,7 @@ impl ThumbFormat {
             ThumbFormat::Webp => "webp",
         }
     }
+    /// The name front ends show.
     pub fn label(self) -> &'static str {
         match self {
             ThumbFormat::Jpeg => "JPEG",
@@ -49,6 +55,7 @@ impl ThumbFormat {
             ThumbFormat::Webp => "WebP",
         }
     }
+    /// Every format, in the order front ends offer them.
     pub const ALL: [ThumbFormat; 3] = [ThumbFormat::Jpeg, ThumbFormat::Png, ThumbFormat::Webp];
 }
 
@@ -197,8 +204,10 @@ impl Fit {
 /// "Make thumbnails of these inputs into this folder."
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ThumbSpec {
+    /// Image files and folders, as the user gave them.
     #[serde(with = "crate::engine::model::paths::path_json::vec")]
     pub inputs: Vec<PathBuf>,
+    /// The folder thumbnails go into (the inputs' folder structure is kept below it).
     #[serde(with = "crate::engine::model::paths::path_json")]
     pub output_dir: PathBuf,
     /// One output per box and image, all from one decode; how the image is put in each box is
@@ -215,6 +224,7 @@ pub struct ThumbSpec {
     /// Output file name without extension; `None`: `{stem}` for one size, `{stem}_{size}` for
     /// several. See [`NameTemplate`].
     pub name_template: Option<String>,
+    /// The output format.
     pub format: ThumbFormat,
     /// JPEG and lossy WebP quality, 1-100 (PNG has no quality).
     pub quality: u8,
@@ -227,6 +237,7 @@ pub struct ThumbSpec {
     /// Convert colours to sRGB (default) or keep the source's ICC profile embedded.
     #[serde(default)]
     pub color: ColorMode,
+    /// What to do when a thumbnail's path is taken.
     pub on_conflict: ConflictPolicy,
     /// When not empty, only these files among the inputs are processed ("Retry failed": the
     /// same inputs, so every output keeps its path, but only the items that failed).
@@ -239,6 +250,7 @@ pub struct ThumbSpec {
 }
 
 impl ThumbSpec {
+    /// A job with the defaults (256 px, JPEG quality 85, metadata stripped, colours to sRGB, `update`).
     pub fn new(inputs: Vec<PathBuf>, output_dir: PathBuf) -> Self {
         ThumbSpec {
             inputs,

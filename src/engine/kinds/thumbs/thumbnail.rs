@@ -20,17 +20,24 @@ use crate::engine::kinds::thumbs::render::{
 use crate::engine::kinds::thumbs::spec::{Fit, ThumbFormat, ThumbSize};
 use crate::engine::model::error::ItemError;
 
+/// The three settings of [`make_thumbnail`]: a square box, a format and its quality.
 #[derive(Debug, Clone, Copy)]
 pub struct ThumbParams {
+    /// The side of the square box, in pixels.
     pub max_side_px: u32,
+    /// The output format.
     pub format: ThumbFormat,
+    /// JPEG and lossy WebP quality, 1-100.
     pub quality: u8,
 }
 
 /// A finished thumbnail.
 pub struct Thumbnail {
+    /// The whole output file.
     pub encoded: Vec<u8>,
+    /// Width after orientation, in pixels.
     pub width: u32,
+    /// Height after orientation, in pixels.
     pub height: u32,
     /// Non-fatal findings of the decoder (e.g. a JPEG without its end marker), for the report.
     pub warnings: Vec<DecodeWarning>,
@@ -75,7 +82,9 @@ pub fn make_thumbnail(data: &[u8], params: &ThumbParams) -> Result<Thumbnail, It
 /// Per-worker state for [`make_thumbnails`]: decoder and render scratch.
 #[derive(Default)]
 pub struct ThumbScratch {
+    /// The decoder's state (libjpeg's decompressor, the pixel buffer).
     pub decode: DecodeScratch,
+    /// The render's state (resizer, buffers, colour transforms, encoders).
     pub render: RenderScratch,
 }
 
@@ -98,7 +107,9 @@ pub fn make_thumbnails_on_this_thread(
 
 /// The thumbnails of one image file, in the order of the requests, and what the decoder noted.
 pub struct Thumbnails {
+    /// One thumbnail per request, in the order of the requests.
     pub outputs: Vec<Rendered>,
+    /// Non-fatal findings of the decoder, for the report.
     pub warnings: Vec<DecodeWarning>,
 }
 
