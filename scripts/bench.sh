@@ -19,6 +19,8 @@
 #   photos                     images/ (203 photos): thumbnails 256 px, JPEG q85, 2 workers, vs
 #                              Pillow Pool(2), vipsthumbnail x2, ImageMagick x2
 #   jpeg2k                     generated/small_jpeg (2,000 JPEGs of 320x240) vs Pillow Pool(2)
+#   formats                    formats/ (make_formats.sh): the HEIC and JPEG XL files, thumbnails
+#                              256 px, JPEG q85, 2 workers, vs vipsthumbnail x2 (libheif, libjxl)
 #   extract                    Info-ZIP's archive of zipcorpus/mixed (`zip -r -q`, made once, untimed)
 #                              extracted into a fresh folder: `shrinkwrap extract` vs `unzip -q`
 #                              and `7zz x`; every tool's output checked byte-exact (`diff -r`)
@@ -88,7 +90,7 @@ SAMPLE_INTERVAL=${SAMPLE_INTERVAL:-0.2}
 SEVENZIP_LEVELS=${SEVENZIP_LEVELS-1 5}
 
 ZIP_WORKLOADS=(tiny1k tiny10k tiny100k small mixed big head)
-THUMB_WORKLOADS=(photos jpeg2k)
+THUMB_WORKLOADS=(photos jpeg2k formats)
 EXTRACT_WORKLOADS=(extract)
 case $ONLY in
   zip) DEFAULT_WL="${ZIP_WORKLOADS[*]}" ;;
@@ -152,6 +154,7 @@ TINY=$GEN/tiny
 IMAGES=$CORPUS/images
 LIST=$CORPUS/images.list
 JLIST=$GEN/small_jpeg.list
+FORMATS_LIST=$CORPUS/formats.list
 need() { [ -e "$1" ] || die "$1 missing ($2)"; }
 for w in tiny1k tiny10k tiny100k; do wants $w && need "$TINY/d099" "run make_generated.sh"; done
 wants small && need "$ZC/small" "run make_zip_corpus.sh"
@@ -161,6 +164,7 @@ wants big && need "$ZC/big/big.tar" "run make_zip_corpus.sh"
 wants head && need "$GEN/head/m.bin" "run make_zip_corpus.sh, then make_generated.sh"
 wants photos && { need "$IMAGES" "run make_images.sh"; need "$LIST" "run make_images.sh"; }
 wants jpeg2k && need "$JLIST" "run make_generated.sh"
+wants formats && need "$FORMATS_LIST" "run make_images.sh, then make_formats.sh"
 TINY10K=(d000 d001 d002 d003 d004 d005 d006 d007 d008 d009)
 
 # Input bytes and items per workload (items: files, or images).
@@ -186,6 +190,13 @@ else
   [ "${KEEP_OUT:-0}" = 1 ] || trap 'rm -rf "$OUT"' EXIT
 fi
 LOGS=$OUT/logs; mkdir -p "$LOGS"
+# formats: the files of the formats we read (HEIC, JPEG XL; AVIF is not read yet)
+FLIST=$OUT/formats-read.list
+if wants formats; then
+  grep -Ei '\.(heic|heif|jxl)$' "$FORMATS_LIST" > "$FLIST"
+  IN_ITEMS[formats]=$(grep -c . "$FLIST")
+  IN_BYTES[formats]=$(xargs -d '\n' -a "$FLIST" stat -c %s | awk '{s+=$1} END{print s+0}')
+fi
 
 # ---------------------------------------------------------------- measurement
 # peak over time of (sum of PSS, KiB) of all descendants of $1 (the GNU time process, excluded)
@@ -285,6 +296,10 @@ if wants photos; then
   add_case vips_photos photos "vipsthumbnail x2" "$(have vipsthumbnail || echo no vipsthumbnail)"
   add_case magick_photos photos "ImageMagick x2" "$([ -n "${IM:-}" ] || echo no ImageMagick)"
 fi
+if wants formats; then
+  add_case ours_formats formats "shrinkwrap thumbs -j2"
+  add_case vips_formats formats "vipsthumbnail x2" "$(have vipsthumbnail || echo no vipsthumbnail)"
+fi
 if wants extract; then
   add_case ours_extract extract "shrinkwrap extract"
   add_case unzip_extract extract "unzip -q" "$(have unzip || echo no unzip)"
@@ -379,6 +394,14 @@ run_case() {
         sh -c 'b=${1##*/}; exec "$0" "$1" -thumbnail 256x256 -quality 85 "$2/${b%.*}.jpg"' "$IM" {} "$d"
       thumbs_done "$id" "$LIST" ;;
     ours_jpeg2k|ours_jpeg2k_nj) ours_thumbs "$id" "$GEN/small_jpeg" "$JLIST" ;;
+    ours_formats) d=$OUT/$id; rm -rf "$d"
+      run_tool "$id" "$CORPUS" "$SW" thumbs --files-from "$FLIST" --output "$d" --size 256 \
+        --format jpeg --quality 85 --jobs 2
+      thumbs_done "$id" "$FLIST" ;;
+    vips_formats) d=$OUT/$id; rm -rf "$d"; mkdir -p "$d"
+      run_tool "$id" "$CORPUS" env VIPS_CONCURRENCY=1 xargs -d '\n' -a "$FLIST" -P2 -n4 \
+        vipsthumbnail -s 256x256 -o "$d/%s.jpg[Q=85,strip]"
+      thumbs_done "$id" "$FLIST" ;;
     pil_jpeg2k) d=$OUT/$id; rm -rf "$d"; mkdir -p "$d"
       run_tool "$id" "$CORPUS" "$PYTHON" "$ANCHORS/pillow_thumbs.py" pool default 2 "$JLIST" "$d"
       thumbs_done "$id" "$JLIST" ;;
@@ -405,7 +428,7 @@ check_case() {
       fi
       ;;
     ours_*)
-      [[ $id == ours_photos || $id == ours_jpeg2k* ]] && {
+      [[ $id == ours_photos || $id == ours_jpeg2k* || $id == ours_formats ]] && {
         [ "${NOTE[$id]%%/*}" = "${IN_ITEMS[${WORKLOAD[$id]}]}" ] || {
           warn "$id wrote ${NOTE[$id]}"; CHECK_WARN=1; STATUS[$id]=${STATUS[$id]:-INCOMPLETE}; }
         return 0; }
@@ -453,6 +476,7 @@ for w in "${WL[@]}"; do
     head) cat "$GEN/head/m.bin" > /dev/null ;;
     photos) xargs -d '\n' -a "$LIST" cat > /dev/null ;;
     jpeg2k) xargs -d '\n' -a "$JLIST" cat > /dev/null ;;
+    formats) xargs -d '\n' -a "$FLIST" cat > /dev/null ;;
     extract) cat "$XARCH" > /dev/null ;;
   esac
 done
@@ -464,7 +488,7 @@ cat "$SHRINKWRAP" > /dev/null
 # timing), then the machine is left SETTLE_SECONDS (default 5) before the next case.
 settle_after() {  # id round
   case $1 in
-    *_photos|*_jpeg2k|*_jpeg2k_nj|*_extract)
+    *_photos|*_jpeg2k|*_jpeg2k_nj|*_formats|*_extract)
       if [ "$2" != "$RUNS" ] || [ "${KEEP_OUT:-0}" != 1 ]; then rm -rf "${OUT:?}/$1"; fi
       sync; sleep "${SETTLE_SECONDS:-5}" ;;
   esac
@@ -503,11 +527,12 @@ TITLE_big="zipcorpus/big/big.tar: one file, deflate level 6 (pigz writes gzip, n
 TITLE_head="generated/head/m.bin: 256 KiB of random bytes, then 300 MB of big.tar"
 TITLE_photos="images/: photos, fit in 256x256, JPEG q85, 2 workers"
 TITLE_jpeg2k="generated/small_jpeg: 320x240 JPEGs, fit in 256x256, JPEG q85, 2 workers"
+TITLE_formats="formats/: HEIC and JPEG XL, fit in 256x256, JPEG q85, 2 workers"
 TITLE_extract="Info-ZIP's archive of zipcorpus/mixed extracted into a fresh folder (MB/s out)"
 
 report() {  # workload
   local w=$1 ours=ours_$1 title="TITLE_$1"
-  local thumbs=0; case $w in photos|jpeg2k) thumbs=1 ;; esac
+  local thumbs=0; case $w in photos|jpeg2k|formats) thumbs=1 ;; esac
   echo; echo "== $w: ${!title} ($(printf "%'d" "${IN_ITEMS[$w]}") $([ $thumbs = 1 ] && echo images || echo files), $(awk -v b="${IN_BYTES[$w]}" 'BEGIN{printf "%.1f", b/1e6}') MB)"
   printf '%-32s %8s %10s %9s %9s %13s %7s %10s  %s\n' "tool" "wall s" \
     "$([ $thumbs = 1 ] && echo "images/s" || echo "MB/s in")" "RSS MiB" "tree MiB" "output B" \
@@ -602,9 +627,10 @@ wants big && { speed_target big pigz_big 1.6; size_target big pigz_big 1.01; }
 wants head && size_target head pigz_head 1.02
 wants photos && speed_target photos pil_photos 1.6
 wants jpeg2k && speed_target jpeg2k pil_jpeg2k 1.5
+wants formats && speed_target formats vips_formats 0.8
 wants extract && { speed_target extract unzip_extract 1.8; speed_target extract 7z_extract 1.3; }
 for w in "${WL[@]}"; do
-  case $w in photos|jpeg2k) memory_target "$w" 300 ;; *) memory_target "$w" 64 ;; esac
+  case $w in photos|jpeg2k|formats) memory_target "$w" 300 ;; *) memory_target "$w" 64 ;; esac
 done
 
 echo; echo "== machine at the end"; machine
