@@ -125,18 +125,24 @@ pub fn output_metadata(
     }
 }
 
+/// The fields of an EXIF block that can be read (some bad fields leave the others good);
+/// `None` when the block is not EXIF at all.
+fn read_exif(exif: &[u8]) -> Option<exif::Exif> {
+    match exif::Reader::new()
+        .continue_on_error(true)
+        .read_raw(exif.to_vec())
+    {
+        Ok(parsed) => Some(parsed),
+        Err(exif::Error::PartialResult(partial)) => Some(partial.into_inner().0),
+        Err(_) => None,
+    }
+}
+
 /// The centre of the photo's subject, in the stored image's pixels, when its EXIF names one:
 /// SubjectArea (0x9214: a point, or the centre of a circle or rectangle: the first two values in
 /// each form, EXIF 2.32 section 4.6.6) or else SubjectLocation (0xA214).
 pub fn subject_point(exif: &[u8]) -> Option<(f64, f64)> {
-    let parsed = match exif::Reader::new()
-        .continue_on_error(true)
-        .read_raw(exif.to_vec())
-    {
-        Ok(parsed) => parsed,
-        Err(exif::Error::PartialResult(partial)) => partial.into_inner().0,
-        Err(_) => return None,
-    };
+    let parsed = read_exif(exif)?;
     [Tag::SubjectArea, Tag::SubjectLocation]
         .into_iter()
         .find_map(|tag| match &parsed.get_field(tag, In::PRIMARY)?.value {
@@ -148,15 +154,7 @@ pub fn subject_point(exif: &[u8]) -> Option<(f64, f64)> {
 /// A new EXIF block with only the [`KEEP_SAFE_TAGS`] of the primary image and Orientation = 1,
 /// in the source's byte order. `None` when not a single field of the block can be read.
 fn keep_safe_exif(exif: &[u8], facts: &OutputFacts) -> Option<Vec<u8>> {
-    let parsed = match exif::Reader::new()
-        .continue_on_error(true)
-        .read_raw(exif.to_vec())
-    {
-        Ok(parsed) => parsed,
-        // Some fields were bad; the ones read are still good.
-        Err(exif::Error::PartialResult(partial)) => partial.into_inner().0,
-        Err(_) => return None,
-    };
+    let parsed = read_exif(exif)?;
     if parsed.fields().len() == 0 {
         return None;
     }

@@ -52,6 +52,16 @@ impl Password {
         Password::Given(text.into())
     }
 
+    /// Puts `text` in `slot` when it holds a password that was not kept (a spec read back from
+    /// a journal); whether it did.
+    pub fn give_again(slot: &mut Option<Password>, text: &str) -> bool {
+        let waits = matches!(slot, Some(Password::NotKept));
+        if waits {
+            *slot = Some(Password::new(text));
+        }
+        waits
+    }
+
     /// The password's bytes, unless it was not kept.
     pub fn bytes(&self) -> Option<&[u8]> {
         match self {

@@ -805,11 +805,7 @@ impl KindSpec for ZipSpec {
     }
 
     fn give_password(&mut self, text: &str) -> bool {
-        let waits = self.waits_for_password();
-        if waits {
-            self.password = Some(Password::new(text));
-        }
-        waits
+        Password::give_again(&mut self.password, text)
     }
 
     fn takes_password(&self) -> bool {
