@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::fake_engine::{Call, FakeEngine, failed, skipped};
+use common::ui::{Settle, WAIT_DEADLINE, drop_onto_window, harness, jpeg_bytes, step_until};
 use common::{assert_archive_matches, expected_tree, files_below, noise, write};
 use eframe::egui;
 use egui_kittest::Harness;
@@ -29,39 +30,6 @@ use shrinkwrap::ui::kinds::zip::{ArchiveLayout, CompressionLevel, ZipQuestion};
 use shrinkwrap::ui::settings::Settings;
 use shrinkwrap::ui::state::{Command, Prompt, QuitState};
 use shrinkwrap::ui::{App, AppOptions, LaunchArgs, WindowEngine};
-
-/// How long one wait may take before the test fails: a guard against a hang, not a performance
-/// check (real-engine tests run side by side on two cores, each making images; one wait has
-/// taken more than two minutes there).
-const WAIT_DEADLINE: Duration = Duration::from_secs(600);
-
-/// Runs frames until the window stops asking for repaints. Unlike `Harness::run` it allows as
-/// many frames as that takes within [`WAIT_DEADLINE`] of real time: the plan preview and the
-/// engine's news wake the window on real-time deadlines, and a loaded machine (CI) needs more
-/// frames to see them settle. A window that never settles (repaints with nothing going on)
-/// still fails.
-trait Settle {
-    fn settle(&mut self);
-}
-
-impl Settle for Harness<'static, App> {
-    fn settle(&mut self) {
-        let deadline = Instant::now() + WAIT_DEADLINE;
-        while self.run_ok().is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "the window kept asking for repaints"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-}
-
-fn harness(workers: usize, settings: Settings) -> Harness<'static, App> {
-    Harness::builder()
-        .with_size(egui::vec2(1180.0, 760.0))
-        .build_eframe(move |cc| App::new_for_test(&cc.egui_ctx, workers, settings))
-}
 
 /// A window whose engine keeps journals in `state_dir` (and lists the unfinished ones there at
 /// start), with these options otherwise.
@@ -87,49 +55,12 @@ fn fake_harness_with(
     settings: Settings,
     options: AppOptions,
 ) -> (Harness<'static, App>, FakeEngine) {
-    let fake = FakeEngine::new(2);
-    let engine = fake.clone();
-    let settings = Settings {
-        workers: Some(2),
-        ..settings
-    };
-    let harness = Harness::builder()
-        .with_size(egui::vec2(1180.0, 760.0))
-        .build_eframe(move |cc| {
-            App::with_engine(
-                &cc.egui_ctx,
-                settings,
-                LaunchArgs::default(),
-                options,
-                Box::new(engine),
-            )
-        });
-    // A person sees the window before touching it: its first frames lay it out (a form's rows
-    // measure themselves in the first one), so no click lands on where a widget was before that.
-    let mut harness = harness;
-    harness.settle();
-    (harness, fake)
+    common::ui::fake_harness_with(settings, LaunchArgs::default(), options)
 }
 
 /// A window over a fake engine, with these settings.
 fn fake_harness(settings: Settings) -> (Harness<'static, App>, FakeEngine) {
     fake_harness_with(settings, AppOptions::test(None))
-}
-
-/// Steps frames until `done` holds, sleeping a little between frames (the engine and the helper
-/// threads work in real time).
-fn step_until(harness: &mut Harness<'static, App>, what: &str, done: impl Fn(&App) -> bool) {
-    let deadline = Instant::now() + WAIT_DEADLINE;
-    loop {
-        harness.step();
-        if done(harness.state()) {
-            // One more frame so the window shows what the state says.
-            harness.step();
-            return;
-        }
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(25));
-    }
 }
 
 fn type_path_and_add(harness: &mut Harness<'static, App>, path: &Path) {
@@ -138,26 +69,6 @@ fn type_path_and_add(harness: &mut Harness<'static, App>, path: &Path) {
     field.type_text(&path.display().to_string());
     harness.settle();
     harness.get_by_label("Add").click();
-    harness.settle();
-}
-
-#[derive(Debug)]
-struct DroppedPath(PathBuf);
-
-impl egui::DroppedFile for DroppedPath {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        fs::read(&self.0).map_err(|e| e.to_string())
-    }
-}
-
-fn drop_onto_window(harness: &mut Harness<'static, App>, path: &Path) {
-    harness
-        .input_mut()
-        .dropped_files
-        .push(Arc::new(DroppedPath(path.to_path_buf())));
     harness.settle();
 }
 
@@ -1053,16 +964,6 @@ fn a_double_click_on_start_queues_one_job() {
 // ---------------------------------------------------------------------------------------------
 
 /// A noisy JPEG (slow enough to decode that a job of a few dozen can be caught running).
-fn jpeg_bytes(width: u32, height: u32, seed: u32) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(width, height, |x, y| {
-        let v = (x.wrapping_mul(7919) ^ y.wrapping_mul(104_729) ^ seed.wrapping_mul(31)) as u8;
-        image::Rgb([v, v.wrapping_add(x as u8), v ^ (y as u8)])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    image.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
-    out.into_inner()
-}
-
 /// `count` photos `p000.jpg`... of `side` px (4:3) in `dir`.
 fn photos(dir: &Path, count: u32, side: u32) {
     for i in 0..count {

@@ -11,10 +11,12 @@ mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::fake_engine::FakeEngine;
+use common::ui::{
+    Settle, WAIT_DEADLINE, drop_onto_window, fake_harness_with, harness, jpeg_bytes, step_until,
+};
 use common::{files_below, read_archive, write};
 use eframe::egui;
 use egui_kittest::Harness;
@@ -27,94 +29,19 @@ use shrinkwrap::ui::settings::Settings;
 use shrinkwrap::ui::state::Command;
 use shrinkwrap::ui::{App, AppOptions, LaunchArgs};
 
-/// How long one wait may take before the test fails: a guard against a hang, not a performance
-/// check.
-const WAIT_DEADLINE: Duration = Duration::from_secs(600);
-
-fn harness(workers: usize, settings: Settings) -> Harness<'static, App> {
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1180.0, 760.0))
-        .build_eframe(move |cc| App::new_for_test(&cc.egui_ctx, workers, settings));
-    settle(&mut harness);
-    harness
-}
-
 fn fake_harness(settings: Settings, launch: LaunchArgs) -> (Harness<'static, App>, FakeEngine) {
-    let fake = FakeEngine::new(2);
-    let engine = fake.clone();
-    let settings = Settings {
-        workers: Some(2),
-        ..settings
-    };
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1180.0, 760.0))
-        .build_eframe(move |cc| {
-            App::with_engine(
-                &cc.egui_ctx,
-                settings,
-                launch,
-                AppOptions::test(None),
-                Box::new(engine),
-            )
-        });
-    settle(&mut harness);
-    (harness, fake)
+    fake_harness_with(settings, launch, AppOptions::test(None))
 }
 
-/// Runs frames until the window stops asking for repaints (within [`WAIT_DEADLINE`]).
-fn settle(harness: &mut Harness<'static, App>) {
-    let deadline = Instant::now() + WAIT_DEADLINE;
-    while harness.run_ok().is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "the window kept asking for repaints"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// Steps frames until `done` holds, sleeping a little between frames.
-fn step_until(harness: &mut Harness<'static, App>, what: &str, done: impl Fn(&App) -> bool) {
-    let deadline = Instant::now() + WAIT_DEADLINE;
-    loop {
-        harness.step();
-        if done(harness.state()) {
-            harness.step();
-            return;
-        }
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
-
-#[derive(Debug)]
-struct DroppedPath(PathBuf);
-
-impl egui::DroppedFile for DroppedPath {
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        fs::read(&self.0).map_err(|e| e.to_string())
-    }
-}
-
-fn drop_onto_window(harness: &mut Harness<'static, App>, path: &Path) {
+/// A window over a real engine, laid out before it is touched.
+fn settled(mut harness: Harness<'static, App>) -> Harness<'static, App> {
+    harness.settle();
     harness
-        .input_mut()
-        .dropped_files
-        .push(Arc::new(DroppedPath(path.to_path_buf())));
-    settle(harness);
 }
 
-fn jpeg_bytes(width: u32, height: u32, seed: u32) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(width, height, |x, y| {
-        let v = (x.wrapping_mul(7919) ^ y.wrapping_mul(104_729) ^ seed.wrapping_mul(31)) as u8;
-        image::Rgb([v, v.wrapping_add(x as u8), v ^ (y as u8)])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    image.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
-    out.into_inner()
+/// Runs frames until the window stops asking for repaints (within the deadline).
+fn settle(harness: &mut Harness<'static, App>) {
+    harness.settle();
 }
 
 /// Photos in `dir` and in a subfolder of it.
@@ -180,7 +107,7 @@ fn copy_as_command_gives_a_line_that_run_elsewhere_makes_the_same_thumbnails() {
     let src = tmp.path().join("my photos");
     photos(&src);
     let out = tmp.path().join("thumb's out");
-    let mut harness = harness(1, thumbnail_settings(&out));
+    let mut harness = settled(harness(1, thumbnail_settings(&out)));
     drop_onto_window(&mut harness, &src);
 
     harness.get_by_label("Copy as command").click();
@@ -365,7 +292,7 @@ fn the_chain_checkbox_zips_exactly_the_thumbnails_after_making_them() {
     // Something else in the thumbnails' folder already: not one of this job's thumbnails.
     let out = tmp.path().join("small");
     write(&out.join("notes.txt"), b"not a thumbnail\n");
-    let mut harness = harness(1, thumbnail_settings(&out));
+    let mut harness = settled(harness(1, thumbnail_settings(&out)));
     drop_onto_window(&mut harness, &src);
     harness.get_by_label("Then zip the thumbnails").click();
     settle(&mut harness);
@@ -544,7 +471,7 @@ fn a_watching_card_makes_a_thumbnail_for_a_file_copied_in_after_the_job() {
         ..Settings::default()
     };
     settings.kinds.thumbs.thumbnails_folder = out.display().to_string();
-    let mut harness = harness(1, settings);
+    let mut harness = settled(harness(1, settings));
     drop_onto_window(&mut harness, &src);
     harness.get_by_label("Make thumbnails").click();
     harness.step();
@@ -622,7 +549,7 @@ fn the_extract_chain_checkbox_makes_thumbnails_of_the_extracted_images() {
     let out = tmp.path().join("out");
     let mut settings = Settings::default();
     settings.kinds.extract.extract_folder = out.display().to_string();
-    let mut harness = harness(1, settings);
+    let mut harness = settled(harness(1, settings));
     drop_onto_window(&mut harness, &archive);
     harness.get_by_label("Extract").click();
     settle(&mut harness);

@@ -10,7 +10,7 @@
 //! Must not touch: the frame code's thread (the dialog never runs there), the input list or a
 //! kind's form (the window applies the answer).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::engine::kinds::thumbs::thumbnail::IMAGE_EXTENSIONS;
@@ -81,6 +81,20 @@ pub enum DialogRequest {
     },
 }
 
+/// A save dialog opened in the suggested file's folder with its name filled in.
+fn save_as(dialog: rfd::FileDialog, suggested: Option<&Path>) -> Option<Vec<PathBuf>> {
+    let mut dialog = dialog;
+    if let Some(suggested) = suggested {
+        if let Some(dir) = suggested.parent().filter(|p| !p.as_os_str().is_empty()) {
+            dialog = dialog.set_directory(dir);
+        }
+        if let Some(name) = suggested.file_name() {
+            dialog = dialog.set_file_name(name.to_string_lossy());
+        }
+    }
+    dialog.save_file().map(|p| vec![p])
+}
+
 impl DialogRequest {
     fn title(&self) -> &'static str {
         match self {
@@ -114,18 +128,10 @@ impl DialogRequest {
                 filter: (name, extension),
                 suggested,
                 ..
-            } => {
-                let mut dialog = dialog.add_filter(*name, &[*extension]);
-                if let Some(suggested) = suggested {
-                    if let Some(dir) = suggested.parent().filter(|p| !p.as_os_str().is_empty()) {
-                        dialog = dialog.set_directory(dir);
-                    }
-                    if let Some(name) = suggested.file_name() {
-                        dialog = dialog.set_file_name(name.to_string_lossy());
-                    }
-                }
-                dialog.save_file().map(|p| vec![p])
-            }
+            } => save_as(
+                dialog.add_filter(*name, &[*extension]),
+                suggested.as_deref(),
+            ),
             DialogRequest::PickFolder { start_dir, .. } => {
                 in_dir(dialog, start_dir).pick_folder().map(|p| vec![p])
             }
@@ -133,18 +139,10 @@ impl DialogRequest {
                 .add_filter("Job file", &["toml"])
                 .pick_file()
                 .map(|p| vec![p]),
-            DialogRequest::SaveJobFile { suggested, .. } => {
-                let mut dialog = dialog.add_filter("Job file", &["toml"]);
-                if let Some(suggested) = suggested {
-                    if let Some(dir) = suggested.parent().filter(|p| !p.as_os_str().is_empty()) {
-                        dialog = dialog.set_directory(dir);
-                    }
-                    if let Some(name) = suggested.file_name() {
-                        dialog = dialog.set_file_name(name.to_string_lossy());
-                    }
-                }
-                dialog.save_file().map(|p| vec![p])
-            }
+            DialogRequest::SaveJobFile { suggested, .. } => save_as(
+                dialog.add_filter("Job file", &["toml"]),
+                suggested.as_deref(),
+            ),
             DialogRequest::ExportProblems {
                 format, suggested, ..
             } => {
