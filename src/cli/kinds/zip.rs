@@ -42,7 +42,7 @@ struct ZipArgs {
     /// Leave out files and folders matching GLOB, with .gitignore syntax: `*.tmp`, `.git/`,
     /// `node_modules/`, `/build` (top level only), `!keep.tmp` (take one back). Repeatable;
     /// matched against names inside each input. The dry run lists what is left out.
-    #[arg(long = "exclude", value_name = "GLOB", action = clap::ArgAction::Append)]
+    #[arg(long = "exclude", id = "exclude", value_name = "GLOB", action = clap::ArgAction::Append)]
     excludes: Vec<String>,
     /// Leave out what the .gitignore files in the inputs' folders say (each applies to its
     /// folder and below, as in git).

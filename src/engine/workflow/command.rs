@@ -2,8 +2,7 @@
 //!
 //! The line names the subcommand (the kind's id), the inputs, `--output`, `--shard` when the
 //! job is one, and the options that differ from a new job's ([`Which::Changed`]); the flags are
-//! the option keys ([`options`](super::options)), plus a zip job's `--exclude` patterns and
-//! `--gitignore`, which only the command line has. It is quoted for a POSIX shell. A line never
+//! the option keys ([`options`](super::options)). It is quoted for a POSIX shell. A line never
 //! holds a password: a job with a password file names that file, and one whose password was
 //! typed names [`PASSWORD_FILE_PLACEHOLDER`] in its place ([`password_on_line`] says which).
 //!
@@ -70,15 +69,6 @@ pub fn command_args(spec: &JobSpec) -> Result<Vec<String>, ExportError> {
         args.push(shard.to_string());
     }
     args.extend(KindOptions::of_spec(spec, Which::Changed).to_args());
-    // What only the command line says (a job file has no key for it).
-    if let JobSpec::Zip(zip) = spec {
-        for pattern in &zip.excludes {
-            args.push(format!("--exclude={pattern}"));
-        }
-        if zip.honour_gitignore {
-            args.push("--gitignore".to_owned());
-        }
-    }
     match password_on_line(spec) {
         PasswordOnLine::None => {}
         PasswordOnLine::File(file) => {
@@ -142,6 +132,14 @@ mod tests {
         assert_eq!(
             command_line(&JobSpec::Zip(z)).unwrap(),
             "shrinkwrap zip a --output a.zip"
+        );
+        // Exclude patterns and .gitignore files.
+        let mut z = ZipSpec::new(vec![PathBuf::from("a")], PathBuf::from("a.zip"));
+        z.excludes = vec!["*.tmp".into(), ".git/".into()];
+        z.honour_gitignore = true;
+        assert_eq!(
+            command_line(&JobSpec::Zip(z)).unwrap(),
+            "shrinkwrap zip a --output a.zip --exclude '*.tmp' --exclude .git/ --gitignore"
         );
         // Boxes, fill and crop, enlarging.
         let mut t = ThumbSpec::new(vec![PathBuf::from("/p")], PathBuf::from("/o"));

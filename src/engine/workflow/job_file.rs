@@ -37,6 +37,8 @@
 //! | `level` | zip | 0 to 9 | deflate level: 0 stores, 9 is smallest (default 6) | `--level` |
 //! | `overwrite` | zip | `true`, `false` | replace an existing archive once the new one is complete | `--overwrite` |
 //! | `keep_both` | zip | `true`, `false` | keep an existing archive and write `name (1).zip` | `--keep-both` |
+//! | `exclude` | zip | a pattern or a list | leave out what matches (`.gitignore` syntax: `"*.tmp"`, `".git/"`) | `--exclude` |
+//! | `gitignore` | zip | `true`, `false` | leave out what the inputs' `.gitignore` files say | `--gitignore` |
 //! | `size` | thumbs | pixels (a square), `"WxH"` (a box), or a list | each thumbnail's box; one thumbnail per size (default 256) | `--size` |
 //! | `fit` | thumbs | `"contain"`, `"cover"`, `"exact"` | inside the box, filling it cropped, or stretched to it (default contain) | `--fit` |
 //! | `upscale` | thumbs | `true`, `false` | enlarge images smaller than the box | `--upscale` |
@@ -861,6 +863,11 @@ level = 9
         let mut zip = ZipSpec::new(vec!["/d/out".into()], "/d/out.zip".into());
         zip.level = 0;
         zip.on_exists = crate::engine::kinds::zip::spec::ExistingArchive::KeepBoth;
+        zip.excludes = vec!["*.tmp".into(), ".git/".into(), "*.{jpg,png}".into()];
+        zip.honour_gitignore = true;
+        thumbs.fit = crate::engine::Fit::Cover;
+        thumbs.upscale = true;
+        thumbs.sizes.push(crate::engine::ThumbSize::new(320, 200));
         for spec in [JobSpec::Thumbs(thumbs), JobSpec::Zip(zip)] {
             for relative_to in [None, Some(Path::new("/d"))] {
                 let text = job_table_text(&spec, relative_to).unwrap();

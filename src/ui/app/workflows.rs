@@ -227,22 +227,13 @@ impl App {
             }
         };
         let mut note = String::new();
-        let left_out = jobs.iter().any(
-            |j| matches!(&j.spec, JobSpec::Zip(z) if !z.excludes.is_empty() || z.honour_gitignore),
-        );
-        if left_out {
-            note.push_str(
-                " It does not keep the exclude patterns or the .gitignore setting (a job file \
-                 has no key for them): Copy as command keeps them.",
-            );
-        }
         if jobs
             .iter()
             .any(|j| password_on_line(&j.spec) == PasswordOnLine::Placeholder)
         {
             note.push_str(
-                " A job file never holds a password: give it with --password-file when you run \
-                 the file.",
+                " A job file never holds a password: name the file that holds it with a \
+                 `password_file` key in the job.",
             );
         }
         self.helpers

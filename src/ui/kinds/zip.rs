@@ -891,6 +891,8 @@ impl KindForm for ZipForm {
             ExistingArchive::KeepBoth => ArchiveExists::KeepBoth,
             _ => ArchiveExists::Ask,
         };
+        self.excludes = z.excludes.join(", ");
+        self.honour_gitignore = z.honour_gitignore;
     }
 
     fn refusal(&self) -> Option<String> {

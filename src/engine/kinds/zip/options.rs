@@ -1,5 +1,6 @@
 //! The zip kind's options by the names job files, presets and flags use: `level`, `overwrite`,
-//! `keep_both` (the flags `--level`, `--overwrite`, `--keep-both`).
+//! `keep_both`, `exclude` (a pattern or a list), `gitignore` (the flags `--level`,
+//! `--overwrite`, `--keep-both`, `--exclude`, `--gitignore`).
 //!
 //! Owns: reading and setting them on a [`ZipSpec`]. Must not touch: defaults and ranges (the
 //! spec's), files. A password is never an option: it is never written anywhere.
@@ -9,7 +10,8 @@ use crate::engine::model::options::{OptionError, OptionValue};
 use super::spec::{ExistingArchive, MAX_ZIP_LEVEL, ZipSpec};
 
 /// The option keys, in the order job files write them.
-pub(crate) const OPTION_KEYS: &[&str] = &["level", "overwrite", "keep_both"];
+pub(crate) const OPTION_KEYS: &[&str] =
+    &["level", "overwrite", "keep_both", "exclude", "gitignore"];
 
 /// Every option of `spec`.
 pub(crate) fn options(spec: &ZipSpec) -> Vec<(&'static str, OptionValue)> {
@@ -23,6 +25,16 @@ pub(crate) fn options(spec: &ZipSpec) -> Vec<(&'static str, OptionValue)> {
             "keep_both",
             OptionValue::Bool(spec.on_exists == ExistingArchive::KeepBoth),
         ),
+        (
+            "exclude",
+            OptionValue::Array(
+                spec.excludes
+                    .iter()
+                    .map(|p| OptionValue::Str(p.clone()))
+                    .collect(),
+            ),
+        ),
+        ("gitignore", OptionValue::Bool(spec.honour_gitignore)),
     ]
 }
 
@@ -63,6 +75,16 @@ pub(crate) fn set_option(
                 spec.on_exists,
             )
         }
+        "exclude" => {
+            spec.excludes = match value {
+                OptionValue::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str(key).map(str::to_owned))
+                    .collect::<Result<_, _>>()?,
+                one => vec![one.as_str(key)?.to_owned()],
+            }
+        }
+        "gitignore" => spec.honour_gitignore = value.as_bool(key)?,
         _ => {
             return Err(OptionError::Unknown {
                 key: key.to_owned(),
