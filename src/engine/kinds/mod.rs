@@ -205,6 +205,16 @@ impl JobSpec {
         self.parts_mut().give_password(text)
     }
 
+    /// The password file the job reads when it starts, if any.
+    pub fn password_file(&self) -> Option<&Path> {
+        self.parts().password_file()
+    }
+
+    /// Whether the job holds a password given to it (never shown, never written).
+    pub fn holds_password(&self) -> bool {
+        self.parts().holds_password()
+    }
+
     /// Whether jobs of this kind take a password.
     pub fn takes_password(&self) -> bool {
         self.parts().takes_password()

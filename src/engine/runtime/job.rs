@@ -120,6 +120,15 @@ pub(crate) trait KindSpec: Send + Sync {
     fn give_password(&mut self, _text: &str) -> bool {
         false
     }
+    /// The password file the job reads when it starts (and again when resumed), if any.
+    fn password_file(&self) -> Option<&std::path::Path> {
+        None
+    }
+    /// Whether the job holds a password given to it (typed, read from a file, or one that was
+    /// not kept): never shown, never written anywhere.
+    fn holds_password(&self) -> bool {
+        false
+    }
     /// Whether jobs of the kind take a password (to write or to read encrypted entries).
     fn takes_password(&self) -> bool {
         false

@@ -35,14 +35,12 @@ pub enum PasswordOnLine {
 
 /// How `spec`'s password shows on its command line.
 pub fn password_on_line(spec: &JobSpec) -> PasswordOnLine {
-    match spec {
-        JobSpec::Zip(zip) if zip.password.is_some() => PasswordOnLine::Placeholder,
-        JobSpec::Extract(extract) => match (&extract.password_file, &extract.password) {
-            (Some(file), None) => PasswordOnLine::File(file.clone()),
-            (_, Some(_)) => PasswordOnLine::Placeholder,
-            (None, None) => PasswordOnLine::None,
-        },
-        _ => PasswordOnLine::None,
+    if spec.holds_password() {
+        PasswordOnLine::Placeholder
+    } else if let Some(file) = spec.password_file() {
+        PasswordOnLine::File(file.to_path_buf())
+    } else {
+        PasswordOnLine::None
     }
 }
 

@@ -1066,6 +1066,14 @@ impl KindSpec for ExtractSpec {
         Password::give_again(&mut self.password, text)
     }
 
+    fn password_file(&self) -> Option<&std::path::Path> {
+        self.password_file.as_deref()
+    }
+
+    fn holds_password(&self) -> bool {
+        self.password.is_some()
+    }
+
     fn takes_password(&self) -> bool {
         true
     }

@@ -808,6 +808,10 @@ impl KindSpec for ZipSpec {
         Password::give_again(&mut self.password, text)
     }
 
+    fn holds_password(&self) -> bool {
+        self.password.is_some()
+    }
+
     fn takes_password(&self) -> bool {
         true
     }
