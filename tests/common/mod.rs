@@ -79,6 +79,22 @@ pub fn wait_jobs(engine: &Engine, ids: &[JobId]) -> Vec<JobReport> {
     reports.into_iter().flatten().collect()
 }
 
+/// Waits until job `id` is processing items (`None`), or has finished first (its report: a job
+/// small enough for a fast machine can end before a progress event says it runs).
+pub fn wait_running_or_finished(engine: &Engine, id: JobId) -> Option<JobReport> {
+    loop {
+        match engine.events().recv_timeout(JOB_DEADLINE).unwrap() {
+            JobEvent::Progress(p)
+                if p.job == id && p.state == shrinkwrap::engine::JobState::Running =>
+            {
+                return None;
+            }
+            JobEvent::Finished(r) if r.progress.job == id => return Some(r),
+            _ => {}
+        }
+    }
+}
+
 /// Waits until job `id` has finished its scan and is processing items.
 pub fn wait_until_running(engine: &Engine, id: JobId) {
     loop {
