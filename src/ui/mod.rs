@@ -20,6 +20,7 @@
 
 pub mod app;
 pub mod args;
+pub mod command;
 pub mod dialogs;
 pub mod engine;
 pub mod export;
@@ -28,6 +29,7 @@ pub mod frame_stats;
 pub mod helper;
 pub mod inputs;
 pub mod job_files;
+pub mod kind_store;
 pub mod kinds;
 pub mod launcher;
 pub mod notify;
@@ -38,6 +40,7 @@ pub mod screenshot;
 pub mod settings;
 pub mod state;
 pub mod strip_loader;
+pub mod typed_path;
 pub mod unfinished;
 pub mod view;
 pub mod watching;

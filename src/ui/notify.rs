@@ -336,7 +336,7 @@ mod tests {
 
     #[test]
     fn one_job_then_a_queue_summary_and_the_title_until_seen() {
-        let mut queue = Queue::default();
+        let mut queue = Queue::new(crate::ui::kinds::card_kind);
         let mut finishes = Finishes::default();
         finished(&mut queue, 1, JobOutcome::Done, 3);
         let note = finishes.record(&queue.rows()[0], 2).unwrap();
@@ -389,7 +389,7 @@ mod tests {
 
     #[test]
     fn a_single_job_that_made_nothing_is_not_done() {
-        let mut queue = Queue::default();
+        let mut queue = Queue::new(crate::ui::kinds::card_kind);
         let mut finishes = Finishes::default();
         finished(&mut queue, 1, JobOutcome::Done, 0);
         let note = finishes.record(&queue.rows()[0], 0).unwrap();

@@ -4,9 +4,10 @@
 //!
 //! Owns: [`Preview`] (which dry runs are current; a newer preview supersedes an older one, whose
 //! dry runs are cancelled and whose late events are ignored by job id; a kind may follow a dry
-//! run with a probe, [`KindEntry::probe`](super::kinds::KindEntry)), [`PlanView`] (the plans of
-//! one preview as one list, read by index without copying 100,000 items) and [`PreviewSource`]
-//! (what a preview depends on, compared every frame).
+//! run with a probe, [`Probe`]), [`PlanView`] (the plans of
+//! one preview as one list, read by index without copying 100,000 items). What a preview
+//! depends on is compared by the window's state (`super::state::PreviewSource`), which tells
+//! the preview of a change ([`Preview::note_change`]).
 //! Must not touch: drawing, the queue (preview jobs never become cards), anything blocking (the
 //! engine calls made here only queue or cancel dry runs), what a kind's probe is.
 
@@ -22,8 +23,6 @@ use crate::engine::{
 };
 
 use super::engine::WindowEngine;
-use super::kinds;
-use super::settings::Settings;
 
 /// How long the inputs and settings must stay unchanged before a preview is computed.
 pub const PREVIEW_DEBOUNCE: Duration = Duration::from_millis(300);
@@ -35,29 +34,6 @@ pub struct SampleNames {
     pub source: String,
     /// The outputs' file names (e.g. one per thumbnail size).
     pub outputs: Vec<String>,
-}
-
-/// What a preview is computed from. Compared every frame (cheap: no input paths, only a
-/// counter that changes with them).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PreviewSource {
-    /// [`super::inputs::InputList::generation`].
-    pub inputs_generation: u64,
-    /// The chosen kind and every kind's form (the worker count left out: it changes no
-    /// output).
-    pub settings: Settings,
-}
-
-impl PreviewSource {
-    pub fn new(inputs_generation: u64, settings: &Settings) -> PreviewSource {
-        PreviewSource {
-            inputs_generation,
-            settings: Settings {
-                workers: None,
-                ..settings.clone()
-            },
-        }
-    }
 }
 
 /// What the preview shows.
@@ -83,9 +59,14 @@ struct PreviewRun {
     report: Option<JobReport>,
 }
 
+/// A kind's probe: the dry run to make after a preview's dry run of a spec ended with its report
+/// (e.g. "keep both", to list the items of an archive that already exists), and the destination
+/// the person asked for. The window's dispatch over kinds gives the preview one for every kind.
+pub type Probe = fn(&JobSpec, &JobReport) -> Option<(JobSpec, PathBuf)>;
+
 /// The preview's dry runs and their result.
 pub struct Preview {
-    source: Option<PreviewSource>,
+    probe: Probe,
     /// When the source last changed, while the dry runs for it are not submitted yet.
     dirty_since: Option<Instant>,
     /// Submit again even when the specs are unchanged (the disk may have changed).
@@ -99,10 +80,11 @@ pub struct Preview {
     generation: u64,
 }
 
-impl Default for Preview {
-    fn default() -> Self {
+impl Preview {
+    /// An empty preview whose dry runs are followed by `probe`'s.
+    pub fn new(probe: Probe) -> Self {
         Preview {
-            source: None,
+            probe,
             dirty_since: None,
             force: false,
             specs: Vec::new(),
@@ -112,9 +94,7 @@ impl Default for Preview {
             generation: 0,
         }
     }
-}
 
-impl Preview {
     pub fn status(&self) -> &PreviewStatus {
         &self.status
     }
@@ -149,14 +129,9 @@ impl Preview {
         !self.is_fresh()
     }
 
-    /// Records what the window would submit now; a change starts the debounce (and is `true`).
-    pub fn note_source(&mut self, source: PreviewSource, now: Instant) -> bool {
-        if self.source.as_ref() == Some(&source) {
-            return false;
-        }
-        self.source = Some(source);
+    /// What the window would submit changed: the debounce starts again.
+    pub fn note_change(&mut self, now: Instant) {
         self.dirty_since = Some(now);
-        true
     }
 
     /// Computes the preview again after the debounce even when nothing changed in the window
@@ -270,10 +245,10 @@ impl Preview {
             JobEvent::Finished(report) => self.runs[index].report = Some(report.clone()),
         }
         let run = &self.runs[index];
-        let probe = run.report.as_ref().and_then(|report| {
-            let entry = kinds::entry_of(run.spec.kind())?;
-            (entry.probe)(&run.spec, report)
-        });
+        let probe = run
+            .report
+            .as_ref()
+            .and_then(|report| (self.probe)(&run.spec, report));
         if run.probe_for.is_none()
             && let Some((spec, wanted)) = probe
         {
@@ -281,18 +256,14 @@ impl Preview {
             let _ = self.start_run(engine, spec, Some(wanted));
         }
         if self.runs.iter().all(|r| r.report.is_some()) {
-            let view = self.gather();
+            let view = self.gather(self.runs[index].spec.kind());
             self.set_status(PreviewStatus::Ready(Arc::new(view)));
         }
         true
     }
 
-    /// One view of every run's plan and failure.
-    fn gather(&self) -> PlanView {
-        let kind = self
-            .specs
-            .first()
-            .map_or_else(kinds::first_kind, JobSpec::kind);
+    /// One view of every run's plan and failure (the runs are all of `kind`: one form's).
+    fn gather(&self, kind: JobKind) -> PlanView {
         let mut parts = Vec::new();
         let mut existing = Vec::new();
         let mut failures = Vec::new();
@@ -764,7 +735,7 @@ pub(crate) mod tests {
             }
         }
         let engine = Engine::new(1);
-        let mut preview = Preview::default();
+        let mut preview = Preview::new(crate::ui::kinds::probe);
         let spec = |input: &Path| {
             JobSpec::Zip(ZipSpec::new(
                 vec![input.to_path_buf()],
@@ -796,19 +767,16 @@ pub(crate) mod tests {
 
     #[test]
     fn the_debounce_waits_for_the_settings_to_settle() {
-        let mut preview = Preview::default();
+        let mut preview = Preview::new(crate::ui::kinds::probe);
         let t0 = Instant::now();
-        let source = |generation| PreviewSource::new(generation, &Settings::default());
         assert_eq!(preview.due_in(t0), None);
-        preview.note_source(source(1), t0);
+        preview.note_change(t0);
         assert_eq!(preview.due_in(t0), Some(PREVIEW_DEBOUNCE));
-        preview.note_source(source(1), t0 + Duration::from_millis(200));
         assert_eq!(
             preview.due_in(t0 + Duration::from_millis(200)),
-            Some(Duration::from_millis(100)),
-            "the same source does not restart the wait"
+            Some(Duration::from_millis(100))
         );
-        preview.note_source(source(2), t0 + Duration::from_millis(250));
+        preview.note_change(t0 + Duration::from_millis(250));
         assert_eq!(
             preview.due_in(t0 + Duration::from_millis(300)),
             Some(Duration::from_millis(250)),

@@ -9,7 +9,8 @@
 //! outcome, what Retry failed and Run again submit (as the kind's description allows), and the
 //! overall progress for the window title.
 //! Must not touch: the engine's scheduling (rows only mirror what the engine reports), the file
-//! system, drawing, anything of a particular kind (a kind's entry says what differs).
+//! system, drawing, anything of a particular kind: what differs is a [`CardKind`], handed to
+//! [`Queue::new`] by the window's dispatch over kinds, so this module names none.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -23,7 +24,7 @@ use crate::engine::{
     Plan, ProblemKind, Progress,
 };
 
-use super::kinds;
+use super::format;
 
 /// How many output images a finished job shows before "Show all".
 pub const STRIP_MAX_THUMBNAILS: usize = 24;
@@ -157,6 +158,53 @@ impl LiveState {
     }
 }
 
+/// What a card needs from its kind's window parts (the rest comes from the engine's
+/// description of the kind, [`JobKind`]).
+#[derive(Clone, Copy)]
+pub struct CardKind {
+    /// A finished card shows the outputs as images (a strip of thumbnails).
+    pub output_images: bool,
+    /// A job that failed because its destination exists is answered by the kind (on its card
+    /// and in its question), not by "Run again": how to go on, for the card's outcome line.
+    pub existing_hint: Option<&'static str>,
+    /// A finished card's words about its output.
+    pub summary: fn(&JobRow, &JobReport) -> Vec<String>,
+    /// "Retry failed": a job of just the failed files, with the spec's settings.
+    pub retry_failed: fn(&JobSpec, Vec<PathBuf>) -> Option<JobSpec>,
+    /// The sizes (long side of each box, in pixels) each source's output images are made at.
+    pub image_sizes: fn(&JobSpec) -> Vec<u32>,
+}
+
+impl CardKind {
+    /// A kind the window has no module for (its jobs can still come back as unfinished
+    /// journals): the generic words, nothing the kind would have to answer.
+    pub const GENERIC: CardKind = CardKind {
+        output_images: false,
+        existing_hint: None,
+        summary: card_summary,
+        retry_failed: |_, _| None,
+        image_sizes: |_| Vec::new(),
+    };
+}
+
+/// A finished card's words about its output for any kind: "archive 1.2 MB, 40 entries" for one
+/// file, "12 thumbnails, 340 kB" for a folder of files.
+pub fn card_summary(row: &JobRow, report: &JobReport) -> Vec<String> {
+    let (one, many) = row.kind.output_noun;
+    match row.kind.output {
+        OutputShape::OneFile if report.archive.is_some() => vec![
+            format!("{} {}", row.kind.noun, format::bytes(report.output_bytes)),
+            format::plural(report.progress.items_total, one, many),
+        ],
+        OutputShape::FolderOfFiles if !report.outputs.is_empty() => vec![format!(
+            "{}, {}",
+            format::plural(report.outputs.len() as u64, one, many),
+            format::bytes(report.output_bytes)
+        )],
+        _ => Vec::new(),
+    }
+}
+
 pub struct JobRow {
     pub id: JobId,
     /// What was submitted (to compare with what Start would submit, and to resubmit it).
@@ -176,12 +224,15 @@ pub struct JobRow {
     pub strip: ThumbStrip,
     /// "Keep watching": the card's watch, while it runs (see [`super::watching`]).
     pub watch: Option<super::watching::CardWatch>,
+    /// What the card's kind says differs.
+    pub card: CardKind,
 }
 
 impl JobRow {
-    pub fn new(id: JobId, spec: &JobSpec) -> JobRow {
+    pub fn new(id: JobId, spec: &JobSpec, card: CardKind) -> JobRow {
         let progress = Progress::queued(id, spec.kind(), spec.display_name());
         JobRow {
+            card,
             id,
             spec: spec.clone(),
             kind: spec.kind(),
@@ -199,6 +250,11 @@ impl JobRow {
 
     pub fn state(&self) -> JobState {
         self.progress.state
+    }
+
+    /// A finished card's words about its output, as its kind says them.
+    pub fn card_summary(&self, report: &JobReport) -> Vec<String> {
+        (self.card.summary)(self, report)
     }
 
     pub fn is_finished(&self) -> bool {
@@ -275,7 +331,7 @@ impl JobRow {
             });
         }
         if self.existing_destination().is_some()
-            && let Some(hint) = kinds::entry_of(self.kind).and_then(|e| e.existing_hint)
+            && let Some(hint) = self.card.existing_hint
         {
             // The engine says what went wrong; the kind says how to go on (its card offers the
             // answers).
@@ -317,7 +373,7 @@ impl JobRow {
         if failed.is_empty() {
             return None;
         }
-        (kinds::entry_of(self.kind)?.retry_failed)(&self.spec, failed)
+        (self.card.retry_failed)(&self.spec, failed)
     }
 
     /// "Run again": a job that failed, was cancelled or stopped (or finished with errors, for a
@@ -330,8 +386,7 @@ impl JobRow {
         if self.spec.inputs().is_empty() {
             return None;
         }
-        let answers_existing =
-            kinds::entry_of(self.kind).is_some_and(|e| e.existing_hint.is_some());
+        let answers_existing = self.card.existing_hint.is_some();
         let again = match report.outcome {
             JobOutcome::Failed => self.existing_destination().is_none() || !answers_existing,
             JobOutcome::Cancelled | JobOutcome::Stopped => true,
@@ -346,8 +401,7 @@ impl JobRow {
     pub fn image_paths(&self) -> &[PathBuf] {
         match &self.report {
             Some(_)
-                if self.kind.output == OutputShape::FolderOfFiles
-                    && kinds::entry_of(self.kind).is_some_and(|e| e.output_images) =>
+                if self.kind.output == OutputShape::FolderOfFiles && self.card.output_images =>
             {
                 &self.strip.paths
             }
@@ -357,8 +411,9 @@ impl JobRow {
 }
 
 /// All rows, oldest first (jobs not started yet in the engine's start order).
-#[derive(Default)]
 pub struct Queue {
+    /// What differs for each kind (the window's dispatch over kinds).
+    card_of: fn(JobKind) -> CardKind,
     rows: Vec<JobRow>,
     selected: Option<JobId>,
     /// Changes when a row is added or removed or a job ends.
@@ -366,6 +421,16 @@ pub struct Queue {
 }
 
 impl Queue {
+    /// An empty queue whose cards learn what differs for their kind from `card_of`.
+    pub fn new(card_of: fn(JobKind) -> CardKind) -> Queue {
+        Queue {
+            card_of,
+            rows: Vec::new(),
+            selected: None,
+            generation: 0,
+        }
+    }
+
     pub fn rows(&self) -> &[JobRow] {
         &self.rows
     }
@@ -386,7 +451,7 @@ impl Queue {
     /// folders both called `out-big`) gets the output's folder after it, "out-big (trip)", or
     /// its whole path, so that cards and notifications tell the jobs apart.
     pub fn push(&mut self, id: JobId, spec: &JobSpec) {
-        let mut row = JobRow::new(id, spec);
+        let mut row = JobRow::new(id, spec, (self.card_of)(spec.kind()));
         let taken = |name: &str, rows: &[JobRow]| {
             rows.iter()
                 .any(|r| r.name == name && r.output != row.output)
@@ -518,8 +583,8 @@ impl Queue {
                 let (errors, skipped): (Vec<usize>, Vec<usize>) = (0..report.problems.len())
                     .partition(|&i| report.problems[i].kind == ProblemKind::Error);
                 row.problem_order = errors.into_iter().chain(skipped).collect();
-                if let Some(entry) = kinds::entry_of(row.kind).filter(|e| e.output_images) {
-                    let sizes = (entry.image_sizes)(&row.spec);
+                if row.card.output_images {
+                    let sizes = (row.card.image_sizes)(&row.spec);
                     let expanded = row.strip.expanded;
                     row.strip =
                         ThumbStrip::of_outputs(&report.outputs, row.plan.as_deref(), &sizes);
@@ -664,7 +729,7 @@ mod tests {
 
     #[test]
     fn events_update_rows_and_title() {
-        let mut queue = Queue::default();
+        let mut queue = Queue::new(crate::ui::kinds::card_kind);
         queue.push(JobId(1), &spec("a"));
         queue.push(JobId(2), &spec("b"));
         assert_eq!(queue.rows()[1].name, "b.zip");
@@ -692,7 +757,7 @@ mod tests {
         assert_eq!(queue.rows()[1].outcome().as_deref(), Some("done"));
         let row = &queue.rows()[1];
         assert_eq!(
-            (kinds::entry_of(row.kind).unwrap().card_summary)(row, row.report.as_ref().unwrap()),
+            (row.card.summary)(row, row.report.as_ref().unwrap()),
             vec![
                 "archive 40 B (40 % of 100 B)".to_owned(),
                 "0 entries".to_owned()
@@ -707,7 +772,7 @@ mod tests {
 
     #[test]
     fn late_progress_does_not_undo_the_end() {
-        let mut queue = Queue::default();
+        let mut queue = Queue::new(crate::ui::kinds::card_kind);
         queue.push(JobId(1), &spec("a"));
         let row = &queue.rows()[0];
         let running = progress(row, JobState::Running, 5, 10);
@@ -731,7 +796,7 @@ mod tests {
 
     #[test]
     fn waiting_rows_follow_the_engines_order() {
-        let mut queue = Queue::default();
+        let mut queue = Queue::new(crate::ui::kinds::card_kind);
         for (i, name) in ["a", "b", "c", "d"].iter().enumerate() {
             queue.push(JobId(i as u64 + 1), &spec(name));
         }

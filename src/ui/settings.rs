@@ -3,8 +3,8 @@
 //!
 //! Owns: [`Settings`] (which kind the job column prepares, the worker count, every kind's form,
 //! and whether the plan card is folded), remembering them through eframe persistence (the common part under [`SETTINGS_KEY`],
-//! each kind's form under its own key, with what older versions stored still read), paths as a
-//! person types them ([`typed_path`]), and [`build_jobs`], the checks every kind's specs get.
+//! each kind's form under its own key through [`super::kind_store`], with what older versions
+//! stored still read), and [`build_jobs`], the checks every kind's specs get.
 //! Pure data: no file system access, no egui.
 //! Must not touch: what a kind's form holds or how it builds its specs (its module in
 //! [`super::kinds`]), the engine's naming and validation (the window passes what was typed, as
@@ -12,17 +12,11 @@
 
 use std::path::PathBuf;
 
-use serde::de::DeserializeOwned;
-
 use crate::engine::{JobKind, JobSpec, default_workers};
 
+use super::kind_store::SETTINGS_KEY;
 use super::kinds::{self, KindForm, KindForms};
 
-/// The eframe storage key of the common settings (and, before each kind had its own key, of
-/// every setting).
-pub const SETTINGS_KEY: &str = "shrinkwrap.settings";
-/// The eframe storage key where older versions kept the output folders.
-pub const LEGACY_FOLDERS_KEY: &str = "shrinkwrap.folders";
 /// Range of the worker-count setting.
 pub const WORKERS_RANGE: std::ops::RangeInclusive<usize> = 1..=64;
 /// Range of the memory setting, in MB (decimal).
@@ -180,38 +174,6 @@ impl Settings {
     }
 }
 
-/// The storage key of a kind's form.
-fn kind_key(kind: JobKind) -> String {
-    format!("shrinkwrap.kind.{}", kind.id)
-}
-
-/// Remembers a kind's form (its stored part) under the kind's own key.
-pub fn save_kind<T: serde::Serialize>(storage: &mut dyn eframe::Storage, kind: JobKind, value: &T) {
-    eframe::set_value(storage, &kind_key(kind), value);
-}
-
-/// A kind's remembered form: under the kind's own key; else, from a store written before each
-/// kind had one, `merge(from the shared settings, from the shared folders)` (the stored type
-/// keeps the old field names, and fields of other kinds are ignored); else the defaults.
-pub fn load_kind<T: DeserializeOwned + Default>(
-    storage: Option<&dyn eframe::Storage>,
-    kind: JobKind,
-    merge: impl FnOnce(T, T) -> T,
-) -> T {
-    let Some(storage) = storage else {
-        return T::default();
-    };
-    if let Some(value) = eframe::get_value(storage, &kind_key(kind)) {
-        return value;
-    }
-    let settings: Option<T> = eframe::get_value(storage, SETTINGS_KEY);
-    let folders: Option<T> = eframe::get_value(storage, LEGACY_FOLDERS_KEY);
-    match (settings, folders) {
-        (None, None) => T::default(),
-        (settings, folders) => merge(settings.unwrap_or_default(), folders.unwrap_or_default()),
-    }
-}
-
 /// The jobs Start would submit with `form` over `inputs`, checked (options in range, a
 /// template that parses). The error is a sentence for the window.
 pub fn build_jobs(
@@ -229,62 +191,6 @@ pub fn build_jobs(
     Ok(specs)
 }
 
-/// A path typed by a person: trimmed, without surrounding quotes, `~/` expanded, `file://` URIs
-/// decoded. `None` when empty.
-pub fn typed_path(text: &str) -> Option<PathBuf> {
-    let text = text.trim();
-    let text = text
-        .strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .or_else(|| text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')))
-        .unwrap_or(text)
-        .trim();
-    if text.is_empty() {
-        return None;
-    }
-    if let Some(rest) = text.strip_prefix("file://") {
-        // `file:///home/x` (local host) or `file://localhost/home/x`.
-        let rest = rest.strip_prefix("localhost").unwrap_or(rest);
-        return Some(PathBuf::from(percent_decode(rest)));
-    }
-    if (text == "~" || text.starts_with("~/"))
-        && let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty())
-    {
-        let mut path = PathBuf::from(home);
-        if let Some(rest) = text.strip_prefix("~/") {
-            path.push(rest);
-        }
-        return Some(path);
-    }
-    Some(PathBuf::from(text))
-}
-
-/// Splits pasted text into paths: one per line (a file manager's "copy" gives one URI a line).
-pub fn typed_paths(text: &str) -> Vec<PathBuf> {
-    text.lines().filter_map(typed_path).collect()
-}
-
-fn percent_decode(text: &str) -> std::ffi::OsString {
-    use std::os::unix::ffi::OsStringExt;
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    std::ffi::OsString::from_vec(out)
-}
-
 /// "name template ..." -> "Name template ...".
 pub(crate) fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
@@ -297,6 +203,7 @@ pub(crate) fn capitalized(text: &str) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::ui::kind_store::LEGACY_FOLDERS_KEY;
     use std::collections::HashMap;
 
     /// Storage in memory, standing in for eframe's file storage.
@@ -420,20 +327,6 @@ pub(crate) mod tests {
     fn no_inputs_no_jobs() {
         let settings = Settings::default();
         assert!(build_jobs(settings.form().unwrap(), &[], 0).is_err());
-    }
-
-    #[test]
-    fn pasted_paths_are_cleaned() {
-        assert_eq!(typed_path("  "), None);
-        assert_eq!(typed_path("'/a b/c'"), Some(PathBuf::from("/a b/c")));
-        assert_eq!(
-            typed_path("file:///a%20b/%C3%A9t%C3%A9"),
-            Some(PathBuf::from("/a b/été"))
-        );
-        assert_eq!(
-            typed_paths("/x\n\n/y\r\n"),
-            vec![PathBuf::from("/x"), PathBuf::from("/y")]
-        );
     }
 
     #[test]

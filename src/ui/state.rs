@@ -2,34 +2,48 @@
 //!
 //! Owns: [`UiState`] (inputs, settings with every kind's form, the plan preview, the queue, the
 //! unfinished jobs found at start, the preset menu, the notice line, the question a kind asks,
-//! the quit prompt, whether the plan card shows its details)
-//! and [`Command`] (what a click or a key asks for; the app applies commands after the frame is
-//! drawn, so views only read state and edit their own fields).
+//! the quit prompt, whether the plan card shows its details) and [`PreviewSource`] (what the
+//! preview depends on, compared every frame). The commands the drawing code
+//! emits are [`Command`] (`super::command`, closed over the kinds' own commands by
+//! `super::kinds`), re-exported here with [`NoticeLevel`] for the views.
 //! Must not touch: the engine, threads, the file system, what a kind's question or command
 //! holds (its module's).
 
-use std::ops::Range;
-use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::engine::{JobId, JobKind, QueueMove};
+use crate::engine::{JobId, JobKind};
 
-use super::dialogs::{DialogRequest, JobFileOf};
-use super::export::ExportFormat;
+pub use super::command::NoticeLevel;
 use super::inputs::InputList;
-pub use super::kinds::Prompt;
-use super::kinds::{KindCommand, PlanCx};
+use super::kinds::{self, PlanCx};
+pub use super::kinds::{Command, Prompt};
 use super::presets::PresetMenu;
 use super::preview::Preview;
 use super::queue::Queue;
 use super::settings::Settings;
 use super::unfinished::Unfinished;
 
-/// How serious a notice is (its colour).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoticeLevel {
-    Info,
-    Warning,
+/// What a preview is computed from. Compared every frame (cheap: no input paths, only a
+/// counter that changes with them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviewSource {
+    /// [`super::inputs::InputList::generation`].
+    pub inputs_generation: u64,
+    /// The chosen kind and every kind's form (the worker count left out: it changes no
+    /// output).
+    pub settings: Settings,
+}
+
+impl PreviewSource {
+    pub fn new(inputs_generation: u64, settings: &Settings) -> PreviewSource {
+        PreviewSource {
+            inputs_generation,
+            settings: Settings {
+                workers: None,
+                ..settings.clone()
+            },
+        }
+    }
 }
 
 /// The one-line message in the status bar (e.g. "the file dialog could not be opened").
@@ -53,99 +67,6 @@ pub enum QuitState {
     Closing,
 }
 
-/// What the person asked for this frame.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    /// Paths from the path field, a drop, a dialog or the command line.
-    AddPaths(Vec<PathBuf>),
-    /// The text of the path field, added as paths.
-    AddTypedPaths,
-    RemoveInput(usize),
-    SelectInput(usize),
-    ClearInputs,
-    OpenDialog(DialogRequest),
-    /// Start: queue the jobs of this kind's form (after its questions, if any).
-    Start(JobKind),
-    Cancel(JobId),
-    CancelAll,
-    SelectJob(JobId),
-    ClearFinished,
-    OpenFolder(PathBuf),
-    SetWorkers(usize),
-    /// The memory image decodes may hold together, in MB (`None`: automatic).
-    SetMemory(Option<u64>),
-    DismissNotice,
-    ConfirmQuit,
-    KeepRunning,
-    /// A kind's own command (an answer to its question, a click in its plan lines or card).
-    Kind(KindCommand),
-    /// Pauses one job (queued or running).
-    Pause(JobId),
-    /// Resumes a paused job (also one paused by a full disk).
-    Resume(JobId),
-    PauseAll,
-    ResumeAll,
-    /// "Stop after current" (kinds that can stop early).
-    StopAfterCurrent(JobId),
-    /// Moves a job not started yet among the waiting ones.
-    MoveQueued(JobId, QueueMove),
-    /// A drag: puts the first job (not started yet) where the second one is.
-    MoveQueuedTo {
-        job: JobId,
-        to: JobId,
-    },
-    /// A new job of just the failed items, same settings.
-    RetryFailed(JobId),
-    /// Submits a failed, cancelled or stopped job again; its card is replaced.
-    RunAgain(JobId),
-    /// Opens a file (a thumbnail) with the desktop's default application.
-    OpenFile(PathBuf),
-    /// Loads these thumbnails of a finished job (they scrolled into view).
-    LoadThumbnails(JobId, Range<usize>),
-    /// "Show all" (true) or "Show fewer" (false) thumbnails of a job.
-    ShowAllThumbnails(JobId, bool),
-    /// Copies a finished job's problem list to the clipboard.
-    CopyProblems(JobId),
-    /// Asks where to save a finished job's problem list, then writes it.
-    ExportProblems(JobId, ExportFormat),
-    /// Resumes an unfinished job found at start (by its journal).
-    ResumeUnfinished(PathBuf),
-    /// Forgets an unfinished job: its journal and leftover temporary files are removed.
-    DiscardUnfinished(PathBuf),
-    /// Resumes every unfinished job found at start.
-    ResumeAllUnfinished,
-    /// "Copy as command": copies the command line of the job(s) this kind's form would start.
-    CopyAsCommand(JobKind),
-    /// A card's "Copy as command": copies the command line of its job.
-    CopyCardCommand(JobId),
-    /// "Save as job file…": asks where, then writes the job(s) of a form or a card.
-    SaveJobFile(JobFileOf),
-    /// Writes the job(s) of a form or a card as a job file at this path (the save dialog's
-    /// answer).
-    WriteJobFile(JobFileOf, PathBuf),
-    /// Queues the jobs of these job files (read on a helper thread).
-    OpenJobFiles(Vec<PathBuf>),
-    /// Reads the presets (the preset menu opened before they were read).
-    LoadPresets,
-    /// Applies the preset of this name to this kind's form.
-    ApplyPreset(JobKind, String),
-    /// Saves this kind's form's options as a preset named as the menu's field says.
-    SavePreset(JobKind),
-    /// Renames a saved preset.
-    RenamePreset {
-        from: String,
-        to: String,
-    },
-    /// Deletes a saved preset.
-    DeletePreset(String),
-    /// "Keep watching": a finished card goes on watching its inputs.
-    KeepWatching(JobId),
-    /// "Stop watching".
-    StopWatching(JobId),
-    /// Folds or opens the plan card (its header was clicked).
-    TogglePlan,
-}
-
 /// Why Start cannot queue the job now: what its button says then, and the tooltip.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StartRefusal {
@@ -162,6 +83,8 @@ pub struct UiState {
     pub queue: Queue,
     /// The dry run of what Start would do, and its plan.
     pub preview: Preview,
+    /// What the preview was last told of (a change restarts its debounce).
+    pub preview_source: Option<PreviewSource>,
     /// The modal question a kind asks now, if any.
     pub prompt: Option<Prompt>,
     /// Start was pressed while inputs were being measured and the kind needs them measured (to
@@ -202,8 +125,9 @@ impl UiState {
         UiState {
             settings,
             inputs: InputList::default(),
-            queue: Queue::default(),
-            preview: Preview::default(),
+            queue: Queue::new(kinds::card_kind),
+            preview: Preview::new(kinds::probe),
+            preview_source: None,
             prompt: None,
             pending_start: None,
             start_blocked_by: None,
@@ -284,6 +208,18 @@ impl UiState {
         })
     }
 
+    /// Notes what Start would submit now (the inputs and settings); when that changed, the
+    /// preview's debounce starts again and this is `true`.
+    pub fn note_preview_source(&mut self, now: Instant) -> bool {
+        let source = PreviewSource::new(self.inputs.generation(), &self.settings);
+        if self.preview_source.as_ref() == Some(&source) {
+            return false;
+        }
+        self.preview_source = Some(source);
+        self.preview.note_change(now);
+        true
+    }
+
     /// What a kind's plan lines see now.
     pub fn plan_cx(&self) -> PlanCx {
         PlanCx {
@@ -297,5 +233,41 @@ impl UiState {
             level,
             text: text.into(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn only_a_changed_source_restarts_the_preview_debounce() {
+        let mut state = UiState::new(Settings::default());
+        let t0 = Instant::now();
+        assert!(
+            state.note_preview_source(t0),
+            "the first source is a change"
+        );
+        let later = t0 + Duration::from_millis(200);
+        assert!(!state.note_preview_source(later), "the same source");
+        assert_eq!(
+            state.preview.due_in(later),
+            Some(Duration::from_millis(100)),
+            "the same source does not restart the wait"
+        );
+        state.inputs.add([std::path::PathBuf::from("/a")]);
+        assert!(state.note_preview_source(later), "new inputs");
+        assert_eq!(
+            state.preview.due_in(later),
+            Some(super::super::preview::PREVIEW_DEBOUNCE)
+        );
+        let mut settings = state.settings.clone();
+        settings.workers = Some(3);
+        state.settings = settings;
+        assert!(
+            !state.note_preview_source(later),
+            "the worker count changes no output"
+        );
     }
 }

@@ -11,8 +11,9 @@ use eframe::egui;
 
 use super::super::launcher::Target;
 use super::super::presets::PresetRequest;
-use super::super::settings::{self, MEMORY_MB_RANGE, WORKERS_RANGE};
+use super::super::settings::{MEMORY_MB_RANGE, WORKERS_RANGE};
 use super::super::state::{Command, NoticeLevel, QuitState};
+use super::super::typed_path;
 use super::{App, POLL_INTERVAL};
 
 impl App {
@@ -124,7 +125,7 @@ impl App {
     }
 
     fn add_typed_paths(&mut self, ctx: &egui::Context) {
-        let paths = settings::typed_paths(&self.state.path_field);
+        let paths = typed_path::typed_paths(&self.state.path_field);
         if paths.is_empty() {
             self.state
                 .notify(NoticeLevel::Info, "Type or paste a path to add it.");

@@ -17,7 +17,6 @@ use crate::engine::{JobEvent, JobState};
 
 use super::super::dialogs::{DialogOutcome, DialogRequest};
 use super::super::notify::DesktopNotification;
-use super::super::preview::PreviewSource;
 use super::super::queue::{STRIP_MAX_THUMBNAILS, ThumbSlot};
 use super::super::screenshot::ScreenshotStep;
 use super::super::settings;
@@ -346,8 +345,7 @@ impl App {
     pub(super) fn update_preview(&mut self, ctx: &egui::Context) {
         let state = &mut self.state;
         let now = Instant::now();
-        let source = PreviewSource::new(state.inputs.generation(), &state.settings);
-        if state.preview.note_source(source, now) {
+        if state.note_preview_source(now) {
             // A new plan to look at: the plan card opens again (unless the person folded it).
             state.plan_auto_folded = false;
         }

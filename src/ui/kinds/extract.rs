@@ -20,8 +20,10 @@ use crate::engine::kinds::zip::aes::Password;
 use crate::engine::{ConflictPolicy, JobKind, JobSpec, parent_dir};
 
 use super::super::dialogs::{DialogRequest, FormField};
-use super::super::settings::{load_kind, save_kind, typed_path};
-use super::super::state::{Command, NoticeLevel};
+use super::super::kind_store::{load_kind, save_kind};
+use super::super::typed_path::typed_path;
+use super::super::command::NoticeLevel;
+use super::Command;
 use super::super::view::form;
 use super::{DesktopAction, FormCx, KindCx, KindForm, WindowKind, Wrap};
 

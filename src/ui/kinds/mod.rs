@@ -19,7 +19,11 @@
 //!
 //! Owns: [`WindowKind`], [`KindForm`], [`KindEntry`], [`KindForms`] (every kind's form),
 //! [`KindCommand`] and [`Prompt`] (a kind's own commands and questions, carried by the generic
-//! ones), and the contexts a kind is called with.
+//! ones), [`Command`] (the window's command: `super::command`'s generic requests closed over
+//! [`KindCommand`]), the contexts a kind is called with, and what the queue and the preview are
+//! made with ([`card_kind`], [`probe`]). Imports run one way: this dispatch and the kinds'
+//! modules use the window's parts below them (queue rows, plan views, the command vocabulary);
+//! those parts never name a kind or this module.
 //! Must not touch: the engine's internals, anything blocking (a form is called from the frame
 //! code), another kind's form.
 
@@ -30,11 +34,12 @@ use eframe::egui;
 
 use crate::engine::{JobId, JobKind, JobReport, JobSpec, OutputShape};
 
+use super::command::{self, NoticeLevel};
 use super::format;
 use super::inputs::InputList;
+use super::preview::Probe;
 use super::preview::{PlanView, Preview};
-use super::queue::{JobRow, Queue};
-use super::state::{Command, NoticeLevel};
+use super::queue::{self, CardKind, JobRow, Queue};
 
 /// Declares the window's kinds, one line each (`Variant => module::FormType`): the modules,
 /// [`KindForms`], [`KindCommand`], [`Prompt`] and [`ENTRIES`].
@@ -141,6 +146,9 @@ macro_rules! register_window_kinds {
     };
 }
 
+/// The window's command: the generic requests and every kind's own ([`KindCommand`]).
+pub type Command = command::Command<KindCommand>;
+
 register_window_kinds! {
     Zip => zip::ZipForm,
     Thumbs => thumbs::ThumbsForm,
@@ -168,17 +176,11 @@ pub struct KindEntry {
     /// The window's command-line flag that queues this kind at start (`--compress`).
     pub launch_flag: &'static str,
     pub desktop_action: DesktopAction,
-    /// A finished card shows the outputs as images (a strip of thumbnails).
-    pub output_images: bool,
-    /// A job that failed because its destination exists is answered by the kind (on its card
-    /// and in its question), not by "Run again": how to go on, for the card's outcome line.
-    pub existing_hint: Option<&'static str>,
+    /// What a card of this kind needs from it (the queue's part).
+    pub card: CardKind,
     pub badge_color: fn(&egui::Visuals) -> egui::Color32,
     pub plan_head: fn(&PlanView) -> String,
-    pub card_summary: fn(&JobRow, &JobReport) -> Vec<String>,
-    pub retry_failed: fn(&JobSpec, Vec<PathBuf>) -> Option<JobSpec>,
-    pub probe: fn(&JobSpec, &JobReport) -> Option<(JobSpec, PathBuf)>,
-    pub image_sizes: fn(&JobSpec) -> Vec<u32>,
+    pub probe: Probe,
 }
 
 const fn entry<K: WindowKind>() -> KindEntry {
@@ -189,14 +191,16 @@ const fn entry<K: WindowKind>() -> KindEntry {
         start_label: K::START_LABEL,
         launch_flag: K::LAUNCH_FLAG,
         desktop_action: K::DESKTOP_ACTION,
-        output_images: K::OUTPUT_IMAGES,
-        existing_hint: K::EXISTING_HINT,
+        card: CardKind {
+            output_images: K::OUTPUT_IMAGES,
+            existing_hint: K::EXISTING_HINT,
+            summary: K::card_summary,
+            retry_failed: K::retry_failed,
+            image_sizes: K::image_sizes,
+        },
         badge_color: K::badge_color,
         plan_head: K::plan_head,
-        card_summary: K::card_summary,
-        retry_failed: K::retry_failed,
         probe: K::probe,
-        image_sizes: K::image_sizes,
     }
 }
 
@@ -238,13 +242,16 @@ pub fn plan_head_of(view: &PlanView) -> String {
     }
 }
 
-/// What a finished card says about its output, as its kind says it (the generic words for a
-/// kind the window has no module for).
-pub fn card_summary_of(row: &JobRow, report: &JobReport) -> Vec<String> {
-    match entry_of(row.kind) {
-        Some(entry) => (entry.card_summary)(row, report),
-        None => card_summary(row, report),
-    }
+/// What a card of `kind` needs from its kind (the generic parts for a kind the window has no
+/// module for); the queue is made with this.
+pub fn card_kind(kind: JobKind) -> CardKind {
+    entry_of(kind).map_or(CardKind::GENERIC, |entry| entry.card)
+}
+
+/// The dry run a kind makes after a preview's dry run of `spec` ended with `report` (none for a
+/// kind the window has no module for); the preview is made with this.
+pub fn probe(spec: &JobSpec, report: &JobReport) -> Option<(JobSpec, PathBuf)> {
+    (entry_of(spec.kind())?.probe)(spec, report)
 }
 
 /// A kind's badge colour (the accent for a kind the window does not know).
@@ -291,7 +298,7 @@ pub trait WindowKind: KindForm + Default + Clone + PartialEq + Debug + 'static {
 
     /// What a finished card says about its output, between "took 3 s" and "in /folder".
     fn card_summary(row: &JobRow, report: &JobReport) -> Vec<String> {
-        card_summary(row, report)
+        queue::card_summary(row, report)
     }
 
     /// "Retry failed": a job of just `failed`, with `spec`'s settings (kinds that can).
@@ -518,24 +525,6 @@ pub fn plan_head(view: &PlanView) -> String {
     }
 }
 
-/// A finished card's words about its output for any kind: "archive 1.2 MB, 40 entries" for one
-/// file, "12 thumbnails, 340 kB" for a folder of files.
-pub fn card_summary(row: &JobRow, report: &JobReport) -> Vec<String> {
-    let (one, many) = row.kind.output_noun;
-    match row.kind.output {
-        OutputShape::OneFile if report.archive.is_some() => vec![
-            format!("{} {}", row.kind.noun, format::bytes(report.output_bytes)),
-            format::plural(report.progress.items_total, one, many),
-        ],
-        OutputShape::FolderOfFiles if !report.outputs.is_empty() => vec![format!(
-            "{}, {}",
-            format::plural(report.outputs.len() as u64, one, many),
-            format::bytes(report.output_bytes)
-        )],
-        _ => Vec::new(),
-    }
-}
-
 /// "--compress or --thumbnails" (`conjunction` "or"), "--compress and --thumbnails".
 pub fn launch_flags_text(conjunction: &str) -> String {
     let flags: Vec<&str> = ENTRIES.iter().map(|e| e.launch_flag).collect();
@@ -624,6 +613,7 @@ mod tests {
                     vec![PathBuf::from("/in")],
                     PathBuf::from("/out.zip"),
                 )),
+                card_kind(kind),
             );
             row.kind = kind;
             let report = JobReport {
@@ -637,7 +627,10 @@ mod tests {
                 archive: None,
                 output_bytes: 1500,
             };
-            assert_eq!(card_summary_of(&row, &report), card_summary(&row, &report));
+            assert_eq!(
+                row.card_summary(&report),
+                queue::card_summary(&row, &report)
+            );
             assert_eq!(
                 badge_color(&egui::Visuals::dark(), kind),
                 super::super::view::theme::accent(&egui::Visuals::dark())

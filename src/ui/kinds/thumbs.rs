@@ -24,8 +24,9 @@ use super::super::dialogs::{DialogRequest, FormField};
 use super::super::format;
 use super::super::inputs::InputSize;
 use super::super::preview::{PlanView, SampleNames};
-use super::super::settings::{load_kind, save_kind, typed_path};
-use super::super::state::Command;
+use super::super::kind_store::{load_kind, save_kind};
+use super::super::typed_path::typed_path;
+use super::Command;
 use super::super::view::{form, theme, widgets};
 use super::{DesktopAction, FormCx, KindCx, KindForm, PlanCx, WindowKind, Wrap};
 

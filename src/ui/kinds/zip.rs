@@ -29,8 +29,10 @@ use super::super::format::{self, file_name};
 use super::super::inputs::InputList;
 use super::super::preview::PlanView;
 use super::super::queue::JobRow;
-use super::super::settings::{load_kind, save_kind, typed_path};
-use super::super::state::{Command, NoticeLevel};
+use super::super::kind_store::{load_kind, save_kind};
+use super::super::typed_path::typed_path;
+use super::super::command::NoticeLevel;
+use super::Command;
 use super::super::view::{form, theme, widgets};
 use super::extract::Secret;
 use super::{
@@ -1151,7 +1153,7 @@ impl WindowKind for ZipForm {
 
     /// "archive 1.2 MB (42 % of 2.9 MB)", "40 entries".
     fn card_summary(row: &JobRow, report: &JobReport) -> Vec<String> {
-        let mut parts = super::card_summary(row, report);
+        let mut parts = super::super::queue::card_summary(row, report);
         if let Some(size) = parts.first_mut()
             && let Some(ratio) = compression_ratio(report)
         {

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, RichText};
 
+use super::super::command::Command;
 use super::super::dialogs::DialogRequest;
 use super::super::inputs::InputList;
-use super::super::state::Command;
 
 /// A form's grid of labelled rows.
 pub fn settings_grid(ui: &mut egui::Ui, id: &str, add_rows: impl FnOnce(&mut egui::Ui)) {
@@ -27,14 +27,14 @@ pub fn row_label(ui: &mut egui::Ui, text: &str) -> egui::Response {
 }
 
 /// A path field with a Browse… button; empty means the default, shown as the hint.
-pub fn path_field(
+pub fn path_field<K>(
     ui: &mut egui::Ui,
     label: &egui::Response,
     text: &mut String,
     default_hint: String,
     accessible_name: &str,
     browse: Option<DialogRequest>,
-    commands: &mut Vec<Command>,
+    commands: &mut Vec<Command<K>>,
 ) {
     ui.horizontal(|ui| {
         let browse_width = 76.0;

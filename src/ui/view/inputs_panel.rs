@@ -34,7 +34,7 @@ fn take_pasted_lines(ui: &egui::Ui, commands: &mut Vec<Command>) {
         taken
     });
     for text in pasted {
-        let paths = super::super::settings::typed_paths(&text);
+        let paths = super::super::typed_path::typed_paths(&text);
         if !paths.is_empty() {
             commands.push(Command::AddPaths(paths));
         }

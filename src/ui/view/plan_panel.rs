@@ -422,7 +422,7 @@ mod tests {
     fn a_skip_for_another_job_names_its_card_not_a_number() {
         use crate::engine::{JobSpec, ThumbSpec};
         use std::path::PathBuf;
-        let mut queue = Queue::default();
+        let mut queue = Queue::new(crate::ui::kinds::card_kind);
         let spec = JobSpec::Thumbs(ThumbSpec::new(
             vec![PathBuf::from("/p/big")],
             PathBuf::from("/p/out-big"),

@@ -659,7 +659,7 @@ fn finished_details(
         "took {}",
         format::duration(report.progress.elapsed)
     )];
-    parts.extend(kinds::card_summary_of(row, report));
+    parts.extend(row.card_summary(report));
     if !report.outputs.is_empty() || report.archive.is_some() {
         parts.push(format!("in {}", row.folder_to_open().display()));
     }
