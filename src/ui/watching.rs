@@ -109,7 +109,7 @@ impl Work for ForwardWork {
 /// One card's watch.
 struct Watching {
     card: JobId,
-    /// Dropped first when the watch stops (its thread ends; then the forwarder).
+    /// Stopped without waiting when the card's watch stops or the window closes (see `Drop`).
     watch: Option<FolderWatch>,
     forwarder: Helper<ForwardWork>,
     jobs: WatchJobs,
@@ -117,6 +117,15 @@ struct Watching {
     spec: JobSpec,
     /// Every job this watch submitted.
     job_ids: Vec<JobId>,
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        if let Some(watch) = self.watch.take() {
+            // The frame code never waits: the watch ends after the look it may be in.
+            watch.stop_without_waiting();
+        }
+    }
 }
 
 /// Every card's running watch.
@@ -172,10 +181,7 @@ impl Watches {
             return Vec::new();
         };
         let mut watching = self.watching.remove(at);
-        if let Some(watch) = watching.watch.take() {
-            watch.stop();
-        }
-        watching.job_ids
+        std::mem::take(&mut watching.job_ids)
     }
 
     /// News from a watch (never blocks).

@@ -182,6 +182,16 @@ impl FolderWatch {
         self.shut_down();
     }
 
+    /// Stops watching without waiting: for a caller that must never wait (the window's frame
+    /// code). The thread ends on its own after the look it may be in (a large or network
+    /// folder can take a while); it writes nothing, and its news end with it.
+    pub fn stop_without_waiting(mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.kick.try_send(());
+        // Dropping the handle detaches the thread; `Drop` then has nothing to join.
+        drop(self.thread.take());
+    }
+
     fn shut_down(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         let _ = self.kick.try_send(());
@@ -443,6 +453,32 @@ mod tests {
         looker.settle = Duration::from_secs(3600);
         looker.ready(&fresh);
         assert!(looker.ready(&fresh).is_empty());
+    }
+
+    #[test]
+    fn a_watch_stopped_without_waiting_ends_on_its_own() {
+        use crate::engine::kinds::thumbs::spec::ThumbSpec;
+        let dir = tempfile::tempdir().unwrap();
+        let spec = JobSpec::Thumbs(ThumbSpec::new(
+            vec![dir.path().to_path_buf()],
+            dir.path().join("out"),
+        ));
+        let options = WatchOptions {
+            polling: true,
+            ..WatchOptions::default()
+        };
+        let watch = FolderWatch::start(&spec, options).unwrap();
+        let news = watch.news().clone();
+        assert!(matches!(
+            news.recv_timeout(Duration::from_secs(60)),
+            Ok(WatchNews::Watching { .. })
+        ));
+        watch.stop_without_waiting();
+        // The thread ends by itself: its end of the news channel closes, with no news before.
+        assert_eq!(
+            news.recv_timeout(Duration::from_secs(60)).err(),
+            Some(flume::RecvTimeoutError::Disconnected)
+        );
     }
 
     #[test]
