@@ -15,8 +15,8 @@ use std::process::Command;
 use common::*;
 use shrinkwrap::engine::kinds::extract::error::ExtractError;
 use shrinkwrap::engine::kinds::extract::spec::ExtractSpec;
-use shrinkwrap::engine::kinds::zip::aes::Password;
 use shrinkwrap::engine::model::error::KindCause;
+use shrinkwrap::engine::model::password::Password;
 use shrinkwrap::engine::{
     Action, Cause, ConflictPolicy, Engine, ItemError, JobEvent, JobOutcome, JobReport, JobSpec,
     Plan, ProblemKind, SkipReason, ZipSpec,

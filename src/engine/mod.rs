@@ -41,7 +41,6 @@ pub use kinds::thumbs::spec::{
     BadThumbSize, DEFAULT_JPEG_QUALITY, DEFAULT_THUMB_SIDE_PX, Fit, MAX_QUALITY, MAX_THUMB_SIDE_PX,
     MIN_QUALITY, NameTemplate, ThumbFormat, ThumbSize, ThumbSpec,
 };
-pub use kinds::zip::password_file::read_password_file;
 pub use kinds::zip::spec::{DEFAULT_ZIP_LEVEL, ExistingArchive, MAX_ZIP_LEVEL, ZipSpec};
 pub use kinds::{JobSpec, KINDS, kind_by_id};
 pub use model::error::{
@@ -59,6 +58,7 @@ pub use model::plan::{
 };
 pub use model::shard::{Shard, ShardError};
 pub use runtime::journal::{JOURNAL_VERSION, SetAside, default_state_dir};
+pub use runtime::password_file::read_password_file;
 pub use runtime::reporter::{EVENT_CHANNEL_CAPACITY, REPORT_INTERVAL, Waker};
 pub use runtime::scheduler::QueueMove;
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use clap::{ArgMatches, Args, FromArgMatches};
 
 use super::{ArgsError, CliKind};
-use crate::engine::kinds::zip::aes::Password;
+use crate::engine::model::password::Password;
 use crate::engine::{
     DEFAULT_ZIP_LEVEL, ExistingArchive, JobError, JobKind, JobSpec, MAX_ZIP_LEVEL, ZipSpec,
 };

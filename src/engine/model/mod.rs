@@ -12,6 +12,7 @@ pub mod events;
 pub mod id;
 pub mod kind;
 pub mod options;
+pub mod password;
 pub mod paths;
 pub mod plan;
 pub mod shard;

@@ -41,6 +41,7 @@ use crate::engine::model::events::{
     JobEvent, JobOutcome, JobState, OnDiskFull, PauseReason, ProblemKind,
 };
 use crate::engine::model::kind::{JobKind, SpecInfo};
+use crate::engine::model::password::Password;
 use crate::engine::model::plan::{Action, Plan};
 use crate::engine::runtime::claims::Claims;
 use crate::engine::runtime::disk;
@@ -110,15 +111,26 @@ pub(crate) trait KindSpec: Send + Sync {
     fn shard(&self) -> Option<crate::engine::model::shard::Shard>;
     /// Takes only this share of the inputs (`None`: all of them).
     fn set_shard(&mut self, shard: Option<crate::engine::model::shard::Shard>);
+    /// The spec's password, for a kind whose jobs take one (to write or to read encrypted
+    /// entries): `None` for a kind that takes none, `Some(None)` when none was given. The
+    /// password methods below are answered from it.
+    fn password(&self) -> Option<&Option<Password>> {
+        None
+    }
+    /// The spec's password, to give it again (see [`KindSpec::password`]).
+    fn password_mut(&mut self) -> Option<&mut Option<Password>> {
+        None
+    }
     /// Whether the spec waits for a password it was not given again: a spec read back from a
     /// journal keeps only that there was one.
     fn waits_for_password(&self) -> bool {
-        false
+        matches!(self.password(), Some(Some(Password::NotKept)))
     }
     /// Gives a spec that [waits for a password](KindSpec::waits_for_password) its password
     /// (`text`: as typed or read from a password file); whether it was waiting for one.
-    fn give_password(&mut self, _text: &str) -> bool {
-        false
+    fn give_password(&mut self, text: &str) -> bool {
+        self.password_mut()
+            .is_some_and(|slot| Password::give_again(slot, text))
     }
     /// The password file the job reads when it starts (and again when resumed), if any.
     fn password_file(&self) -> Option<&std::path::Path> {
@@ -127,11 +139,11 @@ pub(crate) trait KindSpec: Send + Sync {
     /// Whether the job holds a password given to it (typed, read from a file, or one that was
     /// not kept): never shown, never written anywhere.
     fn holds_password(&self) -> bool {
-        false
+        self.password().is_some_and(Option::is_some)
     }
     /// Whether jobs of the kind take a password (to write or to read encrypted entries).
     fn takes_password(&self) -> bool {
-        false
+        self.password().is_some()
     }
     /// Takes the password from a password file (a job file's `password_file`): read now, or
     /// kept as the file when the kind reads it as the job starts.

@@ -23,6 +23,7 @@ pub mod input;
 pub mod job;
 pub mod journal;
 pub mod memory;
+pub mod password_file;
 pub mod reporter;
 pub mod resolver;
 pub mod scan;

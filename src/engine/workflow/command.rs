@@ -153,7 +153,7 @@ mod tests {
     #[test]
     fn a_password_is_never_on_the_line() {
         let mut z = ZipSpec::new(vec![PathBuf::from("/a")], PathBuf::from("/a.zip"));
-        z.password = Some(crate::engine::kinds::zip::aes::Password::Given(
+        z.password = Some(crate::engine::model::password::Password::Given(
             "s3cret".into(),
         ));
         let spec = JobSpec::Zip(z);

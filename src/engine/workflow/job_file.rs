@@ -649,8 +649,8 @@ mod tests {
     use super::*;
     use crate::engine::kinds::thumbs::spec::ThumbFormat;
     use crate::engine::kinds::thumbs::spec::ThumbSpec;
-    use crate::engine::kinds::zip::aes::Password;
     use crate::engine::kinds::zip::spec::ZipSpec;
+    use crate::engine::model::password::Password;
 
     const ISSUE_EXAMPLE: &str = r#"[[job]]
 name = "small"

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use eframe::egui;
 
 use crate::engine::kinds::extract::spec::ExtractSpec;
-use crate::engine::kinds::zip::aes::Password;
+use crate::engine::model::password::Password;
 use crate::engine::{ConflictPolicy, JobKind, JobSpec, parent_dir};
 
 use super::super::dialogs::{DialogRequest, FormField};

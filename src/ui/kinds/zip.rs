@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use eframe::egui::{self, RichText};
 
-use crate::engine::kinds::zip::aes::Password;
+use crate::engine::model::password::Password;
 use crate::engine::{
     Action, ExistingArchive, JobError, JobId, JobKind, JobReport, JobSpec, PlannedFile, SkipReason,
     ZipSpec, parent_dir,

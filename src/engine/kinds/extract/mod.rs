@@ -48,12 +48,11 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::engine::kinds::zip::aes::Password;
-use crate::engine::kinds::zip::password_file::read_password_file;
 use crate::engine::model::error::{ItemError, JobError, KindCause, SpecError};
 use crate::engine::model::events::ProblemKind;
 use crate::engine::model::kind::{Counts, JobKind, KindInfo, OutputShape};
 use crate::engine::model::options::{OptionError, OptionValue};
+use crate::engine::model::password::Password;
 use crate::engine::model::paths::{folder_display_name, normalize_path};
 use crate::engine::model::plan::{Action, Plan, PlanItem, SkipReason};
 use crate::engine::model::shard::Shard;
@@ -61,6 +60,7 @@ use crate::engine::runtime::claims::comparable_path;
 use crate::engine::runtime::input::CHUNK_BYTES;
 use crate::engine::runtime::job::{Finished, JobKindImpl, KindPoll, KindSpec, Planned, Run};
 use crate::engine::runtime::journal::{RecordedAction, RecordedItem, ResumeState};
+use crate::engine::runtime::password_file::read_password_file;
 use crate::engine::runtime::resolver::Resolver;
 use crate::engine::runtime::scan::{ScanOptions, Scanned, SymlinkPolicy};
 
@@ -1058,24 +1058,16 @@ impl KindSpec for ExtractSpec {
         self.shard = shard;
     }
 
-    fn waits_for_password(&self) -> bool {
-        matches!(self.password, Some(Password::NotKept))
+    fn password(&self) -> Option<&Option<Password>> {
+        Some(&self.password)
     }
 
-    fn give_password(&mut self, text: &str) -> bool {
-        Password::give_again(&mut self.password, text)
+    fn password_mut(&mut self) -> Option<&mut Option<Password>> {
+        Some(&mut self.password)
     }
 
     fn password_file(&self) -> Option<&std::path::Path> {
         self.password_file.as_deref()
-    }
-
-    fn holds_password(&self) -> bool {
-        self.password.is_some()
-    }
-
-    fn takes_password(&self) -> bool {
-        true
     }
 
     /// An extract keeps the file (read as the job starts, and again when it is resumed).

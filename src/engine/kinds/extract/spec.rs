@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::engine::kinds::zip::aes::{Password, serde_marker};
+use crate::engine::model::password::{Password, serde_marker};
 use crate::engine::model::paths::{normalize_path, normalized_inputs};
 use crate::engine::model::plan::ConflictPolicy;
 use crate::engine::model::shard::Shard;

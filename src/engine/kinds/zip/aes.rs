@@ -1,5 +1,5 @@
-//! WinZip AES-256 encryption of archive entries (AE-2, as 7-Zip and WinZip write it), and the
-//! password a job is given.
+//! WinZip AES-256 encryption of archive entries (AE-2, as 7-Zip and WinZip write it). The
+//! password a job is given is the model's (`crate::engine::model::password`).
 //!
 //! Per entry: a random 16-byte salt; PBKDF2-HMAC-SHA1 (1000 iterations) turns the password and
 //! salt into a 32-byte AES key, a 32-byte HMAC key and a 2-byte password verifier; the data
@@ -8,8 +8,8 @@
 //! The entry's data is `salt, verifier, encrypted data, tag`. AE-2 stores no CRC-32 (the tag
 //! authenticates the data). The primitives are RustCrypto's; nothing here is a cipher of its own.
 //!
-//! Owns: [`Password`] (never shown, never kept: a journal records only that there was one) and
-//! [`EntryCipher`]. Must not touch: the archive's layout (the writer's), files, threads.
+//! Owns: [`EntryCipher`] and [`SecretBytes`] (a password's bytes held by a writer).
+//! Must not touch: the archive's layout (the writer's), files, threads.
 
 use aes::Aes256;
 use ctr::cipher::{KeyIvInit, StreamCipher};
@@ -33,74 +33,6 @@ const KEY_BYTES: usize = 32;
 pub const STRENGTH_AES256: u8 = 3;
 /// The AES extra field's vendor version: AE-2 (no CRC-32).
 pub const VENDOR_VERSION_AE2: u16 = 2;
-
-/// A password given for a job. Its text is never printed (`Debug` shows `Password(..)`) and never
-/// serialized: a spec records only that there was one, and a spec read back from a journal
-/// holds [`Password::NotKept`], which every use refuses (nothing is written unencrypted, no entry
-/// is tried with a wrong password).
-#[derive(Clone, PartialEq, Eq)]
-pub enum Password {
-    /// The password the user typed (or read from a password file), as UTF-8 text.
-    Given(String),
-    /// The spec was read back from a journal: the password was not kept, it must be given again.
-    NotKept,
-}
-
-impl Password {
-    /// A given password of `text`.
-    pub fn new(text: impl Into<String>) -> Password {
-        Password::Given(text.into())
-    }
-
-    /// Puts `text` in `slot` when it holds a password that was not kept (a spec read back from
-    /// a journal); whether it did.
-    pub fn give_again(slot: &mut Option<Password>, text: &str) -> bool {
-        let waits = matches!(slot, Some(Password::NotKept));
-        if waits {
-            *slot = Some(Password::new(text));
-        }
-        waits
-    }
-
-    /// The password's bytes, unless it was not kept.
-    pub fn bytes(&self) -> Option<&[u8]> {
-        match self {
-            Password::Given(text) => Some(text.as_bytes()),
-            Password::NotKept => None,
-        }
-    }
-}
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Password::Given(_) => f.write_str("Password(..)"),
-            Password::NotKept => f.write_str("Password(not kept)"),
-        }
-    }
-}
-
-/// Serde for an optional password: written as `true` (there was one) or `null`, never its text;
-/// read back as [`Password::NotKept`].
-pub mod serde_marker {
-    use super::Password;
-
-    /// Writes `true` when there is a password, `null` when there is none; never its text.
-    pub fn serialize<S: serde::Serializer>(p: &Option<Password>, s: S) -> Result<S::Ok, S::Error> {
-        match p {
-            Some(_) => s.serialize_bool(true),
-            None => s.serialize_none(),
-        }
-    }
-
-    /// Reads `true` back as [`Password::NotKept`], `null` or `false` as no password.
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Password>, D::Error> {
-        let had: Option<bool> = serde::Deserialize::deserialize(d)?;
-        Ok(had.filter(|h| *h).map(|_| Password::NotKept))
-    }
-}
 
 /// A password's bytes, held by a writer: never shown (`Debug` prints no byte of it), wiped when
 /// dropped.
@@ -129,14 +61,6 @@ impl Drop for SecretBytes {
         // `zeroize`'s writes are volatile: unlike a plain fill, the compiler cannot drop them as
         // dead stores before the memory is freed.
         self.0.zeroize();
-    }
-}
-
-impl Drop for Password {
-    fn drop(&mut self) {
-        if let Password::Given(text) = self {
-            text.zeroize();
-        }
     }
 }
 
@@ -219,26 +143,6 @@ impl EntryCipher {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_password_is_never_shown_or_serialized() {
-        #[derive(serde::Serialize, serde::Deserialize)]
-        struct S {
-            #[serde(with = "serde_marker")]
-            password: Option<Password>,
-        }
-        let s = S {
-            password: Some(Password::new("hunter2")),
-        };
-        assert!(!format!("{:?}", s.password).contains("hunter2"));
-        let json = serde_json::to_string(&s).unwrap();
-        assert!(!json.contains("hunter2"), "{json}");
-        let back: S = serde_json::from_str(&json).unwrap();
-        assert_eq!(back.password, Some(Password::NotKept));
-        assert_eq!(back.password.unwrap().bytes(), None);
-        let none: S = serde_json::from_str(r#"{"password":null}"#).unwrap();
-        assert_eq!(none.password, None);
-    }
 
     #[test]
     fn each_entry_gets_its_own_salt_and_keystream() {

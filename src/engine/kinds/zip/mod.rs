@@ -32,7 +32,6 @@ pub mod compress;
 mod entry;
 mod feed;
 pub(crate) mod options;
-pub mod password_file;
 pub mod sink;
 pub mod spec;
 mod worker;
@@ -46,10 +45,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use crate::engine::kinds::zip::aes::Password;
 use crate::engine::model::error::{ItemError, JobError, SpecError};
 use crate::engine::model::kind::{Counts, JobKind, KindInfo, OutputShape};
 use crate::engine::model::options::{OptionError, OptionValue};
+use crate::engine::model::password::Password;
 use crate::engine::model::paths::parent_dir;
 use crate::engine::model::plan::{Action, Plan, PlanItem, PlannedFile, SkipReason};
 use crate::engine::model::shard::Shard;
@@ -800,20 +799,12 @@ impl KindSpec for ZipSpec {
         self.shard = shard;
     }
 
-    fn waits_for_password(&self) -> bool {
-        matches!(self.password, Some(Password::NotKept))
+    fn password(&self) -> Option<&Option<Password>> {
+        Some(&self.password)
     }
 
-    fn give_password(&mut self, text: &str) -> bool {
-        Password::give_again(&mut self.password, text)
-    }
-
-    fn holds_password(&self) -> bool {
-        self.password.is_some()
-    }
-
-    fn takes_password(&self) -> bool {
-        true
+    fn password_mut(&mut self) -> Option<&mut Option<Password>> {
+        Some(&mut self.password)
     }
 
     /// A zip job reads the file now: the password is needed while the archive is written, and
@@ -822,7 +813,9 @@ impl KindSpec for ZipSpec {
         &mut self,
         path: &std::path::Path,
     ) -> Result<(), crate::engine::model::error::PasswordFileError> {
-        self.password = Some(password_file::read_password_file(path)?);
+        self.password = Some(crate::engine::runtime::password_file::read_password_file(
+            path,
+        )?);
         Ok(())
     }
 }

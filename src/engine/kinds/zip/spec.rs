@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::engine::kinds::zip::aes::{Password, serde_marker};
 use crate::engine::model::error::{KindCause, KindError, SpecError};
+use crate::engine::model::password::{Password, serde_marker};
 use crate::engine::model::paths::{
     folder_display_name, normalize_path, normalized_inputs, parent_dir,
 };

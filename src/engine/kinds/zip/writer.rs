@@ -56,7 +56,7 @@ pub(super) struct ArchiveInput {
     pub dest: PathBuf,
     pub level: u8,
     /// Encrypt every entry (WinZip AES-256) under this password.
-    pub password: Option<super::aes::Password>,
+    pub password: Option<crate::engine::model::password::Password>,
 }
 
 /// Why the writer stopped before completing the archive.

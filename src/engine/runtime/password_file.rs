@@ -10,8 +10,8 @@ use std::path::Path;
 
 use zeroize::Zeroize;
 
-use crate::engine::kinds::zip::aes::Password;
 use crate::engine::model::error::{IoCause, ItemError, PasswordFileError};
+use crate::engine::model::password::Password;
 use crate::engine::runtime::input::open_regular;
 
 /// A password file is read up to this many bytes (its first line is the password).
