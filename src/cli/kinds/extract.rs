@@ -80,7 +80,7 @@ struct TestArgs {
 /// (and a resumed job too): only the file's path goes into the spec and the journal.
 fn check_password_file(file: Option<&Path>) -> Result<(), ArgsError> {
     match file {
-        Some(f) => super::zip::read_password_file(f).map(drop),
+        Some(f) => super::read_password_file(f).map(drop),
         None => Ok(()),
     }
 }

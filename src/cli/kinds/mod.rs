@@ -97,7 +97,6 @@ register_cli_kinds! {
 }
 
 /// The password files of zip, extract and `resume` are read by one function.
-pub(super) use self::zip::read_password_file;
 
 /// Every kind the command line offers, in `--help`'s order.
 pub(crate) fn all() -> &'static [&'static dyn CliKind] {
@@ -158,6 +157,15 @@ fn file_action(action: &Action) -> String {
         Action::Rename { wanted } => format!("{} exists and is kept", wanted.display()),
         Action::Skip(r) => r.to_string(),
     }
+}
+
+/// The password on the first line of `file` (the engine's one reader); a file that gives none
+/// is a usage error naming it (nothing is queued).
+pub(crate) fn read_password_file(
+    file: &std::path::Path,
+) -> Result<crate::engine::model::password::Password, ArgsError> {
+    crate::engine::read_password_file(file)
+        .map_err(|why| ArgsError::Invalid(format!("{}: {why}", file.display())))
 }
 
 #[cfg(test)]

@@ -8,12 +8,11 @@
 //! the default level and existing-archive policy), what the patterns mean (the engine's
 //! `exclude`), running jobs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{ArgMatches, Args, FromArgMatches};
 
 use super::{ArgsError, CliKind};
-use crate::engine::model::password::Password;
 use crate::engine::{
     DEFAULT_ZIP_LEVEL, ExistingArchive, JobError, JobKind, JobSpec, MAX_ZIP_LEVEL, ZipSpec,
 };
@@ -55,13 +54,6 @@ struct ZipArgs {
     password_file: Option<PathBuf>,
 }
 
-/// The password on the first line of `file` (the engine's one reader); a file that gives none
-/// is a usage error naming it (nothing is queued).
-pub(crate) fn read_password_file(file: &Path) -> Result<Password, ArgsError> {
-    crate::engine::read_password_file(file)
-        .map_err(|why| ArgsError::Invalid(format!("{}: {why}", file.display())))
-}
-
 /// The zip kind on the command line.
 pub(super) struct ZipCli;
 
@@ -81,7 +73,7 @@ impl CliKind for ZipCli {
         let password = a
             .password_file
             .as_deref()
-            .map(read_password_file)
+            .map(super::read_password_file)
             .transpose()?;
         // What every job of this command line leaves out and encrypts with.
         let with_options = |spec: ZipSpec| ZipSpec {
@@ -139,6 +131,8 @@ impl CliKind for ZipCli {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::kinds::read_password_file;
+    use crate::engine::model::password::Password;
 
     fn specs(args: &[&str]) -> Result<Vec<JobSpec>, ArgsError> {
         let command = ZipCli.subcommand(clap::Command::new("zip").no_binary_name(true));
