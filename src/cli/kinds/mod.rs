@@ -96,8 +96,6 @@ register_cli_kinds! {
     extract => ExtractCli | TestCli,
 }
 
-/// The password files of zip, extract and `resume` are read by one function.
-
 /// Every kind the command line offers, in `--help`'s order.
 pub(crate) fn all() -> &'static [&'static dyn CliKind] {
     CLI_KINDS
