@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-use image::{DynamicImage, ImageEncoder, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
+use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use shrinkwrap::engine::{
     ConflictPolicy, Engine, JobEvent, JobReport, JobSpec, JobState, ProblemKind, ThumbFormat,
     ThumbSpec,
@@ -34,22 +34,7 @@ fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
 
 /// A JPEG carrying an EXIF orientation tag.
 fn jpeg_with_orientation(img: &RgbImage, orientation: u16) -> Vec<u8> {
-    let mut tiff = vec![
-        b'I', b'I', 0x2A, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0,
-    ];
-    tiff.extend_from_slice(&orientation.to_le_bytes());
-    tiff.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
-    let mut out = Vec::new();
-    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92);
-    enc.set_exif_metadata(tiff).unwrap();
-    enc.write_image(
-        img.as_raw(),
-        img.width(),
-        img.height(),
-        image::ExtendedColorType::Rgb8,
-    )
-    .unwrap();
-    out
+    common::images::jpeg_with_exif(img, orientation, None)
 }
 
 fn thumbs(engine: &Engine, inputs: Vec<PathBuf>, out: &Path, format: ThumbFormat) -> JobReport {

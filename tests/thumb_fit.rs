@@ -8,8 +8,9 @@ mod common;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
+use common::images::jpeg_with_exif;
 use common::*;
-use image::{DynamicImage, ImageEncoder, ImageFormat, Rgb, RgbImage, RgbaImage};
+use image::{DynamicImage, ImageFormat, Rgb, RgbImage, RgbaImage};
 use shrinkwrap::engine::{
     Engine, Fit, JobReport, JobSpec, JobState, ProblemKind, ThumbFormat, ThumbSize, ThumbSpec,
 };
@@ -120,41 +121,6 @@ fn contain_and_exact_in_a_box_and_nothing_enlarged_unless_asked() {
     assert_eq!(size_of(&small, square, Fit::Contain, true), (120, 60));
     assert_eq!(size_of(&small, square, Fit::Cover, true), (120, 120));
     assert_eq!(size_of(&small, square, Fit::Exact, true), (120, 120));
-}
-
-/// A JPEG with an EXIF block: orientation (tag 0x0112) and, when given, SubjectArea (0x9214,
-/// a point) in the stored image's pixels.
-fn jpeg_with_exif(img: &RgbImage, orientation: u16, subject: Option<(u16, u16)>) -> Vec<u8> {
-    use exif::{Field, In, Tag, Value};
-    let mut fields = vec![Field {
-        tag: Tag::Orientation,
-        ifd_num: In::PRIMARY,
-        value: Value::Short(vec![orientation]),
-    }];
-    if let Some((x, y)) = subject {
-        fields.push(Field {
-            tag: Tag::SubjectArea,
-            ifd_num: In::PRIMARY,
-            value: Value::Short(vec![x, y]),
-        });
-    }
-    let mut writer = exif::experimental::Writer::new();
-    for f in &fields {
-        writer.push_field(f);
-    }
-    let mut tiff = Cursor::new(Vec::new());
-    writer.write(&mut tiff, false).unwrap();
-    let mut out = Vec::new();
-    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95);
-    enc.set_exif_metadata(tiff.into_inner()).unwrap();
-    enc.write_image(
-        img.as_raw(),
-        img.width(),
-        img.height(),
-        image::ExtendedColorType::Rgb8,
-    )
-    .unwrap();
-    out
 }
 
 #[test]

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_engine;
+pub mod images;
 pub mod ui;
 
 use std::collections::BTreeMap;
