@@ -155,6 +155,43 @@ pub(crate) trait KindSpec: Send + Sync {
     }
 }
 
+/// The [`KindSpec`] methods every kind answers the same way: from the spec's own `inputs`,
+/// `only` and `shard` fields, and from its kind's `options` module (`OPTION_KEYS`, `options`,
+/// `set_option`). Written once, expanded inside each kind's `impl KindSpec` (which must have
+/// `PathBuf`, `Shard`, `OptionValue` and `OptionError` in scope).
+macro_rules! spec_selection_and_options {
+    () => {
+        fn inputs(&self) -> &[PathBuf] {
+            &self.inputs
+        }
+        fn option_keys(&self) -> &'static [&'static str] {
+            options::OPTION_KEYS
+        }
+        fn options(&self) -> Vec<(&'static str, OptionValue)> {
+            options::options(self)
+        }
+        fn set_option(&mut self, key: &str, value: &OptionValue) -> Result<(), OptionError> {
+            options::set_option(self, key, value)
+        }
+        fn set_inputs(&mut self, inputs: Vec<PathBuf>) {
+            self.inputs = inputs;
+        }
+        fn only(&self) -> &[PathBuf] {
+            &self.only
+        }
+        fn set_only(&mut self, files: Vec<PathBuf>) {
+            self.only = files;
+        }
+        fn shard(&self) -> Option<Shard> {
+            self.shard
+        }
+        fn set_shard(&mut self, shard: Option<Shard>) {
+            self.shard = shard;
+        }
+    };
+}
+pub(crate) use spec_selection_and_options;
+
 /// A kind's plan, with the work it counts (the lifecycle sets the job's totals from it).
 pub(crate) struct Planned {
     pub plan: Plan,

@@ -1001,9 +1001,6 @@ impl KindSpec for ExtractSpec {
     fn kind(&self) -> JobKind {
         KIND
     }
-    fn inputs(&self) -> &[PathBuf] {
-        &self.inputs
-    }
     fn output_path(&self) -> &Path {
         match (self.test_only, self.inputs.first()) {
             (true, Some(first)) => first,
@@ -1033,30 +1030,7 @@ impl KindSpec for ExtractSpec {
             _ => Ok(()),
         }
     }
-    fn option_keys(&self) -> &'static [&'static str] {
-        options::OPTION_KEYS
-    }
-    fn options(&self) -> Vec<(&'static str, OptionValue)> {
-        options::options(self)
-    }
-    fn set_option(&mut self, key: &str, value: &OptionValue) -> Result<(), OptionError> {
-        options::set_option(self, key, value)
-    }
-    fn set_inputs(&mut self, inputs: Vec<PathBuf>) {
-        self.inputs = inputs;
-    }
-    fn only(&self) -> &[PathBuf] {
-        &self.only
-    }
-    fn set_only(&mut self, files: Vec<PathBuf>) {
-        self.only = files;
-    }
-    fn shard(&self) -> Option<Shard> {
-        self.shard
-    }
-    fn set_shard(&mut self, shard: Option<Shard>) {
-        self.shard = shard;
-    }
+    crate::engine::runtime::job::spec_selection_and_options!();
 
     fn password(&self) -> Option<&Option<Password>> {
         Some(&self.password)
