@@ -2780,6 +2780,30 @@ fn the_strip_shows_each_photo_once_with_the_sizes_made_named() {
     assert_eq!(thumbnails_in(&tmp.path().join("thumbnails")).len(), 6);
 }
 
+#[test]
+fn the_strip_names_boxes_by_width_and_height_when_one_is_not_square() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("photos");
+    photos(&src, 2, 400);
+    let mut settings = Settings::default();
+    settings.kinds.thumbs.thumb_sizes = vec![ThumbSize::square(64), ThumbSize::new(320, 200)];
+    let mut harness = harness(2, settings);
+    start_thumbnails(&mut harness, &src);
+    step_until(&mut harness, "the job to finish", |app| {
+        let row = &app.queue().rows()[0];
+        row.is_finished() && row.strip.loading() == 0
+    });
+    harness.settle();
+    assert!(has_label(
+        &harness,
+        "Each image once, at its largest size (made at 64\u{d7}64 and 320\u{d7}200 px)"
+    ));
+    for i in 0..2 {
+        let label = format!("p{i:03}_320x200.jpg (made at 64\u{d7}64 and 320\u{d7}200 px)");
+        assert!(has_label(&harness, &label), "{label}");
+    }
+}
+
 /// The card that has the keyboard focus, by its job's place in the queue.
 fn focused_card(harness: &Harness<'static, App>) -> Option<usize> {
     let names: Vec<String> = harness

@@ -41,6 +41,27 @@ pub enum ThumbSlot {
     Failed(String),
 }
 
+/// The box an output image was made to fit, in pixels (a square box for one size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ImageBox {
+    pub width_px: u32,
+    pub height_px: u32,
+}
+
+impl ImageBox {
+    /// Larger boxes sort later: by long side, then by area.
+    fn order_key(self) -> (u32, u64) {
+        (
+            self.width_px.max(self.height_px),
+            u64::from(self.width_px) * u64::from(self.height_px),
+        )
+    }
+
+    pub fn is_square(self) -> bool {
+        self.width_px == self.height_px
+    }
+}
+
 /// The images a finished job made (for a kind whose outputs are images): each source once, in
 /// the order of the outputs, at the largest size made of it (a job making three sizes of a
 /// photo shows the photo once, and names the sizes).
@@ -50,8 +71,8 @@ pub struct ThumbStrip {
     pub slots: Vec<ThumbSlot>,
     /// The image shown for each source.
     pub paths: Vec<PathBuf>,
-    /// The sizes made of each source, in pixels, smallest first (empty when not known).
-    pub sizes: Vec<Vec<u32>>,
+    /// The boxes made of each source, smallest first (empty when not known).
+    pub sizes: Vec<Vec<ImageBox>>,
     /// "Show all": every thumbnail in a scrolling grid (loaded as it scrolls into view).
     pub expanded: bool,
 }
@@ -68,8 +89,8 @@ impl ThumbStrip {
     /// The strip of `outputs` (a report's), grouped by source through `plan` (its items name
     /// each output's source; a source's items come in the order of `sizes`). Without a plan,
     /// each output stands alone.
-    pub fn of_outputs(outputs: &[PathBuf], plan: Option<&Plan>, sizes: &[u32]) -> ThumbStrip {
-        let mut source_of: HashMap<&Path, (&Path, Option<u32>)> = HashMap::new();
+    pub fn of_outputs(outputs: &[PathBuf], plan: Option<&Plan>, sizes: &[ImageBox]) -> ThumbStrip {
+        let mut source_of: HashMap<&Path, (&Path, Option<ImageBox>)> = HashMap::new();
         if let Some(plan) = plan {
             let mut nth: HashMap<&Path, usize> = HashMap::new();
             for item in &plan.items {
@@ -84,7 +105,7 @@ impl ThumbStrip {
         let mut strip = ThumbStrip::default();
         let mut index_of: HashMap<&Path, usize> = HashMap::new();
         // The size of the image shown for each source.
-        let mut shown_size: Vec<Option<u32>> = Vec::new();
+        let mut shown_size: Vec<Option<ImageBox>> = Vec::new();
         for output in outputs {
             let Some(&(source, size)) = source_of.get(output.as_path()) else {
                 strip.paths.push(output.clone());
@@ -94,7 +115,7 @@ impl ThumbStrip {
             };
             match index_of.get(source) {
                 Some(&i) => {
-                    if size > shown_size[i] {
+                    if size.map(ImageBox::order_key) > shown_size[i].map(ImageBox::order_key) {
                         strip.paths[i] = output.clone();
                         shown_size[i] = size;
                     }
@@ -109,7 +130,7 @@ impl ThumbStrip {
             }
         }
         for sizes in &mut strip.sizes {
-            sizes.sort_unstable();
+            sizes.sort_by_key(|b| (b.order_key(), b.width_px));
             sizes.dedup();
         }
         strip.slots = strip.paths.iter().map(|_| ThumbSlot::NotAsked).collect();
@@ -171,8 +192,9 @@ pub struct CardKind {
     pub summary: fn(&JobRow, &JobReport) -> Vec<String>,
     /// "Retry failed": a job of just the failed files, with the spec's settings.
     pub retry_failed: fn(&JobSpec, Vec<PathBuf>) -> Option<JobSpec>,
-    /// The sizes (long side of each box, in pixels) each source's output images are made at.
-    pub image_sizes: fn(&JobSpec) -> Vec<u32>,
+    /// The boxes each source's output images are made to fit, in the order the plan lists
+    /// a source's outputs.
+    pub image_sizes: fn(&JobSpec) -> Vec<ImageBox>,
 }
 
 impl CardKind {

@@ -315,7 +315,7 @@ pub trait WindowKind: KindForm + Default + Clone + PartialEq + Debug + 'static {
     /// The sizes (the long side of each box, in pixels) each source's output images are made
     /// at, in the order a source's plan items come (kinds with output images): a card's strip
     /// shows each source once.
-    fn image_sizes(_spec: &JobSpec) -> Vec<u32> {
+    fn image_sizes(_spec: &JobSpec) -> Vec<queue::ImageBox> {
         Vec::new()
     }
 

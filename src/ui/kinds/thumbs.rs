@@ -26,6 +26,7 @@ use super::super::inputs::InputSize;
 use super::super::preview::{PlanView, SampleNames};
 use super::super::kind_store::{load_kind, save_kind};
 use super::super::typed_path::typed_path;
+use super::super::queue::ImageBox;
 use super::Command;
 use super::super::view::{form, theme, widgets};
 use super::{DesktopAction, FormCx, KindCx, KindForm, PlanCx, WindowKind, Wrap};
@@ -741,9 +742,16 @@ impl WindowKind for ThumbsForm {
         }
     }
 
-    fn image_sizes(spec: &JobSpec) -> Vec<u32> {
+    fn image_sizes(spec: &JobSpec) -> Vec<ImageBox> {
         match spec {
-            JobSpec::Thumbs(thumbs) => thumbs.sizes.iter().map(|s| s.long_side_px()).collect(),
+            JobSpec::Thumbs(thumbs) => thumbs
+                .sizes
+                .iter()
+                .map(|s| ImageBox {
+                    width_px: s.width_px,
+                    height_px: s.height_px,
+                })
+                .collect(),
             _ => Vec::new(),
         }
     }

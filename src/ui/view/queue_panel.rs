@@ -31,7 +31,7 @@ use crate::engine::{JobKind, JobReport, PauseReason, ProblemKind, QueueMove};
 use super::super::export::ExportFormat;
 use super::super::format;
 use super::super::kinds::{self, KindForms};
-use super::super::queue::{JobRow, LiveState, Queue, STRIP_MAX_THUMBNAILS, ThumbSlot};
+use super::super::queue::{ImageBox, JobRow, LiveState, Queue, STRIP_MAX_THUMBNAILS, ThumbSlot};
 use super::super::state::{Command, UiState};
 use super::{section_heading, theme, widgets};
 
@@ -996,8 +996,19 @@ fn problem_list(
 }
 
 /// "128, 256 and 512 px".
-fn sizes_words(sizes: &[u32]) -> String {
-    let words: Vec<String> = sizes.iter().map(|s| format::count(u64::from(*s))).collect();
+/// "64 and 160 px" for square boxes, "320×200 and 640×400 px" when any is not square.
+fn sizes_words(sizes: &[ImageBox]) -> String {
+    let squares = sizes.iter().all(|b| b.is_square());
+    let words: Vec<String> = sizes
+        .iter()
+        .map(|b| {
+            if squares {
+                format::count(u64::from(b.width_px))
+            } else {
+                format!("{}\u{d7}{}", b.width_px, b.height_px)
+            }
+        })
+        .collect();
     match words.as_slice() {
         [rest @ .., last] if !rest.is_empty() => format!("{} and {last} px", rest.join(", ")),
         _ => format!("{} px", words.join("")),
@@ -1010,7 +1021,7 @@ fn thumbnail_cell(
     ui: &mut egui::Ui,
     slot: &ThumbSlot,
     path: &std::path::Path,
-    sizes: &[u32],
+    sizes: &[ImageBox],
     commands: &mut Vec<Command>,
 ) {
     let (rect, response) = ui.allocate_exact_size(THUMB_CELL, egui::Sense::click());
@@ -1074,7 +1085,7 @@ fn thumbnail_cell(
 fn thumbnail_strip(ui: &mut egui::Ui, row: &JobRow, commands: &mut Vec<Command>) {
     let paths = row.image_paths();
     let sizes = &row.strip.sizes;
-    let no_sizes: &[u32] = &[];
+    let no_sizes: &[ImageBox] = &[];
     let total = row.strip.slots.len();
     ui.add_space(2.0);
     // Several sizes of each image: the strip shows each once, and says so.
