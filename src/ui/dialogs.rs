@@ -13,7 +13,6 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::engine::kinds::thumbs::thumbnail::IMAGE_EXTENSIONS;
 use crate::engine::{JobId, JobKind};
 
 use super::export::ExportFormat;
@@ -117,11 +116,11 @@ impl DialogRequest {
             None => dialog,
         };
         match self {
-            // "All files" first: it is the one shown, since any file can be zipped; the
-            // images' filter lists every format the thumbnails read.
-            DialogRequest::AddFiles { start_dir } => in_dir(dialog, start_dir)
-                .add_filter("All files", &["*"])
-                .add_filter("Images", IMAGE_EXTENSIONS)
+            DialogRequest::AddFiles { start_dir } => add_files_filters()
+                .into_iter()
+                .fold(in_dir(dialog, start_dir), |dialog, (name, extensions)| {
+                    dialog.add_filter(name, extensions)
+                })
                 .pick_files(),
             DialogRequest::AddFolders { start_dir } => in_dir(dialog, start_dir).pick_folders(),
             DialogRequest::SaveFile {
@@ -276,3 +275,34 @@ impl DialogRunner {
 /// What the window says when no dialog could be shown.
 pub const UNAVAILABLE_TEXT: &str = "The file dialog could not be opened on this desktop (no file-chooser portal \
 or zenity). Drag files and folders onto the window, or paste a path into the field above.";
+
+/// The Add files dialog's filters, in order: "All files" (shown first: any file can be
+/// zipped), then each kind's own (the images the thumbnails read, the archives extract opens).
+fn add_files_filters() -> Vec<(&'static str, &'static [&'static str])> {
+    let all: (&'static str, &'static [&'static str]) = ("All files", &["*"]);
+    std::iter::once(all)
+        .chain(
+            crate::engine::KINDS
+                .iter()
+                .filter_map(|kind| kind.input_filter),
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_files_offers_every_file_then_each_kinds_own() {
+        let filters = add_files_filters();
+        assert_eq!(filters[0], ("All files", &["*"][..]));
+        let images = filters.iter().find(|(name, _)| *name == "Images").unwrap();
+        assert_eq!(
+            images.1,
+            crate::engine::kinds::thumbs::thumbnail::IMAGE_EXTENSIONS,
+            "every format the plan counts as an image"
+        );
+        assert!(filters.iter().any(|(_, ext)| ext.contains(&"zip")));
+    }
+}

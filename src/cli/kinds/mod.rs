@@ -229,6 +229,7 @@ mod tests {
         can_stop_early: false,
         can_retry_failed: false,
         output: OutputShape::FolderOfFiles,
+        input_filter: None,
     };
 
     static FILE_KIND: KindInfo = KindInfo {
@@ -242,6 +243,7 @@ mod tests {
         can_stop_early: false,
         can_retry_failed: false,
         output: OutputShape::OneFile,
+        input_filter: None,
     };
 
     fn plan(info: &'static KindInfo, archive: Option<PlannedFile>) -> Plan {

@@ -54,6 +54,9 @@ pub struct KindInfo {
     pub can_retry_failed: bool,
     /// What a job of this kind makes.
     pub output: OutputShape,
+    /// The files the kind reads, for a file dialog's filter: its name and the extensions
+    /// (`None`: any file, nothing to filter).
+    pub input_filter: Option<(&'static str, &'static [&'static str])>,
 }
 
 /// A job's kind: a handle on its [`KindInfo`], compared by id.

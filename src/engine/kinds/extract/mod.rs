@@ -85,6 +85,7 @@ pub const KIND: JobKind = JobKind::new(&KindInfo {
     can_stop_early: true,
     can_retry_failed: false,
     output: OutputShape::FolderOfFiles,
+    input_filter: Some(("Zip archives", &["zip"])),
 });
 
 /// The job for `spec`.

@@ -74,6 +74,7 @@ pub const KIND: JobKind = JobKind::new(&KindInfo {
     can_stop_early: true,
     can_retry_failed: true,
     output: OutputShape::FolderOfFiles,
+    input_filter: Some(("Images", thumbnail::IMAGE_EXTENSIONS)),
 });
 
 /// The job for `spec`, once its options are checked (its name template parsed once, here).

@@ -79,6 +79,7 @@ pub const KIND: JobKind = JobKind::new(&KindInfo {
     can_stop_early: false,
     can_retry_failed: false,
     output: OutputShape::OneFile,
+    input_filter: None,
 });
 
 /// The job for `spec`, once its options are checked.
