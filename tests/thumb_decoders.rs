@@ -739,6 +739,42 @@ fn an_avif_icc_profile_is_handed_on_and_applied() {
 
 #[cfg(feature = "avif")]
 #[test]
+fn avif_nclx_display_p3_is_converted_to_srgb() {
+    // avifenc --cicp 12/13/1: the PNG's values taken as Display P3 (sRGB curve).
+    let avif = fixture("avif-nclx-p3.avif");
+    let d = decode(&avif, u32::MAX, &mut DecodeScratch::new()).unwrap();
+    assert!(d.icc_profile.is_some(), "a profile for the P3 pixels");
+    let src = source(96, 64, false);
+    assert_close(&d.image.to_rgba8(), &src, "coded pixels");
+    let got = thumb(&avif, 64).unwrap();
+    let p3 = ColorProfile::new_display_p3().encode().unwrap();
+    let want = thumb(&png(&src, Some(p3)), 64).unwrap();
+    assert_close(&got, &want, "nclx P3 AVIF");
+    let unmanaged = thumb(&png(&src, None), 64).unwrap();
+    assert!(psnr(&got, &want) > psnr(&got, &unmanaged) + 3.0);
+}
+
+#[cfg(feature = "avif")]
+#[test]
+fn a_premultiplied_avif_gives_the_pngs_thumbnail() {
+    // avifenc -p: colour stored multiplied by alpha, and the file says so (`prem`).
+    let avif = fixture("avif-premultiplied.avif");
+    assert!(avif.windows(4).any(|w| w == b"prem"));
+    let got = thumb(&avif, 64).unwrap();
+    let want = thumb(&png(&source(80, 60, true), None), 64).unwrap();
+    assert_close(&got, &want, "premultiplied AVIF");
+    // At the right edge (alpha 58 of 255) the colour is the source's, not a quarter of it.
+    let d = decode(&avif, u32::MAX, &mut DecodeScratch::new()).unwrap();
+    let px = d.image.as_rgba8().expect("alpha kept").get_pixel(79, 30).0;
+    let want = source(80, 60, true).get_pixel(79, 30).0;
+    assert!(
+        px[0].abs_diff(want[0]) <= 8 && px[3].abs_diff(want[3]) <= 2,
+        "{px:?} {want:?}"
+    );
+}
+
+#[cfg(feature = "avif")]
+#[test]
 fn an_avif_whose_ispe_claims_65500_squared_pixels_is_refused_before_decoding() {
     use shrinkwrap::engine::kinds::thumbs::cost::decode_cost;
     let mut avif = fixture("avif-8bit-420.avif");
@@ -778,6 +814,8 @@ fn damaged_avifs_are_per_file_errors() {
         ("avif-icc.avif", (64, 43)),
         ("avif-grey.avif", (64, 43)),
         ("avif-grid.avif", (64, 51)),
+        ("avif-premultiplied.avif", (64, 48)),
+        ("avif-nclx-p3.avif", (64, 43)),
     ] {
         assert_damage_is_per_file(name, &fixture(name), size);
     }
