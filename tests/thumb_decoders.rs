@@ -773,6 +773,58 @@ fn a_premultiplied_avif_gives_the_pngs_thumbnail() {
     );
 }
 
+/// An AVIF turned by irot whose EXIF also says "orientation 6": turned once (HEIF's rule);
+/// `keep` copies the EXIF with Orientation 1, `strip` drops it.
+#[cfg(feature = "avif")]
+#[test]
+fn avif_exif_follows_the_metadata_policy_and_its_orientation_is_not_applied_again() {
+    let avif = fixture("avif-exif.avif");
+    let d = decode(&avif, u32::MAX, &mut DecodeScratch::new()).unwrap();
+    assert_eq!(d.exif.as_deref(), Some(&exif_model_and_orientation(6)[..]));
+    let base = OutputRequest::from_params(&ThumbParams {
+        max_side_px: 64,
+        format: ThumbFormat::Jpeg,
+        quality: 90,
+    });
+    let requests = [
+        OutputRequest {
+            metadata: MetadataPolicy::Keep,
+            ..base
+        },
+        OutputRequest {
+            metadata: MetadataPolicy::Strip,
+            ..base
+        },
+    ];
+    let outs = make_thumbnails(&avif, &requests, &mut ThumbScratch::default())
+        .unwrap()
+        .outputs;
+    for out in &outs {
+        // 96 x 64 turned a quarter once: 64 x 96, so 43 x 64.
+        assert_eq!((out.width_px, out.height_px), (43, 64));
+    }
+    let exif_of = |jpeg: &[u8]| {
+        let mut decoder =
+            image::ImageReader::with_format(std::io::Cursor::new(jpeg), image::ImageFormat::Jpeg)
+                .into_decoder()
+                .unwrap();
+        image::ImageDecoder::exif_metadata(&mut decoder).unwrap()
+    };
+    let kept = exif_of(&outs[0].encoded).expect("EXIF kept");
+    let kept = exif::Reader::new()
+        .read_raw(kept.strip_prefix(b"Exif\0\0").unwrap_or(&kept).to_vec())
+        .unwrap();
+    let field = |tag| kept.get_field(tag, exif::In::PRIMARY).unwrap();
+    assert_eq!(field(exif::Tag::Orientation).value.get_uint(0), Some(1));
+    assert!(
+        field(exif::Tag::Model)
+            .display_value()
+            .to_string()
+            .contains("Phone X")
+    );
+    assert!(exif_of(&outs[1].encoded).is_none());
+}
+
 #[cfg(feature = "avif")]
 #[test]
 fn an_avif_whose_ispe_claims_65500_squared_pixels_is_refused_before_decoding() {
