@@ -506,12 +506,61 @@ fn names_and_contents_of_the_new_formats_are_images() {
     // AVIF shares HEIF's container but is not HEVC: not taken for HEIC.
     assert_eq!(
         detect_format(b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf"),
-        None
+        Some(InputFormat::Avif)
     );
+    assert_eq!(
+        detect_format(b"\0\0\0\x1cftypavis\0\0\0\0avismsf1miaf"),
+        Some(InputFormat::Avif)
+    );
+    assert_eq!(
+        detect_format(b"\0\0\0\x18ftypmif1\0\0\0\0mif1avif"),
+        Some(InputFormat::Avif)
+    );
+    assert!(has_image_extension("photo.AVIF"));
     assert_eq!(
         detect_format(b"\0\0\0\x18ftypmif1\0\0\0\0mif1heic"),
         Some(InputFormat::Heif)
     );
+}
+
+/// `good` cut short and with bits flipped: each result is an error or a thumbnail of the right
+/// size (`size` at 64 pixels), never a panic; cuts in the first half are errors.
+fn assert_damage_is_per_file(name: &str, good: &[u8], size: (u32, u32)) {
+    let whole = thumb(good, 64).unwrap();
+    assert_eq!(whole.dimensions(), size, "{name}");
+    let len = good.len();
+    for tenth in 1..10 {
+        let cut = len * tenth / 10;
+        match thumb(&good[..cut], 64) {
+            Ok(t) => assert_eq!(t.dimensions(), size, "{name} cut at {cut}"),
+            Err(e) => assert!(
+                matches!(
+                    e,
+                    ItemError::Damaged(_) | ItemError::BadImage(_) | ItemError::NotAnImage
+                ),
+                "{name} cut at {cut}: {e:?}"
+            ),
+        }
+    }
+    // Cut in the first half (headers and coded data): always an error.
+    for cut in [3, 16, len / 4, len / 2] {
+        assert!(
+            thumb(&good[..cut], 64).is_err(),
+            "{name} cut at {cut} gave a thumbnail"
+        );
+    }
+    let mut errors = 0;
+    for i in 0..24 {
+        let mut bad = good.to_vec();
+        let at = 2 + (len - 2) * i / 24;
+        bad[at] ^= 1 << (i % 8);
+        match thumb(&bad, 64) {
+            Ok(t) => assert!(t.width() > 0 && t.height() > 0, "{name} flip at {at}"),
+            Err(ItemError::Internal(m)) => panic!("{name} flip at {at}: internal {m}"),
+            Err(_) => errors += 1,
+        }
+    }
+    eprintln!("{name}: {errors} of 24 bit flips refused");
 }
 
 /// Every sample, cut short and with bits flipped: each result is an error or a thumbnail of the
@@ -543,41 +592,7 @@ fn truncated_and_bit_flipped_files_are_per_file_errors() {
         ),
     ];
     for (name, good, size) in &samples {
-        let whole = thumb(good, 64).unwrap();
-        assert_eq!(whole.dimensions(), *size, "{name}");
-        let len = good.len();
-        for tenth in 1..10 {
-            let cut = len * tenth / 10;
-            match thumb(&good[..cut], 64) {
-                Ok(t) => assert_eq!(t.dimensions(), *size, "{name} cut at {cut}"),
-                Err(e) => assert!(
-                    matches!(
-                        e,
-                        ItemError::Damaged(_) | ItemError::BadImage(_) | ItemError::NotAnImage
-                    ),
-                    "{name} cut at {cut}: {e:?}"
-                ),
-            }
-        }
-        // Cut in the first half (headers and coded data): always an error.
-        for cut in [3, 16, len / 4, len / 2] {
-            assert!(
-                thumb(&good[..cut], 64).is_err(),
-                "{name} cut at {cut} gave a thumbnail"
-            );
-        }
-        let mut errors = 0;
-        for i in 0..24 {
-            let mut bad = good.clone();
-            let at = 2 + (len - 2) * i / 24;
-            bad[at] ^= 1 << (i % 8);
-            match thumb(&bad, 64) {
-                Ok(t) => assert!(t.width() > 0 && t.height() > 0, "{name} flip at {at}"),
-                Err(ItemError::Internal(m)) => panic!("{name} flip at {at}: internal {m}"),
-                Err(_) => errors += 1,
-            }
-        }
-        eprintln!("{name}: {errors} of 24 bit flips refused");
+        assert_damage_is_per_file(name, good, *size);
     }
 }
 
@@ -635,6 +650,287 @@ fn a_job_makes_heic_and_jxl_thumbnails_and_reports_damaged_ones() {
         );
     }
     assert_eq!(report.progress.errors, 2);
+    assert_eq!(report.outputs.len(), 4);
+    assert_no_partial_files(&out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// AVIF (committed samples made by tests/fixtures/make_avif.py with avifenc from the PNG of
+// `source()` or `grey_source()` of the same size)
+
+/// A grey ramp with a dark block at the top left (as `source`), as RGBA.
+#[cfg(feature = "avif")]
+fn grey_source(w: u32, h: u32) -> RgbaImage {
+    RgbaImage::from_fn(w, h, |x, y| {
+        let v = if x < w / 4 && y < h / 4 {
+            10
+        } else {
+            (40 + x * 150 / w + y * 50 / h) as u8
+        };
+        image::Rgba([v, v, v, 255])
+    })
+}
+
+#[cfg(feature = "avif")]
+#[test]
+fn avif_samples_give_the_thumbnails_of_their_pngs() {
+    let opaque = source(96, 64, false);
+    for (name, src, size) in [
+        ("avif-8bit-420.avif", opaque.clone(), (64, 43)),
+        ("avif-10bit-alpha.avif", source(80, 60, true), (64, 48)),
+        ("avif-12bit-444.avif", opaque.clone(), (64, 43)),
+        ("avif-limited.avif", opaque.clone(), (64, 43)),
+        ("avif-grey.avif", grey_source(96, 64), (64, 43)),
+        ("avif-grid.avif", source(160, 128, false), (64, 51)),
+    ] {
+        let avif = fixture(name);
+        assert_eq!(detect_format(&avif), Some(InputFormat::Avif), "{name}");
+        let got = thumb(&avif, 64).unwrap();
+        assert_eq!(got.dimensions(), size, "{name}");
+        let want = thumb(&png(&src, None), 64).unwrap();
+        assert_close(&got, &want, name);
+        assert!(is_dark(&got, 2, 2) && !is_dark(&got, 60, 40), "{name}");
+        // The whole image, not a thumbnail: every pixel close to the source.
+        let d = decode(&avif, u32::MAX, &mut DecodeScratch::new()).unwrap();
+        assert_eq!(d.source_size_px, src.dimensions(), "{name}");
+        assert_close(&d.image.to_rgba8(), &src, name);
+    }
+    // Grey stays grey, alpha stays alpha, opaque colour is RGB; 10 and 12 bits arrive as 8.
+    let d = |name| decode(&fixture(name), u32::MAX, &mut DecodeScratch::new()).unwrap();
+    assert!(d("avif-grey.avif").image.as_luma8().is_some());
+    let alpha = d("avif-10bit-alpha.avif");
+    let rgba = alpha.image.as_rgba8().expect("alpha kept");
+    assert!(rgba.get_pixel(79, 30).0[3] < 70 && rgba.get_pixel(25, 30).0[3] > 180);
+    assert!(d("avif-12bit-444.avif").image.as_rgb8().is_some());
+    assert!(d("avif-8bit-420.avif").icc_profile.is_none());
+}
+
+#[cfg(feature = "avif")]
+#[test]
+fn avif_irot_and_imir_are_applied_in_order() {
+    // avifenc --irot 1 --imir 0: a quarter turn anticlockwise, then top and bottom exchanged.
+    let src = source(96, 64, false);
+    let turned = image::imageops::flip_vertical(&image::imageops::rotate270(&src));
+    let got = thumb(&fixture("avif-irot-imir.avif"), 64).unwrap();
+    assert_eq!(got.dimensions(), (43, 64));
+    assert_close(&got, &thumb(&png(&turned, None), 64).unwrap(), "irot+imir");
+    // The stored top left: turned to the bottom left, then mirrored to the top left.
+    assert!(is_dark(&got, 2, 2) && !is_dark(&got, 2, 60) && !is_dark(&got, 40, 2));
+}
+
+#[cfg(feature = "avif")]
+#[test]
+fn an_avif_icc_profile_is_handed_on_and_applied() {
+    let avif = fixture("avif-icc.avif");
+    let d = decode(&avif, u32::MAX, &mut DecodeScratch::new()).unwrap();
+    let icc = d.icc_profile.clone().expect("the file's ICC profile");
+    let profile = ColorProfile::new_from_slice(&icc).unwrap();
+    assert_eq!(profile.color_space, moxcms::DataColorSpace::Rgb);
+    // The decoder leaves the pixels as coded; the colour stage converts them as for a PNG with
+    // the same profile.
+    let src = source(96, 64, false);
+    assert_close(&d.image.to_rgba8(), &src, "coded pixels");
+    let got = thumb(&avif, 64).unwrap();
+    let want = thumb(&png(&src, Some(icc)), 64).unwrap();
+    assert_close(&got, &want, "ICC AVIF");
+    let unmanaged = thumb(&png(&src, None), 64).unwrap();
+    assert!(psnr(&got, &want) > psnr(&got, &unmanaged) + 3.0);
+}
+
+#[cfg(feature = "avif")]
+#[test]
+fn avif_nclx_display_p3_is_converted_to_srgb() {
+    // avifenc --cicp 12/13/1: the PNG's values taken as Display P3 (sRGB curve).
+    let avif = fixture("avif-nclx-p3.avif");
+    let d = decode(&avif, u32::MAX, &mut DecodeScratch::new()).unwrap();
+    assert!(d.icc_profile.is_some(), "a profile for the P3 pixels");
+    let src = source(96, 64, false);
+    assert_close(&d.image.to_rgba8(), &src, "coded pixels");
+    let got = thumb(&avif, 64).unwrap();
+    let p3 = ColorProfile::new_display_p3().encode().unwrap();
+    let want = thumb(&png(&src, Some(p3)), 64).unwrap();
+    assert_close(&got, &want, "nclx P3 AVIF");
+    let unmanaged = thumb(&png(&src, None), 64).unwrap();
+    assert!(psnr(&got, &want) > psnr(&got, &unmanaged) + 3.0);
+}
+
+#[cfg(feature = "avif")]
+#[test]
+fn a_premultiplied_avif_gives_the_pngs_thumbnail() {
+    // avifenc -p: colour stored multiplied by alpha, and the file says so (`prem`).
+    let avif = fixture("avif-premultiplied.avif");
+    assert!(avif.windows(4).any(|w| w == b"prem"));
+    let got = thumb(&avif, 64).unwrap();
+    let want = thumb(&png(&source(80, 60, true), None), 64).unwrap();
+    assert_close(&got, &want, "premultiplied AVIF");
+    // At the right edge (alpha 58 of 255) the colour is the source's, not a quarter of it.
+    let d = decode(&avif, u32::MAX, &mut DecodeScratch::new()).unwrap();
+    let px = d.image.as_rgba8().expect("alpha kept").get_pixel(79, 30).0;
+    let want = source(80, 60, true).get_pixel(79, 30).0;
+    assert!(
+        px[0].abs_diff(want[0]) <= 8 && px[3].abs_diff(want[3]) <= 2,
+        "{px:?} {want:?}"
+    );
+}
+
+/// An AVIF turned by irot whose EXIF also says "orientation 6": turned once (HEIF's rule);
+/// `keep` copies the EXIF with Orientation 1, `strip` drops it.
+#[cfg(feature = "avif")]
+#[test]
+fn avif_exif_follows_the_metadata_policy_and_its_orientation_is_not_applied_again() {
+    let avif = fixture("avif-exif.avif");
+    let d = decode(&avif, u32::MAX, &mut DecodeScratch::new()).unwrap();
+    assert_eq!(d.exif.as_deref(), Some(&exif_model_and_orientation(6)[..]));
+    let base = OutputRequest::from_params(&ThumbParams {
+        max_side_px: 64,
+        format: ThumbFormat::Jpeg,
+        quality: 90,
+    });
+    let requests = [
+        OutputRequest {
+            metadata: MetadataPolicy::Keep,
+            ..base
+        },
+        OutputRequest {
+            metadata: MetadataPolicy::Strip,
+            ..base
+        },
+    ];
+    let outs = make_thumbnails(&avif, &requests, &mut ThumbScratch::default())
+        .unwrap()
+        .outputs;
+    for out in &outs {
+        // 96 x 64 turned a quarter once: 64 x 96, so 43 x 64.
+        assert_eq!((out.width_px, out.height_px), (43, 64));
+    }
+    let exif_of = |jpeg: &[u8]| {
+        let mut decoder =
+            image::ImageReader::with_format(std::io::Cursor::new(jpeg), image::ImageFormat::Jpeg)
+                .into_decoder()
+                .unwrap();
+        image::ImageDecoder::exif_metadata(&mut decoder).unwrap()
+    };
+    let kept = exif_of(&outs[0].encoded).expect("EXIF kept");
+    let kept = exif::Reader::new()
+        .read_raw(kept.strip_prefix(b"Exif\0\0").unwrap_or(&kept).to_vec())
+        .unwrap();
+    let field = |tag| kept.get_field(tag, exif::In::PRIMARY).unwrap();
+    assert_eq!(field(exif::Tag::Orientation).value.get_uint(0), Some(1));
+    assert!(
+        field(exif::Tag::Model)
+            .display_value()
+            .to_string()
+            .contains("Phone X")
+    );
+    assert!(exif_of(&outs[1].encoded).is_none());
+}
+
+#[cfg(feature = "avif")]
+#[test]
+fn an_avif_whose_ispe_claims_65500_squared_pixels_is_refused_before_decoding() {
+    use shrinkwrap::engine::kinds::thumbs::cost::decode_cost;
+    let mut avif = fixture("avif-8bit-420.avif");
+    let at = avif.windows(4).position(|w| w == b"ispe").unwrap();
+    avif[at + 8..at + 12].copy_from_slice(&65_500u32.to_be_bytes());
+    avif[at + 12..at + 16].copy_from_slice(&65_500u32.to_be_bytes());
+    let result = decode(&avif, 256, &mut DecodeScratch::new());
+    assert!(
+        matches!(
+            result,
+            Err(ItemError::TooLarge {
+                width: 65500,
+                height: 65500,
+                ..
+            })
+        ),
+        "{:?}",
+        result.err()
+    );
+    // The memory it would take is told from the header alone, as for a good file.
+    let cost = decode_cost(&avif, &[]).unwrap();
+    assert_eq!(cost.source_px, (65_500, 65_500));
+    assert!(cost.bytes > 65_500 * 65_500 * 8);
+    let good = decode_cost(&fixture("avif-grid.avif"), &[]).unwrap();
+    assert_eq!(good.source_px, (160, 128));
+}
+
+#[cfg(feature = "avif")]
+#[test]
+fn damaged_avifs_are_per_file_errors() {
+    for (name, size) in [
+        ("avif-8bit-420.avif", (64, 43)),
+        ("avif-10bit-alpha.avif", (64, 48)),
+        ("avif-12bit-444.avif", (64, 43)),
+        ("avif-limited.avif", (64, 43)),
+        ("avif-irot-imir.avif", (43, 64)),
+        ("avif-icc.avif", (64, 43)),
+        ("avif-grey.avif", (64, 43)),
+        ("avif-grid.avif", (64, 51)),
+        ("avif-premultiplied.avif", (64, 48)),
+        ("avif-nclx-p3.avif", (64, 43)),
+    ] {
+        assert_damage_is_per_file(name, &fixture(name), size);
+    }
+    // Every single-bit flip of the smallest sample: an error or an image, and the process lives
+    // on (rav1d 1.1 aborted it on byte 311, bit 5: a panic on its error path, inside an
+    // `extern "C"` function, cannot unwind).
+    let good = fixture("avif-8bit-420.avif");
+    let mut scratch = DecodeScratch::new();
+    for at in 0..good.len() {
+        for bit in 0..8 {
+            let mut bad = good.clone();
+            bad[at] ^= 1 << bit;
+            if let Err(ItemError::Internal(m)) = decode(&bad, 64, &mut scratch) {
+                panic!("flip of bit {bit} at {at}: internal {m}");
+            }
+        }
+    }
+}
+
+/// AVIF files in a real thumbnail job beside JPEGs: made upright at their size; a damaged one
+/// is an error of its own and the job goes on.
+#[cfg(feature = "avif")]
+#[test]
+fn a_job_makes_avif_thumbnails_beside_jpegs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let avif = fixture("avif-irot-imir.avif");
+    write(&src.join("turned.avif"), &avif);
+    write(&src.join("grid.avif"), &fixture("avif-grid.avif"));
+    write(&src.join("alpha.avif"), &fixture("avif-10bit-alpha.avif"));
+    write(&src.join("cut.avif"), &avif[..avif.len() / 2]);
+    let mut jpeg = Vec::new();
+    DynamicImage::ImageRgba8(source(120, 80, false))
+        .to_rgb8()
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    write(&src.join("photo.jpg"), &jpeg);
+    let engine = Engine::new(2);
+    let out = tmp.path().join("out");
+    let (report, _) = run_job(
+        &engine,
+        JobSpec::Thumbs(ThumbSpec::new(vec![src.clone()], out.clone())),
+    );
+    assert_eq!(report.progress.state, JobState::DoneWithErrors);
+    for (name, size) in [
+        ("turned.jpg", (64, 96)),
+        ("grid.jpg", (160, 128)),
+        ("alpha.jpg", (80, 60)),
+        ("photo.jpg", (120, 80)),
+    ] {
+        let img = image::open(out.join("src").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((img.width(), img.height()), size, "{name}");
+    }
+    let p = report
+        .problems
+        .iter()
+        .find(|p| p.path.file_name().is_some_and(|n| n == "cut.avif"))
+        .unwrap_or_else(|| panic!("cut.avif not reported: {:#?}", report.problems));
+    assert_eq!(p.kind, ProblemKind::Error);
+    assert_eq!(report.progress.errors, 1);
     assert_eq!(report.outputs.len(), 4);
     assert_no_partial_files(&out);
 }

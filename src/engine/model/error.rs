@@ -386,7 +386,7 @@ pub enum ItemError {
     #[error("compression failed: {0}")]
     Compress(String),
     /// The content is none of the image formats read.
-    #[error("not an image (content is not JPEG, PNG, WebP, GIF, BMP, TIFF, JPEG XL or HEIC)")]
+    #[error("not an image (content is not JPEG, PNG, WebP, GIF, BMP, TIFF, JPEG XL, HEIC or AVIF)")]
     NotAnImage,
     /// The file is empty.
     #[error("empty file")]

@@ -117,7 +117,7 @@ impl std::fmt::Display for SkipReason {
             SkipReason::FolderInTheWay => write!(f, "a folder has the output's name"),
             SkipReason::NotAnImage => write!(
                 f,
-                "not an image (content is not JPEG, PNG, WebP, GIF, BMP, TIFF, JPEG XL or HEIC)"
+                "not an image (content is not JPEG, PNG, WebP, GIF, BMP, TIFF, JPEG XL, HEIC or AVIF)"
             ),
             SkipReason::DuplicateName => {
                 write!(

@@ -7,8 +7,8 @@
 //! bytes per coefficient, 64 per 8 x 8 block of every component at its sampling). Other formats
 //! (the `image` crate's decoders, which decode at full size): the decoded buffer at its own bit
 //! depth, and the 8-bit copy the render makes of it. JPEG XL (decoded at full size, in 32-bit
-//! floats: [`JXL_BYTES_PER_PX`]) and HEIC (planes of up to 16 bits, then RGBA:
-//! [`HEIF_BYTES_PER_PX`]) by their header's size.
+//! floats: [`JXL_BYTES_PER_PX`]), HEIC (planes of up to 16 bits, then RGBA:
+//! [`HEIF_BYTES_PER_PX`]) and AVIF ([`AVIF_BYTES_PER_PX`]) by their header's size.
 //!
 //! Owns: [`decode_cost`]. Must not touch: decoding itself (`decode`), the budget (the runtime's).
 
@@ -27,6 +27,10 @@ const WORKING_BYTES: u64 = 4 << 20;
 const JXL_BYTES_PER_PX: u64 = 2 * 4 * 4 + 4;
 /// A HEIC decode per pixel: Y, Cb, Cr (and alpha) planes of up to 16 bits, then 8-bit RGBA.
 const HEIF_BYTES_PER_PX: u64 = 4 * 2 + 4;
+/// An AVIF decode per pixel: rav1d's picture (three planes of up to 16 bits) and their copy as
+/// 16-bit samples, the alpha plane likewise, the 8-bit RGB(A) image and the copy a rotation
+/// makes of it.
+const AVIF_BYTES_PER_PX: u64 = 3 * 2 * 2 + 2 * 2 + 4 + 4;
 
 /// What a decode will allocate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +49,7 @@ pub fn decode_cost(data: &[u8], requests: &[OutputRequest]) -> Option<DecodeCost
         InputFormat::Raster(format) => image_crate_cost(data, format),
         InputFormat::JpegXl => jxl_size(data).map(|px| per_pixel(px, JXL_BYTES_PER_PX)),
         InputFormat::Heif => heif_size(data).map(|px| per_pixel(px, HEIF_BYTES_PER_PX)),
+        InputFormat::Avif => avif_size(data).map(|px| per_pixel(px, AVIF_BYTES_PER_PX)),
     }
 }
 
@@ -75,6 +80,16 @@ fn heif_size(data: &[u8]) -> Option<(u32, u32)> {
 
 #[cfg(not(feature = "heic"))]
 fn heif_size(_data: &[u8]) -> Option<(u32, u32)> {
+    None
+}
+
+#[cfg(feature = "avif")]
+fn avif_size(data: &[u8]) -> Option<(u32, u32)> {
+    super::avif::stored_size_px(data)
+}
+
+#[cfg(not(feature = "avif"))]
+fn avif_size(_data: &[u8]) -> Option<(u32, u32)> {
     None
 }
 

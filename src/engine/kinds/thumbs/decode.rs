@@ -4,7 +4,8 @@
 //! Owns: format detection by content, the safety limits (pixels, decoder memory, file size: a
 //! hostile header gives an error, never an abort or an out-of-memory kill), JPEG through
 //! libjpeg-turbo with DCT scaling chosen on the long side ([`super::jpeg`]), JPEG XL through
-//! [`super::jxl`] (feature `jxl`), HEIC/HEIF through [`super::heif`] (feature `heic`), every other
+//! [`super::jxl`] (feature `jxl`), HEIC/HEIF through [`super::heif`] (feature `heic`), AVIF
+//! through [`super::avif`] (feature `avif`), every other
 //! format through the `image` crate, reduction of 16-bit and float samples to 8 bits, and the
 //! per-worker decoder state ([`DecodeScratch`]).
 //! Must not touch: files, threads, resampling, colour conversion beyond CMYK to RGB, encoding
@@ -112,11 +113,13 @@ pub enum InputFormat {
     JpegXl,
     /// HEVC-coded HEIF (HEIC).
     Heif,
+    /// AV1-coded HEIF (AVIF).
+    Avif,
 }
 
 /// The image format of `data` by its content (magic bytes), when it is one we read: JPEG, PNG,
-/// WebP, GIF, BMP, TIFF, JPEG XL or HEIC/HEIF. JPEG XL and HEIC are told even in a build
-/// without their decoder (the `jxl`/`heic` features), so that such a file is reported as an
+/// WebP, GIF, BMP, TIFF, JPEG XL, HEIC/HEIF or AVIF. JPEG XL, HEIC and AVIF are told even in a
+/// build without their decoder (the `jxl`/`heic`/`avif` features), so that such a file is reported as an
 /// image this build cannot read rather than passed over.
 pub fn detect_format(data: &[u8]) -> Option<InputFormat> {
     if super::sniff::is_jxl(data) {
@@ -124,6 +127,9 @@ pub fn detect_format(data: &[u8]) -> Option<InputFormat> {
     }
     if super::sniff::is_heif(data) {
         return Some(InputFormat::Heif);
+    }
+    if super::sniff::is_avif(data) {
+        return Some(InputFormat::Avif);
     }
     match image::guess_format(data).ok()? {
         f @ (ImageFormat::Jpeg
@@ -163,6 +169,7 @@ pub fn decode(
         InputFormat::Raster(format) => decode_with_image_crate(data, format),
         InputFormat::JpegXl => decode_jxl(data),
         InputFormat::Heif => decode_heif(data, min_long_side_px),
+        InputFormat::Avif => decode_avif(data),
     }
 }
 
@@ -187,6 +194,18 @@ fn decode_heif(data: &[u8], min_long_side_px: u32) -> Result<Decoded, ItemError>
 fn decode_heif(_data: &[u8], _min_long_side_px: u32) -> Result<Decoded, ItemError> {
     Err(ItemError::BadImage(
         "HEIC/HEIF, which this build of Shrinkwrap does not read".to_owned(),
+    ))
+}
+
+#[cfg(feature = "avif")]
+fn decode_avif(data: &[u8]) -> Result<Decoded, ItemError> {
+    super::avif::decode_avif(data)
+}
+
+#[cfg(not(feature = "avif"))]
+fn decode_avif(_data: &[u8]) -> Result<Decoded, ItemError> {
+    Err(ItemError::BadImage(
+        "AVIF, which this build of Shrinkwrap does not read".to_owned(),
     ))
 }
 

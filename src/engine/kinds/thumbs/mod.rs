@@ -14,11 +14,15 @@
 //! The spec's `KindSpec` (what the runtime and the job files read of it) is implemented here,
 //! so that the spec (`spec.rs`) and its options by name (`options.rs`) do not import each other.
 
+#[cfg(feature = "avif")]
+mod av1;
+#[cfg(feature = "avif")]
+pub mod avif;
 pub mod color;
 pub mod cost;
 pub mod decode;
 pub mod encode;
-#[cfg(any(feature = "jxl", feature = "heic", test))]
+#[cfg(any(feature = "jxl", feature = "heic", feature = "avif", test))]
 mod guard;
 #[cfg(feature = "heic")]
 pub mod heif;

@@ -44,11 +44,11 @@ pub struct Thumbnail {
 }
 
 /// File name extensions (lower case, without the dot) that claim to be one of the images we
-/// read. JPEG XL and HEIC/HEIF are listed in every build: a build without their decoder reports
-/// such files as images it cannot read.
+/// read. JPEG XL, HEIC/HEIF and AVIF are listed in every build: a build without their decoder
+/// reports such files as images it cannot read.
 pub const IMAGE_EXTENSIONS: &[&str] = &[
     "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "bmp", "dib", "tif", "tiff", "jxl", "heic",
-    "heif", "hif",
+    "heif", "hif", "avif",
 ];
 
 /// File name extensions that claim to be one of the images we read ([`IMAGE_EXTENSIONS`]).
