@@ -8,8 +8,11 @@
 //! Must not touch: the container, colour conversion, files, threads, job state, any front end.
 //!
 //! A panic inside rav1d cannot be caught: it happens inside an `extern "C"` function, where Rust
-//! aborts instead of unwinding. Hostile input is reported by rav1d as an error code, which this
-//! module turns into [`Av1Error`].
+//! aborts the process instead of unwinding. rav1d 1.1 did panic on the error path after any
+//! damaged frame (one flipped bit of a test sample was enough); the release used here
+//! (`re_rav1d`, renamed `rav1d` in Cargo.toml) has that path fixed, and the tests flip every bit
+//! of a sample. Damaged input is reported by rav1d as an error code, which this module turns
+//! into [`Av1Error`].
 
 use std::ptr::NonNull;
 
@@ -146,8 +149,8 @@ pub fn decode(obus: &[u8], max_pixels: u64) -> Result<Planes, Av1Error> {
         return Err(Av1Error::Invalid("no coded data".to_owned()));
     }
     let mut settings = std::mem::MaybeUninit::<Dav1dSettings>::uninit();
-    // SAFETY: `dav1d_default_settings` writes a whole `Dav1dSettings` to the pointer, which
-    // points to writable memory of that type (uninitialised is allowed); after it the value is
+    // SAFETY: the pointer is to a local, so not null; `dav1d_default_settings` writes a whole
+    // `Dav1dSettings` to it (uninitialised memory is allowed), after which the value is
     // initialised.
     let mut settings = unsafe {
         dav1d_default_settings(NonNull::new_unchecked(settings.as_mut_ptr()));
@@ -156,11 +159,10 @@ pub fn decode(obus: &[u8], max_pixels: u64) -> Result<Planes, Av1Error> {
     settings.n_threads = 1;
     settings.max_frame_delay = 1;
     settings.frame_size_limit = u32::try_from(max_pixels).unwrap_or(u32::MAX);
-    // Still images: every layer is not wanted, only the highest-quality one.
+    // Of a layered image, only the highest-quality layer is wanted.
     settings.all_layers = 0;
-    // An AVIF image item is one key frame (AV1 Image File Format, 2.1). Other frames are
-    // skipped: their error paths, which need reference frames a still image does not have, can
-    // panic in rav1d 1.1 (an inter frame made by one flipped bit did).
+    // An AVIF image item is one key frame (AV1 Image File Format, 2.1); other frames would
+    // need reference frames a still image does not have, and are skipped.
     settings.decode_frame_type = DAV1D_DECODEFRAMETYPE_KEY;
     // SAFETY: a logger with no callback is "no logging"; rav1d never calls it.
     settings.logger = unsafe { Dav1dLogger::new(None, None) };
