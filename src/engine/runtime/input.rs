@@ -17,6 +17,10 @@ use crate::engine::runtime::status::CancelFlag;
 /// Input is read (and cancel checked) in chunks of this size.
 pub(crate) const CHUNK_BYTES: usize = 1 << 20;
 
+/// Once the bytes the file's size promises are read, it is read on this many at a time (to see
+/// its end, or what it grew by).
+const TAIL_BYTES: usize = 4096;
+
 /// Opens an input for reading, refusing anything that is not (any more) a regular file: no FIFO
 /// is ever waited on, no symlink swapped in since the scan is followed.
 pub(crate) fn open_regular(path: &Path) -> Result<(File, fs::Metadata), ItemError> {
@@ -54,14 +58,20 @@ pub(crate) fn read_whole(
     if meta.len() > max_bytes {
         return Err(too_large(meta.len()));
     }
+    let expected = usize::try_from(meta.len()).unwrap_or(usize::MAX);
     data.clear();
-    data.reserve(meta.len() as usize + CHUNK_BYTES);
+    // The file's size and a little room to see its end: a small file costs a small buffer
+    // (not a chunk's worth of zeroed pages).
+    data.reserve(expected.saturating_add(TAIL_BYTES));
     loop {
         if cancel.is_cancelled() {
             return Ok(false);
         }
         let start = data.len();
-        data.resize(start + CHUNK_BYTES, 0);
+        let want = expected
+            .saturating_sub(start)
+            .clamp(TAIL_BYTES, CHUNK_BYTES);
+        data.resize(start + want, 0);
         match file.read(&mut data[start..]) {
             Ok(0) => {
                 data.truncate(start);

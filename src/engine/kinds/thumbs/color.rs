@@ -254,6 +254,18 @@ impl ColorCache {
         }
     }
 
+    /// Whether `icc` is an RGB profile that is sRGB in all but name (what
+    /// [`ColorCache::convert_to_srgb`] answers `AlreadySrgb` for on RGB pixels); the transform
+    /// it builds to tell is cached for that conversion.
+    pub fn is_srgb(&mut self, icc: &[u8]) -> bool {
+        let space = profile_space(icc);
+        space == ProfileSpace::Rgb
+            && matches!(
+                self.transform(icc, space, PixelLayout::Rgb),
+                Ok(Cached::Identity)
+            )
+    }
+
     /// The cached transform for `icc` read as `layout`, built on a miss.
     fn transform(
         &mut self,

@@ -10,12 +10,17 @@
 //! floats: [`JXL_BYTES_PER_PX`]), HEIC (planes of up to 16 bits, then RGBA:
 //! [`HEIF_BYTES_PER_PX`]) and AVIF ([`AVIF_BYTES_PER_PX`]) by their header's size.
 //!
-//! Owns: [`decode_cost`]. Must not touch: decoding itself (`decode`), the budget (the runtime's).
+//! The header is read once per image ([`read_header`]): the same [`ImageHeader`] gives the
+//! stored size that `cover` and `exact` boxes need to choose the decode scale (every format
+//! here, JPEG XL and HEIC included), so nothing reads it again before the decoder does.
+//!
+//! Owns: [`read_header`], [`ImageHeader`], [`decode_cost`]. Must not touch: decoding itself
+//! (`decode`), the budget (the runtime's).
 
 use image::{ImageDecoder, ImageFormat, ImageReader};
 
 use crate::engine::kinds::thumbs::decode::{InputFormat, detect_format};
-use crate::engine::kinds::thumbs::jpeg::{frame_header, scale_denominator};
+use crate::engine::kinds::thumbs::jpeg::{FrameHeader, frame_header, scale_denominator};
 use crate::engine::kinds::thumbs::render::{OutputRequest, decode_long_side_px};
 
 /// Working memory every decode and render uses besides its pixel buffers (libjpeg's row
@@ -41,25 +46,74 @@ pub struct DecodeCost {
     pub bytes: u64,
 }
 
-/// What decoding `data` for `requests` will allocate, from its header; `None` when the header
-/// cannot be read here (the decoder then says what is wrong with the file).
-pub fn decode_cost(data: &[u8], requests: &[OutputRequest]) -> Option<DecodeCost> {
+/// An image file's header, read once per image ([`read_header`]): its stored size (as the file
+/// stores it, before any EXIF orientation) and what its decode costs for any set of requests.
+/// The job reads it to reserve memory and hands it on to `thumbnail::make_thumbnails_with_header`,
+/// which needs the stored size to decode `cover` and `exact` boxes at the right scale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageHeader {
+    /// The image's width and height as stored, in pixels.
+    pub stored_px: (u32, u32),
+    cost: HeaderCost,
+}
+
+/// What the cost of decoding depends on, per decoder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum HeaderCost {
+    /// libjpeg: the output at the DCT scale the requests ask for, and for a progressive frame
+    /// the coefficients of every component at its sampling.
+    Jpeg(FrameHeader),
+    /// A decode at full size that costs this much whatever the requests.
+    Fixed(u64),
+}
+
+/// Reads `data`'s header (no pixel is decoded); `None` when the header cannot be read here
+/// (the decoder then says what is wrong with the file).
+pub fn read_header(data: &[u8]) -> Option<ImageHeader> {
     match detect_format(data)? {
-        InputFormat::Raster(ImageFormat::Jpeg) => jpeg_cost(data, requests),
-        InputFormat::Raster(format) => image_crate_cost(data, format),
+        InputFormat::Raster(ImageFormat::Jpeg) => {
+            let frame = frame_header(data)?;
+            Some(ImageHeader {
+                stored_px: frame.size_px,
+                cost: HeaderCost::Jpeg(frame),
+            })
+        }
+        InputFormat::Raster(format) => image_crate_header(data, format),
         InputFormat::JpegXl => jxl_size(data).map(|px| per_pixel(px, JXL_BYTES_PER_PX)),
         InputFormat::Heif => heif_size(data).map(|px| per_pixel(px, HEIF_BYTES_PER_PX)),
         InputFormat::Avif => avif_size(data).map(|px| per_pixel(px, AVIF_BYTES_PER_PX)),
     }
 }
 
+/// What decoding `data` for `requests` will allocate, from its header; `None` when the header
+/// cannot be read here (the decoder then says what is wrong with the file).
+pub fn decode_cost(data: &[u8], requests: &[OutputRequest]) -> Option<DecodeCost> {
+    read_header(data).map(|header| header.cost(requests))
+}
+
+impl ImageHeader {
+    /// What decoding the image for `requests` will allocate.
+    pub fn cost(&self, requests: &[OutputRequest]) -> DecodeCost {
+        let bytes = match &self.cost {
+            HeaderCost::Jpeg(frame) => jpeg_bytes(frame, requests),
+            HeaderCost::Fixed(bytes) => *bytes,
+        };
+        DecodeCost {
+            source_px: self.stored_px,
+            bytes,
+        }
+    }
+}
+
 /// A decode that costs `bytes_per_px` for every stored pixel.
-fn per_pixel((w, h): (u32, u32), bytes_per_px: u64) -> DecodeCost {
-    DecodeCost {
-        source_px: (w, h),
-        bytes: (u64::from(w) * u64::from(h))
-            .saturating_mul(bytes_per_px)
-            .saturating_add(WORKING_BYTES),
+fn per_pixel((w, h): (u32, u32), bytes_per_px: u64) -> ImageHeader {
+    ImageHeader {
+        stored_px: (w, h),
+        cost: HeaderCost::Fixed(
+            (u64::from(w) * u64::from(h))
+                .saturating_mul(bytes_per_px)
+                .saturating_add(WORKING_BYTES),
+        ),
     }
 }
 
@@ -93,8 +147,7 @@ fn avif_size(_data: &[u8]) -> Option<(u32, u32)> {
     None
 }
 
-fn jpeg_cost(data: &[u8], requests: &[OutputRequest]) -> Option<DecodeCost> {
-    let frame = frame_header(data)?;
+fn jpeg_bytes(frame: &FrameHeader, requests: &[OutputRequest]) -> u64 {
     let (w, h) = frame.size_px;
     let (w64, h64) = (u64::from(w), u64::from(h));
     let channels: u64 = if frame.sampling.len() >= 3 { 3 } else { 1 };
@@ -102,8 +155,20 @@ fn jpeg_cost(data: &[u8], requests: &[OutputRequest]) -> Option<DecodeCost> {
     let denom = u64::from(scale_denominator(w, h, long_side_px));
     let output = w64.div_ceil(denom) * h64.div_ceil(denom) * channels;
     let coefficients = if frame.progressive {
-        let h_max = frame.sampling.iter().map(|s| u64::from(s.0)).max()?.max(1);
-        let v_max = frame.sampling.iter().map(|s| u64::from(s.1)).max()?.max(1);
+        let h_max = frame
+            .sampling
+            .iter()
+            .map(|s| u64::from(s.0))
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        let v_max = frame
+            .sampling
+            .iter()
+            .map(|s| u64::from(s.1))
+            .max()
+            .unwrap_or(1)
+            .max(1);
         frame
             .sampling
             .iter()
@@ -116,13 +181,10 @@ fn jpeg_cost(data: &[u8], requests: &[OutputRequest]) -> Option<DecodeCost> {
     } else {
         0
     };
-    Some(DecodeCost {
-        source_px: (w, h),
-        bytes: output + coefficients + WORKING_BYTES,
-    })
+    output + coefficients + WORKING_BYTES
 }
 
-fn image_crate_cost(data: &[u8], format: ImageFormat) -> Option<DecodeCost> {
+fn image_crate_header(data: &[u8], format: ImageFormat) -> Option<ImageHeader> {
     let reader = ImageReader::with_format(std::io::Cursor::new(data), format);
     let decoder = reader.into_decoder().ok()?;
     let (w, h) = decoder.dimensions();
@@ -131,11 +193,13 @@ fn image_crate_cost(data: &[u8], format: ImageFormat) -> Option<DecodeCost> {
     // The 8-bit copy (at most four channels), made when the decoded buffer is not already
     // 8-bit or drops an unused alpha channel.
     let eight_bit = pixels * u64::from(decoder.color_type().channel_count().min(4));
-    Some(DecodeCost {
-        source_px: (w, h),
-        bytes: decoded
-            .saturating_add(eight_bit)
-            .saturating_add(WORKING_BYTES),
+    Some(ImageHeader {
+        stored_px: (w, h),
+        cost: HeaderCost::Fixed(
+            decoded
+                .saturating_add(eight_bit)
+                .saturating_add(WORKING_BYTES),
+        ),
     })
 }
 

@@ -17,7 +17,8 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use crate::engine::kinds::thumbs::jpeg::{
-    JpegDecoder, JpegError, JpegPixels, JpegRequest, StreamEnd, end_before_foreign_data,
+    JpegDecoder, JpegError, JpegPixels, JpegRequest, RECYCLE_MAX_BYTES, StreamEnd,
+    end_before_foreign_data,
 };
 use crate::engine::model::error::ItemError;
 
@@ -71,7 +72,15 @@ pub enum DecodeWarning {
 #[derive(Default)]
 pub struct DecodeScratch {
     jpeg: Option<JpegDecoder>,
+    /// The 8-bit pixel buffer of an earlier PNG, WebP, GIF, BMP or TIFF decode, for the next
+    /// one to decode into (no fresh pages to fault in and zero per image); at most
+    /// [`RASTER_RECYCLE_MAX_BYTES`]. Its bytes are stale until the decoder overwrites them.
+    raster: Vec<u8>,
 }
+
+/// The largest pixel buffer of the `image` crate's decoders a worker keeps for the next image
+/// (an RGBA image of 6 Mpx); larger ones are freed.
+pub const RASTER_RECYCLE_MAX_BYTES: usize = 24 << 20;
 
 impl DecodeScratch {
     /// Scratch state with nothing allocated yet.
@@ -79,17 +88,43 @@ impl DecodeScratch {
         DecodeScratch::default()
     }
 
-    /// Takes back the pixels of a [`Decoded`] image once it is rendered, for the next JPEG
-    /// decode to write into (8-bit grey and RGB buffers of at most 4 MiB; others are freed).
+    /// Takes back the pixels of a [`Decoded`] image once it is rendered, for the next decode to
+    /// write into: buffers of at most 4 MiB for JPEG ([`JpegDecoder::recycle`]), larger 8-bit
+    /// ones of at most [`RASTER_RECYCLE_MAX_BYTES`] for the other formats; others are freed.
     pub fn recycle(&mut self, image: DynamicImage) {
-        let Some(jpeg) = self.jpeg.as_mut() else {
-            return;
+        let buffer = match image {
+            DynamicImage::ImageLuma8(buffer) => buffer.into_raw(),
+            DynamicImage::ImageRgb8(buffer) => buffer.into_raw(),
+            DynamicImage::ImageLumaA8(buffer) => buffer.into_raw(),
+            DynamicImage::ImageRgba8(buffer) => buffer.into_raw(),
+            _ => return,
         };
-        match image {
-            DynamicImage::ImageLuma8(buffer) => jpeg.recycle(buffer.into_raw()),
-            DynamicImage::ImageRgb8(buffer) => jpeg.recycle(buffer.into_raw()),
+        match self.jpeg.as_mut() {
+            Some(jpeg) if buffer.capacity() <= RECYCLE_MAX_BYTES => jpeg.recycle(buffer),
+            _ if buffer.capacity() <= RASTER_RECYCLE_MAX_BYTES
+                && buffer.capacity() > self.raster.capacity() =>
+            {
+                self.raster = buffer;
+            }
             _ => {}
         }
+    }
+
+    /// A buffer of `len` bytes for a decoder to fill: the kept one when it is large enough
+    /// (not zeroed: the decoder writes every byte), else a fresh one.
+    fn raster_buffer(&mut self, len: usize) -> Vec<u8> {
+        let mut buffer = std::mem::take(&mut self.raster);
+        if buffer.capacity() < len {
+            // Freed first, so that the old and the new buffer are never both held.
+            drop(buffer);
+            return vec![0; len];
+        }
+        if buffer.len() >= len {
+            buffer.truncate(len);
+        } else {
+            buffer.resize(len, 0);
+        }
+        buffer
     }
 
     fn jpeg(&mut self) -> Result<&mut JpegDecoder, ItemError> {
@@ -156,6 +191,20 @@ pub fn decode(
     min_long_side_px: u32,
     scratch: &mut DecodeScratch,
 ) -> Result<Decoded, ItemError> {
+    decode_keeping_ycc(data, min_long_side_px, scratch, &mut |_| false).map(|(d, _)| d)
+}
+
+/// [`decode`], but a YCbCr-coded colour JPEG is handed over as YCbCr when `keep_ycc`, asked
+/// with the file's ICC profile (`None`: it has none), says yes: then the second value is true
+/// and the three channels of the `ImageRgb8` are the file's Y, Cb, Cr as coded (JFIF: BT.601,
+/// full range, chroma centred on 128), without the decoder's conversion to RGB. Every other
+/// file decodes as with [`decode`] (second value false).
+pub fn decode_keeping_ycc(
+    data: &[u8],
+    min_long_side_px: u32,
+    scratch: &mut DecodeScratch,
+    keep_ycc: &mut dyn FnMut(Option<&[u8]>) -> bool,
+) -> Result<(Decoded, bool), ItemError> {
     if data.is_empty() {
         return Err(ItemError::Empty);
     }
@@ -165,11 +214,15 @@ pub fn decode(
         });
     }
     match detect_format(data).ok_or(ItemError::NotAnImage)? {
-        InputFormat::Raster(ImageFormat::Jpeg) => decode_jpeg(data, min_long_side_px, scratch),
-        InputFormat::Raster(format) => decode_with_image_crate(data, format),
-        InputFormat::JpegXl => decode_jxl(data),
-        InputFormat::Heif => decode_heif(data, min_long_side_px),
-        InputFormat::Avif => decode_avif(data),
+        InputFormat::Raster(ImageFormat::Jpeg) => {
+            decode_jpeg(data, min_long_side_px, scratch, keep_ycc)
+        }
+        InputFormat::Raster(format) => {
+            decode_with_image_crate(data, format, scratch).map(|d| (d, false))
+        }
+        InputFormat::JpegXl => decode_jxl(data).map(|d| (d, false)),
+        InputFormat::Heif => decode_heif(data, min_long_side_px).map(|d| (d, false)),
+        InputFormat::Avif => decode_avif(data).map(|d| (d, false)),
     }
 }
 
@@ -213,14 +266,15 @@ fn decode_jpeg(
     data: &[u8],
     min_long_side_px: u32,
     scratch: &mut DecodeScratch,
-) -> Result<Decoded, ItemError> {
+    keep_ycc: &mut dyn FnMut(Option<&[u8]>) -> bool,
+) -> Result<(Decoded, bool), ItemError> {
     let request = JpegRequest {
         min_long_side_px,
         max_pixels: MAX_PIXELS,
         max_alloc_bytes: MAX_DECODE_ALLOC_BYTES,
     };
     let decoder = scratch.jpeg()?;
-    let (jpeg, data_after_image) = match decoder.decode(data, &request) {
+    let (jpeg, data_after_image) = match decoder.decode_keeping_ycc(data, &request, keep_ycc) {
         Ok(jpeg) => (jpeg, false),
         // A complete image followed by foreign bytes: decode what is the JPEG's own.
         Err(e) => match end_before_foreign_data(data) {
@@ -228,7 +282,7 @@ fn decode_jpeg(
                 let mut own = Vec::with_capacity(end + 2);
                 own.extend_from_slice(&data[..end]);
                 own.extend_from_slice(&[0xFF, 0xD9]);
-                match decoder.decode(&own, &request) {
+                match decoder.decode_keeping_ycc(&own, &request, keep_ycc) {
                     Ok(jpeg) => (jpeg, true),
                     Err(_) => return Err(map_jpeg_error(e)),
                 }
@@ -239,7 +293,9 @@ fn decode_jpeg(
     let (w, h) = (jpeg.width_px, jpeg.height_px);
     let image = match jpeg.layout {
         JpegPixels::Luma8 => image::GrayImage::from_raw(w, h, jpeg.pixels).map(DynamicImage::from),
-        JpegPixels::Rgb8 => image::RgbImage::from_raw(w, h, jpeg.pixels).map(DynamicImage::from),
+        JpegPixels::Rgb8 | JpegPixels::YCbCr8 => {
+            image::RgbImage::from_raw(w, h, jpeg.pixels).map(DynamicImage::from)
+        }
     }
     .ok_or_else(|| ItemError::Internal("JPEG pixel buffer does not match its size".to_owned()))?;
     let orientation = jpeg
@@ -252,7 +308,8 @@ fn decode_jpeg(
         StreamEnd::EndMarker => Vec::new(),
         StreamEnd::MissingEndMarker => vec![DecodeWarning::MissingEndMarker],
     };
-    Ok(Decoded {
+    let ycc = jpeg.layout == JpegPixels::YCbCr8;
+    let decoded = Decoded {
         image,
         orientation,
         icc_profile: jpeg.icc_profile,
@@ -261,7 +318,8 @@ fn decode_jpeg(
         source_size_px: (jpeg.source_width_px, jpeg.source_height_px),
         warnings,
         pixels_are_cmyk_converted: jpeg.converted_from_cmyk,
-    })
+    };
+    Ok((decoded, ycc))
 }
 
 fn map_jpeg_error(e: JpegError) -> ItemError {
@@ -298,7 +356,11 @@ pub(crate) fn check_size(width: u64, height: u64) -> Result<(), ItemError> {
 }
 
 /// PNG, WebP, GIF, BMP and TIFF through the `image` crate, with limits.
-fn decode_with_image_crate(data: &[u8], format: ImageFormat) -> Result<Decoded, ItemError> {
+fn decode_with_image_crate(
+    data: &[u8],
+    format: ImageFormat,
+    scratch: &mut DecodeScratch,
+) -> Result<Decoded, ItemError> {
     let mut reader = ImageReader::with_format(Cursor::new(data), format);
     let mut limits = Limits::default();
     limits.max_alloc = Some(MAX_DECODE_ALLOC_BYTES);
@@ -315,7 +377,34 @@ fn decode_with_image_crate(data: &[u8], format: ImageFormat) -> Result<Decoded, 
         .map(strip_exif_prefix);
     let xmp = decoder.xmp_metadata().ok().flatten();
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let image = to_8_bit(DynamicImage::from_decoder(decoder).map_err(map_image_error)?);
+    let image = match decoder.color_type() {
+        // 8-bit pixels go straight into a reused buffer.
+        color @ (image::ColorType::L8
+        | image::ColorType::La8
+        | image::ColorType::Rgb8
+        | image::ColorType::Rgba8) => {
+            let len = usize::try_from(decoder.total_bytes())
+                .map_err(|_| ItemError::BadImage(format!("{w}x{h} pixels")))?;
+            let mut buffer = scratch.raster_buffer(len);
+            decoder.read_image(&mut buffer).map_err(map_image_error)?;
+            let mismatch = || ItemError::Internal("pixel buffer does not match its size".into());
+            match color {
+                image::ColorType::L8 => image::GrayImage::from_raw(w, h, buffer)
+                    .map(DynamicImage::ImageLuma8)
+                    .ok_or_else(mismatch)?,
+                image::ColorType::La8 => image::GrayAlphaImage::from_raw(w, h, buffer)
+                    .map(DynamicImage::ImageLumaA8)
+                    .ok_or_else(mismatch)?,
+                image::ColorType::Rgb8 => image::RgbImage::from_raw(w, h, buffer)
+                    .map(DynamicImage::ImageRgb8)
+                    .ok_or_else(mismatch)?,
+                _ => image::RgbaImage::from_raw(w, h, buffer)
+                    .map(DynamicImage::ImageRgba8)
+                    .ok_or_else(mismatch)?,
+            }
+        }
+        _ => to_8_bit(DynamicImage::from_decoder(decoder).map_err(map_image_error)?),
+    };
     let image = if format == ImageFormat::Bmp {
         drop_unused_bmp_alpha(image)?
     } else {
@@ -404,21 +493,39 @@ fn alpha_is_all(samples: &[u8], channels: usize, value: u8) -> bool {
 /// Whether the last of every `channels` samples is 255. Checks in blocks so that a transparent
 /// image stops early while the common opaque case runs branch-free within a block.
 fn alpha_is_opaque(samples: &[u8], channels: usize) -> bool {
-    samples.chunks(channels * 4096).all(|block| {
-        block
+    fn opaque<const N: usize>(samples: &[u8]) -> bool {
+        samples
+            .chunks(N * 4096)
+            .all(|block| block.chunks_exact(N).fold(0xFF, |acc, px| acc & px[N - 1]) == 0xFF)
+    }
+    match channels {
+        4 => opaque::<4>(samples),
+        2 => opaque::<2>(samples),
+        _ => samples
             .chunks_exact(channels)
-            .fold(0xFF, |acc, px| acc & px[channels - 1])
-            == 0xFF
-    })
+            .all(|px| px[channels - 1] == 0xFF),
+    }
 }
 
 /// Keeps the first `keep` of every `channels` samples, moving them to the front of the same
 /// buffer.
 fn compact_channels(mut samples: Vec<u8>, channels: usize, keep: usize) -> Vec<u8> {
+    fn compact<const N: usize, const K: usize>(samples: &mut [u8]) {
+        for i in 0..samples.len() / N {
+            let px: [u8; K] = std::array::from_fn(|c| samples[i * N + c]);
+            samples[i * K..i * K + K].copy_from_slice(&px);
+        }
+    }
     let pixels = samples.len() / channels;
-    for i in 0..pixels {
-        let (src, dst) = (i * channels, i * keep);
-        samples.copy_within(src..src + keep, dst);
+    match (channels, keep) {
+        (4, 3) => compact::<4, 3>(&mut samples),
+        (2, 1) => compact::<2, 1>(&mut samples),
+        _ => {
+            for i in 0..pixels {
+                let (src, dst) = (i * channels, i * keep);
+                samples.copy_within(src..src + keep, dst);
+            }
+        }
     }
     samples.truncate(pixels * keep);
     samples

@@ -1,7 +1,8 @@
 //! Encoding thumbnails: 8-bit pixels in, a JPEG, PNG or WebP file with its metadata out.
 //!
 //! Owns: the pixel encoders (JPEG through libjpeg-turbo with its standard settings, one reused
-//! compressor per worker: [`libjpeg`]; PNG through the `image` crate; WebP lossy and lossless
+//! compressor per worker: [`libjpeg`], from RGB, grey, or YCbCr as a JPEG decoder gave it:
+//! [`encode_jpeg_ycbcr`]; PNG through the `image` crate; WebP lossy and lossless
 //! through libwebp, built from source by `libwebp-sys` with `cc`), flattening alpha on white for
 //! JPEG, and putting the ICC profile, EXIF block and XMP packet into each container through
 //! `img-parts`: JPEG APP2 `ICC_PROFILE` / APP1 `Exif` / APP1 XMP segments (ICC.1:2022 annex
@@ -148,6 +149,50 @@ pub fn encode(
         return Ok(out);
     }
     embed(params.format, out, meta)
+}
+
+/// Encodes YCbCr `pixels` (three samples a pixel, JFIF's full-range BT.601, as a JPEG decoder
+/// gives them without its colour conversion; `width_px` x `height_px`, rows unpadded) as a
+/// JPEG at `quality`, with no colour conversion on the way, and embeds `meta`. The file is the
+/// same as [`encode`] makes of the RGB these samples stand for, up to rounding.
+///
+/// Errors: as [`encode`]'s for JPEG.
+pub fn encode_jpeg_ycbcr(
+    pixels: &[u8],
+    (width_px, height_px): (u32, u32),
+    quality: u8,
+    meta: &Embedded<'_>,
+    scratch: &mut EncodeScratch,
+) -> Result<Vec<u8>, ItemError> {
+    let expected = (width_px as usize)
+        .saturating_mul(height_px as usize)
+        .saturating_mul(3);
+    if pixels.len() != expected || expected == 0 {
+        return Err(ItemError::Internal(format!(
+            "encode: {} bytes for {width_px}x{height_px} YCbCr",
+            pixels.len()
+        )));
+    }
+    let encoder = match &mut scratch.jpeg {
+        Some(encoder) => encoder,
+        None => scratch
+            .jpeg
+            .insert(LibjpegEncoder::new().map_err(ItemError::Encode)?),
+    };
+    let mut out = Vec::new();
+    encoder
+        .encode(
+            pixels,
+            Samples::YCbCr,
+            (width_px, height_px),
+            quality,
+            &mut out,
+        )
+        .map_err(ItemError::Encode)?;
+    if meta.is_empty() {
+        return Ok(out);
+    }
+    embed(ThumbFormat::Jpeg, out, meta)
 }
 
 /// Alpha composited over white, in place of JPEG's missing alpha channel: `c * a + 255 * (1 - a)`.

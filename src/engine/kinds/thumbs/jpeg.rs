@@ -4,7 +4,8 @@
 //! Owns: one libjpeg decompressor per worker (created once, reset between images), DCT-domain
 //! scaling (`scale_num`/`scale_denom`, ITU T.81 A.3.3 IDCT evaluated on 1, 2 or 4 samples), the
 //! arithmetic-coded processes (SOF9 sequential, SOF10 progressive; T.81 Annex D), CMYK/YCCK to
-//! RGB, the APP1/APP2 metadata (EXIF, XMP, ICC), and the rule that tells a JPEG that only lacks
+//! RGB, YCbCr handed over as coded when the caller can use it (no colour conversion), the
+//! APP1/APP2 metadata (EXIF, XMP, ICC), and the rule that tells a JPEG that only lacks
 //! its end-of-image marker from one cut short.
 //! Must not touch: files, threads, `image` types or the engine's error enums (the caller maps
 //! [`JpegError`]).
@@ -53,6 +54,9 @@ pub enum JpegPixels {
     Luma8,
     /// Three 8-bit samples per pixel, R G B.
     Rgb8,
+    /// Three 8-bit samples per pixel, Y Cb Cr as the file codes them (JFIF: ITU-R BT.601 with
+    /// full-range luma and chroma centred on 128), without libjpeg's conversion to RGB.
+    YCbCr8,
 }
 
 /// How the stream ended.
@@ -77,7 +81,7 @@ pub struct JpegImage {
     pub source_height_px: u32,
     /// Row-major pixels, no padding, in the model of `layout`.
     pub pixels: Vec<u8>,
-    /// How the pixels are laid out (grey or RGB).
+    /// How the pixels are laid out (grey, RGB, or YCbCr when the caller allowed it).
     pub layout: JpegPixels,
     /// The source was CMYK or YCCK (4 components), converted to RGB without a colour profile
     /// (R = (255 - C)(255 - K) / 255 on the uninverted values). Adobe APP14 files store inverted
@@ -467,11 +471,25 @@ impl JpegDecoder {
     /// [`JpegError::TooMuchMemory`], [`JpegError::Unsupported`], and [`JpegError::Invalid`] for
     /// anything else libjpeg refuses. The decoder is ready for the next image either way.
     pub fn decode(&mut self, data: &[u8], request: &JpegRequest) -> Result<JpegImage, JpegError> {
+        self.decode_keeping_ycc(data, request, &mut |_| false)
+    }
+
+    /// [`JpegDecoder::decode`], but a YCbCr-coded colour file comes out as YCbCr
+    /// ([`JpegPixels::YCbCr8`]: libjpeg skips its colour conversion) when `keep_ycc`, asked with
+    /// the file's ICC profile once the header is read, says yes.
+    pub fn decode_keeping_ycc(
+        &mut self,
+        data: &[u8],
+        request: &JpegRequest,
+        keep_ycc: &mut dyn FnMut(Option<&[u8]>) -> bool,
+    ) -> Result<JpegImage, JpegError> {
         let err = &mut self.inner.err;
         err.hit_end_of_data = false;
         err.data_warnings = 0;
         err.mgr.num_warnings = 0;
-        let result = catch_unwind(AssertUnwindSafe(|| self.decode_unwinding(data, request)));
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            self.decode_unwinding(data, request, keep_ycc)
+        }));
         // After success libjpeg is already back at its start state; after an error this frees
         // the image's memory and resets it (libjpeg.txt: jpeg_abort after an error).
         // SAFETY: the decompressor was created in `new`; abort never raises an error.
@@ -510,6 +528,7 @@ impl JpegDecoder {
         &mut self,
         data: &[u8],
         request: &JpegRequest,
+        keep_ycc: &mut dyn FnMut(Option<&[u8]>) -> bool,
     ) -> Result<JpegImage, JpegError> {
         let skipped_scans = self.skip_unused_scans
             && drop_unused_ac_scans(data, request.min_long_side_px, &mut self.filtered);
@@ -540,6 +559,9 @@ impl JpegDecoder {
             let markers = read_markers(cinfo.marker_list);
             let (out_space, cmyk) = match (cinfo.jpeg_color_space, cinfo.num_components) {
                 (lj::JCS_GRAYSCALE, 1) => (lj::JCS_GRAYSCALE, false),
+                (lj::JCS_YCbCr, 3) if keep_ycc(markers.icc_profile.as_deref()) => {
+                    (lj::JCS_YCbCr, false)
+                }
                 (lj::JCS_YCbCr | lj::JCS_RGB, 3) => (lj::JCS_RGB, false),
                 (lj::JCS_CMYK | lj::JCS_YCCK, 4) => (lj::JCS_CMYK, true),
                 (space, n) => {
@@ -626,6 +648,8 @@ impl JpegDecoder {
                 JpegPixels::Rgb8
             } else if channels == 1 {
                 JpegPixels::Luma8
+            } else if out_space == lj::JCS_YCbCr {
+                JpegPixels::YCbCr8
             } else {
                 JpegPixels::Rgb8
             };

@@ -46,8 +46,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::engine::kinds::thumbs::color::ColorOutcome;
 use crate::engine::kinds::thumbs::render::OutputRequest;
 use crate::engine::kinds::thumbs::thumbnail::{
-    DecodeWarning, MAX_FILE_BYTES, detect_format, has_image_extension,
-    make_thumbnails_on_this_thread,
+    DecodeWarning, ImageHeader, MAX_FILE_BYTES, detect_format, has_image_extension,
+    make_thumbnails_with_header_on_this_thread, read_header,
 };
 use crate::engine::model::error::{ItemError, JobError, SpecError};
 use crate::engine::model::events::ProblemKind;
@@ -251,7 +251,8 @@ impl ThumbJob {
             .filter(|(index, _)| !done_before.contains(index))
             .collect();
         let requests: Vec<OutputRequest> = todo.iter().map(|&(_, px)| self.request(px)).collect();
-        let reservation = match reserve_decode(run, &data, &requests) {
+        let header = read_header(&data);
+        let reservation = match reserve_decode(run, header.as_ref(), &requests) {
             Ok(reservation) => reservation,
             Err(None) => return,
             Err(Some(e)) => {
@@ -261,7 +262,7 @@ impl ThumbJob {
             }
         };
         let rendered = catch_unwind(AssertUnwindSafe(|| {
-            make_thumbnails_on_this_thread(&data, &requests)
+            make_thumbnails_with_header_on_this_thread(&data, header.as_ref(), &requests)
         }))
         .unwrap_or_else(|panic| {
             Err(ItemError::Internal(format!(
@@ -566,16 +567,17 @@ fn real_dir(cache: &mut HashMap<PathBuf, Option<PathBuf>>, dir: &Path) -> Option
         .clone()
 }
 
-/// Reserves what decoding `data` for `requests` will allocate from the engine's memory budget,
-/// waiting while the decodes running hold too much for it to fit. `Err(None)`: the job was
-/// cancelled while waiting; `Err(Some(_))`: the image could never fit, with its figures. An image
-/// whose header cannot be read reserves nothing (its decoder says what is wrong).
+/// Reserves what decoding an image with `header` ([`read_header`]) for `requests` will
+/// allocate from the engine's memory budget, waiting while the decodes running hold too much
+/// for it to fit. `Err(None)`: the job was cancelled while waiting; `Err(Some(_))`: the image
+/// could never fit, with its figures. An image whose header cannot be read (`None`) reserves
+/// nothing (its decoder says what is wrong).
 fn reserve_decode(
     run: &Run,
-    data: &[u8],
+    header: Option<&ImageHeader>,
     requests: &[OutputRequest],
 ) -> Result<Option<Reservation>, Option<ItemError>> {
-    let Some(cost) = cost::decode_cost(data, requests) else {
+    let Some(cost) = header.map(|h| h.cost(requests)) else {
         return Ok(None);
     };
     let (width, height) = (u64::from(cost.source_px.0), u64::from(cost.source_px.1));
@@ -702,11 +704,12 @@ impl JobKindImpl for ThumbJob {
                 .iter()
                 .map(|&(_, px)| self.request(px))
                 .collect();
-            let Ok(_reservation) = reserve_decode(run, &data, &requests) else {
+            let header = read_header(&data);
+            let Ok(_reservation) = reserve_decode(run, header.as_ref(), &requests) else {
                 continue;
             };
             if let Ok(Ok(t)) = catch_unwind(AssertUnwindSafe(|| {
-                make_thumbnails_on_this_thread(&data, &requests)
+                make_thumbnails_with_header_on_this_thread(&data, header.as_ref(), &requests)
             })) {
                 made += t.outputs.len() as u64;
                 bytes += t

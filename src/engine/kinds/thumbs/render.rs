@@ -3,8 +3,11 @@
 //! Owns: the post-decode pipeline, per requested output: Lanczos3 resize with box
 //! pre-reduction (fast_image_resize), colour conversion to sRGB (`color`, after resizing: fewer
 //! pixels), EXIF orientation applied to the pixels, metadata by policy (`metadata`) and encoding
-//! (`encode`). Keeps the per-worker state in [`RenderScratch`]: the resizer, pixel buffers and
-//! the colour-transform cache are made once per worker, not per image.
+//! (`encode`). A JPEG whose outputs are all JPEGs and need no colour transform arrives as
+//! YCbCr ([`ycbcr_suffices`]) and stays YCbCr through resizing and orientation into the encoder:
+//! neither the decoder nor the encoder converts colours. Keeps the per-worker state in
+//! [`RenderScratch`]: the resizer, pixel buffers and the colour-transform cache are made once
+//! per worker, not per image.
 //! Must not touch: decoding (that is `decode`), files, job state, names of outputs.
 
 use fast_image_resize as fr;
@@ -15,7 +18,9 @@ use crate::engine::kinds::thumbs::color::{
     ColorCache, ColorMode, ColorOutcome, PixelLayout, ProfileSpace, profile_space,
 };
 use crate::engine::kinds::thumbs::decode::Decoded;
-use crate::engine::kinds::thumbs::encode::{Embedded, EncodeParams, EncodeScratch, encode};
+use crate::engine::kinds::thumbs::encode::{
+    Embedded, EncodeParams, EncodeScratch, encode, encode_jpeg_ycbcr,
+};
 use crate::engine::kinds::thumbs::metadata::{
     MetadataPolicy, OutputFacts, output_metadata, subject_point,
 };
@@ -284,6 +289,46 @@ pub fn render(
     requests: &[OutputRequest],
     scratch: &mut RenderScratch,
 ) -> Result<Vec<Rendered>, ItemError> {
+    render_pixels(decoded, false, requests, scratch)
+}
+
+/// Whether every request can be made from a JPEG's YCbCr samples as they are coded, without
+/// the decoder's conversion to RGB (`icc`: the file's ICC profile): every output is a JPEG
+/// (which stores YCbCr again), and no colour transform touches the pixels: the file has no
+/// profile, or an sRGB one, or each request keeps its RGB profile as it is. Resampling is
+/// linear and JFIF's YCbCr is an affine map of the (gamma-encoded) RGB, so resampling the
+/// YCbCr gives what resampling the RGB and converting it would, up to rounding; orientation
+/// and metadata do not look at the pixels.
+pub fn ycbcr_suffices(
+    icc: Option<&[u8]>,
+    requests: &[OutputRequest],
+    scratch: &mut RenderScratch,
+) -> bool {
+    if requests.is_empty() || requests.iter().any(|r| r.format != ThumbFormat::Jpeg) {
+        return false;
+    }
+    let Some(icc) = icc else {
+        return true;
+    };
+    let keeps = |r: &OutputRequest| {
+        r.color == ColorMode::KeepProfile && profile_space(icc) == ProfileSpace::Rgb
+    };
+    requests.iter().all(keeps) || scratch.color.is_srgb(icc)
+}
+
+/// [`render`] from the pixels [`super::decode::decode_keeping_ycc`] gave: with `ycbcr`, the
+/// three channels are a JPEG's Y, Cb, Cr, which only [`ycbcr_suffices`] requests may ask of.
+pub fn render_pixels(
+    decoded: &mut Decoded,
+    ycbcr: bool,
+    requests: &[OutputRequest],
+    scratch: &mut RenderScratch,
+) -> Result<Vec<Rendered>, ItemError> {
+    if ycbcr && !matches!(decoded.image, DynamicImage::ImageRgb8(_)) {
+        return Err(ItemError::Internal(
+            "YCbCr pixels that are not three channels".to_owned(),
+        ));
+    }
     match &decoded.image {
         DynamicImage::ImageLuma8(_)
         | DynamicImage::ImageLumaA8(_)
@@ -328,7 +373,7 @@ pub fn render(
     for (request, placement) in requests.iter().zip(&placements) {
         out.push(render_one(
             decoded,
-            (layout, premultiplied),
+            (layout, premultiplied, ycbcr),
             (request, placement),
             scratch,
         )?);
@@ -374,7 +419,7 @@ fn alpha_view(
 
 fn render_one(
     decoded: &Decoded,
-    (layout, premultiplied): (PixelLayout, bool),
+    (layout, premultiplied, ycbcr): (PixelLayout, bool, bool),
     (request, placement): (&OutputRequest, &Placement),
     scratch: &mut RenderScratch,
 ) -> Result<Rendered, ItemError> {
@@ -411,6 +456,15 @@ fn render_one(
         {
             embed_icc = Some(icc);
             ColorOutcome::ProfileKept
+        }
+        // YCbCr pixels are only asked for when no transform applies (`ycbcr_suffices`).
+        Some(icc) if ycbcr => {
+            if !color.is_srgb(icc) {
+                return Err(ItemError::Internal(
+                    "YCbCr pixels with a colour profile to apply".to_owned(),
+                ));
+            }
+            ColorOutcome::AlreadySrgb
         }
         Some(icc) => {
             let outcome = color.convert_to_srgb(
@@ -453,22 +507,32 @@ fn render_one(
             ),
         },
     );
-    let encoded = encode(
-        pixels,
-        layout,
-        (ow, oh),
-        &EncodeParams {
-            format: request.format,
-            quality: request.quality,
-            lossless: request.lossless,
-        },
-        &Embedded {
-            icc_profile: embed_icc,
-            exif: meta.exif.as_deref(),
-            xmp: meta.xmp.as_deref(),
-        },
-        encode_scratch,
-    )?;
+    let embedded = Embedded {
+        icc_profile: embed_icc,
+        exif: meta.exif.as_deref(),
+        xmp: meta.xmp.as_deref(),
+    };
+    let encoded = if ycbcr {
+        if request.format != ThumbFormat::Jpeg {
+            return Err(ItemError::Internal(
+                "YCbCr pixels for an output that is not a JPEG".to_owned(),
+            ));
+        }
+        encode_jpeg_ycbcr(pixels, (ow, oh), request.quality, &embedded, encode_scratch)?
+    } else {
+        encode(
+            pixels,
+            layout,
+            (ow, oh),
+            &EncodeParams {
+                format: request.format,
+                quality: request.quality,
+                lossless: request.lossless,
+            },
+            &embedded,
+            encode_scratch,
+        )?
+    };
     Ok(Rendered {
         encoded,
         width_px: ow,
@@ -485,6 +549,31 @@ fn can_keep(icc: &[u8], layout: PixelLayout, request: &OutputRequest) -> bool {
         ProfileSpace::Gray => layout.is_gray() && request.format != ThumbFormat::Webp,
         ProfileSpace::Cmyk | ProfileSpace::Other => false,
     }
+}
+
+/// Lanczos3, `sinc(x) sinc(x / 3)` for |x| < 3, as the resizer's own but with one sine per
+/// tap instead of two: with `s = sin(pi x / 3)`, `sin(pi x) = 3s - 4s^3` (the triple-angle
+/// identity). The resizer computes its filter weights for every image (it keeps none between
+/// calls), and for small images the sines were a tenth of the resampling time.
+fn lanczos3() -> fr::FilterType {
+    match fr::Filter::new("Lanczos3", lanczos3_weight, 3.0) {
+        Ok(filter) => fr::FilterType::Custom(filter),
+        Err(_) => fr::FilterType::Lanczos3,
+    }
+}
+
+/// The weight of [`lanczos3`] at `x` source pixels from the centre.
+fn lanczos3_weight(x: f64) -> f64 {
+    if x == 0.0 {
+        return 1.0;
+    }
+    if !(-3.0..3.0).contains(&x) {
+        return 0.0;
+    }
+    let third = std::f64::consts::PI * x / 3.0;
+    let s = third.sin();
+    let whole = s * (3.0 - 4.0 * s * s);
+    whole * s / (3.0 * third * third)
 }
 
 /// A downscale is split in two steps beyond this ratio.
@@ -531,7 +620,7 @@ fn resize(
     let src_view = fr::images::ImageRef::new(w, h, src, pt).map_err(|e| fr_err(&e))?;
     // Unpremultiplied alpha (never the case when resizing, see `render`) is left to the resizer.
     let lanczos = fr::ResizeOptions::new()
-        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3))
+        .resize_alg(fr::ResizeAlg::Convolution(lanczos3()))
         .use_alpha(!premultiplied);
     let target_len = tw as usize * th as usize * ch_count;
     out.clear();
@@ -662,6 +751,44 @@ fn contain_px((w, h): (u32, u32), size: ThumbSize, upscale: bool) -> (u32, u32) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lanczos3_with_one_sine_is_lanczos3() {
+        assert!(matches!(lanczos3(), fr::FilterType::Custom(_)));
+        let sinc = |x: f64| {
+            let px = std::f64::consts::PI * x;
+            if x == 0.0 { 1.0 } else { px.sin() / px }
+        };
+        for i in -400..=400 {
+            let x = f64::from(i) / 100.0;
+            let reference = if (-3.0..3.0).contains(&x) {
+                sinc(x) * sinc(x / 3.0)
+            } else {
+                0.0
+            };
+            let got = lanczos3_weight(x);
+            assert!(
+                (got - reference).abs() < 1e-12,
+                "x = {x}: {got} vs {reference}"
+            );
+        }
+        // The same pixels as the resizer's own Lanczos3, up to a rounding step.
+        let (w, h) = (97u32, 61u32);
+        let src: Vec<u8> = (0..w * h * 3)
+            .map(|i| ((i * 7919 + (i / 3) * 31) % 251) as u8)
+            .collect();
+        let src = fr::images::ImageRef::new(w, h, &src, fr::PixelType::U8x3).unwrap();
+        let mut resizer = fr::Resizer::new();
+        let mut out = |filter| {
+            let mut dst = fr::images::Image::new(40, 25, fr::PixelType::U8x3);
+            let options = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(filter));
+            resizer.resize(&src, &mut dst, &options).unwrap();
+            dst.into_vec()
+        };
+        let (ours, theirs) = (out(lanczos3()), out(fr::FilterType::Lanczos3));
+        let max = ours.iter().zip(&theirs).map(|(a, b)| a.abs_diff(*b)).max();
+        assert!(max <= Some(1), "max difference {max:?}");
+    }
 
     #[test]
     fn orientation_matches_the_image_crate() {

@@ -51,6 +51,9 @@ pub enum Samples {
     Gray,
     /// R, G, B 8-bit samples; written as YCbCr 4:2:0.
     Rgb,
+    /// Y, Cb, Cr 8-bit samples (JFIF's full-range BT.601); written as YCbCr 4:2:0 without a
+    /// colour conversion.
+    YCbCr,
 }
 
 /// A reusable libjpeg compressor (one per worker thread).
@@ -178,7 +181,7 @@ impl LibjpegEncoder {
     ) -> Result<(), String> {
         let channels = match samples {
             Samples::Gray => 1,
-            Samples::Rgb => 3,
+            Samples::Rgb | Samples::YCbCr => 3,
         };
         let row_bytes = width_px as usize * channels;
         if width_px == 0
@@ -209,6 +212,7 @@ impl LibjpegEncoder {
                 cinfo.in_color_space = match samples {
                     Samples::Gray => lj::J_COLOR_SPACE::JCS_GRAYSCALE,
                     Samples::Rgb => lj::J_COLOR_SPACE::JCS_RGB,
+                    Samples::YCbCr => lj::J_COLOR_SPACE::JCS_YCbCr,
                 };
                 lj::jpeg_c_set_int_param(
                     cinfo,
