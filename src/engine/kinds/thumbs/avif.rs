@@ -22,7 +22,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, GrayImage, RgbImage, RgbaImage};
 
 use crate::engine::kinds::thumbs::av1::{self, Av1Error, Layout, Planes};
-use crate::engine::kinds::thumbs::decode::{Decoded, MAX_PIXELS, check_size, drop_opaque_alpha};
+use crate::engine::kinds::thumbs::decoded::{Decoded, MAX_PIXELS, check_size, drop_opaque_alpha};
 use crate::engine::kinds::thumbs::guard::quietly;
 use crate::engine::model::error::ItemError;
 

@@ -19,7 +19,7 @@ use heifer::heifer_isobmff::{HeifFile, ItemId};
 use image::DynamicImage;
 use image::metadata::Orientation;
 
-use crate::engine::kinds::thumbs::decode::{Decoded, MAX_PIXELS, check_size, drop_opaque_alpha};
+use crate::engine::kinds::thumbs::decoded::{Decoded, MAX_PIXELS, check_size, drop_opaque_alpha};
 use crate::engine::kinds::thumbs::guard::quietly;
 use crate::engine::model::error::ItemError;
 

@@ -17,7 +17,7 @@ use jxl_oxide::{
 };
 use jxl_oxide_common::Bundle;
 
-use crate::engine::kinds::thumbs::decode::{
+use crate::engine::kinds::thumbs::decoded::{
     Decoded, MAX_DECODE_ALLOC_BYTES, check_size, drop_opaque_alpha,
 };
 use crate::engine::kinds::thumbs::guard::quietly;

@@ -21,6 +21,7 @@ pub mod avif;
 pub mod color;
 pub mod cost;
 pub mod decode;
+pub mod decoded;
 pub mod encode;
 #[cfg(any(feature = "jxl", feature = "heic", feature = "avif", test))]
 mod guard;

@@ -17,7 +17,7 @@ use image::metadata::Orientation;
 use crate::engine::kinds::thumbs::color::{
     ColorCache, ColorMode, ColorOutcome, PixelLayout, ProfileSpace, profile_space,
 };
-use crate::engine::kinds::thumbs::decode::Decoded;
+use crate::engine::kinds::thumbs::decoded::Decoded;
 use crate::engine::kinds::thumbs::encode::{
     Embedded, EncodeParams, EncodeScratch, encode, encode_jpeg_ycbcr,
 };
