@@ -136,22 +136,10 @@ pub(crate) fn alpha_is_opaque(samples: &[u8], channels: usize) -> bool {
 /// Keeps the first `keep` of every `channels` samples, moving them to the front of the same
 /// buffer.
 pub(crate) fn compact_channels(mut samples: Vec<u8>, channels: usize, keep: usize) -> Vec<u8> {
-    fn compact<const N: usize, const K: usize>(samples: &mut [u8]) {
-        for i in 0..samples.len() / N {
-            let px: [u8; K] = std::array::from_fn(|c| samples[i * N + c]);
-            samples[i * K..i * K + K].copy_from_slice(&px);
-        }
-    }
     let pixels = samples.len() / channels;
-    match (channels, keep) {
-        (4, 3) => compact::<4, 3>(&mut samples),
-        (2, 1) => compact::<2, 1>(&mut samples),
-        _ => {
-            for i in 0..pixels {
-                let (src, dst) = (i * channels, i * keep);
-                samples.copy_within(src..src + keep, dst);
-            }
-        }
+    for i in 0..pixels {
+        let (src, dst) = (i * channels, i * keep);
+        samples.copy_within(src..src + keep, dst);
     }
     samples.truncate(pixels * keep);
     samples
