@@ -28,18 +28,11 @@ use rav1d::src::lib::{
 
 /// `EAGAIN` as rav1d returns it (negated): data must be taken before more is sent, or the
 /// other way round.
-const AGAIN: i32 = -(libc_errno::EAGAIN);
+const AGAIN: i32 = -libc::EAGAIN;
 /// `ERANGE`: the frame is over the size limit.
-const RANGE: i32 = -(libc_errno::ERANGE);
+const RANGE: i32 = -libc::ERANGE;
 /// `ENOMEM`: an allocation failed.
-const NOMEM: i32 = -(libc_errno::ENOMEM);
-
-/// The Linux errno values rav1d reports (it negates them).
-mod libc_errno {
-    pub const EAGAIN: i32 = 11;
-    pub const ENOMEM: i32 = 12;
-    pub const ERANGE: i32 = 34;
-}
+const NOMEM: i32 = -libc::ENOMEM;
 
 /// Why an AV1 image could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
