@@ -19,7 +19,7 @@
 #   photos                     images/ (203 photos): thumbnails 256 px, JPEG q85, 2 workers, vs
 #                              Pillow Pool(2), vipsthumbnail x2, ImageMagick x2
 #   jpeg2k                     generated/small_jpeg (2,000 JPEGs of 320x240) vs Pillow Pool(2)
-#   formats                    formats/ (make_formats.sh): the HEIC and JPEG XL files, thumbnails
+#   formats                    formats/ (make_formats.sh): the HEIC, AVIF and JPEG XL files, thumbnails
 #                              256 px, JPEG q85, 2 workers, vs vipsthumbnail x2 (libheif, libjxl)
 #   extract                    Info-ZIP's archive of zipcorpus/mixed (`zip -r -q`, made once, untimed)
 #                              extracted into a fresh folder: `shrinkwrap extract` vs `unzip -q`
@@ -190,10 +190,10 @@ else
   [ "${KEEP_OUT:-0}" = 1 ] || trap 'rm -rf "$OUT"' EXIT
 fi
 LOGS=$OUT/logs; mkdir -p "$LOGS"
-# formats: the files of the formats we read (HEIC, JPEG XL; AVIF is not read yet)
+# formats: the files of the formats we read (HEIC, AVIF, JPEG XL)
 FLIST=$OUT/formats-read.list
 if wants formats; then
-  grep -Ei '\.(heic|heif|jxl)$' "$FORMATS_LIST" > "$FLIST"
+  grep -Ei '\.(heic|heif|avif|jxl)$' "$FORMATS_LIST" > "$FLIST"
   IN_ITEMS[formats]=$(grep -c . "$FLIST")
   IN_BYTES[formats]=$(xargs -d '\n' -a "$FLIST" stat -c %s | awk '{s+=$1} END{print s+0}')
 fi
