@@ -437,15 +437,6 @@ fn convert(planes: &Planes, plane: Plane) -> Pixels {
     };
     let xs = taps(w, sx, cw);
     let ys = taps(h, sy, ch);
-    let sample = |plane: &[u16],
-                  (x0, x1, fx): (usize, usize, f32),
-                  (y0, y1, fy): (usize, usize, f32)| {
-        let row0 = y0 * cw as usize;
-        let row1 = y1 * cw as usize;
-        let top = f32::from(plane[row0 + x0]) * (1.0 - fx) + f32::from(plane[row0 + x1]) * fx;
-        let bottom = f32::from(plane[row1 + x0]) * (1.0 - fx) + f32::from(plane[row1 + x1]) * fx;
-        top * (1.0 - fy) + bottom * fy
-    };
     let (kr, kb) = match nclx.matrix {
         1 => (0.2126, 0.0722),
         4 => (0.30, 0.11),
@@ -456,33 +447,28 @@ fn convert(planes: &Planes, plane: Plane) -> Pixels {
     };
     let kg = 1.0 - kr - kb;
     let mut samples = Vec::with_capacity(w * h * 3);
-    for (y, &ty) in ys.iter().enumerate() {
-        for (x, &tx) in xs.iter().enumerate() {
-            let yv = f32::from(planes.y[y * w + x]);
-            let u = sample(&planes.u, tx, ty);
-            let v = sample(&planes.v, tx, ty);
-            let [r, g, b] = match nclx.matrix {
-                // Identity: the planes are G, B, R.
-                0 => {
-                    let n = |s: f32| (s - identity_offset) / y_range;
-                    [n(v), n(yv), n(u)]
-                }
-                // YCgCo: Cg in the first chroma plane, Co in the second.
-                8 => {
-                    let (yy, cg, co) = ((yv - y_offset) / y_range, chroma(u), chroma(v));
-                    let t = yy - cg;
-                    [t + co, yy + cg, t - co]
-                }
-                _ => {
-                    let (yy, cb, cr) = ((yv - y_offset) / y_range, chroma(u), chroma(v));
-                    let r = yy + 2.0 * (1.0 - kr) * cr;
-                    let b = yy + 2.0 * (1.0 - kb) * cb;
-                    let g = (yy - kr * r - kb * b) / kg;
-                    [r, g, b]
-                }
-            };
-            samples.extend_from_slice(&[to_8(r), to_8(g), to_8(b)]);
+    // The matrix is chosen once, outside the loops over the pixels (one loop each).
+    match nclx.matrix {
+        // Identity: the planes are G, B, R.
+        0 => {
+            let n = |s: f32| (s - identity_offset) / y_range;
+            to_rgb(planes, &xs, &ys, &mut samples, |yv, u, v| {
+                [n(v), n(yv), n(u)]
+            });
         }
+        // YCgCo: Cg in the first chroma plane, Co in the second.
+        8 => to_rgb(planes, &xs, &ys, &mut samples, |yv, u, v| {
+            let (yy, cg, co) = ((yv - y_offset) / y_range, chroma(u), chroma(v));
+            let t = yy - cg;
+            [t + co, yy + cg, t - co]
+        }),
+        _ => to_rgb(planes, &xs, &ys, &mut samples, |yv, u, v| {
+            let (yy, cb, cr) = ((yv - y_offset) / y_range, chroma(u), chroma(v));
+            let r = yy + 2.0 * (1.0 - kr) * cr;
+            let b = yy + 2.0 * (1.0 - kb) * cb;
+            let g = (yy - kr * r - kb * b) / kg;
+            [r, g, b]
+        }),
     }
     Pixels {
         width: planes.width,
@@ -490,6 +476,41 @@ fn convert(planes: &Planes, plane: Plane) -> Pixels {
         grey: false,
         samples,
         coded_colour: Some(coded),
+    }
+}
+
+/// Fills `samples` with 8-bit RGB from `planes`: `matrix` turns a luma sample and the two
+/// chroma samples (interpolated bilinearly at the pixel: `xs` and `ys` are the two chroma
+/// columns/rows around each pixel and the weight of the second) into RGB from 0 to 1. The
+/// chroma rows are interpolated vertically once per row of pixels, then horizontally per pixel.
+fn to_rgb(
+    planes: &Planes,
+    xs: &[(usize, usize, f32)],
+    ys: &[(usize, usize, f32)],
+    samples: &mut Vec<u8>,
+    matrix: impl Fn(f32, f32, f32) -> [f32; 3],
+) {
+    let w = planes.width as usize;
+    let cw = planes.chroma_size().0 as usize;
+    let to_8 = |v: f32| (v * 255.0 + 0.5).clamp(0.0, 255.0) as u8;
+    let mut u_row = vec![0f32; cw];
+    let mut v_row = vec![0f32; cw];
+    for (y, &(y0, y1, fy)) in ys.iter().enumerate() {
+        let rows = |plane: &[u16], out: &mut [f32]| {
+            let (top, bottom) = (&plane[y0 * cw..][..cw], &plane[y1 * cw..][..cw]);
+            for ((o, &a), &b) in out.iter_mut().zip(top).zip(bottom) {
+                *o = f32::from(a) * (1.0 - fy) + f32::from(b) * fy;
+            }
+        };
+        rows(&planes.u, &mut u_row);
+        rows(&planes.v, &mut v_row);
+        let luma = &planes.y[y * w..][..w];
+        for (&yv, &(x0, x1, fx)) in luma.iter().zip(xs) {
+            let u = u_row[x0] * (1.0 - fx) + u_row[x1] * fx;
+            let v = v_row[x0] * (1.0 - fx) + v_row[x1] * fx;
+            let [r, g, b] = matrix(f32::from(yv), u, v);
+            samples.extend_from_slice(&[to_8(r), to_8(g), to_8(b)]);
+        }
     }
 }
 
