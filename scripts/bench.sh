@@ -527,7 +527,7 @@ TITLE_big="zipcorpus/big/big.tar: one file, deflate level 6 (pigz writes gzip, n
 TITLE_head="generated/head/m.bin: 256 KiB of random bytes, then 300 MB of big.tar"
 TITLE_photos="images/: photos, fit in 256x256, JPEG q85, 2 workers"
 TITLE_jpeg2k="generated/small_jpeg: 320x240 JPEGs, fit in 256x256, JPEG q85, 2 workers"
-TITLE_formats="formats/: HEIC and JPEG XL, fit in 256x256, JPEG q85, 2 workers"
+TITLE_formats="formats/: HEIC, AVIF and JPEG XL, fit in 256x256, JPEG q85, 2 workers"
 TITLE_extract="Info-ZIP's archive of zipcorpus/mixed extracted into a fresh folder (MB/s out)"
 
 report() {  # workload
