@@ -373,6 +373,53 @@ fn exif_model_and_orientation(o: u16) -> Vec<u8> {
     t
 }
 
+/// Thumbnails of `data` (whose container turns it, and whose EXIF says orientation 6 and model
+/// "Phone X") in a `max_side_px` box, one keeping metadata and one stripping it: both `size`
+/// (turned once), the kept EXIF with Orientation 1 and the model, the stripped one without EXIF.
+fn assert_exif_kept_upright_or_stripped(data: &[u8], max_side_px: u32, size: (u32, u32)) {
+    let base = OutputRequest::from_params(&ThumbParams {
+        max_side_px,
+        format: ThumbFormat::Jpeg,
+        quality: 90,
+    });
+    let requests = [
+        OutputRequest {
+            metadata: MetadataPolicy::Keep,
+            ..base
+        },
+        OutputRequest {
+            metadata: MetadataPolicy::Strip,
+            ..base
+        },
+    ];
+    let outs = make_thumbnails(data, &requests, &mut ThumbScratch::default())
+        .unwrap()
+        .outputs;
+    for out in &outs {
+        assert_eq!((out.width_px, out.height_px), size);
+    }
+    let exif_of = |jpeg: &[u8]| {
+        let mut decoder =
+            image::ImageReader::with_format(std::io::Cursor::new(jpeg), image::ImageFormat::Jpeg)
+                .into_decoder()
+                .unwrap();
+        image::ImageDecoder::exif_metadata(&mut decoder).unwrap()
+    };
+    let kept = exif_of(&outs[0].encoded).expect("EXIF kept");
+    let kept = exif::Reader::new()
+        .read_raw(kept.strip_prefix(b"Exif\0\0").unwrap_or(&kept).to_vec())
+        .unwrap();
+    let field = |tag| kept.get_field(tag, exif::In::PRIMARY).unwrap();
+    assert_eq!(field(exif::Tag::Orientation).value.get_uint(0), Some(1));
+    assert!(
+        field(exif::Tag::Model)
+            .display_value()
+            .to_string()
+            .contains("Phone X")
+    );
+    assert!(exif_of(&outs[1].encoded).is_none());
+}
+
 /// A HEIC turned by irot whose EXIF also says "orientation 6": HEIF says irot alone turns the
 /// picture, so it is turned once; `keep` copies the EXIF with Orientation 1, `strip` drops it.
 #[test]
@@ -403,47 +450,8 @@ fn heic_exif_follows_the_metadata_policy_and_its_orientation_is_not_applied_agai
     heic[at + 9] = 6;
     let d = decode(&heic, u32::MAX, &mut DecodeScratch::new()).unwrap();
     assert_eq!(d.exif.as_deref(), Some(&exif_model_and_orientation(6)[..]));
-    let base = OutputRequest::from_params(&ThumbParams {
-        max_side_px: 60,
-        format: ThumbFormat::Jpeg,
-        quality: 90,
-    });
-    let requests = [
-        OutputRequest {
-            metadata: MetadataPolicy::Keep,
-            ..base
-        },
-        OutputRequest {
-            metadata: MetadataPolicy::Strip,
-            ..base
-        },
-    ];
-    let outs = make_thumbnails(&heic, &requests, &mut ThumbScratch::default())
-        .unwrap()
-        .outputs;
-    for out in &outs {
-        assert_eq!((out.width_px, out.height_px), (40, 60));
-    }
-    let exif_of = |jpeg: &[u8]| {
-        let mut decoder =
-            image::ImageReader::with_format(std::io::Cursor::new(jpeg), image::ImageFormat::Jpeg)
-                .into_decoder()
-                .unwrap();
-        image::ImageDecoder::exif_metadata(&mut decoder).unwrap()
-    };
-    let kept = exif_of(&outs[0].encoded).expect("EXIF kept");
-    let kept = exif::Reader::new()
-        .read_raw(kept.strip_prefix(b"Exif\0\0").unwrap_or(&kept).to_vec())
-        .unwrap();
-    let field = |tag| kept.get_field(tag, exif::In::PRIMARY).unwrap();
-    assert_eq!(field(exif::Tag::Orientation).value.get_uint(0), Some(1));
-    assert!(
-        field(exif::Tag::Model)
-            .display_value()
-            .to_string()
-            .contains("Phone X")
-    );
-    assert!(exif_of(&outs[1].encoded).is_none());
+    // Turned once: 40 x 60.
+    assert_exif_kept_upright_or_stripped(&heic, 60, (40, 60));
 }
 
 #[test]
@@ -781,48 +789,8 @@ fn avif_exif_follows_the_metadata_policy_and_its_orientation_is_not_applied_agai
     let avif = fixture("avif-exif.avif");
     let d = decode(&avif, u32::MAX, &mut DecodeScratch::new()).unwrap();
     assert_eq!(d.exif.as_deref(), Some(&exif_model_and_orientation(6)[..]));
-    let base = OutputRequest::from_params(&ThumbParams {
-        max_side_px: 64,
-        format: ThumbFormat::Jpeg,
-        quality: 90,
-    });
-    let requests = [
-        OutputRequest {
-            metadata: MetadataPolicy::Keep,
-            ..base
-        },
-        OutputRequest {
-            metadata: MetadataPolicy::Strip,
-            ..base
-        },
-    ];
-    let outs = make_thumbnails(&avif, &requests, &mut ThumbScratch::default())
-        .unwrap()
-        .outputs;
-    for out in &outs {
-        // 96 x 64 turned a quarter once: 64 x 96, so 43 x 64.
-        assert_eq!((out.width_px, out.height_px), (43, 64));
-    }
-    let exif_of = |jpeg: &[u8]| {
-        let mut decoder =
-            image::ImageReader::with_format(std::io::Cursor::new(jpeg), image::ImageFormat::Jpeg)
-                .into_decoder()
-                .unwrap();
-        image::ImageDecoder::exif_metadata(&mut decoder).unwrap()
-    };
-    let kept = exif_of(&outs[0].encoded).expect("EXIF kept");
-    let kept = exif::Reader::new()
-        .read_raw(kept.strip_prefix(b"Exif\0\0").unwrap_or(&kept).to_vec())
-        .unwrap();
-    let field = |tag| kept.get_field(tag, exif::In::PRIMARY).unwrap();
-    assert_eq!(field(exif::Tag::Orientation).value.get_uint(0), Some(1));
-    assert!(
-        field(exif::Tag::Model)
-            .display_value()
-            .to_string()
-            .contains("Phone X")
-    );
-    assert!(exif_of(&outs[1].encoded).is_none());
+    // 96 x 64 turned a quarter once: 64 x 96, so 43 x 64.
+    assert_exif_kept_upright_or_stripped(&avif, 64, (43, 64));
 }
 
 #[cfg(feature = "avif")]
