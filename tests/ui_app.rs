@@ -2749,13 +2749,13 @@ fn a_cards_problem_list_shows_several_rows_wherever_the_card_is_in_the_queue() {
     );
 }
 
-#[test]
-fn the_strip_shows_each_photo_once_with_the_sizes_made_named() {
+/// A real thumbnail job of `count` 400 px photos at `sizes`, finished, its strip loaded.
+fn finished_strip(count: u32, sizes: Vec<ThumbSize>) -> (tempfile::TempDir, Harness<'static, App>) {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("photos");
-    photos(&src, 3, 400);
+    photos(&src, count, 400);
     let mut settings = Settings::default();
-    settings.kinds.thumbs.thumb_sizes = [64, 160].map(ThumbSize::square).to_vec();
+    settings.kinds.thumbs.thumb_sizes = sizes;
     let mut harness = harness(2, settings);
     start_thumbnails(&mut harness, &src);
     step_until(&mut harness, "the job to finish", |app| {
@@ -2763,6 +2763,12 @@ fn the_strip_shows_each_photo_once_with_the_sizes_made_named() {
         row.is_finished() && row.strip.loading() == 0
     });
     harness.settle();
+    (tmp, harness)
+}
+
+#[test]
+fn the_strip_shows_each_photo_once_with_the_sizes_made_named() {
+    let (tmp, harness) = finished_strip(3, [64, 160].map(ThumbSize::square).to_vec());
     let row = &harness.state().queue().rows()[0];
     let report = row.report.as_ref().unwrap();
     assert_eq!(report.outputs.len(), 6, "{:?}", report.outputs);
@@ -2782,18 +2788,7 @@ fn the_strip_shows_each_photo_once_with_the_sizes_made_named() {
 
 #[test]
 fn the_strip_names_boxes_by_width_and_height_when_one_is_not_square() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("photos");
-    photos(&src, 2, 400);
-    let mut settings = Settings::default();
-    settings.kinds.thumbs.thumb_sizes = vec![ThumbSize::square(64), ThumbSize::new(320, 200)];
-    let mut harness = harness(2, settings);
-    start_thumbnails(&mut harness, &src);
-    step_until(&mut harness, "the job to finish", |app| {
-        let row = &app.queue().rows()[0];
-        row.is_finished() && row.strip.loading() == 0
-    });
-    harness.settle();
+    let (_tmp, harness) = finished_strip(2, vec![ThumbSize::square(64), ThumbSize::new(320, 200)]);
     assert!(has_label(
         &harness,
         "Each image once, at its largest size (made at 64\u{d7}64 and 320\u{d7}200 px)"
