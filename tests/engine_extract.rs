@@ -1106,13 +1106,17 @@ fn kill_child_extracts_until_paused() {
 
 #[test]
 fn a_killed_extract_resumes_without_redoing_finished_files() {
+    const PARTS: u64 = 400;
     let place = Place::new();
     let src = place.tmp.path().join("data");
     let mut expected = BTreeMap::new();
-    for n in 0..8u64 {
-        let bytes = noise(6 << 20, n + 1);
-        write(&src.join(format!("part-{n}.bin")), &bytes);
-        expected.insert(format!("data/part-{n}.bin"), bytes);
+    // Many entries, so that the extract lasts many progress intervals even on a fast machine
+    // (48 MB in eight entries once ended within one interval, before the child could pause it):
+    // each entry costs a file made and renamed whatever its size.
+    for n in 0..PARTS {
+        let bytes = noise(256 << 10, n + 1);
+        write(&src.join(format!("part-{n:03}.bin")), &bytes);
+        expected.insert(format!("data/part-{n:03}.bin"), bytes);
     }
     let zip = place.work().join("data.zip");
     let engine = place.engine();
@@ -1169,7 +1173,7 @@ fn a_killed_extract_resumes_without_redoing_finished_files() {
         })
         .collect();
     assert!(done_before.len() >= 2, "{done_before:?}");
-    assert!(done_before.len() < 8, "{done_before:?}");
+    assert!(done_before.len() < PARTS as usize, "{done_before:?}");
 
     let (mut unfinished, set_aside) = shrinkwrap::engine::list_unfinished(&state);
     assert!(set_aside.is_empty(), "{set_aside:?}");
