@@ -47,7 +47,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::engine::kinds::thumbs::color::ColorOutcome;
 use crate::engine::kinds::thumbs::render::OutputRequest;
 use crate::engine::kinds::thumbs::thumbnail::{
-    DecodeWarning, ImageHeader, MAX_FILE_BYTES, detect_format, has_image_extension,
+    DecodeWarning, ImageHeader, MAX_FILE_BYTES, Thumbnails, detect_format, has_image_extension,
     make_thumbnails_with_header_on_this_thread, read_header,
 };
 use crate::engine::model::error::{ItemError, JobError, SpecError};
@@ -252,30 +252,13 @@ impl ThumbJob {
             .filter(|(index, _)| !done_before.contains(index))
             .collect();
         let requests: Vec<OutputRequest> = todo.iter().map(|&(_, px)| self.request(px)).collect();
-        let header = read_header(&data);
-        let reservation = match reserve_decode(run, header.as_ref(), &requests) {
-            Ok(reservation) => reservation,
-            Err(None) => return,
-            Err(Some(e)) => {
-                core.problem(&entry.source, ProblemKind::Error, e);
-                core.item_done(entry.size);
-                return;
-            }
-        };
-        let rendered = catch_unwind(AssertUnwindSafe(|| {
-            make_thumbnails_with_header_on_this_thread(&data, header.as_ref(), &requests)
-        }))
-        .unwrap_or_else(|panic| {
-            Err(ItemError::Internal(format!(
-                "the decoder stopped: {}",
-                panic_message(&*panic)
-            )))
-        });
+        let rendered = render_within_budget(run, &data, &requests);
         drop(data);
-        drop(reservation);
         let thumbs = match rendered {
             Ok(t) => t,
-            Err(e @ (ItemError::NotAnImage | ItemError::Empty)) => {
+            // Cancelled while waiting for memory.
+            Err(None) => return,
+            Err(Some(e @ (ItemError::NotAnImage | ItemError::Empty))) => {
                 // A file that only claims to be an image by its name is an error; anything else
                 // that is not an image is passed over.
                 let kind = if has_image_extension(&entry.name.to_string_lossy()) {
@@ -287,7 +270,7 @@ impl ThumbJob {
                 core.item_done(entry.size);
                 return;
             }
-            Err(e) => {
+            Err(Some(e)) => {
                 core.problem(&entry.source, ProblemKind::Error, e);
                 core.item_done(entry.size);
                 return;
@@ -605,6 +588,29 @@ fn reserve_decode(
     }
 }
 
+/// Decodes `data` and renders `requests` on this worker within the memory budget: the header
+/// is read once, what the decode will hold is reserved (waiting while it does not fit) and
+/// released when the thumbnails are made, and a decoder's panic becomes an error.
+/// `Err(None)`: the job was cancelled while waiting for memory.
+fn render_within_budget(
+    run: &Run,
+    data: &[u8],
+    requests: &[OutputRequest],
+) -> Result<Thumbnails, Option<ItemError>> {
+    let header = read_header(data);
+    let _reservation = reserve_decode(run, header.as_ref(), requests)?;
+    catch_unwind(AssertUnwindSafe(|| {
+        make_thumbnails_with_header_on_this_thread(data, header.as_ref(), requests)
+    }))
+    .unwrap_or_else(|panic| {
+        Err(ItemError::Internal(format!(
+            "the decoder stopped: {}",
+            panic_message(&*panic)
+        )))
+    })
+    .map_err(Some)
+}
+
 /// A decoder's note in the user's terms.
 fn decode_warning_text(warning: &DecodeWarning) -> &'static str {
     match warning {
@@ -705,13 +711,7 @@ impl JobKindImpl for ThumbJob {
                 .iter()
                 .map(|&(_, px)| self.request(px))
                 .collect();
-            let header = read_header(&data);
-            let Ok(_reservation) = reserve_decode(run, header.as_ref(), &requests) else {
-                continue;
-            };
-            if let Ok(Ok(t)) = catch_unwind(AssertUnwindSafe(|| {
-                make_thumbnails_with_header_on_this_thread(&data, header.as_ref(), &requests)
-            })) {
+            if let Ok(t) = render_within_budget(run, &data, &requests) {
                 made += t.outputs.len() as u64;
                 bytes += t
                     .outputs
