@@ -44,6 +44,14 @@ fn thumb(data: &[u8], px: u32) -> Result<RgbaImage, ItemError> {
     Ok(img)
 }
 
+/// Each named thumbnail in `dir` is an image of its size.
+fn assert_thumbnail_sizes(dir: &std::path::Path, sizes: &[(&str, (u32, u32))]) {
+    for &(name, size) in sizes {
+        let img = image::open(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((img.width(), img.height()), size, "{name}");
+    }
+}
+
 /// PSNR over all four channels, in dB (infinite for identical images).
 fn psnr(a: &RgbaImage, b: &RgbaImage) -> f64 {
     assert_eq!(a.dimensions(), b.dimensions());
@@ -635,15 +643,15 @@ fn a_job_makes_heic_and_jxl_thumbnails_and_reports_damaged_ones() {
         JobSpec::Thumbs(ThumbSpec::new(vec![src.clone()], out.clone())),
     );
     assert_eq!(report.progress.state, JobState::DoneWithErrors);
-    for (name, size) in [
-        ("IMG_0001.jpg", (80, 120)),
-        ("transcode.jpg", (64, 96)),
-        ("alpha.jpg", (100, 50)),
-        ("no-extension.jpg", (80, 120)),
-    ] {
-        let img = image::open(out.join("src").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!((img.width(), img.height()), size, "{name}");
-    }
+    assert_thumbnail_sizes(
+        &out.join("src"),
+        &[
+            ("IMG_0001.jpg", (80, 120)),
+            ("transcode.jpg", (64, 96)),
+            ("alpha.jpg", (100, 50)),
+            ("no-extension.jpg", (80, 120)),
+        ],
+    );
     for name in ["cut.heic", "cut.jxl"] {
         let p = report
             .problems
@@ -883,15 +891,15 @@ fn a_job_makes_avif_thumbnails_beside_jpegs() {
         JobSpec::Thumbs(ThumbSpec::new(vec![src.clone()], out.clone())),
     );
     assert_eq!(report.progress.state, JobState::DoneWithErrors);
-    for (name, size) in [
-        ("turned.jpg", (64, 96)),
-        ("grid.jpg", (160, 128)),
-        ("alpha.jpg", (80, 60)),
-        ("photo.jpg", (120, 80)),
-    ] {
-        let img = image::open(out.join("src").join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!((img.width(), img.height()), size, "{name}");
-    }
+    assert_thumbnail_sizes(
+        &out.join("src"),
+        &[
+            ("turned.jpg", (64, 96)),
+            ("grid.jpg", (160, 128)),
+            ("alpha.jpg", (80, 60)),
+            ("photo.jpg", (120, 80)),
+        ],
+    );
     let p = report
         .problems
         .iter()
