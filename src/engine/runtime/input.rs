@@ -71,15 +71,19 @@ pub(crate) fn read_whole(
         let want = expected
             .saturating_sub(start)
             .clamp(TAIL_BYTES, CHUNK_BYTES);
-        data.resize(start + want, 0);
-        match file.read(&mut data[start..]) {
+        // Appends straight into the reserved capacity: no zero-filling of bytes the read
+        // overwrites anyway (`read_to_end` hands the file uninitialised room; it retries
+        // interrupted reads itself).
+        match (&mut file).take(want as u64).read_to_end(data) {
             Ok(0) => {
                 data.truncate(start);
                 return Ok(true);
             }
-            Ok(n) => data.truncate(start + n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => data.truncate(start),
-            Err(e) => return Err(ItemError::read(e)),
+            Ok(_) => {}
+            Err(e) => {
+                data.truncate(start);
+                return Err(ItemError::read(e));
+            }
         }
         if data.len() as u64 > max_bytes {
             return Err(too_large(data.len() as u64));

@@ -137,10 +137,70 @@ pub(crate) fn alpha_is_opaque(samples: &[u8], channels: usize) -> bool {
 /// buffer.
 pub(crate) fn compact_channels(mut samples: Vec<u8>, channels: usize, keep: usize) -> Vec<u8> {
     let pixels = samples.len() / channels;
-    for i in 0..pixels {
-        let (src, dst) = (i * channels, i * keep);
-        samples.copy_within(src..src + keep, dst);
+    match (channels, keep) {
+        (4, 3) => compact::<4, 3>(&mut samples[..pixels * 4]),
+        (2, 1) => compact::<2, 1>(&mut samples[..pixels * 2]),
+        _ => {
+            for i in 0..pixels {
+                let (src, dst) = (i * channels, i * keep);
+                samples.copy_within(src..src + keep, dst);
+            }
+        }
     }
     samples.truncate(pixels * keep);
     samples
+}
+
+/// [`compact_channels`] for fixed counts, a block of pixels at a time: each block is copied out
+/// first (its compacted bytes land on its own first part), then written back without its last
+/// `C - K` samples per pixel, in loops of fixed length the compiler turns into vector shuffles.
+fn compact<const C: usize, const K: usize>(samples: &mut [u8]) {
+    const BLOCK_PX: usize = 256;
+    let mut block = [[0u8; C]; BLOCK_PX];
+    let pixels = samples.len() / C;
+    let mut done = 0;
+    while done < pixels {
+        let n = (pixels - done).min(BLOCK_PX);
+        let src = &samples[done * C..(done + n) * C];
+        for (px, from) in block.iter_mut().zip(src.chunks_exact(C)) {
+            px.copy_from_slice(from);
+        }
+        let dst = &mut samples[done * K..(done + n) * K];
+        for (to, px) in dst.chunks_exact_mut(K).zip(&block) {
+            to.copy_from_slice(&px[..K]);
+        }
+        done += n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sample-by-sample definition the block copy must match.
+    fn compact_slowly(samples: &[u8], channels: usize, keep: usize) -> Vec<u8> {
+        samples
+            .chunks_exact(channels)
+            .flat_map(|px| px[..keep].iter().copied())
+            .collect()
+    }
+
+    #[test]
+    fn compacting_keeps_the_first_samples_of_every_pixel_at_every_length() {
+        // Lengths around the block size, and a trailing partial pixel that is dropped.
+        for (channels, keep) in [(4, 3), (2, 1), (3, 1), (4, 1)] {
+            for pixels in [0, 1, 2, 255, 256, 257, 511, 512, 513, 1000] {
+                let samples: Vec<u8> = (0..pixels * channels + 1)
+                    .map(|i| (i * 7 % 251) as u8)
+                    .collect();
+                let whole = &samples[..pixels * channels];
+                let want = compact_slowly(whole, channels, keep);
+                assert_eq!(
+                    compact_channels(samples.clone(), channels, keep),
+                    want,
+                    "{channels} channels keeping {keep}, {pixels} pixels"
+                );
+            }
+        }
+    }
 }

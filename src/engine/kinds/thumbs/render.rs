@@ -562,8 +562,60 @@ fn lanczos3() -> fr::FilterType {
     }
 }
 
-/// The weight of [`lanczos3`] at `x` source pixels from the centre.
+/// The weights of the worker's last Lanczos3 resizes, in the order the resizer asked for them:
+/// a batch of same-sized images asks for the same taps image after image, and each is then
+/// one comparison instead of a sine. Exact: a weight is reused only for the identical `x`.
+#[derive(Default)]
+struct Lanczos3Replay {
+    /// `(x.to_bits(), weight)` in the order of the last resizes.
+    taps: Vec<(u64, f64)>,
+    /// Where the current resize has got to in `taps`.
+    next: usize,
+}
+
+/// At most this many taps are kept per worker (1 MiB): a resize of a few thousand pixels a side.
+const LANCZOS3_REPLAY_MAX_TAPS: usize = 1 << 16;
+
+thread_local! {
+    static LANCZOS3_REPLAY: std::cell::RefCell<Lanczos3Replay> =
+        std::cell::RefCell::new(Lanczos3Replay::default());
+}
+
+/// A Lanczos3 resize starts: its weights are compared with the last one's from the start.
+fn lanczos3_replay_from_start() {
+    LANCZOS3_REPLAY.with_borrow_mut(|replay| replay.next = 0);
+}
+
+/// The weight of [`lanczos3`] at `x` source pixels from the centre, replayed from the worker's
+/// last resize when it asked for the same `x` at this point.
 fn lanczos3_weight(x: f64) -> f64 {
+    let bits = x.to_bits();
+    LANCZOS3_REPLAY
+        .try_with(|replay| {
+            let mut replay = replay.borrow_mut();
+            let at = replay.next;
+            replay.next += 1;
+            match replay.taps.get(at) {
+                Some(&(seen, weight)) if seen == bits => weight,
+                Some(_) => {
+                    let weight = lanczos3_weight_computed(x);
+                    replay.taps[at] = (bits, weight);
+                    weight
+                }
+                None => {
+                    let weight = lanczos3_weight_computed(x);
+                    if at == replay.taps.len() && at < LANCZOS3_REPLAY_MAX_TAPS {
+                        replay.taps.push((bits, weight));
+                    }
+                    weight
+                }
+            }
+        })
+        .unwrap_or_else(|_| lanczos3_weight_computed(x))
+}
+
+/// The weight of [`lanczos3`] at `x`, computed.
+fn lanczos3_weight_computed(x: f64) -> f64 {
     if x == 0.0 {
         return 1.0;
     }
@@ -618,6 +670,7 @@ fn resize(
         };
     }
     let src_view = fr::images::ImageRef::new(w, h, src, pt).map_err(|e| fr_err(&e))?;
+    lanczos3_replay_from_start();
     // Unpremultiplied alpha (never the case when resizing, see `render`) is left to the resizer.
     let lanczos = fr::ResizeOptions::new()
         .resize_alg(fr::ResizeAlg::Convolution(lanczos3()))
@@ -751,6 +804,38 @@ fn contain_px((w, h): (u32, u32), size: ThumbSize, upscale: bool) -> (u32, u32) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replayed_lanczos3_weights_are_the_computed_ones_whatever_the_order() {
+        // Three "resizes": the same taps twice, then a sequence that differs part way, longer
+        // than the first. Every weight handed out equals the computed one, bit for bit.
+        let first: Vec<f64> = (0..500).map(|i| f64::from(i) * 0.0123 - 3.0).collect();
+        let mut second = first.clone();
+        second.truncate(200);
+        second.extend((0..700).map(|i| f64::from(i) * 0.0071 - 2.5));
+        for taps in [&first, &first, &second, &first] {
+            lanczos3_replay_from_start();
+            for &x in taps {
+                assert_eq!(
+                    lanczos3_weight(x).to_bits(),
+                    lanczos3_weight_computed(x).to_bits(),
+                    "x = {x}"
+                );
+            }
+        }
+        // The last resize's taps are what is kept.
+        LANCZOS3_REPLAY.with_borrow(|replay| {
+            assert_eq!(replay.next, first.len());
+            assert!(replay.taps.len() >= second.len());
+            assert_eq!(
+                replay.taps[..first.len()]
+                    .iter()
+                    .map(|t| t.0)
+                    .collect::<Vec<_>>(),
+                first.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+            );
+        });
+    }
 
     #[test]
     fn lanczos3_with_one_sine_is_lanczos3() {
