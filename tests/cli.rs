@@ -338,7 +338,19 @@ fn thumbs_fill_boxes_and_a_memory_budget_too_small_for_an_image_names_its_figure
         let made = image::open(tmp.path().join("t/photos").join(name)).unwrap();
         assert_eq!((made.width(), made.height()), size, "{name}");
     }
-    // 1200 x 900 RGB PNG: about 2 x 3.2 MB to decode, more than a 5 MB budget.
+    // The same picture as a 16-bit PNG (decoded whole, 6.5 MB, then its 8-bit copy, 3.2 MB),
+    // more than a 5 MB budget. (The 8-bit one is reduced on load and fits.)
+    let wide16 = image::ImageBuffer::<image::Rgb<u16>, _>::from_fn(1200, 900, |x, y| {
+        image::Rgb([x as u16 * 50, y as u16 * 70, 40 * 257])
+    });
+    let mut png16 = Vec::new();
+    wide16
+        .write_to(
+            &mut std::io::Cursor::new(&mut png16),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    write(&tmp.path().join("photos/wide.png"), &png16);
     let out = shrinkwrap(
         &["thumbs", "photos", "-o", "t2", "--memory", "5"],
         tmp.path(),

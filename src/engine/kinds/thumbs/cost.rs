@@ -4,9 +4,10 @@
 //!
 //! JPEG: the output buffer at the DCT scale the decoder will choose, plus, for a progressive
 //! frame, the DCT coefficients of the whole image libjpeg keeps while it reads the scans (two
-//! bytes per coefficient, 64 per 8 x 8 block of every component at its sampling). Other formats
-//! (the `image` crate's decoders, which decode at full size): the decoded buffer at its own bit
-//! depth, and the 8-bit copy the render makes of it. JPEG XL (decoded at full size, in 32-bit
+//! bytes per coefficient, 64 per 8 x 8 block of every component at its sampling). A PNG that
+//! is reduced on load (`png.rs`): the reduced image and a few rows. Other formats (the `image`
+//! crate's decoders, which decode at full size): the decoded buffer at its own bit depth, and
+//! the 8-bit copy the render makes of it. JPEG XL (decoded at full size, in 32-bit
 //! floats: [`JXL_BYTES_PER_PX`]), HEIC (planes of up to 16 bits, then RGBA:
 //! [`HEIF_BYTES_PER_PX`]) and AVIF ([`AVIF_BYTES_PER_PX`]) by their header's size.
 //!
@@ -20,7 +21,9 @@
 use image::{ImageDecoder, ImageFormat, ImageReader};
 
 use crate::engine::kinds::thumbs::decode::{InputFormat, detect_format};
+use crate::engine::kinds::thumbs::decoded::MAX_PIXELS;
 use crate::engine::kinds::thumbs::jpeg::{FrameHeader, frame_header, scale_denominator};
+use crate::engine::kinds::thumbs::png::{self, PngLayout};
 use crate::engine::kinds::thumbs::render::{OutputRequest, decode_long_side_px};
 
 /// Working memory every decode and render uses besides its pixel buffers (libjpeg's row
@@ -63,6 +66,9 @@ enum HeaderCost {
     /// libjpeg: the output at the DCT scale the requests ask for, and for a progressive frame
     /// the coefficients of every component at its sampling.
     Jpeg(FrameHeader),
+    /// A PNG whose rows can be reduced as they come (`png.rs`): the reduced image when the
+    /// requests allow a reduction, else the whole-image decode's `whole_bytes`.
+    Png { layout: PngLayout, whole_bytes: u64 },
     /// A decode at full size that costs this much whatever the requests.
     Fixed(u64),
 }
@@ -96,6 +102,10 @@ impl ImageHeader {
     pub fn cost(&self, requests: &[OutputRequest]) -> DecodeCost {
         let bytes = match &self.cost {
             HeaderCost::Jpeg(frame) => jpeg_bytes(frame, requests),
+            HeaderCost::Png {
+                layout,
+                whole_bytes,
+            } => png_bytes(layout, *whole_bytes, requests),
             HeaderCost::Fixed(bytes) => *bytes,
         };
         DecodeCost {
@@ -193,14 +203,39 @@ fn image_crate_header(data: &[u8], format: ImageFormat) -> Option<ImageHeader> {
     // The 8-bit copy (at most four channels), made when the decoded buffer is not already
     // 8-bit or drops an unused alpha channel.
     let eight_bit = pixels * u64::from(decoder.color_type().channel_count().min(4));
+    let whole_bytes = decoded
+        .saturating_add(eight_bit)
+        .saturating_add(WORKING_BYTES);
+    let cost = match (format, png::layout(data)) {
+        (ImageFormat::Png, Some(layout)) if layout.streamable => HeaderCost::Png {
+            layout,
+            whole_bytes,
+        },
+        _ => HeaderCost::Fixed(whole_bytes),
+    };
     Some(ImageHeader {
         stored_px: (w, h),
-        cost: HeaderCost::Fixed(
-            decoded
-                .saturating_add(eight_bit)
-                .saturating_add(WORKING_BYTES),
-        ),
+        cost,
     })
+}
+
+/// A streamable PNG: reduced on load, the reduced image, one row of 32-bit sums per output
+/// row and the decoder's own rows (the row being unfiltered and the one above it, and the
+/// expanded copy handed out); decoded whole when no reduction applies.
+fn png_bytes(layout: &PngLayout, whole_bytes: u64, requests: &[OutputRequest]) -> u64 {
+    let (w, h) = layout.size_px;
+    let factor = png::reduce_factor(w, h, decode_long_side_px(requests, Some((w, h))));
+    // A header claiming more pixels than any decode accepts costs what it claims: the decoder
+    // refuses it before reading a row, and the budget refuses it with its figures.
+    if factor == 1 || u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return whole_bytes;
+    }
+    let channels = u64::from(layout.channels);
+    let (ow, oh) = (u64::from(w.div_ceil(factor)), u64::from(h.div_ceil(factor)));
+    let reduced = ow * oh * channels;
+    let sums = ow * channels * 4;
+    let rows = 3 * u64::from(w) * channels;
+    reduced + sums + rows + WORKING_BYTES
 }
 
 #[cfg(test)]
@@ -263,13 +298,39 @@ mod tests {
     }
 
     #[test]
-    fn other_formats_cost_their_full_size_buffers_and_bombs_cost_what_they_claim() {
+    fn a_png_reduced_on_load_costs_its_reduced_image_and_a_few_rows() {
         let img = image::RgbaImage::from_pixel(300, 200, image::Rgba([1, 2, 3, 4]));
         let mut png = Vec::new();
         img.write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
             .unwrap();
+        // 64 px thumbnails: the long side must stay >= 128, so reduced by 2 to 150 x 100.
         let cost = decode_cost(&png, &[request(64)]).unwrap();
-        assert_eq!(cost.bytes, 2 * 300 * 200 * 4 + WORKING_BYTES);
+        assert_eq!(
+            cost.bytes,
+            150 * 100 * 4 + 150 * 4 * 4 + 3 * 300 * 4 + WORKING_BYTES
+        );
+        // A box as large as the image: decoded whole, and the 8-bit copy.
+        let whole = decode_cost(&png, &[request(300)]).unwrap();
+        assert_eq!(whole.bytes, 2 * 300 * 200 * 4 + WORKING_BYTES);
+    }
+
+    #[test]
+    fn other_formats_cost_their_full_size_buffers_and_bombs_cost_what_they_claim() {
+        // A 16-bit PNG is decoded whole: 8 bytes a pixel, then its 8-bit copy.
+        let img = image::ImageBuffer::<image::Rgba<u16>, _>::from_pixel(
+            300,
+            200,
+            image::Rgba([1, 2, 3, 4]),
+        );
+        let mut wide = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut wide), ImageFormat::Png)
+            .unwrap();
+        let cost = decode_cost(&wide, &[request(64)]).unwrap();
+        assert_eq!(cost.bytes, 300 * 200 * (8 + 4) + WORKING_BYTES);
+        let img = image::RgbaImage::from_pixel(300, 200, image::Rgba([1, 2, 3, 4]));
+        let mut png = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
         // A header claiming 65,500 x 65,500 pixels: its cost, told without decoding.
         let ihdr = png.windows(4).position(|w| w == b"IHDR").unwrap();
         png[ihdr + 4..ihdr + 12].copy_from_slice(&[0, 0, 0xFF, 0xDC, 0, 0, 0xFF, 0xDC]);

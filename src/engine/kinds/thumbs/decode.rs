@@ -178,7 +178,7 @@ pub fn decode_keeping_ycc(
             decode_jpeg(data, min_long_side_px, scratch, keep_ycc)
         }
         InputFormat::Raster(format) => {
-            decode_with_image_crate(data, format, scratch).map(|d| (d, false))
+            decode_with_image_crate(data, format, min_long_side_px, scratch).map(|d| (d, false))
         }
         InputFormat::JpegXl => decode_jxl(data).map(|d| (d, false)),
         InputFormat::Heif => decode_heif(data, min_long_side_px).map(|d| (d, false)),
@@ -301,10 +301,13 @@ fn map_jpeg_error(e: JpegError) -> ItemError {
     }
 }
 
-/// PNG, WebP, GIF, BMP and TIFF through the `image` crate, with limits.
+/// PNG, WebP, GIF, BMP and TIFF through the `image` crate, with limits. A large PNG is reduced
+/// on load so that its long side stays at or above `min_long_side_px` (`png.rs`); every other
+/// image is decoded whole.
 fn decode_with_image_crate(
     data: &[u8],
     format: ImageFormat,
+    min_long_side_px: u32,
     scratch: &mut DecodeScratch,
 ) -> Result<Decoded, ItemError> {
     let mut reader = ImageReader::with_format(Cursor::new(data), format);
@@ -323,12 +326,21 @@ fn decode_with_image_crate(
         .map(strip_exif_prefix);
     let xmp = decoder.xmp_metadata().ok().flatten();
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let image = match decoder.color_type() {
+    let reduced = if format == ImageFormat::Png {
+        super::png::decode_reduced(data, min_long_side_px)?
+    } else {
+        None
+    };
+    let image = match (reduced, decoder.color_type()) {
+        (Some(image), _) => image,
         // 8-bit pixels go straight into a reused buffer.
-        color @ (image::ColorType::L8
-        | image::ColorType::La8
-        | image::ColorType::Rgb8
-        | image::ColorType::Rgba8) => {
+        (
+            None,
+            color @ (image::ColorType::L8
+            | image::ColorType::La8
+            | image::ColorType::Rgb8
+            | image::ColorType::Rgba8),
+        ) => {
             let len = usize::try_from(decoder.total_bytes())
                 .map_err(|_| ItemError::BadImage(format!("{w}x{h} pixels")))?;
             let mut buffer = scratch.raster_buffer(len);
@@ -349,7 +361,7 @@ fn decode_with_image_crate(
                     .ok_or_else(mismatch)?,
             }
         }
-        _ => to_8_bit(DynamicImage::from_decoder(decoder).map_err(map_image_error)?),
+        (None, _) => to_8_bit(DynamicImage::from_decoder(decoder).map_err(map_image_error)?),
     };
     let image = if format == ImageFormat::Bmp {
         drop_unused_bmp_alpha(image)?

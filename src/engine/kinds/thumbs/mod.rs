@@ -32,6 +32,7 @@ pub mod jpeg;
 pub mod jxl;
 pub mod metadata;
 pub(crate) mod options;
+pub mod png;
 pub mod render;
 pub mod sniff;
 pub mod spec;
