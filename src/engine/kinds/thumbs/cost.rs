@@ -219,8 +219,8 @@ fn image_crate_header(data: &[u8], format: ImageFormat) -> Option<ImageHeader> {
     })
 }
 
-/// A streamable PNG: reduced on load, the reduced image, one row of 32-bit sums per output
-/// row and the decoder's own rows (the row being unfiltered and the one above it, and the
+/// A streamable PNG: reduced on load, the reduced image, a 32-bit sum per sample of a row
+/// and the decoder's own rows (the row being unfiltered and the one above it, and the
 /// expanded copy handed out); decoded whole when no reduction applies.
 fn png_bytes(layout: &PngLayout, whole_bytes: u64, requests: &[OutputRequest]) -> u64 {
     let (w, h) = layout.size_px;
@@ -233,7 +233,7 @@ fn png_bytes(layout: &PngLayout, whole_bytes: u64, requests: &[OutputRequest]) -
     let channels = u64::from(layout.channels);
     let (ow, oh) = (u64::from(w.div_ceil(factor)), u64::from(h.div_ceil(factor)));
     let reduced = ow * oh * channels;
-    let sums = ow * channels * 4;
+    let sums = u64::from(w) * channels * 4;
     let rows = 3 * u64::from(w) * channels;
     reduced + sums + rows + WORKING_BYTES
 }
@@ -307,7 +307,7 @@ mod tests {
         let cost = decode_cost(&png, &[request(64)]).unwrap();
         assert_eq!(
             cost.bytes,
-            150 * 100 * 4 + 150 * 4 * 4 + 3 * 300 * 4 + WORKING_BYTES
+            150 * 100 * 4 + 300 * 4 * 4 + 3 * 300 * 4 + WORKING_BYTES
         );
         // A box as large as the image: decoded whole, and the 8-bit copy.
         let whole = decode_cost(&png, &[request(300)]).unwrap();

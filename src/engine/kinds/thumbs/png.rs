@@ -147,7 +147,9 @@ fn reduce_rows<const C: usize, const ALPHA: bool>(
     let (w, h) = (w as usize, h as usize);
     let (out_w, out_h) = (w.div_ceil(f), h.div_ceil(f));
     let mut out = Vec::with_capacity(out_w * out_h * C);
-    let mut sums = vec![0u32; out_w * C];
+    // Each sample column summed down the band (contiguous, so the adds run as vector
+    // instructions), then each block's columns summed once per band.
+    let mut column_sums = vec![0u32; w * C];
     let mut rows_in_band = 0usize;
     for y in 0..h {
         let row = reader
@@ -160,12 +162,10 @@ fn reduce_rows<const C: usize, const ALPHA: bool>(
                 "PNG row shorter than its width".to_owned(),
             ));
         }
-        for (block, sum) in row[..w * C].chunks(f * C).zip(sums.chunks_exact_mut(C)) {
-            add_block::<C, ALPHA>(block, sum);
-        }
+        add_row::<C, ALPHA>(&row[..w * C], &mut column_sums);
         rows_in_band += 1;
         if rows_in_band == f || y + 1 == h {
-            emit_row::<C, ALPHA>(&mut sums, (w, f, rows_in_band), &mut out);
+            emit_row::<C, ALPHA>(&mut column_sums, (f, rows_in_band), &mut out);
             rows_in_band = 0;
         }
     }
@@ -179,38 +179,39 @@ fn reduce_rows<const C: usize, const ALPHA: bool>(
     Ok(out)
 }
 
-/// Adds one row's block of pixels into its sums.
-#[inline(always)]
-fn add_block<const C: usize, const ALPHA: bool>(block: &[u8], sum: &mut [u32]) {
-    let mut acc = [0u32; C];
-    for px in block.chunks_exact(C) {
-        if ALPHA {
+/// Adds one row into the column sums; with alpha, the colour samples weighted by it.
+fn add_row<const C: usize, const ALPHA: bool>(row: &[u8], column_sums: &mut [u32]) {
+    if ALPHA {
+        for (sum, px) in column_sums.chunks_exact_mut(C).zip(row.chunks_exact(C)) {
             let alpha = u32::from(px[C - 1]);
             for c in 0..C - 1 {
-                acc[c] += u32::from(px[c]) * alpha;
+                sum[c] += u32::from(px[c]) * alpha;
             }
-            acc[C - 1] += alpha;
-        } else {
-            for c in 0..C {
-                acc[c] += u32::from(px[c]);
-            }
+            sum[C - 1] += alpha;
         }
-    }
-    for (s, a) in sum.iter_mut().zip(acc) {
-        *s += a;
+    } else {
+        for (sum, &sample) in column_sums.iter_mut().zip(row) {
+            *sum += u32::from(sample);
+        }
     }
 }
 
-/// Turns a band's sums into one output row (rounded to nearest) and clears them.
+/// Turns a band's column sums into one output row (each block of `f` columns, the last what
+/// is left; rounded to nearest) and clears them.
 fn emit_row<const C: usize, const ALPHA: bool>(
-    sums: &mut [u32],
-    (w, f, rows): (usize, usize, usize),
+    column_sums: &mut [u32],
+    (f, rows): (usize, usize),
     out: &mut Vec<u8>,
 ) {
     let rounded = |sum: u32, count: u32| ((sum + count / 2) / count) as u8;
-    for (bx, sum) in sums.chunks_exact_mut(C).enumerate() {
-        let cols = f.min(w - bx * f);
-        let count = (cols * rows) as u32;
+    for block in column_sums.chunks_mut(f * C) {
+        let mut sum = [0u32; C];
+        for px in block.chunks_exact(C) {
+            for c in 0..C {
+                sum[c] += px[c];
+            }
+        }
+        let count = (block.len() / C * rows) as u32;
         if ALPHA {
             let alpha_sum = sum[C - 1];
             for &s in &sum[..C - 1] {
@@ -224,7 +225,7 @@ fn emit_row<const C: usize, const ALPHA: bool>(
         } else {
             out.extend(sum.iter().map(|&s| rounded(s, count)));
         }
-        sum.fill(0);
+        block.fill(0);
     }
 }
 
