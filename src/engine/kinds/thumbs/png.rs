@@ -24,7 +24,7 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageFormat};
 
-use crate::engine::kinds::thumbs::decoded::MAX_DECODE_ALLOC_BYTES;
+use crate::engine::kinds::thumbs::decoded::{MAX_DECODE_ALLOC_BYTES, alpha_is_opaque};
 use crate::engine::model::error::ItemError;
 
 /// The largest reduction, each way. It bounds the sums: with alpha, a block of
@@ -148,8 +148,11 @@ fn reduce_rows<const C: usize, const ALPHA: bool>(
     let (out_w, out_h) = (w.div_ceil(f), h.div_ceil(f));
     let mut out = Vec::with_capacity(out_w * out_h * C);
     // Each sample column summed down the band (contiguous, so the adds run as vector
-    // instructions), then each block's columns summed once per band.
-    let mut column_sums = vec![0u32; w * C];
+    // instructions), then each block's columns summed once per band. With alpha, the rows that
+    // are wholly opaque (most, in most images) are summed plainly, their colour weighted by 255
+    // when the band is emitted, and only the others weighted by their alpha as they come.
+    let mut plain_sums = vec![0u32; w * C];
+    let mut weighted_sums: Vec<u32> = Vec::new();
     let mut rows_in_band = 0usize;
     for y in 0..h {
         let row = reader
@@ -162,10 +165,24 @@ fn reduce_rows<const C: usize, const ALPHA: bool>(
                 "PNG row shorter than its width".to_owned(),
             ));
         }
-        add_row::<C, ALPHA>(&row[..w * C], &mut column_sums);
+        let row = &row[..w * C];
+        if !ALPHA || alpha_is_opaque(row, C) {
+            for (sum, &sample) in plain_sums.iter_mut().zip(row) {
+                *sum += u32::from(sample);
+            }
+        } else {
+            if weighted_sums.is_empty() {
+                weighted_sums.resize(w * C, 0);
+            }
+            add_weighted::<C>(row, &mut weighted_sums);
+        }
         rows_in_band += 1;
         if rows_in_band == f || y + 1 == h {
-            emit_row::<C, ALPHA>(&mut column_sums, (f, rows_in_band), &mut out);
+            emit_row::<C, ALPHA>(
+                (&mut plain_sums, &mut weighted_sums),
+                (f, rows_in_band),
+                &mut out,
+            );
             rows_in_band = 0;
         }
     }
@@ -179,32 +196,27 @@ fn reduce_rows<const C: usize, const ALPHA: bool>(
     Ok(out)
 }
 
-/// Adds one row into the column sums; with alpha, the colour samples weighted by it.
-fn add_row<const C: usize, const ALPHA: bool>(row: &[u8], column_sums: &mut [u32]) {
-    if ALPHA {
-        for (sum, px) in column_sums.chunks_exact_mut(C).zip(row.chunks_exact(C)) {
-            let alpha = u32::from(px[C - 1]);
-            for c in 0..C - 1 {
-                sum[c] += u32::from(px[c]) * alpha;
-            }
-            sum[C - 1] += alpha;
+/// Adds one row into the column sums, its colour samples weighted by its alpha.
+fn add_weighted<const C: usize>(row: &[u8], column_sums: &mut [u32]) {
+    for (sum, px) in column_sums.chunks_exact_mut(C).zip(row.chunks_exact(C)) {
+        let alpha = u32::from(px[C - 1]);
+        for c in 0..C - 1 {
+            sum[c] += u32::from(px[c]) * alpha;
         }
-    } else {
-        for (sum, &sample) in column_sums.iter_mut().zip(row) {
-            *sum += u32::from(sample);
-        }
+        sum[C - 1] += alpha;
     }
 }
 
 /// Turns a band's column sums into one output row (each block of `f` columns, the last what
-/// is left; rounded to nearest) and clears them.
+/// is left; rounded to nearest) and clears them. With `ALPHA`, the colour of the plainly
+/// summed (opaque) rows counts 255 times, as if weighted by their alpha.
 fn emit_row<const C: usize, const ALPHA: bool>(
-    column_sums: &mut [u32],
+    (plain_sums, weighted_sums): (&mut [u32], &mut [u32]),
     (f, rows): (usize, usize),
     out: &mut Vec<u8>,
 ) {
     let rounded = |sum: u32, count: u32| ((sum + count / 2) / count) as u8;
-    for block in column_sums.chunks_mut(f * C) {
+    for (bx, block) in plain_sums.chunks_mut(f * C).enumerate() {
         let mut sum = [0u32; C];
         for px in block.chunks_exact(C) {
             for c in 0..C {
@@ -212,7 +224,19 @@ fn emit_row<const C: usize, const ALPHA: bool>(
             }
         }
         let count = (block.len() / C * rows) as u32;
+        block.fill(0);
         if ALPHA {
+            for s in &mut sum[..C - 1] {
+                *s *= 255;
+            }
+            if let Some(weighted) = weighted_sums.chunks_mut(f * C).nth(bx) {
+                for px in weighted.chunks_exact(C) {
+                    for c in 0..C {
+                        sum[c] += px[c];
+                    }
+                }
+                weighted.fill(0);
+            }
             let alpha_sum = sum[C - 1];
             for &s in &sum[..C - 1] {
                 out.push(if alpha_sum == 0 {
@@ -225,7 +249,6 @@ fn emit_row<const C: usize, const ALPHA: bool>(
         } else {
             out.extend(sum.iter().map(|&s| rounded(s, count)));
         }
-        block.fill(0);
     }
 }
 
@@ -409,6 +432,28 @@ mod tests {
                 let want = box_average(&px, (w as usize, h as usize), c, f, alpha);
                 assert_eq!(got.as_bytes(), &want[..], "{color:?} {w}x{h} by {f}");
             }
+        }
+    }
+
+    #[test]
+    fn opaque_and_translucent_rows_mixed_in_a_band_average_as_one() {
+        // RGBA and grey-alpha images whose rows alternate wholly opaque and translucent, at a
+        // size whose bands and blocks are uneven.
+        use image::ExtendedColorType as E;
+        for (color, c) in [(E::Rgba8, 4usize), (E::La8, 2)] {
+            let (w, h) = (53u32, 41u32);
+            let mut px = samples(w, h, c, 7);
+            for (y, row) in px.chunks_exact_mut(w as usize * c).enumerate() {
+                if y % 3 != 1 {
+                    for p in row.chunks_exact_mut(c) {
+                        p[c - 1] = 255;
+                    }
+                }
+            }
+            let f = reduce_factor(w, h, 8) as usize;
+            let got = decode_reduced(&png(w, h, color, &px), 8).unwrap().unwrap();
+            let want = box_average(&px, (w as usize, h as usize), c, f, true);
+            assert_eq!(got.as_bytes(), &want[..], "{color:?} by {f}");
         }
     }
 
