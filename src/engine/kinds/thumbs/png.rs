@@ -97,31 +97,12 @@ pub fn decode_reduced(
     if factor == 1 || interlaced || depth != ::png::BitDepth::Eight {
         return Ok(None);
     }
+    let rows = (&mut reader, (w, h), factor);
     let image = match color.samples() {
-        1 => DynamicImage::ImageLuma8(
-            image::GrayImage::from_raw(w.div_ceil(factor), h.div_ceil(factor), {
-                reduce_rows::<1, false>(&mut reader, (w, h), factor)?
-            })
-            .ok_or_else(size_mismatch)?,
-        ),
-        2 => DynamicImage::ImageLumaA8(
-            image::GrayAlphaImage::from_raw(w.div_ceil(factor), h.div_ceil(factor), {
-                reduce_rows::<2, true>(&mut reader, (w, h), factor)?
-            })
-            .ok_or_else(size_mismatch)?,
-        ),
-        3 => DynamicImage::ImageRgb8(
-            image::RgbImage::from_raw(w.div_ceil(factor), h.div_ceil(factor), {
-                reduce_rows::<3, false>(&mut reader, (w, h), factor)?
-            })
-            .ok_or_else(size_mismatch)?,
-        ),
-        4 => DynamicImage::ImageRgba8(
-            image::RgbaImage::from_raw(w.div_ceil(factor), h.div_ceil(factor), {
-                reduce_rows::<4, true>(&mut reader, (w, h), factor)?
-            })
-            .ok_or_else(size_mismatch)?,
-        ),
+        1 => DynamicImage::ImageLuma8(reduced::<image::Luma<u8>, 1, false>(rows)?),
+        2 => DynamicImage::ImageLumaA8(reduced::<image::LumaA<u8>, 2, true>(rows)?),
+        3 => DynamicImage::ImageRgb8(reduced::<image::Rgb<u8>, 3, false>(rows)?),
+        4 => DynamicImage::ImageRgba8(reduced::<image::Rgba<u8>, 4, true>(rows)?),
         n => {
             return Err(ItemError::BadImage(format!(
                 "PNG with {n} samples per pixel"
@@ -131,15 +112,26 @@ pub fn decode_reduced(
     Ok(Some(image))
 }
 
-fn size_mismatch() -> ItemError {
-    ItemError::Internal("pixel buffer does not match its size".to_owned())
+/// The rows to reduce: the decoder positioned at the image data, the image's width and height,
+/// and the factor.
+type Rows<'r, 'd> = (&'r mut PngReader<'d>, (u32, u32), u32);
+
+type PngReader<'d> = ::png::Reader<Cursor<&'d [u8]>>;
+
+/// [`reduce_rows`] as an image of pixel type `P` (`C` samples, alpha last when `ALPHA`).
+fn reduced<P: image::Pixel<Subpixel = u8>, const C: usize, const ALPHA: bool>(
+    (reader, (w, h), factor): Rows<'_, '_>,
+) -> Result<image::ImageBuffer<P, Vec<u8>>, ItemError> {
+    let samples = reduce_rows::<C, ALPHA>(reader, (w, h), factor)?;
+    image::ImageBuffer::from_raw(w.div_ceil(factor), h.div_ceil(factor), samples)
+        .ok_or_else(|| ItemError::Internal("pixel buffer does not match its size".to_owned()))
 }
 
 /// Every row of `reader` (`w` x `h` pixels of `C` samples), box-averaged by `factor` each way;
 /// the last block of a row or column averages what is there. With `ALPHA` the last sample is
 /// alpha and the others are averaged weighted by it.
 fn reduce_rows<const C: usize, const ALPHA: bool>(
-    reader: &mut ::png::Reader<Cursor<&[u8]>>,
+    reader: &mut PngReader<'_>,
     (w, h): (u32, u32),
     factor: u32,
 ) -> Result<Vec<u8>, ItemError> {
