@@ -219,8 +219,12 @@ fn image_crate_header(data: &[u8], format: ImageFormat) -> Option<ImageHeader> {
     })
 }
 
+/// The part of the png crate's buffer of compressed and unfiltered rows that does not grow with
+/// the width.
+const PNG_DECODER_BUFFER_BYTES: u64 = (128 + 8) << 10;
+
 /// A streamable PNG: reduced on load, the reduced image, a 32-bit sum per sample of a row
-/// and the decoder's own rows (the row being unfiltered and the one above it, and the
+/// (two with alpha) and the decoder's own rows (the row being unfiltered and the one above it, and the
 /// expanded copy handed out); decoded whole when no reduction applies.
 fn png_bytes(layout: &PngLayout, whole_bytes: u64, requests: &[OutputRequest]) -> u64 {
     let (w, h) = layout.size_px;
@@ -233,8 +237,12 @@ fn png_bytes(layout: &PngLayout, whole_bytes: u64, requests: &[OutputRequest]) -
     let channels = u64::from(layout.channels);
     let (ow, oh) = (u64::from(w.div_ceil(factor)), u64::from(h.div_ceil(factor)));
     let reduced = ow * oh * channels;
-    let sums = u64::from(w) * channels * 4;
-    let rows = 3 * u64::from(w) * channels;
+    // 32-bit column sums, twice when alpha (opaque rows and weighted rows apart).
+    let has_alpha = layout.channels.is_multiple_of(2);
+    let sums = u64::from(w) * channels * 4 * if has_alpha { 2 } else { 1 };
+    // The png crate's buffer: at least four raw rows or 128 KiB, the row being unfiltered and
+    // 8 KiB, then the expanded row it hands out.
+    let rows = 6 * u64::from(w) * channels + PNG_DECODER_BUFFER_BYTES;
     reduced + sums + rows + WORKING_BYTES
 }
 
@@ -307,7 +315,11 @@ mod tests {
         let cost = decode_cost(&png, &[request(64)]).unwrap();
         assert_eq!(
             cost.bytes,
-            150 * 100 * 4 + 300 * 4 * 4 + 3 * 300 * 4 + WORKING_BYTES
+            150 * 100 * 4
+                + 2 * 300 * 4 * 4
+                + 6 * 300 * 4
+                + PNG_DECODER_BUFFER_BYTES
+                + WORKING_BYTES
         );
         // A box as large as the image: decoded whole, and the 8-bit copy.
         let whole = decode_cost(&png, &[request(300)]).unwrap();

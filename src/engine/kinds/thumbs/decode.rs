@@ -326,11 +326,12 @@ fn decode_with_image_crate(
         .map(strip_exif_prefix);
     let xmp = decoder.xmp_metadata().ok().flatten();
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let reduced = if format == ImageFormat::Png {
-        super::png::decode_reduced(data, min_long_side_px)?
-    } else {
-        None
-    };
+    let reduced =
+        if format == ImageFormat::Png && super::png::reduce_factor(w, h, min_long_side_px) > 1 {
+            super::png::decode_reduced(data, min_long_side_px)?
+        } else {
+            None
+        };
     let image = match (reduced, decoder.color_type()) {
         (Some(image), _) => image,
         // 8-bit pixels go straight into a reused buffer.

@@ -3,9 +3,10 @@
 //!
 //! A PNG has no reduced-resolution decode: every row must be inflated and unfiltered. What can
 //! be spared is everything after: the full-size pixel buffer (for a 4K screenshot 33 MB of
-//! fresh pages per image), the pass that tells an opaque alpha channel, the copy that drops it,
-//! and a box filter over the full-size image. Here each row is added into one row of sums as
-//! it arrives, and every `factor` rows become one output row. The factor is the largest whole
+//! fresh pages per image), the copy that drops an opaque alpha channel, and a box filter over
+//! the full-size image. Here each row is added into one row of sums as it arrives (a row's
+//! alpha is looked at first, to sum a wholly opaque row the fast way), and every `factor` rows
+//! become one output row. The factor is the largest whole
 //! number (at most [`MAX_FACTOR`]) that keeps the long side at or above what the thumbnails need
 //! (the same rule as the JPEG scale), so Lanczos3 still makes the last step from at least
 //! twice the target, as for every other format.
@@ -14,10 +15,11 @@
 //! back), so that the colour of fully transparent pixels, which is arbitrary, never bleeds into
 //! the visible ones.
 //!
-//! Interlaced (Adam7) and 16-bit PNGs, and images that need no reduction, are left to the
-//! `image` crate's whole-image decode ([`reduce_factor`] says which).
+//! Interlaced (Adam7) and 16-bit PNGs ([`layout`] tells them from the header), and images that
+//! need no reduction ([`reduce_factor`] is 1), are left to the `image` crate's whole-image
+//! decode.
 //!
-//! Owns: [`reduce_factor`], [`decode_reduced`]. Must not touch: metadata (the caller reads it
+//! Owns: [`layout`], [`reduce_factor`], [`decode_reduced`]. Must not touch: metadata (the caller reads it
 //! with the `image` crate, as for every raster format), files, the engine's budget.
 
 use std::io::Cursor;
@@ -251,7 +253,7 @@ fn map_png_error(e: ::png::DecodingError) -> ItemError {
             ItemError::Damaged("file is truncated".to_owned())
         }
         ::png::DecodingError::LimitsExceeded => {
-            ItemError::BadImage("exceeds decoding limits (memory limit exceeded)".to_owned())
+            ItemError::BadImage("exceeds decoding limits (Memory limit exceeded)".to_owned())
         }
         other => ItemError::BadImage(
             image::ImageError::Decoding(image::error::DecodingError::new(
