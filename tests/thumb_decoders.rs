@@ -53,6 +53,44 @@ fn assert_thumbnail_sizes(dir: &std::path::Path, sizes: &[(&str, (u32, u32))]) {
 }
 
 /// PSNR over all four channels, in dB (infinite for identical images).
+/// Runs a thumbnail job (default options, on `workers` workers) of the folder `src`, which is
+/// named `src`, into `out` beside it. The job ends with errors: each file in `sizes` has become
+/// a thumbnail of that size, each in `damaged` is an error of its own, nothing partial is left.
+fn thumbnail_folder_with_damaged_files(
+    src: &std::path::Path,
+    workers: usize,
+    sizes: &[(&str, (u32, u32))],
+    damaged: &[&str],
+) -> shrinkwrap::engine::JobReport {
+    let engine = Engine::new(workers);
+    let out = src.parent().unwrap().join("out");
+    let (report, _) = run_job(
+        &engine,
+        JobSpec::Thumbs(ThumbSpec::new(vec![src.to_path_buf()], out.clone())),
+    );
+    assert_eq!(report.progress.state, JobState::DoneWithErrors);
+    assert_thumbnail_sizes(&out.join("src"), sizes);
+    for &name in damaged {
+        assert_eq!(problem_of(&report, name).kind, ProblemKind::Error, "{name}");
+    }
+    assert_eq!(report.progress.errors, damaged.len() as u64);
+    assert_eq!(report.outputs.len(), sizes.len());
+    assert_no_partial_files(&out);
+    report
+}
+
+/// The problem the report gives for the file named `name`.
+fn problem_of<'r>(
+    report: &'r shrinkwrap::engine::JobReport,
+    name: &str,
+) -> &'r shrinkwrap::engine::ItemProblem {
+    report
+        .problems
+        .iter()
+        .find(|p| p.path.file_name().is_some_and(|n| n == name))
+        .unwrap_or_else(|| panic!("{name} not reported: {:#?}", report.problems))
+}
+
 fn psnr(a: &RgbaImage, b: &RgbaImage) -> f64 {
     assert_eq!(a.dimensions(), b.dimensions());
     let mse = a
@@ -636,38 +674,22 @@ fn a_job_makes_heic_and_jxl_thumbnails_and_reports_damaged_ones() {
     write(&src.join("no-extension"), &heic);
     write(&src.join("cut.heic"), &heic[..heic.len() / 2]);
     write(&src.join("cut.jxl"), &jxl[..40]);
-    let engine = Engine::new(1);
-    let out = tmp.path().join("out");
-    let (report, _) = run_job(
-        &engine,
-        JobSpec::Thumbs(ThumbSpec::new(vec![src.clone()], out.clone())),
-    );
-    assert_eq!(report.progress.state, JobState::DoneWithErrors);
-    assert_thumbnail_sizes(
-        &out.join("src"),
+    let damaged = ["cut.heic", "cut.jxl"];
+    let report = thumbnail_folder_with_damaged_files(
+        &src,
+        1,
         &[
             ("IMG_0001.jpg", (80, 120)),
             ("transcode.jpg", (64, 96)),
             ("alpha.jpg", (100, 50)),
             ("no-extension.jpg", (80, 120)),
         ],
+        &damaged,
     );
-    for name in ["cut.heic", "cut.jxl"] {
-        let p = report
-            .problems
-            .iter()
-            .find(|p| p.path.file_name().is_some_and(|n| n == name))
-            .unwrap_or_else(|| panic!("{name} not reported: {:#?}", report.problems));
-        assert_eq!(p.kind, ProblemKind::Error, "{name}");
-        assert!(
-            p.cause.to_string().contains("damaged"),
-            "{name}: {}",
-            p.cause
-        );
+    for name in damaged {
+        let cause = problem_of(&report, name).cause.to_string();
+        assert!(cause.contains("damaged"), "{name}: {cause}");
     }
-    assert_eq!(report.progress.errors, 2);
-    assert_eq!(report.outputs.len(), 4);
-    assert_no_partial_files(&out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -884,29 +906,15 @@ fn a_job_makes_avif_thumbnails_beside_jpegs() {
         )
         .unwrap();
     write(&src.join("photo.jpg"), &jpeg);
-    let engine = Engine::new(2);
-    let out = tmp.path().join("out");
-    let (report, _) = run_job(
-        &engine,
-        JobSpec::Thumbs(ThumbSpec::new(vec![src.clone()], out.clone())),
-    );
-    assert_eq!(report.progress.state, JobState::DoneWithErrors);
-    assert_thumbnail_sizes(
-        &out.join("src"),
+    thumbnail_folder_with_damaged_files(
+        &src,
+        2,
         &[
             ("turned.jpg", (64, 96)),
             ("grid.jpg", (160, 128)),
             ("alpha.jpg", (80, 60)),
             ("photo.jpg", (120, 80)),
         ],
+        &["cut.avif"],
     );
-    let p = report
-        .problems
-        .iter()
-        .find(|p| p.path.file_name().is_some_and(|n| n == "cut.avif"))
-        .unwrap_or_else(|| panic!("cut.avif not reported: {:#?}", report.problems));
-    assert_eq!(p.kind, ProblemKind::Error);
-    assert_eq!(report.progress.errors, 1);
-    assert_eq!(report.outputs.len(), 4);
-    assert_no_partial_files(&out);
 }

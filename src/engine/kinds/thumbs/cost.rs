@@ -66,9 +66,9 @@ enum HeaderCost {
     /// libjpeg: the output at the DCT scale the requests ask for, and for a progressive frame
     /// the coefficients of every component at its sampling.
     Jpeg(FrameHeader),
-    /// A PNG whose rows can be reduced as they come (`png.rs`): the reduced image when the
-    /// requests allow a reduction, else the whole-image decode's `whole_bytes`.
-    Png { layout: PngLayout, whole_bytes: u64 },
+    /// A PNG, from its own header: when its rows can be reduced as they come (`png.rs`) and
+    /// the requests allow it, the reduced image; else the whole-image decode.
+    Png(PngLayout),
     /// A decode at full size that costs this much whatever the requests.
     Fixed(u64),
 }
@@ -84,6 +84,10 @@ pub fn read_header(data: &[u8]) -> Option<ImageHeader> {
                 cost: HeaderCost::Jpeg(frame),
             })
         }
+        InputFormat::Raster(ImageFormat::Png) => png::layout(data).map(|layout| ImageHeader {
+            stored_px: layout.size_px,
+            cost: HeaderCost::Png(layout),
+        }),
         InputFormat::Raster(format) => image_crate_header(data, format),
         InputFormat::JpegXl => jxl_size(data).map(|px| per_pixel(px, JXL_BYTES_PER_PX)),
         InputFormat::Heif => heif_size(data).map(|px| per_pixel(px, HEIF_BYTES_PER_PX)),
@@ -102,10 +106,7 @@ impl ImageHeader {
     pub fn cost(&self, requests: &[OutputRequest]) -> DecodeCost {
         let bytes = match &self.cost {
             HeaderCost::Jpeg(frame) => jpeg_bytes(frame, requests),
-            HeaderCost::Png {
-                layout,
-                whole_bytes,
-            } => png_bytes(layout, *whole_bytes, requests),
+            HeaderCost::Png(layout) => png_bytes(layout, requests),
             HeaderCost::Fixed(bytes) => *bytes,
         };
         DecodeCost {
@@ -203,19 +204,13 @@ fn image_crate_header(data: &[u8], format: ImageFormat) -> Option<ImageHeader> {
     // The 8-bit copy (at most four channels), made when the decoded buffer is not already
     // 8-bit or drops an unused alpha channel.
     let eight_bit = pixels * u64::from(decoder.color_type().channel_count().min(4));
-    let whole_bytes = decoded
-        .saturating_add(eight_bit)
-        .saturating_add(WORKING_BYTES);
-    let cost = match (format, png::layout(data)) {
-        (ImageFormat::Png, Some(layout)) if layout.streamable => HeaderCost::Png {
-            layout,
-            whole_bytes,
-        },
-        _ => HeaderCost::Fixed(whole_bytes),
-    };
     Some(ImageHeader {
         stored_px: (w, h),
-        cost,
+        cost: HeaderCost::Fixed(
+            decoded
+                .saturating_add(eight_bit)
+                .saturating_add(WORKING_BYTES),
+        ),
     })
 }
 
@@ -223,18 +218,23 @@ fn image_crate_header(data: &[u8], format: ImageFormat) -> Option<ImageHeader> {
 /// the width.
 const PNG_DECODER_BUFFER_BYTES: u64 = (128 + 8) << 10;
 
-/// A streamable PNG: reduced on load, the reduced image, a 32-bit sum per sample of a row
-/// (two with alpha) and the decoder's own rows (the row being unfiltered and the one above it, and the
-/// expanded copy handed out); decoded whole when no reduction applies.
-fn png_bytes(layout: &PngLayout, whole_bytes: u64, requests: &[OutputRequest]) -> u64 {
+/// A PNG, from its own header (read once, with the `png` crate). Reduced on load: the reduced
+/// image, a 32-bit sum per sample of a row (two with alpha) and the decoder's own rows.
+/// Decoded whole (interlaced, 16-bit, or no reduction): as the `image` crate's formats.
+fn png_bytes(layout: &PngLayout, requests: &[OutputRequest]) -> u64 {
     let (w, h) = layout.size_px;
-    let factor = png::reduce_factor(w, h, decode_long_side_px(requests, Some((w, h))));
-    // A header claiming more pixels than any decode accepts costs what it claims: the decoder
-    // refuses it before reading a row, and the budget refuses it with its figures.
-    if factor == 1 || u64::from(w) * u64::from(h) > MAX_PIXELS {
-        return whole_bytes;
-    }
+    let pixels = u64::from(w) * u64::from(h);
     let channels = u64::from(layout.channels);
+    let factor = png::reduce_factor(w, h, decode_long_side_px(requests, Some((w, h))));
+    // Decoded whole (as the other formats of the `image` crate): the decoded buffer at its own
+    // bit depth and its 8-bit copy. So is a header claiming more pixels than any decode
+    // accepts: it costs what it claims, and the budget refuses it with its figures.
+    if !layout.streamable || factor == 1 || pixels > MAX_PIXELS {
+        let decoded = pixels.saturating_mul(channels * u64::from(layout.bytes_per_sample));
+        return decoded
+            .saturating_add(pixels.saturating_mul(channels))
+            .saturating_add(WORKING_BYTES);
+    }
     let (ow, oh) = (u64::from(w.div_ceil(factor)), u64::from(h.div_ceil(factor)));
     let reduced = ow * oh * channels;
     // 32-bit column sums, twice when alpha (opaque rows and weighted rows apart).

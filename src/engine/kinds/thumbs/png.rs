@@ -40,14 +40,17 @@ pub struct PngLayout {
     pub size_px: (u32, u32),
     /// Samples per pixel after palette and low-bit-depth expansion (1 to 4).
     pub channels: u8,
+    /// Bytes per sample after expansion: 1, or 2 for a 16-bit PNG.
+    pub bytes_per_sample: u8,
     /// Whether its rows can be reduced as they come: not interlaced, and 8 bits per sample or
     /// fewer.
     pub streamable: bool,
 }
 
-/// Reads the layout from `data`'s header (IHDR and the chunks before the image data).
+/// Reads the layout from `data`'s header (IHDR and the chunks before the image data), under the
+/// decode's own limits.
 pub fn layout(data: &[u8]) -> Option<PngLayout> {
-    let mut decoder = ::png::Decoder::new(Cursor::new(data));
+    let mut decoder = ::png::Decoder::new_with_limits(Cursor::new(data), decode_limits());
     decoder.set_transformations(::png::Transformations::EXPAND);
     let reader = decoder.read_info().ok()?;
     let info = reader.info();
@@ -55,8 +58,20 @@ pub fn layout(data: &[u8]) -> Option<PngLayout> {
     Some(PngLayout {
         size_px: (info.width, info.height),
         channels: u8::try_from(color.samples()).ok()?,
+        bytes_per_sample: if depth == ::png::BitDepth::Sixteen {
+            2
+        } else {
+            1
+        },
         streamable: !info.interlaced && depth == ::png::BitDepth::Eight,
     })
+}
+
+/// What the png crate may allocate: what any decoder may ([`MAX_DECODE_ALLOC_BYTES`]).
+fn decode_limits() -> ::png::Limits {
+    ::png::Limits {
+        bytes: usize::try_from(MAX_DECODE_ALLOC_BYTES).unwrap_or(usize::MAX),
+    }
 }
 
 /// By how much (each way) a `w` x `h` PNG is reduced on load when the decoded long side must
@@ -84,10 +99,7 @@ pub fn decode_reduced(
     data: &[u8],
     min_long_side_px: u32,
 ) -> Result<Option<DynamicImage>, ItemError> {
-    let limits = ::png::Limits {
-        bytes: usize::try_from(MAX_DECODE_ALLOC_BYTES).unwrap_or(usize::MAX),
-    };
-    let mut decoder = ::png::Decoder::new_with_limits(Cursor::new(data), limits);
+    let mut decoder = ::png::Decoder::new_with_limits(Cursor::new(data), decode_limits());
     decoder.set_transformations(::png::Transformations::EXPAND);
     let mut reader = decoder.read_info().map_err(map_png_error)?;
     let (w, h, interlaced) = {
