@@ -224,6 +224,203 @@ unsafe extern "C-unwind" fn skip_input_data(
     }
 }
 
+/// The largest whole-image coefficient buffer a worker's decoder keeps for the next progressive
+/// file (a 12-megapixel 4:2:0 photo needs 37 MB, a 24-megapixel one 73 MB); a larger one is freed
+/// once its image is decoded. Like the other buffers a worker keeps between images, it sits
+/// outside the memory budget, which counts a decode's coefficients while it runs.
+pub const COEFFICIENTS_KEPT_MAX_BYTES: usize = 64 << 20;
+
+/// libjpeg's virtual block arrays (jmemmgr.c), the whole-image DCT coefficient buffers of a
+/// progressive or multi-scan frame, served from memory the worker's decoder keeps between images
+/// instead of from libjpeg's per-image pool. A fresh buffer cost a page fault and a page clear per
+/// 4 KiB and then libjpeg's own zeroing; a kept one is only zeroed.
+///
+/// libjpeg reaches it through its memory manager's `request_virt_barray`, `realize_virt_arrays`
+/// and `access_virt_barray` methods (replaced in [`JpegDecoder::new`]; `client_data` points here).
+/// Every array lives in memory (there is no backing store: an array over `max_memory_to_use` is
+/// `JERR_NO_BACKING_STORE`, as with libjpeg's `jmemnobs.c`) and is zeroed whether or not its
+/// requester asked for `pre_zero`.
+#[derive(Default)]
+struct CoefficientStore {
+    /// The arrays requested for the current image; boxed, since libjpeg holds their addresses.
+    arrays: Vec<Box<CoefficientArray>>,
+    /// Every block of every array of the current image, array after array.
+    blocks: Vec<lj::JBLOCK>,
+    /// One pointer per block row of every array, into `blocks`, array after array.
+    rows: Vec<lj::JBLOCKROW>,
+    /// libjpeg's own `realize_virt_arrays`, which still realizes its sample arrays.
+    realize_sample_arrays: Option<unsafe extern "C-unwind" fn(&mut lj::jpeg_common_struct)>,
+}
+
+/// One requested coefficient array: `num_rows` rows of `blocks_per_row` 8 x 8 blocks.
+struct CoefficientArray {
+    blocks_per_row: usize,
+    num_rows: usize,
+    /// Its first row's index in [`CoefficientStore::rows`], once realized.
+    first_row: Option<usize>,
+}
+
+impl CoefficientStore {
+    /// Forgets the arrays of the image just decoded (libjpeg has let go of them by now) and
+    /// frees the blocks when they are more than a worker keeps.
+    fn end_image(&mut self) {
+        self.arrays.clear();
+        self.rows.clear();
+        if self.blocks.capacity() * std::mem::size_of::<lj::JBLOCK>() > COEFFICIENTS_KEPT_MAX_BYTES {
+            self.blocks = Vec::new();
+        }
+    }
+
+    /// Lays out and zeroes every array requested since the last image. Errors are libjpeg
+    /// message codes.
+    fn realize(&mut self, max_bytes: Option<usize>) -> Result<(), c_int> {
+        if self.arrays.iter().all(|a| a.first_row.is_some()) {
+            return Ok(());
+        }
+        if self.arrays.iter().any(|a| a.first_row.is_some()) {
+            // libjpeg realizes all arrays at once, after every request.
+            return Err(lj::JERR_VIRTUAL_BUG);
+        }
+        let mut total_blocks = 0usize;
+        let mut total_rows = 0usize;
+        for array in &self.arrays {
+            total_blocks = array
+                .blocks_per_row
+                .checked_mul(array.num_rows)
+                .and_then(|n| n.checked_add(total_blocks))
+                .ok_or(lj::JERR_OUT_OF_MEMORY)?;
+            total_rows += array.num_rows;
+        }
+        let bytes = total_blocks
+            .checked_mul(std::mem::size_of::<lj::JBLOCK>())
+            .ok_or(lj::JERR_OUT_OF_MEMORY)?;
+        if max_bytes.is_some_and(|max| bytes > max) {
+            return Err(lj::JERR_NO_BACKING_STORE);
+        }
+        self.blocks.clear();
+        if self.blocks.capacity() < total_blocks {
+            // Freed first (nothing in it to keep), so the old and new blocks are never both held.
+            self.blocks = Vec::new();
+        }
+        self.blocks
+            .try_reserve_exact(total_blocks)
+            .map_err(|_| lj::JERR_OUT_OF_MEMORY)?;
+        self.blocks.resize(total_blocks, [0; 64]);
+        self.rows
+            .try_reserve_exact(total_rows)
+            .map_err(|_| lj::JERR_OUT_OF_MEMORY)?;
+        let base = self.blocks.as_mut_ptr();
+        let mut offset = 0;
+        for array in &mut self.arrays {
+            array.first_row = Some(self.rows.len());
+            for row in 0..array.num_rows {
+                // SAFETY: `offset + row * blocks_per_row` stays within the `total_blocks` blocks.
+                self.rows
+                    .push(unsafe { base.add(offset + row * array.blocks_per_row) });
+            }
+            offset += array.blocks_per_row * array.num_rows;
+        }
+        Ok(())
+    }
+
+    /// The row pointers of `num_rows` rows of `array` from `start_row`.
+    fn access(
+        &mut self,
+        array: *const CoefficientArray,
+        start_row: usize,
+        num_rows: usize,
+    ) -> Result<lj::JBLOCKARRAY, c_int> {
+        let found = self
+            .arrays
+            .iter()
+            .find(|a| std::ptr::eq(&***a, array))
+            .ok_or(lj::JERR_BAD_VIRTUAL_ACCESS)?;
+        let first_row = found.first_row.ok_or(lj::JERR_BAD_VIRTUAL_ACCESS)?;
+        if start_row
+            .checked_add(num_rows)
+            .is_none_or(|end| end > found.num_rows)
+        {
+            return Err(lj::JERR_BAD_VIRTUAL_ACCESS);
+        }
+        // SAFETY: `first_row + start_row` is within `rows` (checked against `num_rows` above).
+        Ok(unsafe { self.rows.as_mut_ptr().add(first_row + start_row) })
+    }
+}
+
+/// Leaves through libjpeg's `error_exit` with message `code`, as its `ERREXIT` does.
+fn raise(cinfo: &mut lj::jpeg_common_struct, code: c_int) -> ! {
+    // SAFETY: `err` is our error manager, set up in `JpegDecoder::new`.
+    unsafe { (*cinfo.err).msg_code = code };
+    // SAFETY: as libjpeg itself calls it; ours never returns.
+    unsafe { error_exit(cinfo) };
+    resume_unwind(Box::new(LibjpegFailure {
+        code,
+        message: "libjpeg memory manager".to_owned(),
+    }))
+}
+
+/// The [`CoefficientStore`] of a decompressor (its `client_data`).
+///
+/// # Safety
+/// `cinfo` must belong to a [`JpegDecoder`] (whose `new` sets `client_data`).
+unsafe fn coefficient_store(cinfo: &mut lj::jpeg_common_struct) -> &mut CoefficientStore {
+    // SAFETY: per the contract, `client_data` points at the decoder's boxed store.
+    unsafe { &mut *cinfo.client_data.cast::<CoefficientStore>() }
+}
+
+unsafe extern "C-unwind" fn request_coefficient_array(
+    cinfo: &mut lj::jpeg_common_struct,
+    pool_id: c_int,
+    _pre_zero: lj::boolean,
+    blocks_per_row: lj::JDIMENSION,
+    num_rows: lj::JDIMENSION,
+    _max_access: lj::JDIMENSION,
+) -> *mut lj::jvirt_barray_control {
+    if pool_id != lj::JPOOL_IMAGE {
+        raise(cinfo, lj::JERR_BAD_POOL_ID);
+    }
+    // SAFETY: only installed on a `JpegDecoder`'s decompressor.
+    let store = unsafe { coefficient_store(cinfo) };
+    let mut array = Box::new(CoefficientArray {
+        blocks_per_row: blocks_per_row as usize,
+        num_rows: num_rows as usize,
+        first_row: None,
+    });
+    let handle = (&mut *array as *mut CoefficientArray).cast::<lj::jvirt_barray_control>();
+    store.arrays.push(array);
+    handle
+}
+
+unsafe extern "C-unwind" fn realize_coefficient_arrays(cinfo: &mut lj::jpeg_common_struct) {
+    // SAFETY: only installed on a `JpegDecoder`'s decompressor.
+    if let Some(realize_samples) = unsafe { coefficient_store(cinfo) }.realize_sample_arrays {
+        // SAFETY: libjpeg's own method, called as libjpeg would.
+        unsafe { realize_samples(cinfo) };
+    }
+    // SAFETY: `mem` was made by `jpeg_create_decompress`.
+    let limit = unsafe { (*cinfo.mem).max_memory_to_use };
+    let max_bytes = usize::try_from(limit).ok().filter(|&max| max > 0);
+    // SAFETY: as above.
+    if let Err(code) = unsafe { coefficient_store(cinfo) }.realize(max_bytes) {
+        raise(cinfo, code);
+    }
+}
+
+unsafe extern "C-unwind" fn access_coefficient_array(
+    cinfo: &mut lj::jpeg_common_struct,
+    array: *mut lj::jvirt_barray_control,
+    start_row: lj::JDIMENSION,
+    num_rows: lj::JDIMENSION,
+    _writable: lj::boolean,
+) -> lj::JBLOCKARRAY {
+    // SAFETY: only installed on a `JpegDecoder`'s decompressor.
+    let store = unsafe { coefficient_store(cinfo) };
+    match store.access(array.cast(), start_row as usize, num_rows as usize) {
+        Ok(rows) => rows,
+        Err(code) => raise(cinfo, code),
+    }
+}
+
 /// A reusable libjpeg decompressor (one per worker thread; keeps its memory pools and marker
 /// settings between images).
 pub struct JpegDecoder {
@@ -238,6 +435,9 @@ pub struct JpegDecoder {
     /// The pixel buffer the caller gave back ([`JpegDecoder::recycle`]): the next image is
     /// written into it when it is large enough, instead of into a fresh allocation.
     spare: Vec<u8>,
+    /// The coefficient buffers of progressive and multi-scan files, kept between images
+    /// (boxed: libjpeg's `client_data` points at it).
+    coefficients: Box<CoefficientStore>,
 }
 
 /// Pixel buffers up to this capacity are kept for the next image by [`JpegDecoder::recycle`]
@@ -402,6 +602,7 @@ impl JpegDecoder {
         // SAFETY: all-zero is a valid (inert) bit pattern for these C structs: null pointers,
         // `None` callbacks and zero integers. libjpeg fills them in below.
         let mut inner: Box<Inner> = Box::new(unsafe { std::mem::zeroed() });
+        let mut coefficients = Box::<CoefficientStore>::default();
         let result = catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: standard libjpeg set-up on structs that stay at one address (boxed).
             unsafe {
@@ -413,6 +614,13 @@ impl JpegDecoder {
                 inner.cinfo.common.err = &mut inner.err.mgr;
                 lj::jpeg_create_decompress(&mut inner.cinfo);
                 // jpeg_CreateDecompress zeroes everything but `err` and `client_data`.
+                inner.cinfo.common.client_data =
+                    (&mut *coefficients as *mut CoefficientStore).cast();
+                let mem = &mut *inner.cinfo.common.mem;
+                coefficients.realize_sample_arrays = mem.realize_virt_arrays;
+                mem.request_virt_barray = Some(request_coefficient_array);
+                mem.realize_virt_arrays = Some(realize_coefficient_arrays);
+                mem.access_virt_barray = Some(access_coefficient_array);
                 inner.progress.progress_monitor = Some(progress_monitor);
                 inner.cinfo.common.progress = &mut inner.progress;
                 inner.source.init_source = Some(init_source);
@@ -433,6 +641,7 @@ impl JpegDecoder {
                 filtered: Vec::new(),
                 spare: Vec::new(),
                 skip_unused_scans: true,
+                coefficients,
             }),
             Err(payload) => {
                 let failure: LibjpegFailure = into_failure(payload);
@@ -494,6 +703,7 @@ impl JpegDecoder {
         // the image's memory and resets it (libjpeg.txt: jpeg_abort after an error).
         // SAFETY: the decompressor was created in `new`; abort never raises an error.
         unsafe { lj::jpeg_abort_decompress(&mut self.inner.cinfo) };
+        self.coefficients.end_image();
         match result {
             Ok(done) => done,
             Err(payload) => {
