@@ -232,8 +232,9 @@ pub const COEFFICIENTS_KEPT_MAX_BYTES: usize = 64 << 20;
 
 /// libjpeg's virtual block arrays (jmemmgr.c), the whole-image DCT coefficient buffers of a
 /// progressive or multi-scan frame, served from memory the worker's decoder keeps between images
-/// instead of from libjpeg's per-image pool. A fresh buffer cost a page fault and a page clear per
-/// 4 KiB and then libjpeg's own zeroing; a kept one is only zeroed.
+/// ([`BlockMemory`]) instead of from libjpeg's per-image pool. libjpeg's buffer cost a page fault
+/// and a page clear per 4 KiB, then its own zeroing of the whole buffer, for every image; a kept
+/// one is only zeroed, and a new one is zeroed once, by the kernel, in 2 MiB pages where it can.
 ///
 /// libjpeg reaches it through its memory manager's `request_virt_barray`, `realize_virt_arrays`
 /// and `access_virt_barray` methods (replaced in [`JpegDecoder::new`]; `client_data` points here).
@@ -245,11 +246,99 @@ struct CoefficientStore {
     /// The arrays requested for the current image; boxed, since libjpeg holds their addresses.
     arrays: Vec<Box<CoefficientArray>>,
     /// Every block of every array of the current image, array after array.
-    blocks: Vec<lj::JBLOCK>,
+    blocks: BlockMemory,
     /// One pointer per block row of every array, into `blocks`, array after array.
     rows: Vec<lj::JBLOCKROW>,
     /// libjpeg's own `realize_virt_arrays`, which still realizes its sample arrays.
     realize_sample_arrays: Option<unsafe extern "C-unwind" fn(&mut lj::jpeg_common_struct)>,
+}
+
+/// Zeroed memory for coefficient blocks, mapped from the kernel and kept for reuse. A new mapping
+/// is zero already, so only reused memory is cleared; on Linux it asks for transparent huge pages
+/// (`MADV_HUGEPAGE`: one fault per 2 MiB instead of one per 4 KiB, where the system's setting
+/// allows them) and is aligned to 2 MiB so that every page of it can be one.
+struct BlockMemory {
+    /// The mapping (null when there is none) and its length in bytes.
+    mapping: *mut libc::c_void,
+    mapping_bytes: usize,
+    /// The first block, 2 MiB-aligned within the mapping.
+    first: *mut lj::JBLOCK,
+    capacity_blocks: usize,
+    /// Whether the blocks may hold an earlier image's coefficients.
+    used: bool,
+}
+
+impl Default for BlockMemory {
+    fn default() -> BlockMemory {
+        BlockMemory {
+            mapping: std::ptr::null_mut(),
+            mapping_bytes: 0,
+            first: std::ptr::null_mut(),
+            capacity_blocks: 0,
+            used: false,
+        }
+    }
+}
+
+/// A transparent huge page on x86-64 and most arm64 systems.
+const HUGE_PAGE_BYTES: usize = 2 << 20;
+
+impl BlockMemory {
+    /// `n` zeroed blocks: the kept mapping, cleared, when it is large enough, else a new one
+    /// (the old one unmapped first, so the two are never both held). `None` when the system
+    /// refuses the memory.
+    fn zeroed(&mut self, n: usize) -> Option<*mut lj::JBLOCK> {
+        let block_bytes = std::mem::size_of::<lj::JBLOCK>();
+        if n > self.capacity_blocks {
+            *self = BlockMemory::default();
+            let bytes = n.checked_mul(block_bytes)?.checked_next_multiple_of(HUGE_PAGE_BYTES)?;
+            let mapping_bytes = bytes.checked_add(HUGE_PAGE_BYTES)?;
+            // SAFETY: a new private anonymous mapping; no existing memory is touched.
+            let mapping = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    mapping_bytes,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            if mapping == libc::MAP_FAILED {
+                return None;
+            }
+            let skip = (mapping as usize).next_multiple_of(HUGE_PAGE_BYTES) - mapping as usize;
+            // SAFETY: `skip < HUGE_PAGE_BYTES`, so `bytes` from there stay inside the mapping.
+            let first = unsafe { mapping.cast::<u8>().add(skip) };
+            #[cfg(target_os = "linux")]
+            // SAFETY: advice on our own mapping; refusal (no THP support) changes nothing.
+            unsafe {
+                libc::madvise(first.cast(), bytes, libc::MADV_HUGEPAGE);
+            }
+            *self = BlockMemory {
+                mapping,
+                mapping_bytes,
+                first: first.cast(),
+                capacity_blocks: bytes / block_bytes,
+                used: false,
+            };
+        } else if self.used {
+            // SAFETY: `n` blocks fit in the mapping.
+            unsafe { std::ptr::write_bytes(self.first, 0, n) };
+        }
+        self.used = true;
+        Some(self.first)
+    }
+}
+
+impl Drop for BlockMemory {
+    fn drop(&mut self) {
+        if !self.mapping.is_null() {
+            // SAFETY: the mapping made in `zeroed`, unmapped once; libjpeg holds no pointer into
+            // it between images.
+            unsafe { libc::munmap(self.mapping, self.mapping_bytes) };
+        }
+    }
 }
 
 /// One requested coefficient array: `num_rows` rows of `blocks_per_row` 8 x 8 blocks.
@@ -266,8 +355,10 @@ impl CoefficientStore {
     fn end_image(&mut self) {
         self.arrays.clear();
         self.rows.clear();
-        if self.blocks.capacity() * std::mem::size_of::<lj::JBLOCK>() > COEFFICIENTS_KEPT_MAX_BYTES {
-            self.blocks = Vec::new();
+        if self.blocks.capacity_blocks * std::mem::size_of::<lj::JBLOCK>()
+            > COEFFICIENTS_KEPT_MAX_BYTES
+        {
+            self.blocks = BlockMemory::default();
         }
     }
 
@@ -297,19 +388,13 @@ impl CoefficientStore {
         if max_bytes.is_some_and(|max| bytes > max) {
             return Err(lj::JERR_NO_BACKING_STORE);
         }
-        self.blocks.clear();
-        if self.blocks.capacity() < total_blocks {
-            // Freed first (nothing in it to keep), so the old and new blocks are never both held.
-            self.blocks = Vec::new();
-        }
-        self.blocks
-            .try_reserve_exact(total_blocks)
-            .map_err(|_| lj::JERR_OUT_OF_MEMORY)?;
-        self.blocks.resize(total_blocks, [0; 64]);
+        let base = self
+            .blocks
+            .zeroed(total_blocks)
+            .ok_or(lj::JERR_OUT_OF_MEMORY)?;
         self.rows
             .try_reserve_exact(total_rows)
             .map_err(|_| lj::JERR_OUT_OF_MEMORY)?;
-        let base = self.blocks.as_mut_ptr();
         let mut offset = 0;
         for array in &mut self.arrays {
             array.first_row = Some(self.rows.len());
