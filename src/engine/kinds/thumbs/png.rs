@@ -157,7 +157,7 @@ fn reduce_rows<const C: usize, const ALPHA: bool>(
     // instructions), then each block's columns summed once per band. With alpha, the rows that
     // are wholly opaque (most, in most images) are summed plainly, their colour weighted by 255
     // when the band is emitted, and only the others weighted by their alpha as they come.
-    let mut plain_sums = vec![0u32; w * C];
+    let mut plain_sums = vec![0u16; w * C];
     let mut weighted_sums: Vec<u32> = Vec::new();
     let mut rows_in_band = 0usize;
     for y in 0..h {
@@ -173,9 +173,7 @@ fn reduce_rows<const C: usize, const ALPHA: bool>(
         }
         let row = &row[..w * C];
         if !ALPHA || alpha_is_opaque(row, C) {
-            for (sum, &sample) in plain_sums.iter_mut().zip(row) {
-                *sum += u32::from(sample);
-            }
+            add_plain(row, &mut plain_sums);
         } else {
             if weighted_sums.is_empty() {
                 weighted_sums.resize(w * C, 0);
@@ -202,6 +200,38 @@ fn reduce_rows<const C: usize, const ALPHA: bool>(
     Ok(out)
 }
 
+/// Adds one row into the plain column sums. They are 16-bit: a band has at most
+/// [`MAX_FACTOR`] rows of samples of at most 255 (65,280 fits), and 16-bit adds run twice as
+/// many to a vector instruction as 32-bit ones (and with AVX2, when the processor has it, twice
+/// as many again).
+fn add_plain(row: &[u8], column_sums: &mut [u16]) {
+    const _: () = assert!(MAX_FACTOR as usize * 255 <= u16::MAX as usize);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2 (checked just above).
+        unsafe { add_plain_avx2(row, column_sums) };
+        return;
+    }
+    add_plain_any(row, column_sums);
+}
+
+/// [`add_plain`] compiled for AVX2.
+///
+/// # Safety
+/// The processor must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn add_plain_avx2(row: &[u8], column_sums: &mut [u16]) {
+    add_plain_any(row, column_sums);
+}
+
+#[inline(always)]
+fn add_plain_any(row: &[u8], column_sums: &mut [u16]) {
+    for (sum, &sample) in column_sums.iter_mut().zip(row) {
+        *sum += u16::from(sample);
+    }
+}
+
 /// Adds one row into the column sums, its colour samples weighted by its alpha.
 fn add_weighted<const C: usize>(row: &[u8], column_sums: &mut [u32]) {
     for (sum, px) in column_sums.chunks_exact_mut(C).zip(row.chunks_exact(C)) {
@@ -217,7 +247,7 @@ fn add_weighted<const C: usize>(row: &[u8], column_sums: &mut [u32]) {
 /// is left; rounded to nearest) and clears them. With `ALPHA`, the colour of the plainly
 /// summed (opaque) rows counts 255 times, as if weighted by their alpha.
 fn emit_row<const C: usize, const ALPHA: bool>(
-    (plain_sums, weighted_sums): (&mut [u32], &mut [u32]),
+    (plain_sums, weighted_sums): (&mut [u16], &mut [u32]),
     (f, rows): (usize, usize),
     out: &mut Vec<u8>,
 ) {
@@ -226,7 +256,7 @@ fn emit_row<const C: usize, const ALPHA: bool>(
         let mut sum = [0u32; C];
         for px in block.chunks_exact(C) {
             for c in 0..C {
-                sum[c] += px[c];
+                sum[c] += u32::from(px[c]);
             }
         }
         let count = (block.len() / C * rows) as u32;
