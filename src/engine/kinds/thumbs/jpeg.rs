@@ -244,6 +244,10 @@ pub const COEFFICIENTS_KEPT_MAX_BYTES: usize = 64 << 20;
 #[derive(Default)]
 struct CoefficientStore {
     /// The arrays requested for the current image; boxed, since libjpeg holds their addresses.
+    #[expect(
+        clippy::vec_box,
+        reason = "libjpeg holds each array's address, and a Vec moves its elements as it grows"
+    )]
     arrays: Vec<Box<CoefficientArray>>,
     /// Every block of every array of the current image, array after array.
     blocks: BlockMemory,
@@ -291,7 +295,9 @@ impl BlockMemory {
         let block_bytes = std::mem::size_of::<lj::JBLOCK>();
         if n > self.capacity_blocks {
             *self = BlockMemory::default();
-            let bytes = n.checked_mul(block_bytes)?.checked_next_multiple_of(HUGE_PAGE_BYTES)?;
+            let bytes = n
+                .checked_mul(block_bytes)?
+                .checked_next_multiple_of(HUGE_PAGE_BYTES)?;
             let mapping_bytes = bytes.checked_add(HUGE_PAGE_BYTES)?;
             // SAFETY: a new private anonymous mapping; no existing memory is touched.
             let mapping = unsafe {
@@ -1580,6 +1586,120 @@ mod tests {
         };
         let image = decoder.decode(&data, &roomy).unwrap();
         assert_eq!((image.width_px, image.height_px), (w, h));
+    }
+
+    #[test]
+    fn coefficient_buffers_kept_between_images_change_no_pixel() {
+        use test_support::{Coding, Source, encode};
+        // Large, small, arithmetic-coded, large again: each later image reuses (and must clear) the
+        // blocks an earlier, different image left behind; baseline files in between use none.
+        let images: Vec<(u32, u32, Coding)> = vec![
+            (640, 480, Coding::Progressive),
+            (200, 120, Coding::Progressive),
+            (320, 240, Coding::Baseline),
+            (480, 640, Coding::ArithmeticProgressive),
+            (640, 480, Coding::Progressive),
+        ];
+        let request = JpegRequest {
+            min_long_side_px: u32::MAX,
+            max_pixels: 1 << 30,
+            max_alloc_bytes: 1 << 30,
+        };
+        let mut kept = JpegDecoder::new().unwrap();
+        for (i, &(w, h, coding)) in images.iter().enumerate() {
+            let rgb = textured_rgb(w, h);
+            let rgb: Vec<u8> = rgb.iter().map(|&v| v.wrapping_add(i as u8 * 37)).collect();
+            let data = encode(w, h, Source::Rgb(&rgb), coding, 85);
+            let reused = kept.decode(&data, &request).unwrap();
+            let fresh = JpegDecoder::new().unwrap().decode(&data, &request).unwrap();
+            assert_eq!(
+                reused.pixels, fresh.pixels,
+                "image {i} ({w}x{h}, {coding:?})"
+            );
+            if coding != Coding::Baseline {
+                // At most 640 x 480 blocks' worth, well under what a worker keeps.
+                assert!(kept.coefficients.blocks.capacity_blocks >= (w * h / 64) as usize);
+            }
+        }
+    }
+
+    #[test]
+    fn block_memory_is_zero_when_new_and_when_reused() {
+        let mut memory = BlockMemory::default();
+        let first = memory.zeroed(5000).unwrap();
+        // SAFETY (test): 5000 blocks were handed out.
+        let blocks = unsafe { std::slice::from_raw_parts_mut(first, 5000) };
+        assert!(blocks.iter().all(|b| b.iter().all(|&c| c == 0)));
+        blocks.iter_mut().for_each(|b| b.fill(-7));
+        let again = memory.zeroed(3000).unwrap();
+        assert_eq!(again, first, "a smaller request reuses the mapping");
+        // SAFETY (test): 3000 blocks were handed out.
+        let blocks = unsafe { std::slice::from_raw_parts(again, 3000) };
+        assert!(blocks.iter().all(|b| b.iter().all(|&c| c == 0)));
+        assert_eq!(first as usize % HUGE_PAGE_BYTES, 0, "2 MiB-aligned");
+        let capacity = memory.capacity_blocks;
+        let larger = memory.zeroed(capacity + 1).unwrap();
+        // SAFETY (test): `capacity + 1` blocks were handed out.
+        let blocks = unsafe { std::slice::from_raw_parts(larger, capacity + 1) };
+        assert!(blocks.iter().all(|b| b.iter().all(|&c| c == 0)));
+        assert!(memory.capacity_blocks > capacity);
+    }
+
+    #[test]
+    fn coefficient_store_checks_limits_and_accesses() {
+        let array = |blocks_per_row, num_rows| {
+            Box::new(CoefficientArray {
+                blocks_per_row,
+                num_rows,
+                first_row: None,
+            })
+        };
+        let mut store = CoefficientStore::default();
+        store.arrays.push(array(10, 4));
+        store.arrays.push(array(5, 2));
+        // 50 blocks of 128 bytes: over a 6,000-byte limit, as libjpeg's jmemnobs.c says it.
+        assert_eq!(store.realize(Some(6000)), Err(lj::JERR_NO_BACKING_STORE));
+        store.realize(Some(6400)).unwrap();
+        let (a, b) = (
+            &*store.arrays[0] as *const CoefficientArray,
+            &*store.arrays[1] as *const CoefficientArray,
+        );
+        let a_rows = store.access(a, 1, 3).unwrap();
+        let b_rows = store.access(b, 0, 2).unwrap();
+        // SAFETY (test): the row pointers handed out above.
+        unsafe {
+            assert_eq!(
+                (*a_rows.add(1)).offset_from(*a_rows),
+                10,
+                "rows of one array are consecutive"
+            );
+            assert_eq!(
+                (*b_rows).offset_from(*a_rows.sub(1)),
+                40,
+                "arrays follow each other"
+            );
+        }
+        assert_eq!(store.access(a, 2, 3), Err(lj::JERR_BAD_VIRTUAL_ACCESS));
+        assert_eq!(
+            store.access(b, u32::MAX as usize, 1),
+            Err(lj::JERR_BAD_VIRTUAL_ACCESS)
+        );
+        let stranger = array(1, 1);
+        assert_eq!(
+            store.access(&*stranger, 0, 1),
+            Err(lj::JERR_BAD_VIRTUAL_ACCESS)
+        );
+        // An array requested after the others were realized is libjpeg's bug, not a silent move.
+        store.arrays.push(array(1, 1));
+        assert_eq!(store.realize(None), Err(lj::JERR_VIRTUAL_BUG));
+        store.end_image();
+        assert!(store.arrays.is_empty() && store.rows.is_empty());
+        assert!(
+            store.blocks.capacity_blocks >= 50,
+            "small blocks are kept for the next image"
+        );
+        store.arrays.push(array(usize::MAX / 2, 3));
+        assert_eq!(store.realize(None), Err(lj::JERR_OUT_OF_MEMORY));
     }
 
     #[test]
