@@ -1,7 +1,9 @@
 //! JPEG decoding through libjpeg-turbo (the copy vendored in `mozjpeg-sys`, compiled by the `cc`
 //! crate from C only: no NASM, so no hand-written SIMD), behind a safe, reusable API.
 //!
-//! Owns: one libjpeg decompressor per worker (created once, reset between images), DCT-domain
+//! Owns: one libjpeg decompressor per worker (created once, reset between images), the
+//! whole-image coefficient buffers of progressive and multi-scan files (libjpeg's virtual block
+//! arrays, served from memory the decoder keeps between images: [`COEFFICIENTS_KEPT_MAX_BYTES`]), DCT-domain
 //! scaling (`scale_num`/`scale_denom`, ITU T.81 A.3.3 IDCT evaluated on 1, 2 or 4 samples), the
 //! arithmetic-coded processes (SOF9 sequential, SOF10 progressive; T.81 Annex D), CMYK/YCCK to
 //! RGB, YCbCr handed over as coded when the caller can use it (no colour conversion), the

@@ -232,14 +232,38 @@ fn add_plain_any(row: &[u8], column_sums: &mut [u16]) {
     }
 }
 
-/// Adds one row into the column sums, its colour samples weighted by its alpha.
+/// Adds one row into the column sums, its colour samples weighted by its alpha (with AVX2, when
+/// the processor has it, a pixel's samples as one vector).
 fn add_weighted<const C: usize>(row: &[u8], column_sums: &mut [u32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2 (checked just above).
+        unsafe { add_weighted_avx2::<C>(row, column_sums) };
+        return;
+    }
+    add_weighted_any::<C>(row, column_sums);
+}
+
+/// [`add_weighted`] compiled for AVX2.
+///
+/// # Safety
+/// The processor must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn add_weighted_avx2<const C: usize>(row: &[u8], column_sums: &mut [u32]) {
+    add_weighted_any::<C>(row, column_sums);
+}
+
+#[inline(always)]
+fn add_weighted_any<const C: usize>(row: &[u8], column_sums: &mut [u32]) {
     for (sum, px) in column_sums.chunks_exact_mut(C).zip(row.chunks_exact(C)) {
         let alpha = u32::from(px[C - 1]);
-        for c in 0..C - 1 {
-            sum[c] += u32::from(px[c]) * alpha;
+        // Colour weighted by alpha, alpha by one: the same multiply for every sample.
+        let mut weight = [alpha; C];
+        weight[C - 1] = 1;
+        for c in 0..C {
+            sum[c] += u32::from(px[c]) * weight[c];
         }
-        sum[C - 1] += alpha;
     }
 }
 
@@ -490,6 +514,45 @@ mod tests {
             let got = decode_reduced(&png(w, h, color, &px), 8).unwrap().unwrap();
             let want = box_average(&px, (w as usize, h as usize), c, f, true);
             assert_eq!(got.as_bytes(), &want[..], "{color:?} by {f}");
+        }
+    }
+
+    #[test]
+    fn vector_builds_of_the_column_sums_add_as_the_plain_code() {
+        for (c, seed) in [(1usize, 3u32), (2, 5), (3, 7), (4, 11)] {
+            let row = samples(333, 1, c, seed);
+            let mut plain = vec![7u16; row.len()];
+            let mut expected = plain.clone();
+            add_plain(&row, &mut plain);
+            add_plain_any(&row, &mut expected);
+            assert_eq!(plain, expected, "{c} samples");
+        }
+        for (c, seed) in [(2usize, 13u32), (4, 17)] {
+            let row = samples(333, 1, c, seed);
+            let mut weighted = vec![9u32; row.len()];
+            let mut expected = weighted.clone();
+            if c == 2 {
+                add_weighted::<2>(&row, &mut weighted);
+                add_weighted_any::<2>(&row, &mut expected);
+            } else {
+                add_weighted::<4>(&row, &mut weighted);
+                add_weighted_any::<4>(&row, &mut expected);
+            }
+            assert_eq!(weighted, expected, "{c} samples");
+            let by_definition: Vec<u32> = row
+                .chunks_exact(c)
+                .flat_map(|px| {
+                    let alpha = u32::from(px[c - 1]);
+                    px.iter().enumerate().map(move |(i, &v)| {
+                        9 + if i == c - 1 {
+                            alpha
+                        } else {
+                            u32::from(v) * alpha
+                        }
+                    })
+                })
+                .collect();
+            assert_eq!(weighted, by_definition, "{c} samples");
         }
     }
 
