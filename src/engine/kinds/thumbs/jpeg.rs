@@ -240,9 +240,11 @@ pub const COEFFICIENTS_KEPT_MAX_BYTES: usize = 64 << 20;
 ///
 /// libjpeg reaches it through its memory manager's `request_virt_barray`, `realize_virt_arrays`
 /// and `access_virt_barray` methods (replaced in [`JpegDecoder::new`]; `client_data` points here).
-/// Every array lives in memory (there is no backing store: an array over `max_memory_to_use` is
+/// Every array lives in memory (there is no backing store: arrays over `max_memory_to_use` are
 /// `JERR_NO_BACKING_STORE`, as with libjpeg's `jmemnobs.c`) and is zeroed whether or not its
-/// requester asked for `pre_zero`.
+/// requester asked for `pre_zero`. The limit counts the arrays alone, where libjpeg also counts
+/// its other allocations (some kilobytes) and lets any array of one access window pass; the
+/// decoder's caller sets the limit with room for those.
 #[derive(Default)]
 struct CoefficientStore {
     /// The arrays requested for the current image; boxed, since libjpeg holds their addresses.
@@ -440,16 +442,61 @@ impl CoefficientStore {
     }
 }
 
-/// Leaves through libjpeg's `error_exit` with message `code`, as its `ERREXIT` does.
-fn raise(cinfo: &mut lj::jpeg_common_struct, code: c_int) -> ! {
-    // SAFETY: `err` is our error manager, set up in `JpegDecoder::new`.
-    unsafe { (*cinfo.err).msg_code = code };
+/// Leaves through libjpeg's `error_exit` with message `code` and its first number `parameter`,
+/// as its `ERREXIT1` does (messages without a number ignore it).
+fn raise(cinfo: &mut lj::jpeg_common_struct, code: c_int, parameter: c_int) -> ! {
+    // SAFETY: `err` is our error manager, set up in `JpegDecoder::new`; `i()` points into its
+    // parameter union.
+    unsafe {
+        let err = &mut *cinfo.err;
+        err.msg_code = code;
+        (*err.msg_parm.i())[0] = parameter;
+    }
     // SAFETY: as libjpeg itself calls it; ours never returns.
     unsafe { error_exit(cinfo) };
     resume_unwind(Box::new(LibjpegFailure {
         code,
         message: "libjpeg memory manager".to_owned(),
     }))
+}
+
+/// The number in "Insufficient memory (case %d)" when the coefficient arrays cannot be had
+/// (libjpeg's own cases are 0 to 11).
+const OUT_OF_MEMORY_CASE: c_int = 100;
+
+/// The [`CoefficientStore`] a [`JpegDecoder`] owns, through the one raw pointer that libjpeg's
+/// `client_data` also holds: every access derives from it, so neither invalidates the other.
+struct OwnedStore(std::ptr::NonNull<CoefficientStore>);
+
+impl OwnedStore {
+    fn new() -> OwnedStore {
+        OwnedStore(std::ptr::NonNull::from(Box::leak(
+            Box::<CoefficientStore>::default(),
+        )))
+    }
+
+    fn as_ptr(&self) -> *mut CoefficientStore {
+        self.0.as_ptr()
+    }
+
+    /// The store, between libjpeg calls.
+    ///
+    /// # Safety
+    /// No libjpeg call may be running on its decompressor (its callbacks make their own
+    /// references).
+    unsafe fn get(&mut self) -> &mut CoefficientStore {
+        // SAFETY: allocated in `new`, freed only in `drop`; per the contract nothing else
+        // refers to it now.
+        unsafe { &mut *self.0.as_ptr() }
+    }
+}
+
+impl Drop for OwnedStore {
+    fn drop(&mut self) {
+        // SAFETY: leaked from a Box in `new`; the decompressor is destroyed before (a field
+        // drops after its `JpegDecoder::drop`).
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
 }
 
 /// The [`CoefficientStore`] of a decompressor (its `client_data`).
@@ -470,7 +517,7 @@ unsafe extern "C-unwind" fn request_coefficient_array(
     _max_access: lj::JDIMENSION,
 ) -> *mut lj::jvirt_barray_control {
     if pool_id != lj::JPOOL_IMAGE {
-        raise(cinfo, lj::JERR_BAD_POOL_ID);
+        raise(cinfo, lj::JERR_BAD_POOL_ID, pool_id);
     }
     // SAFETY: only installed on a `JpegDecoder`'s decompressor.
     let store = unsafe { coefficient_store(cinfo) };
@@ -495,7 +542,7 @@ unsafe extern "C-unwind" fn realize_coefficient_arrays(cinfo: &mut lj::jpeg_comm
     let max_bytes = usize::try_from(limit).ok().filter(|&max| max > 0);
     // SAFETY: as above.
     if let Err(code) = unsafe { coefficient_store(cinfo) }.realize(max_bytes) {
-        raise(cinfo, code);
+        raise(cinfo, code, OUT_OF_MEMORY_CASE);
     }
 }
 
@@ -510,7 +557,7 @@ unsafe extern "C-unwind" fn access_coefficient_array(
     let store = unsafe { coefficient_store(cinfo) };
     match store.access(array.cast(), start_row as usize, num_rows as usize) {
         Ok(rows) => rows,
-        Err(code) => raise(cinfo, code),
+        Err(code) => raise(cinfo, code, 0),
     }
 }
 
@@ -529,8 +576,8 @@ pub struct JpegDecoder {
     /// written into it when it is large enough, instead of into a fresh allocation.
     spare: Vec<u8>,
     /// The coefficient buffers of progressive and multi-scan files, kept between images
-    /// (boxed: libjpeg's `client_data` points at it).
-    coefficients: Box<CoefficientStore>,
+    /// (libjpeg's `client_data` points at it).
+    coefficients: OwnedStore,
 }
 
 /// Pixel buffers up to this capacity are kept for the next image by [`JpegDecoder::recycle`]
@@ -538,7 +585,8 @@ pub struct JpegDecoder {
 pub const RECYCLE_MAX_BYTES: usize = 4 * 1024 * 1024;
 
 // SAFETY: libjpeg's decompressor has no thread affinity (no thread-local state in the C-only
-// build); it is only ever used through `&mut self`, so it is never shared between threads.
+// build), nor has the coefficient store (memory and pointers into it); both are only ever used
+// through `&mut self`, so they are never shared between threads.
 unsafe impl Send for JpegDecoder {}
 
 const APP1: c_int = 0xE1;
@@ -695,7 +743,7 @@ impl JpegDecoder {
         // SAFETY: all-zero is a valid (inert) bit pattern for these C structs: null pointers,
         // `None` callbacks and zero integers. libjpeg fills them in below.
         let mut inner: Box<Inner> = Box::new(unsafe { std::mem::zeroed() });
-        let mut coefficients = Box::<CoefficientStore>::default();
+        let coefficients = OwnedStore::new();
         let result = catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: standard libjpeg set-up on structs that stay at one address (boxed).
             unsafe {
@@ -707,10 +755,9 @@ impl JpegDecoder {
                 inner.cinfo.common.err = &mut inner.err.mgr;
                 lj::jpeg_create_decompress(&mut inner.cinfo);
                 // jpeg_CreateDecompress zeroes everything but `err` and `client_data`.
-                inner.cinfo.common.client_data =
-                    (&mut *coefficients as *mut CoefficientStore).cast();
+                inner.cinfo.common.client_data = coefficients.as_ptr().cast();
                 let mem = &mut *inner.cinfo.common.mem;
-                coefficients.realize_sample_arrays = mem.realize_virt_arrays;
+                (*coefficients.as_ptr()).realize_sample_arrays = mem.realize_virt_arrays;
                 mem.request_virt_barray = Some(request_coefficient_array);
                 mem.realize_virt_arrays = Some(realize_coefficient_arrays);
                 mem.access_virt_barray = Some(access_coefficient_array);
@@ -796,7 +843,8 @@ impl JpegDecoder {
         // the image's memory and resets it (libjpeg.txt: jpeg_abort after an error).
         // SAFETY: the decompressor was created in `new`; abort never raises an error.
         unsafe { lj::jpeg_abort_decompress(&mut self.inner.cinfo) };
-        self.coefficients.end_image();
+        // SAFETY: libjpeg is back at its start state; no call of it is running.
+        unsafe { self.coefficients.get() }.end_image();
         match result {
             Ok(done) => done,
             Err(payload) => {
@@ -1620,7 +1668,9 @@ mod tests {
             );
             if coding != Coding::Baseline {
                 // At most 640 x 480 blocks' worth, well under what a worker keeps.
-                assert!(kept.coefficients.blocks.capacity_blocks >= (w * h / 64) as usize);
+                // SAFETY (test): between decodes.
+                let kept_blocks = unsafe { kept.coefficients.get() }.blocks.capacity_blocks;
+                assert!(kept_blocks >= (w * h / 64) as usize);
             }
         }
     }
