@@ -400,10 +400,10 @@ fn convert(planes: &Planes, plane: Plane) -> Pixels {
         (16.0 * scale, 219.0 * scale)
     };
     let to_8 = |v: f32| (v * 255.0 + 0.5).clamp(0.0, 255.0) as u8;
-    // Multiplied by reciprocals, not divided, per sample: a divide per sample (four per pixel)
-    // made the loop's speed depend on whether the compiler packed them into one vector divide.
+    let luma = |s: u16| (f32::from(s) - y_offset) / y_range;
+    // In the colour loop below, multiplied by reciprocals, not divided: four divides a pixel
+    // made its speed depend on whether the compiler packed them into one vector divide.
     let per_y_range = 1.0 / y_range;
-    let luma = |s: u16| (f32::from(s) - y_offset) * per_y_range;
 
     if matches!(plane, Plane::Alpha) || planes.layout == Layout::I400 {
         return Pixels {
