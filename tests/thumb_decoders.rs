@@ -52,7 +52,6 @@ fn assert_thumbnail_sizes(dir: &std::path::Path, sizes: &[(&str, (u32, u32))]) {
     }
 }
 
-/// PSNR over all four channels, in dB (infinite for identical images).
 /// Runs a thumbnail job (default options, on `workers` workers) of the folder `src`, which is
 /// named `src`, into `out` beside it. The job ends with errors: each file in `sizes` has become
 /// a thumbnail of that size, each in `damaged` is an error of its own, nothing partial is left.
@@ -91,6 +90,7 @@ fn problem_of<'r>(
         .unwrap_or_else(|| panic!("{name} not reported: {:#?}", report.problems))
 }
 
+/// PSNR over all four channels, in dB (infinite for identical images).
 fn psnr(a: &RgbaImage, b: &RgbaImage) -> f64 {
     assert_eq!(a.dimensions(), b.dimensions());
     let mse = a
